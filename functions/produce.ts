@@ -1,0 +1,79 @@
+import middy from '@middy/core';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { config } from '../lib/config.ts';
+import { marketplaceErrors, toHttpResponse, toProduceCall } from '../lib/http/produceHttp.ts';
+import { changePolicyFor } from '../lib/instances/changePolicy.ts';
+import { handleProduceCall, type ProduceDeps } from '../lib/instances/produceCall.ts';
+import { accessKeyLoader } from '../lib/koogallery/accessKeys.ts';
+import type { AccessKey } from '../lib/koogallery/auth.ts';
+import { answer, ResultCode } from '../lib/koogallery/resultCodes.ts';
+import { log } from '../lib/log.ts';
+import { sqsPublisher } from '../lib/outbox/publisher.ts';
+import { dynamoClient } from '../lib/store/client.ts';
+import { instanceStore } from '../lib/store/instanceStore.ts';
+
+/**
+ * POST /koogallery/produce — the production interface (spec §3).
+ * The function's timeout is 6 s (serverless.yml); middy answers 1.5 s before it, so the marketplace
+ * gets an answer within its 5 s budget even when a dependency hangs.
+ */
+const TIMEOUT_EARLY_MS = 1_500;
+
+let deps: ProduceDeps | undefined;
+let lastKey: AccessKey | undefined;
+
+function produceDeps(): ProduceDeps {
+  if (deps) return deps;
+  return (deps = buildDeps());
+}
+
+function buildDeps(): ProduceDeps {
+  const cfg = config();
+  const loadKeys = accessKeyLoader(cfg);
+  return {
+    accessKeys: async () => {
+      const keys = await loadKeys();
+      lastKey = keys[0];
+      return keys;
+    },
+    store: instanceStore(dynamoClient(), { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE }),
+    publisher: sqsPublisher(new SQSClient({ maxAttempts: 2, requestHandler: { requestTimeout: 1_000 } }), cfg.PROVISIONING_QUEUE_URL),
+    changePolicy: changePolicyFor(cfg.CHANGE_CHECK_POLICY),
+    settings: {
+      maxBodyBytes: cfg.MAX_BODY_BYTES,
+      signatureWindowSeconds: cfg.SIGNATURE_WINDOW_SECONDS,
+      nonceTtlSeconds: cfg.NONCE_TTL_SECONDS,
+      testTtlDays: cfg.TEST_INSTANCE_TTL_DAYS,
+      releaseUnknownAnswer: cfg.RELEASE_UNKNOWN_ANSWER,
+      appInfo: {
+        frontEndUrl: cfg.APP_FRONTEND_URL_TEMPLATE,
+        adminUrl: cfg.APP_ADMIN_URL_TEMPLATE,
+        userName: cfg.APP_USER_NAME_TEMPLATE,
+        memo: cfg.APP_MEMO,
+      },
+    },
+    now: Date.now,
+    log,
+  };
+}
+
+const bodySign = () => {
+  try {
+    return config().BODY_SIGN;
+  } catch {
+    return false;
+  }
+};
+
+async function produce(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
+  const result = await handleProduceCall(toProduceCall(event, context.awsRequestId), produceDeps());
+  return toHttpResponse(result.answer, result.signingKey, config().BODY_SIGN);
+}
+
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({
+  timeoutEarlyInMillis: TIMEOUT_EARLY_MS,
+  timeoutEarlyResponse: () => toHttpResponse(answer(ResultCode.internalError), lastKey, bodySign()),
+})
+  .use(marketplaceErrors(log, () => ({ key: lastKey, bodySign: bodySign() })))
+  .handler(produce);

@@ -1,0 +1,177 @@
+import { parseActivity } from '../koogallery/activities.ts';
+import { verifyRequest, type AccessKey, type SignedQuery } from '../koogallery/auth.ts';
+import type { JsonObject } from '../koogallery/canonicalJson.ts';
+import { answer, ResultCode, type Answer } from '../koogallery/resultCodes.ts';
+import { sha256Hex } from '../koogallery/signature.ts';
+import type { Log } from '../log.ts';
+import type { EventPublisher } from '../outbox/publisher.ts';
+import type { AuditRecord, InstanceStore, LabeledWrite } from '../store/instanceStore.ts';
+import type { AppInfoTemplates } from './appInfo.ts';
+import type { ChangePolicy } from './changePolicy.ts';
+import { planActivity, type Plan } from './plans.ts';
+
+/** One POST to the production interface, as received. */
+export interface ProduceCall {
+  rawBody: string;
+  query: SignedQuery;
+  correlationId: string;
+}
+
+export interface ProduceSettings {
+  maxBodyBytes: number;
+  signatureWindowSeconds: number;
+  nonceTtlSeconds: number;
+  testTtlDays: number;
+  appInfo: AppInfoTemplates;
+  releaseUnknownAnswer: '000003' | 'success';
+}
+
+export interface ProduceDeps {
+  accessKeys: () => Promise<AccessKey[]>;
+  store: InstanceStore;
+  publisher: EventPublisher;
+  changePolicy: ChangePolicy;
+  settings: ProduceSettings;
+  now: () => number;
+  log: Log;
+}
+
+export interface ProduceResult {
+  answer: Answer;
+  /** The key that signed the request (else the current key): it signs the answer's Body-Sign. */
+  signingKey: AccessKey | undefined;
+}
+
+/** Re-planning after a lost race: enough for 50 concurrent duplicates, bounded for the 5 s budget. */
+const MAX_ATTEMPTS = 6;
+
+function parseBody(rawBody: string): JsonObject | undefined {
+  try {
+    const value: unknown = JSON.parse(rawBody);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Handles one call to the production interface: size and JSON checks, signature (spec §7.2),
+ * validation, the activity's plan, and one transaction holding the nonce claim, the state change
+ * and the message-log record (laws 1, 4, 6). Whatever happens, the answer is a result code.
+ */
+export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): Promise<ProduceResult> {
+  const { store, settings, log } = deps;
+  const started = deps.now();
+  const at = new Date(started).toISOString();
+  const bodyBytes = Buffer.byteLength(call.rawBody, 'utf8');
+  const audit: AuditRecord = {
+    at,
+    correlationId: call.correlationId,
+    channel: 'produce',
+    resultCode: '',
+    latencyMs: 0,
+    bodySha256: sha256Hex(call.rawBody),
+    bodyBytes,
+  };
+  let signingKey: AccessKey | undefined;
+
+  const auditWrite = (given: Answer, reason?: string): LabeledWrite => {
+    audit.resultCode = given.resultCode;
+    audit.latencyMs = deps.now() - started;
+    if (reason) audit.reason = reason;
+    return store.audit(audit);
+  };
+
+  const finish = (given: Answer, extra: Record<string, unknown> = {}): ProduceResult => {
+    const fields = { ...extra, resultCode: given.resultCode, latencyMs: deps.now() - started, correlationId: call.correlationId };
+    const { reason: _r, ...logged } = audit;
+    log.info('marketplace call', { ...logged, ...fields });
+    return { answer: given, signingKey };
+  };
+
+  /** Refusals before anything is claimed: only the message-log record is written. */
+  const refuse = async (given: Answer, reason: string): Promise<ProduceResult> => {
+    await store.commit([auditWrite(given, reason)]);
+    return finish(given, { reason });
+  };
+
+  try {
+    if (bodyBytes === 0 || bodyBytes > settings.maxBodyBytes) {
+      return await refuse(answer(ResultCode.invalidParameter, 'body is empty or too large'), 'body size');
+    }
+    const body = parseBody(call.rawBody);
+    if (!body) return await refuse(answer(ResultCode.invalidParameter, 'body is not a JSON object'), 'malformed JSON');
+    if (typeof body.activity === 'string') audit.activity = body.activity.slice(0, 32);
+
+    const keys = await deps.accessKeys();
+    signingKey = keys[0];
+    const verdict = verifyRequest(keys, call.query, body, call.rawBody, started, settings.signatureWindowSeconds * 1000);
+    if (!verdict.ok) return await refuse(answer(verdict.code), verdict.reason);
+
+    signingKey = keys.find((k) => k.id === verdict.keyId) ?? signingKey;
+    audit.keyId = verdict.keyId;
+    audit.signatureForm = verdict.form;
+    const nonceClaim = store.claimNonce(verdict.keyId, verdict.nonce, Math.floor(started / 1000) + settings.nonceTtlSeconds);
+    const replayed = async () => refuse(answer(ResultCode.authFailed, 'nonce was already used'), 'replayed nonce');
+
+    const parsed = parseActivity(body);
+    if (!parsed.ok) {
+      const given = answer(ResultCode.invalidParameter, parsed.reason);
+      const result = await store.commit([nonceClaim, auditWrite(given, parsed.reason)]);
+      if (!result.ok && result.conditionFailed.includes('nonce')) return await replayed();
+      return finish(given, { reason: parsed.reason });
+    }
+    const request = parsed.request;
+    audit.test = request.testFlag === '1';
+
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      const plan: Plan = await planActivity(request, {
+        store,
+        changePolicy: deps.changePolicy,
+        appInfo: settings.appInfo,
+        testTtlDays: settings.testTtlDays,
+        releaseUnknownAnswer: settings.releaseUnknownAnswer,
+        nowMs: deps.now(),
+      });
+      Object.assign(audit, plan.refs);
+
+      const result = await store.commit([nonceClaim, ...plan.writes, auditWrite(plan.answer)]);
+      if (result.ok) {
+        if (plan.events.length > 0) {
+          const unsent = await deps.publisher.publish(plan.events);
+          // The events are in the outbox; the sweep sends what could not be sent now.
+          if (unsent.length > 0) log.warn('events left to the outbox sweep', { eventIds: unsent });
+        }
+        return finish(plan.answer, { attempt, ...plan.note });
+      }
+      if (result.conditionFailed.includes('nonce')) return await replayed();
+
+      const final = result.conditionFailed.length > 0 ? plan.onConditionFailed?.(result.conditionFailed) : undefined;
+      if (final) {
+        const settled = await store.commit([nonceClaim, auditWrite(final)]);
+        if (!settled.ok && settled.conditionFailed.includes('nonce')) return await replayed();
+        return finish(final, { attempt, conditionFailed: result.conditionFailed });
+      }
+      await pause(Math.random() * 15 * attempt);
+    }
+    throw new Error(`could not commit after ${MAX_ATTEMPTS} attempts`);
+  } catch (error) {
+    const given = answer(ResultCode.internalError);
+    log.error('marketplace call failed', {
+      correlationId: call.correlationId,
+      activity: audit.activity,
+      error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+    });
+    try {
+      await store.commit([auditWrite(given, 'internal error')]);
+    } catch (auditError) {
+      log.error('message log write failed', {
+        correlationId: call.correlationId,
+        error: auditError instanceof Error ? auditError.name : String(auditError),
+      });
+    }
+    return { answer: given, signingKey };
+  }
+}

@@ -1,0 +1,180 @@
+import { z } from 'zod';
+import type { JsonObject } from './canonicalJson.ts';
+
+/**
+ * Request bodies of the SaaS V2 activities (spec §3.1–3.7), one zod schema each, with the documented
+ * maximum lengths. Unknown extra fields are ignored; nulls are treated as absent (spec §7.2 drops them too).
+ */
+
+const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+
+const testFlag = z.enum(['0', '1']).optional();
+
+/** `yyyyMMddHHmmss`, a real calendar date and time (spec §3.3). */
+const expireTime = z
+  .string()
+  .regex(/^\d{14}$/, 'must be yyyyMMddHHmmss')
+  .refine((v) => {
+    const [y, mo, d, h, mi, s] = [v.slice(0, 4), v.slice(4, 6), v.slice(6, 8), v.slice(8, 10), v.slice(10, 12), v.slice(12, 14)].map(Number) as [number, number, number, number, number, number];
+    const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+    return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && h < 24 && mi < 60 && s < 60;
+  }, 'is not a valid date and time');
+
+export const MAX_QUERY_IDS = 100;
+const ID_MAX = 64;
+
+const instanceIdList = z
+  .string()
+  .max(MAX_QUERY_IDS * (ID_MAX + 1), 'is too long')
+  .transform((v, ctx) => {
+    const ids = v.split(',').map((s) => s.trim());
+    if (ids.some((id) => id === '')) {
+      ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of instance ids without blanks' });
+      return z.NEVER;
+    }
+    if (ids.length > MAX_QUERY_IDS) {
+      ctx.addIssue({ code: 'custom', message: `must list at most ${MAX_QUERY_IDS} instance ids` });
+      return z.NEVER;
+    }
+    if (ids.some((id) => id.length > ID_MAX)) {
+      ctx.addIssue({ code: 'custom', message: `each instance id must be at most ${ID_MAX} characters` });
+      return z.NEVER;
+    }
+    return [...new Set(ids)];
+  });
+
+/** changeInstanceCheck.productInfo arrives as an object or as a JSON string (spec §3.7). */
+const productInfo = z
+  .union([z.record(z.string(), z.unknown()), z.string().max(4096)])
+  .transform((v, ctx) => {
+    if (typeof v !== 'string') return v;
+    try {
+      const parsed: unknown = JSON.parse(v);
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    } catch {
+      // fall through to the issue below
+    }
+    ctx.addIssue({ code: 'custom', message: 'must be an object or a JSON object string' });
+    return z.NEVER;
+  })
+  .pipe(
+    z
+      .object({ productId: text(ID_MAX).optional(), skuCode: text(ID_MAX).optional() })
+      .catchall(z.unknown()),
+  );
+
+export const newInstanceSchema = z.object({
+  activity: z.literal('newInstance'),
+  orderId: text(ID_MAX),
+  orderLineId: text(ID_MAX),
+  businessId: text(ID_MAX),
+  testFlag,
+});
+
+export const queryInstanceSchema = z.object({
+  activity: z.literal('queryInstance'),
+  instanceId: instanceIdList,
+  testFlag,
+});
+
+export const refreshInstanceSchema = z.object({
+  activity: z.literal('refreshInstance'),
+  scene: text(ID_MAX),
+  orderId: text(ID_MAX),
+  orderLineId: text(ID_MAX),
+  instanceId: text(ID_MAX),
+  productId: text(ID_MAX).optional(),
+  expireTime,
+  testFlag,
+});
+
+export const updateInstanceStatusSchema = z.object({
+  activity: z.literal('updateInstanceStatus'),
+  instanceId: text(ID_MAX),
+  status: z.enum(['FREEZE', 'UNFREEZE']),
+  testFlag,
+});
+
+export const releaseInstanceSchema = z.object({
+  activity: z.literal('releaseInstance'),
+  instanceId: text(ID_MAX),
+  orderId: text(ID_MAX).optional(),
+  orderLineId: text(ID_MAX).optional(),
+  testFlag,
+});
+
+export const upgradeInstanceSchema = z.object({
+  activity: z.literal('upgradeInstance'),
+  instanceId: text(ID_MAX),
+  orderId: text(ID_MAX),
+  orderLineId: text(ID_MAX),
+  testFlag,
+});
+
+export const changeInstanceCheckSchema = z.object({
+  activity: z.literal('changeInstanceCheck'),
+  instanceId: text(ID_MAX),
+  productInfo,
+  testFlag,
+});
+
+const schemas = {
+  newInstance: newInstanceSchema,
+  queryInstance: queryInstanceSchema,
+  refreshInstance: refreshInstanceSchema,
+  updateInstanceStatus: updateInstanceStatusSchema,
+  releaseInstance: releaseInstanceSchema,
+  upgradeInstance: upgradeInstanceSchema,
+  changeInstanceCheck: changeInstanceCheckSchema,
+} as const;
+
+export type ActivityName = keyof typeof schemas;
+export const ACTIVITIES = Object.keys(schemas) as ActivityName[];
+
+export type NewInstanceRequest = z.infer<typeof newInstanceSchema>;
+export type QueryInstanceRequest = z.infer<typeof queryInstanceSchema>;
+export type RefreshInstanceRequest = z.infer<typeof refreshInstanceSchema>;
+export type UpdateInstanceStatusRequest = z.infer<typeof updateInstanceStatusSchema>;
+export type ReleaseInstanceRequest = z.infer<typeof releaseInstanceSchema>;
+export type UpgradeInstanceRequest = z.infer<typeof upgradeInstanceSchema>;
+export type ChangeInstanceCheckRequest = z.infer<typeof changeInstanceCheckSchema>;
+
+export type ActivityRequest =
+  | NewInstanceRequest
+  | QueryInstanceRequest
+  | RefreshInstanceRequest
+  | UpdateInstanceStatusRequest
+  | ReleaseInstanceRequest
+  | UpgradeInstanceRequest
+  | ChangeInstanceCheckRequest;
+
+export type ParsedActivity = { ok: true; request: ActivityRequest } | { ok: false; activity?: string; reason: string };
+
+function isActivityName(value: unknown): value is ActivityName {
+  return typeof value === 'string' && Object.hasOwn(schemas, value);
+}
+
+/** Validates a body against its activity's schema. The reason names the first offending field. */
+export function parseActivity(body: JsonObject): ParsedActivity {
+  const withoutNulls = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null));
+  const activity = withoutNulls.activity;
+  if (!isActivityName(activity)) {
+    return { ok: false, reason: typeof activity === 'string' ? 'unknown activity' : 'activity is required' };
+  }
+  const result = schemas[activity].safeParse(withoutNulls);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue?.path ?? [];
+    const field = path.length ? path.join('.') : 'body';
+    const value = path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), withoutNulls);
+    let message = issue?.message ?? 'is invalid';
+    if (value === undefined) message = 'is required';
+    else if (issue?.code === 'invalid_type' || issue?.code === 'invalid_union') message = 'has the wrong type';
+    return { ok: false, activity, reason: `${field} ${message}` };
+  }
+  return { ok: true, request: result.data };
+}
+
+export function isTest(request: ActivityRequest): boolean {
+  return request.testFlag === '1';
+}

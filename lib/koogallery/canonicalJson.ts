@@ -1,0 +1,58 @@
+/**
+ * Canonical request payloads for the V2 signature (spec §7.2 steps 1–3, §7.2.4).
+ * Huawei's demo parses the body into a TreeMap: nulls dropped, top-level keys sorted, compact JSON.
+ */
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+/** (a) Top-level keys sorted, nulls dropped, nested values in received order. The documented form. */
+export function canonicalPayload(body: JsonObject): string {
+  const sorted: JsonObject = {};
+  for (const key of Object.keys(body).sort()) {
+    const value = body[key];
+    if (value !== null && value !== undefined) sorted[key] = value;
+  }
+  return JSON.stringify(sorted);
+}
+
+function sortDeep(value: Json): Json {
+  if (Array.isArray(value)) return value.map(sortDeep);
+  if (value !== null && typeof value === 'object') {
+    const out: JsonObject = {};
+    for (const key of Object.keys(value).sort()) {
+      const v = value[key];
+      if (v !== null && v !== undefined) out[key] = sortDeep(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** True when some top-level value is not a string: the only case where the candidates differ. */
+export function hasNonStringValues(body: JsonObject): boolean {
+  return Object.values(body).some((v) => v !== null && typeof v !== 'string');
+}
+
+export type CanonicalForm = 'top-level-sorted' | 'deep-sorted' | 'stringified-scalars' | 'raw-body';
+
+/**
+ * Every candidate payload for a body (spec §7.2.4), documented form first.
+ * All are HMACs of the content we received, so accepting any of them does not weaken the check.
+ */
+export function canonicalCandidates(body: JsonObject, rawBody: string): Array<{ form: CanonicalForm; payload: string }> {
+  const candidates: Array<{ form: CanonicalForm; payload: string }> = [
+    { form: 'top-level-sorted', payload: canonicalPayload(body) },
+  ];
+  if (!hasNonStringValues(body)) return candidates;
+
+  candidates.push({ form: 'deep-sorted', payload: JSON.stringify(sortDeep(body)) });
+  const stringified: JsonObject = {};
+  for (const [key, value] of Object.entries(body)) {
+    if (value === null) continue;
+    stringified[key] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  candidates.push({ form: 'stringified-scalars', payload: canonicalPayload(stringified) });
+  candidates.push({ form: 'raw-body', payload: rawBody });
+  return candidates;
+}

@@ -1,0 +1,276 @@
+import {
+  BatchGetItemCommand,
+  GetItemCommand,
+  QueryCommand,
+  TransactWriteItemsCommand,
+  TransactionCanceledException,
+  type AttributeValue,
+  type DynamoDBClient,
+  type TransactWriteItem,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { HistoryEntry, Instance } from '../instances/model.ts';
+import type { LifecycleEvent } from '../outbox/events.ts';
+import { keys, type Key } from './keys.ts';
+
+/** One item of a transaction, labelled so a cancellation can say which condition failed. */
+export interface LabeledWrite {
+  label: 'nonce' | 'orderLine' | 'instance' | 'history' | 'applied' | 'outbox' | 'audit';
+  write: TransactWriteItem;
+}
+
+export type CommitResult =
+  | { ok: true }
+  | { ok: false; conditionFailed: LabeledWrite['label'][]; conflict: boolean };
+
+/** The audit table's record of one inbound call (never a secret, signature or personal data). */
+export interface AuditRecord {
+  at: string;
+  correlationId: string;
+  channel: 'produce';
+  resultCode: string;
+  latencyMs: number;
+  bodySha256: string;
+  bodyBytes: number;
+  activity?: string;
+  orderId?: string;
+  orderLineId?: string;
+  instanceId?: string;
+  keyId?: string;
+  signatureForm?: string;
+  test?: boolean;
+  reason?: string;
+}
+
+const INSTANCE_FIELDS = [
+  'instanceId',
+  'orderId',
+  'orderLineId',
+  'businessId',
+  'state',
+  'test',
+  'expireTime',
+  'productId',
+  'appInfo',
+  'createdAt',
+  'updatedAt',
+  'version',
+] as const;
+
+const toItem = (key: Key, value: object, extra: Record<string, unknown> = {}): Record<string, AttributeValue> =>
+  marshall({ ...key, ...value, ...extra }, { removeUndefinedValues: true, convertClassInstanceToMap: false });
+
+function toInstance(item: Record<string, AttributeValue>): Instance {
+  const raw = unmarshall(item);
+  const instance: Record<string, unknown> = {};
+  for (const field of INSTANCE_FIELDS) if (raw[field] !== undefined) instance[field] = raw[field];
+  return instance as unknown as Instance;
+}
+
+export interface StoreTables {
+  main: string;
+  audit: string;
+}
+
+/** Epoch seconds at which a test item expires, or nothing for real data. */
+export type Expiry = number | undefined;
+
+/** Outbox entries outlive the queue's 14-day retention by a day, then TTL removes them. */
+const OUTBOX_RETENTION_SECONDS = 15 * 24 * 3600;
+
+export function instanceStore(client: DynamoDBClient, tables: StoreTables) {
+  const put = (
+    label: LabeledWrite['label'],
+    table: string,
+    item: Record<string, AttributeValue>,
+    mustBeNew: boolean,
+  ): LabeledWrite => ({
+    label,
+    write: {
+      Put: {
+        TableName: table,
+        Item: item,
+        ...(mustBeNew ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
+      },
+    },
+  });
+
+  const outboxWrite = (event: LifecycleEvent, nowSeconds: number, expiresAt: Expiry): LabeledWrite =>
+    put(
+      'outbox',
+      tables.main,
+      toItem(keys.outbox(event.occurredAt, event.eventId), {
+        type: 'outbox',
+        eventId: event.eventId,
+        message: JSON.stringify(event),
+        expiresAt: Math.min(expiresAt ?? Infinity, nowSeconds + OUTBOX_RETENTION_SECONDS),
+      }),
+      false,
+    );
+
+  async function batchGet(keyList: Key[]): Promise<Record<string, AttributeValue>[]> {
+    const found: Record<string, AttributeValue>[] = [];
+    let pending: Record<string, AttributeValue>[] = keyList.map((k) => marshall(k));
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 5) throw new Error('BatchGetItem left keys unprocessed after retries');
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+      const out = await client.send(
+        new BatchGetItemCommand({ RequestItems: { [tables.main]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      found.push(...(out.Responses?.[tables.main] ?? []));
+      pending = out.UnprocessedKeys?.[tables.main]?.Keys ?? [];
+    }
+    return found;
+  }
+
+  return {
+    async getInstance(instanceId: string): Promise<Instance | undefined> {
+      const out = await client.send(
+        new GetItemCommand({ TableName: tables.main, Key: marshall(keys.instance(instanceId)), ConsistentRead: true }),
+      );
+      return out.Item ? toInstance(out.Item) : undefined;
+    },
+
+    /** The instance and whether an order-carrying command was already applied to it, in one round trip. */
+    async getInstanceAndApplied(
+      instanceId: string,
+      idempotencyKey: string | undefined,
+    ): Promise<{ instance: Instance | undefined; alreadyApplied: boolean }> {
+      const wanted = [keys.instance(instanceId)];
+      if (idempotencyKey) wanted.push(keys.applied(instanceId, idempotencyKey));
+      const items = await batchGet(wanted);
+      const instanceItem = items.find((i) => i.sk?.S === '#INSTANCE');
+      return {
+        instance: instanceItem ? toInstance(instanceItem) : undefined,
+        alreadyApplied: items.some((i) => i.sk?.S?.startsWith('APPLIED#')),
+      };
+    },
+
+    /** Up to 100 instances by id (BatchGetItem's limit, and queryInstance's). Unknown ids are absent. */
+    async getInstances(instanceIds: readonly string[]): Promise<Map<string, Instance>> {
+      const items = await batchGet(instanceIds.map((id) => keys.instance(id)));
+      return new Map(items.map((item) => [unmarshall(item).instanceId as string, toInstance(item)]));
+    },
+
+    async getOrderLineInstanceId(orderId: string, orderLineId: string): Promise<string | undefined> {
+      const out = await client.send(
+        new GetItemCommand({
+          TableName: tables.main,
+          Key: marshall(keys.orderLine(orderId, orderLineId)),
+          ConsistentRead: true,
+          ProjectionExpression: 'instanceId',
+        }),
+      );
+      return out.Item?.instanceId?.S;
+    },
+
+    async getHistory(instanceId: string): Promise<HistoryEntry[]> {
+      const { pk, skPrefix } = keys.historyPrefix(instanceId);
+      const entries: HistoryEntry[] = [];
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const out = await client.send(
+          new QueryCommand({
+            TableName: tables.main,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: marshall({ ':pk': pk, ':prefix': skPrefix }),
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of out.Items ?? []) {
+          const { pk: _pk, sk: _sk, type: _type, expiresAt: _exp, ...entry } = unmarshall(item);
+          entries.push(entry as HistoryEntry);
+        }
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return entries;
+    },
+
+    claimNonce(keyId: string, nonce: string, expiresAt: number): LabeledWrite {
+      return put('nonce', tables.main, toItem(keys.nonce(keyId, nonce), { type: 'nonce', expiresAt }), true);
+    },
+
+    /** The order-line claim, the instance, its first history entry and the outbox event, all or nothing. */
+    createInstance(instance: Instance, entry: HistoryEntry, event: LifecycleEvent, nowSeconds: number, expiresAt: Expiry): LabeledWrite[] {
+      const ttl = expiresAt === undefined ? {} : { expiresAt };
+      return [
+        put(
+          'orderLine',
+          tables.main,
+          toItem(keys.orderLine(instance.orderId, instance.orderLineId), { type: 'orderLine', instanceId: instance.instanceId, ...ttl }),
+          true,
+        ),
+        put('instance', tables.main, toItem(keys.instance(instance.instanceId), { type: 'instance', ...instance, ...ttl }), true),
+        put('history', tables.main, toItem(keys.history(instance.instanceId, entry.version), { type: 'history', ...entry, ...ttl }), true),
+        outboxWrite(event, nowSeconds, expiresAt),
+      ];
+    },
+
+    /**
+     * The changed instance (only if nobody changed it since we read version `previousVersion`),
+     * its history entry, the applied-marker of an order-carrying command, and the outbox event.
+     */
+    applyChange(
+      previousVersion: number,
+      next: Instance,
+      entry: HistoryEntry,
+      idempotencyKey: string | undefined,
+      event: LifecycleEvent,
+      nowSeconds: number,
+      expiresAt: Expiry,
+    ): LabeledWrite[] {
+      const ttl = expiresAt === undefined ? {} : { expiresAt };
+      const writes: LabeledWrite[] = [
+        {
+          label: 'instance',
+          write: {
+            Put: {
+              TableName: tables.main,
+              Item: toItem(keys.instance(next.instanceId), { type: 'instance', ...next, ...ttl }),
+              ConditionExpression: '#version = :previous',
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':previous': { N: String(previousVersion) } },
+            },
+          },
+        },
+        put('history', tables.main, toItem(keys.history(next.instanceId, entry.version), { type: 'history', ...entry, ...ttl }), true),
+      ];
+      if (idempotencyKey) {
+        writes.push(
+          put(
+            'applied',
+            tables.main,
+            toItem(keys.applied(next.instanceId, idempotencyKey), { type: 'applied', version: entry.version, at: entry.at, ...ttl }),
+            true,
+          ),
+        );
+      }
+      writes.push(outboxWrite(event, nowSeconds, expiresAt));
+      return writes;
+    },
+
+    audit(record: AuditRecord): LabeledWrite {
+      return put('audit', tables.audit, toItem(keys.auditMessage(record.at, record.correlationId), record), true);
+    },
+
+    /** Writes everything in one transaction; says which labelled conditions failed if it is cancelled. */
+    async commit(writes: LabeledWrite[]): Promise<CommitResult> {
+      try {
+        await client.send(new TransactWriteItemsCommand({ TransactItems: writes.map((w) => w.write) }));
+        return { ok: true };
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const reasons = error.CancellationReasons ?? [];
+        const conditionFailed = writes
+          .filter((_, i) => reasons[i]?.Code === 'ConditionalCheckFailed')
+          .map((w) => w.label);
+        const conflict = reasons.some((r) => r.Code === 'TransactionConflict');
+        if (conditionFailed.length === 0 && !conflict) throw error;
+        return { ok: false, conditionFailed, conflict };
+      }
+    },
+  };
+}
+
+export type InstanceStore = ReturnType<typeof instanceStore>;

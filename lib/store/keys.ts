@@ -1,0 +1,29 @@
+/**
+ * The one place that knows the main table's key layout (docs/data-model.md).
+ * Ids from the marketplace are URI-encoded inside composite keys so a `#` in an id cannot collide.
+ */
+const enc = encodeURIComponent;
+
+export type Key = { pk: string; sk: string };
+
+export const keys = {
+  instance: (instanceId: string): Key => ({ pk: `INSTANCE#${enc(instanceId)}`, sk: '#INSTANCE' }),
+  history: (instanceId: string, version: number): Key => ({
+    pk: `INSTANCE#${enc(instanceId)}`,
+    sk: `HISTORY#${String(version).padStart(8, '0')}`,
+  }),
+  historyPrefix: (instanceId: string) => ({ pk: `INSTANCE#${enc(instanceId)}`, skPrefix: 'HISTORY#' }),
+  applied: (instanceId: string, idempotencyKey: string): Key => ({
+    pk: `INSTANCE#${enc(instanceId)}`,
+    sk: `APPLIED#${idempotencyKey}`,
+  }),
+  orderLine: (orderId: string, orderLineId: string): Key => ({
+    pk: `ORDERLINE#${enc(orderId)}#${enc(orderLineId)}`,
+    sk: '#ORDERLINE',
+  }),
+  nonce: (keyId: string, nonce: string): Key => ({ pk: `NONCE#${keyId}#${enc(nonce)}`, sk: '#NONCE' }),
+  outboxPartition: 'OUTBOX',
+  outbox: (occurredAt: string, eventId: string): Key => ({ pk: 'OUTBOX', sk: `${occurredAt}#${eventId}` }),
+  /** Audit table: one partition per UTC day, sorted by time then correlation id. */
+  auditMessage: (at: string, correlationId: string): Key => ({ pk: `MSG#${at.slice(0, 10)}`, sk: `${at}#${correlationId}` }),
+};

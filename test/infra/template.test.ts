@@ -1,0 +1,416 @@
+/**
+ * The deployable shape, checked on the CloudFormation that `serverless package` writes.
+ *
+ * The project is copied to a temporary directory (node_modules linked) and packaged there twice,
+ * for stage prod and stage dev, so the test never touches the working tree's `.esbuild/` or
+ * `.serverless/` (a running `npm start` keeps its build). No AWS credentials are used or needed.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lib/config.ts';
+
+const run = promisify(execFile);
+const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
+const FUNCTIONS = ['produce', 'provision', 'sweep'] as const;
+type FunctionName = (typeof FUNCTIONS)[number];
+const LOGICAL: Record<FunctionName, string> = { produce: 'Produce', provision: 'Provision', sweep: 'Sweep' };
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+interface Resource {
+  Type: string;
+  Properties: JsonObject;
+  DependsOn?: string | string[];
+  DeletionPolicy?: string;
+}
+interface Template {
+  Resources: Record<string, Resource>;
+}
+interface Statement {
+  Effect: 'Allow' | 'Deny';
+  Action: string[];
+  Resource: Json[];
+  Condition?: JsonObject;
+  owner: string;
+}
+
+/** Values the deployer's shell might hold; packaging must not depend on them (or leak them). */
+const PASS_THROUGH = [
+  'BODY_SIGN', 'APP_FRONTEND_URL_TEMPLATE', 'APP_ADMIN_URL_TEMPLATE', 'APP_USER_NAME_TEMPLATE', 'APP_MEMO',
+  'CHANGE_CHECK_POLICY', 'RELEASE_UNKNOWN_ANSWER', 'SIGNATURE_WINDOW_SECONDS', 'NONCE_TTL_SECONDS',
+  'TEST_INSTANCE_TTL_DAYS', 'MAX_BODY_BYTES', 'PROVISIONING_MODE', 'LOG_LEVEL', 'MAIN_TABLE', 'AUDIT_TABLE',
+  'PROVISIONING_QUEUE_URL', 'KOOGALLERY_PREVIOUS_ACCESS_KEY',
+];
+const LEAK_CANARY = 'plain-access-key-must-not-reach-aws';
+
+function packagingEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith('AWS_') || PASS_THROUGH.includes(key)) continue;
+    env[key] = value;
+  }
+  // A plain key in the deployer's shell is for the local stack only; it must not end up on AWS.
+  env.KOOGALLERY_ACCESS_KEY = LEAK_CANARY;
+  env.SLS_TELEMETRY_DISABLED = '1';
+  env.SLS_NOTIFICATIONS_MODE = 'off';
+  return env;
+}
+
+let work: string;
+let prodDir: string;
+let prod: Template;
+let dev: Template;
+
+async function packageStage(stage: string): Promise<string> {
+  const out = join(work, `package-${stage}`);
+  await run(
+    join(repoRoot, 'node_modules/.bin/serverless'),
+    ['package', '--stage', stage, '--package', out],
+    { cwd: join(work, 'project'), env: packagingEnv(), timeout: 150_000, maxBuffer: 16 * 1024 * 1024 },
+  );
+  return out;
+}
+
+const readTemplate = (dir: string): Template =>
+  JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'koogallery-infra-'));
+  const project = join(work, 'project');
+  const skip = new Set(['node_modules', '.git', '.serverless', '.esbuild', '.local', 'coverage', '.vitest.json']);
+  cpSync(repoRoot, project, {
+    recursive: true,
+    filter: (src) => {
+      const rel = src.slice(repoRoot.length + 1);
+      return rel === '' || !skip.has(rel.split(/[\\/]/)[0] ?? '');
+    },
+  });
+  symlinkSync(join(repoRoot, 'node_modules'), join(project, 'node_modules'), 'dir');
+  // Sequential: both runs share the copy's .esbuild work folder.
+  prodDir = await packageStage('prod');
+  const devDir = await packageStage('dev');
+  prod = readTemplate(prodDir);
+  dev = readTemplate(devDir);
+}, 180_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+// ---------- helpers over the template ----------
+
+const isObject = (v: Json | undefined): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+const asArray = (v: Json | undefined): Json[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+function resource(t: Template, id: string): Resource {
+  const r = t.Resources[id];
+  if (!r) throw new Error(`resource ${id} missing from the template`);
+  return r;
+}
+
+function fn(t: Template, name: FunctionName): Resource {
+  return resource(t, `${LOGICAL[name]}LambdaFunction`);
+}
+
+/** Every Allow/Deny statement of every policy document in the template (roles, policies, resource policies). */
+function statements(t: Template): Statement[] {
+  const found: Statement[] = [];
+  const visit = (node: Json, owner: string) => {
+    if (Array.isArray(node)) return node.forEach((n) => visit(n, owner));
+    if (!isObject(node)) return;
+    if ('Effect' in node && ('Action' in node || 'NotAction' in node)) {
+      expect(node.NotAction, `${owner}: NotAction is not allowed`).toBeUndefined();
+      expect(node.NotResource, `${owner}: NotResource is not allowed`).toBeUndefined();
+      found.push({
+        Effect: node.Effect as Statement['Effect'],
+        Action: asArray(node.Action).map(String),
+        Resource: asArray(node.Resource),
+        Condition: isObject(node.Condition) ? node.Condition : undefined,
+        owner,
+      });
+      return;
+    }
+    Object.values(node).forEach((n) => visit(n, owner));
+  };
+  for (const [id, r] of Object.entries(t.Resources)) visit(r.Properties ?? {}, id);
+  return found;
+}
+
+function roleStatements(t: Template, roleId: string): Statement[] {
+  const role = resource(t, roleId);
+  expect(role.Type).toBe('AWS::IAM::Role');
+  return statements({ Resources: { [roleId]: { ...role, Properties: { Policies: role.Properties.Policies ?? [] } } } });
+}
+
+/** Renders Fn::Join / Ref / Fn::GetAtt to a readable string so ARNs can be compared exactly. */
+function render(v: Json): string {
+  if (typeof v === 'string') return v;
+  if (isObject(v)) {
+    if ('Ref' in v) return `{${String(v.Ref)}}`;
+    const getAtt = v['Fn::GetAtt'];
+    if (Array.isArray(getAtt)) return `{${getAtt.map(String).join('.')}}`;
+    const join = v['Fn::Join'];
+    if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
+      return join[1].map(render).join(join[0]);
+    }
+  }
+  return JSON.stringify(v);
+}
+
+const ALL_ACTIONS = (s: Statement) => s.Action;
+
+/** Reads the file names out of a zip's central directory. */
+function zipEntries(file: string): string[] {
+  const buf = readFileSync(file);
+  const eocd = buf.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  if (eocd < 0) throw new Error(`${file} is not a zip`);
+  const count = buf.readUInt16LE(eocd + 10);
+  let offset = buf.readUInt32LE(eocd + 16);
+  const names: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const nameLength = buf.readUInt16LE(offset + 28);
+    const extraLength = buf.readUInt16LE(offset + 30);
+    const commentLength = buf.readUInt16LE(offset + 32);
+    names.push(buf.toString('utf8', offset + 46, offset + 46 + nameLength));
+    offset += 46 + nameLength + extraLength + commentLength;
+  }
+  return names;
+}
+
+// ---------- the checks ----------
+
+describe('functions', () => {
+  it('runs every function on nodejs22.x / arm64 with its own role', () => {
+    const roles = new Set<string>();
+    for (const name of FUNCTIONS) {
+      const p = fn(prod, name).Properties;
+      expect(p.Runtime, name).toBe('nodejs22.x');
+      expect(p.Architectures, name).toEqual(['arm64']);
+      expect(p.Role, name).toEqual({ 'Fn::GetAtt': [`${LOGICAL[name]}Role`, 'Arn'] });
+      expect(resource(prod, `${LOGICAL[name]}Role`).Type).toBe('AWS::IAM::Role');
+      roles.add(render(p.Role as Json));
+    }
+    expect(roles.size).toBe(3);
+    expect(prod.Resources.IamRoleLambdaExecution, 'no shared default role').toBeUndefined();
+  });
+
+  it('has the agreed timeouts and memory', () => {
+    expect(fn(prod, 'produce').Properties).toMatchObject({ Timeout: 6, MemorySize: 1024 });
+    expect(fn(prod, 'provision').Properties).toMatchObject({ Timeout: 30, MemorySize: 512 });
+    expect(fn(prod, 'sweep').Properties).toMatchObject({ Timeout: 60, MemorySize: 512 });
+  });
+
+  it('keeps logs for 30 days', () => {
+    for (const name of FUNCTIONS) {
+      expect(resource(prod, `${LOGICAL[name]}LogGroup`).Properties.RetentionInDays, name).toBe(30);
+    }
+  });
+
+  it('routes POST /koogallery/produce on the HTTP API to produce', () => {
+    const routes = Object.values(prod.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route');
+    const route = routes.find((r) => r.Properties.RouteKey === 'POST /koogallery/produce');
+    expect(route, 'route POST /koogallery/produce').toBeDefined();
+    const integrationId = render(route!.Properties.Target as Json).replace(/^integrations\/\{|\}$/g, '');
+    expect(render(resource(prod, integrationId).Properties.IntegrationUri as Json)).toBe('{ProduceLambdaFunction.Arn}');
+  });
+
+  it('feeds provision from the provisioning queue with partial batch failures', () => {
+    const mappings = Object.values(prod.Resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]!.Properties).toMatchObject({
+      BatchSize: 10,
+      EventSourceArn: { 'Fn::GetAtt': ['ProvisioningQueue', 'Arn'] },
+      FunctionName: { 'Fn::GetAtt': ['ProvisionLambdaFunction', 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('runs sweep every 5 minutes', () => {
+    const rules = Object.values(prod.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    expect(rules).toHaveLength(1);
+    expect(rules[0]!.Properties.ScheduleExpression).toBe('rate(5 minutes)');
+    const targets = asArray(rules[0]!.Properties.Targets).filter(isObject);
+    expect(targets.map((t) => render(t.Arn ?? null))).toEqual(['{SweepLambdaFunction.Arn}']);
+  });
+
+  it('gives the functions their configuration, with AWS values on AWS stages', () => {
+    for (const name of FUNCTIONS) {
+      const vars = (fn(prod, name).Properties.Environment as JsonObject).Variables as JsonObject;
+      expect(vars, name).toMatchObject({
+        STAGE: 'prod',
+        MAIN_TABLE: 'koogallery-isv-prod-main',
+        AUDIT_TABLE: 'koogallery-isv-prod-audit',
+        PROVISIONING_QUEUE_URL: { Ref: 'ProvisioningQueue' },
+        KOOGALLERY_ACCESS_KEY_PARAMETER: '/koogallery-isv/prod/access-key',
+        KOOGALLERY_PREVIOUS_ACCESS_KEY_PARAMETER: '/koogallery-isv/prod/previous-access-key',
+        POWERTOOLS_SERVICE_NAME: 'koogallery-isv',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      });
+      // The plain key is a local-stack convenience: on AWS it is empty whatever the shell held.
+      expect(JSON.stringify(vars), name).not.toContain(LEAK_CANARY);
+      expect(vars.KOOGALLERY_ACCESS_KEY ?? '', name).toBe('');
+    }
+  });
+
+  it('gives an environment that lib/config accepts when the deployer sets nothing', () => {
+    // What Lambda would hand the handler: intrinsics resolved, pass-through settings left empty.
+    for (const name of FUNCTIONS) {
+      const vars = (fn(prod, name).Properties.Environment as JsonObject).Variables as JsonObject;
+      const env: Record<string, string> = {};
+      for (const [key, value] of Object.entries(vars)) {
+        env[key] = typeof value === 'string' ? value : 'https://sqs.ap-southeast-1.amazonaws.com/123456789012/q';
+      }
+      expect(() => parseConfig(env), name).not.toThrow();
+    }
+  });
+
+  it('names the tables and queues after service and stage', () => {
+    expect(resource(prod, 'MainTable').Properties.TableName).toBe('koogallery-isv-prod-main');
+    expect(resource(prod, 'AuditTable').Properties.TableName).toBe('koogallery-isv-prod-audit');
+    expect(resource(prod, 'ProvisioningQueue').Properties.QueueName).toBe('koogallery-isv-prod-provisioning');
+    expect(resource(prod, 'ProvisioningDeadLetterQueue').Properties.QueueName).toBe(
+      'koogallery-isv-prod-provisioning-dlq',
+    );
+  });
+
+  it('packages one small zip per function, the handler bundled with its SDK clients', () => {
+    for (const name of FUNCTIONS) {
+      const zip = join(prodDir, `${name}.zip`);
+      expect(existsSync(zip), `${name}.zip`).toBe(true);
+      expect(statSync(zip).size, `${name}.zip size`).toBeLessThan(10 * 1024 * 1024);
+      const entries = zipEntries(zip);
+      expect(entries, name).toContain(`functions/${name}.cjs`);
+      expect(entries.filter((e) => e.startsWith('node_modules/')), name).toEqual([]);
+    }
+  });
+});
+
+describe('data stores', () => {
+  it('main table: on demand, PITR, TTL on expiresAt, deletion protection on prod', () => {
+    const p = resource(prod, 'MainTable').Properties;
+    expect(p.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(p.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(p.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(p.DeletionProtectionEnabled).toBe(true);
+    expect(resource(prod, 'MainTable').DeletionPolicy).toBe('Retain');
+  });
+
+  it('audit table: PITR and deletion protection on prod', () => {
+    const p = resource(prod, 'AuditTable').Properties;
+    expect(p.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(p.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(p.DeletionProtectionEnabled).toBe(true);
+    expect(resource(prod, 'AuditTable').DeletionPolicy).toBe('Retain');
+  });
+
+  it('dev stage tables can be deleted', () => {
+    expect(resource(dev, 'MainTable').Properties.DeletionProtectionEnabled).toBe(false);
+    expect(resource(dev, 'AuditTable').Properties.DeletionProtectionEnabled).toBe(false);
+    expect(resource(dev, 'MainTable').Properties.TableName).toBe('koogallery-isv-dev-main');
+  });
+
+  it('provisioning queue: 5 receives then the DLQ, visibility >= 6 x provision timeout', () => {
+    const q = resource(prod, 'ProvisioningQueue').Properties;
+    expect(q.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['ProvisioningDeadLetterQueue', 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    const timeout = fn(prod, 'provision').Properties.Timeout as number;
+    expect(q.VisibilityTimeout as number).toBeGreaterThanOrEqual(6 * timeout);
+  });
+});
+
+describe('IAM: least privilege', () => {
+  it('grants no wildcard actions and attaches no managed policies', () => {
+    const allowed = statements(prod).filter((s) => s.Effect === 'Allow');
+    expect(allowed.length).toBeGreaterThan(0);
+    for (const s of allowed) {
+      for (const action of s.Action) expect(action, `${s.owner}: ${action}`).not.toContain('*');
+    }
+    for (const [id, r] of Object.entries(prod.Resources)) {
+      if (r.Type === 'AWS::IAM::Role') expect(r.Properties.ManagedPolicyArns, id).toBeUndefined();
+    }
+  });
+
+  it('scopes data actions to named resources (no * resources)', () => {
+    for (const s of statements(prod).filter((x) => x.Effect === 'Allow')) {
+      const data = s.Action.some((a) => /^(dynamodb|sqs|ssm|s3):/.test(a));
+      if (!data) continue;
+      for (const r of s.Resource) expect(render(r), `${s.owner}: ${s.Action.join(',')}`).not.toContain('*');
+    }
+  });
+
+  it('lets every writer only put to the audit table', () => {
+    const touchingAudit = statements(prod).filter((s) =>
+      s.Resource.some((r) => /AuditTable|koogallery-isv-prod-audit/.test(render(r))),
+    );
+    expect(touchingAudit.length).toBe(3);
+    for (const s of touchingAudit) {
+      expect(s.Effect).toBe('Allow');
+      expect(s.Action, s.owner).toEqual(['dynamodb:PutItem']);
+    }
+    // Nothing reaches the audit table through a broader resource either.
+    for (const s of statements(prod)) {
+      if (!s.Action.some((a) => a.startsWith('dynamodb:'))) continue;
+      for (const r of s.Resource) {
+        expect(render(r), s.owner).toMatch(/^\{(MainTable|AuditTable)\.Arn\}$/);
+      }
+    }
+  });
+
+  it('gives each role exactly its agreed DynamoDB and SQS actions', () => {
+    const actionsOn = (roleId: string, target: string) =>
+      roleStatements(prod, roleId)
+        .filter((s) => s.Resource.some((r) => render(r) === `{${target}.Arn}`))
+        .flatMap(ALL_ACTIONS)
+        .sort();
+    expect(actionsOn('ProduceRole', 'MainTable')).toEqual(
+      ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+    );
+    expect(actionsOn('ProvisionRole', 'MainTable')).toEqual(
+      ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+    );
+    expect(actionsOn('SweepRole', 'MainTable')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query']);
+    expect(actionsOn('ProduceRole', 'ProvisioningQueue')).toEqual(['sqs:SendMessage']);
+    expect(actionsOn('SweepRole', 'ProvisioningQueue')).toEqual(['sqs:SendMessage']);
+    expect(actionsOn('ProvisionRole', 'ProvisioningQueue')).toEqual(
+      ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
+    );
+  });
+
+  it('lets each function write only its own log group', () => {
+    for (const name of FUNCTIONS) {
+      const logs = roleStatements(prod, `${LOGICAL[name]}Role`).filter((s) => s.Action.some((a) => a.startsWith('logs:')));
+      expect(logs.flatMap((s) => s.Resource).map(render), name).toEqual([`{${LOGICAL[name]}LogGroup.Arn}`]);
+      expect(logs.flatMap(ALL_ACTIONS).sort(), name).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    }
+  });
+
+  it('lets only produce read the access-key parameters, by exact ARN, and decrypt only via SSM', () => {
+    const ssm = roleStatements(prod, 'ProduceRole').filter((s) => s.Action.some((a) => a.startsWith('ssm:')));
+    expect(ssm.flatMap(ALL_ACTIONS)).toEqual(['ssm:GetParameter']);
+    const prefix = 'arn:{AWS::Partition}:ssm:{AWS::Region}:{AWS::AccountId}:parameter';
+    expect(ssm.flatMap((s) => s.Resource).map(render).sort()).toEqual([
+      `${prefix}/koogallery-isv/prod/access-key`,
+      `${prefix}/koogallery-isv/prod/previous-access-key`,
+    ]);
+
+    const kms = roleStatements(prod, 'ProduceRole').filter((s) => s.Action.some((a) => a.startsWith('kms:')));
+    expect(kms.flatMap(ALL_ACTIONS)).toEqual(['kms:Decrypt']);
+    for (const s of kms) {
+      const via = (s.Condition?.StringEquals as JsonObject | undefined)?.['kms:ViaService'];
+      expect(via, 'kms:ViaService condition').toBeDefined();
+      expect(render(via as Json)).toBe('ssm.{AWS::Region}.amazonaws.com');
+    }
+
+    for (const roleId of ['ProvisionRole', 'SweepRole']) {
+      const extra = roleStatements(prod, roleId).filter((s) => s.Action.some((a) => /^(ssm|kms):/.test(a)));
+      expect(extra, roleId).toEqual([]);
+    }
+  });
+});

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../lib/config.ts';
+
+const minimal = {
+  MAIN_TABLE: 'main',
+  AUDIT_TABLE: 'audit',
+  PROVISIONING_QUEUE_URL: 'http://127.0.0.1:4566/000000000000/q',
+  KOOGALLERY_ACCESS_KEY: 'k',
+};
+
+describe('parseConfig', () => {
+  it('applies documented defaults', () => {
+    const cfg = parseConfig(minimal);
+    expect(cfg).toMatchObject({ SIGNATURE_WINDOW_SECONDS: 60, NONCE_TTL_SECONDS: 300, BODY_SIGN: true, TEST_INSTANCE_TTL_DAYS: 7, MAX_BODY_BYTES: 65536, CHANGE_CHECK_POLICY: 'allow' });
+  });
+
+  it('names the missing setting', () => {
+    expect(() => parseConfig({ ...minimal, MAIN_TABLE: undefined })).toThrow(/MAIN_TABLE/);
+    expect(() => parseConfig({ ...minimal, KOOGALLERY_ACCESS_KEY: '' })).toThrow(/KOOGALLERY_ACCESS_KEY_PARAMETER .* or KOOGALLERY_ACCESS_KEY/);
+  });
+
+  it('names a malformed setting', () => {
+    expect(() => parseConfig({ ...minimal, NONCE_TTL_SECONDS: 'soon' })).toThrow(ConfigError);
+    expect(() => parseConfig({ ...minimal, NONCE_TTL_SECONDS: 'soon' })).toThrow(/NONCE_TTL_SECONDS/);
+    expect(() => parseConfig({ ...minimal, BODY_SIGN: 'maybe' })).toThrow(/BODY_SIGN/);
+  });
+
+  it('reads flags', () => {
+    expect(parseConfig({ ...minimal, BODY_SIGN: 'false' }).BODY_SIGN).toBe(false);
+    expect(parseConfig({ ...minimal, BODY_SIGN: '' }).BODY_SIGN).toBe(true);
+  });
+
+  it('accepts an SSM parameter name instead of a plain key', () => {
+    const { KOOGALLERY_ACCESS_KEY: _k, ...rest } = minimal;
+    expect(parseConfig({ ...rest, KOOGALLERY_ACCESS_KEY_PARAMETER: '/x/access-key' }).KOOGALLERY_ACCESS_KEY_PARAMETER).toBe('/x/access-key');
+  });
+});
