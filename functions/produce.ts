@@ -1,5 +1,4 @@
 import middy from '@middy/core';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { config } from '../lib/config.ts';
 import { marketplaceErrors, toHttpResponse, toProduceCall } from '../lib/http/produceHttp.ts';
@@ -10,6 +9,7 @@ import type { AccessKey } from '../lib/koogallery/auth.ts';
 import { answer, ResultCode } from '../lib/koogallery/resultCodes.ts';
 import { log } from '../lib/log.ts';
 import { sqsPublisher } from '../lib/outbox/publisher.ts';
+import { sqsClient } from '../lib/outbox/sqsClient.ts';
 import { dynamoClient } from '../lib/store/client.ts';
 import { instanceStore } from '../lib/store/instanceStore.ts';
 
@@ -38,7 +38,7 @@ function buildDeps(): ProduceDeps {
       return keys;
     },
     store: instanceStore(dynamoClient(), { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE }),
-    publisher: sqsPublisher(new SQSClient({ maxAttempts: 2, requestHandler: { requestTimeout: 1_000 } }), cfg.PROVISIONING_QUEUE_URL),
+    publisher: sqsPublisher(sqsClient(), cfg.PROVISIONING_QUEUE_URL),
     changePolicy: changePolicyFor(cfg.CHANGE_CHECK_POLICY),
     settings: {
       maxBodyBytes: cfg.MAX_BODY_BYTES,

@@ -1,7 +1,7 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { config } from '../lib/config.ts';
 import { log } from '../lib/log.ts';
 import { sqsPublisher } from '../lib/outbox/publisher.ts';
+import { sqsClient } from '../lib/outbox/sqsClient.ts';
 import { sweepOutbox } from '../lib/outbox/relay.ts';
 import { dynamoClient } from '../lib/store/client.ts';
 import { outboxStore } from '../lib/store/outboxStore.ts';
@@ -12,7 +12,7 @@ export async function handler(): Promise<{ found: number; resent: number; failed
   return sweepOutbox(
     {
       outbox: outboxStore(dynamoClient(), cfg.MAIN_TABLE),
-      publisher: sqsPublisher(new SQSClient({}), cfg.PROVISIONING_QUEUE_URL),
+      publisher: sqsPublisher(sqsClient(), cfg.PROVISIONING_QUEUE_URL),
       log,
       now: Date.now,
     },

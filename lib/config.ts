@@ -68,7 +68,9 @@ export class ConfigError extends Error {
 
 /** Parses an environment; throws ConfigError naming every bad setting. Pure: pass any record. */
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  const result = envSchema.safeParse(env);
+  // An empty value means "not set" (serverless.yml passes unset settings through as '').
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = envSchema.safeParse(given);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`);
     throw new ConfigError(`Invalid configuration. ${problems.join('; ')}`);

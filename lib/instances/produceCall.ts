@@ -98,6 +98,8 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
   };
 
   try {
+    const keys = await deps.accessKeys();
+    signingKey = keys[0];
     if (bodyBytes === 0 || bodyBytes > settings.maxBodyBytes) {
       return await refuse(answer(ResultCode.invalidParameter, 'body is empty or too large'), 'body size');
     }
@@ -105,8 +107,6 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
     if (!body) return await refuse(answer(ResultCode.invalidParameter, 'body is not a JSON object'), 'malformed JSON');
     if (typeof body.activity === 'string') audit.activity = body.activity.slice(0, 32);
 
-    const keys = await deps.accessKeys();
-    signingKey = keys[0];
     const verdict = verifyRequest(keys, call.query, body, call.rawBody, started, settings.signatureWindowSeconds * 1000);
     if (!verdict.ok) return await refuse(answer(verdict.code), verdict.reason);
 

@@ -1,9 +1,10 @@
 /**
- * The deployable shape, checked on the CloudFormation that `serverless package` writes.
+ * The deployable shape, checked on the CloudFormation that `serverless package` writes, and the
+ * environment `serverless offline --stage local` hands the functions (`serverless print`).
  *
- * The project is copied to a temporary directory (node_modules linked) and packaged there twice,
- * for stage prod and stage dev, so the test never touches the working tree's `.esbuild/` or
- * `.serverless/` (a running `npm start` keeps its build). No AWS credentials are used or needed.
+ * The project is copied to a temporary directory (node_modules linked) and packaged there for stage
+ * prod and stage dev, so the test never touches the working tree's `.esbuild/` or `.serverless/`
+ * (a running `npm start` keeps its build). No AWS credentials are used or needed.
  */
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
@@ -65,6 +66,14 @@ let work: string;
 let prodDir: string;
 let prod: Template;
 let dev: Template;
+/** provider.environment as serverless-offline sees it on stage local: without and with the local stack's overrides. */
+let localDefault: JsonObject;
+let localOverridden: JsonObject;
+const LOCAL_OVERRIDES = {
+  PROVISIONING_QUEUE_URL: 'http://127.0.0.1:4999/000000000000/koogallery-isv-local-provisioning',
+  MAIN_TABLE: 'main-from-the-local-stack',
+  KOOGALLERY_ACCESS_KEY: 'local-key',
+};
 
 async function packageStage(stage: string): Promise<string> {
   const out = join(work, `package-${stage}`);
@@ -76,13 +85,23 @@ async function packageStage(stage: string): Promise<string> {
   return out;
 }
 
+/** `serverless print` of provider.environment on stage local (no packaging, no .esbuild). */
+async function localEnvironment(extra: Record<string, string>): Promise<JsonObject> {
+  const { stdout } = await run(
+    join(repoRoot, 'node_modules/.bin/serverless'),
+    ['print', '--stage', 'local', '--format', 'json', '--path', 'provider.environment'],
+    { cwd: join(work, 'project'), env: { ...packagingEnv(), ...extra }, timeout: 60_000 },
+  );
+  return JSON.parse(stdout) as JsonObject;
+}
+
 const readTemplate = (dir: string): Template =>
   JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'koogallery-infra-'));
   const project = join(work, 'project');
-  const skip = new Set(['node_modules', '.git', '.serverless', '.esbuild', '.local', 'coverage', '.vitest.json']);
+  const skip = new Set(['node_modules', '.git', '.serverless', '.esbuild', '.local', 'coverage', '.vitest.json', '.env']);
   cpSync(repoRoot, project, {
     recursive: true,
     filter: (src) => {
@@ -91,9 +110,12 @@ beforeAll(async () => {
     },
   });
   symlinkSync(join(repoRoot, 'node_modules'), join(project, 'node_modules'), 'dir');
-  // Sequential: both runs share the copy's .esbuild work folder.
+  const printed = Promise.all([localEnvironment({}), localEnvironment(LOCAL_OVERRIDES)]);
+  printed.catch(() => {}); // awaited below; do not report it as unhandled if packaging fails first
+  // One after the other: both runs copy their artifacts through the copy's .serverless/ folder.
   prodDir = await packageStage('prod');
   const devDir = await packageStage('dev');
+  [localDefault, localOverridden] = await printed;
   prod = readTemplate(prodDir);
   dev = readTemplate(devDir);
 }, 180_000);
@@ -290,6 +312,32 @@ describe('functions', () => {
   });
 });
 
+describe('stage local (serverless-offline)', () => {
+  it('hands the functions plain strings only: no CloudFormation intrinsics', () => {
+    for (const env of [localDefault, localOverridden]) {
+      for (const [key, value] of Object.entries(env)) expect(typeof value, key).toBe('string');
+    }
+  });
+
+  it('defaults to the fauxqs queue URL and the stage-local table names', () => {
+    expect(localDefault).toMatchObject({
+      STAGE: 'local',
+      MAIN_TABLE: 'koogallery-isv-local-main',
+      AUDIT_TABLE: 'koogallery-isv-local-audit',
+      PROVISIONING_QUEUE_URL: 'http://sqs.us-east-1.localhost:4566/000000000000/koogallery-isv-local-provisioning',
+    });
+  });
+
+  it('takes the queue URL, table names and plain access key the local stack passes in', () => {
+    expect(localOverridden).toMatchObject(LOCAL_OVERRIDES);
+  });
+
+  it('reads no SSM parameter locally, so the handler falls back to KOOGALLERY_ACCESS_KEY', () => {
+    expect(localOverridden.KOOGALLERY_ACCESS_KEY_PARAMETER).toBe('');
+    expect(localOverridden.KOOGALLERY_PREVIOUS_ACCESS_KEY_PARAMETER).toBe('');
+  });
+});
+
 describe('data stores', () => {
   it('main table: on demand, PITR, TTL on expiresAt, deletion protection on prod', () => {
     const p = resource(prod, 'MainTable').Properties;
@@ -358,7 +406,8 @@ describe('IAM: least privilege', () => {
     for (const s of statements(prod)) {
       if (!s.Action.some((a) => a.startsWith('dynamodb:'))) continue;
       for (const r of s.Resource) {
-        expect(render(r), s.owner).toMatch(/^\{(MainTable|AuditTable)\.Arn\}$/);
+        // The main table or one of its named indexes; the audit table only as itself (checked above).
+        expect(render(r), s.owner).toMatch(/^(\{MainTable\.Arn\}(\/index\/[\w.-]+)?|\{AuditTable\.Arn\})$/);
       }
     }
   });
@@ -375,7 +424,9 @@ describe('IAM: least privilege', () => {
     expect(actionsOn('ProvisionRole', 'MainTable')).toEqual(
       ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     );
-    expect(actionsOn('SweepRole', 'MainTable')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query']);
+    expect(actionsOn('SweepRole', 'MainTable')).toEqual(
+      ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+    );
     expect(actionsOn('ProduceRole', 'ProvisioningQueue')).toEqual(['sqs:SendMessage']);
     expect(actionsOn('SweepRole', 'ProvisioningQueue')).toEqual(['sqs:SendMessage']);
     expect(actionsOn('ProvisionRole', 'ProvisioningQueue')).toEqual(

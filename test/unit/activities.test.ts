@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
 import { parseActivity } from '../../lib/koogallery/activities.ts';
 import { answer } from '../../lib/koogallery/resultCodes.ts';
 
@@ -6,7 +7,7 @@ const newInstance = { activity: 'newInstance', orderId: 'CS1', orderLineId: 'CS1
 
 describe('parseActivity', () => {
   it('accepts every activity with its documented fields', () => {
-    const bodies = [
+    const bodies: JsonObject[] = [
       newInstance,
       { activity: 'queryInstance', instanceId: 'a,b' },
       { activity: 'refreshInstance', scene: 'RENEWAL', orderId: 'o', orderLineId: 'l', instanceId: 'i', expireTime: '20251231235959' },

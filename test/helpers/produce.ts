@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { handler } from '../../functions/produce.ts';
+import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
+import { dynamoClient } from '../../lib/store/client.ts';
+import { instanceStore } from '../../lib/store/instanceStore.ts';
+import { signedQuery } from './signing.ts';
+
+export const store = () => instanceStore(dynamoClient(), { main: env('MAIN_TABLE'), audit: env('AUDIT_TABLE') });
+
+export function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: is the vitest globalSetup running?`);
+  return value;
+}
+
+export interface ProduceResponse {
+  status: number;
+  headers: Record<string, string>;
+  raw: string;
+  json: Record<string, unknown>;
+  correlationId: string;
+}
+
+export function httpEvent(rawBody: string, query: Record<string, string | undefined>): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    routeKey: 'POST /koogallery/produce',
+    rawPath: '/koogallery/produce',
+    rawQueryString: new URLSearchParams(query as Record<string, string>).toString(),
+    headers: { 'content-type': 'application/json;charset=utf8' },
+    queryStringParameters: query,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: '127.0.0.1',
+      domainPrefix: '127',
+      http: { method: 'POST', path: '/koogallery/produce', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
+      requestId: randomUUID(),
+      routeKey: 'POST /koogallery/produce',
+      stage: '$default',
+      time: new Date().toUTCString(),
+      timeEpoch: Date.now(),
+    },
+    body: rawBody,
+    isBase64Encoded: false,
+  };
+}
+
+function lambdaContext(correlationId: string): Context {
+  return {
+    awsRequestId: correlationId,
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'produce',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:produce',
+    logGroupName: '/aws/lambda/produce',
+    logStreamName: 'test',
+    memoryLimitInMB: '1024',
+    getRemainingTimeInMillis: () => 6_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** Invokes the real produce handler with an HTTP API event. */
+export async function invokeRaw(rawBody: string, query: Record<string, string | undefined>): Promise<ProduceResponse> {
+  const correlationId = randomUUID();
+  const result = (await handler(httpEvent(rawBody, query), lambdaContext(correlationId))) as APIGatewayProxyStructuredResultV2;
+  const raw = String(result.body);
+  return {
+    status: result.statusCode ?? 0,
+    headers: (result.headers ?? {}) as Record<string, string>,
+    raw,
+    json: JSON.parse(raw) as Record<string, unknown>,
+    correlationId,
+  };
+}
+
+/** Signs and sends a body, as the marketplace does. */
+export function call(body: Record<string, unknown>, options: Parameters<typeof signedQuery>[1] = {}): Promise<ProduceResponse> {
+  return invokeRaw(JSON.stringify(body), signedQuery(body as JsonObject, options));
+}
+
+export const uniqueId = (prefix: string) => `${prefix}-${randomUUID().slice(0, 13)}`;
+
+/** The message-log record of one call. */
+export async function auditRecord(correlationId: string): Promise<Record<string, unknown> | undefined> {
+  const day = new Date().toISOString().slice(0, 10);
+  const out = await dynamoClient().send(
+    new QueryCommand({
+      TableName: env('AUDIT_TABLE'),
+      KeyConditionExpression: 'pk = :pk',
+      FilterExpression: 'correlationId = :c',
+      ExpressionAttributeValues: { ':pk': { S: `MSG#${day}` }, ':c': { S: correlationId } },
+      ConsistentRead: true,
+    }),
+  );
+  const item = out.Items?.[0];
+  return item ? unmarshall(item) : undefined;
+}

@@ -1,0 +1,108 @@
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { handleProduceCall } from '../../lib/instances/produceCall.ts';
+import type { LifecycleEvent } from '../../lib/outbox/events.ts';
+import { sqsPublisher } from '../../lib/outbox/publisher.ts';
+import { sqsClient } from '../../lib/outbox/sqsClient.ts';
+import { consumeLifecycleBatch, sweepOutbox, templateModeHandler } from '../../lib/outbox/relay.ts';
+import { dynamoClient } from '../../lib/store/client.ts';
+import { outboxStore } from '../../lib/store/outboxStore.ts';
+import { env, store, uniqueId } from '../helpers/produce.ts';
+import { signedQuery, TEST_KEY } from '../helpers/signing.ts';
+
+/** Transaction + outbox: an event the send after commit lost is re-sent by the sweep and handled once. */
+
+const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+const sqs = sqsClient();
+
+async function receiveEvent(queueUrl: string, eventId: string): Promise<SQSRecord> {
+  for (let i = 0; i < 100; i++) {
+    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 30 }));
+    for (const m of out.Messages ?? []) {
+      if ((JSON.parse(m.Body ?? '{}') as LifecycleEvent).eventId === eventId) {
+        return {
+          messageId: m.MessageId!,
+          receiptHandle: m.ReceiptHandle!,
+          body: m.Body!,
+          attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
+          messageAttributes: {},
+          md5OfBody: m.MD5OfBody!,
+          eventSource: 'aws:sqs',
+          eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:provisioning',
+          awsRegion: 'us-east-1',
+        };
+      }
+    }
+  }
+  throw new Error(`event ${eventId} never arrived`);
+}
+
+describe('outbox relay', () => {
+  it('re-sends an event whose send failed, and the consumer completes it exactly once', async () => {
+    const queueUrl = env('PROVISIONING_QUEUE_URL');
+    const outbox = outboxStore(dynamoClient(), env('MAIN_TABLE'));
+    const orderId = uniqueId('CS');
+    const body = { activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: uniqueId('biz') };
+    const warnings: string[] = [];
+    const result = await handleProduceCall(
+      { rawBody: JSON.stringify(body), query: signedQuery(body), correlationId: uniqueId('c') },
+      {
+        accessKeys: async () => [{ id: 'k', secret: TEST_KEY }],
+        store: store(),
+        publisher: { publish: async (events) => events.map((e) => e.eventId) }, // SQS is down
+        changePolicy: { check: async () => ({ allowed: true }) },
+        settings: { maxBodyBytes: 65536, signatureWindowSeconds: 60, nonceTtlSeconds: 300, testTtlDays: 7, releaseUnknownAnswer: '000003', appInfo: { frontEndUrl: 'https://x/{instanceId}' } },
+        now: Date.now,
+        log: { ...quiet, warn: (m) => warnings.push(m) },
+      },
+    );
+    // The call still succeeds: the instance and its event are durable together.
+    expect(result.answer.resultCode).toBe('000000');
+    expect(warnings).toContain('events left to the outbox sweep');
+    const eventId = `${body.businessId}:1`;
+
+    const sweepDeps = { outbox, publisher: sqsPublisher(sqs, queueUrl), log: quiet, now: () => Date.now() + 120_000 };
+    const first = await sweepOutbox(sweepDeps, { graceSeconds: 60, limit: 1000 });
+    expect(first.resent).toBeGreaterThanOrEqual(1);
+    // Each event is re-sent once only.
+    const pendingAfter = await outbox.pending(new Date(Date.now() + 60_000).toISOString(), 1000);
+    expect(pendingAfter.find((p) => p.event.eventId === eventId)?.resent).toBe(true);
+
+    const record = await receiveEvent(queueUrl, eventId);
+    const handled: string[] = [];
+    const batch = await consumeLifecycleBatch([record, record], {
+      outbox,
+      handle: async (e) => {
+        handled.push(e.eventId);
+      },
+      log: quiet,
+    });
+    expect(batch.batchItemFailures).toEqual([]);
+    const remaining = await outbox.pending(new Date(Date.now() + 60_000).toISOString(), 1000);
+    expect(remaining.find((p) => p.event.eventId === eventId)).toBeUndefined();
+  });
+
+  it('reports malformed messages and failing handlers as batch item failures', async () => {
+    const outbox = outboxStore(dynamoClient(), env('MAIN_TABLE'));
+    const base = { receiptHandle: 'r', attributes: {} as SQSRecord['attributes'], messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'a', awsRegion: 'us-east-1' };
+    const good: LifecycleEvent = { eventId: 'x:1', type: 'instance.frozen', instanceId: 'x', version: 1, state: 'FROZEN', occurredAt: new Date().toISOString(), test: true };
+    const result = await consumeLifecycleBatch(
+      [
+        { ...base, messageId: 'junk', body: 'not json' },
+        { ...base, messageId: 'wrong-shape', body: '{"eventId":1}' },
+        { ...base, messageId: 'ok', body: JSON.stringify(good) },
+        { ...base, messageId: 'fails', body: JSON.stringify({ ...good, eventId: 'y:1', instanceId: 'y' }) },
+      ],
+      {
+        outbox,
+        handle: async (e) => {
+          if (e.instanceId === 'y') throw new Error('seller product down');
+          await templateModeHandler(e);
+        },
+        log: quiet,
+      },
+    );
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['junk', 'wrong-shape', 'fails']);
+  });
+});
