@@ -47,15 +47,21 @@ export const JAVA_MISSING_MESSAGE =
 
 export class JavaMissingError extends Error {
   override name = 'JavaMissingError';
-  constructor() {
-    super(JAVA_MISSING_MESSAGE);
+  constructor(found?: string) {
+    super(found ? `${JAVA_MISSING_MESSAGE} Found: ${found}.` : JAVA_MISSING_MESSAGE);
   }
 }
 
-/** Throws JavaMissingError when `java` cannot be run. */
+/** Throws JavaMissingError when `java` cannot be run or is older than 17 (DynamoDB Local 3.x needs 17). */
 export function assertJava(): void {
-  const result = spawnSync('java', ['-version'], { stdio: 'ignore' });
+  const result = spawnSync('java', ['-version'], { encoding: 'utf8' });
   if (result.error || result.status !== 0) throw new JavaMissingError();
+  const version = /version "(\d+)(?:\.(\d+))?/.exec(`${result.stderr}${result.stdout}`);
+  if (version) {
+    // "1.8.0_392" is Java 8; "17.0.15" is Java 17.
+    const major = version[1] === '1' ? Number(version[2]) : Number(version[1]);
+    if (major < 17) throw new JavaMissingError(`Java ${major}`);
+  }
 }
 
 export interface Emulator {
@@ -344,7 +350,7 @@ export async function createResources(options: {
   const fallbackName = (r: CfnResource) => `${project.service}-${options.stage}-${r.logicalId}`;
   const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const dynamo = new DynamoDBClient({ ...common, endpoint: options.dynamoEndpoint });
-  const sqs = new SQSClient({ ...common, endpoint: options.sqsEndpoint });
+  const sqs = new SQSClient({ ...common, endpoint: options.sqsEndpoint, useQueueUrlAsEndpoint: false });
   const s3 = new S3Client({ ...common, endpoint: options.s3Endpoint ?? options.sqsEndpoint, forcePathStyle: true });
   const out: StackResources = { service: project.service, stage: options.stage, tables: {}, queues: {}, buckets: {}, consumers: [] };
   try {

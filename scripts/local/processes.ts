@@ -20,6 +20,19 @@ export interface ManagedChild {
 
 const TAIL_BYTES = 8_192;
 
+/** Process groups started through manage() and not yet stopped: what an emergency stop must kill. */
+const started = new Set<number>();
+
+/** Process groups started through manage() that have not been stopped yet. */
+export function startedGroups(): number[] {
+  return [...started];
+}
+
+/** Stops every group started through manage() (for shutdowns that interrupt a start-up half way). */
+export async function stopAllGroups(graceMs = 5_000): Promise<void> {
+  await Promise.all([...started].map((pgid) => stopGroup(pgid, graceMs)));
+}
+
 /**
  * Wraps a child spawned with `detached: true`. Output is kept in a small ring buffer and, when `onLine` is given,
  * passed on line by line (consumed either way, so a full pipe never blocks the child).
@@ -31,6 +44,7 @@ export function manage(
 ): ManagedChild {
   if (child.pid === undefined) throw new Error(`${name} did not start (no pid)`);
   const pid = child.pid;
+  started.add(pid);
   let tail = '';
   const exited = new Promise<number | string | null>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? signal));
@@ -84,19 +98,21 @@ async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
 }
 
 export async function stopGroup(pgid: number, graceMs = 5_000): Promise<void> {
-  if (!groupAlive(pgid)) return;
   try {
     process.kill(-pgid, 'SIGTERM');
   } catch {
-    return;
+    started.delete(pgid);
+    return; // no process left in the group
   }
-  if (await waitGroupGone(pgid, graceMs)) return;
-  try {
-    process.kill(-pgid, 'SIGKILL');
-  } catch {
-    return;
+  if (!(await waitGroupGone(pgid, graceMs))) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+    if (!(await waitGroupGone(pgid, 2_000))) throw new Error(`process group ${pgid} survived SIGKILL`);
   }
-  if (!(await waitGroupGone(pgid, 2_000))) throw new Error(`process group ${pgid} survived SIGKILL`);
+  started.delete(pgid);
 }
 
 /** A port the OS says is free on 127.0.0.1 right now. */

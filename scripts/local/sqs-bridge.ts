@@ -147,6 +147,7 @@ export async function startSqsBridge(options: SqsBridgeOptions): Promise<SqsBrid
   const sqs = new SQSClient({
     region,
     endpoint: options.sqsEndpoint,
+    useQueueUrlAsEndpoint: false,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   const { Attributes } = await sqs.send(

@@ -5,8 +5,9 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { handler } from '../../functions/produce.ts';
 import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
 import { dynamoClient } from '../../lib/store/client.ts';
+import type { ProduceDeps } from '../../lib/instances/produceCall.ts';
 import { instanceStore } from '../../lib/store/instanceStore.ts';
-import { signedQuery } from './signing.ts';
+import { signedQuery, TEST_KEY } from './signing.ts';
 
 export const store = () => instanceStore(dynamoClient(), { main: env('MAIN_TABLE'), audit: env('AUDIT_TABLE') });
 
@@ -101,4 +102,27 @@ export async function auditRecord(correlationId: string): Promise<Record<string,
   );
   const item = out.Items?.[0];
   return item ? unmarshall(item) : undefined;
+}
+
+const silent = { info: () => {}, warn: () => {}, error: () => {} };
+
+/** Dependencies of handleProduceCall against the test stack, for tests that swap one part (a failing publisher, a recording log). */
+export function produceDeps(overrides: Partial<ProduceDeps> = {}): ProduceDeps {
+  return {
+    accessKeys: async () => [{ id: 'test-key', secret: TEST_KEY }],
+    store: store(),
+    publisher: { publish: async () => [] },
+    changePolicy: { check: async () => ({ allowed: true }) },
+    settings: {
+      maxBodyBytes: 65536,
+      signatureWindowSeconds: 60,
+      nonceTtlSeconds: 300,
+      testTtlDays: 7,
+      releaseUnknownAnswer: '000003',
+      appInfo: { frontEndUrl: 'https://app.example.com/t/{instanceId}' },
+    },
+    now: Date.now,
+    log: silent,
+    ...overrides,
+  };
 }

@@ -8,8 +8,8 @@ import { sqsClient } from '../../lib/outbox/sqsClient.ts';
 import { consumeLifecycleBatch, sweepOutbox, templateModeHandler } from '../../lib/outbox/relay.ts';
 import { dynamoClient } from '../../lib/store/client.ts';
 import { outboxStore } from '../../lib/store/outboxStore.ts';
-import { env, store, uniqueId } from '../helpers/produce.ts';
-import { signedQuery, TEST_KEY } from '../helpers/signing.ts';
+import { env, produceDeps, uniqueId } from '../helpers/produce.ts';
+import { signedQuery } from '../helpers/signing.ts';
 
 /** Transaction + outbox: an event the send after commit lost is re-sent by the sweep and handled once. */
 
@@ -47,15 +47,10 @@ describe('outbox relay', () => {
     const warnings: string[] = [];
     const result = await handleProduceCall(
       { rawBody: JSON.stringify(body), query: signedQuery(body), correlationId: uniqueId('c') },
-      {
-        accessKeys: async () => [{ id: 'k', secret: TEST_KEY }],
-        store: store(),
+      produceDeps({
         publisher: { publish: async (events) => events.map((e) => e.eventId) }, // SQS is down
-        changePolicy: { check: async () => ({ allowed: true }) },
-        settings: { maxBodyBytes: 65536, signatureWindowSeconds: 60, nonceTtlSeconds: 300, testTtlDays: 7, releaseUnknownAnswer: '000003', appInfo: { frontEndUrl: 'https://x/{instanceId}' } },
-        now: Date.now,
         log: { ...quiet, warn: (m) => warnings.push(m) },
-      },
+      }),
     );
     // The call still succeeds: the instance and its event are durable together.
     expect(result.answer.resultCode).toBe('000000');

@@ -4,7 +4,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { keys } from '../../lib/store/keys.ts';
 import { dynamoClient } from '../../lib/store/client.ts';
-import { auditRecord, call, env, invokeRaw, store, uniqueId } from '../helpers/produce.ts';
+import { auditRecord, call, env, invokeRaw, produceDeps, store, uniqueId } from '../helpers/produce.ts';
 import { signedQuery, TEST_KEY } from '../helpers/signing.ts';
 
 /** The production interface end to end: the real handler, DynamoDB Local, fauxqs. */
@@ -66,15 +66,10 @@ describe('answers', () => {
     const body = { activity: 'queryInstance', instanceId: 'x' };
     const result = await handleProduceCall(
       { rawBody: JSON.stringify(body), query: signedQuery(body), correlationId: 'c-1' },
-      {
-        accessKeys: async () => [{ id: 'k', secret: TEST_KEY }],
+      produceDeps({
         store: instanceStore(dynamoClient(), { main: 'no-such-table', audit: 'no-such-table' }),
-        publisher: { publish: async () => [] },
-        changePolicy: { check: async () => ({ allowed: true }) },
-        settings: { maxBodyBytes: 65536, signatureWindowSeconds: 60, nonceTtlSeconds: 300, testTtlDays: 7, releaseUnknownAnswer: '000003', appInfo: { frontEndUrl: 'https://x' } },
-        now: Date.now,
         log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
-      },
+      }),
     );
     expect(result.answer).toEqual({ resultCode: '000005', resultMsg: 'other inner error' });
     expect(errors).toContain('marketplace call failed');
@@ -117,6 +112,25 @@ describe('authentication (spec §7.2)', () => {
     expect((await invokeRaw(JSON.stringify(body), { ...q, signature: undefined })).json.resultCode).toBe('000001');
     expect((await invokeRaw(JSON.stringify(body), { ...q, nonce: undefined })).json.resultCode).toBe('000002');
     expect((await invokeRaw(JSON.stringify(body), { ...q, timestamp: undefined })).json.resultCode).toBe('000002');
+  });
+
+  it('logs no key, signature or nonce, for accepted and refused calls', async () => {
+    const { handleProduceCall } = await import('../../lib/instances/produceCall.ts');
+    const lines: unknown[] = [];
+    const recording = { info: (m: string, e?: object) => lines.push([m, e]), warn: (m: string, e?: object) => lines.push([m, e]), error: (m: string, e?: object) => lines.push([m, e]) };
+    const orderId = uniqueId('CS');
+    const body = { activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: uniqueId('biz') };
+    const queries = [signedQuery(body), signedQuery(body, { key: 'wrong-key' })];
+    for (const query of queries) {
+      await handleProduceCall(
+        { rawBody: JSON.stringify(body), query, correlationId: uniqueId('c') },
+        produceDeps({ log: recording }),
+      );
+    }
+    const text = JSON.stringify(lines);
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(text).toContain('000001');
+    for (const secret of [TEST_KEY, ...queries.flatMap((q) => [q.signature, q.signature.toLowerCase(), q.nonce])]) expect(text).not.toContain(secret);
   });
 
   it('keeps no signature, key or body in the message log', async () => {
