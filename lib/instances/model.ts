@@ -43,6 +43,8 @@ export type LifecycleEventType =
 /** One entry in an instance's history: who/what/when, previous and new state. */
 export interface HistoryEntry {
   instanceId: string;
+  /** Who asked for the change: the marketplace for every production-interface call. */
+  actor: 'marketplace';
   version: number;
   at: string;
   activity: string;

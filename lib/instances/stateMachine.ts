@@ -37,6 +37,7 @@ function change(
   const next: Instance = { ...instance, ...fields, state: to, version, updatedAt: at };
   const entry: HistoryEntry = {
     instanceId: instance.instanceId,
+    actor: 'marketplace',
     version,
     at,
     activity: command.activity,
@@ -104,6 +105,7 @@ export function createInstance(
   if (!input.appInfo) delete instance.appInfo;
   const entry: HistoryEntry = {
     instanceId: input.instanceId,
+    actor: 'marketplace',
     version: 1,
     at,
     activity: 'newInstance',

@@ -49,7 +49,7 @@ describe('instance state machine', () => {
         if (decision.outcome === 'changed') {
           expect(decision.next.state).toBe(to);
           expect(decision.next.version).toBe(2);
-          expect(decision.entry).toMatchObject({ version: 2, from, to, at: LATER, activity: command.activity });
+          expect(decision.entry).toMatchObject({ actor: 'marketplace', version: 2, from, to, at: LATER, activity: command.activity });
         }
       }
     });
