@@ -6,29 +6,44 @@ import { keyId } from './signature.ts';
 /** SSM values are cached this long, so a rotated key reaches warm functions within five minutes. */
 const CACHE_SECONDS = 300;
 
-async function fromParameter(name: string, required: boolean): Promise<string | undefined> {
-  try {
-    return await getParameter(name, { decrypt: true, maxAge: CACHE_SECONDS });
-  } catch (error) {
-    if (!required && error instanceof Error && /ParameterNotFound/.test(`${error.name} ${error.message} ${String(error.cause)}`)) {
-      return undefined;
-    }
-    throw error;
-  }
+/** Reads one SecureString; Powertools caches values for CACHE_SECONDS. */
+export type ParameterReader = (name: string) => Promise<string | undefined>;
+
+const readSsm: ParameterReader = (name) => getParameter(name, { decrypt: true, maxAge: CACHE_SECONDS });
+
+/** Powertools wraps the SDK's error; the original is its `cause`. */
+function isParameterNotFound(error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return (
+    (error instanceof Error && error.name === 'ParameterNotFound') ||
+    (cause instanceof Error && cause.name === 'ParameterNotFound')
+  );
 }
 
 /**
  * The access keys requests may be signed with (spec §7.1): the current one, then the previous one while a
  * rotation is under way. On AWS they are SSM SecureStrings; locally they come from the environment.
+ * A missing previous-key parameter means "no rotation"; that answer is cached too, so it costs no call per request.
  */
-export function accessKeyLoader(config: Config): () => Promise<AccessKey[]> {
+export function accessKeyLoader(config: Config, read: ParameterReader = readSsm, now: () => number = Date.now): () => Promise<AccessKey[]> {
+  let previousMissingUntil = 0;
+
+  async function previousFromSsm(name: string): Promise<string | undefined> {
+    if (now() < previousMissingUntil) return undefined;
+    try {
+      return await read(name);
+    } catch (error) {
+      if (!isParameterNotFound(error)) throw error;
+      previousMissingUntil = now() + CACHE_SECONDS * 1000;
+      return undefined;
+    }
+  }
+
   return async () => {
     const secrets = config.KOOGALLERY_ACCESS_KEY_PARAMETER
       ? [
-          await fromParameter(config.KOOGALLERY_ACCESS_KEY_PARAMETER, true),
-          config.KOOGALLERY_PREVIOUS_ACCESS_KEY_PARAMETER
-            ? await fromParameter(config.KOOGALLERY_PREVIOUS_ACCESS_KEY_PARAMETER, false)
-            : undefined,
+          await read(config.KOOGALLERY_ACCESS_KEY_PARAMETER),
+          config.KOOGALLERY_PREVIOUS_ACCESS_KEY_PARAMETER ? await previousFromSsm(config.KOOGALLERY_PREVIOUS_ACCESS_KEY_PARAMETER) : undefined,
         ]
       : [config.KOOGALLERY_ACCESS_KEY, config.KOOGALLERY_PREVIOUS_ACCESS_KEY];
     const keys = secrets.filter((s): s is string => typeof s === 'string' && s.length > 0).map((secret) => ({ id: keyId(secret), secret }));
