@@ -5,10 +5,11 @@
  *   npm run first-request                         # http://127.0.0.1:3000/koogallery/produce, the local key
  *   npm run first-request -- --url https://isv.example.com/koogallery/produce --key "$KEY"
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { canonicalPayload, type JsonObject } from '../lib/koogallery/canonicalJson.ts';
-import { bodySignHeader, signatureV2 } from '../lib/koogallery/signature.ts';
+import { signRequest } from '../lib/koogallery/auth.ts';
+import type { JsonObject } from '../lib/koogallery/canonicalJson.ts';
+import { bodySignHeader } from '../lib/koogallery/signature.ts';
 
 const { values } = parseArgs({
   options: {
@@ -21,10 +22,7 @@ const url = values.url;
 const key = values.key;
 
 async function send(body: JsonObject): Promise<Record<string, unknown>> {
-  const timestamp = String(Date.now());
-  const nonce = randomBytes(32).toString('hex').toUpperCase();
-  const signature = signatureV2(key, nonce, timestamp, canonicalPayload(body)).toUpperCase();
-  const target = `${url}?${new URLSearchParams({ signature, timestamp, nonce })}`;
+  const target = `${url}?${new URLSearchParams(signRequest(key, body))}`;
   const response = await fetch(target, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json;charset=utf8', Accept: 'application/json' },

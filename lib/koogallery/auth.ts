@@ -1,4 +1,5 @@
-import { canonicalCandidates, type CanonicalForm, type JsonObject } from './canonicalJson.ts';
+import { randomBytes } from 'node:crypto';
+import { canonicalCandidates, canonicalPayload, type CanonicalForm, type JsonObject } from './canonicalJson.ts';
 import { ResultCode } from './resultCodes.ts';
 import { signaturesEqual, signatureV2 } from './signature.ts';
 
@@ -71,4 +72,19 @@ export function verifyRequest(
     }
   }
   return { ok: false, code: ResultCode.authFailed, reason: 'signature does not match' };
+}
+
+/**
+ * Signs a request body as the marketplace does (spec §7.2): the query parameters to append to the URL.
+ * `payload` overrides the canonical form (to sign a §7.2.4 candidate); the signature is uppercase, as in the docs.
+ */
+export function signRequest(
+  accessKey: string,
+  body: JsonObject,
+  options: { nowMs?: number; nonce?: string; payload?: string } = {},
+): { signature: string; timestamp: string; nonce: string } {
+  const timestamp = String(options.nowMs ?? Date.now());
+  const nonce = options.nonce ?? randomBytes(32).toString('hex').toUpperCase();
+  const signature = signatureV2(accessKey, nonce, timestamp, options.payload ?? canonicalPayload(body)).toUpperCase();
+  return { signature, timestamp, nonce };
 }

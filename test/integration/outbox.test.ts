@@ -8,6 +8,7 @@ import { sqsClient } from '../../lib/outbox/sqsClient.ts';
 import { consumeLifecycleBatch, sweepOutbox, templateModeHandler } from '../../lib/outbox/relay.ts';
 import { dynamoClient } from '../../lib/store/client.ts';
 import { outboxStore } from '../../lib/store/outboxStore.ts';
+import { sqsEvent } from '../helpers/localStack.ts';
 import { env, produceDeps, uniqueId } from '../helpers/produce.ts';
 import { signedQuery } from '../helpers/signing.ts';
 
@@ -19,21 +20,8 @@ const sqs = sqsClient();
 async function receiveEvent(queueUrl: string, eventId: string): Promise<SQSRecord> {
   for (let i = 0; i < 100; i++) {
     const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 30 }));
-    for (const m of out.Messages ?? []) {
-      if ((JSON.parse(m.Body ?? '{}') as LifecycleEvent).eventId === eventId) {
-        return {
-          messageId: m.MessageId!,
-          receiptHandle: m.ReceiptHandle!,
-          body: m.Body!,
-          attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
-          messageAttributes: {},
-          md5OfBody: m.MD5OfBody!,
-          eventSource: 'aws:sqs',
-          eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:provisioning',
-          awsRegion: 'us-east-1',
-        };
-      }
-    }
+    const message = (out.Messages ?? []).find((m) => (JSON.parse(m.Body ?? '{}') as LifecycleEvent).eventId === eventId);
+    if (message) return sqsEvent([message], 'arn:aws:sqs:us-east-1:000000000000:provisioning', 'us-east-1').Records[0]!;
   }
   throw new Error(`event ${eventId} never arrived`);
 }

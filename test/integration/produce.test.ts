@@ -2,6 +2,8 @@ import { createHmac } from 'node:crypto';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { handleProduceCall } from '../../lib/instances/produceCall.ts';
+import { instanceStore } from '../../lib/store/instanceStore.ts';
 import { keys } from '../../lib/store/keys.ts';
 import { dynamoClient } from '../../lib/store/client.ts';
 import { auditRecord, call, env, invokeRaw, produceDeps, store, uniqueId } from '../helpers/produce.ts';
@@ -60,8 +62,6 @@ describe('answers', () => {
 
   it('answer an internal failure with a generic 000005', async () => {
     // A table that does not exist makes every DynamoDB call fail.
-    const { handleProduceCall } = await import('../../lib/instances/produceCall.ts');
-    const { instanceStore } = await import('../../lib/store/instanceStore.ts');
     const errors: string[] = [];
     const body = { activity: 'queryInstance', instanceId: 'x' };
     const result = await handleProduceCall(
@@ -115,7 +115,6 @@ describe('authentication (spec §7.2)', () => {
   });
 
   it('logs no key, signature or nonce, for accepted and refused calls', async () => {
-    const { handleProduceCall } = await import('../../lib/instances/produceCall.ts');
     const lines: unknown[] = [];
     const recording = { info: (m: string, e?: object) => lines.push([m, e]), warn: (m: string, e?: object) => lines.push([m, e]), error: (m: string, e?: object) => lines.push([m, e]) };
     const orderId = uniqueId('CS');
