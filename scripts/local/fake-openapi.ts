@@ -1,0 +1,504 @@
+/**
+ * A fake KooGallery Open API on 127.0.0.1 for local runs and tests: Query Order (spec §8.1) with the marketplace's
+ * mock order ids and any order registered by the test or the developer, behind the APIG AK/SK signature check
+ * (§7.8). Faults (error answers, delays) can be injected to exercise retries and fallbacks.
+ *
+ * Control endpoints (unsigned, loopback only): POST /fake/orders (an order, JSON), POST /fake/faults (a fault,
+ * JSON), GET /fake/calls (what was called).
+ *
+ * Standalone (prints its URL; AK/SK default to local values):
+ *   FAKE_OPENAPI_PORT=4010 KOOGALLERY_AK=… KOOGALLERY_SK=… node --import tsx scripts/local/fake-openapi.ts
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { verifyApigRequest, type ApigCredentials } from '../../lib/koogallery/apig.ts';
+import { ORDER_QUERY_PATH } from '../../lib/koogallery/openApi.ts';
+
+const MAX_BODY_BYTES = 64 * 1024;
+const MAX_CALLS = 10_000;
+
+/** Local defaults for the standalone fake; never real keys. */
+export const FAKE_OPENAPI_DEFAULT_CREDENTIALS: ApigCredentials = {
+  ak: 'local-dev-ak',
+  sk: 'local-dev-sk-change-me',
+};
+
+const id64 = z.string().min(1).max(64);
+const time14 = z.string().regex(/^\d{14}$/, 'yyyyMMddHHmmss');
+const decimal = z.string().regex(/^-?\d{1,12}(\.\d{1,4})?$/, 'a decimal amount such as "19.90"');
+
+/** An order as the fake serves it: the Query Order `orderInfo`, plus the buyer. Amounts are decimal strings. */
+export const FakeOrderSchema = z.strictObject({
+  orderId: id64,
+  orderType: z.string().min(1).max(32).optional(),
+  createTime: time14.optional(),
+  buyerInfo: z
+    .strictObject({
+      customerId: id64,
+      userId: id64.optional(),
+      customerName: z.string().max(128).optional(),
+      userName: z.string().max(128).optional(),
+      mobilePhone: z.string().max(32).optional(),
+      email: z.string().max(128).optional(),
+    })
+    .optional(),
+  orderLine: z
+    .array(
+      z.strictObject({
+        orderLineId: id64,
+        chargingMode: z.string().min(1).max(32).optional(),
+        periodType: z.string().min(1).max(16).optional(),
+        periodNumber: z.number().int().positive().max(1000).optional(),
+        expireTime: time14.optional(),
+        trialFlag: z.enum(['0', '1']).optional(),
+        orderAmount: decimal.optional(),
+        currency: z.string().regex(/^[A-Z]{3}$/).optional(),
+        productInfo: z
+          .array(
+            z.strictObject({
+              productId: id64,
+              skuCode: id64,
+              linearValue: z.number().nonnegative().max(1e9).optional(),
+              productName: z.string().max(256).optional(),
+            }),
+          )
+          .min(1)
+          .max(10),
+      }),
+    )
+    .min(1)
+    .max(50),
+});
+export type FakeOrder = z.infer<typeof FakeOrderSchema>;
+
+export const FakeFaultSchema = z
+  .strictObject({
+    /** Only calls to this path (default: any; Query Order is the only Open API the fake serves). */
+    path: z.string().startsWith('/').max(256).optional(),
+    /** Answer with this HTTP status and resultCode instead of the real answer. */
+    status: z.number().int().min(100).max(599).optional(),
+    resultCode: z.string().min(1).max(16).optional(),
+    resultMsg: z.string().max(1024).optional(),
+    /** Wait this long before answering (longer than a client's timeout: a timeout). */
+    delayMs: z.number().int().min(0).max(120_000).optional(),
+    /** How many calls it applies to. */
+    times: z.number().int().min(1).max(1000).default(1),
+  })
+  .refine((f) => f.status !== undefined || f.delayMs !== undefined, 'a fault needs a status or a delayMs');
+export type FakeFault = z.input<typeof FakeFaultSchema>;
+
+export interface FakeCall {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  /** The APIG signature was valid. */
+  akVerified: boolean;
+  status: number;
+  resultCode: string;
+}
+
+export interface FakeOpenApi {
+  /** e.g. http://127.0.0.1:4010 */
+  url: string;
+  registerOrder(order: FakeOrder): void;
+  injectFault(fault: FakeFault): void;
+  calls(): FakeCall[];
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The marketplace's mock orders (spec §8.1). Terms are the fake's: the real enum values of orderType and
+// chargingMode are not documented (spec §10.6).
+
+export const MOCK_ORDER_IDS = [
+  'MOCKPERIODYEARNEW',
+  'MOCKONETIMENEW',
+  'MOCKONDEMAND',
+  'MOCKONDEMANDPKG',
+  'MOCKPERIODDAYTRIAL',
+  'MOCKMONTYTRIALTOFORMAL',
+  'MOCKMONTYUNSUBSCRIBE',
+  'MOCKMONTYRENEW',
+  'MOCKMONTYCHANGE',
+] as const;
+export type MockOrderId = (typeof MOCK_ORDER_IDS)[number];
+
+export const MOCK_CREATE_TIME = '20250101080000';
+
+interface MockTerms {
+  orderType: string;
+  chargingMode: string;
+  period?: { type: 'year' | 'month' | 'day'; number: number };
+  trialFlag: '0' | '1';
+  amount: string;
+  productId: string;
+  skuCode: string;
+  linearValue: number;
+  productName: string;
+}
+
+const MOCK_TERMS: Record<MockOrderId, MockTerms> = {
+  MOCKPERIODYEARNEW: {
+    orderType: 'NEW', chargingMode: 'PERIOD', period: { type: 'year', number: 1 }, trialFlag: '0', amount: '1200.00',
+    productId: 'OFFI758576253042421760', skuCode: '5f2c1a4e-8b3d-4c6a-9e1f-0a7b2c3d4e51', linearValue: 10,
+    productName: 'Demo SaaS (yearly)',
+  },
+  MOCKONETIMENEW: {
+    orderType: 'NEW', chargingMode: 'ONE_TIME', trialFlag: '0', amount: '19.90',
+    productId: 'OFFI758576253042421761', skuCode: '6a3d2b5f-9c4e-4d7b-8f20-1b8c3d4e5f62', linearValue: 1,
+    productName: 'Demo SaaS (one-time)',
+  },
+  MOCKONDEMAND: {
+    orderType: 'NEW', chargingMode: 'ON_DEMAND', trialFlag: '0', amount: '0.00',
+    productId: 'OFFI758576253042421762', skuCode: '7b4e3c6a-ad5f-4e8c-9a31-2c9d4e5f6a73', linearValue: 1,
+    productName: 'Demo SaaS (pay-per-use)',
+  },
+  MOCKONDEMANDPKG: {
+    orderType: 'NEW', chargingMode: 'ON_DEMAND_PACKAGE', period: { type: 'month', number: 1 }, trialFlag: '0',
+    amount: '300.00', productId: 'OFFI758576253042421763', skuCode: '8c5f4d7b-be6a-4f9d-8b42-3dae5f6a7b84',
+    linearValue: 1000, productName: 'Demo SaaS (pay-per-use package)',
+  },
+  MOCKPERIODDAYTRIAL: {
+    orderType: 'NEW', chargingMode: 'PERIOD', period: { type: 'day', number: 1 }, trialFlag: '1', amount: '0.00',
+    productId: 'OFFI758576253042421764', skuCode: '9d6a5e8c-cf7b-4a0e-9c53-4ebf6a7b8c95', linearValue: 5,
+    productName: 'Demo SaaS (trial)',
+  },
+  MOCKMONTYTRIALTOFORMAL: {
+    orderType: 'TRIAL_TO_FORMAL', chargingMode: 'PERIOD', period: { type: 'month', number: 1 }, trialFlag: '0',
+    amount: '100.00', productId: 'OFFI758576253042421765', skuCode: 'ae7b6f9d-d08c-4b1f-8d64-5fc07b8c9da6',
+    linearValue: 5, productName: 'Demo SaaS (monthly)',
+  },
+  MOCKMONTYUNSUBSCRIBE: {
+    orderType: 'UNSUBSCRIBE', chargingMode: 'PERIOD', period: { type: 'month', number: 1 }, trialFlag: '0',
+    amount: '100.00', productId: 'OFFI758576253042421765', skuCode: 'ae7b6f9d-d08c-4b1f-8d64-5fc07b8c9da6',
+    linearValue: 5, productName: 'Demo SaaS (monthly)',
+  },
+  MOCKMONTYRENEW: {
+    orderType: 'RENEW', chargingMode: 'PERIOD', period: { type: 'month', number: 1 }, trialFlag: '0',
+    amount: '100.00', productId: 'OFFI758576253042421765', skuCode: 'ae7b6f9d-d08c-4b1f-8d64-5fc07b8c9da6',
+    linearValue: 5, productName: 'Demo SaaS (monthly)',
+  },
+  MOCKMONTYCHANGE: {
+    orderType: 'CHANGE', chargingMode: 'PERIOD', period: { type: 'month', number: 1 }, trialFlag: '0',
+    amount: '55.50', productId: 'OFFI758576253042421766', skuCode: 'bf8c7a0e-e19d-4c2a-9e75-6ad18c9daeb7',
+    linearValue: 20, productName: 'Demo SaaS (monthly, upgraded)',
+  },
+};
+
+/** `yyyyMMddHHmmss` plus `n` periods (UTC calendar arithmetic). */
+export function addPeriod(time: string, type: 'year' | 'month' | 'day', n: number): string {
+  const [y, mo, d, h, mi, s] = [0, 4, 6, 8, 10, 12].map((i, k) => Number(time.slice(i, i + (k === 0 ? 4 : 2))));
+  const date = new Date(Date.UTC(y ?? 0, (mo ?? 1) - 1, d ?? 1, h ?? 0, mi ?? 0, s ?? 0));
+  if (type === 'year') date.setUTCFullYear(date.getUTCFullYear() + n);
+  if (type === 'month') date.setUTCMonth(date.getUTCMonth() + n);
+  if (type === 'day') date.setUTCDate(date.getUTCDate() + n);
+  return date.toISOString().slice(0, 19).replace(/[-T:]/g, '');
+}
+
+export function mockOrder(orderId: MockOrderId, index: number): FakeOrder {
+  const t = MOCK_TERMS[orderId];
+  return {
+    orderId,
+    orderType: t.orderType,
+    createTime: MOCK_CREATE_TIME,
+    buyerInfo: {
+      customerId: `c0ffee00${String(index).padStart(24, '0')}`,
+      userId: `0aa1bb2cc3dd4ee5ff${String(index).padStart(14, '0')}`,
+      customerName: 'Mock Buyer Ltd',
+      userName: 'mock_buyer',
+      mobilePhone: '13800000000',
+      email: 'buyer@example.com',
+    },
+    orderLine: [
+      {
+        orderLineId: `${orderId}-000001`,
+        chargingMode: t.chargingMode,
+        ...(t.period
+          ? {
+              periodType: t.period.type,
+              periodNumber: t.period.number,
+              expireTime: addPeriod(MOCK_CREATE_TIME, t.period.type, t.period.number),
+            }
+          : {}),
+        trialFlag: t.trialFlag,
+        orderAmount: t.amount,
+        productInfo: [
+          { productId: t.productId, skuCode: t.skuCode, linearValue: t.linearValue, productName: t.productName },
+        ],
+      },
+    ],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Answers
+
+/**
+ * The Query Order answer for an order: `orderInfo` (order fields and orderLine[]) and `buyerInfo` beside it, as in
+ * the richer shape of §8.1. Amounts are written as JSON numbers with their exact digits (`19.90`), which is what a
+ * client must read without float rounding.
+ */
+export function queryOrderAnswerBody(order: FakeOrder): string {
+  const { buyerInfo, ...orderInfo } = order;
+  const json = JSON.stringify({
+    resultCode: 'MKT.0000',
+    resultMsg: 'success',
+    orderInfo,
+    ...(buyerInfo ? { buyerInfo } : {}),
+  });
+  // Amount strings were validated as plain decimals, and an escaped quote inside any string cannot match.
+  return json.replace(/"orderAmount":"(-?\d+(?:\.\d+)?)"/g, '"orderAmount":$1');
+}
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > MAX_BODY_BYTES) throw new BodyTooLarge();
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseQuery(rawQuery: string): Record<string, string> | undefined {
+  try {
+    return Object.fromEntries(
+      rawQuery
+        .split('&')
+        .filter((p) => p !== '')
+        .map((p) => {
+          const eq = p.indexOf('=');
+          const [key, value] = eq === -1 ? [p, ''] : [p.slice(0, eq), p.slice(eq + 1)];
+          return [decodeURIComponent(key), decodeURIComponent(value)];
+        }),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+interface Answer {
+  status: number;
+  body: string;
+  resultCode: string;
+}
+
+function mkt(status: number, resultCode: string, resultMsg: string): Answer {
+  return { status, resultCode, body: JSON.stringify({ resultCode, resultMsg }) };
+}
+
+function jsonAnswer(status: number, value: unknown, resultCode = '-'): Answer {
+  return { status, resultCode, body: JSON.stringify(value) };
+}
+
+function zodMessage(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+}
+
+export async function startFakeOpenApi(options: {
+  port?: number;
+  credentials: ApigCredentials;
+  log?: (line: string) => void;
+}): Promise<FakeOpenApi> {
+  const log = options.log ?? (() => {});
+  const orders = new Map<string, FakeOrder>();
+  MOCK_ORDER_IDS.forEach((id, i) => orders.set(id, mockOrder(id, i + 1)));
+  const faults: z.output<typeof FakeFaultSchema>[] = [];
+  const calls: FakeCall[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+
+  /** Adds or replaces an order; throws (ZodError) if it is not a valid FakeOrder. */
+  const registerOrder = (order: FakeOrder) => {
+    const parsed = FakeOrderSchema.parse(order);
+    orders.set(parsed.orderId, parsed);
+  };
+  const injectFault = (fault: FakeFault) => {
+    faults.push(FakeFaultSchema.parse(fault));
+  };
+
+  function takeFault(path: string) {
+    const i = faults.findIndex((f) => f.path === undefined || f.path === path);
+    if (i === -1) return undefined;
+    const fault = faults[i]!;
+    fault.times -= 1;
+    if (fault.times <= 0) faults.splice(i, 1);
+    return fault;
+  }
+
+  function queryOrder(query: Record<string, string>): Answer {
+    const unknown = Object.keys(query).filter((k) => k !== 'orderId' && k !== 'orderLineId');
+    if (unknown.length > 0) return mkt(400, 'MKT.0101', `unknown parameter: ${unknown.join(', ').slice(0, 100)}`);
+    const { orderId, orderLineId } = query;
+    if (!orderId) return mkt(400, 'MKT.0101', 'orderId is required');
+    if (orderId.length > 64 || (orderLineId !== undefined && (orderLineId.length === 0 || orderLineId.length > 64))) {
+      return mkt(500, 'MKT.0100', 'orderId and orderLineId are at most 64 characters');
+    }
+    const order = orders.get(orderId);
+    if (!order) return mkt(500, 'MKT.9001', 'order not found');
+    if (orderLineId === undefined) return { status: 200, resultCode: 'MKT.0000', body: queryOrderAnswerBody(order) };
+    const line = order.orderLine.find((l) => l.orderLineId === orderLineId);
+    // An unknown line of a known order answers "not found" too, rather than the order without that line.
+    if (!line) return mkt(500, 'MKT.9001', 'order line not found');
+    return { status: 200, resultCode: 'MKT.0000', body: queryOrderAnswerBody({ ...order, orderLine: [line] }) };
+  }
+
+  function control(method: string, path: string, body: string): Answer | undefined {
+    if (method === 'GET' && path === '/fake/calls') return jsonAnswer(200, calls);
+    if (method !== 'POST' || (path !== '/fake/orders' && path !== '/fake/faults')) return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch {
+      return jsonAnswer(400, { error: 'the body is not JSON' });
+    }
+    const schema = path === '/fake/orders' ? FakeOrderSchema : FakeFaultSchema;
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) return jsonAnswer(400, { error: zodMessage(parsed.error) });
+    if (path === '/fake/orders') orders.set((parsed.data as FakeOrder).orderId, parsed.data as FakeOrder);
+    else faults.push(parsed.data as z.output<typeof FakeFaultSchema>);
+    return jsonAnswer(201, { ok: true });
+  }
+
+  async function handle(req: IncomingMessage): Promise<{ answer: Answer; delayMs: number; call?: FakeCall }> {
+    const method = req.method ?? 'GET';
+    const target = req.url ?? '/';
+    const q = target.indexOf('?');
+    const path = q === -1 ? target : target.slice(0, q);
+    const rawQuery = q === -1 ? '' : target.slice(q + 1);
+
+    let body: string;
+    try {
+      body = await readBody(req);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) return { answer: jsonAnswer(413, { error: 'body too large' }), delayMs: 0 };
+      throw error;
+    }
+
+    if (path.startsWith('/fake/')) {
+      return { answer: control(method, path, body) ?? jsonAnswer(404, { error: 'not found' }), delayMs: 0 };
+    }
+
+    const query = parseQuery(rawQuery) ?? {};
+    const headers: Record<string, string | undefined> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      headers[name] = Array.isArray(value) ? value.join(',') : value;
+    }
+    const verdict = verifyApigRequest(
+      { method, path, rawQuery, headers, body },
+      (ak) => (ak === options.credentials.ak ? options.credentials.sk : undefined),
+      Date.now(),
+    );
+    let answer: Answer;
+    let delayMs = 0;
+    if (method !== 'GET' || path !== ORDER_QUERY_PATH) {
+      answer = jsonAnswer(404, { error: 'not found' });
+    } else if (!verdict.ok) {
+      answer = mkt(401, 'MKT.0154', `illegal token: ${verdict.reason}`);
+    } else {
+      const fault = takeFault(path);
+      delayMs = fault?.delayMs ?? 0;
+      if (fault?.status !== undefined) {
+        answer = mkt(fault.status, fault.resultCode ?? 'MKT.0999', fault.resultMsg ?? 'injected fault');
+      } else {
+        answer = parseQuery(rawQuery) ? queryOrder(query) : mkt(400, 'MKT.0101', 'malformed query string');
+      }
+    }
+    const { status, resultCode } = answer;
+    return { answer, delayMs, call: { method, path, query, akVerified: verdict.ok, status, resultCode } };
+  }
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const send = ({ status, body }: Answer) => {
+      if (res.destroyed) return;
+      res.writeHead(status, {
+        'Content-Type': 'application/json;charset=UTF-8',
+        'Content-Length': Buffer.byteLength(body),
+      });
+      res.end(body);
+    };
+    handle(req)
+      .then(({ answer, delayMs, call }) => {
+        if (call) {
+          calls.push(call);
+          if (calls.length > MAX_CALLS) calls.shift();
+          const { method, path, query, status, resultCode } = call;
+          const rejected = call.akVerified ? '' : ' (signature rejected)';
+          log(`${method} ${path} orderId=${query.orderId ?? '-'} → ${status} ${resultCode}${rejected}`);
+        }
+        if (delayMs <= 0) return send(answer);
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          send(answer);
+        }, delayMs);
+        timers.add(timer);
+      })
+      .catch((error: unknown) => {
+        log(`internal error: ${error instanceof Error ? error.message : String(error)}`);
+        send(mkt(500, 'MKT.0999', 'internal error'));
+      });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    registerOrder,
+    injectFault,
+    calls: () => calls.map((c) => ({ ...c, query: { ...c.query } })),
+    close: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+const EnvSchema = z.object({
+  FAKE_OPENAPI_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
+  KOOGALLERY_AK: z.string().min(1).default(FAKE_OPENAPI_DEFAULT_CREDENTIALS.ak),
+  KOOGALLERY_SK: z.string().min(1).default(FAKE_OPENAPI_DEFAULT_CREDENTIALS.sk),
+});
+
+async function main(): Promise<void> {
+  const env = EnvSchema.safeParse(process.env);
+  if (!env.success) {
+    console.error(`fake-openapi: ${zodMessage(env.error)}`);
+    process.exit(2);
+  }
+  const fake = await startFakeOpenApi({
+    port: env.data.FAKE_OPENAPI_PORT,
+    credentials: { ak: env.data.KOOGALLERY_AK, sk: env.data.KOOGALLERY_SK },
+    log: (line) => console.log(`[fake-openapi] ${line}`),
+  });
+  console.log(`[fake-openapi] listening on ${fake.url} (Query Order: ${fake.url}${ORDER_QUERY_PATH})`);
+  const defaults = process.env.KOOGALLERY_AK ? '' : ' (unset: local defaults)';
+  console.log(`[fake-openapi] AK/SK from KOOGALLERY_AK/KOOGALLERY_SK${defaults}`);
+  const stop = () => {
+    void fake.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    console.error(`fake-openapi: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}
