@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { config } from '../lib/config.ts';
+import { asyncProvisioning, config } from '../lib/config.ts';
 import { marketplaceErrors, toHttpResponse, toProduceCall } from '../lib/http/produceHttp.ts';
 import { changePolicyFor } from '../lib/instances/changePolicy.ts';
 import { handleProduceCall, type ProduceDeps } from '../lib/instances/produceCall.ts';
@@ -12,9 +12,10 @@ import { sqsPublisher } from '../lib/outbox/publisher.ts';
 import { sqsClient } from '../lib/outbox/sqsClient.ts';
 import { dynamoClient } from '../lib/store/client.ts';
 import { instanceStore } from '../lib/store/instanceStore.ts';
+import { licenseStore } from '../lib/store/licenseStore.ts';
 
 /**
- * POST /koogallery/produce — the production interface (spec §3).
+ * POST /koogallery/produce — the production interface (spec §3); GET — its legacy V1 form (spec §6).
  * The function's timeout is 6 s (serverless.yml); middy answers 1.5 s before it, so the marketplace
  * gets an answer within its 5 s budget even when a dependency hangs.
  */
@@ -38,6 +39,7 @@ function buildDeps(): ProduceDeps {
       return keys;
     },
     store: instanceStore(dynamoClient(), { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE }),
+    licenses: licenseStore(dynamoClient(), cfg.MAIN_TABLE),
     publisher: sqsPublisher(sqsClient(), cfg.PROVISIONING_QUEUE_URL),
     changePolicy: changePolicyFor(cfg.CHANGE_CHECK_POLICY),
     settings: {
@@ -46,6 +48,8 @@ function buildDeps(): ProduceDeps {
       nonceTtlSeconds: cfg.NONCE_TTL_SECONDS,
       testTtlDays: cfg.TEST_INSTANCE_TTL_DAYS,
       releaseUnknownAnswer: cfg.RELEASE_UNKNOWN_ANSWER,
+      provisioning: { async: asyncProvisioning(cfg), inProgressAnswer: cfg.QUERY_PROVISIONING_ANSWER },
+      v1EncryptType: cfg.V1_ENCRYPT_TYPE,
       appInfo: {
         frontEndUrl: cfg.APP_FRONTEND_URL_TEMPLATE,
         adminUrl: cfg.APP_ADMIN_URL_TEMPLATE,
@@ -67,8 +71,10 @@ const bodySign = () => {
 };
 
 async function produce(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
-  const result = await handleProduceCall(toProduceCall(event, context.awsRequestId), produceDeps());
-  return toHttpResponse(result.answer, result.signingKey, config().BODY_SIGN);
+  const call = toProduceCall(event, context.awsRequestId);
+  const result = await handleProduceCall(call, produceDeps());
+  // V1 answers are always signed (spec §7.4); V2 answers as configured.
+  return toHttpResponse(result.answer, result.signingKey, call.version === 'v1' || config().BODY_SIGN);
 }
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({

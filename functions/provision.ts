@@ -1,16 +1,98 @@
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { config } from '../lib/config.ts';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { config, type Config } from '../lib/config.ts';
+import { openApiClient, OPEN_API_DEFAULT_TIMEOUT_MS } from '../lib/koogallery/openApi.ts';
 import { log } from '../lib/log.ts';
-import { consumeLifecycleBatch, templateModeHandler } from '../lib/outbox/relay.ts';
+import { parseLifecycleMessage } from '../lib/outbox/events.ts';
+import { templateAdapter, webhookAdapter } from '../lib/provisioning/adapters.ts';
+import { assertWebhookUrl, webhookClient, type WebhookClient } from '../lib/provisioning/webhook.ts';
+import { handleLifecycleEvent, type OrderQuery, type ProvisioningAdapter, type WorkerDeps } from '../lib/provisioning/worker.ts';
+import { secretLoader } from '../lib/secrets.ts';
 import { dynamoClient } from '../lib/store/client.ts';
+import { instanceStore } from '../lib/store/instanceStore.ts';
 import { outboxStore } from '../lib/store/outboxStore.ts';
 
-/** Consumes the provisioning queue: lifecycle events for the seller's product, with partial batch failures. */
-export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  const cfg = config();
-  return consumeLifecycleBatch(event.Records, {
-    outbox: outboxStore(dynamoClient(), cfg.MAIN_TABLE),
-    handle: templateModeHandler,
+/**
+ * Consumes the provisioning queue (Powertools batch, partial failures): each lifecycle event is handled by the
+ * provisioning worker. A failed record returns to the queue; after 5 receives it lands in the dead-letter queue.
+ */
+
+function orderQuery(cfg: Config): OrderQuery | undefined {
+  if (!cfg.ORDER_QUERY) return undefined;
+  const ak = secretLoader('KOOGALLERY_AK', { parameter: cfg.KOOGALLERY_AK_PARAMETER, value: cfg.KOOGALLERY_AK });
+  const sk = secretLoader('KOOGALLERY_SK', { parameter: cfg.KOOGALLERY_SK_PARAMETER, value: cfg.KOOGALLERY_SK });
+  const client = openApiClient({
+    baseUrl: cfg.OPENAPI_BASE_URL,
+    ...(cfg.OPENAPI_FALLBACK_URL === 'none' ? {} : { fallbackUrl: cfg.OPENAPI_FALLBACK_URL }),
+    credentials: async () => ({ ak: await ak(), sk: await sk() }),
+    timeoutMs: OPEN_API_DEFAULT_TIMEOUT_MS,
     log,
   });
+  return async (orderId, orderLineId) => {
+    const outcome = await client.queryOrder(orderId, orderLineId);
+    if (!outcome.ok) return { ok: false, retry: outcome.retry, reason: outcome.reason };
+    if (outcome.unknownFields.length > 0) log.info('order query returned unknown fields', { orderId, fields: outcome.unknownFields });
+    return { ok: true, value: outcome.order };
+  };
+}
+
+function adapter(cfg: Config): ProvisioningAdapter {
+  if (cfg.PROVISIONING_MODE === 'template') {
+    return templateAdapter({
+      frontEndUrl: cfg.APP_FRONTEND_URL_TEMPLATE,
+      adminUrl: cfg.APP_ADMIN_URL_TEMPLATE,
+      userName: cfg.APP_USER_NAME_TEMPLATE,
+      memo: cfg.APP_MEMO,
+    });
+  }
+  // lib/config.ts requires the URL in webhook mode; its scheme and host are checked here, at start-up.
+  const webhookUrl = assertWebhookUrl(cfg.WEBHOOK_URL ?? '').href;
+  const secret = secretLoader('WEBHOOK_SECRET', { parameter: cfg.WEBHOOK_SECRET_PARAMETER, value: cfg.WEBHOOK_SECRET });
+  // One client per secret value (a rotated SSM secret gets a new one); the URL was checked at start-up.
+  let client: { secret: string; deliver: WebhookClient['deliver'] } | undefined;
+  return webhookAdapter(async (event) => {
+    const current = await secret();
+    if (client?.secret !== current) client = { secret: current, ...webhookClient({ url: webhookUrl, secret: current, timeoutMs: cfg.WEBHOOK_TIMEOUT_MS }) };
+    return client.deliver(event);
+  });
+}
+
+let deps: WorkerDeps | undefined;
+
+function workerDeps(): WorkerDeps {
+  if (deps) return deps;
+  const cfg = config();
+  return (deps = {
+    store: instanceStore(dynamoClient(), { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE }),
+    outbox: outboxStore(dynamoClient(), cfg.MAIN_TABLE),
+    queryOrder: orderQuery(cfg),
+    adapter: adapter(cfg),
+    testTtlDays: cfg.TEST_INSTANCE_TTL_DAYS,
+    now: Date.now,
+    log,
+  });
+}
+
+const processor = new BatchProcessor(EventType.SQS);
+
+async function record(message: SQSRecord): Promise<void> {
+  const event = parseLifecycleMessage(message.body);
+  if (!event.ok) {
+    log.error('invalid lifecycle message', { messageId: message.messageId, issue: event.issue });
+    throw new Error(`invalid lifecycle message: ${event.issue}`);
+  }
+  try {
+    await handleLifecycleEvent(event.value, workerDeps());
+  } catch (error) {
+    log.warn('lifecycle event failed; the queue will retry it', {
+      eventId: event.value.eventId,
+      type: event.value.type,
+      error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+    });
+    throw error;
+  }
+}
+
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  return processPartialResponse(event, record, processor, { context, throwOnFullBatchFailure: false });
 }

@@ -49,7 +49,36 @@ const envSchema = z.object({
   BODY_SIGN: flag(true),
   TEST_INSTANCE_TTL_DAYS: positiveInt(7),
 
-  PROVISIONING_MODE: z.enum(['template']).default('template'),
+  /** What provides a new instance's appInfo: URL templates (no call) or the seller's webhook. */
+  PROVISIONING_MODE: z.enum(['template', 'webhook']).default('template'),
+  /** Query Order (spec §8.1) for every new instance, upgrade and renewal; needs the AK/SK. */
+  ORDER_QUERY: flag(true),
+  /** queryInstance while provisioning is under way: 000004 ("request is processing") or 000000 without appInfo. */
+  QUERY_PROVISIONING_ANSWER: z.enum(['000004', 'success']).default('000004'),
+
+  OPENAPI_BASE_URL: z.string().url().default('https://mkt.myhuaweicloud.com'),
+  /** Tried when the base host cannot be reached; `none` disables it. */
+  OPENAPI_FALLBACK_URL: z.union([z.literal('none'), z.string().url()]).default('https://mkt.myhuaweicloud.cn'),
+  /** Huawei Cloud AK/SK for the Open API: SSM SecureString names on AWS, the values locally. */
+  KOOGALLERY_AK_PARAMETER: optionalText,
+  KOOGALLERY_SK_PARAMETER: optionalText,
+  KOOGALLERY_AK: optionalText,
+  KOOGALLERY_SK: optionalText,
+
+  WEBHOOK_URL: optionalText,
+  /** The webhook's shared secret: an SSM SecureString name on AWS, the value locally. */
+  WEBHOOK_SECRET_PARAMETER: optionalText,
+  WEBHOOK_SECRET: optionalText,
+  WEBHOOK_TIMEOUT_MS: positiveInt(3_000),
+
+  /** Safety sweep: provisioning older than this is re-queued, at most STUCK_PROVISIONING_REQUEUES times, then reported. */
+  STUCK_PROVISIONING_MINUTES: positiveInt(10),
+  STUCK_PROVISIONING_REQUEUES: positiveInt(3),
+  /** Safety sweep: hours after expireTime before an instance the marketplace did not freeze is flagged. */
+  EXPIRY_GRACE_HOURS: positiveInt(24),
+
+  /** V1 answers encrypt appInfo.userName/password: "1" AES-256, "2" AES-128 (spec §7.6). */
+  V1_ENCRYPT_TYPE: z.enum(['1', '2']).default('1'),
   APP_FRONTEND_URL_TEMPLATE: z.string().min(1).default('https://app.example.com/t/{instanceId}'),
   APP_ADMIN_URL_TEMPLATE: optionalText,
   APP_USER_NAME_TEMPLATE: optionalText,
@@ -76,11 +105,17 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`Invalid configuration. ${problems.join('; ')}`);
   }
   const config = result.data;
+  const missing: string[] = [];
   if (!config.KOOGALLERY_ACCESS_KEY_PARAMETER && !config.KOOGALLERY_ACCESS_KEY) {
-    throw new ConfigError(
-      'Invalid configuration. KOOGALLERY_ACCESS_KEY_PARAMETER (an SSM SecureString name, on AWS) or KOOGALLERY_ACCESS_KEY (locally) must be set',
-    );
+    missing.push('KOOGALLERY_ACCESS_KEY_PARAMETER (an SSM SecureString name, on AWS) or KOOGALLERY_ACCESS_KEY (locally) must be set');
   }
+  if (config.ORDER_QUERY && !(config.KOOGALLERY_AK_PARAMETER && config.KOOGALLERY_SK_PARAMETER) && !(config.KOOGALLERY_AK && config.KOOGALLERY_SK)) {
+    missing.push('ORDER_QUERY is on: KOOGALLERY_AK_PARAMETER and KOOGALLERY_SK_PARAMETER (on AWS) or KOOGALLERY_AK and KOOGALLERY_SK (locally) must be set');
+  }
+  if (config.PROVISIONING_MODE === 'webhook' && (!config.WEBHOOK_URL || !(config.WEBHOOK_SECRET_PARAMETER || config.WEBHOOK_SECRET))) {
+    missing.push('PROVISIONING_MODE is webhook: WEBHOOK_URL and WEBHOOK_SECRET_PARAMETER (on AWS) or WEBHOOK_SECRET (locally) must be set');
+  }
+  if (missing.length > 0) throw new ConfigError(`Invalid configuration. ${missing.join('; ')}`);
   return config;
 }
 
@@ -90,4 +125,9 @@ let cached: Config | undefined;
 export function config(): Config {
   cached ??= parseConfig(process.env);
   return cached;
+}
+
+/** Provisioning runs in the worker, and new instances wait in PROVISIONING, whenever it has a step to take. */
+export function asyncProvisioning(config: Config): boolean {
+  return config.PROVISIONING_MODE === 'webhook' || config.ORDER_QUERY;
 }

@@ -59,6 +59,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       ...awsEnv({ dynamo: dynamo.endpoint, sqs: fauxqs.endpoint, s3: fauxqs.endpoint }),
       STAGE: TEST_STAGE,
       KOOGALLERY_ACCESS_KEY: TEST_ACCESS_KEY,
+      // The handler-level tests run provisioning synchronously (template appInfo at once); the provisioning
+      // tests build their own worker against the fake Open API and a webhook receiver.
+      ORDER_QUERY: 'false',
+      PROVISIONING_MODE: 'template',
     };
     // A developer's AWS profile must never be used by the tests.
     for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN', 'AWS_ENDPOINT_URL']) delete process.env[name];

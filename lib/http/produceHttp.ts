@@ -10,10 +10,12 @@ import type { Log } from '../log.ts';
 const CONTENT_TYPE = 'application/json;charset=UTF-8';
 
 export function toProduceCall(event: APIGatewayProxyEventV2, correlationId: string): ProduceCall {
+  // V1 (spec §6) is a GET whose query string is signed as sent: it is parsed raw, not as the gateway decoded it.
+  if (event.requestContext.http.method === 'GET') return { version: 'v1', rawQuery: event.rawQueryString ?? '', correlationId };
   const raw = event.body ?? '';
   const rawBody = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
   const q = event.queryStringParameters ?? {};
-  return { rawBody, query: { signature: q.signature, timestamp: q.timestamp, nonce: q.nonce }, correlationId };
+  return { version: 'v2', rawBody, query: { signature: q.signature, timestamp: q.timestamp, nonce: q.nonce }, correlationId };
 }
 
 /** Serialises once and signs those exact bytes (spec §7.4): any re-serialisation would break Body-Sign. */

@@ -1,6 +1,11 @@
-/** The seller-side instance: one per order line (spec §3.1), moving PROVISIONING → ACTIVE ⇄ FROZEN → RELEASED. */
+import type { OrderLine } from '../koogallery/openApi.ts';
 
-export const INSTANCE_STATES = ['PROVISIONING', 'ACTIVE', 'FROZEN', 'RELEASED'] as const;
+/**
+ * The seller-side instance: one per order line (spec §3.1), moving PROVISIONING → ACTIVE ⇄ FROZEN → RELEASED.
+ * Provisioning that fails for good leaves it PROVISIONING_FAILED until the seller retries it.
+ */
+
+export const INSTANCE_STATES = ['PROVISIONING', 'PROVISIONING_FAILED', 'ACTIVE', 'FROZEN', 'RELEASED'] as const;
 export type InstanceState = (typeof INSTANCE_STATES)[number];
 
 /** What the buyer sees in the marketplace console (spec §3.2 AppInfo). */
@@ -10,6 +15,20 @@ export interface AppInfo {
   userName?: string;
   password?: string;
   memo?: string;
+}
+
+/**
+ * What the marketplace's Query Order says about an order line (spec §8.1), as stored: ids and terms, never
+ * the buyer's names, phone or email. `amount` is a decimal string (money is never a float).
+ */
+export type OrderTerms = OrderLine;
+
+/** Where provisioning stands when it is not simply done. */
+export interface ProvisioningStatus {
+  /** Why the last attempt failed for good (PROVISIONING_FAILED), or why a later step failed (an upgrade's order query). */
+  failure?: { reason: string; at: string; eventId: string };
+  /** Set by the safety sweep when provisioning was still not done after its re-queues: the seller must look. */
+  stuckSince?: string;
 }
 
 export interface Instance {
@@ -25,6 +44,11 @@ export interface Instance {
   expireTime?: string;
   productId?: string;
   appInfo?: AppInfo;
+  /** The order line's terms from Query Order; an upgrade replaces them with the upgrade order's. */
+  order?: OrderTerms;
+  provisioning?: ProvisioningStatus;
+  /** Set by the safety sweep when expireTime plus the grace passed without a FREEZE from the marketplace. */
+  overdueSince?: string;
   createdAt: string;
   updatedAt: string;
   /** Incremented on every change; guards concurrent writers and numbers the history. */
@@ -40,20 +64,30 @@ export type LifecycleEventType =
   | 'instance.released'
   | 'instance.upgraded';
 
+/** History-only events: the outcome of provisioning, recorded but not sent anywhere. */
+export type ProvisioningEventType = 'instance.provisioned' | 'instance.provisioningFailed' | 'instance.provisioningRetried';
+
+/**
+ * Who changed an instance: the marketplace (production-interface calls), the provisioning worker, or the
+ * seller (retrying a failed provisioning).
+ */
+export type Actor = 'marketplace' | 'provisioner' | 'seller';
+
 /** One entry in an instance's history: who/what/when, previous and new state. */
 export interface HistoryEntry {
   instanceId: string;
-  /** Who asked for the change: the marketplace for every production-interface call. */
-  actor: 'marketplace';
+  actor: Actor;
   version: number;
   at: string;
   activity: string;
-  event: LifecycleEventType;
+  event: LifecycleEventType | ProvisioningEventType;
   orderId?: string;
   orderLineId?: string;
   scene?: string;
   from?: InstanceState;
   to: InstanceState;
   /** Field changes other than state, e.g. a new expireTime. */
-  changes?: { expireTime?: string; productId?: string };
+  changes?: { expireTime?: string; productId?: string; skuCode?: string; linearValue?: number };
+  /** Why provisioning failed (never a secret or personal data). */
+  reason?: string;
 }

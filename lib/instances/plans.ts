@@ -1,7 +1,9 @@
 import type { ActivityRequest, ChangeInstanceCheckRequest, NewInstanceRequest, QueryInstanceRequest } from '../koogallery/activities.ts';
 import { answer, ResultCode, type Answer } from '../koogallery/resultCodes.ts';
-import { eventFor, type LifecycleEvent } from '../outbox/events.ts';
+import { eventFor, queueEventFor, type LifecycleEvent } from '../outbox/events.ts';
+import { planLicenseCall } from '../licenses/plans.ts';
 import type { InstanceStore, LabeledWrite } from '../store/instanceStore.ts';
+import type { LicenseStore } from '../store/licenseStore.ts';
 import { appInfoFromTemplates, type AppInfoTemplates } from './appInfo.ts';
 import type { ChangePolicy } from './changePolicy.ts';
 import type { Instance } from './model.ts';
@@ -17,17 +19,31 @@ export interface Plan {
   writes: LabeledWrite[];
   events: LifecycleEvent[];
   /** Ids for the message log. */
-  refs: { orderId?: string; orderLineId?: string; instanceId?: string };
+  refs: { orderId?: string; orderLineId?: string; instanceId?: string; licenseId?: string };
   /** Extra structured fields worth a log line (e.g. an unknown scene). */
   note?: Record<string, unknown>;
   /** Given the labels whose conditions failed: a final answer, or undefined to plan again. */
   onConditionFailed?: (labels: LabeledWrite['label'][]) => Answer | undefined;
 }
 
+/**
+ * How new instances are provisioned. `async`: the instance stays PROVISIONING until the provisioning worker has
+ * queried the order and called the seller's product; otherwise it is ACTIVE at once with appInfo from templates.
+ * `inProgressAnswer`: what queryInstance answers meanwhile, 000004 ("request is processing") or 000000 without appInfo.
+ */
+export interface ProvisioningSettings {
+  async: boolean;
+  inProgressAnswer: '000004' | 'success';
+}
+
 export interface PlanContext {
+  /** A legacy V1 call: newInstance answers with the instance's appInfo (spec §6), or 000004 until it has one. */
+  legacy: boolean;
   store: InstanceStore;
+  licenses: LicenseStore;
   changePolicy: ChangePolicy;
   appInfo: AppInfoTemplates;
+  provisioning: ProvisioningSettings;
   testTtlDays: number;
   releaseUnknownAnswer: '000003' | 'success';
   nowMs: number;
@@ -43,12 +59,20 @@ function expiryOf(instance: Pick<Instance, 'test' | 'createdAt'>, testTtlDays: n
   return Math.floor(Date.parse(instance.createdAt) / 1000) + testTtlDays * DAY_SECONDS;
 }
 
+/** V1 newInstance answers carry appInfo; until provisioning gives one, "request is processing" (the marketplace retries). */
+function legacyNewInstanceAnswer(instance: Instance | undefined): Answer {
+  if (instance?.appInfo) return ok({ instanceId: instance.instanceId, appInfo: instance.appInfo });
+  if (!instance || instance.state === 'PROVISIONING_FAILED') return answer(ResultCode.internalError);
+  return answer(ResultCode.processing, 'instance is being provisioned', { instanceId: instance.instanceId });
+}
+
 async function planNewInstance(request: NewInstanceRequest, ctx: PlanContext): Promise<Plan> {
   const { orderId, orderLineId, businessId } = request;
   const refs = { orderId, orderLineId };
   const existing = await ctx.store.getOrderLineInstanceId(orderId, orderLineId);
   if (existing) {
-    return { answer: ok({ instanceId: existing }), writes: [], events: [], refs: { ...refs, instanceId: existing } };
+    const given = ctx.legacy ? legacyNewInstanceAnswer(await ctx.store.getInstance(existing)) : ok({ instanceId: existing });
+    return { answer: given, writes: [], events: [], refs: { ...refs, instanceId: existing } };
   }
   // Spec §3.1: the first request's businessId becomes the instanceId.
   const at = new Date(ctx.nowMs).toISOString();
@@ -59,14 +83,15 @@ async function planNewInstance(request: NewInstanceRequest, ctx: PlanContext): P
       orderLineId,
       businessId,
       test: request.testFlag === '1',
-      state: 'ACTIVE',
-      appInfo: appInfoFromTemplates(ctx.appInfo, { instanceId: businessId, orderId, orderLineId }),
+      ...(ctx.provisioning.async
+        ? { state: 'PROVISIONING' as const }
+        : { state: 'ACTIVE' as const, appInfo: appInfoFromTemplates(ctx.appInfo, { instanceId: businessId, orderId, orderLineId }) }),
     },
     at,
   );
-  const event = eventFor(instance, entry);
+  const event = eventFor(instance, entry, 'instance.created');
   return {
-    answer: ok({ instanceId: instance.instanceId }),
+    answer: ctx.legacy ? legacyNewInstanceAnswer(instance) : ok({ instanceId: instance.instanceId }),
     writes: ctx.store.createInstance(instance, entry, event, Math.floor(ctx.nowMs / 1000), expiryOf(instance, ctx.testTtlDays)),
     events: [event],
     refs: { ...refs, instanceId: instance.instanceId },
@@ -82,6 +107,16 @@ async function planQueryInstance(request: QueryInstanceRequest, ctx: PlanContext
   const found = await ctx.store.getInstances(ids);
   const refs = { instanceId: ids.slice(0, 10).join(',') };
   if (found.size === 0) return { answer: answer(ResultCode.instanceNotFound), writes: [], events: [], refs };
+  const known = [...found.values()];
+  // Until one of them has appInfo, the answer says where provisioning stands (the marketplace polls again).
+  if (!known.some((i) => i.appInfo)) {
+    if (known.some((i) => i.state === 'PROVISIONING_FAILED')) {
+      return { answer: answer(ResultCode.internalError), writes: [], events: [], refs, note: { provisioningFailed: true } };
+    }
+    if (ctx.provisioning.inProgressAnswer === '000004' && known.some((i) => i.state === 'PROVISIONING' || i.state === 'FROZEN')) {
+      return { answer: answer(ResultCode.processing, 'instance is being provisioned'), writes: [], events: [], refs };
+    }
+  }
   const info = ids.flatMap((id) => {
     const instance = found.get(id);
     if (!instance) return [];
@@ -122,7 +157,7 @@ async function planChange(instanceId: string, command: Command, isTestCall: bool
   const decision = decide(instance, command, at);
   if (decision.outcome === 'unchanged') return { ...base, answer: ok(), note: { ...note, unchanged: decision.reason } };
 
-  const event = eventFor(decision.next, decision.entry);
+  const event = queueEventFor(decision.next, decision.entry);
   return {
     ...base,
     answer: ok(),
@@ -135,7 +170,7 @@ async function planChange(instanceId: string, command: Command, isTestCall: bool
       Math.floor(ctx.nowMs / 1000),
       expiryOf(instance, ctx.testTtlDays),
     ),
-    events: [event],
+    events: event ? [event] : [],
   };
 }
 
@@ -198,5 +233,9 @@ export function planActivity(request: ActivityRequest, ctx: PlanContext): Promis
       );
     case 'changeInstanceCheck':
       return planChangeCheck(request, ctx);
+    case 'refreshLicenseCode':
+    case 'updateLicenseCodeStatus':
+    case 'releaseLicenseCode':
+      return planLicenseCall(request, { licenses: ctx.licenses, testTtlDays: ctx.testTtlDays, nowMs: ctx.nowMs });
   }
 }

@@ -1,21 +1,24 @@
-import { parseActivity } from '../koogallery/activities.ts';
+import { parseActivity, type ParsedActivity } from '../koogallery/activities.ts';
 import { verifyRequest, type AccessKey, type SignedQuery } from '../koogallery/auth.ts';
 import type { JsonObject } from '../koogallery/canonicalJson.ts';
+import type { EncryptType } from '../koogallery/fieldCrypto.ts';
 import { answer, ResultCode, type Answer } from '../koogallery/resultCodes.ts';
+import { parseV1Activity } from '../koogallery/v1Activities.ts';
+import { v1Answer } from '../koogallery/v1Answer.ts';
+import { verifyV1Request } from '../koogallery/v1Auth.ts';
 import { sha256Hex } from '../koogallery/signature.ts';
 import type { Log } from '../log.ts';
 import type { EventPublisher } from '../outbox/publisher.ts';
 import type { AuditRecord, InstanceStore, LabeledWrite } from '../store/instanceStore.ts';
+import type { LicenseStore } from '../store/licenseStore.ts';
 import type { AppInfoTemplates } from './appInfo.ts';
 import type { ChangePolicy } from './changePolicy.ts';
-import { planActivity, type Plan } from './plans.ts';
+import { planActivity, type Plan, type ProvisioningSettings } from './plans.ts';
 
-/** One POST to the production interface, as received. */
-export interface ProduceCall {
-  rawBody: string;
-  query: SignedQuery;
-  correlationId: string;
-}
+/** One call to the production interface, as received: a V2 POST, or a legacy V1 GET (spec §6). */
+export type ProduceCall =
+  | { version: 'v2'; rawBody: string; query: SignedQuery; correlationId: string }
+  | { version: 'v1'; rawQuery: string; correlationId: string };
 
 export interface ProduceSettings {
   maxBodyBytes: number;
@@ -23,12 +26,16 @@ export interface ProduceSettings {
   nonceTtlSeconds: number;
   testTtlDays: number;
   appInfo: AppInfoTemplates;
+  provisioning: ProvisioningSettings;
   releaseUnknownAnswer: '000003' | 'success';
+  /** AES size of the appInfo fields in V1 answers. */
+  v1EncryptType: EncryptType;
 }
 
 export interface ProduceDeps {
   accessKeys: () => Promise<AccessKey[]>;
   store: InstanceStore;
+  licenses: LicenseStore;
   publisher: EventPublisher;
   changePolicy: ChangePolicy;
   settings: ProduceSettings;
@@ -41,6 +48,10 @@ export interface ProduceResult {
   /** The key that signed the request (else the current key): it signs the answer's Body-Sign. */
   signingKey: AccessKey | undefined;
 }
+
+/** What authentication established: the key, the nonce to claim, and the validated request. */
+type Authenticated = { ok: true; keyId: string; nonce: string; form: string; parsed: ParsedActivity };
+type Refused = { ok: false; given: Answer; reason: string };
 
 /** Re-planning after a lost race: enough for 50 concurrent duplicates, bounded for the 5 s budget. */
 const MAX_ATTEMPTS = 6;
@@ -56,6 +67,28 @@ function parseBody(rawBody: string): JsonObject | undefined {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** V2: size, JSON, signature (spec §7.2), then the activity's schema. */
+function authenticateV2(call: Extract<ProduceCall, { version: 'v2' }>, keys: AccessKey[], nowMs: number, settings: ProduceSettings, audit: AuditRecord): Authenticated | Refused {
+  const bodyBytes = Buffer.byteLength(call.rawBody, 'utf8');
+  if (bodyBytes === 0 || bodyBytes > settings.maxBodyBytes) {
+    return { ok: false, given: answer(ResultCode.invalidParameter, 'body is empty or too large'), reason: 'body size' };
+  }
+  const body = parseBody(call.rawBody);
+  if (!body) return { ok: false, given: answer(ResultCode.invalidParameter, 'body is not a JSON object'), reason: 'malformed JSON' };
+  if (typeof body.activity === 'string') audit.activity = body.activity.slice(0, 32);
+  const verdict = verifyRequest(keys, call.query, body, call.rawBody, nowMs, settings.signatureWindowSeconds * 1000);
+  if (!verdict.ok) return { ok: false, given: answer(verdict.code), reason: verdict.reason };
+  return { ok: true, keyId: verdict.keyId, nonce: verdict.nonce, form: verdict.form, parsed: parseActivity(body) };
+}
+
+/** V1: the authToken over the query string (spec §7.5); the authToken, unique per call, is the nonce. */
+function authenticateV1(call: Extract<ProduceCall, { version: 'v1' }>, keys: AccessKey[], nowMs: number, settings: ProduceSettings, audit: AuditRecord): Authenticated | Refused {
+  const verdict = verifyV1Request(keys, call.rawQuery, nowMs, settings.signatureWindowSeconds * 1000);
+  if (!verdict.ok) return { ok: false, given: answer(verdict.code), reason: verdict.reason };
+  if (verdict.params.activity) audit.activity = verdict.params.activity.slice(0, 32);
+  return { ok: true, keyId: verdict.keyId, nonce: `v1:${verdict.authToken}`, form: `v1-${verdict.reading}`, parsed: parseV1Activity(verdict.params) };
+}
+
 /**
  * Handles one call to the production interface: size and JSON checks, signature (spec §7.2),
  * validation, the activity's plan, and one transaction holding the nonce claim, the state change
@@ -65,15 +98,15 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
   const { store, settings, log } = deps;
   const started = deps.now();
   const at = new Date(started).toISOString();
-  const bodyBytes = Buffer.byteLength(call.rawBody, 'utf8');
+  const received = call.version === 'v2' ? call.rawBody : call.rawQuery;
   const audit: AuditRecord = {
     at,
     correlationId: call.correlationId,
-    channel: 'produce',
+    channel: call.version === 'v2' ? 'produce' : 'produceV1',
     resultCode: '',
     latencyMs: 0,
-    bodySha256: sha256Hex(call.rawBody),
-    bodyBytes,
+    bodySha256: sha256Hex(received),
+    bodyBytes: Buffer.byteLength(received, 'utf8'),
   };
   let signingKey: AccessKey | undefined;
 
@@ -100,23 +133,20 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
   try {
     const keys = await deps.accessKeys();
     signingKey = keys[0];
-    if (bodyBytes === 0 || bodyBytes > settings.maxBodyBytes) {
-      return await refuse(answer(ResultCode.invalidParameter, 'body is empty or too large'), 'body size');
-    }
-    const body = parseBody(call.rawBody);
-    if (!body) return await refuse(answer(ResultCode.invalidParameter, 'body is not a JSON object'), 'malformed JSON');
-    if (typeof body.activity === 'string') audit.activity = body.activity.slice(0, 32);
+    const verdict =
+      call.version === 'v2' ? authenticateV2(call, keys, started, settings, audit) : authenticateV1(call, keys, started, settings, audit);
+    if (!verdict.ok) return await refuse(verdict.given, verdict.reason);
 
-    const verdict = verifyRequest(keys, call.query, body, call.rawBody, started, settings.signatureWindowSeconds * 1000);
-    if (!verdict.ok) return await refuse(answer(verdict.code), verdict.reason);
-
-    signingKey = keys.find((k) => k.id === verdict.keyId) ?? signingKey;
+    const key = keys.find((k) => k.id === verdict.keyId) ?? signingKey;
+    signingKey = key;
     audit.keyId = verdict.keyId;
     audit.signatureForm = verdict.form;
     const nonceClaim = store.claimNonce(verdict.keyId, verdict.nonce, Math.floor(started / 1000) + settings.nonceTtlSeconds);
     const replayed = async () => refuse(answer(ResultCode.authFailed, 'nonce was already used'), 'replayed nonce');
+    // V1 answers carry appInfo's credentials encrypted under the key that signed the call.
+    const shape = (given: Answer) => (call.version === 'v1' && key ? v1Answer(given, key.secret, settings.v1EncryptType) : given);
 
-    const parsed = parseActivity(body);
+    const parsed = verdict.parsed;
     if (!parsed.ok) {
       const given = answer(ResultCode.invalidParameter, parsed.reason);
       const result = await store.commit([nonceClaim, auditWrite(given, parsed.reason)]);
@@ -128,9 +158,12 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
 
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       const plan: Plan = await planActivity(request, {
+        legacy: call.version === 'v1',
         store,
+        licenses: deps.licenses,
         changePolicy: deps.changePolicy,
         appInfo: settings.appInfo,
+        provisioning: settings.provisioning,
         testTtlDays: settings.testTtlDays,
         releaseUnknownAnswer: settings.releaseUnknownAnswer,
         nowMs: deps.now(),
@@ -144,7 +177,7 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
           // The events are in the outbox; the sweep sends what could not be sent now.
           if (unsent.length > 0) log.warn('events left to the outbox sweep', { eventIds: unsent });
         }
-        return finish(plan.answer, { attempt, ...plan.note });
+        return finish(shape(plan.answer), { attempt, ...plan.note });
       }
       if (result.conditionFailed.includes('nonce')) return await replayed();
 

@@ -1,4 +1,4 @@
-import type { HistoryEntry, Instance, InstanceState, LifecycleEventType } from './model.ts';
+import type { AppInfo, HistoryEntry, Instance, InstanceState, LifecycleEventType, OrderTerms, ProvisioningEventType } from './model.ts';
 
 /**
  * The instance state machine, pure: given an instance and a marketplace command it says what changes.
@@ -35,6 +35,8 @@ function change(
 ): Decision {
   const version = instance.version + 1;
   const next: Instance = { ...instance, ...fields, state: to, version, updatedAt: at };
+  // A renewal or a freeze answers the sweep's "expired without a FREEZE" flag.
+  if (event === 'instance.renewed' || event === 'instance.frozen') delete next.overdueSince;
   const entry: HistoryEntry = {
     instanceId: instance.instanceId,
     actor: 'marketplace',
@@ -70,12 +72,18 @@ export function decide(instance: Instance, command: Command, at: string): Decisi
       }
       return instance.state !== 'FROZEN'
         ? { outcome: 'unchanged', reason: 'instance is not frozen' }
-        : change(instance, command, at, 'instance.unfrozen', instance.appInfo ? 'ACTIVE' : 'PROVISIONING');
+        : change(instance, command, at, 'instance.unfrozen', unfrozenState(instance));
     case 'releaseInstance':
       return change(instance, command, at, 'instance.released', 'RELEASED');
     case 'upgradeInstance':
       return change(instance, command, at, 'instance.upgraded', instance.state);
   }
+}
+
+/** Where an unfrozen instance returns to: ACTIVE once provisioned, else where its provisioning stands. */
+function unfrozenState(instance: Instance): InstanceState {
+  if (instance.appInfo) return 'ACTIVE';
+  return instance.provisioning?.failure ? 'PROVISIONING_FAILED' : 'PROVISIONING';
 }
 
 /**
@@ -115,4 +123,89 @@ export function createInstance(
     to: input.state,
   };
   return { instance, entry };
+}
+
+/** What the provisioning worker learned for one event: the buyer's appInfo (new instances) and the order's terms. */
+export interface ProvisioningResult {
+  appInfo?: AppInfo | undefined;
+  order?: OrderTerms | undefined;
+}
+
+function provisioningChange(
+  instance: Instance,
+  at: string,
+  actor: HistoryEntry['actor'],
+  activity: string,
+  event: ProvisioningEventType,
+  to: InstanceState,
+  next: Omit<Instance, 'state' | 'version' | 'updatedAt'>,
+  extra: Pick<HistoryEntry, 'changes' | 'reason'> = {},
+): Decision {
+  const version = instance.version + 1;
+  const entry: HistoryEntry = { instanceId: instance.instanceId, actor, version, at, activity, event, from: instance.state, to, ...extra };
+  if (!entry.changes || Object.keys(entry.changes).length === 0) delete entry.changes;
+  if (!entry.reason) delete entry.reason;
+  return { outcome: 'changed', next: { ...next, state: to, version, updatedAt: at }, entry };
+}
+
+/**
+ * Only instances still waiting for their first provisioning take one (a redelivery finds it done): PROVISIONING,
+ * or frozen before provisioning finished (and did not fail).
+ */
+export function awaitsProvisioning(instance: Instance): boolean {
+  if (instance.appInfo) return false;
+  return instance.state === 'PROVISIONING' || (instance.state === 'FROZEN' && !instance.provisioning?.failure);
+}
+
+/**
+ * A new instance's provisioning succeeded: it becomes ACTIVE with its appInfo and order terms
+ * (a FROZEN one stays frozen, now with its appInfo).
+ */
+export function provisioned(instance: Instance, result: ProvisioningResult & { appInfo: AppInfo }, at: string): Decision {
+  if (!awaitsProvisioning(instance)) return { outcome: 'unchanged', reason: `instance is ${instance.state}, not awaiting provisioning` };
+  const { provisioning: _done, ...rest } = instance;
+  const next = { ...rest, appInfo: result.appInfo, ...(result.order ? { order: result.order } : {}) };
+  if (!next.expireTime && result.order?.expireTime) next.expireTime = result.order.expireTime;
+  if (!next.productId && result.order?.productId) next.productId = result.order.productId;
+  const to = instance.state === 'FROZEN' ? 'FROZEN' : 'ACTIVE';
+  return provisioningChange(instance, at, 'provisioner', 'newInstance', 'instance.provisioned', to, next);
+}
+
+/**
+ * A provisioning step failed for good. A new instance becomes PROVISIONING_FAILED (a frozen one stays frozen);
+ * an instance already provisioned keeps its state (a failed upgrade order query). Either way the reason is
+ * recorded for the seller, and a retry is possible once the cause is fixed.
+ */
+export function provisioningFailed(instance: Instance, reason: string, eventId: string, activity: string, at: string): Decision {
+  if (instance.state === 'RELEASED') return { outcome: 'unchanged', reason: 'instance is released' };
+  if (instance.provisioning?.failure?.eventId === eventId) return { outcome: 'unchanged', reason: 'failure already recorded' };
+  const next = { ...instance, provisioning: { ...instance.provisioning, failure: { reason, at, eventId } } };
+  const to = awaitsProvisioning(instance) && instance.state === 'PROVISIONING' ? 'PROVISIONING_FAILED' : instance.state;
+  return provisioningChange(instance, at, 'provisioner', activity, 'instance.provisioningFailed', to, next, { reason });
+}
+
+/** The seller fixed what made provisioning fail and asks for another attempt. */
+export function retryProvisioning(instance: Instance, at: string): Decision {
+  if (instance.state !== 'PROVISIONING_FAILED') {
+    return { outcome: 'unchanged', reason: `instance is ${instance.state}, not PROVISIONING_FAILED` };
+  }
+  const { provisioning: _failed, ...next } = instance;
+  return provisioningChange(instance, at, 'seller', 'retryProvisioning', 'instance.provisioningRetried', 'PROVISIONING', next);
+}
+
+/**
+ * An upgrade (or renewal) order's terms arrived: the instance takes the new product, SKU and linear value.
+ * Nothing changes when the terms are the ones already stored (a redelivery).
+ */
+export function orderTermsUpdated(instance: Instance, order: OrderTerms, activity: string, at: string): Decision {
+  if (instance.state === 'RELEASED') return { outcome: 'unchanged', reason: 'instance is released' };
+  if (JSON.stringify(instance.order) === JSON.stringify(order)) return { outcome: 'unchanged', reason: 'order terms already stored' };
+  const changes: NonNullable<HistoryEntry['changes']> = {};
+  if (order.productId && order.productId !== instance.order?.productId) changes.productId = order.productId;
+  if (order.skuCode && order.skuCode !== instance.order?.skuCode) changes.skuCode = order.skuCode;
+  if (order.linearValue !== undefined && order.linearValue !== instance.order?.linearValue) changes.linearValue = order.linearValue;
+  const next = { ...instance, order, ...(changes.productId ? { productId: changes.productId } : {}) };
+  const { provisioning: _p, ...withoutFailure } = next;
+  const cleared = instance.provisioning?.failure ? withoutFailure : next;
+  return provisioningChange(instance, at, 'provisioner', activity, 'instance.provisioned', instance.state, cleared, { changes });
 }

@@ -1,15 +1,7 @@
-import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import type { Config } from '../config.ts';
+import { readSsm, SECRET_CACHE_SECONDS as CACHE_SECONDS, type ParameterReader } from '../secrets.ts';
 import type { AccessKey } from './auth.ts';
 import { keyId } from './signature.ts';
-
-/** SSM values are cached this long, so a rotated key reaches warm functions within five minutes. */
-const CACHE_SECONDS = 300;
-
-/** Reads one SecureString; Powertools caches values for CACHE_SECONDS. */
-export type ParameterReader = (name: string) => Promise<string | undefined>;
-
-const readSsm: ParameterReader = (name) => getParameter(name, { decrypt: true, maxAge: CACHE_SECONDS });
 
 /** Powertools wraps the SDK's error; the original is its `cause`. */
 function isParameterNotFound(error: unknown): boolean {

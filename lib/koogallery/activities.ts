@@ -118,6 +118,35 @@ export const changeInstanceCheckSchema = z.object({
   testFlag,
 });
 
+/** License-code callbacks (spec §5.1): same endpoint and signature; the code is the marketplace's (e.g. `PL…`). */
+const licenseCode = text(128);
+
+export const refreshLicenseCodeSchema = z.object({
+  activity: z.literal('refreshLicenseCode'),
+  license: licenseCode,
+  scene: text(ID_MAX),
+  orderId: text(ID_MAX),
+  orderLineId: text(ID_MAX),
+  productId: text(ID_MAX).optional(),
+  expireTime,
+  testFlag,
+});
+
+export const updateLicenseCodeStatusSchema = z.object({
+  activity: z.literal('updateLicenseCodeStatus'),
+  license: licenseCode,
+  status: z.enum(['FREEZE', 'UNFREEZE']),
+  testFlag,
+});
+
+export const releaseLicenseCodeSchema = z.object({
+  activity: z.literal('releaseLicenseCode'),
+  license: licenseCode,
+  orderId: text(ID_MAX).optional(),
+  orderLineId: text(ID_MAX).optional(),
+  testFlag,
+});
+
 const schemas = {
   newInstance: newInstanceSchema,
   queryInstance: queryInstanceSchema,
@@ -126,6 +155,9 @@ const schemas = {
   releaseInstance: releaseInstanceSchema,
   upgradeInstance: upgradeInstanceSchema,
   changeInstanceCheck: changeInstanceCheckSchema,
+  refreshLicenseCode: refreshLicenseCodeSchema,
+  updateLicenseCodeStatus: updateLicenseCodeStatusSchema,
+  releaseLicenseCode: releaseLicenseCodeSchema,
 } as const;
 
 export type ActivityName = keyof typeof schemas;
@@ -138,6 +170,10 @@ export type UpdateInstanceStatusRequest = z.infer<typeof updateInstanceStatusSch
 export type ReleaseInstanceRequest = z.infer<typeof releaseInstanceSchema>;
 export type UpgradeInstanceRequest = z.infer<typeof upgradeInstanceSchema>;
 export type ChangeInstanceCheckRequest = z.infer<typeof changeInstanceCheckSchema>;
+export type RefreshLicenseCodeRequest = z.infer<typeof refreshLicenseCodeSchema>;
+export type UpdateLicenseCodeStatusRequest = z.infer<typeof updateLicenseCodeStatusSchema>;
+export type ReleaseLicenseCodeRequest = z.infer<typeof releaseLicenseCodeSchema>;
+export type LicenseCodeRequest = RefreshLicenseCodeRequest | UpdateLicenseCodeStatusRequest | ReleaseLicenseCodeRequest;
 
 export type ActivityRequest =
   | NewInstanceRequest
@@ -146,7 +182,8 @@ export type ActivityRequest =
   | UpdateInstanceStatusRequest
   | ReleaseInstanceRequest
   | UpgradeInstanceRequest
-  | ChangeInstanceCheckRequest;
+  | ChangeInstanceCheckRequest
+  | LicenseCodeRequest;
 
 export type ParsedActivity = { ok: true; request: ActivityRequest } | { ok: false; activity?: string; reason: string };
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { HistoryEntry, Instance } from '../instances/model.ts';
+import { INSTANCE_STATES, type HistoryEntry, type Instance, type LifecycleEventType } from '../instances/model.ts';
 
 /**
  * A lifecycle event as it travels on the provisioning queue. One event id per transition
@@ -17,7 +17,7 @@ export const lifecycleEventSchema = z.object({
   ]),
   instanceId: z.string().min(1).max(64),
   version: z.number().int().positive(),
-  state: z.enum(['PROVISIONING', 'ACTIVE', 'FROZEN', 'RELEASED']),
+  state: z.enum(INSTANCE_STATES),
   occurredAt: z.string().min(1),
   test: z.boolean(),
   orderId: z.string().max(64).optional(),
@@ -27,10 +27,21 @@ export const lifecycleEventSchema = z.object({
 
 export type LifecycleEvent = z.infer<typeof lifecycleEventSchema>;
 
-export function eventFor(instance: Instance, entry: HistoryEntry): LifecycleEvent {
+/**
+ * The queue event for a history entry: lifecycle transitions travel as themselves; a seller's retry of a failed
+ * provisioning travels as a new `instance.created` (a new transition, so a new event id); the worker's own
+ * outcomes (provisioned, failed) travel nowhere.
+ */
+export function queueEventFor(instance: Instance, entry: HistoryEntry): LifecycleEvent | undefined {
+  if (entry.event === 'instance.provisioningRetried') return eventFor(instance, entry, 'instance.created');
+  if (entry.event === 'instance.provisioned' || entry.event === 'instance.provisioningFailed') return undefined;
+  return eventFor(instance, entry, entry.event);
+}
+
+export function eventFor(instance: Instance, entry: HistoryEntry, type: LifecycleEventType): LifecycleEvent {
   const event: LifecycleEvent = {
     eventId: `${instance.instanceId}:${entry.version}`,
-    type: entry.event,
+    type,
     instanceId: instance.instanceId,
     version: entry.version,
     state: entry.to,
@@ -41,4 +52,20 @@ export function eventFor(instance: Instance, entry: HistoryEntry): LifecycleEven
   if (entry.orderLineId) event.orderLineId = entry.orderLineId;
   if (entry.scene) event.scene = entry.scene;
   return event;
+}
+
+/** A queue message's body as a lifecycle event, or the first problem with it. */
+export function parseLifecycleMessage(body: string): { ok: true; value: LifecycleEvent } | { ok: false; issue: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return { ok: false, issue: 'body is not JSON' };
+  }
+  const parsed = lifecycleEventSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return { ok: false, issue: `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}` };
+  }
+  return { ok: true, value: parsed.data };
 }

@@ -1,21 +1,23 @@
 import {
   BatchGetItemCommand,
+  ConditionalCheckFailedException,
   GetItemCommand,
   QueryCommand,
   TransactWriteItemsCommand,
   TransactionCanceledException,
+  UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { HistoryEntry, Instance } from '../instances/model.ts';
+import type { HistoryEntry, Instance, OrderTerms } from '../instances/model.ts';
 import type { LifecycleEvent } from '../outbox/events.ts';
 import { keys, type Key } from './keys.ts';
 
 /** One item of a transaction, labelled so a cancellation can say which condition failed. */
 export interface LabeledWrite {
-  label: 'nonce' | 'orderLine' | 'instance' | 'history' | 'applied' | 'outbox' | 'audit';
+  label: 'nonce' | 'orderLine' | 'instance' | 'history' | 'applied' | 'outbox' | 'audit' | 'order' | 'license';
   write: TransactWriteItem;
 }
 
@@ -27,7 +29,7 @@ export type CommitResult =
 export interface AuditRecord {
   at: string;
   correlationId: string;
-  channel: 'produce';
+  channel: 'produce' | 'produceV1';
   resultCode: string;
   latencyMs: number;
   bodySha256: string;
@@ -36,6 +38,7 @@ export interface AuditRecord {
   orderId?: string;
   orderLineId?: string;
   instanceId?: string;
+  licenseId?: string;
   keyId?: string;
   signatureForm?: string;
   test?: boolean;
@@ -52,19 +55,72 @@ const INSTANCE_FIELDS = [
   'expireTime',
   'productId',
   'appInfo',
+  'order',
+  'provisioning',
+  'overdueSince',
   'createdAt',
   'updatedAt',
   'version',
 ] as const;
 
-const toItem = (key: Key, value: object, extra: Record<string, unknown> = {}): Record<string, AttributeValue> =>
+export const toItem = (key: Key, value: object, extra: Record<string, unknown> = {}): Record<string, AttributeValue> =>
   marshall({ ...key, ...value, ...extra }, { removeUndefinedValues: true, convertClassInstanceToMap: false });
+
+/** A put for a transaction; `mustBeNew` makes it fail (labelled) if the item exists. */
+export const put = (
+  label: LabeledWrite['label'],
+  table: string,
+  item: Record<string, AttributeValue>,
+  mustBeNew: boolean,
+): LabeledWrite => ({
+  label,
+  write: {
+    Put: {
+      TableName: table,
+      Item: item,
+      ...(mustBeNew ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
+    },
+  },
+});
+
+/** Strongly consistent BatchGetItem of up to 100 keys of one table, retrying unprocessed keys. */
+export async function batchGet(client: DynamoDBClient, table: string, keyList: Key[]): Promise<Record<string, AttributeValue>[]> {
+  const found: Record<string, AttributeValue>[] = [];
+  let pending: Record<string, AttributeValue>[] = keyList.map((k) => marshall(k));
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    if (attempt > 5) throw new Error('BatchGetItem left keys unprocessed after retries');
+    if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+    const out = await client.send(new BatchGetItemCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }));
+    found.push(...(out.Responses?.[table] ?? []));
+    pending = out.UnprocessedKeys?.[table]?.Keys ?? [];
+  }
+  return found;
+}
 
 function toInstance(item: Record<string, AttributeValue>): Instance {
   const raw = unmarshall(item);
   const instance: Record<string, unknown> = {};
   for (const field of INSTANCE_FIELDS) if (raw[field] !== undefined) instance[field] = raw[field];
   return instance as unknown as Instance;
+}
+
+/**
+ * `yyyyMMddHHmmss` as an ISO instant. The marketplace does not state the time zone (spec §10.5); it is read as
+ * UTC, and the sweep's grace (hours) absorbs the difference.
+ */
+export function expireTimeIso(expireTime: string): string | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(expireTime);
+  return m ? `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.000Z` : undefined;
+}
+
+/**
+ * The sparse `due` index (docs/data-model.md): a real ACTIVE instance with an expiry, not yet flagged overdue,
+ * is listed under `dueKind = EXPIRY` by its expiry, so the safety sweep finds the ones the marketplace did not freeze.
+ */
+export function dueAttributes(instance: Instance): { dueKind?: string; dueAt?: string } {
+  if (instance.state !== 'ACTIVE' || instance.test || instance.overdueSince || !instance.expireTime) return {};
+  const dueAt = expireTimeIso(instance.expireTime);
+  return dueAt ? { dueKind: 'EXPIRY', dueAt } : {};
 }
 
 export interface StoreTables {
@@ -75,26 +131,13 @@ export interface StoreTables {
 /** Epoch seconds at which a test item expires, or nothing for real data. */
 export type Expiry = number | undefined;
 
+/** The main table's sparse index of instances the safety sweep watches (resources/dynamodb.yml). */
+export const DUE_INDEX = 'due';
+
 /** Outbox entries outlive the queue's 14-day retention by a day, then TTL removes them. */
 const OUTBOX_RETENTION_SECONDS = 15 * 24 * 3600;
 
 export function instanceStore(client: DynamoDBClient, tables: StoreTables) {
-  const put = (
-    label: LabeledWrite['label'],
-    table: string,
-    item: Record<string, AttributeValue>,
-    mustBeNew: boolean,
-  ): LabeledWrite => ({
-    label,
-    write: {
-      Put: {
-        TableName: table,
-        Item: item,
-        ...(mustBeNew ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
-      },
-    },
-  });
-
   const outboxWrite = (event: LifecycleEvent, nowSeconds: number, expiresAt: Expiry): LabeledWrite =>
     put(
       'outbox',
@@ -108,20 +151,8 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables) {
       false,
     );
 
-  async function batchGet(keyList: Key[]): Promise<Record<string, AttributeValue>[]> {
-    const found: Record<string, AttributeValue>[] = [];
-    let pending: Record<string, AttributeValue>[] = keyList.map((k) => marshall(k));
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 5) throw new Error('BatchGetItem left keys unprocessed after retries');
-      if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
-      const out = await client.send(
-        new BatchGetItemCommand({ RequestItems: { [tables.main]: { Keys: pending, ConsistentRead: true } } }),
-      );
-      found.push(...(out.Responses?.[tables.main] ?? []));
-      pending = out.UnprocessedKeys?.[tables.main]?.Keys ?? [];
-    }
-    return found;
-  }
+  const instanceItem = (instance: Instance, ttl: { expiresAt?: number }) =>
+    toItem(keys.instance(instance.instanceId), { type: 'instance', ...instance, ...dueAttributes(instance), ...ttl });
 
   return {
     async getInstance(instanceId: string): Promise<Instance | undefined> {
@@ -138,7 +169,7 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables) {
     ): Promise<{ instance: Instance | undefined; alreadyApplied: boolean }> {
       const wanted = [keys.instance(instanceId)];
       if (idempotencyKey) wanted.push(keys.applied(instanceId, idempotencyKey));
-      const items = await batchGet(wanted);
+      const items = await batchGet(client, tables.main, wanted);
       const instanceItem = items.find((i) => i.sk?.S === '#INSTANCE');
       return {
         instance: instanceItem ? toInstance(instanceItem) : undefined,
@@ -148,7 +179,7 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables) {
 
     /** Up to 100 instances by id (BatchGetItem's limit, and queryInstance's). Unknown ids are absent. */
     async getInstances(instanceIds: readonly string[]): Promise<Map<string, Instance>> {
-      const items = await batchGet(instanceIds.map((id) => keys.instance(id)));
+      const items = await batchGet(client, tables.main, instanceIds.map((id) => keys.instance(id)));
       return new Map(items.map((item) => [unmarshall(item).instanceId as string, toInstance(item)]));
     },
 
@@ -201,7 +232,7 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables) {
           toItem(keys.orderLine(instance.orderId, instance.orderLineId), { type: 'orderLine', instanceId: instance.instanceId, ...ttl }),
           true,
         ),
-        put('instance', tables.main, toItem(keys.instance(instance.instanceId), { type: 'instance', ...instance, ...ttl }), true),
+        put('instance', tables.main, instanceItem(instance, ttl), true),
         put('history', tables.main, toItem(keys.history(instance.instanceId, entry.version), { type: 'history', ...entry, ...ttl }), true),
         outboxWrite(event, nowSeconds, expiresAt),
       ];
@@ -209,14 +240,14 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables) {
 
     /**
      * The changed instance (only if nobody changed it since we read version `previousVersion`),
-     * its history entry, the applied-marker of an order-carrying command, and the outbox event.
+     * its history entry, the applied-marker of an order-carrying command, and the outbox event if it has one.
      */
     applyChange(
       previousVersion: number,
       next: Instance,
       entry: HistoryEntry,
       idempotencyKey: string | undefined,
-      event: LifecycleEvent,
+      event: LifecycleEvent | undefined,
       nowSeconds: number,
       expiresAt: Expiry,
     ): LabeledWrite[] {
@@ -227,7 +258,7 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables) {
           write: {
             Put: {
               TableName: tables.main,
-              Item: toItem(keys.instance(next.instanceId), { type: 'instance', ...next, ...ttl }),
+              Item: instanceItem(next, ttl),
               ConditionExpression: '#version = :previous',
               ExpressionAttributeNames: { '#version': 'version' },
               ExpressionAttributeValues: { ':previous': { N: String(previousVersion) } },
@@ -246,8 +277,70 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables) {
           ),
         );
       }
-      writes.push(outboxWrite(event, nowSeconds, expiresAt));
+      if (event) writes.push(outboxWrite(event, nowSeconds, expiresAt));
       return writes;
+    },
+
+    /** The order line's terms as Query Order gave them, beside the order line's claim; a later fetch replaces them. */
+    orderRecord(order: OrderTerms, instanceId: string, fetchedAt: string, expiresAt: Expiry): LabeledWrite {
+      const ttl = expiresAt === undefined ? {} : { expiresAt };
+      return put('order', tables.main, toItem(keys.order(order.orderId, order.orderLineId), { type: 'order', ...order, instanceId, fetchedAt, ...ttl }), false);
+    },
+
+    /**
+     * Annotations the safety sweep adds without a transition (no new version, no history entry), conditioned on
+     * the version it read. A marketplace change racing it may drop the annotation; the next sweep adds it again.
+     */
+    async annotate(instanceId: string, version: number, fields: Partial<Pick<Instance, 'overdueSince' | 'provisioning'>>): Promise<boolean> {
+      const names: Record<string, string> = { '#version': 'version' };
+      const values: Record<string, unknown> = { ':version': version };
+      const sets: string[] = [];
+      for (const [field, value] of Object.entries(fields)) {
+        names[`#${field}`] = field;
+        values[`:${field}`] = value;
+        sets.push(`#${field} = :${field}`);
+      }
+      try {
+        await client.send(
+          new UpdateItemCommand({
+            TableName: tables.main,
+            Key: marshall(keys.instance(instanceId)),
+            // Flagged overdue: out of the sweep's index until a renewal or freeze rewrites the item.
+            UpdateExpression: `SET ${sets.join(', ')}${fields.overdueSince ? ' REMOVE dueKind, dueAt' : ''}`,
+            ConditionExpression: '#version = :version',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }),
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return false;
+        throw error;
+      }
+    },
+
+    /** Real ACTIVE instances whose expiry is before `before`, oldest first (the sparse `due` index). */
+    async dueForExpiry(before: string, limit: number): Promise<{ instanceId: string; version: number; dueAt: string }[]> {
+      const found: { instanceId: string; version: number; dueAt: string }[] = [];
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const out = await client.send(
+          new QueryCommand({
+            TableName: tables.main,
+            IndexName: DUE_INDEX,
+            KeyConditionExpression: 'dueKind = :kind AND dueAt < :before',
+            ExpressionAttributeValues: marshall({ ':kind': 'EXPIRY', ':before': before }),
+            Limit: limit - found.length,
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of out.Items ?? []) {
+          const row = unmarshall(item);
+          found.push({ instanceId: String(row.instanceId), version: Number(row.version), dueAt: String(row.dueAt) });
+        }
+        start = out.LastEvaluatedKey;
+      } while (start && found.length < limit);
+      return found;
     },
 
     audit(record: AuditRecord): LabeledWrite {

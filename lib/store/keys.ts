@@ -21,6 +21,14 @@ export const keys = {
     pk: `ORDERLINE#${enc(orderId)}#${enc(orderLineId)}`,
     sk: '#ORDERLINE',
   }),
+  /** Query Order's terms for an order line, beside its claim. */
+  order: (orderId: string, orderLineId: string): Key => ({
+    pk: `ORDERLINE#${enc(orderId)}#${enc(orderLineId)}`,
+    sk: 'ORDER',
+  }),
+  license: (code: string): Key => ({ pk: `LICENSE#${enc(code)}`, sk: '#LICENSE' }),
+  licenseHistory: (code: string, version: number): Key => ({ pk: `LICENSE#${enc(code)}`, sk: `HISTORY#${String(version).padStart(8, '0')}` }),
+  licenseApplied: (code: string, idempotencyKey: string): Key => ({ pk: `LICENSE#${enc(code)}`, sk: `APPLIED#${idempotencyKey}` }),
   nonce: (keyId: string, nonce: string): Key => ({ pk: `NONCE#${keyId}#${enc(nonce)}`, sk: '#NONCE' }),
   outboxPartition: 'OUTBOX',
   outbox: (occurredAt: string, eventId: string): Key => ({ pk: 'OUTBOX', sk: `${occurredAt}#${eventId}` }),

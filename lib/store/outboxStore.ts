@@ -12,7 +12,12 @@ import { keys } from './keys.ts';
 
 export interface PendingEvent {
   event: LifecycleEvent;
+  /** The outbox sweep re-sent it (once). */
   resent: boolean;
+  /** Times the safety sweep re-queued it (provisioning that takes too long). */
+  requeues: number;
+  /** The safety sweep gave up re-queuing and reported it. */
+  reported: boolean;
 }
 
 /**
@@ -20,6 +25,25 @@ export interface PendingEvent {
  * The consumer deletes an event once handled; the sweep re-sends events nobody handled in time.
  */
 export function outboxStore(client: DynamoDBClient, table: string) {
+  /** A conditional update of an outbox item that still exists; false when the condition does not hold. */
+  async function update(event: LifecycleEvent, expression: string, condition: string, values: Record<string, unknown>): Promise<boolean> {
+    try {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: table,
+          Key: marshall(keys.outbox(event.occurredAt, event.eventId)),
+          UpdateExpression: expression,
+          ConditionExpression: `attribute_exists(pk) AND (${condition})`,
+          ExpressionAttributeValues: marshall(values),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   return {
     /** Removes a handled event; an event already removed (a redelivery) is fine. */
     async complete(event: Pick<LifecycleEvent, 'occurredAt' | 'eventId'>): Promise<void> {
@@ -42,7 +66,14 @@ export function outboxStore(client: DynamoDBClient, table: string) {
         );
         for (const item of out.Items ?? []) {
           const parsed = lifecycleEventSchema.safeParse(JSON.parse(item.message?.S ?? 'null'));
-          if (parsed.success) found.push({ event: parsed.data, resent: item.resentAt !== undefined });
+          if (parsed.success) {
+            found.push({
+              event: parsed.data,
+              resent: item.resentAt !== undefined,
+              requeues: Number(item.requeues?.N ?? 0),
+              reported: item.reportedAt !== undefined,
+            });
+          }
         }
         start = out.LastEvaluatedKey;
       } while (start && found.length < limit);
@@ -50,22 +81,22 @@ export function outboxStore(client: DynamoDBClient, table: string) {
     },
 
     /** Records that the sweep re-sent an event; false if another sweep already did. */
-    async markResent(event: LifecycleEvent, at: string): Promise<boolean> {
-      try {
-        await client.send(
-          new UpdateItemCommand({
-            TableName: table,
-            Key: marshall(keys.outbox(event.occurredAt, event.eventId)),
-            UpdateExpression: 'SET resentAt = :at',
-            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(resentAt)',
-            ExpressionAttributeValues: marshall({ ':at': at }),
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false;
-        throw error;
-      }
+    markResent(event: LifecycleEvent, at: string): Promise<boolean> {
+      return update(event, 'SET resentAt = :at', 'attribute_not_exists(resentAt)', { ':at': at });
+    },
+
+    /** Counts a re-queue by the safety sweep; false if another sweep counted this one already. */
+    markRequeued(event: LifecycleEvent, seen: number, at: string): Promise<boolean> {
+      return update(event, 'SET requeues = :next, requeuedAt = :at', 'attribute_not_exists(requeues) OR requeues = :seen', {
+        ':next': seen + 1,
+        ':seen': seen,
+        ':at': at,
+      });
+    },
+
+    /** The safety sweep gave up on an event and reported it; false if it was reported already. */
+    markReported(event: LifecycleEvent, at: string): Promise<boolean> {
+      return update(event, 'SET reportedAt = :at', 'attribute_not_exists(reportedAt)', { ':at': at });
     },
   };
 }

@@ -7,6 +7,7 @@ import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
 import { dynamoClient } from '../../lib/store/client.ts';
 import type { ProduceDeps } from '../../lib/instances/produceCall.ts';
 import { instanceStore } from '../../lib/store/instanceStore.ts';
+import { licenseStore } from '../../lib/store/licenseStore.ts';
 import { signedQuery, TEST_KEY } from './signing.ts';
 
 export const store = () => instanceStore(dynamoClient(), { main: env('MAIN_TABLE'), audit: env('AUDIT_TABLE') });
@@ -50,7 +51,7 @@ export function httpEvent(rawBody: string, query: Record<string, string | undefi
   };
 }
 
-function lambdaContext(correlationId: string): Context {
+export function lambdaContext(correlationId: string): Context {
   return {
     awsRequestId: correlationId,
     callbackWaitsForEmptyEventLoop: false,
@@ -111,6 +112,7 @@ export function produceDeps(overrides: Partial<ProduceDeps> = {}): ProduceDeps {
   return {
     accessKeys: async () => [{ id: 'test-key', secret: TEST_KEY }],
     store: store(),
+    licenses: licenseStore(dynamoClient(), env('MAIN_TABLE')),
     publisher: { publish: async () => [] },
     changePolicy: { check: async () => ({ allowed: true }) },
     settings: {
@@ -120,6 +122,8 @@ export function produceDeps(overrides: Partial<ProduceDeps> = {}): ProduceDeps {
       testTtlDays: 7,
       releaseUnknownAnswer: '000003',
       appInfo: { frontEndUrl: 'https://app.example.com/t/{instanceId}' },
+      provisioning: { async: false, inProgressAnswer: '000004' },
+      v1EncryptType: '1',
     },
     now: Date.now,
     log: silent,

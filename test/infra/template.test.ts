@@ -56,7 +56,7 @@ function packagingEnv(): NodeJS.ProcessEnv {
     env[key] = value;
   }
   // A plain key in the deployer's shell is for the local stack only; it must not end up on AWS.
-  env.KOOGALLERY_ACCESS_KEY = LEAK_CANARY;
+  for (const name of ['KOOGALLERY_ACCESS_KEY', 'KOOGALLERY_AK', 'KOOGALLERY_SK', 'WEBHOOK_SECRET']) env[name] = LEAK_CANARY;
   env.SLS_TELEMETRY_DISABLED = '1';
   env.SLS_NOTIFICATIONS_MODE = 'off';
   return env;
@@ -252,12 +252,17 @@ describe('functions', () => {
     });
   });
 
-  it('runs sweep every 5 minutes', () => {
+  it('runs the outbox sweep every 5 minutes and the safety sweep hourly', () => {
     const rules = Object.values(prod.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
-    expect(rules).toHaveLength(1);
-    expect(rules[0]!.Properties.ScheduleExpression).toBe('rate(5 minutes)');
-    const targets = asArray(rules[0]!.Properties.Targets).filter(isObject);
-    expect(targets.map((t) => render(t.Arn ?? null))).toEqual(['{SweepLambdaFunction.Arn}']);
+    const schedules = rules.map((rule) => {
+      const targets = asArray(rule.Properties.Targets).filter(isObject);
+      expect(targets.map((t) => render(t.Arn ?? null))).toEqual(['{SweepLambdaFunction.Arn}']);
+      return [rule.Properties.ScheduleExpression, JSON.parse(String(targets[0]!.Input))];
+    });
+    expect(schedules).toEqual([
+      ['rate(5 minutes)', { job: 'outbox' }],
+      ['rate(1 hour)', { job: 'safety' }],
+    ]);
   });
 
   it('gives the functions their configuration, with AWS values on AWS stages', () => {
@@ -270,10 +275,13 @@ describe('functions', () => {
         PROVISIONING_QUEUE_URL: { Ref: 'ProvisioningQueue' },
         KOOGALLERY_ACCESS_KEY_PARAMETER: '/koogallery-isv/prod/access-key',
         KOOGALLERY_PREVIOUS_ACCESS_KEY_PARAMETER: '/koogallery-isv/prod/previous-access-key',
+        KOOGALLERY_AK_PARAMETER: '/koogallery-isv/prod/openapi-ak',
+        KOOGALLERY_SK_PARAMETER: '/koogallery-isv/prod/openapi-sk',
+        WEBHOOK_SECRET_PARAMETER: '/koogallery-isv/prod/webhook-secret',
         POWERTOOLS_SERVICE_NAME: 'koogallery-isv',
         POWERTOOLS_LOG_LEVEL: 'INFO',
       });
-      // The plain key is a local-stack convenience: on AWS it is empty whatever the shell held.
+      // Plain secrets are a local-stack convenience: on AWS they are empty whatever the shell held.
       expect(JSON.stringify(vars), name).not.toContain(LEAK_CANARY);
       expect(vars.KOOGALLERY_ACCESS_KEY ?? '', name).toBe('');
     }
@@ -423,11 +431,16 @@ describe('IAM: least privilege', () => {
       ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
     );
     expect(actionsOn('ProvisionRole', 'MainTable')).toEqual(
-      ['dynamodb:DeleteItem'],
+      ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
     );
     expect(actionsOn('SweepRole', 'MainTable')).toEqual(
-      ['dynamodb:Query', 'dynamodb:UpdateItem'],
+      ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     );
+    // Only the sweep reads the `due` index, and only with Query.
+    const onIndex = statements(prod).filter((s) => s.Resource.some((r) => render(r).includes('/index/')));
+    expect(onIndex.map((s) => [s.owner, s.Action, s.Resource.map(render)])).toEqual([
+      ['SweepRole', ['dynamodb:Query'], ['{MainTable.Arn}/index/due']],
+    ]);
     expect(actionsOn('ProduceRole', 'ProvisioningQueue')).toEqual(['sqs:SendMessage']);
     expect(actionsOn('SweepRole', 'ProvisioningQueue')).toEqual(['sqs:SendMessage']);
     expect(actionsOn('ProvisionRole', 'ProvisioningQueue')).toEqual(
@@ -443,26 +456,38 @@ describe('IAM: least privilege', () => {
     }
   });
 
-  it('lets only produce read the access-key parameters, by exact ARN, and decrypt only via SSM', () => {
-    const ssm = roleStatements(prod, 'ProduceRole').filter((s) => s.Action.some((a) => a.startsWith('ssm:')));
-    expect(ssm.flatMap(ALL_ACTIONS)).toEqual(['ssm:GetParameter']);
-    const prefix = 'arn:{AWS::Partition}:ssm:{AWS::Region}:{AWS::AccountId}:parameter';
-    expect(ssm.flatMap((s) => s.Resource).map(render).sort()).toEqual([
-      `${prefix}/koogallery-isv/prod/access-key`,
-      `${prefix}/koogallery-isv/prod/previous-access-key`,
-    ]);
+  it('gives each function only the secrets it uses, by exact ARN, and decrypts only via SSM', () => {
+    const prefix = 'arn:{AWS::Partition}:ssm:{AWS::Region}:{AWS::AccountId}:parameter/koogallery-isv/prod';
+    const secretsOf = (roleId: string) => {
+      const ssm = roleStatements(prod, roleId).filter((s) => s.Action.some((a) => a.startsWith('ssm:')));
+      expect(ssm.flatMap(ALL_ACTIONS).every((a) => a === 'ssm:GetParameter'), roleId).toBe(true);
+      return ssm.flatMap((s) => s.Resource).map(render).sort();
+    };
+    expect(secretsOf('ProduceRole')).toEqual([`${prefix}/access-key`, `${prefix}/previous-access-key`]);
+    expect(secretsOf('ProvisionRole')).toEqual([`${prefix}/openapi-ak`, `${prefix}/openapi-sk`, `${prefix}/webhook-secret`]);
+    expect(secretsOf('SweepRole')).toEqual([]);
 
-    const kms = roleStatements(prod, 'ProduceRole').filter((s) => s.Action.some((a) => a.startsWith('kms:')));
-    expect(kms.flatMap(ALL_ACTIONS)).toEqual(['kms:Decrypt']);
-    for (const s of kms) {
-      const via = (s.Condition?.StringEquals as JsonObject | undefined)?.['kms:ViaService'];
-      expect(via, 'kms:ViaService condition').toBeDefined();
-      expect(render(via as Json)).toBe('ssm.{AWS::Region}.amazonaws.com');
+    for (const roleId of ['ProduceRole', 'ProvisionRole']) {
+      const kms = roleStatements(prod, roleId).filter((s) => s.Action.some((a) => a.startsWith('kms:')));
+      expect(kms.flatMap(ALL_ACTIONS), roleId).toEqual(['kms:Decrypt']);
+      for (const s of kms) {
+        const via = (s.Condition?.StringEquals as JsonObject | undefined)?.['kms:ViaService'];
+        expect(via, 'kms:ViaService condition').toBeDefined();
+        expect(render(via as Json)).toBe('ssm.{AWS::Region}.amazonaws.com');
+      }
     }
+    expect(roleStatements(prod, 'SweepRole').filter((s) => s.Action.some((a) => a.startsWith('kms:')))).toEqual([]);
+  });
 
-    for (const roleId of ['ProvisionRole', 'SweepRole']) {
-      const extra = roleStatements(prod, roleId).filter((s) => s.Action.some((a) => /^(ssm|kms):/.test(a)));
-      expect(extra, roleId).toEqual([]);
-    }
+  it('alarms when a lifecycle event reaches the dead-letter queue', () => {
+    const alarm = resource(prod, 'ProvisioningDeadLetterAlarm').Properties;
+    expect(alarm).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
+    expect(alarm.Dimensions).toEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['ProvisioningDeadLetterQueue', 'QueueName'] } }]);
   });
 });

@@ -5,11 +5,12 @@ import { handleProduceCall } from '../../lib/instances/produceCall.ts';
 import type { LifecycleEvent } from '../../lib/outbox/events.ts';
 import { sqsPublisher } from '../../lib/outbox/publisher.ts';
 import { sqsClient } from '../../lib/outbox/sqsClient.ts';
-import { consumeLifecycleBatch, sweepOutbox, templateModeHandler } from '../../lib/outbox/relay.ts';
+import { handler as provision } from '../../functions/provision.ts';
+import { sweepOutbox } from '../../lib/outbox/relay.ts';
 import { dynamoClient } from '../../lib/store/client.ts';
 import { outboxStore } from '../../lib/store/outboxStore.ts';
 import { sqsEvent } from '../helpers/localStack.ts';
-import { env, produceDeps, uniqueId } from '../helpers/produce.ts';
+import { env, lambdaContext, produceDeps, uniqueId } from '../helpers/produce.ts';
 import { signedQuery } from '../helpers/signing.ts';
 
 /** Transaction + outbox: an event the send after commit lost is re-sent by the sweep and handled once. */
@@ -34,7 +35,7 @@ describe('outbox relay', () => {
     const body = { activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: uniqueId('biz') };
     const warnings: string[] = [];
     const result = await handleProduceCall(
-      { rawBody: JSON.stringify(body), query: signedQuery(body), correlationId: uniqueId('c') },
+      { version: 'v2', rawBody: JSON.stringify(body), query: signedQuery(body), correlationId: uniqueId('c') },
       produceDeps({
         publisher: { publish: async (events) => events.map((e) => e.eventId) }, // SQS is down
         log: { ...quiet, warn: (m) => warnings.push(m) },
@@ -52,40 +53,28 @@ describe('outbox relay', () => {
     const pendingAfter = await outbox.pending(new Date(Date.now() + 60_000).toISOString(), 1000);
     expect(pendingAfter.find((p) => p.event.eventId === eventId)?.resent).toBe(true);
 
+    // Delivered twice (SQS is at least once): both deliveries succeed, the second finds nothing left to do.
     const record = await receiveEvent(queueUrl, eventId);
-    const handled: string[] = [];
-    const batch = await consumeLifecycleBatch([record, record], {
-      outbox,
-      handle: async (e) => {
-        handled.push(e.eventId);
-      },
-      log: quiet,
-    });
+    const batch = await provision({ Records: [record, { ...record, messageId: `${record.messageId}-again` }] }, lambdaContext('c'));
     expect(batch.batchItemFailures).toEqual([]);
     const remaining = await outbox.pending(new Date(Date.now() + 60_000).toISOString(), 1000);
     expect(remaining.find((p) => p.event.eventId === eventId)).toBeUndefined();
   });
 
-  it('reports malformed messages and failing handlers as batch item failures', async () => {
-    const outbox = outboxStore(dynamoClient(), env('MAIN_TABLE'));
+  it('reports malformed messages as batch item failures and handles the rest', async () => {
     const base = { receiptHandle: 'r', attributes: {} as SQSRecord['attributes'], messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'a', awsRegion: 'us-east-1' };
-    const good: LifecycleEvent = { eventId: 'x:1', type: 'instance.frozen', instanceId: 'x', version: 1, state: 'FROZEN', occurredAt: new Date().toISOString(), test: true };
-    const result = await consumeLifecycleBatch(
-      [
-        { ...base, messageId: 'junk', body: 'not json' },
-        { ...base, messageId: 'wrong-shape', body: '{"eventId":1}' },
-        { ...base, messageId: 'ok', body: JSON.stringify(good) },
-        { ...base, messageId: 'fails', body: JSON.stringify({ ...good, eventId: 'y:1', instanceId: 'y' }) },
-      ],
+    // An event for an instance that no longer exists (a purged test instance) is done, not retried.
+    const gone: LifecycleEvent = { eventId: 'gone:2', type: 'instance.frozen', instanceId: uniqueId('gone'), version: 2, state: 'FROZEN', occurredAt: new Date().toISOString(), test: true };
+    const result = await provision(
       {
-        outbox,
-        handle: async (e) => {
-          if (e.instanceId === 'y') throw new Error('seller product down');
-          await templateModeHandler(e);
-        },
-        log: quiet,
+        Records: [
+          { ...base, messageId: 'junk', body: 'not json' },
+          { ...base, messageId: 'wrong-shape', body: '{"eventId":1}' },
+          { ...base, messageId: 'ok', body: JSON.stringify(gone) },
+        ],
       },
+      lambdaContext('c'),
     );
-    expect(result.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['junk', 'wrong-shape', 'fails']);
+    expect(result.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['junk', 'wrong-shape']);
   });
 });

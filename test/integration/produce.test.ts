@@ -65,7 +65,7 @@ describe('answers', () => {
     const errors: string[] = [];
     const body = { activity: 'queryInstance', instanceId: 'x' };
     const result = await handleProduceCall(
-      { rawBody: JSON.stringify(body), query: signedQuery(body), correlationId: 'c-1' },
+      { version: 'v2', rawBody: JSON.stringify(body), query: signedQuery(body), correlationId: 'c-1' },
       produceDeps({
         store: instanceStore(dynamoClient(), { main: 'no-such-table', audit: 'no-such-table' }),
         log: { info: () => {}, warn: () => {}, error: (m) => errors.push(m) },
@@ -122,7 +122,7 @@ describe('authentication (spec §7.2)', () => {
     const queries = [signedQuery(body), signedQuery(body, { key: 'wrong-key' })];
     for (const query of queries) {
       await handleProduceCall(
-        { rawBody: JSON.stringify(body), query, correlationId: uniqueId('c') },
+        { version: 'v2', rawBody: JSON.stringify(body), query, correlationId: uniqueId('c') },
         produceDeps({ log: recording }),
       );
     }

@@ -4,7 +4,7 @@ import { parseConfig } from '../../lib/config.ts';
 import { accessKeyLoader } from '../../lib/koogallery/accessKeys.ts';
 import { keyId } from '../../lib/koogallery/signature.ts';
 
-const base = { MAIN_TABLE: 'm', AUDIT_TABLE: 'a', PROVISIONING_QUEUE_URL: 'http://127.0.0.1:1/0/q' };
+const base = { MAIN_TABLE: 'm', AUDIT_TABLE: 'a', PROVISIONING_QUEUE_URL: 'http://127.0.0.1:1/0/q', ORDER_QUERY: 'false' };
 const onAws = parseConfig({
   ...base,
   KOOGALLERY_ACCESS_KEY_PARAMETER: '/svc/prod/access-key',

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../lib/config.ts';
+import { asyncProvisioning, ConfigError, parseConfig } from '../../lib/config.ts';
 
 const minimal = {
   MAIN_TABLE: 'main',
   AUDIT_TABLE: 'audit',
   PROVISIONING_QUEUE_URL: 'http://127.0.0.1:4566/000000000000/q',
   KOOGALLERY_ACCESS_KEY: 'k',
+  KOOGALLERY_AK: 'ak',
+  KOOGALLERY_SK: 'sk',
 };
 
 describe('parseConfig', () => {
@@ -33,5 +35,22 @@ describe('parseConfig', () => {
   it('accepts an SSM parameter name instead of a plain key', () => {
     const { KOOGALLERY_ACCESS_KEY: _k, ...rest } = minimal;
     expect(parseConfig({ ...rest, KOOGALLERY_ACCESS_KEY_PARAMETER: '/x/access-key' }).KOOGALLERY_ACCESS_KEY_PARAMETER).toBe('/x/access-key');
+  });
+
+  it('requires the AK/SK while Query Order is on, and the webhook settings in webhook mode', () => {
+    const { KOOGALLERY_AK: _a, KOOGALLERY_SK: _s, ...noAkSk } = minimal;
+    expect(() => parseConfig(noAkSk)).toThrow(/ORDER_QUERY is on: KOOGALLERY_AK_PARAMETER/);
+    expect(parseConfig({ ...noAkSk, ORDER_QUERY: 'false' }).ORDER_QUERY).toBe(false);
+    expect(parseConfig({ ...noAkSk, KOOGALLERY_AK_PARAMETER: '/x/ak', KOOGALLERY_SK_PARAMETER: '/x/sk' }).ORDER_QUERY).toBe(true);
+    expect(() => parseConfig({ ...minimal, PROVISIONING_MODE: 'webhook' })).toThrow(/PROVISIONING_MODE is webhook: WEBHOOK_URL/);
+    expect(() => parseConfig({ ...minimal, PROVISIONING_MODE: 'webhook', WEBHOOK_URL: 'https://h.example/x' })).toThrow(/WEBHOOK_SECRET/);
+    expect(parseConfig({ ...minimal, PROVISIONING_MODE: 'webhook', WEBHOOK_URL: 'https://h.example/x', WEBHOOK_SECRET: 's' }).PROVISIONING_MODE).toBe('webhook');
+    expect(() => parseConfig({ ...minimal, PROVISIONING_MODE: 'email' })).toThrow(/PROVISIONING_MODE/);
+  });
+
+  it('says when provisioning is asynchronous', () => {
+    expect(asyncProvisioning(parseConfig(minimal))).toBe(true);
+    expect(asyncProvisioning(parseConfig({ ...minimal, ORDER_QUERY: 'false' }))).toBe(false);
+    expect(asyncProvisioning(parseConfig({ ...minimal, ORDER_QUERY: 'false', PROVISIONING_MODE: 'webhook', WEBHOOK_URL: 'https://h.example/x', WEBHOOK_SECRET: 's' }))).toBe(true);
   });
 });

@@ -22,12 +22,20 @@ describe('produce HTTP mapping', () => {
       {
         body: Buffer.from(body).toString('base64'),
         isBase64Encoded: true,
+        requestContext: { http: { method: 'POST' } },
         queryStringParameters: { signature: 's', timestamp: '1', nonce: 'n', other: 'x' },
       } as unknown as APIGatewayProxyEventV2,
       'corr',
     );
-    expect(call).toEqual({ rawBody: body, query: { signature: 's', timestamp: '1', nonce: 'n' }, correlationId: 'corr' });
-    expect(toProduceCall({ isBase64Encoded: false } as APIGatewayProxyEventV2, 'c').rawBody).toBe('');
+    expect(call).toEqual({ version: 'v2', rawBody: body, query: { signature: 's', timestamp: '1', nonce: 'n' }, correlationId: 'corr' });
+    const empty = { isBase64Encoded: false, requestContext: { http: { method: 'POST' } } } as unknown as APIGatewayProxyEventV2;
+    expect(toProduceCall(empty, 'c')).toMatchObject({ version: 'v2', rawBody: '' });
+  });
+
+  it('reads a GET as a legacy V1 call with the raw query string, as sent', () => {
+    const rawQuery = 'activity=queryInstance&instanceId=a+b&authToken=x+y%2B';
+    const event = { rawQueryString: rawQuery, queryStringParameters: { instanceId: 'a b' }, requestContext: { http: { method: 'GET' } } };
+    expect(toProduceCall(event as unknown as APIGatewayProxyEventV2, 'corr')).toEqual({ version: 'v1', rawQuery, correlationId: 'corr' });
   });
 
   it('turns an escaped error into a generic, signed 000005 and logs it with the correlation id', () => {

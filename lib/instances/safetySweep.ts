@@ -1,0 +1,88 @@
+import type { Log } from '../log.ts';
+import type { EventPublisher } from '../outbox/publisher.ts';
+import type { InstanceStore } from '../store/instanceStore.ts';
+import type { OutboxStore } from '../store/outboxStore.ts';
+import { awaitsProvisioning } from './stateMachine.ts';
+
+/**
+ * The hourly safety sweep. The marketplace stays the authority: it never changes an instance's state.
+ * - Provisioning that has not finished after `stuckAfterMinutes` is re-queued, at most `maxRequeues` times;
+ *   after that the instance is marked `provisioning.stuckSince` and reported (an error log to alarm on).
+ * - A real ACTIVE instance `graceHours` past its expireTime without a FREEZE is flagged `overdueSince` for the
+ *   seller to look at.
+ */
+
+export interface SafetySweepDeps {
+  store: InstanceStore;
+  outbox: OutboxStore;
+  publisher: EventPublisher;
+  log: Log;
+  now: () => number;
+}
+
+export interface SafetySweepOptions {
+  stuckAfterMinutes: number;
+  maxRequeues: number;
+  graceHours: number;
+  limit: number;
+}
+
+export interface SafetySweepSummary {
+  requeued: number;
+  reported: number;
+  cleared: number;
+  flaggedOverdue: number;
+}
+
+export async function safetySweep(deps: SafetySweepDeps, options: SafetySweepOptions): Promise<SafetySweepSummary> {
+  const summary = { ...(await sweepStuckProvisioning(deps, options)), flaggedOverdue: await flagOverdue(deps, options) };
+  deps.log.info('safety sweep', { ...summary });
+  return summary;
+}
+
+async function sweepStuckProvisioning(deps: SafetySweepDeps, options: SafetySweepOptions) {
+  const at = new Date(deps.now()).toISOString();
+  const before = new Date(deps.now() - options.stuckAfterMinutes * 60_000).toISOString();
+  const waiting = (await deps.outbox.pending(before, options.limit)).filter((p) => p.event.type === 'instance.created' && !p.reported);
+  let requeued = 0;
+  let reported = 0;
+  let cleared = 0;
+  for (const { event, requeues } of waiting) {
+    const instance = await deps.store.getInstance(event.instanceId);
+    if (!instance || !awaitsProvisioning(instance)) {
+      // Provisioned, failed or released meanwhile: the event has nothing left to do.
+      await deps.outbox.complete(event);
+      cleared++;
+      continue;
+    }
+    if (requeues < options.maxRequeues) {
+      if (!(await deps.outbox.markRequeued(event, requeues, at))) continue;
+      const unsent = await deps.publisher.publish([event]);
+      if (unsent.length === 0) requeued++;
+      continue;
+    }
+    if (!(await deps.outbox.markReported(event, at))) continue;
+    await deps.store.annotate(instance.instanceId, instance.version, { provisioning: { ...instance.provisioning, stuckSince: at } });
+    deps.log.error('provisioning is stuck; the seller must look', {
+      instanceId: instance.instanceId,
+      eventId: event.eventId,
+      requeues,
+      since: instance.createdAt,
+    });
+    reported++;
+  }
+  return { requeued, reported, cleared };
+}
+
+async function flagOverdue(deps: SafetySweepDeps, options: SafetySweepOptions): Promise<number> {
+  const at = new Date(deps.now()).toISOString();
+  const before = new Date(deps.now() - options.graceHours * 3_600_000).toISOString();
+  let flagged = 0;
+  for (const due of await deps.store.dueForExpiry(before, options.limit)) {
+    // The index is eventually consistent: a version that moved meanwhile is looked at again next hour.
+    if (!(await deps.store.annotate(due.instanceId, due.version, { overdueSince: at }))) continue;
+    deps.log.warn('instance is past its expiry without a FREEZE from the marketplace', { instanceId: due.instanceId, expiredAt: due.dueAt });
+    flagged++;
+  }
+  return flagged;
+}

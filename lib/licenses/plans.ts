@@ -1,0 +1,62 @@
+import type { LicenseCodeRequest } from '../koogallery/activities.ts';
+import { answer, ResultCode } from '../koogallery/resultCodes.ts';
+import type { Plan } from '../instances/plans.ts';
+import type { LicenseStore } from '../store/licenseStore.ts';
+import { decideLicense, licenseIdempotencyKey, type License, type LicenseCommand } from './license.ts';
+
+export interface LicensePlanContext {
+  licenses: LicenseStore;
+  testTtlDays: number;
+  nowMs: number;
+}
+
+const DAY_SECONDS = 24 * 3600;
+
+function commandFor(request: LicenseCodeRequest): LicenseCommand {
+  switch (request.activity) {
+    case 'refreshLicenseCode':
+      return {
+        activity: 'refreshLicenseCode',
+        scene: request.scene,
+        orderId: request.orderId,
+        orderLineId: request.orderLineId,
+        expireTime: request.expireTime,
+        productId: request.productId,
+      };
+    case 'updateLicenseCodeStatus':
+      return { activity: 'updateLicenseCodeStatus', status: request.status };
+    case 'releaseLicenseCode':
+      return { activity: 'releaseLicenseCode', orderId: request.orderId, orderLineId: request.orderLineId };
+  }
+}
+
+const expiryOf = (license: License, testTtlDays: number) =>
+  license.test ? Math.floor(Date.parse(license.createdAt) / 1000) + testTtlDays * DAY_SECONDS : undefined;
+
+/**
+ * Plans a License-code callback (spec §5.1) like an instance change: an unknown code answers 000003, a debug call
+ * never changes a real code, a renewal order applies once, and anything after a release succeeds without change.
+ */
+export async function planLicenseCall(request: LicenseCodeRequest, ctx: LicensePlanContext): Promise<Plan> {
+  const command = commandFor(request);
+  const key = licenseIdempotencyKey(command);
+  const refs = {
+    licenseId: request.license,
+    ...('orderId' in request && request.orderId ? { orderId: request.orderId } : {}),
+    ...('orderLineId' in request && request.orderLineId ? { orderLineId: request.orderLineId } : {}),
+  };
+  const base = { writes: [], events: [], refs };
+  const { license, alreadyApplied } = await ctx.licenses.getLicenseAndApplied(request.license, key);
+  if (!license) return { ...base, answer: answer(ResultCode.instanceNotFound, 'license code does not exist') };
+  if (request.testFlag === '1' && !license.test) {
+    return { ...base, answer: answer(ResultCode.instanceNotFound, 'a debug call cannot change a real license code') };
+  }
+  if (alreadyApplied) return { ...base, answer: answer(ResultCode.success) };
+  const decision = decideLicense(license, command, new Date(ctx.nowMs).toISOString());
+  if (decision.outcome === 'unchanged') return { ...base, answer: answer(ResultCode.success), note: { unchanged: decision.reason } };
+  return {
+    ...base,
+    answer: answer(ResultCode.success),
+    writes: ctx.licenses.applyChange(license.version, decision.next, decision.entry, key, expiryOf(license, ctx.testTtlDays)),
+  };
+}

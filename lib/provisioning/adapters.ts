@@ -1,0 +1,60 @@
+import { appInfoFromTemplates, type AppInfoTemplates } from '../instances/appInfo.ts';
+import type { Instance } from '../instances/model.ts';
+import type { LifecycleEvent } from '../outbox/events.ts';
+import type { WebhookEvent, WebhookOutcome } from './webhook.ts';
+import type { ProvisioningAdapter } from './worker.ts';
+
+/** `template` mode: appInfo from the configured URL templates; later events need no call. */
+export function templateAdapter(templates: AppInfoTemplates): ProvisioningAdapter {
+  return {
+    provision: async (instance) => ({
+      ok: true,
+      value: appInfoFromTemplates(templates, { instanceId: instance.instanceId, orderId: instance.orderId, orderLineId: instance.orderLineId }),
+    }),
+    notify: async () => ({ ok: true, value: undefined }),
+  };
+}
+
+/** The event the seller's webhook receives: the transition, and the instance as it stands now (docs/webhook.md). */
+export function webhookEventFor(instance: Instance, event: LifecycleEvent): WebhookEvent {
+  const terms = instance.order;
+  const body: WebhookEvent = {
+    id: event.eventId,
+    type: event.type,
+    occurredAt: event.occurredAt,
+    test: instance.test,
+    instance: {
+      instanceId: instance.instanceId,
+      state: instance.state,
+      orderId: instance.orderId,
+      orderLineId: instance.orderLineId,
+      ...(instance.expireTime ? { expireTime: instance.expireTime } : {}),
+      ...(instance.productId ? { productId: instance.productId } : {}),
+      ...(terms?.skuCode ? { skuCode: terms.skuCode } : {}),
+      ...(terms?.linearValue !== undefined ? { linearValue: terms.linearValue } : {}),
+      ...(terms?.chargingMode ? { chargingMode: terms.chargingMode } : {}),
+      ...(terms?.periodType ? { periodType: terms.periodType } : {}),
+      ...(terms?.periodNumber !== undefined ? { periodNumber: terms.periodNumber } : {}),
+    },
+  };
+  if (terms) body.order = terms;
+  return body;
+}
+
+const refused = (outcome: { retry: boolean; reason: string }) => ({ ok: false as const, retry: outcome.retry, reason: `webhook: ${outcome.reason}` });
+
+/** `webhook` mode: every event is posted to the seller's product; a new instance's answer is its appInfo. */
+export function webhookAdapter(deliver: (event: WebhookEvent) => Promise<WebhookOutcome>): ProvisioningAdapter {
+  return {
+    async provision(instance, event) {
+      const outcome = await deliver(webhookEventFor(instance, event));
+      if (!outcome.ok) return refused(outcome);
+      if (!outcome.appInfo) return refused({ retry: false, reason: 'answered without appInfo' });
+      return { ok: true, value: outcome.appInfo };
+    },
+    async notify(instance, event) {
+      const outcome = await deliver(webhookEventFor(instance, event));
+      return outcome.ok ? { ok: true, value: undefined } : refused(outcome);
+    },
+  };
+}

@@ -1,0 +1,173 @@
+import type { AppInfo, Instance, OrderTerms } from '../instances/model.ts';
+import {
+  awaitsProvisioning,
+  orderTermsUpdated,
+  provisioned,
+  provisioningFailed,
+  type Decision,
+} from '../instances/stateMachine.ts';
+import type { Log } from '../log.ts';
+import type { LifecycleEvent } from '../outbox/events.ts';
+import type { InstanceStore } from '../store/instanceStore.ts';
+import type { OutboxStore } from '../store/outboxStore.ts';
+
+/**
+ * The provisioning worker: one lifecycle event from the queue at a time.
+ * - `instance.created`: query the order (spec §8.1), ask the seller's product for the buyer's appInfo through the
+ *   configured adapter, and make the instance ACTIVE; a permanent failure makes it PROVISIONING_FAILED.
+ * - `instance.upgraded` / `instance.renewed`: query the new order and store its terms, then tell the product.
+ * - `instance.frozen` / `unfrozen` / `released`: tell the product.
+ * A step that may succeed later (rate limit, 5xx, timeout, a lost race) throws RetryLater: the message goes back
+ * to the queue, and after 5 receives to the dead-letter queue. Every delivery of one transition carries the same
+ * event id, so the product can drop repeats.
+ */
+
+/** The outcome of a step that talks to another system. */
+export type StepOutcome<T> = { ok: true; value: T } | { ok: false; retry: boolean; reason: string };
+
+/** Query Order, as the worker needs it. */
+export type OrderQuery = (orderId: string, orderLineId: string) => Promise<StepOutcome<OrderTerms>>;
+
+/** How the seller's product learns about an instance: `template` calls nothing, `webhook` posts the event. */
+export interface ProvisioningAdapter {
+  /** The buyer's appInfo for a new instance. */
+  provision(instance: Instance, event: LifecycleEvent): Promise<StepOutcome<AppInfo>>;
+  /** A later lifecycle event (renewed, frozen, unfrozen, released, upgraded). */
+  notify(instance: Instance, event: LifecycleEvent): Promise<StepOutcome<void>>;
+}
+
+export interface WorkerDeps {
+  store: InstanceStore;
+  outbox: OutboxStore;
+  /** Absent when Query Order is switched off (ORDER_QUERY=false). */
+  queryOrder?: OrderQuery | undefined;
+  adapter: ProvisioningAdapter;
+  testTtlDays: number;
+  now: () => number;
+  log: Log;
+}
+
+/** A step failed in a way that may pass later: the message is retried by the queue. */
+export class RetryLater extends Error {
+  override name = 'RetryLater';
+}
+
+export type WorkerResult = 'provisioned' | 'failed' | 'updated' | 'notified' | 'skipped';
+
+const DAY_SECONDS = 24 * 3600;
+
+function expiryOf(instance: Instance, testTtlDays: number): number | undefined {
+  return instance.test ? Math.floor(Date.parse(instance.createdAt) / 1000) + testTtlDays * DAY_SECONDS : undefined;
+}
+
+export async function handleLifecycleEvent(event: LifecycleEvent, deps: WorkerDeps): Promise<WorkerResult> {
+  const result = await process(event, deps);
+  await deps.outbox.complete(event);
+  deps.log.info('lifecycle event handled', { eventId: event.eventId, type: event.type, result, test: event.test });
+  return result;
+}
+
+async function process(event: LifecycleEvent, deps: WorkerDeps): Promise<WorkerResult> {
+  const instance = await deps.store.getInstance(event.instanceId);
+  // Gone (a test instance past its TTL): nothing left to do.
+  if (!instance) return 'skipped';
+  if (event.type === 'instance.created') return provision(instance, event, deps);
+
+  if (awaitsProvisioning(instance) && event.type !== 'instance.released') {
+    // The product must hear of the tenant before it hears of a freeze or an upgrade.
+    throw new RetryLater('instance is not provisioned yet');
+  }
+  // Never provisioned (failed, or released before it was): the product has no tenant to tell about.
+  const hasTenant = Boolean(instance.appInfo);
+  let current = instance;
+  if (hasTenant && carriesOrder(event)) {
+    const updated = await recordOrder(instance, event, deps);
+    if (updated === 'failed') return 'failed';
+    current = updated;
+  }
+  if (!hasTenant) return 'skipped';
+  const told = await deps.adapter.notify(current, event);
+  if (!told.ok) return failStep(current, event, told, deps);
+  return 'notified';
+}
+
+/** Upgrades and renewals bring a new order line whose terms the worker stores (settlement needs them). */
+function carriesOrder(event: LifecycleEvent): event is LifecycleEvent & { orderId: string; orderLineId: string } {
+  return (event.type === 'instance.upgraded' || event.type === 'instance.renewed') && Boolean(event.orderId && event.orderLineId);
+}
+
+async function provision(instance: Instance, event: LifecycleEvent, deps: WorkerDeps): Promise<WorkerResult> {
+  if (!awaitsProvisioning(instance)) return 'skipped';
+  let order: OrderTerms | undefined;
+  if (deps.queryOrder) {
+    const found = await deps.queryOrder(instance.orderId, instance.orderLineId);
+    if (found.ok) order = found.value;
+    else if (found.retry) throw new RetryLater(`order query: ${found.reason}`);
+    // Debug orders need not exist in the order system: a test instance goes on without its terms.
+    else if (instance.test) deps.log.warn('order query failed for a test instance; provisioning without it', { instanceId: instance.instanceId, reason: found.reason });
+    else return failStep(instance, event, found, deps);
+  }
+  const given = await deps.adapter.provision(order ? { ...instance, order } : instance, event);
+  if (!given.ok) return failStep(instance, event, given, deps);
+  const at = new Date(deps.now()).toISOString();
+  await commitDecision(instance, provisioned(instance, { appInfo: given.value, order }, at), deps, order);
+  return 'provisioned';
+}
+
+/** Queries the event's order and stores its terms on the instance; a renewal's cancellation only records the order. */
+async function recordOrder(
+  instance: Instance,
+  event: LifecycleEvent & { orderId: string; orderLineId: string },
+  deps: WorkerDeps,
+): Promise<Instance | 'failed'> {
+  if (!deps.queryOrder) return instance;
+  const found = await deps.queryOrder(event.orderId, event.orderLineId);
+  if (!found.ok) {
+    if (found.retry) throw new RetryLater(`order query: ${found.reason}`);
+    return failStep(instance, event, found, deps);
+  }
+  const at = new Date(deps.now()).toISOString();
+  const activity = event.type === 'instance.upgraded' ? 'upgradeInstance' : 'refreshInstance';
+  const decision: Decision =
+    event.scene === 'UNSUBSCRIBE_RENEWAL_PERIOD'
+      ? { outcome: 'unchanged', reason: 'a cancelled renewal keeps the current terms' }
+      : orderTermsUpdated(instance, found.value, activity, at);
+  return commitDecision(instance, decision, deps, found.value);
+}
+
+async function failStep(
+  instance: Instance,
+  event: LifecycleEvent,
+  outcome: { retry: boolean; reason: string },
+  deps: WorkerDeps,
+): Promise<'failed'> {
+  if (outcome.retry) throw new RetryLater(outcome.reason);
+  const at = new Date(deps.now()).toISOString();
+  const activity = event.type === 'instance.created' ? 'newInstance' : event.type;
+  await commitDecision(instance, provisioningFailed(instance, outcome.reason, event.eventId, activity, at), deps);
+  deps.log.error('provisioning failed; the seller must fix the cause and retry', {
+    instanceId: instance.instanceId,
+    eventId: event.eventId,
+    type: event.type,
+    reason: outcome.reason,
+  });
+  return 'failed';
+}
+
+/**
+ * Writes a decision (and the order record, if any) in one transaction, conditioned on the version read.
+ * A lost race retries the whole event from a fresh read.
+ */
+async function commitDecision(instance: Instance, decision: Decision, deps: WorkerDeps, order?: OrderTerms): Promise<Instance> {
+  const nowSeconds = Math.floor(deps.now() / 1000);
+  const expiresAt = expiryOf(instance, deps.testTtlDays);
+  const writes = [];
+  if (order) writes.push(deps.store.orderRecord(order, instance.instanceId, new Date(deps.now()).toISOString(), expiresAt));
+  if (decision.outcome === 'changed') {
+    writes.push(...deps.store.applyChange(instance.version, decision.next, decision.entry, undefined, undefined, nowSeconds, expiresAt));
+  }
+  if (writes.length === 0) return instance;
+  const result = await deps.store.commit(writes);
+  if (!result.ok) throw new RetryLater('instance changed while it was being provisioned');
+  return decision.outcome === 'changed' ? decision.next : instance;
+}

@@ -1,0 +1,25 @@
+import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
+
+/** SSM values are cached this long, so a rotated secret reaches warm functions within five minutes. */
+export const SECRET_CACHE_SECONDS = 300;
+
+/** Reads one SecureString; Powertools caches values for SECRET_CACHE_SECONDS. */
+export type ParameterReader = (name: string) => Promise<string | undefined>;
+
+export const readSsm: ParameterReader = (name) => getParameter(name, { decrypt: true, maxAge: SECRET_CACHE_SECONDS });
+
+/**
+ * One secret from configuration (law 7): an SSM SecureString on AWS (`parameter`), the plain value locally.
+ * The message of a missing secret names the setting, never a value.
+ */
+export function secretLoader(
+  setting: string,
+  source: { parameter?: string | undefined; value?: string | undefined },
+  read: ParameterReader = readSsm,
+): () => Promise<string> {
+  return async () => {
+    const value = source.parameter ? await read(source.parameter) : source.value;
+    if (!value) throw new Error(`${setting} is not configured`);
+    return value;
+  };
+}

@@ -1,0 +1,82 @@
+import { GetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { License, LicenseHistoryEntry } from '../licenses/license.ts';
+import { batchGet, put, toItem, type Expiry, type LabeledWrite } from './instanceStore.ts';
+import { keys } from './keys.ts';
+
+const LICENSE_FIELDS = ['license', 'state', 'test', 'orderId', 'orderLineId', 'productId', 'expireTime', 'createdAt', 'updatedAt', 'version'] as const;
+
+function toLicense(item: Record<string, AttributeValue>): License {
+  const raw = unmarshall(item);
+  const license: Record<string, unknown> = {};
+  for (const field of LICENSE_FIELDS) if (raw[field] !== undefined) license[field] = raw[field];
+  return license as unknown as License;
+}
+
+/** License codes in the main table: `LICENSE#<code>` holds the license, its history and its applied markers. */
+export function licenseStore(client: DynamoDBClient, table: string) {
+  const ttlOf = (expiresAt: Expiry) => (expiresAt === undefined ? {} : { expiresAt });
+  const history = (entry: LicenseHistoryEntry, expiresAt: Expiry) =>
+    put('history', table, toItem(keys.licenseHistory(entry.license, entry.version), { type: 'licenseHistory', ...entry, ...ttlOf(expiresAt) }), true);
+
+  return {
+    async getLicense(code: string): Promise<License | undefined> {
+      const out = await client.send(new GetItemCommand({ TableName: table, Key: marshall(keys.license(code)), ConsistentRead: true }));
+      return out.Item ? toLicense(out.Item) : undefined;
+    },
+
+    /** The license and whether a renewal order was already applied to it, in one round trip. */
+    async getLicenseAndApplied(code: string, idempotencyKey: string | undefined): Promise<{ license: License | undefined; alreadyApplied: boolean }> {
+      const wanted = [keys.license(code)];
+      if (idempotencyKey) wanted.push(keys.licenseApplied(code, idempotencyKey));
+      const items = await batchGet(client, table, wanted);
+      const licenseItem = items.find((i) => i.sk?.S === '#LICENSE');
+      return { license: licenseItem ? toLicense(licenseItem) : undefined, alreadyApplied: items.some((i) => i.sk?.S?.startsWith('APPLIED#')) };
+    },
+
+    /** A new license and its first history entry; fails (label `license`) if the code is registered already. */
+    register(license: License, entry: LicenseHistoryEntry, expiresAt: Expiry): LabeledWrite[] {
+      return [put('license', table, toItem(keys.license(license.license), { type: 'license', ...license, ...ttlOf(expiresAt) }), true), history(entry, expiresAt)];
+    },
+
+    /** The changed license (only if still at `previousVersion`), its history entry and the renewal's applied marker. */
+    applyChange(previousVersion: number, next: License, entry: LicenseHistoryEntry, idempotencyKey: string | undefined, expiresAt: Expiry): LabeledWrite[] {
+      const writes: LabeledWrite[] = [
+        {
+          label: 'license',
+          write: {
+            Put: {
+              TableName: table,
+              Item: toItem(keys.license(next.license), { type: 'license', ...next, ...ttlOf(expiresAt) }),
+              ConditionExpression: '#version = :previous',
+              ExpressionAttributeNames: { '#version': 'version' },
+              ExpressionAttributeValues: { ':previous': { N: String(previousVersion) } },
+            },
+          },
+        },
+        history(entry, expiresAt),
+      ];
+      if (idempotencyKey) {
+        writes.push(put('applied', table, toItem(keys.licenseApplied(next.license, idempotencyKey), { type: 'applied', version: entry.version, at: entry.at, ...ttlOf(expiresAt) }), true));
+      }
+      return writes;
+    },
+
+    async getHistory(code: string): Promise<LicenseHistoryEntry[]> {
+      const out = await client.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: marshall({ ':pk': keys.license(code).pk, ':prefix': 'HISTORY#' }),
+          ConsistentRead: true,
+        }),
+      );
+      return (out.Items ?? []).map((item) => {
+        const { pk: _pk, sk: _sk, type: _type, expiresAt: _exp, ...entry } = unmarshall(item);
+        return entry as LicenseHistoryEntry;
+      });
+    },
+  };
+}
+
+export type LicenseStore = ReturnType<typeof licenseStore>;
