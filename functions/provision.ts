@@ -4,7 +4,7 @@ import { config, type Config } from '../lib/config.ts';
 import { openApiClient, OPEN_API_DEFAULT_TIMEOUT_MS } from '../lib/koogallery/openApi.ts';
 import { log } from '../lib/log.ts';
 import { parseLifecycleMessage } from '../lib/outbox/events.ts';
-import { templateAdapter, webhookAdapter } from '../lib/provisioning/adapters.ts';
+import { orderQueryVia, templateAdapter, webhookAdapter } from '../lib/provisioning/adapters.ts';
 import { assertWebhookUrl, webhookClient, type WebhookClient } from '../lib/provisioning/webhook.ts';
 import { handleLifecycleEvent, type OrderQuery, type ProvisioningAdapter, type WorkerDeps } from '../lib/provisioning/worker.ts';
 import { secretLoader } from '../lib/secrets.ts';
@@ -28,12 +28,7 @@ function orderQuery(cfg: Config): OrderQuery | undefined {
     timeoutMs: OPEN_API_DEFAULT_TIMEOUT_MS,
     log,
   });
-  return async (orderId, orderLineId) => {
-    const outcome = await client.queryOrder(orderId, orderLineId);
-    if (!outcome.ok) return { ok: false, retry: outcome.retry, reason: outcome.reason };
-    if (outcome.unknownFields.length > 0) log.info('order query returned unknown fields', { orderId, fields: outcome.unknownFields });
-    return { ok: true, value: outcome.order };
-  };
+  return orderQueryVia(client, log);
 }
 
 function adapter(cfg: Config): ProvisioningAdapter {

@@ -193,13 +193,20 @@ export function retryProvisioning(instance: Instance, at: string): Decision {
   return provisioningChange(instance, at, 'seller', 'retryProvisioning', 'instance.provisioningRetried', 'PROVISIONING', next);
 }
 
+/** Field by field: a stored map does not keep its key order. */
+function sameTerms(a: OrderTerms | undefined, b: OrderTerms): boolean {
+  if (!a) return false;
+  const fields = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof OrderTerms>;
+  return [...fields].every((f) => a[f] === b[f]);
+}
+
 /**
  * An upgrade (or renewal) order's terms arrived: the instance takes the new product, SKU and linear value.
  * Nothing changes when the terms are the ones already stored (a redelivery).
  */
 export function orderTermsUpdated(instance: Instance, order: OrderTerms, activity: string, at: string): Decision {
   if (instance.state === 'RELEASED') return { outcome: 'unchanged', reason: 'instance is released' };
-  if (JSON.stringify(instance.order) === JSON.stringify(order)) return { outcome: 'unchanged', reason: 'order terms already stored' };
+  if (sameTerms(instance.order, order)) return { outcome: 'unchanged', reason: 'order terms already stored' };
   const changes: NonNullable<HistoryEntry['changes']> = {};
   if (order.productId && order.productId !== instance.order?.productId) changes.productId = order.productId;
   if (order.skuCode && order.skuCode !== instance.order?.skuCode) changes.skuCode = order.skuCode;

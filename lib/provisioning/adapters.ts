@@ -2,7 +2,19 @@ import { appInfoFromTemplates, type AppInfoTemplates } from '../instances/appInf
 import type { Instance } from '../instances/model.ts';
 import type { LifecycleEvent } from '../outbox/events.ts';
 import type { WebhookEvent, WebhookOutcome } from './webhook.ts';
-import type { ProvisioningAdapter } from './worker.ts';
+import type { OpenApiClient } from '../koogallery/openApi.ts';
+import type { Log } from '../log.ts';
+import type { OrderQuery, ProvisioningAdapter } from './worker.ts';
+
+/** Query Order (spec §8.1) as the worker uses it; fields the client did not know are logged, never dropped silently. */
+export function orderQueryVia(client: OpenApiClient, log: Log): OrderQuery {
+  return async (orderId, orderLineId) => {
+    const outcome = await client.queryOrder(orderId, orderLineId);
+    if (!outcome.ok) return { ok: false, retry: outcome.retry, reason: outcome.reason };
+    if (outcome.unknownFields.length > 0) log.info('order query returned unknown fields', { orderId, fields: outcome.unknownFields });
+    return { ok: true, value: outcome.order };
+  };
+}
 
 /** `template` mode: appInfo from the configured URL templates; later events need no call. */
 export function templateAdapter(templates: AppInfoTemplates): ProvisioningAdapter {

@@ -1,0 +1,35 @@
+import type { Log } from '../log.ts';
+import { queueEventFor } from '../outbox/events.ts';
+import type { EventPublisher } from '../outbox/publisher.ts';
+import type { InstanceStore } from '../store/instanceStore.ts';
+import { retryProvisioning } from '../instances/stateMachine.ts';
+
+export type RetryResult = { ok: true; eventId: string } | { ok: false; reason: string };
+
+const DAY_SECONDS = 24 * 3600;
+
+/**
+ * The seller fixed what made provisioning fail (an order the marketplace did not know yet, a webhook that refused)
+ * and asks again: PROVISIONING_FAILED → PROVISIONING with a history entry (actor `seller`) and a new
+ * `instance.created` event (a new transition, so a new event id), written together and then sent to the queue.
+ */
+export async function retryFailedProvisioning(
+  instanceId: string,
+  deps: { store: InstanceStore; publisher: EventPublisher; now: () => number; log: Log; testTtlDays: number },
+): Promise<RetryResult> {
+  const instance = await deps.store.getInstance(instanceId);
+  if (!instance) return { ok: false, reason: 'no such instance' };
+  const decision = retryProvisioning(instance, new Date(deps.now()).toISOString());
+  if (decision.outcome === 'unchanged') return { ok: false, reason: decision.reason };
+  const event = queueEventFor(decision.next, decision.entry);
+  if (!event) return { ok: false, reason: 'a retry must produce an event' };
+  const expiresAt = instance.test ? Math.floor(Date.parse(instance.createdAt) / 1000) + deps.testTtlDays * DAY_SECONDS : undefined;
+  const result = await deps.store.commit(
+    deps.store.applyChange(instance.version, decision.next, decision.entry, undefined, event, Math.floor(deps.now() / 1000), expiresAt),
+  );
+  if (!result.ok) return { ok: false, reason: 'the instance changed meanwhile; try again' };
+  const unsent = await deps.publisher.publish([event]);
+  if (unsent.length > 0) deps.log.warn('retry event left to the outbox sweep', { eventId: event.eventId });
+  deps.log.info('provisioning retried by the seller', { instanceId, eventId: event.eventId });
+  return { ok: true, eventId: event.eventId };
+}
