@@ -5,6 +5,7 @@
  * TLS, and retried once on the fallback host when the primary cannot be reached.
  */
 import { z } from 'zod';
+import { readCapped } from '../http/readCapped.ts';
 import type { Log } from '../log.ts';
 import { signApigRequest, uriEncode, type ApigCredentials } from './apig.ts';
 
@@ -487,23 +488,10 @@ function failureDetail(error: unknown): { code: string; detail: string } {
   return { code: OpenApiFailure.network, detail };
 }
 
-/** The body as text, or undefined if it is larger than the cap. */
-async function readCapped(response: Response): Promise<string | undefined> {
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_RESPONSE_BYTES) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** The body as text, or undefined if it is larger than MAX_RESPONSE_BYTES. */
+async function bodyUnlessTooLarge(response: Response): Promise<string | undefined> {
+  const { text, tooLarge } = await readCapped(response, MAX_RESPONSE_BYTES);
+  return tooLarge ? undefined : text;
 }
 
 export function openApiClient(config: OpenApiConfig): OpenApiClient {
@@ -543,7 +531,7 @@ export function openApiClient(config: OpenApiConfig): OpenApiClient {
       return { kind: 'unreachable', ...failureDetail(error) };
     }
     try {
-      return { kind: 'answer', status: response.status, text: await readCapped(response) };
+      return { kind: 'answer', status: response.status, text: await bodyUnlessTooLarge(response) };
     } catch (error) {
       return { kind: 'broken', status: response.status, ...failureDetail(error) };
     }

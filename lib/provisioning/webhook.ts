@@ -4,6 +4,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { readCapped } from '../http/readCapped.ts';
 import type { AppInfo } from '../instances/model.ts';
 
 export const WEBHOOK_EVENT_TYPES = [
@@ -219,25 +220,6 @@ function snippet(text: string): string {
   const line = text.replace(/[\p{Cc}\u2028\u2029]+/gu, ' ').replace(/\s+/g, ' ').trim();
   const chars = Array.from(line);
   return chars.length > REASON_SNIPPET_CHARS ? `${chars.slice(0, REASON_SNIPPET_CHARS).join('')}…` : line;
-}
-
-async function readCapped(response: Response, cap: number): Promise<{ text: string; tooLarge: boolean }> {
-  if (!response.body) return { text: '', tooLarge: false };
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (size + value.byteLength > cap) {
-      chunks.push(value.subarray(0, cap - size));
-      await reader.cancel().catch(() => {});
-      return { text: Buffer.concat(chunks).toString('utf8'), tooLarge: true };
-    }
-    chunks.push(value);
-    size += value.byteLength;
-  }
-  return { text: Buffer.concat(chunks).toString('utf8'), tooLarge: false };
 }
 
 function isRetryableStatus(status: number): boolean {
