@@ -62,7 +62,12 @@ function buildDeps(): ProduceDeps {
   };
 }
 
+/** The call being handled is a legacy V1 one (a Lambda instance handles one call at a time). */
+let handlingV1 = false;
+
+/** V1 answers are always signed (spec §7.4), error answers included; V2 answers as configured. */
 const bodySign = () => {
+  if (handlingV1) return true;
   try {
     return config().BODY_SIGN;
   } catch {
@@ -72,9 +77,9 @@ const bodySign = () => {
 
 async function produce(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
   const call = toProduceCall(event, context.awsRequestId);
+  handlingV1 = call.version === 'v1';
   const result = await handleProduceCall(call, produceDeps());
-  // V1 answers are always signed (spec §7.4); V2 answers as configured.
-  return toHttpResponse(result.answer, result.signingKey, call.version === 'v1' || config().BODY_SIGN);
+  return toHttpResponse(result.answer, result.signingKey, bodySign());
 }
 
 export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({

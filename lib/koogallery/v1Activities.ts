@@ -59,7 +59,7 @@ function isV1Activity(value: unknown): value is V1Activity {
 export function parseV1Activity(params: Readonly<Record<string, string>>): ParsedActivity {
   const activity = params.activity;
   if (!isV1Activity(activity)) return { ok: false, reason: activity ? 'unknown activity' : 'activity is required' };
-  if (activity === 'instanceStatus' && params.instanceStatus && !['FREEZE', 'NORMAL'].includes(params.instanceStatus)) {
+  if (activity === 'instanceStatus' && params.instanceStatus !== undefined && !['FREEZE', 'NORMAL'].includes(params.instanceStatus)) {
     return { ok: false, activity, reason: 'instanceStatus must be FREEZE or NORMAL' };
   }
   const parsed = parseActivity(asV2Body(activity, params));

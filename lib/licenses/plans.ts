@@ -1,5 +1,5 @@
 import type { LicenseCodeRequest } from '../koogallery/activities.ts';
-import { answer, ResultCode } from '../koogallery/resultCodes.ts';
+import { answer, ResultCode, type Answer } from '../koogallery/resultCodes.ts';
 import type { Plan } from '../instances/plans.ts';
 import type { LicenseStore } from '../store/licenseStore.ts';
 import { decideLicense, licenseIdempotencyKey, type License, type LicenseCommand } from './license.ts';
@@ -30,6 +30,12 @@ function commandFor(request: LicenseCodeRequest): LicenseCommand {
   }
 }
 
+/**
+ * 000003 for a License-code call means "license code does not exist" (spec §5.1): the message says so instead of the
+ * instance interfaces' "instance is invalid".
+ */
+const licenseNotFound = (message: string): Answer => ({ ...answer(ResultCode.instanceNotFound), resultMsg: message });
+
 const expiryOf = (license: License, testTtlDays: number) =>
   license.test ? Math.floor(Date.parse(license.createdAt) / 1000) + testTtlDays * DAY_SECONDS : undefined;
 
@@ -47,9 +53,9 @@ export async function planLicenseCall(request: LicenseCodeRequest, ctx: LicenseP
   };
   const base = { writes: [], events: [], refs };
   const { license, alreadyApplied } = await ctx.licenses.getLicenseAndApplied(request.license, key);
-  if (!license) return { ...base, answer: answer(ResultCode.instanceNotFound, 'license code does not exist') };
+  if (!license) return { ...base, answer: licenseNotFound('license code does not exist') };
   if (request.testFlag === '1' && !license.test) {
-    return { ...base, answer: answer(ResultCode.instanceNotFound, 'a debug call cannot change a real license code') };
+    return { ...base, answer: licenseNotFound('license code does not exist: a debug call cannot change a real license code') };
   }
   if (alreadyApplied) return { ...base, answer: answer(ResultCode.success) };
   const decision = decideLicense(license, command, new Date(ctx.nowMs).toISOString());

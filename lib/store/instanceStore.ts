@@ -83,6 +83,21 @@ export const put = (
   },
 });
 
+/** Writes everything in one transaction; says which labelled conditions failed if it is cancelled. */
+export async function commitWrites(client: DynamoDBClient, writes: LabeledWrite[]): Promise<CommitResult> {
+  try {
+    await client.send(new TransactWriteItemsCommand({ TransactItems: writes.map((w) => w.write) }));
+    return { ok: true };
+  } catch (error) {
+    if (!(error instanceof TransactionCanceledException)) throw error;
+    const reasons = error.CancellationReasons ?? [];
+    const conditionFailed = writes.filter((_, i) => reasons[i]?.Code === 'ConditionalCheckFailed').map((w) => w.label);
+    const conflict = reasons.some((r) => r.Code === 'TransactionConflict');
+    if (conditionFailed.length === 0 && !conflict) throw error;
+    return { ok: false, conditionFailed, conflict };
+  }
+}
+
 /** Strongly consistent BatchGetItem of up to 100 keys of one table, retrying unprocessed keys. */
 export async function batchGet(client: DynamoDBClient, table: string, keyList: Key[]): Promise<Record<string, AttributeValue>[]> {
   const found: Record<string, AttributeValue>[] = [];
@@ -348,21 +363,7 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables) {
     },
 
     /** Writes everything in one transaction; says which labelled conditions failed if it is cancelled. */
-    async commit(writes: LabeledWrite[]): Promise<CommitResult> {
-      try {
-        await client.send(new TransactWriteItemsCommand({ TransactItems: writes.map((w) => w.write) }));
-        return { ok: true };
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        const reasons = error.CancellationReasons ?? [];
-        const conditionFailed = writes
-          .filter((_, i) => reasons[i]?.Code === 'ConditionalCheckFailed')
-          .map((w) => w.label);
-        const conflict = reasons.some((r) => r.Code === 'TransactionConflict');
-        if (conditionFailed.length === 0 && !conflict) throw error;
-        return { ok: false, conditionFailed, conflict };
-      }
-    },
+    commit: (writes: LabeledWrite[]) => commitWrites(client, writes),
   };
 }
 

@@ -62,19 +62,27 @@ export function licenseStore(client: DynamoDBClient, table: string) {
       return writes;
     },
 
+    /** The whole history, oldest first (every page of the query). */
     async getHistory(code: string): Promise<LicenseHistoryEntry[]> {
-      const out = await client.send(
-        new QueryCommand({
-          TableName: table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: marshall({ ':pk': keys.license(code).pk, ':prefix': 'HISTORY#' }),
-          ConsistentRead: true,
-        }),
-      );
-      return (out.Items ?? []).map((item) => {
-        const { pk: _pk, sk: _sk, type: _type, expiresAt: _exp, ...entry } = unmarshall(item);
-        return entry as LicenseHistoryEntry;
-      });
+      const entries: LicenseHistoryEntry[] = [];
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const out = await client.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: marshall({ ':pk': keys.license(code).pk, ':prefix': 'HISTORY#' }),
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of out.Items ?? []) {
+          const { pk: _pk, sk: _sk, type: _type, expiresAt: _exp, ...entry } = unmarshall(item);
+          entries.push(entry as LicenseHistoryEntry);
+        }
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return entries;
     },
   };
 }
