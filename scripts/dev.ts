@@ -1,7 +1,10 @@
 /**
  * `npm start`: the whole back end on this machine, on 127.0.0.1.
- *   DynamoDB Local (data in .local/dynamodb/) + fauxqs (S3/SQS, in memory) → tables, queues and buckets from
- *   serverless.yml/resources → serverless offline (HTTP API, schedules, Lambda invoke API) → SQS bridge(s).
+ *   DynamoDB Local (data in .local/dynamodb/) + fauxqs (S3/SQS, in memory) + the fake KooGallery Open API and the
+ *   reference webhook receiver (both in this process) → tables, queues and buckets from serverless.yml/resources →
+ *   serverless offline (HTTP API, schedules, Lambda invoke API) → SQS bridge(s).
+ * A new instance goes PROVISIONING → (queue, bridge) provision: Query Order on the fake, the seller's webhook on the
+ * receiver → ACTIVE with appInfo. OPENAPI_BASE_URL / WEBHOOK_URL pointing elsewhere replace the stand-ins.
  * `npm start -- --fresh` deletes .local/ first. Ctrl-C / SIGTERM stops every child (by process group).
  * Settings: .env (see .env.example), overridden by the shell's environment.
  */
@@ -17,11 +20,24 @@ import {
   type DynamoDbLocal,
   type Emulator,
 } from './local/emulators.ts';
-import { LOCAL_DEFAULT_ACCESS_KEY, functionEnv, settings } from './local/env.ts';
+import {
+  LOCAL_DEFAULT_ACCESS_KEY,
+  LOCAL_DEFAULT_OPENAPI_CREDENTIALS,
+  LOCAL_DEFAULT_PORTS,
+  LOCAL_DEFAULT_WEBHOOK_SECRET,
+  functionEnv,
+  functionEnvProblem,
+  planLocalIntegrations,
+  settings,
+} from './local/env.ts';
+import { startFakeOpenApi, type FakeOpenApi } from './local/fake-openapi.ts';
 import { startOffline, type Offline } from './local/offline.ts';
-import { groupAlive, startedGroups, stopAllGroups } from './local/processes.ts';
+import { assertPortFree, groupAlive, startedGroups, stopAllGroups } from './local/processes.ts';
 import { projectRoot } from './local/serverless-config.ts';
 import { startSqsBridge, type SqsBridge } from './local/sqs-bridge.ts';
+import { startWebhookReceiver, type WebhookReceiver } from './local/webhook-receiver.ts';
+import { ORDER_QUERY_PATH } from '../lib/koogallery/openApi.ts';
+import { MIN_SECRET_LENGTH } from '../lib/provisioning/webhook.ts';
 
 const STAGE = 'local';
 const started = Date.now();
@@ -45,9 +61,41 @@ const ports = {
   fauxqs: port('FAUXQS_PORT', 4566),
   http: port('HTTP_PORT', 3000),
   lambda: port('LAMBDA_PORT', 3002),
+  fakeOpenApi: port('FAKE_OPENAPI_PORT', LOCAL_DEFAULT_PORTS.FAKE_OPENAPI_PORT),
+  webhookReceiver: port('WEBHOOK_RECEIVER_PORT', LOCAL_DEFAULT_PORTS.WEBHOOK_RECEIVER_PORT),
 };
 
+/** Local-only: seconds before the SQS bridge retries a failed message; unset = the queue's visibility timeout (AWS). */
+function retryDelay(): number | undefined {
+  const raw = config.SQS_RETRY_DELAY_SECONDS;
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 43_200) {
+    console.error(`SQS_RETRY_DELAY_SECONDS must be a whole number of seconds from 0 to 43200, got "${raw}"`);
+    process.exit(1);
+  }
+  return n;
+}
+const retryDelaySeconds = retryDelay();
+
+const plan = planLocalIntegrations(config, ports);
+if (plan.webhookReceiver && plan.webhookReceiver.secret.length < MIN_SECRET_LENGTH) {
+  console.error(`[local] WEBHOOK_SECRET must be at least ${MIN_SECRET_LENGTH} characters (or unset: the local default)`);
+  process.exit(1);
+}
+
 const say = (line: string) => console.log(`[local] ${line}`);
+/** A URL without its query string (which may hold a token), for the banner. */
+const withoutQuery = (url: string | undefined) => {
+  try {
+    const u = new URL(url ?? '');
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+};
+/** lib/config.ts's reading of a flag. */
+const isOn = (value: string | undefined) => ['true', '1', 'on', 'yes'].includes((value ?? '').toLowerCase());
 
 try {
   assertJava();
@@ -66,6 +114,8 @@ if (process.argv.includes('--fresh')) {
 
 let dynamo: DynamoDbLocal | undefined;
 let fauxqs: Emulator | undefined;
+let fakeOpenApi: FakeOpenApi | undefined;
+let receiver: WebhookReceiver | undefined;
 let offline: Offline | undefined;
 const bridges: SqsBridge[] = [];
 let shuttingDown = false;
@@ -87,6 +137,8 @@ async function shutdown(reason: string, exitCode: number): Promise<never> {
   };
   await step('sqs bridge', async () => void (await Promise.all(bridges.map((b) => b.stop()))));
   if (offline) await step('serverless offline', offline.stop);
+  if (receiver) await step('webhook receiver', receiver.close);
+  if (fakeOpenApi) await step('fake Open API', fakeOpenApi.close);
   if (fauxqs) await step('fauxqs', fauxqs.stop);
   if (dynamo) await step('DynamoDB Local', dynamo.stop);
   // Children whose start-up was interrupted (a signal during start) have no handle yet.
@@ -132,15 +184,32 @@ setInterval(() => {
 }, 1_000).unref();
 
 try {
-  say(`starting DynamoDB Local on :${ports.dynamo} and fauxqs on :${ports.fauxqs}…`);
-  const [d, f] = await Promise.allSettled([
+  const standIns = [
+    plan.fakeOpenApi ? `the fake Open API on :${plan.fakeOpenApi.port}` : '',
+    plan.webhookReceiver ? `the webhook receiver on :${plan.webhookReceiver.port}` : '',
+  ].filter(Boolean);
+  say(`starting DynamoDB Local on :${ports.dynamo}, fauxqs on :${ports.fauxqs}${standIns.map((s) => `, ${s}`).join('')}…`);
+  const [d, f, o, w] = await Promise.allSettled([
     startDynamoDbLocal({ port: ports.dynamo, dataDir }),
     startFauxqs({ port: ports.fauxqs }),
+    plan.fakeOpenApi &&
+      assertPortFree(plan.fakeOpenApi.port, 'fake Open API', 'FAKE_OPENAPI_PORT').then(() =>
+        startFakeOpenApi({
+          port: plan.fakeOpenApi!.port,
+          credentials: plan.fakeOpenApi!.credentials,
+          log: (line) => console.log(`[fake-openapi] ${line}`),
+        }),
+      ),
+    plan.webhookReceiver &&
+      assertPortFree(plan.webhookReceiver.port, 'webhook receiver', 'WEBHOOK_RECEIVER_PORT').then(() =>
+        startWebhookReceiver({ port: plan.webhookReceiver!.port, secret: plan.webhookReceiver!.secret, log: (line) => console.log(line) }),
+      ),
   ]);
   if (d.status === 'fulfilled') dynamo = d.value;
   if (f.status === 'fulfilled') fauxqs = f.value;
-  if (d.status === 'rejected') throw d.reason;
-  if (f.status === 'rejected') throw f.reason;
+  if (o.status === 'fulfilled') fakeOpenApi = o.value;
+  if (w.status === 'fulfilled') receiver = w.value;
+  for (const r of [d, f, o, w]) if (r.status === 'rejected') throw r.reason;
   if (!dynamo || !fauxqs) throw new Error('emulators did not start');
   void dynamo.process.exited.then((code) => shutdown(`DynamoDB Local exited (${String(code)})`, 1));
 
@@ -152,7 +221,18 @@ try {
     log: say,
   });
   const endpoints = { dynamo: dynamo.endpoint, sqs: fauxqs.endpoint, s3: fauxqs.endpoint };
-  const env = functionEnv({ base: config, resources, endpoints });
+  const env = functionEnv({
+    base: config,
+    resources,
+    endpoints,
+    integrations: {
+      fakeOpenApi: fakeOpenApi && plan.fakeOpenApi && { url: fakeOpenApi.url, credentials: plan.fakeOpenApi.credentials },
+      webhookReceiver: receiver && plan.webhookReceiver && { url: receiver.url, secret: plan.webhookReceiver.secret },
+    },
+  });
+  // What the functions would refuse at their first call (a missing AK/SK, an http: webhook URL…): say it now.
+  const problem = functionEnvProblem(env);
+  if (problem) throw new Error(`${problem} (set it in .env or the shell; see .env.example)`);
 
   say(`starting serverless offline on :${ports.http} (Lambda API :${ports.lambda})…`);
   offline = await startOffline({
@@ -180,9 +260,11 @@ try {
         batchSize: consumer.batchSize,
         reportBatchItemFailures: consumer.reportBatchItemFailures,
         region: LOCAL_REGION,
+        ...(retryDelaySeconds === undefined ? {} : { retryDelaySeconds }),
       }),
     );
-    bridgeLines.push(`  SQS bridge             ${consumer.queue.name} → ${consumer.functionName}`);
+    const retries = retryDelaySeconds === undefined ? 'retries after the queue\'s visibility timeout' : `retries after ${retryDelaySeconds} s`;
+    bridgeLines.push(`  SQS bridge             ${consumer.queue.name} → ${consumer.functionName} (${retries})`);
   }
 
   const key = env.KOOGALLERY_ACCESS_KEY!;
@@ -190,6 +272,39 @@ try {
     key === LOCAL_DEFAULT_ACCESS_KEY
       ? `${key} (the documented local default; set KOOGALLERY_ACCESS_KEY in .env to change it)`
       : `${key.slice(0, 4)}…(${key.length} chars) from KOOGALLERY_ACCESS_KEY`;
+  const secretLine = (value: string, localDefault: string, setting: string) =>
+    value === localDefault
+      ? `${value} (local default; set ${setting} to change it)`
+      : `${value.slice(0, 4)}…(${value.length} chars) from ${setting}`;
+  const asyncSteps = [isOn(env.ORDER_QUERY) ? 'Query Order' : '', env.PROVISIONING_MODE === 'webhook' ? 'webhook' : 'templates'];
+  const provisioningLine =
+    env.PROVISIONING_MODE === 'webhook' || isOn(env.ORDER_QUERY)
+      ? `newInstance → PROVISIONING (queryInstance answers ${env.QUERY_PROVISIONING_ANSWER || '000004'}) → provision ` +
+        `(${asyncSteps.filter(Boolean).join(' + ')}) → ACTIVE with appInfo`
+      : 'newInstance → ACTIVE at once, appInfo from APP_*_TEMPLATE';
+  const integrationLines = [
+    `  Provisioning           PROVISIONING_MODE=${env.PROVISIONING_MODE}, ORDER_QUERY=${env.ORDER_QUERY}: ${provisioningLine}`,
+    fakeOpenApi
+      ? `  Open API (fake)        ${fakeOpenApi.url}   Query Order: GET ${fakeOpenApi.url}${ORDER_QUERY_PATH}; ` +
+        `orders: POST ${fakeOpenApi.url}/fake/orders; calls: GET ${fakeOpenApi.url}/fake/calls`
+      : `  Open API               ${isOn(env.ORDER_QUERY) ? env.OPENAPI_BASE_URL : 'not called'} (no fake: ${plan.skipped.fakeOpenApi ?? '-'})`,
+    ...(fakeOpenApi && plan.fakeOpenApi
+      ? [
+          `  Open API AK            ${secretLine(plan.fakeOpenApi.credentials.ak, LOCAL_DEFAULT_OPENAPI_CREDENTIALS.ak, 'KOOGALLERY_AK')}`,
+          `  Open API SK            ${secretLine(plan.fakeOpenApi.credentials.sk, LOCAL_DEFAULT_OPENAPI_CREDENTIALS.sk, 'KOOGALLERY_SK')}`,
+        ]
+      : []),
+    receiver
+      ? `  Webhook receiver       POST ${receiver.url}   tenants: GET ${new URL(receiver.url).origin}/_control/tenants`
+      : `  Webhook                ${env.PROVISIONING_MODE === 'webhook' ? withoutQuery(env.WEBHOOK_URL) : 'not called'} (no reference receiver: ${plan.skipped.webhookReceiver ?? '-'})`,
+    ...(receiver && plan.webhookReceiver
+      ? [
+          `                         deliveries: GET ${new URL(receiver.url).origin}/_control/deliveries; ` +
+            `inject failures: POST ${new URL(receiver.url).origin}/_control/fail {"times":2}`,
+          `  Webhook secret         ${secretLine(plan.webhookReceiver.secret, LOCAL_DEFAULT_WEBHOOK_SECRET, 'WEBHOOK_SECRET')}`,
+        ]
+      : []),
+  ];
   const lines = [
     '',
     `KooGallery ISV back end, stage "${STAGE}", ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
@@ -200,6 +315,8 @@ try {
     `  DynamoDB Local         ${dynamo.endpoint}   tables: ${Object.values(resources.tables).join(', ')}`,
     `  S3 + SQS (fauxqs)      ${fauxqs.endpoint}   queues: ${Object.values(resources.queues).map((q) => q.name).join(', ')}`,
     ...bridgeLines,
+    '',
+    ...integrationLines,
     '',
     `  Data                   DynamoDB in ${relative(process.cwd(), dataDir) || '.'}/ (kept between runs; \`npm start -- --fresh\` wipes it)`,
     '                         SQS and S3 in memory (fauxqs): queues are recreated empty at every start',

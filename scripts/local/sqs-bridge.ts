@@ -6,8 +6,13 @@
  *
  * Like AWS: an unhandled function error fails the whole batch; with ReportBatchItemFailures, an itemIdentifier that
  * is empty or not in the batch fails the whole batch; without it, any successful return deletes the whole batch.
+ *
+ * One local liberty, off by default: `retryDelaySeconds` makes a failed message visible again after that many seconds
+ * (ChangeMessageVisibility) instead of after the queue's whole visibility timeout (180 s for the provisioning queue),
+ * so retries can be watched without waiting minutes. Receive counts and the redrive to the DLQ are unchanged.
  */
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -36,6 +41,11 @@ export interface SqsBridgeOptions {
   log?: (line: string) => void;
   /** Give up on an invocation after this long (default 15 min, Lambda's maximum). */
   invokeTimeoutMs?: number;
+  /**
+   * Make a failed message visible again after this many seconds (0..43200) instead of when the queue's visibility
+   * timeout ends. Default: unset, as on AWS.
+   */
+  retryDelaySeconds?: number;
 }
 
 export interface SqsBridge {
@@ -141,6 +151,10 @@ export async function startSqsBridge(options: SqsBridgeOptions): Promise<SqsBrid
   const batchSize = Math.min(10, Math.max(1, options.batchSize ?? 10));
   const waitTimeSeconds = Math.min(5, Math.max(0, options.waitTimeSeconds ?? 5));
   const reportFailures = options.reportBatchItemFailures ?? true;
+  const retryDelaySeconds = options.retryDelaySeconds;
+  if (retryDelaySeconds !== undefined && (!Number.isInteger(retryDelaySeconds) || retryDelaySeconds < 0 || retryDelaySeconds > 43_200)) {
+    throw new RangeError(`retryDelaySeconds must be an integer from 0 to 43200, got ${retryDelaySeconds}`);
+  }
   const invokeUrl = `${options.lambdaEndpoint.replace(/\/$/, '')}/2015-03-31/functions/${encodeURIComponent(options.functionName)}/invocations`;
   const queueName = options.queueUrl.split('/').pop();
   const prefix = `[sqs-bridge] ${queueName} → ${options.functionName}:`;
@@ -192,11 +206,30 @@ export async function startSqsBridge(options: SqsBridgeOptions): Promise<SqsBrid
       );
       for (const f of answer.Failed ?? []) log(`${prefix} delete failed for entry ${f.Id}: ${f.Code} ${f.Message ?? ''}`);
     }
+    if (retryDelaySeconds !== undefined) {
+      const kept = messages.filter((m) => result.kept.includes(m.MessageId!));
+      for (let i = 0; i < kept.length; i += 10) {
+        const chunk = kept.slice(i, i + 10);
+        try {
+          const answer = await sqs.send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: options.queueUrl,
+              Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: retryDelaySeconds })),
+            }),
+          );
+          for (const f of answer.Failed ?? []) log(`${prefix} visibility change failed for entry ${f.Id}: ${f.Code} ${f.Message ?? ''}`);
+        } catch (error) {
+          // The message simply comes back after the queue's own visibility timeout.
+          log(`${prefix} visibility change failed: ${(error as Error).message}`);
+        }
+      }
+    }
     batches++;
     const counts = messages.map((m) => m.Attributes?.ApproximateReceiveCount ?? '?').join(',');
     log(
       `${prefix} ${messages.length} message(s), ${result.deleted.length} done, ${result.kept.length} kept for retry` +
-        ` (receive counts ${counts}, ${Date.now() - started} ms)${result.note ? ` - ${result.note}` : ''}`,
+        ` (receive counts ${counts}, ${Date.now() - started} ms)${result.note ? ` - ${result.note}` : ''}` +
+        (result.kept.length > 0 && retryDelaySeconds !== undefined ? `; retry in ${retryDelaySeconds} s` : ''),
     );
   };
 

@@ -4,7 +4,7 @@
 import { startOffline as startOfflineProcess } from '../../scripts/local/offline.ts';
 import { freePort } from '../../scripts/local/processes.ts';
 
-export { startSqsBridge, sqsEvent, interpretResult } from '../../scripts/local/sqs-bridge.ts';
+export { startSqsBridge, sqsEvent, interpretResult, type SqsBridge } from '../../scripts/local/sqs-bridge.ts';
 export { freePort } from '../../scripts/local/processes.ts';
 
 export interface RunningOffline {
@@ -18,9 +18,12 @@ export interface RunningOffline {
 /**
  * Starts `serverless offline --stage local` on free ports (unless given) and resolves after "Server ready".
  * The child gets the test process's environment (MAIN_TABLE, endpoints, ... from the globalSetup) with `env` on
- * top; serverless.yml's `local` params read MAIN_TABLE, AUDIT_TABLE, PROVISIONING_QUEUE_URL and
- * KOOGALLERY_ACCESS_KEY from it. The first start bundles with esbuild (several seconds): call it in beforeAll and
- * stop it in afterAll.
+ * top; serverless.yml's `local` params read MAIN_TABLE, AUDIT_TABLE, PROVISIONING_QUEUE_URL, KOOGALLERY_ACCESS_KEY,
+ * KOOGALLERY_AK/SK and WEBHOOK_SECRET from it, and the other settings (PROVISIONING_MODE, ORDER_QUERY,
+ * OPENAPI_BASE_URL, WEBHOOK_URL, ...) pass through: e.g. `env: { PROVISIONING_QUEUE_URL: <own queue>, ...` the
+ * stand-ins' settings from integrationEnv() in scripts/local/env.ts `}` runs the asynchronous flow. The globalSetup
+ * sets ORDER_QUERY=false and PROVISIONING_MODE=template, so without such `env` new instances are ACTIVE at once.
+ * The first start bundles with esbuild (several seconds): call it in beforeAll and stop it in afterAll.
  */
 export async function startOffline(options: {
   httpPort?: number;

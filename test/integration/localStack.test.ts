@@ -1,6 +1,8 @@
 /**
- * The local stack itself: tables and queues derived from the YAML, fauxqs's redrive to the DLQ, and the SQS bridge's
- * partial-batch semantics (against a stand-in for serverless-offline's Lambda invoke API).
+ * The local stack itself: tables and queues derived from the YAML, fauxqs's redrive to the DLQ, the SQS bridge's
+ * partial-batch semantics (against a stand-in for serverless-offline's Lambda invoke API), how `npm start` wires the
+ * fake Open API and the webhook receiver into the functions' settings, and the whole asynchronous flow end to end:
+ * serverless offline + SQS bridge + fake Open API + reference webhook receiver, over real HTTP.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -21,13 +23,26 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createResources } from '../../scripts/local/emulators.ts';
+import { readFileSync } from 'node:fs';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { createResources, type StackResources } from '../../scripts/local/emulators.ts';
+import {
+  LOCAL_DEFAULT_OPENAPI_CREDENTIALS,
+  LOCAL_DEFAULT_WEBHOOK_SECRET,
+  functionEnv,
+  functionEnvProblem,
+  integrationEnv,
+  planLocalIntegrations,
+} from '../../scripts/local/env.ts';
+import { mockOrder, startFakeOpenApi, type FakeOpenApi, type FakeOrder } from '../../scripts/local/fake-openapi.ts';
+import { startWebhookReceiver, type WebhookReceiver } from '../../scripts/local/webhook-receiver.ts';
 import { sqsClient } from '../../lib/outbox/sqsClient.ts';
 import { request as httpRequest } from 'node:http';
 import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
 import { bodySignHeader } from '../../lib/koogallery/signature.ts';
+import { signV1Request } from '../../lib/koogallery/v1Auth.ts';
 import { signedQuery, TEST_KEY } from '../helpers/signing.ts';
-import { interpretResult, startOffline, startSqsBridge } from '../helpers/localStack.ts';
+import { interpretResult, startOffline, startSqsBridge, type SqsBridge } from '../helpers/localStack.ts';
 
 const stack = inject('localStack');
 const dynamo = new DynamoDBClient({});
@@ -251,6 +266,41 @@ describe('SQS bridge', () => {
     expect(Number(a.ApproximateNumberOfMessagesNotVisible)).toBe(1);
   });
 
+  it('with retryDelaySeconds, brings a failed message back after that delay instead of the visibility timeout', async () => {
+    events.length = 0;
+    let calls = 0;
+    // The first delivery fails, the second succeeds.
+    answer = (event) => ({
+      body: { batchItemFailures: calls++ === 0 ? event.Records.map((r) => ({ itemIdentifier: r.messageId })) : [] },
+    });
+    const q = await queue('bridge-retry', { VisibilityTimeout: '180' });
+    await sqs.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: 'flaky' }));
+    const lines: string[] = [];
+    const bridge = await startSqsBridge({
+      queueUrl: q.url,
+      sqsEndpoint: stack.sqsEndpoint,
+      lambdaEndpoint,
+      functionName: 'koogallery-isv-test-provision',
+      waitTimeSeconds: 1,
+      retryDelaySeconds: 1,
+      log: (line) => lines.push(line),
+    });
+    const started = Date.now();
+    await untilInvoked(2, 8_000);
+    const retriedAfterMs = Date.now() - started;
+    await new Promise((r) => setTimeout(r, 200)); // let the delete land
+    await bridge.stop();
+    expect(events.map((e) => e.Records[0]?.attributes.ApproximateReceiveCount)).toEqual(['1', '2']);
+    expect(retriedAfterMs).toBeLessThan(8_000); // not 180 s
+    expect(lines[0]).toMatch(/0 done, 1 kept for retry .*; retry in 1 s$/);
+    expect(lines[1]).toMatch(/1 done, 0 kept for retry \(receive counts 2,/);
+    const a = await attributes(q.url);
+    expect(Number(a.ApproximateNumberOfMessages) + Number(a.ApproximateNumberOfMessagesNotVisible)).toBe(0);
+    await expect(
+      startSqsBridge({ queueUrl: q.url, sqsEndpoint: stack.sqsEndpoint, lambdaEndpoint, functionName: 'x', retryDelaySeconds: -1 }),
+    ).rejects.toThrow(/retryDelaySeconds/);
+  });
+
   it('interprets answers like Lambda does', () => {
     const ids = ['a', 'b', 'c'];
     const ok = { status: 200, functionError: null };
@@ -339,5 +389,314 @@ describe('serverless offline (test helper)', () => {
     // Whatever the function decides about this message, the bridge got a Lambda answer (not a transport error).
     expect(lines[0]).toMatch(/1 message\(s\), [01] done, [01] kept for retry/);
     expect(lines[0]).not.toMatch(/invoke failed|HTTP \d{3}/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// npm start's stand-ins for the outside world, and the asynchronous flow through them.
+
+/** A request over real HTTP that keeps the raw header names (hapi lowers them; see docs/decisions.md). */
+function httpCall(method: 'GET' | 'POST', url: string, body?: string) {
+  return new Promise<{ status: number; rawHeaders: string[]; raw: string }>((resolve, reject) => {
+    const headers = body === undefined ? {} : { 'Content-Type': 'application/json;charset=utf8' };
+    const req = httpRequest(new URL(url), { method, headers }, (res) => {
+      let raw = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (raw += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, rawHeaders: res.rawHeaders, raw }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The value of a response header, by exact (raw) name. */
+const rawHeader = (rawHeaders: string[], name: string) => {
+  const i = rawHeaders.findIndex((h, n) => n % 2 === 0 && h === name);
+  return i === -1 ? undefined : rawHeaders[i + 1];
+};
+
+/** Polls `probe` every 200 ms until it returns a value; fails after `ms` (at most 30 s) naming `what`. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + Math.min(ms, 30_000);
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('npm start: the settings of the fake Open API and the webhook receiver', () => {
+  const ports = { fakeOpenApi: 4020, webhookReceiver: 4010 };
+  const resources: StackResources = {
+    service: 'koogallery-isv',
+    stage: 'test',
+    tables: stack.tables,
+    queues: stack.queues,
+    buckets: {},
+    consumers: [],
+  };
+  const endpoints = { dynamo: stack.dynamoEndpoint, sqs: stack.sqsEndpoint };
+  const running = {
+    fakeOpenApi: { url: 'http://127.0.0.1:4020', credentials: LOCAL_DEFAULT_OPENAPI_CREDENTIALS },
+    webhookReceiver: { url: 'http://127.0.0.1:4010/webhook', secret: LOCAL_DEFAULT_WEBHOOK_SECRET },
+  };
+
+  it('starts both by default, with the local credentials, in webhook mode with Query Order on', () => {
+    const plan = planLocalIntegrations({}, ports);
+    expect(plan).toMatchObject({
+      provisioningMode: 'webhook',
+      orderQuery: true,
+      fakeOpenApi: { port: 4020, credentials: LOCAL_DEFAULT_OPENAPI_CREDENTIALS },
+      webhookReceiver: { port: 4010, secret: LOCAL_DEFAULT_WEBHOOK_SECRET },
+    });
+    expect(LOCAL_DEFAULT_WEBHOOK_SECRET.length).toBeGreaterThanOrEqual(16);
+    const env = functionEnv({ base: {}, resources, endpoints, integrations: running });
+    expect(env).toMatchObject({
+      PROVISIONING_MODE: 'webhook',
+      ORDER_QUERY: 'true',
+      OPENAPI_BASE_URL: 'http://127.0.0.1:4020',
+      OPENAPI_FALLBACK_URL: 'none',
+      KOOGALLERY_AK: LOCAL_DEFAULT_OPENAPI_CREDENTIALS.ak,
+      KOOGALLERY_SK: LOCAL_DEFAULT_OPENAPI_CREDENTIALS.sk,
+      WEBHOOK_URL: 'http://127.0.0.1:4010/webhook',
+      WEBHOOK_SECRET: LOCAL_DEFAULT_WEBHOOK_SECRET,
+    });
+    expect(functionEnvProblem(env)).toBeUndefined();
+  });
+
+  it('keeps .env/shell settings over the local defaults (empty counts as unset), and the stand-ins\' URLs over both', () => {
+    const base = {
+      PROVISIONING_MODE: 'template',
+      KOOGALLERY_AK: 'my-ak',
+      KOOGALLERY_SK: 'my-sk',
+      OPENAPI_FALLBACK_URL: '',
+      WEBHOOK_SECRET: 'my-own-webhook-secret-123',
+    };
+    const plan = planLocalIntegrations(base, ports);
+    expect(plan.fakeOpenApi?.credentials).toEqual({ ak: 'my-ak', sk: 'my-sk' });
+    expect(plan.webhookReceiver).toBeUndefined();
+    expect(plan.skipped.webhookReceiver).toBe('PROVISIONING_MODE is template');
+    const env = functionEnv({
+      base,
+      resources,
+      endpoints,
+      integrations: { fakeOpenApi: { url: 'http://127.0.0.1:4020', credentials: plan.fakeOpenApi!.credentials } },
+    });
+    expect(env).toMatchObject({ PROVISIONING_MODE: 'template', KOOGALLERY_AK: 'my-ak', OPENAPI_FALLBACK_URL: 'none' });
+    expect(env.WEBHOOK_URL).toBeUndefined();
+    expect(functionEnvProblem(env)).toBeUndefined();
+  });
+
+  it('starts neither when OPENAPI_BASE_URL and WEBHOOK_URL point elsewhere, and says what the functions would refuse', () => {
+    const base = { OPENAPI_BASE_URL: 'https://mkt.example.com', WEBHOOK_URL: 'https://product.example.com/hook' };
+    const plan = planLocalIntegrations(base, ports);
+    expect(plan.fakeOpenApi).toBeUndefined();
+    expect(plan.webhookReceiver).toBeUndefined();
+    expect(plan.skipped).toEqual({
+      fakeOpenApi: 'OPENAPI_BASE_URL points elsewhere',
+      webhookReceiver: 'WEBHOOK_URL points at your own product',
+    });
+    const env = functionEnv({ base, resources, endpoints, integrations: {} });
+    expect(env.OPENAPI_BASE_URL).toBe('https://mkt.example.com');
+    expect(env.KOOGALLERY_AK).toBeUndefined(); // local credentials are never sent anywhere but the fake
+    expect(functionEnvProblem(env)).toMatch(/KOOGALLERY_AK.*must be set.*WEBHOOK_SECRET/);
+    // Their own addresses still mean the stand-ins; Query Order off means no fake.
+    expect(planLocalIntegrations({ OPENAPI_BASE_URL: 'http://localhost:4020/' }, ports).fakeOpenApi).toBeDefined();
+    expect(planLocalIntegrations({ WEBHOOK_URL: 'http://127.0.0.1:4010/webhook' }, ports).webhookReceiver).toBeDefined();
+    expect(planLocalIntegrations({ ORDER_QUERY: 'false' }, ports).skipped.fakeOpenApi).toBe('ORDER_QUERY is off');
+    expect(functionEnvProblem({ ...functionEnv({ base: {}, resources, endpoints, integrations: running }), WEBHOOK_URL: 'http://10.0.0.1/hook' })).toMatch(
+      /^WEBHOOK_URL: .*https/,
+    );
+  });
+
+  it('.env.example documents every setting of lib/config.ts and the local ports', () => {
+    const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    const source = readFileSync(new URL('../../lib/config.ts', import.meta.url), 'utf8');
+    const schema = source.slice(source.indexOf('const envSchema'), source.indexOf('export type Config'));
+    const settings = [...schema.matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]!);
+    expect(settings).toContain('PROVISIONING_MODE');
+    const local = ['DYNAMODB_PORT', 'FAUXQS_PORT', 'HTTP_PORT', 'LAMBDA_PORT', 'FAKE_OPENAPI_PORT', 'WEBHOOK_RECEIVER_PORT', 'SQS_RETRY_DELAY_SECONDS'];
+    const missing = [...settings, ...local].filter((name) => !new RegExp(`^# ${name}=`, 'm').test(example) && !example.includes(`# ${name}=`));
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('asynchronous provisioning end to end: serverless offline + SQS bridge + fake Open API + webhook receiver', () => {
+  const SECRET = 'whsec-localstack-e2e-0123456789';
+  const CREDENTIALS = { ak: 'e2e-ak-0123456789', sk: 'e2e-sk-0123456789abcdef' };
+  const FRONTEND = 'https://app.localstack.test';
+  const PROVISION = 'koogallery-isv-local-provision';
+  let fake: FakeOpenApi;
+  let receiver: WebhookReceiver;
+  let offline: Awaited<ReturnType<typeof startOffline>> | undefined;
+  let bridge: SqsBridge | undefined;
+  const bridgeLines: string[] = [];
+  /** The instance of the first test, for the V1 round trip. */
+  let provisioned: { instanceId: string; appInfo: Record<string, string> } | undefined;
+
+  beforeAll(async () => {
+    const started = Date.now();
+    [fake, receiver] = await Promise.all([
+      startFakeOpenApi({ port: 0, credentials: CREDENTIALS }),
+      startWebhookReceiver({ port: 0, secret: SECRET, frontEndBase: FRONTEND }),
+    ]);
+    // A provisioning queue of this test's own (the shared one belongs to the other test files), with the deployed
+    // queue's visibility timeout and redrive (resources/sqs.yml): 180 s, 5 receives.
+    const deployed = await attributes(process.env.PROVISIONING_QUEUE_URL!);
+    const dlq = await queue('e2e-provisioning-dlq');
+    const q = await queue('e2e-provisioning', {
+      VisibilityTimeout: deployed.VisibilityTimeout!,
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: JSON.parse(deployed.RedrivePolicy!).maxReceiveCount }),
+    });
+    // What npm start hands the functions (scripts/local/env.ts), pointed at this test's stand-ins.
+    const { defaults, dictated } = integrationEnv({
+      fakeOpenApi: { url: fake.url, credentials: CREDENTIALS },
+      webhookReceiver: { url: receiver.url, secret: SECRET },
+    });
+    expect({ ...defaults, ...dictated }).toMatchObject({ PROVISIONING_MODE: 'webhook', ORDER_QUERY: 'true', OPENAPI_FALLBACK_URL: 'none' });
+    offline = await startOffline({ env: { ...defaults, ...dictated, PROVISIONING_QUEUE_URL: q.url } });
+    // 180 s of visibility before each retry is what AWS does; the bridge's local retry delay makes it 1 s here.
+    bridge = await startSqsBridge({
+      queueUrl: q.url,
+      sqsEndpoint: stack.sqsEndpoint,
+      lambdaEndpoint: offline.lambdaUrl,
+      functionName: PROVISION,
+      waitTimeSeconds: 1,
+      retryDelaySeconds: 1,
+      log: (line) => bridgeLines.push(line),
+    });
+    console.log(`[e2e] stack (serverless offline + bridge + fake + receiver) up in ${Date.now() - started} ms`);
+  });
+
+  afterAll(async () => {
+    await bridge?.stop();
+    await offline?.stop();
+    await Promise.all([receiver?.close(), fake?.close()]);
+  });
+
+  async function produce(body: JsonObject) {
+    const response = await httpCall('POST', `${offline!.url}/koogallery/produce?${new URLSearchParams(signedQuery(body))}`, JSON.stringify(body));
+    expect(response.status).toBe(200);
+    return JSON.parse(response.raw) as { resultCode: string; instanceId?: string; info?: { instanceId: string; appInfo?: Record<string, string> }[] };
+  }
+
+  async function item(instanceId: string) {
+    const { Item } = await dynamo.send(
+      new GetItemCommand({ TableName: process.env.MAIN_TABLE!, Key: { pk: { S: `INSTANCE#${instanceId}` }, sk: { S: '#INSTANCE' } }, ConsistentRead: true }),
+    );
+    return Item ? unmarshall(Item) : undefined;
+  }
+
+  /** An order of its own on the fake, with MOCKPERIODYEARNEW's terms: registered in process or over HTTP. */
+  async function freshOrder(over: 'process' | 'http'): Promise<FakeOrder> {
+    const orderId = `E2E${Date.now()}${randomUUID().slice(0, 8)}`;
+    const mock = mockOrder('MOCKPERIODYEARNEW', 1);
+    const order: FakeOrder = { ...mock, orderId, orderLine: [{ ...mock.orderLine[0]!, orderLineId: `${orderId}-000001` }] };
+    if (over === 'process') fake.registerOrder(order);
+    else expect((await fetch(`${fake.url}/fake/orders`, { method: 'POST', body: JSON.stringify(order) })).status).toBe(201);
+    return order;
+  }
+
+  /** queryInstance until it answers 000000 with appInfo (at most 30 s). */
+  function provisionedAnswer(instanceId: string) {
+    return until(`queryInstance ${instanceId} answers 000000 with appInfo`, async () => {
+      const answer = await produce({ activity: 'queryInstance', instanceId });
+      return answer.resultCode === '000000' && answer.info?.[0]?.appInfo ? answer : undefined;
+    });
+  }
+
+  const deliveriesOf = (instanceId: string) => receiver.deliveries().filter((d) => d.id.startsWith(`${instanceId}:`));
+
+  it('newInstance MOCKPERIODYEARNEW → 000004 while provisioning → Query Order + webhook → 000000 with the tenant\'s appInfo', { timeout: 45_000 }, async () => {
+    // The webhook answers 1.5 s late, so the PROVISIONING window is long enough to be seen.
+    receiver.delayNext(1, 1_500);
+    let orderId: string = 'MOCKPERIODYEARNEW';
+    let businessId = randomUUID();
+    const t0 = Date.now();
+    let created = await produce({ activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId });
+    if (created.resultCode === '000000' && created.instanceId !== businessId) {
+      // Another test claimed the mock order line first (the table is shared): an order of our own, same terms.
+      orderId = (await freshOrder('process')).orderId;
+      businessId = randomUUID();
+      created = await produce({ activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId });
+    }
+    const answeredMs = Date.now() - t0;
+    expect(created).toEqual({ resultCode: '000000', resultMsg: 'success.', instanceId: businessId });
+    const instanceId = businessId;
+
+    const during = await produce({ activity: 'queryInstance', instanceId });
+    expect(during).toMatchObject({ resultCode: '000004' });
+    expect((await item(instanceId))?.state).toBe('PROVISIONING');
+
+    const done = await provisionedAnswer(instanceId);
+    const provisionedMs = Date.now() - t0;
+    const appInfo = done.info![0]!.appInfo!;
+    expect(done.info).toEqual([{ instanceId, appInfo }]);
+    expect(appInfo).toMatchObject({ frontEndUrl: `${FRONTEND}/t/${instanceId}`, userName: expect.stringMatching(/^admin-/), memo: 'Tenant ready' });
+    expect(appInfo.password).toMatch(/^[\w-]{16}$/);
+
+    // The bridge delivered the event to the provision function, which asked the fake (signed) and the receiver.
+    expect(bridgeLines.join('\n')).toMatch(/→ koogallery-isv-local-provision: \d+ message\(s\), [1-9]\d* done/);
+    const queried = fake.calls().filter((c) => c.query.orderId === orderId);
+    expect(queried).toEqual([
+      expect.objectContaining({ akVerified: true, status: 200, resultCode: 'MKT.0000', query: { orderId, orderLineId: `${orderId}-000001` } }),
+    ]);
+    // Exactly one tenant for the instance, provisioned once, with the appInfo the marketplace now sees.
+    const tenant = receiver.tenants().get(instanceId);
+    expect(tenant).toMatchObject({ state: 'ACTIVE', provisions: 1, provisionedBy: `${instanceId}:1`, appInfo });
+    expect(deliveriesOf(instanceId).map((d) => [d.type, d.status, d.replayed])).toEqual([['instance.created', 200, false]]);
+
+    // The instance carries the order's terms from the fake.
+    const stored = await item(instanceId);
+    expect(stored).toMatchObject({
+      state: 'ACTIVE',
+      appInfo,
+      order: { orderId, orderLineId: `${orderId}-000001`, productId: 'OFFI758576253042421760', skuCode: '5f2c1a4e-8b3d-4c6a-9e1f-0a7b2c3d4e51', amount: '1200.00' },
+    });
+    provisioned = { instanceId, appInfo };
+    console.log(`[e2e] newInstance answered in ${answeredMs} ms; queryInstance had appInfo ${provisionedMs} ms after newInstance was sent`);
+  });
+
+  it('a webhook that fails twice: the queue retries through the bridge, and the tenant is provisioned exactly once', { timeout: 45_000 }, async () => {
+    const order = await freshOrder('http');
+    const businessId = randomUUID();
+    const before = receiver.deliveries().length;
+    receiver.failNext(2);
+    const t0 = Date.now();
+    const created = await produce({ activity: 'newInstance', orderId: order.orderId, orderLineId: `${order.orderId}-000001`, businessId });
+    expect(created).toMatchObject({ resultCode: '000000', instanceId: businessId });
+
+    const done = await provisionedAnswer(businessId);
+    const provisionedMs = Date.now() - t0;
+    expect(done.info![0]!.appInfo!.frontEndUrl).toBe(`${FRONTEND}/t/${businessId}`);
+    const mine = deliveriesOf(businessId);
+    // The two injected failures went to this instance's event (unless a stray event took one), then it went through.
+    expect(receiver.deliveries().slice(before).filter((d) => d.status === 503)).toHaveLength(2);
+    expect(mine.at(-1)).toMatchObject({ type: 'instance.created', status: 200, replayed: false });
+    expect(mine.slice(0, -1).every((d) => d.status === 503)).toBe(true);
+    expect(mine.length).toBeGreaterThanOrEqual(2);
+    expect(receiver.tenants().get(businessId)).toMatchObject({ state: 'ACTIVE', provisions: 1 });
+    expect(bridgeLines.join('\n')).toMatch(/kept for retry \(receive counts 1,.*retry in 1 s/);
+    expect((await item(businessId))?.state).toBe('ACTIVE');
+    console.log(`[e2e] webhook failing twice: appInfo ${provisionedMs} ms after newInstance (${mine.length} deliveries)`);
+  });
+
+  it('answers a signed legacy V1 GET queryInstance through serverless offline, with a Body-Sign header', async () => {
+    expect(provisioned).toBeDefined();
+    const { instanceId, appInfo } = provisioned!;
+    const { query } = signV1Request(TEST_KEY, { activity: 'queryInstance', instanceId });
+    const response = await httpCall('GET', `${offline!.url}/koogallery/produce?${query}`);
+    expect(response.status).toBe(200);
+    const body = JSON.parse(response.raw) as { resultCode: string; encryptType?: string; info?: { instanceId: string; appInfo: Record<string, string> }[] };
+    expect(body).toMatchObject({ resultCode: '000000', encryptType: '1', info: [{ instanceId, appInfo: { frontEndUrl: appInfo.frontEndUrl } }] });
+    // userName and password travel encrypted (spec §7.6).
+    expect(body.info![0]!.appInfo.userName).not.toBe(appInfo.userName);
+    expect(body.info![0]!.appInfo.password).not.toBe(appInfo.password);
+    // hapi lowers the header name (docs/decisions.md); the value signs the exact bytes sent.
+    expect(rawHeader(response.rawHeaders, 'body-sign')).toBe(bodySignHeader(TEST_KEY, response.raw));
+    const tampered = signV1Request('another-key', { activity: 'queryInstance', instanceId });
+    expect(JSON.parse((await httpCall('GET', `${offline!.url}/koogallery/produce?${tampered.query}`)).raw)).toMatchObject({ resultCode: '000001' });
   });
 });
