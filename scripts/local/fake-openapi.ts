@@ -10,9 +10,9 @@
  *   FAKE_OPENAPI_PORT=4010 KOOGALLERY_AK=… KOOGALLERY_SK=… node --import tsx scripts/local/fake-openapi.ts
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { listenOnLoopback } from './processes.ts';
 import { verifyApigRequest, type ApigCredentials } from '../../lib/koogallery/apig.ts';
 import { ORDER_QUERY_PATH } from '../../lib/koogallery/openApi.ts';
 
@@ -444,14 +444,7 @@ export async function startFakeOpenApi(options: {
       });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server, options.port ?? 0);
 
   return {
     url: `http://127.0.0.1:${port}`,

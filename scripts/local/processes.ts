@@ -4,7 +4,7 @@
  * only the orchestrator, which then stops the groups in order.
  */
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 
 export interface ManagedChild {
   readonly name: string;
@@ -144,4 +144,16 @@ export function assertPortFree(port: number, what: string, envName?: string): Pr
     });
     server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
   });
+}
+
+/** Starts a server on 127.0.0.1 (`port` 0: a free one) and gives the port it got; a taken port rejects. */
+export async function listenOnLoopback(server: Server, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
 }

@@ -9,9 +9,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { listenOnLoopback } from './processes.ts';
 import type { AppInfo } from '../../lib/instances/model.ts';
 import {
   MIN_SECRET_LENGTH,
@@ -256,14 +256,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
       });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnLoopback(server, options.port ?? 0);
 
   return {
     url: `http://127.0.0.1:${port}${WEBHOOK_PATH}`,
