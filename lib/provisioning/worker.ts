@@ -61,13 +61,13 @@ function expiryOf(instance: Instance, testTtlDays: number): number | undefined {
 }
 
 export async function handleLifecycleEvent(event: LifecycleEvent, deps: WorkerDeps): Promise<WorkerResult> {
-  const result = await process(event, deps);
+  const result = await route(event, deps);
   await deps.outbox.complete(event);
   deps.log.info('lifecycle event handled', { eventId: event.eventId, type: event.type, result, test: event.test });
   return result;
 }
 
-async function process(event: LifecycleEvent, deps: WorkerDeps): Promise<WorkerResult> {
+async function route(event: LifecycleEvent, deps: WorkerDeps): Promise<WorkerResult> {
   const instance = await deps.store.getInstance(event.instanceId);
   // Gone (a test instance past its TTL): nothing left to do.
   if (!instance) return 'skipped';
