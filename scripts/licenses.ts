@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { refreshLicenseCodeSchema } from '../lib/koogallery/activities.ts';
 import { registerLicense, type License, type LicenseHistoryEntry } from '../lib/licenses/license.ts';
 import { dynamoClient } from '../lib/store/client.ts';
-import { commitWrites, type CommitResult, type LabeledWrite } from '../lib/store/instanceStore.ts';
+import { commitWrites, testExpiry, type CommitResult, type LabeledWrite } from '../lib/store/instanceStore.ts';
 import { licenseStore, type LicenseStore } from '../lib/store/licenseStore.ts';
 
 export const USAGE = `Usage:
@@ -71,7 +71,6 @@ export type RegisterOutcome =
 
 /** Test licenses (for the marketplace's debugger) expire like test instances (TEST_INSTANCE_TTL_DAYS, default 7). */
 export const TEST_LICENSE_TTL_DAYS = 7;
-const DAY_SECONDS = 24 * 3600;
 
 /**
  * Registers a license code as ACTIVE, with a history entry by the seller, in one transaction that fails if the code
@@ -103,7 +102,7 @@ export async function registerLicenseCode(
     },
     at,
   );
-  const expiresAt = license.test ? Math.floor(nowMs / 1000) + testTtlDays * DAY_SECONDS : undefined;
+  const expiresAt = testExpiry(license, testTtlDays);
   const result = await store.commit(store.licenses.register(license, entry, expiresAt));
   if (result.ok) return { outcome: 'registered', license, entry };
   if (result.conditionFailed.includes('license')) return { outcome: 'exists', license: await store.licenses.getLicense(license.license) };

@@ -2,7 +2,7 @@ import type { ActivityRequest, ChangeInstanceCheckRequest, NewInstanceRequest, Q
 import { answer, ResultCode, type Answer } from '../koogallery/resultCodes.ts';
 import { eventFor, queueEventFor, type LifecycleEvent } from '../outbox/events.ts';
 import { planLicenseCall } from '../licenses/plans.ts';
-import type { InstanceStore, LabeledWrite } from '../store/instanceStore.ts';
+import { testExpiry, type InstanceStore, type LabeledWrite } from '../store/instanceStore.ts';
 import type { LicenseStore } from '../store/licenseStore.ts';
 import { appInfoFromTemplates, type AppInfoTemplates } from './appInfo.ts';
 import type { ChangePolicy } from './changePolicy.ts';
@@ -49,15 +49,8 @@ export interface PlanContext {
   nowMs: number;
 }
 
-const DAY_SECONDS = 24 * 3600;
-
 const ok = (fields: Record<string, unknown> = {}) => answer(ResultCode.success, undefined, fields);
 
-/** Test instances expire `testTtlDays` after creation; real ones never. */
-function expiryOf(instance: Pick<Instance, 'test' | 'createdAt'>, testTtlDays: number): number | undefined {
-  if (!instance.test) return undefined;
-  return Math.floor(Date.parse(instance.createdAt) / 1000) + testTtlDays * DAY_SECONDS;
-}
 
 /** V1 newInstance answers carry appInfo; until provisioning gives one, "request is processing" (the marketplace retries). */
 function legacyNewInstanceAnswer(instance: Instance | undefined): Answer {
@@ -92,7 +85,7 @@ async function planNewInstance(request: NewInstanceRequest, ctx: PlanContext): P
   const event = eventFor(instance, entry, 'instance.created');
   return {
     answer: ctx.legacy ? legacyNewInstanceAnswer(instance) : ok({ instanceId: instance.instanceId }),
-    writes: ctx.store.createInstance(instance, entry, event, Math.floor(ctx.nowMs / 1000), expiryOf(instance, ctx.testTtlDays)),
+    writes: ctx.store.createInstance(instance, entry, event, Math.floor(ctx.nowMs / 1000), testExpiry(instance, ctx.testTtlDays)),
     events: [event],
     refs: { ...refs, instanceId: instance.instanceId },
     onConditionFailed: (labels) =>
@@ -168,7 +161,7 @@ async function planChange(instanceId: string, command: Command, isTestCall: bool
       key,
       event,
       Math.floor(ctx.nowMs / 1000),
-      expiryOf(instance, ctx.testTtlDays),
+      testExpiry(instance, ctx.testTtlDays),
     ),
     events: event ? [event] : [],
   };

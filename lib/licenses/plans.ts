@@ -1,16 +1,15 @@
 import type { LicenseCodeRequest } from '../koogallery/activities.ts';
 import { answer, ResultCode, type Answer } from '../koogallery/resultCodes.ts';
 import type { Plan } from '../instances/plans.ts';
+import { testExpiry } from '../store/instanceStore.ts';
 import type { LicenseStore } from '../store/licenseStore.ts';
-import { decideLicense, licenseIdempotencyKey, type License, type LicenseCommand } from './license.ts';
+import { decideLicense, licenseIdempotencyKey, type LicenseCommand } from './license.ts';
 
 export interface LicensePlanContext {
   licenses: LicenseStore;
   testTtlDays: number;
   nowMs: number;
 }
-
-const DAY_SECONDS = 24 * 3600;
 
 function commandFor(request: LicenseCodeRequest): LicenseCommand {
   switch (request.activity) {
@@ -36,9 +35,6 @@ function commandFor(request: LicenseCodeRequest): LicenseCommand {
  */
 const licenseNotFound = (message: string): Answer => ({ ...answer(ResultCode.instanceNotFound), resultMsg: message });
 
-const expiryOf = (license: License, testTtlDays: number) =>
-  license.test ? Math.floor(Date.parse(license.createdAt) / 1000) + testTtlDays * DAY_SECONDS : undefined;
-
 /**
  * Plans a License-code callback (spec §5.1) like an instance change: an unknown code answers 000003, a debug call
  * never changes a real code, a renewal order applies once, and anything after a release succeeds without change.
@@ -63,6 +59,6 @@ export async function planLicenseCall(request: LicenseCodeRequest, ctx: LicenseP
   return {
     ...base,
     answer: answer(ResultCode.success),
-    writes: ctx.licenses.applyChange(license.version, decision.next, decision.entry, key, expiryOf(license, ctx.testTtlDays)),
+    writes: ctx.licenses.applyChange(license.version, decision.next, decision.entry, key, testExpiry(license, ctx.testTtlDays)),
   };
 }

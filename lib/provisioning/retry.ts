@@ -1,12 +1,10 @@
 import type { Log } from '../log.ts';
 import { queueEventFor } from '../outbox/events.ts';
 import type { EventPublisher } from '../outbox/publisher.ts';
-import type { InstanceStore } from '../store/instanceStore.ts';
+import { testExpiry, type InstanceStore } from '../store/instanceStore.ts';
 import { retryProvisioning } from '../instances/stateMachine.ts';
 
 export type RetryResult = { ok: true; eventId: string } | { ok: false; reason: string };
-
-const DAY_SECONDS = 24 * 3600;
 
 /**
  * The seller fixed what made provisioning fail (an order the marketplace did not know yet, a webhook that refused)
@@ -23,7 +21,7 @@ export async function retryFailedProvisioning(
   if (decision.outcome === 'unchanged') return { ok: false, reason: decision.reason };
   const event = queueEventFor(decision.next, decision.entry);
   if (!event) return { ok: false, reason: 'a retry must produce an event' };
-  const expiresAt = instance.test ? Math.floor(Date.parse(instance.createdAt) / 1000) + deps.testTtlDays * DAY_SECONDS : undefined;
+  const expiresAt = testExpiry(instance, deps.testTtlDays);
   const result = await deps.store.commit(
     deps.store.applyChange(instance.version, decision.next, decision.entry, undefined, event, Math.floor(deps.now() / 1000), expiresAt),
   );

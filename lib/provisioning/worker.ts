@@ -8,7 +8,7 @@ import {
 } from '../instances/stateMachine.ts';
 import type { Log } from '../log.ts';
 import type { LifecycleEvent } from '../outbox/events.ts';
-import type { InstanceStore } from '../store/instanceStore.ts';
+import { testExpiry, type InstanceStore } from '../store/instanceStore.ts';
 import type { OutboxStore } from '../store/outboxStore.ts';
 
 /**
@@ -53,12 +53,6 @@ export class RetryLater extends Error {
 }
 
 export type WorkerResult = 'provisioned' | 'failed' | 'updated' | 'notified' | 'skipped';
-
-const DAY_SECONDS = 24 * 3600;
-
-function expiryOf(instance: Instance, testTtlDays: number): number | undefined {
-  return instance.test ? Math.floor(Date.parse(instance.createdAt) / 1000) + testTtlDays * DAY_SECONDS : undefined;
-}
 
 export async function handleLifecycleEvent(event: LifecycleEvent, deps: WorkerDeps): Promise<WorkerResult> {
   const result = await route(event, deps);
@@ -160,7 +154,7 @@ async function failStep(
  */
 async function commitDecision(instance: Instance, decision: Decision, deps: WorkerDeps, order?: OrderTerms): Promise<Instance> {
   const nowSeconds = Math.floor(deps.now() / 1000);
-  const expiresAt = expiryOf(instance, deps.testTtlDays);
+  const expiresAt = testExpiry(instance, deps.testTtlDays);
   const writes = [];
   if (order) writes.push(deps.store.orderRecord(order, instance.instanceId, new Date(deps.now()).toISOString(), expiresAt));
   if (decision.outcome === 'changed') {

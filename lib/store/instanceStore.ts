@@ -146,6 +146,50 @@ export interface StoreTables {
 /** Epoch seconds at which a test item expires, or nothing for real data. */
 export type Expiry = number | undefined;
 
+const DAY_SECONDS = 24 * 3600;
+
+/** When a test record's items expire: `ttlDays` after its creation (law 8). Real records never expire. */
+export function testExpiry(record: { test: boolean; createdAt: string }, ttlDays: number): Expiry {
+  return record.test ? Math.floor(Date.parse(record.createdAt) / 1000) + ttlDays * DAY_SECONDS : undefined;
+}
+
+/** A put for a transaction that applies only if nobody changed the item since we read `previousVersion`. */
+export const putIfVersion = (label: LabeledWrite['label'], table: string, item: Record<string, AttributeValue>, previousVersion: number): LabeledWrite => ({
+  label,
+  write: {
+    Put: {
+      TableName: table,
+      Item: item,
+      ConditionExpression: '#version = :previous',
+      ExpressionAttributeNames: { '#version': 'version' },
+      ExpressionAttributeValues: { ':previous': { N: String(previousVersion) } },
+    },
+  },
+});
+
+/** Every `HISTORY#` entry of a partition, oldest first, without the item's own keys and bookkeeping. */
+export async function queryHistory(client: DynamoDBClient, table: string, pk: string): Promise<Record<string, unknown>[]> {
+  const entries: Record<string, unknown>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const out = await client.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: marshall({ ':pk': pk, ':prefix': 'HISTORY#' }),
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      const { pk: _pk, sk: _sk, type: _type, expiresAt: _exp, ...entry } = unmarshall(item);
+      entries.push(entry);
+    }
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return entries;
+}
+
 /** The main table's sparse index of instances the safety sweep watches (resources/dynamodb.yml). */
 export const DUE_INDEX = 'due';
 
@@ -211,26 +255,7 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables) {
     },
 
     async getHistory(instanceId: string): Promise<HistoryEntry[]> {
-      const { pk, skPrefix } = keys.historyPrefix(instanceId);
-      const entries: HistoryEntry[] = [];
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const out = await client.send(
-          new QueryCommand({
-            TableName: tables.main,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: marshall({ ':pk': pk, ':prefix': skPrefix }),
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of out.Items ?? []) {
-          const { pk: _pk, sk: _sk, type: _type, expiresAt: _exp, ...entry } = unmarshall(item);
-          entries.push(entry as HistoryEntry);
-        }
-        start = out.LastEvaluatedKey;
-      } while (start);
-      return entries;
+      return (await queryHistory(client, tables.main, keys.instance(instanceId).pk)) as unknown as HistoryEntry[];
     },
 
     claimNonce(keyId: string, nonce: string, expiresAt: number): LabeledWrite {
@@ -268,18 +293,7 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables) {
     ): LabeledWrite[] {
       const ttl = expiresAt === undefined ? {} : { expiresAt };
       const writes: LabeledWrite[] = [
-        {
-          label: 'instance',
-          write: {
-            Put: {
-              TableName: tables.main,
-              Item: instanceItem(next, ttl),
-              ConditionExpression: '#version = :previous',
-              ExpressionAttributeNames: { '#version': 'version' },
-              ExpressionAttributeValues: { ':previous': { N: String(previousVersion) } },
-            },
-          },
-        },
+        putIfVersion('instance', tables.main, instanceItem(next, ttl), previousVersion),
         put('history', tables.main, toItem(keys.history(next.instanceId, entry.version), { type: 'history', ...entry, ...ttl }), true),
       ];
       if (idempotencyKey) {

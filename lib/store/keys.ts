@@ -12,7 +12,6 @@ export const keys = {
     pk: `INSTANCE#${enc(instanceId)}`,
     sk: `HISTORY#${String(version).padStart(8, '0')}`,
   }),
-  historyPrefix: (instanceId: string) => ({ pk: `INSTANCE#${enc(instanceId)}`, skPrefix: 'HISTORY#' }),
   applied: (instanceId: string, idempotencyKey: string): Key => ({
     pk: `INSTANCE#${enc(instanceId)}`,
     sk: `APPLIED#${idempotencyKey}`,

@@ -1,7 +1,7 @@
-import { GetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { License, LicenseHistoryEntry } from '../licenses/license.ts';
-import { batchGet, put, toItem, type Expiry, type LabeledWrite } from './instanceStore.ts';
+import { batchGet, put, putIfVersion, queryHistory, toItem, type Expiry, type LabeledWrite } from './instanceStore.ts';
 import { keys } from './keys.ts';
 
 const LICENSE_FIELDS = ['license', 'state', 'test', 'orderId', 'orderLineId', 'productId', 'expireTime', 'createdAt', 'updatedAt', 'version'] as const;
@@ -42,18 +42,7 @@ export function licenseStore(client: DynamoDBClient, table: string) {
     /** The changed license (only if still at `previousVersion`), its history entry and the renewal's applied marker. */
     applyChange(previousVersion: number, next: License, entry: LicenseHistoryEntry, idempotencyKey: string | undefined, expiresAt: Expiry): LabeledWrite[] {
       const writes: LabeledWrite[] = [
-        {
-          label: 'license',
-          write: {
-            Put: {
-              TableName: table,
-              Item: toItem(keys.license(next.license), { type: 'license', ...next, ...ttlOf(expiresAt) }),
-              ConditionExpression: '#version = :previous',
-              ExpressionAttributeNames: { '#version': 'version' },
-              ExpressionAttributeValues: { ':previous': { N: String(previousVersion) } },
-            },
-          },
-        },
+        putIfVersion('license', table, toItem(keys.license(next.license), { type: 'license', ...next, ...ttlOf(expiresAt) }), previousVersion),
         history(entry, expiresAt),
       ];
       if (idempotencyKey) {
@@ -64,25 +53,7 @@ export function licenseStore(client: DynamoDBClient, table: string) {
 
     /** The whole history, oldest first (every page of the query). */
     async getHistory(code: string): Promise<LicenseHistoryEntry[]> {
-      const entries: LicenseHistoryEntry[] = [];
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const out = await client.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: marshall({ ':pk': keys.license(code).pk, ':prefix': 'HISTORY#' }),
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of out.Items ?? []) {
-          const { pk: _pk, sk: _sk, type: _type, expiresAt: _exp, ...entry } = unmarshall(item);
-          entries.push(entry as LicenseHistoryEntry);
-        }
-        start = out.LastEvaluatedKey;
-      } while (start);
-      return entries;
+      return (await queryHistory(client, table, keys.license(code).pk)) as unknown as LicenseHistoryEntry[];
     },
   };
 }
