@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { asyncProvisioning, config } from '../lib/config.ts';
+import { asyncProvisioning, config, meteringSettings } from '../lib/config.ts';
 import { marketplaceErrors, toHttpResponse, toProduceCall } from '../lib/http/produceHttp.ts';
 import { changePolicyFor } from '../lib/instances/changePolicy.ts';
 import { handleProduceCall, type ProduceDeps } from '../lib/instances/produceCall.ts';
@@ -13,6 +13,7 @@ import { sqsClient } from '../lib/outbox/sqsClient.ts';
 import { dynamoClient } from '../lib/store/client.ts';
 import { instanceStore } from '../lib/store/instanceStore.ts';
 import { licenseStore } from '../lib/store/licenseStore.ts';
+import { usageStore } from '../lib/store/usageStore.ts';
 
 /**
  * POST /koogallery/produce — the production interface (spec §3); GET — its legacy V1 form (spec §6).
@@ -32,6 +33,7 @@ function produceDeps(): ProduceDeps {
 function buildDeps(): ProduceDeps {
   const cfg = config();
   const loadKeys = accessKeyLoader(cfg);
+  const ledger = usageStore(dynamoClient(), cfg.MAIN_TABLE);
   return {
     accessKeys: async () => {
       const keys = await loadKeys();
@@ -42,6 +44,7 @@ function buildDeps(): ProduceDeps {
     licenses: licenseStore(dynamoClient(), cfg.MAIN_TABLE),
     publisher: sqsPublisher(sqsClient(), cfg.PROVISIONING_QUEUE_URL),
     changePolicy: changePolicyFor(cfg.CHANGE_CHECK_POLICY),
+    usage: { settings: meteringSettings(cfg), totals: (ids) => ledger.totals(ids) },
     settings: {
       maxBodyBytes: cfg.MAX_BODY_BYTES,
       signatureWindowSeconds: cfg.SIGNATURE_WINDOW_SECONDS,

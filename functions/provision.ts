@@ -7,7 +7,7 @@ import { parseLifecycleMessage } from '../lib/outbox/events.ts';
 import { orderQueryVia, templateAdapter, webhookAdapter } from '../lib/provisioning/adapters.ts';
 import { assertWebhookUrl, webhookClient, type WebhookClient } from '../lib/provisioning/webhook.ts';
 import { handleLifecycleEvent, type OrderQuery, type ProvisioningAdapter, type WorkerDeps } from '../lib/provisioning/worker.ts';
-import { secretLoader } from '../lib/secrets.ts';
+import { openApiCredentials, secretLoader } from '../lib/secrets.ts';
 import { dynamoClient } from '../lib/store/client.ts';
 import { instanceStore } from '../lib/store/instanceStore.ts';
 import { outboxStore } from '../lib/store/outboxStore.ts';
@@ -19,12 +19,10 @@ import { outboxStore } from '../lib/store/outboxStore.ts';
 
 function orderQuery(cfg: Config): OrderQuery | undefined {
   if (!cfg.ORDER_QUERY) return undefined;
-  const ak = secretLoader('KOOGALLERY_AK', { parameter: cfg.KOOGALLERY_AK_PARAMETER, value: cfg.KOOGALLERY_AK });
-  const sk = secretLoader('KOOGALLERY_SK', { parameter: cfg.KOOGALLERY_SK_PARAMETER, value: cfg.KOOGALLERY_SK });
   const client = openApiClient({
     baseUrl: cfg.OPENAPI_BASE_URL,
     ...(cfg.OPENAPI_FALLBACK_URL === 'none' ? {} : { fallbackUrl: cfg.OPENAPI_FALLBACK_URL }),
-    credentials: async () => ({ ak: await ak(), sk: await sk() }),
+    credentials: openApiCredentials(cfg),
     timeoutMs: OPEN_API_DEFAULT_TIMEOUT_MS,
     log,
   });

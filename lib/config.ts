@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { csvSet, parseUsageProducts, type MeteringSettings } from './usage/metering.ts';
 
 /**
  * Every setting the functions read, parsed once from the environment.
@@ -84,6 +85,28 @@ const envSchema = z.object({
   APP_USER_NAME_TEMPLATE: optionalText,
   APP_MEMO: optionalText,
 
+  /** Usage metering (lib/usage/metering.ts): metered products (`id` or `id:daily`), metered and package charging modes. */
+  USAGE_PRODUCTS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseUsageProducts(v);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  USAGE_CHARGING_MODES: z.string().default('ON_DEMAND,ON_DEMAND_PACKAGE').transform(csvSet),
+  USAGE_PACKAGE_CHARGING_MODES: z.string().default('ON_DEMAND_PACKAGE').transform(csvSet),
+  /** Usage push: records per request (at most 100) and windows per run. */
+  USAGE_PUSH_BATCH_SIZE: positiveInt(100).pipe(z.number().max(100, 'at most 100 records per request')),
+  USAGE_PUSH_MAX_WINDOWS: positiveInt(20_000),
+  /** The marketplace's answer codes meaning "already have this record" (undocumented, spec §8.2): counted as accepted. */
+  USAGE_DUPLICATE_CODES: z.string().default('MKT.9005').transform((v) => [...csvSet(v)]),
+  /** The seller API's largest request body (a usage request of 1000 records is about 200 KB). */
+  SELLER_MAX_BODY_BYTES: positiveInt(1_048_576),
+
   CHANGE_CHECK_POLICY: z.enum(['allow', 'deny']).default('allow'),
   /** What releaseInstance answers for an instance id we never issued: 000003 (documented) or success. */
   RELEASE_UNKNOWN_ANSWER: z.enum(['000003', 'success']).default('000003'),
@@ -125,6 +148,14 @@ let cached: Config | undefined;
 export function config(): Config {
   cached ??= parseConfig(process.env);
   return cached;
+}
+
+export function meteringSettings(config: Config): MeteringSettings {
+  return {
+    products: config.USAGE_PRODUCTS,
+    chargingModes: config.USAGE_CHARGING_MODES,
+    packageChargingModes: config.USAGE_PACKAGE_CHARGING_MODES,
+  };
 }
 
 /** Provisioning runs in the worker, and new instances wait in PROVISIONING, whenever it has a step to take. */

@@ -1,3 +1,4 @@
+import type { Config } from './config.ts';
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 
 /** SSM values are cached this long, so a rotated secret reaches warm functions within five minutes. */
@@ -22,4 +23,11 @@ export function secretLoader(
     if (!value) throw new Error(`${setting} is not configured`);
     return value;
   };
+}
+
+/** The Huawei Cloud AK/SK that sign Open API calls (spec §7.8): SSM SecureStrings on AWS, the environment locally. */
+export function openApiCredentials(config: Config): () => Promise<{ ak: string; sk: string }> {
+  const ak = secretLoader('KOOGALLERY_AK', { parameter: config.KOOGALLERY_AK_PARAMETER, value: config.KOOGALLERY_AK });
+  const sk = secretLoader('KOOGALLERY_SK', { parameter: config.KOOGALLERY_SK_PARAMETER, value: config.KOOGALLERY_SK });
+  return async () => ({ ak: await ak(), sk: await sk() });
 }

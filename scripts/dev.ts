@@ -10,8 +10,10 @@
  */
 import { rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   JavaMissingError,
+  LOCAL_CREDENTIALS,
   LOCAL_REGION,
   assertJava,
   createResources,
@@ -36,6 +38,7 @@ import { assertPortFree, groupAlive, startedGroups, stopAllGroups } from './loca
 import { projectRoot } from './local/serverless-config.ts';
 import { startSqsBridge, type SqsBridge } from './local/sqs-bridge.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './local/webhook-receiver.ts';
+import { createLocalKey } from './keys.ts';
 import { ORDER_QUERY_PATH } from '../lib/koogallery/openApi.ts';
 import { MIN_SECRET_LENGTH } from '../lib/provisioning/webhook.ts';
 
@@ -197,6 +200,8 @@ try {
         startFakeOpenApi({
           port: plan.fakeOpenApi!.port,
           credentials: plan.fakeOpenApi!.credentials,
+          // The usage push signs its body with the access key the production interface verifies.
+          accessKey: config.KOOGALLERY_ACCESS_KEY || LOCAL_DEFAULT_ACCESS_KEY,
           log: (line) => console.log(`[fake-openapi] ${line}`),
         }),
       ),
@@ -233,6 +238,11 @@ try {
   // What the functions would refuse at their first call (a missing AK/SK, an http: webhook URL…): say it now.
   const problem = functionEnvProblem(env);
   if (problem) throw new Error(`${problem} (set it in .env or the shell; see .env.example)`);
+
+  // A seller API key with every scope, new at every start (a secret cannot be shown twice); the previous one is revoked.
+  const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const sellerKey = await createLocalKey(dynamoClient, resources.tables.main!, { io: { out: () => {}, err: () => {} } });
+  dynamoClient.destroy();
 
   say(`starting serverless offline on :${ports.http} (Lambda API :${ports.lambda})…`);
   offline = await startOffline({
@@ -311,6 +321,9 @@ try {
     '',
     `  Production interface   POST ${offline.url}/koogallery/produce`,
     `  Access key             ${keyLine}`,
+    `  Seller API             ${offline.url}/seller/…   document: GET ${offline.url}/seller/openapi.json`,
+    `  Seller API key         ${sellerKey.secret}   (keyId ${sellerKey.key.keyId}, every scope; \`npm run keys\` for others)`,
+    `  Usage push             hourly at minute 5, or now: POST ${offline.lambdaUrl}/2015-03-31/functions/koogallery-isv-${STAGE}-usagePush/invocations`,
     `  Lambda invoke API      ${offline.lambdaUrl}/2015-03-31/functions/<name>/invocations`,
     `  DynamoDB Local         ${dynamo.endpoint}   tables: ${Object.values(resources.tables).join(', ')}`,
     `  S3 + SQS (fauxqs)      ${fauxqs.endpoint}   queues: ${Object.values(resources.queues).map((q) => q.name).join(', ')}`,

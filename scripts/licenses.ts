@@ -10,9 +10,6 @@
  * locally) from the environment.
  * Exit codes: 0 done, 1 refused (already registered, unknown code), 2 bad arguments or environment.
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
 import { refreshLicenseCodeSchema } from '../lib/koogallery/activities.ts';
@@ -20,6 +17,7 @@ import { registerLicense, type License, type LicenseHistoryEntry } from '../lib/
 import { dynamoClient } from '../lib/store/client.ts';
 import { commitWrites, testExpiry, type CommitResult, type LabeledWrite } from '../lib/store/instanceStore.ts';
 import { licenseStore, type LicenseStore } from '../lib/store/licenseStore.ts';
+import { consoleOutput, parseCommandLine, runIfMain, usageError as cliUsageError, type CliOutput } from './local/cli.ts';
 
 export const USAGE = `Usage:
   licenses register <code> [--order <orderId>] [--line <orderLineId>] [--product <productId>] [--expire yyyyMMddHHmmss] [--test]
@@ -116,12 +114,7 @@ export async function showLicenseCode(store: LicenseCliStore, code: string): Pro
   return { license, history: await store.licenses.getHistory(code) };
 }
 
-export interface CliOutput {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
-
-const consoleOutput: CliOutput = { out: (line) => console.log(line), err: (line) => console.error(line) };
+export type { CliOutput };
 
 /** Runs one command line (without `node` and the script); returns the exit code. */
 export async function runLicensesCli(
@@ -131,39 +124,22 @@ export async function runLicensesCli(
   io: CliOutput = consoleOutput,
   testTtlDays: number = TEST_LICENSE_TTL_DAYS,
 ): Promise<number> {
-  const usageError = (message: string) => {
-    io.err(`error: ${message}`);
-    io.err(USAGE);
-    return 2;
-  };
-  const parse = (given: readonly string[]) =>
-    parseArgs({
-      args: [...given],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        order: { type: 'string' },
-        line: { type: 'string' },
-        product: { type: 'string' },
-        expire: { type: 'string' },
-        test: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  let args: ReturnType<typeof parse>;
-  try {
-    args = parse(argv);
-  } catch (error) {
-    return usageError(error instanceof Error ? error.message : String(error));
-  }
-  const { values, positionals } = args;
-  const [command, code, ...extra] = positionals;
-  if (values.help) {
-    io.out(USAGE);
-    return 0;
-  }
-  if (command === undefined) return usageError('a command is required');
-  if (extra.length > 0) return usageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+  const usageError = (message: string) => cliUsageError(io, USAGE, message);
+  const line = parseCommandLine(
+    argv,
+    {
+      order: { type: 'string' },
+      line: { type: 'string' },
+      product: { type: 'string' },
+      expire: { type: 'string' },
+      test: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    USAGE,
+    io,
+  );
+  if (!line.ok) return line.exitCode;
+  const { command, target: code, values } = line;
 
   switch (command) {
     case 'register': {
@@ -223,24 +199,4 @@ async function main(): Promise<number> {
   return runLicensesCli(process.argv.slice(2), () => licenseCliStore(dynamoClient(), table), Date.now(), consoleOutput, env.data.TEST_INSTANCE_TTL_DAYS);
 }
 
-function isMain(): boolean {
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMain()) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-      process.exitCode = 1;
-    },
-  );
-}
+runIfMain(import.meta.url, main);

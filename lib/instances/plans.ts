@@ -4,6 +4,8 @@ import { eventFor, queueEventFor, type LifecycleEvent } from '../outbox/events.t
 import { planLicenseCall } from '../licenses/plans.ts';
 import { testExpiry, type InstanceStore, type LabeledWrite } from '../store/instanceStore.ts';
 import type { LicenseStore } from '../store/licenseStore.ts';
+import { formatQuantity } from '../usage/decimal.ts';
+import { isPackage, type MeteringSettings } from '../usage/metering.ts';
 import { appInfoFromTemplates, type AppInfoTemplates } from './appInfo.ts';
 import type { ChangePolicy } from './changePolicy.ts';
 import type { Instance } from './model.ts';
@@ -47,6 +49,13 @@ export interface PlanContext {
   testTtlDays: number;
   releaseUnknownAnswer: '000003' | 'success';
   nowMs: number;
+  /** The usage ledger's running totals: queryInstance reports a package's consumption as usageInfo (spec §3.2). */
+  usage?: UsageTotals;
+}
+
+export interface UsageTotals {
+  settings: MeteringSettings;
+  totals: (instanceIds: readonly string[]) => Promise<Map<string, { units: bigint; updatedAt: string }>>;
 }
 
 const ok = (fields: Record<string, unknown> = {}) => answer(ResultCode.success, undefined, fields);
@@ -95,6 +104,15 @@ async function planNewInstance(request: NewInstanceRequest, ctx: PlanContext): P
   };
 }
 
+/**
+ * A package's consumption so far (spec §3.2 UsageInfo, whose documented fields are usageValue and the optional
+ * relatedInstanceId): the ledger's exact total as the JSON number the marketplace reads (Double(12,4): at most
+ * 4 decimals, well inside a double's exact range).
+ */
+function packageUsage(total: { units: bigint } | undefined): { usageValue: number } {
+  return { usageValue: total ? Number(formatQuantity(total.units)) : 0 };
+}
+
 async function planQueryInstance(request: QueryInstanceRequest, ctx: PlanContext): Promise<Plan> {
   const ids = request.instanceId;
   const found = await ctx.store.getInstances(ids);
@@ -110,10 +128,14 @@ async function planQueryInstance(request: QueryInstanceRequest, ctx: PlanContext
       return { answer: answer(ResultCode.processing, 'instance is being provisioned'), writes: [], events: [], refs };
     }
   }
+  const usage = ctx.usage;
+  const packages = usage ? known.filter((i) => isPackage(i, usage.settings)).map((i) => i.instanceId) : [];
+  const totals = usage && packages.length > 0 ? await usage.totals(packages) : new Map<string, { units: bigint; updatedAt: string }>();
   const info = ids.flatMap((id) => {
     const instance = found.get(id);
     if (!instance) return [];
-    return [instance.appInfo ? { instanceId: id, appInfo: instance.appInfo } : { instanceId: id }];
+    const usageInfo = packages.includes(id) ? { usageInfo: [packageUsage(totals.get(id))] } : {};
+    return [{ instanceId: id, ...(instance.appInfo ? { appInfo: instance.appInfo } : {}), ...usageInfo }];
   });
   const missing = ids.filter((id) => !found.has(id));
   return { answer: ok({ info }), writes: [], events: [], refs, ...(missing.length ? { note: { unknownInstanceIds: missing.length } } : {}) };

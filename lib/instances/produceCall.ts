@@ -13,7 +13,7 @@ import type { AuditRecord, InstanceStore, LabeledWrite } from '../store/instance
 import type { LicenseStore } from '../store/licenseStore.ts';
 import type { AppInfoTemplates } from './appInfo.ts';
 import type { ChangePolicy } from './changePolicy.ts';
-import { planActivity, type Plan, type ProvisioningSettings } from './plans.ts';
+import { planActivity, type Plan, type ProvisioningSettings, type UsageTotals } from './plans.ts';
 
 /** One call to the production interface, as received: a V2 POST, or a legacy V1 GET (spec §6). */
 export type ProduceCall =
@@ -39,6 +39,8 @@ export interface ProduceDeps {
   publisher: EventPublisher;
   changePolicy: ChangePolicy;
   settings: ProduceSettings;
+  /** The usage ledger's totals, for package instances' usageInfo; without it queryInstance reports none. */
+  usage?: UsageTotals;
   now: () => number;
   log: Log;
 }
@@ -167,6 +169,7 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
         testTtlDays: settings.testTtlDays,
         releaseUnknownAnswer: settings.releaseUnknownAnswer,
         nowMs: deps.now(),
+        ...(deps.usage ? { usage: deps.usage } : {}),
       });
       Object.assign(audit, plan.refs);
 

@@ -16,7 +16,8 @@ export function canonicalPayload(body: JsonObject): string {
   return JSON.stringify(sorted);
 }
 
-function sortDeep(value: Json): Json {
+/** Keys sorted at every level, nulls dropped, arrays in order. */
+export function sortDeep(value: Json): Json {
   if (Array.isArray(value)) return value.map(sortDeep);
   if (value !== null && typeof value === 'object') {
     const out: JsonObject = {};

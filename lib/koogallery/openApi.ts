@@ -1,21 +1,36 @@
 /**
- * The seller's client for the KooGallery Open API "Query Order" (查询订单, spec §8.1): what was bought on an order
- * line (charging mode, period, product, SKU, linear value, amount, buyer ids). newInstance and upgrades carry no
- * SKU or buyer data, so provisioning asks this API. Calls are signed with the seller's AK/SK (§7.8), over strict
- * TLS, and retried once on the fallback host when the primary cannot be reached.
+ * The seller's client for the KooGallery Open API:
+ *  - "Query Order" (查询订单, spec §8.1): what was bought on an order line (charging mode, period, product, SKU,
+ *    linear value, amount, buyer ids). newInstance and upgrades carry no SKU or buyer data, so provisioning asks
+ *    this API.
+ *  - the usage push (按需使用量推送, §8.2): pay-per-use records, each with a seller-unique `metering_sn` that makes
+ *    a re-push harmless. It also carries the business signature of §7.7 (usageSignature.ts).
+ * Calls are signed with the seller's AK/SK (§7.8), over strict TLS, and retried once on the fallback host when the
+ * primary cannot be reached.
  */
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { readCapped } from '../http/readCapped.ts';
 import type { Log } from '../log.ts';
-import { signApigRequest, uriEncode, type ApigCredentials } from './apig.ts';
+import { parseSdkDate, signApigRequest, uriEncode, type ApigCredentials } from './apig.ts';
+import { usageBody, usageSignature } from './usageSignature.ts';
 
 export const OPEN_API_BASE_URL = 'https://mkt.myhuaweicloud.com';
 export const OPEN_API_FALLBACK_URL = 'https://mkt.myhuaweicloud.cn';
 export const ORDER_QUERY_PATH = '/api/mkp-openapi-public/global/v1/order/query';
+export const USAGE_DATA_PATH = '/api/mkp-openapi-public/global/v1/isv/usage-data';
+/** The error table's limit (the field table says 1000; 100 is the safe reading, spec §8.2). */
+export const MAX_USAGE_RECORDS = 100;
+/**
+ * The marketplace's answer to records it already has is not documented; this is the fake's (and a guess at the
+ * real one). Configurable through `duplicateCodes`.
+ */
+export const DEFAULT_DUPLICATE_CODES: readonly string[] = ['MKT.9005'];
 export const OPEN_API_DEFAULT_TIMEOUT_MS = 3000;
 /** A Query Order answer is a few KB; anything far larger is not one. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 const MAX_RESULT_MSG = 200;
+const MAX_EXTRA_INFO = 500;
 
 export const RESULT_SUCCESS = 'MKT.0000';
 
@@ -72,10 +87,53 @@ export type QueryOrderOutcome =
       httpStatus?: number;
     };
 
+/** One pay-per-use usage record as pushed (spec §8.2). Times are UTC `yyyyMMdd'T'HHmmss'Z'`. */
+export interface UsagePushRecord {
+  /** The pay-per-use instance (the id newInstance returned for that item). */
+  instance_id: string;
+  /** When the record was produced. */
+  record_time: string;
+  /** Start of the metered window (must be within the last 21 days). */
+  begin_time: string;
+  /** End of the metered window, after begin_time. */
+  end_time: string;
+  /** Decimal string, > 0, at most 4 decimals (`"12.5"`): never a float. */
+  usage_value: string;
+  /** Seller-unique id of the record: the marketplace's idempotency key. */
+  metering_sn: string;
+  /** The package instance drawn down, for "stop-when-used-up" packages (用完即停套餐包). */
+  relate_pkg_instance?: string;
+}
+
+export type UsagePushOutcome =
+  | {
+      ok: true;
+      /** MKT.0000, or the duplicate code the marketplace answered. */
+      code: string;
+      /** The marketplace already had every record: nothing new was accepted, and nothing is lost. */
+      duplicate: boolean;
+      via: 'primary' | 'fallback';
+    }
+  | {
+      ok: false;
+      /** true: push the same records (same metering_sn) again later; false: they will be refused again. */
+      retry: boolean;
+      /** The marketplace's resultCode (`MKT.xxxx`), the gateway's error_code, or one of OpenApiFailure. */
+      code: string;
+      reason: string;
+      httpStatus?: number;
+      /** The marketplace's `extra_info` (which record, which field), at most 500 characters. */
+      extraInfo?: string;
+    };
+
 export interface OpenApiConfig {
   baseUrl: string;
   fallbackUrl?: string;
   credentials: () => Promise<ApigCredentials>;
+  /** The seller's basic-interface access key (spec §7.1): the key of the usage push's business signature. */
+  accessKey?: () => Promise<string>;
+  /** resultCodes that mean "these records were already pushed" (default DEFAULT_DUPLICATE_CODES). */
+  duplicateCodes?: readonly string[];
   timeoutMs?: number;
   fetch?: typeof fetch;
   now?: () => number;
@@ -84,6 +142,8 @@ export interface OpenApiConfig {
 
 export interface OpenApiClient {
   queryOrder(orderId: string, orderLineId?: string): Promise<QueryOrderOutcome>;
+  /** Pushes 1 to 100 usage records; pushing the same records again is safe (metering_sn). */
+  pushUsage(records: UsagePushRecord[]): Promise<UsagePushOutcome>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -436,6 +496,76 @@ export function interpretQueryOrderAnswer(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Usage push answers
+
+export const UsageResponseSchema = z.object({
+  resultCode: optText,
+  resultMsg: optText,
+  /** Which records or fields were refused: a string or any JSON value. */
+  extra_info: z.unknown().optional(),
+  error_code: optText,
+  error_msg: optText,
+});
+
+const DUPLICATE_MESSAGE = /duplicat|重复/i;
+
+/** `extra_info` as text (JSON values stringified), whitespace collapsed, at most 500 characters. */
+function extraInfoText(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const text = (typeof value === 'string' ? value : (JSON.stringify(value) ?? '')).replace(/\s+/g, ' ').trim();
+  if (text === '') return undefined;
+  return text.length > MAX_EXTRA_INFO ? `${text.slice(0, MAX_EXTRA_INFO - 1)}…` : text;
+}
+
+/**
+ * Maps one HTTP answer of the usage push to an outcome. MKT.0000 → accepted. A code of `duplicateCodes`, or a
+ * permanent refusal whose message says "duplicate" (重复), → accepted as a duplicate: the marketplace already has
+ * the records. Anything else is a failure that isRetryable classifies.
+ */
+export function interpretUsageAnswer(
+  status: number,
+  text: string | undefined,
+  via: 'primary' | 'fallback',
+  duplicateCodes: readonly string[] = DEFAULT_DUPLICATE_CODES,
+): UsagePushOutcome {
+  let raw: unknown;
+  try {
+    raw = text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    raw = undefined;
+  }
+  const parsed = UsageResponseSchema.safeParse(raw);
+  const response = parsed.success ? parsed.data : undefined;
+  const code = response?.resultCode ?? response?.error_code;
+  if (code === undefined) {
+    // Not an answer of the API (a proxy page, a truncated body): 2xx/5xx look like transport trouble.
+    return {
+      ok: false,
+      retry: status < 300 || isRetryable(undefined, status),
+      code: status < 300 ? OpenApiFailure.badResponse : `HTTP_${status}`,
+      reason: response ? `HTTP ${status} without a resultCode` : `HTTP ${status} with a body that is not an answer`,
+      httpStatus: status,
+    };
+  }
+  if (code === RESULT_SUCCESS) return { ok: true, code, duplicate: false, via };
+  const retry = isRetryable(code, status);
+  const message = response?.resultMsg ?? response?.error_msg;
+  if (duplicateCodes.includes(code) || (!retry && DUPLICATE_MESSAGE.test(message ?? ''))) {
+    return { ok: true, code, duplicate: true, via };
+  }
+  const trimmed = trimMessage(message);
+  const extraInfo = extraInfoText(response?.extra_info);
+  return {
+    ok: false,
+    retry,
+    code,
+    reason: `${code} (HTTP ${status})${trimmed ? `: ${trimmed}` : ''}`,
+    httpStatus: status,
+    ...(extraInfo !== undefined ? { extraInfo } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Client
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
@@ -473,11 +603,51 @@ const ConfigSchema = z.object({
 const CredentialsSchema = z.object({ ak: z.string().min(1), sk: z.string().min(1) });
 const OrderIdSchema = z.string().min(1).max(64);
 
+/** A UTC `yyyyMMdd'T'HHmmss'Z'` time that exists on the calendar. */
+export const UsageTimeSchema = z
+  .string()
+  .refine((t) => parseSdkDate(t) !== undefined, "a UTC time yyyyMMdd'T'HHmmss'Z' such as 20220809T091000Z");
+/** A decimal string > 0 with at most 4 decimals, no exponent, no leading zeros (`"0.5"`, `"12"`, `"99.1234"`). */
+export const UsageValueSchema = z
+  .string()
+  .max(20)
+  .regex(/^(?:0|[1-9]\d*)(?:\.\d{1,4})?$/, 'a decimal string with at most 4 decimals')
+  .refine((v) => /[1-9]/.test(v), 'greater than 0');
+const usageId = z.string().min(1).max(64);
+
+/** One record as the client accepts it: what the marketplace documents, nothing more (spec §8.2). */
+export const UsagePushRecordSchema = z
+  .strictObject({
+    instance_id: usageId,
+    record_time: UsageTimeSchema,
+    begin_time: UsageTimeSchema,
+    end_time: UsageTimeSchema,
+    usage_value: UsageValueSchema,
+    metering_sn: usageId,
+    relate_pkg_instance: usageId.optional(),
+  })
+  .refine((r) => r.begin_time < r.end_time, { message: 'begin_time must be before end_time', path: ['end_time'] });
+const UsageRecordsSchema = z.array(UsagePushRecordSchema).min(1).max(MAX_USAGE_RECORDS);
+
+type Via = 'primary' | 'fallback';
+
 type Attempt =
   | { kind: 'answer'; status: number; text: string | undefined }
   /** The marketplace answered but the body did not arrive. */
   | { kind: 'broken'; status: number; code: string; detail: string }
   | { kind: 'unreachable'; code: string; detail: string };
+
+/** What one call produced: an HTTP answer from one host, or a transient failure to reach any. */
+type Exchange =
+  | { kind: 'answer'; via: Via; status: number; text: string | undefined }
+  | { kind: 'failed'; failure: { ok: false; retry: true; code: string; reason: string; httpStatus?: number } };
+
+/** What a call sends besides the APIG signature (which is added per attempt, over these headers and body). */
+interface Outgoing {
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string;
+}
 
 function failureDetail(error: unknown): { code: string; detail: string } {
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
@@ -492,6 +662,14 @@ function failureDetail(error: unknown): { code: string; detail: string } {
 async function bodyUnlessTooLarge(response: Response): Promise<string | undefined> {
   const { text, tooLarge } = await readCapped(response, MAX_RESPONSE_BYTES);
   return tooLarge ? undefined : text;
+}
+
+function issuesText(error: z.ZodError): string {
+  const text = error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(records)'}: ${i.message}`)
+    .join('; ');
+  return trimMessage(text);
 }
 
 export function openApiClient(config: OpenApiConfig): OpenApiClient {
@@ -510,23 +688,48 @@ export function openApiClient(config: OpenApiConfig): OpenApiClient {
   const timeoutMs = config.timeoutMs ?? OPEN_API_DEFAULT_TIMEOUT_MS;
   const doFetch = config.fetch ?? fetch;
   const now = config.now ?? Date.now;
+  const duplicateCodes = config.duplicateCodes ?? DEFAULT_DUPLICATE_CODES;
   const trimSlash = (u: string) => u.replace(/\/+$/, '');
-  const hosts: { via: 'primary' | 'fallback'; base: string }[] = [{ via: 'primary', base: trimSlash(config.baseUrl) }];
+  const hosts: { via: Via; base: string }[] = [{ via: 'primary', base: trimSlash(config.baseUrl) }];
   if (config.fallbackUrl) hosts.push({ via: 'fallback', base: trimSlash(config.fallbackUrl) });
 
-  async function attempt(url: string, credentials: ApigCredentials): Promise<Attempt> {
-    const signed = signApigRequest(
-      { method: 'GET', url, headers: { 'Content-Type': 'application/json' } },
-      credentials,
-      new Date(now()),
-    );
+  type CredentialsFailure = { ok: false; retry: true; code: string; reason: string };
+
+  async function loadCredentials(): Promise<ApigCredentials | CredentialsFailure> {
+    try {
+      return CredentialsSchema.parse(await config.credentials());
+    } catch (error) {
+      // A configuration problem an operator fixes; later attempts can then succeed.
+      const name = error instanceof z.ZodError ? 'AK/SK are empty' : error instanceof Error ? error.name : 'error';
+      return { ok: false, retry: true, code: OpenApiFailure.credentials, reason: `AK/SK unavailable (${name})` };
+    }
+  }
+
+  /**
+   * One request to one host. `prepare` runs per attempt, at the attempt's time: the APIG signature covers the
+   * method, the URL, every header and the body, which is sent as exactly the UTF-8 bytes that were hashed.
+   */
+  async function attempt(
+    url: string,
+    credentials: ApigCredentials,
+    prepare: (atMs: number) => Outgoing,
+  ): Promise<Attempt> {
+    const atMs = now();
+    const { method, headers: own, body } = prepare(atMs);
+    const signed = signApigRequest({ method, url, headers: own, body }, credentials, new Date(atMs));
     // fetch sets Host from the URL itself (the value that was signed).
     const headers = Object.fromEntries(Object.entries(signed).filter(([name]) => name.toLowerCase() !== 'host'));
     const signal = AbortSignal.timeout(timeoutMs);
     let response: Response;
     try {
       // Certificates are always verified (fetch's default); redirects are not followed: the answer is the answer.
-      response = await doFetch(url, { method: 'GET', headers, signal, redirect: 'manual' });
+      response = await doFetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : Buffer.from(body, 'utf8'),
+        signal,
+        redirect: 'manual',
+      });
     } catch (error) {
       return { kind: 'unreachable', ...failureDetail(error) };
     }
@@ -535,6 +738,33 @@ export function openApiClient(config: OpenApiConfig): OpenApiClient {
     } catch (error) {
       return { kind: 'broken', status: response.status, ...failureDetail(error) };
     }
+  }
+
+  /** The call on the primary host, then, only if that host could not be reached (or timed out), the fallback. */
+  async function exchange(
+    pathAndQuery: string,
+    credentials: ApigCredentials,
+    prepare: (atMs: number) => Outgoing,
+  ): Promise<Exchange> {
+    const failures: string[] = [];
+    let lastCode: string = OpenApiFailure.network;
+    for (const { via, base } of hosts) {
+      const result = await attempt(`${base}${pathAndQuery}`, credentials, prepare);
+      if (result.kind === 'answer') return { kind: 'answer', via, status: result.status, text: result.text };
+      if (result.kind === 'broken') {
+        // Transient, and not a reason to try the fallback: the marketplace did answer.
+        const reason = `${via} host answered HTTP ${result.status} but the body did not arrive (${result.detail})`;
+        const failure = { ok: false, retry: true, code: result.code, reason, httpStatus: result.status } as const;
+        return { kind: 'failed', failure };
+      }
+      const host = new URL(base).host;
+      failures.push(`${via} host ${host} unreachable (${result.detail})`);
+      lastCode = result.code;
+      if (via === 'primary' && hosts.length > 1) {
+        config.log?.warn('Open API primary host unreachable, trying the fallback', { host, error: result.detail });
+      }
+    }
+    return { kind: 'failed', failure: { ok: false, retry: true, code: lastCode, reason: failures.join('; ') } };
   }
 
   return {
@@ -546,38 +776,60 @@ export function openApiClient(config: OpenApiConfig): OpenApiClient {
         const reason = 'orderId and orderLineId must be 1 to 64 characters';
         return { ok: false, retry: false, code: OpenApiFailure.invalidInput, reason };
       }
-      let credentials: ApigCredentials;
-      try {
-        credentials = CredentialsSchema.parse(await config.credentials());
-      } catch (error) {
-        // A configuration problem an operator fixes; later attempts can then succeed.
-        const name = error instanceof z.ZodError ? 'AK/SK are empty' : error instanceof Error ? error.name : 'error';
-        return { ok: false, retry: true, code: OpenApiFailure.credentials, reason: `AK/SK unavailable (${name})` };
-      }
+      const credentials = await loadCredentials();
+      if ('ok' in credentials) return credentials;
       // Already in canonical order and encoding, as Huawei's signer sends it.
       const query =
         `orderId=${uriEncode(orderId)}` + (orderLineId !== undefined ? `&orderLineId=${uriEncode(orderLineId)}` : '');
-      const failures: string[] = [];
-      let lastCode: string = OpenApiFailure.network;
-      for (const { via, base } of hosts) {
-        const url = `${base}${ORDER_QUERY_PATH}?${query}`;
-        const result = await attempt(url, credentials);
-        if (result.kind === 'answer') {
-          return interpretQueryOrderAnswer(result.status, result.text, orderId, orderLineId, via);
-        }
-        if (result.kind === 'broken') {
-          // Transient, and not a reason to try the fallback: the marketplace did answer.
-          const reason = `${via} host answered HTTP ${result.status} but the body did not arrive (${result.detail})`;
-          return { ok: false, retry: true, code: result.code, reason, httpStatus: result.status };
-        }
-        const host = new URL(base).host;
-        failures.push(`${via} host ${host} unreachable (${result.detail})`);
-        lastCode = result.code;
-        if (via === 'primary' && hosts.length > 1) {
-          config.log?.warn('Open API primary host unreachable, trying the fallback', { host, error: result.detail });
-        }
+      const result = await exchange(`${ORDER_QUERY_PATH}?${query}`, credentials, () => ({
+        method: 'GET',
+        headers: { 'Content-Type': 'application/json' },
+      }));
+      if (result.kind === 'failed') return result.failure;
+      return interpretQueryOrderAnswer(result.status, result.text, orderId, orderLineId, result.via);
+    },
+
+    async pushUsage(records) {
+      const valid = UsageRecordsSchema.safeParse(records);
+      if (!valid.success) {
+        const count = Array.isArray(records) ? records.length : 0;
+        const reason =
+          count < 1 || count > MAX_USAGE_RECORDS
+            ? `a push carries 1 to ${MAX_USAGE_RECORDS} records, not ${count}`
+            : `invalid usage records: ${issuesText(valid.error)}`;
+        return { ok: false, retry: false, code: OpenApiFailure.invalidInput, reason };
       }
-      return { ok: false, retry: true, code: lastCode, reason: failures.join('; ') };
+      const credentials = await loadCredentials();
+      if ('ok' in credentials) return credentials;
+      let accessKey: string;
+      try {
+        accessKey = (await config.accessKey?.()) ?? '';
+      } catch (error) {
+        const name = error instanceof Error ? error.name : 'error';
+        return { ok: false, retry: true, code: OpenApiFailure.credentials, reason: `access key unavailable (${name})` };
+      }
+      if (accessKey === '') {
+        const reason = 'access key unavailable (not configured or empty)';
+        return { ok: false, retry: true, code: OpenApiFailure.credentials, reason };
+      }
+      const body = usageBody(valid.data);
+      const result = await exchange(USAGE_DATA_PATH, credentials, (atMs) => {
+        // A fresh ts and nonce per attempt: the fallback host never sees a replayed nonce.
+        const ts = String(atMs);
+        const nonce = randomBytes(16).toString('hex');
+        return {
+          method: 'POST',
+          headers: {
+            'Content-Type': 'application/json',
+            signature: usageSignature(accessKey, ts, nonce, body),
+            ts,
+            nonce,
+          },
+          body,
+        };
+      });
+      if (result.kind === 'failed') return result.failure;
+      return interpretUsageAnswer(result.status, result.text, result.via, duplicateCodes);
     },
   };
 }

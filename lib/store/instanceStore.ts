@@ -17,7 +17,20 @@ import { keys, type Key } from './keys.ts';
 
 /** One item of a transaction, labelled so a cancellation can say which condition failed. */
 export interface LabeledWrite {
-  label: 'nonce' | 'orderLine' | 'instance' | 'history' | 'applied' | 'outbox' | 'audit' | 'order' | 'license';
+  label:
+    | 'nonce'
+    | 'orderLine'
+    | 'instance'
+    | 'history'
+    | 'applied'
+    | 'outbox'
+    | 'audit'
+    | 'order'
+    | 'license'
+    | 'usageWindow'
+    | 'usageTotal'
+    | 'usageRef'
+    | 'usageCorrection';
   write: TransactWriteItem;
 }
 
@@ -25,11 +38,15 @@ export type CommitResult =
   | { ok: true }
   | { ok: false; conditionFailed: LabeledWrite['label'][]; conflict: boolean };
 
-/** The audit table's record of one inbound call (never a secret, signature or personal data). */
+/**
+ * The audit table's record of one inbound marketplace call, or of one outbound usage push (`usagePush`: the
+ * request body's hash and size, how many records, the marketplace's answer). Never a secret, signature or
+ * personal data.
+ */
 export interface AuditRecord {
   at: string;
   correlationId: string;
-  channel: 'produce' | 'produceV1';
+  channel: 'produce' | 'produceV1' | 'usagePush';
   resultCode: string;
   latencyMs: number;
   bodySha256: string;
@@ -43,6 +60,8 @@ export interface AuditRecord {
   signatureForm?: string;
   test?: boolean;
   reason?: string;
+  /** usagePush: the number of usage records in the request. */
+  records?: number;
 }
 
 const INSTANCE_FIELDS = [
@@ -112,7 +131,8 @@ export async function batchGet(client: DynamoDBClient, table: string, keyList: K
   return found;
 }
 
-function toInstance(item: Record<string, AttributeValue>): Instance {
+/** An instance item as the API shows it: the instance's own fields, never keys, index attributes or TTL. */
+export function toInstance(item: Record<string, AttributeValue>): Instance {
   const raw = unmarshall(item);
   const instance: Record<string, unknown> = {};
   for (const field of INSTANCE_FIELDS) if (raw[field] !== undefined) instance[field] = raw[field];
@@ -136,6 +156,14 @@ export function dueAttributes(instance: Instance): { dueKind?: string; dueAt?: s
   if (instance.state !== 'ACTIVE' || instance.test || instance.overdueSince || !instance.expireTime) return {};
   const dueAt = expireTimeIso(instance.expireTime);
   return dueAt ? { dueKind: 'EXPIRY', dueAt } : {};
+}
+
+/**
+ * The `list` index (docs/data-model.md): every instance is listed under `listKind = INSTANCE`, sorted by
+ * creation time then id, so the seller API can page through them newest first.
+ */
+export function listAttributes(instance: Instance): { listKind: 'INSTANCE'; listAt: string } {
+  return { listKind: 'INSTANCE', listAt: `${instance.createdAt}#${instance.instanceId}` };
 }
 
 export interface StoreTables {
@@ -193,6 +221,9 @@ export async function queryHistory(client: DynamoDBClient, table: string, pk: st
 /** The main table's sparse index of instances the safety sweep watches (resources/dynamodb.yml). */
 export const DUE_INDEX = 'due';
 
+/** The main table's index of the seller API's listings, newest first (resources/dynamodb.yml). */
+export const LIST_INDEX = 'list';
+
 /** Outbox entries outlive the queue's 14-day retention by a day, then TTL removes them. */
 const OUTBOX_RETENTION_SECONDS = 15 * 24 * 3600;
 
@@ -211,7 +242,7 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables) {
     );
 
   const instanceItem = (instance: Instance, ttl: { expiresAt?: number }) =>
-    toItem(keys.instance(instance.instanceId), { type: 'instance', ...instance, ...dueAttributes(instance), ...ttl });
+    toItem(keys.instance(instance.instanceId), { type: 'instance', ...instance, ...dueAttributes(instance), ...listAttributes(instance), ...ttl });
 
   return {
     async getInstance(instanceId: string): Promise<Instance | undefined> {

@@ -28,6 +28,14 @@ export const keys = {
   license: (code: string): Key => ({ pk: `LICENSE#${enc(code)}`, sk: '#LICENSE' }),
   licenseHistory: (code: string, version: number): Key => ({ pk: `LICENSE#${enc(code)}`, sk: `HISTORY#${String(version).padStart(8, '0')}` }),
   licenseApplied: (code: string, idempotencyKey: string): Key => ({ pk: `LICENSE#${enc(code)}`, sk: `APPLIED#${idempotencyKey}` }),
+  /** A seller API key, by the SHA-256 of its secret (the secret itself is never stored). */
+  apiKey: (hash: string): Key => ({ pk: `APIKEY#${hash}`, sk: '#APIKEY' }),
+  /** An instance's usage window (beginTime as an ISO instant), its running total, and late-usage corrections. */
+  usageWindow: (instanceId: string, beginIso: string): Key => ({ pk: `USAGE#${enc(instanceId)}`, sk: `WINDOW#${beginIso}` }),
+  usageTotal: (instanceId: string): Key => ({ pk: `USAGE#${enc(instanceId)}`, sk: '#TOTAL' }),
+  usageCorrection: (instanceId: string, at: string, id: string): Key => ({ pk: `USAGE#${enc(instanceId)}`, sk: `LATE#${at}#${id}` }),
+  /** A usage report's clientRef, claimed once per instance: the idempotency key of a report. */
+  usageRef: (instanceId: string, clientRef: string): Key => ({ pk: `USAGEREF#${enc(instanceId)}#${enc(clientRef)}`, sk: '#USAGEREF' }),
   nonce: (keyId: string, nonce: string): Key => ({ pk: `NONCE#${keyId}#${enc(nonce)}`, sk: '#NONCE' }),
   outboxPartition: 'OUTBOX',
   outbox: (occurredAt: string, eventId: string): Key => ({ pk: 'OUTBOX', sk: `${occurredAt}#${eventId}` }),

@@ -1,29 +1,58 @@
 /**
- * A fake KooGallery Open API on 127.0.0.1 for local runs and tests: Query Order (spec §8.1) with the marketplace's
- * mock order ids and any order registered by the test or the developer, behind the APIG AK/SK signature check
- * (§7.8). Faults (error answers, delays) can be injected to exercise retries and fallbacks.
+ * A fake KooGallery Open API on 127.0.0.1 for local runs and tests, behind the APIG AK/SK signature check (§7.8):
+ *  - Query Order (GET, spec §8.1) with the marketplace's mock order ids and any order registered by the test or
+ *    the developer;
+ *  - the usage push (POST …/isv/usage-data, §8.2), which also checks the business signature (§7.7: `signature`,
+ *    `ts` within 15 minutes, `nonce` ≤ 64 characters) with the seller's access key, validates the records (a batch
+ *    with any bad record is refused whole: MKT.0100 format, MKT.9003 over 100 records, MKT.9004 begin_time older
+ *    than 21 days), and keeps the accepted ones. A record whose metering_sn, or whose (instance_id, begin_time,
+ *    end_time) window, was already accepted is skipped; a batch of nothing but such records answers MKT.9005.
+ *    The real marketplace validates asynchronously and does not document its duplicate answer: these answers
+ *    are the fake's.
+ * Faults (error answers, delays) can be injected to exercise retries and fallbacks.
  *
  * Control endpoints (unsigned, loopback only): POST /fake/orders (an order, JSON), POST /fake/faults (a fault,
- * JSON), GET /fake/calls (what was called).
+ * JSON), GET /fake/calls (what was called), GET /fake/usage (accepted usage records), POST /fake/usage/reset
+ * (forget them).
  *
- * Standalone (prints its URL; AK/SK default to local values):
- *   FAKE_OPENAPI_PORT=4010 KOOGALLERY_AK=… KOOGALLERY_SK=… node --import tsx scripts/local/fake-openapi.ts
+ * Standalone (prints its URL; keys default to local values):
+ *   FAKE_OPENAPI_PORT=4010 KOOGALLERY_AK=… KOOGALLERY_SK=… KOOGALLERY_ACCESS_KEY=… \
+ *     node --import tsx scripts/local/fake-openapi.ts
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { listenOnLoopback } from './processes.ts';
-import { verifyApigRequest, type ApigCredentials } from '../../lib/koogallery/apig.ts';
-import { ORDER_QUERY_PATH } from '../../lib/koogallery/openApi.ts';
+import { parseSdkDate, verifyApigRequest, type ApigCredentials } from '../../lib/koogallery/apig.ts';
+import {
+  exactNumbers,
+  MAX_USAGE_RECORDS,
+  ORDER_QUERY_PATH,
+  USAGE_DATA_PATH,
+  type UsagePushRecord,
+} from '../../lib/koogallery/openApi.ts';
+import { verifyUsageSignature } from '../../lib/koogallery/usageSignature.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const MAX_CALLS = 10_000;
+const MAX_USAGE = 100_000;
+/** How far the usage push's `ts` may be from the fake's clock. */
+const USAGE_TS_WINDOW_MS = 15 * 60_000;
+/** Usage older than this (by begin_time) is refused with MKT.9004. */
+const USAGE_MAX_AGE_MS = 21 * 24 * 3_600_000;
 
 /** Local defaults for the standalone fake; never real keys. */
 export const FAKE_OPENAPI_DEFAULT_CREDENTIALS: ApigCredentials = {
   ak: 'local-dev-ak',
   sk: 'local-dev-sk-change-me',
 };
+
+/**
+ * The seller's basic-interface access key the fake expects on the usage push when none is given: the local default
+ * of KOOGALLERY_ACCESS_KEY (LOCAL_DEFAULT_ACCESS_KEY in env.ts, which imports this module and so cannot be imported
+ * here). Never a real key.
+ */
+export const FAKE_OPENAPI_DEFAULT_ACCESS_KEY = 'local-dev-access-key-change-me';
 
 const id64 = z.string().min(1).max(64);
 const time14 = z.string().regex(/^\d{14}$/, 'yyyyMMddHHmmss');
@@ -73,9 +102,35 @@ export const FakeOrderSchema = z.strictObject({
 });
 export type FakeOrder = z.infer<typeof FakeOrderSchema>;
 
+const usageTime = z
+  .string()
+  .regex(/^\d{8}T\d{6}Z$/, "yyyyMMdd'T'HHmmss'Z'")
+  .refine((t) => parseSdkDate(t) !== undefined, 'not a calendar time');
+/** A JSON string or number (read with its digits, see exactNumbers): a decimal > 0 with at most 4 decimals. */
+const usageValue = z
+  .string()
+  .max(20)
+  .regex(/^\d{1,16}(\.\d{1,4})?$/, 'a decimal with at most 4 decimals')
+  .refine((v) => /[1-9]/.test(v), 'must be greater than 0');
+
+/** One usage record as the fake accepts it (spec §8.2); unknown fields are refused. */
+export const FakeUsageRecordSchema = z
+  .strictObject({
+    instance_id: id64,
+    record_time: usageTime,
+    begin_time: usageTime,
+    end_time: usageTime,
+    usage_value: usageValue,
+    metering_sn: id64,
+    relate_pkg_instance: id64.optional(),
+  })
+  .refine((r) => r.begin_time < r.end_time, { message: 'begin_time must be before end_time', path: ['end_time'] });
+export const FakeUsageBodySchema = z.strictObject({ usage_records: z.array(FakeUsageRecordSchema).min(1) });
+type FakeUsageRecord = z.infer<typeof FakeUsageRecordSchema>;
+
 export const FakeFaultSchema = z
   .strictObject({
-    /** Only calls to this path (default: any; Query Order is the only Open API the fake serves). */
+    /** Only calls to this path (default: any Open API path: Query Order or the usage push). */
     path: z.string().startsWith('/').max(256).optional(),
     /** Answer with this HTTP status and resultCode instead of the real answer. */
     status: z.number().int().min(100).max(599).optional(),
@@ -97,7 +152,15 @@ export interface FakeCall {
   akVerified: boolean;
   status: number;
   resultCode: string;
+  /** Usage push: how many records the body carried (when it could be read). */
+  records?: number;
 }
+
+/** A usage record the fake accepted, as received (usage_value keeps its digits), with when it was accepted. */
+export type AcceptedUsage = UsagePushRecord & {
+  /** Epoch ms, on the fake's clock. */
+  acceptedAt: number;
+};
 
 export interface FakeOpenApi {
   /** e.g. http://127.0.0.1:4010 */
@@ -105,6 +168,10 @@ export interface FakeOpenApi {
   registerOrder(order: FakeOrder): void;
   injectFault(fault: FakeFault): void;
   calls(): FakeCall[];
+  /** Accepted usage records, oldest first. */
+  usage(): AcceptedUsage[];
+  /** Forgets the accepted usage records (and so which ones are duplicates). */
+  resetUsage(): void;
   close(): Promise<void>;
 }
 
@@ -254,7 +321,8 @@ export function queryOrderAnswerBody(order: FakeOrder): string {
 
 class BodyTooLarge extends Error {}
 
-async function readBody(req: IncomingMessage): Promise<string> {
+/** The body's bytes, exactly as received. */
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -263,7 +331,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
     if (size > MAX_BODY_BYTES) throw new BodyTooLarge();
     chunks.push(buf);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 function parseQuery(rawQuery: string): Record<string, string> | undefined {
@@ -289,8 +357,9 @@ interface Answer {
   resultCode: string;
 }
 
-function mkt(status: number, resultCode: string, resultMsg: string): Answer {
-  return { status, resultCode, body: JSON.stringify({ resultCode, resultMsg }) };
+function mkt(status: number, resultCode: string, resultMsg: string, extraInfo?: string): Answer {
+  const extra = extraInfo === undefined ? {} : { extra_info: extraInfo.slice(0, 1024) };
+  return { status, resultCode, body: JSON.stringify({ resultCode, resultMsg, ...extra }) };
 }
 
 function jsonAnswer(status: number, value: unknown, resultCode = '-'): Answer {
@@ -301,12 +370,37 @@ function zodMessage(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
 }
 
+/** The usage push's business signature headers (spec §7.7); a reason without keys or signatures if wrong. */
+function usageSignatureProblem(
+  headers: Record<string, string | undefined>,
+  body: Buffer,
+  accessKey: string,
+  nowMs: number,
+): string | undefined {
+  const { signature, ts, nonce } = headers;
+  if (!signature || !ts || !nonce) return 'signature, ts and nonce headers are required';
+  if (!/^\d{1,15}$/.test(ts)) return 'ts is not epoch milliseconds';
+  if (Math.abs(nowMs - Number(ts)) > USAGE_TS_WINDOW_MS) return 'ts is outside the allowed window';
+  if (nonce.length > 64) return 'nonce is longer than 64 characters';
+  if (!verifyUsageSignature(accessKey, ts, nonce, body, signature)) return 'business signature does not match';
+  return undefined;
+}
+
 export async function startFakeOpenApi(options: {
   port?: number;
   credentials: ApigCredentials;
+  /** The seller's basic-interface access key, for the usage push's business signature (default: the local one). */
+  accessKey?: string;
+  /** The fake's clock (epoch ms): signature windows, the 21-day limit, acceptedAt. Default Date.now. */
+  now?: () => number;
   log?: (line: string) => void;
 }): Promise<FakeOpenApi> {
   const log = options.log ?? (() => {});
+  const accessKey = options.accessKey || FAKE_OPENAPI_DEFAULT_ACCESS_KEY;
+  const now = options.now ?? Date.now;
+  const accepted: AcceptedUsage[] = [];
+  const acceptedSns = new Set<string>();
+  const acceptedWindows = new Set<string>();
   const orders = new Map<string, FakeOrder>();
   MOCK_ORDER_IDS.forEach((id, i) => orders.set(id, mockOrder(id, i + 1)));
   const faults: z.output<typeof FakeFaultSchema>[] = [];
@@ -348,8 +442,73 @@ export async function startFakeOpenApi(options: {
     return { status: 200, resultCode: 'MKT.0000', body: queryOrderAnswerBody({ ...order, orderLine: [line] }) };
   }
 
+  const resetUsage = () => {
+    accepted.length = 0;
+    acceptedSns.clear();
+    acceptedWindows.clear();
+  };
+  const windowOf = (r: FakeUsageRecord) => JSON.stringify([r.instance_id, r.begin_time, r.end_time]);
+
+  /** The usage push, once both signatures are good: a batch is refused whole, or its new records are kept. */
+  function usagePush(text: string): { answer: Answer; records?: number } {
+    let value: unknown;
+    try {
+      value = JSON.parse(exactNumbers(text, new Set(['usage_value'])));
+    } catch {
+      return { answer: mkt(500, 'MKT.0100', 'input validation failed', 'the body is not JSON') };
+    }
+    const list = (value as { usage_records?: unknown } | null)?.usage_records;
+    const records = Array.isArray(list) ? list.length : undefined;
+    if (records !== undefined && records > MAX_USAGE_RECORDS) {
+      const answer = mkt(500, 'MKT.9003', `too many usage records: ${records}, at most ${MAX_USAGE_RECORDS}`);
+      return { answer, records };
+    }
+    const parsed = FakeUsageBodySchema.safeParse(value);
+    if (!parsed.success) {
+      return { answer: mkt(500, 'MKT.0100', 'input validation failed', zodMessage(parsed.error)), records };
+    }
+    const nowMs = now();
+    const oldest = nowMs - USAGE_MAX_AGE_MS;
+    const tooOld = parsed.data.usage_records.filter((r) => (parseSdkDate(r.begin_time) ?? 0) < oldest);
+    if (tooOld.length > 0) {
+      const sns = tooOld.map((r) => r.metering_sn).join(', ');
+      const extra = `begin_time older than 21 days: ${sns}`;
+      const answer = mkt(500, 'MKT.9004', 'record begin time older than 21 days', extra);
+      return { answer, records };
+    }
+    const fresh: FakeUsageRecord[] = [];
+    const duplicates: string[] = [];
+    const sns = new Set(acceptedSns);
+    const windows = new Set(acceptedWindows);
+    for (const r of parsed.data.usage_records) {
+      if (sns.has(r.metering_sn) || windows.has(windowOf(r))) {
+        duplicates.push(r.metering_sn);
+        continue;
+      }
+      sns.add(r.metering_sn);
+      windows.add(windowOf(r));
+      fresh.push(r);
+    }
+    if (fresh.length === 0) {
+      const answer = mkt(200, 'MKT.9005', 'duplicate usage records', `already accepted: ${duplicates.join(', ')}`);
+      return { answer, records };
+    }
+    for (const r of fresh) {
+      acceptedSns.add(r.metering_sn);
+      acceptedWindows.add(windowOf(r));
+      accepted.push({ ...r, acceptedAt: nowMs });
+    }
+    if (accepted.length > MAX_USAGE) accepted.splice(0, accepted.length - MAX_USAGE);
+    return { answer: mkt(200, 'MKT.0000', 'success'), records };
+  }
+
   function control(method: string, path: string, body: string): Answer | undefined {
     if (method === 'GET' && path === '/fake/calls') return jsonAnswer(200, calls);
+    if (method === 'GET' && path === '/fake/usage') return jsonAnswer(200, accepted);
+    if (method === 'POST' && path === '/fake/usage/reset') {
+      resetUsage();
+      return jsonAnswer(200, { ok: true });
+    }
     if (method !== 'POST' || (path !== '/fake/orders' && path !== '/fake/faults')) return undefined;
     let value: unknown;
     try {
@@ -372,13 +531,14 @@ export async function startFakeOpenApi(options: {
     const path = q === -1 ? target : target.slice(0, q);
     const rawQuery = q === -1 ? '' : target.slice(q + 1);
 
-    let body: string;
+    let raw: Buffer;
     try {
-      body = await readBody(req);
+      raw = await readBody(req);
     } catch (error) {
       if (error instanceof BodyTooLarge) return { answer: jsonAnswer(413, { error: 'body too large' }), delayMs: 0 };
       throw error;
     }
+    const body = raw.toString('utf8');
 
     if (path.startsWith('/fake/')) {
       return { answer: control(method, path, body) ?? jsonAnswer(404, { error: 'not found' }), delayMs: 0 };
@@ -389,28 +549,39 @@ export async function startFakeOpenApi(options: {
     for (const [name, value] of Object.entries(req.headers)) {
       headers[name] = Array.isArray(value) ? value.join(',') : value;
     }
+    const nowMs = now();
     const verdict = verifyApigRequest(
       { method, path, rawQuery, headers, body },
       (ak) => (ak === options.credentials.ak ? options.credentials.sk : undefined),
-      Date.now(),
+      nowMs,
     );
+    const isQuery = method === 'GET' && path === ORDER_QUERY_PATH;
+    const isUsage = method === 'POST' && path === USAGE_DATA_PATH;
     let answer: Answer;
+    let records: number | undefined;
     let delayMs = 0;
-    if (method !== 'GET' || path !== ORDER_QUERY_PATH) {
+    const usageProblem = isUsage && verdict.ok ? usageSignatureProblem(headers, raw, accessKey, nowMs) : undefined;
+    if (!isQuery && !isUsage) {
       answer = jsonAnswer(404, { error: 'not found' });
     } else if (!verdict.ok) {
       answer = mkt(401, 'MKT.0154', `illegal token: ${verdict.reason}`);
+    } else if (usageProblem !== undefined) {
+      answer = mkt(401, 'MKT.0154', `illegal token: ${usageProblem}`);
     } else {
       const fault = takeFault(path);
       delayMs = fault?.delayMs ?? 0;
       if (fault?.status !== undefined) {
         answer = mkt(fault.status, fault.resultCode ?? 'MKT.0999', fault.resultMsg ?? 'injected fault');
+      } else if (isUsage) {
+        ({ answer, records } = usagePush(body));
       } else {
         answer = parseQuery(rawQuery) ? queryOrder(query) : mkt(400, 'MKT.0101', 'malformed query string');
       }
     }
     const { status, resultCode } = answer;
-    return { answer, delayMs, call: { method, path, query, akVerified: verdict.ok, status, resultCode } };
+    const call: FakeCall = { method, path, query, akVerified: verdict.ok, status, resultCode };
+    if (records !== undefined) call.records = records;
+    return { answer, delayMs, call };
   }
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -429,7 +600,8 @@ export async function startFakeOpenApi(options: {
           if (calls.length > MAX_CALLS) calls.shift();
           const { method, path, query, status, resultCode } = call;
           const rejected = call.akVerified ? '' : ' (signature rejected)';
-          log(`${method} ${path} orderId=${query.orderId ?? '-'} → ${status} ${resultCode}${rejected}`);
+          const what = path === USAGE_DATA_PATH ? `records=${call.records ?? '-'}` : `orderId=${query.orderId ?? '-'}`;
+          log(`${method} ${path} ${what} → ${status} ${resultCode}${rejected}`);
         }
         if (delayMs <= 0) return send(answer);
         const timer = setTimeout(() => {
@@ -451,6 +623,8 @@ export async function startFakeOpenApi(options: {
     registerOrder,
     injectFault,
     calls: () => calls.map((c) => ({ ...c, query: { ...c.query } })),
+    usage: () => accepted.map((u) => ({ ...u })),
+    resetUsage,
     close: async () => {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
@@ -466,6 +640,7 @@ const EnvSchema = z.object({
   FAKE_OPENAPI_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
   KOOGALLERY_AK: z.string().min(1).default(FAKE_OPENAPI_DEFAULT_CREDENTIALS.ak),
   KOOGALLERY_SK: z.string().min(1).default(FAKE_OPENAPI_DEFAULT_CREDENTIALS.sk),
+  KOOGALLERY_ACCESS_KEY: z.string().min(1).default(FAKE_OPENAPI_DEFAULT_ACCESS_KEY),
 });
 
 async function main(): Promise<void> {
@@ -477,11 +652,15 @@ async function main(): Promise<void> {
   const fake = await startFakeOpenApi({
     port: env.data.FAKE_OPENAPI_PORT,
     credentials: { ak: env.data.KOOGALLERY_AK, sk: env.data.KOOGALLERY_SK },
+    accessKey: env.data.KOOGALLERY_ACCESS_KEY,
     log: (line) => console.log(`[fake-openapi] ${line}`),
   });
   console.log(`[fake-openapi] listening on ${fake.url} (Query Order: ${fake.url}${ORDER_QUERY_PATH})`);
+  console.log(`[fake-openapi] usage push: ${fake.url}${USAGE_DATA_PATH}`);
   const defaults = process.env.KOOGALLERY_AK ? '' : ' (unset: local defaults)';
   console.log(`[fake-openapi] AK/SK from KOOGALLERY_AK/KOOGALLERY_SK${defaults}`);
+  const keyDefault = process.env.KOOGALLERY_ACCESS_KEY ? '' : ' (unset: the local default)';
+  console.log(`[fake-openapi] usage signature key from KOOGALLERY_ACCESS_KEY${keyDefault}`);
   const stop = () => {
     void fake.close().then(() => process.exit(0));
   };

@@ -17,9 +17,15 @@ import { parseConfig } from '../../lib/config.ts';
 
 const run = promisify(execFile);
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
-const FUNCTIONS = ['produce', 'provision', 'sweep'] as const;
+const FUNCTIONS = ['produce', 'provision', 'sweep', 'seller', 'usagePush'] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
-const LOGICAL: Record<FunctionName, string> = { produce: 'Produce', provision: 'Provision', sweep: 'Sweep' };
+const LOGICAL: Record<FunctionName, string> = {
+  produce: 'Produce',
+  provision: 'Provision',
+  sweep: 'Sweep',
+  seller: 'Seller',
+  usagePush: 'UsagePush',
+};
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -217,7 +223,7 @@ describe('functions', () => {
       expect(resource(prod, `${LOGICAL[name]}Role`).Type).toBe('AWS::IAM::Role');
       roles.add(render(p.Role as Json));
     }
-    expect(roles.size).toBe(3);
+    expect(roles.size).toBe(FUNCTIONS.length);
     expect(prod.Resources.IamRoleLambdaExecution, 'no shared default role').toBeUndefined();
   });
 
@@ -225,6 +231,9 @@ describe('functions', () => {
     expect(fn(prod, 'produce').Properties).toMatchObject({ Timeout: 6, MemorySize: 1024 });
     expect(fn(prod, 'provision').Properties).toMatchObject({ Timeout: 30, MemorySize: 512 });
     expect(fn(prod, 'sweep').Properties).toMatchObject({ Timeout: 60, MemorySize: 512 });
+    // The HTTP API's integration limit is 30 s.
+    expect(fn(prod, 'seller').Properties).toMatchObject({ Timeout: 29, MemorySize: 1024 });
+    expect(fn(prod, 'usagePush').Properties).toMatchObject({ Timeout: 300, MemorySize: 512 });
   });
 
   it('keeps logs for 30 days', () => {
@@ -252,17 +261,27 @@ describe('functions', () => {
     });
   });
 
-  it('runs the outbox sweep every 5 minutes and the safety sweep hourly', () => {
+  it('runs the outbox sweep every 5 minutes, the safety sweep hourly and the usage push at minute 5', () => {
     const rules = Object.values(prod.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
     const schedules = rules.map((rule) => {
       const targets = asArray(rule.Properties.Targets).filter(isObject);
-      expect(targets.map((t) => render(t.Arn ?? null))).toEqual(['{SweepLambdaFunction.Arn}']);
-      return [rule.Properties.ScheduleExpression, JSON.parse(String(targets[0]!.Input))];
+      expect(targets).toHaveLength(1);
+      const input = targets[0]!.Input;
+      return [render(targets[0]!.Arn ?? null), rule.Properties.ScheduleExpression, input === undefined ? undefined : JSON.parse(String(input))];
     });
     expect(schedules).toEqual([
-      ['rate(5 minutes)', { job: 'outbox' }],
-      ['rate(1 hour)', { job: 'safety' }],
+      ['{SweepLambdaFunction.Arn}', 'rate(5 minutes)', { job: 'outbox' }],
+      ['{SweepLambdaFunction.Arn}', 'rate(1 hour)', { job: 'safety' }],
+      ['{UsagePushLambdaFunction.Arn}', 'cron(5 * * * ? *)', undefined],
     ]);
+  });
+
+  it('routes GET and POST /seller/{proxy+} to the seller API', () => {
+    const routes = Object.values(prod.Resources)
+      .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
+      .map((r) => String(r.Properties.RouteKey))
+      .sort();
+    expect(routes).toEqual(['GET /koogallery/produce', 'GET /seller/{proxy+}', 'POST /koogallery/produce', 'POST /seller/{proxy+}']);
   });
 
   it('gives the functions their configuration, with AWS values on AWS stages', () => {
@@ -405,11 +424,11 @@ describe('IAM: least privilege', () => {
     const touchingAudit = statements(prod).filter((s) =>
       s.Resource.some((r) => /AuditTable|koogallery-isv-prod-audit/.test(render(r))),
     );
-    // Only produce writes the message log today; provision and sweep hold no grant on it at all.
-    expect(touchingAudit.map((s) => s.owner)).toEqual(['ProduceRole']);
+    // produce and usagePush write the message log, the seller API reads it; provision and sweep hold no grant on it.
+    expect(touchingAudit.map((s) => s.owner).sort()).toEqual(['ProduceRole', 'SellerRole', 'UsagePushRole']);
     for (const s of touchingAudit) {
       expect(s.Effect).toBe('Allow');
-      expect(s.Action, s.owner).toEqual(['dynamodb:PutItem']);
+      expect(s.Action, s.owner).toEqual([s.owner === 'SellerRole' ? 'dynamodb:Query' : 'dynamodb:PutItem']);
     }
     // Nothing reaches the audit table through a broader resource either.
     for (const s of statements(prod)) {
@@ -436,10 +455,16 @@ describe('IAM: least privilege', () => {
     expect(actionsOn('SweepRole', 'MainTable')).toEqual(
       ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     );
-    // Only the sweep reads the `due` index, and only with Query.
+    expect(actionsOn('SellerRole', 'MainTable')).toEqual(
+      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+    );
+    expect(actionsOn('UsagePushRole', 'MainTable')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
+    // Indexes are read with Query only: `due` by the sweep and the usage push, `list` by the seller API.
     const onIndex = statements(prod).filter((s) => s.Resource.some((r) => render(r).includes('/index/')));
     expect(onIndex.map((s) => [s.owner, s.Action, s.Resource.map(render)])).toEqual([
       ['SweepRole', ['dynamodb:Query'], ['{MainTable.Arn}/index/due']],
+      ['SellerRole', ['dynamodb:Query'], ['{MainTable.Arn}/index/list']],
+      ['UsagePushRole', ['dynamodb:Query'], ['{MainTable.Arn}/index/due']],
     ]);
     expect(actionsOn('ProduceRole', 'ProvisioningQueue')).toEqual(['sqs:SendMessage']);
     expect(actionsOn('SweepRole', 'ProvisioningQueue')).toEqual(['sqs:SendMessage']);
@@ -466,8 +491,15 @@ describe('IAM: least privilege', () => {
     expect(secretsOf('ProduceRole')).toEqual([`${prefix}/access-key`, `${prefix}/previous-access-key`]);
     expect(secretsOf('ProvisionRole')).toEqual([`${prefix}/openapi-ak`, `${prefix}/openapi-sk`, `${prefix}/webhook-secret`]);
     expect(secretsOf('SweepRole')).toEqual([]);
+    expect(secretsOf('SellerRole')).toEqual([]);
+    expect(secretsOf('UsagePushRole')).toEqual([
+      `${prefix}/access-key`,
+      `${prefix}/openapi-ak`,
+      `${prefix}/openapi-sk`,
+      `${prefix}/previous-access-key`,
+    ]);
 
-    for (const roleId of ['ProduceRole', 'ProvisionRole']) {
+    for (const roleId of ['ProduceRole', 'ProvisionRole', 'UsagePushRole']) {
       const kms = roleStatements(prod, roleId).filter((s) => s.Action.some((a) => a.startsWith('kms:')));
       expect(kms.flatMap(ALL_ACTIONS), roleId).toEqual(['kms:Decrypt']);
       for (const s of kms) {
@@ -476,7 +508,9 @@ describe('IAM: least privilege', () => {
         expect(render(via as Json)).toBe('ssm.{AWS::Region}.amazonaws.com');
       }
     }
-    expect(roleStatements(prod, 'SweepRole').filter((s) => s.Action.some((a) => a.startsWith('kms:')))).toEqual([]);
+    for (const roleId of ['SweepRole', 'SellerRole']) {
+      expect(roleStatements(prod, roleId).filter((s) => s.Action.some((a) => a.startsWith('kms:')))).toEqual([]);
+    }
   });
 
   it('alarms when a lifecycle event reaches the dead-letter queue', () => {

@@ -1,0 +1,53 @@
+import type { z } from 'zod';
+import type { SellerKey, Scope } from './apiKeys.ts';
+
+/**
+ * One seller API route: its method and path, the scope a key needs, and zod schemas for its path parameters,
+ * query, body and answer. The router validates with the same schemas the OpenAPI document is generated from.
+ */
+
+export type Method = 'GET' | 'POST';
+
+export interface RouteInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  /** The authenticated key (routes with a scope only). */
+  key: SellerKey | undefined;
+  correlationId: string;
+  now: number;
+}
+
+export interface RouteAnswer<R> {
+  status?: number;
+  body: R;
+}
+
+export interface Route<P = unknown, Q = unknown, B = unknown, R = unknown, D = unknown> {
+  method: Method;
+  /** e.g. `/seller/instances/{instanceId}` */
+  path: string;
+  summary: string;
+  /** The scope a key must carry; `null`: no key needed. */
+  scope: Scope | null;
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  /**
+   * The body is checked record by record by the handler (usage reports): the router only requires a JSON object,
+   * and `body` documents its shape.
+   */
+  lenientBody?: boolean;
+  response: z.ZodType<R>;
+  /** Statuses other than 200 this route answers, for the document: status → description. */
+  errors?: Partial<Record<400 | 401 | 403 | 404 | 409 | 413 | 422 | 429, string>>;
+  handle(input: RouteInput<P, Q, B>, deps: D): Promise<RouteAnswer<R>>;
+}
+
+/** Declares a route with its types inferred from its schemas. */
+export function route<P, Q, B, R, D>(definition: Route<P, Q, B, R, D>): Route<P, Q, B, R, D> {
+  return definition;
+}
+
+/** Any route of an API whose routes share the dependencies `D` (schemas are covariant, handlers are methods). */
+export type AnyRoute<D> = Route<unknown, unknown, unknown, unknown, D>;

@@ -1,0 +1,149 @@
+import type { z } from 'zod';
+import type { Log } from '../log.ts';
+import { bearerToken, hasScope, type SellerKey } from './apiKeys.ts';
+import { errorBody, SellerApiError, type ErrorCode } from './errors.ts';
+import type { AnyRoute } from './route.ts';
+
+/**
+ * The seller API's request pipeline, independent of Lambda: find the route, authenticate the key and check its
+ * scope, validate path parameters, query and body with the route's schemas, run it, and answer JSON.
+ * Every refusal is a `{"error": {code, message}}` answer and happens before the route runs, so it changes nothing.
+ */
+
+export interface SellerRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | undefined>;
+  query: Record<string, string | undefined>;
+  body: string | undefined;
+  correlationId: string;
+}
+
+export interface SellerResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type Authenticate = (secret: string, now: number) => Promise<{ ok: true; key: SellerKey } | { ok: false; reason: 'unknown' | 'revoked' }>;
+
+export interface RouterContext<D> {
+  routes: readonly AnyRoute<D>[];
+  authenticate: Authenticate;
+  deps: D;
+  now: () => number;
+  maxBodyBytes: number;
+  log: Log;
+}
+
+/** DynamoDB (or another AWS service) asking us to slow down: the seller should retry shortly. */
+const THROTTLING = new Set(['ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'TooManyRequestsException']);
+
+function matchPath(template: string, path: string): Record<string, string> | undefined {
+  const want = template.split('/');
+  const got = path.replace(/\/+$/, '').split('/');
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i]!;
+    const g = got[i]!;
+    if (w.startsWith('{') && w.endsWith('}')) {
+      if (g === '') return undefined;
+      try {
+        params[w.slice(1, -1)] = decodeURIComponent(g);
+      } catch {
+        throw new SellerApiError('invalid_request', `path segment "${g.slice(0, 64)}" is not valid percent-encoding`);
+      }
+    } else if (w !== g) {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+function issues(error: z.ZodError, where: string): string {
+  const list = error.issues.slice(0, 10).map((i) => `${[where, ...i.path.map(String)].join('.')}: ${i.message}`);
+  return list.join('; ') + (error.issues.length > 10 ? ` (and ${error.issues.length - 10} more)` : '');
+}
+
+function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string, code: ErrorCode): T {
+  if (!schema) return undefined as T;
+  const result = schema.safeParse(value);
+  if (!result.success) throw new SellerApiError(code, issues(result.error, where));
+  return result.data;
+}
+
+function json(status: number, value: unknown, correlationId: string, extra: Record<string, string> = {}): SellerResponse {
+  return {
+    status,
+    headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'X-Correlation-Id': correlationId, ...extra },
+    body: JSON.stringify(value),
+  };
+}
+
+const header = (headers: SellerRequest['headers'], name: string): string | undefined =>
+  Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1];
+
+async function authenticate<D>(route: AnyRoute<D>, req: SellerRequest, ctx: RouterContext<D>): Promise<SellerKey | undefined> {
+  if (route.scope === null) return undefined;
+  const secret = bearerToken(header(req.headers, 'authorization'));
+  if (!secret) throw new SellerApiError('unauthenticated', 'missing or malformed "Authorization: Bearer <key>"', { 'WWW-Authenticate': 'Bearer' });
+  const verdict = await ctx.authenticate(secret, ctx.now());
+  if (!verdict.ok) {
+    const message = verdict.reason === 'revoked' ? 'this API key was revoked' : 'unknown API key';
+    throw new SellerApiError('unauthenticated', message, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
+  }
+  if (!hasScope(verdict.key, route.scope)) throw new SellerApiError('forbidden', `this API key lacks the scope "${route.scope}"`);
+  return verdict.key;
+}
+
+function readBody<D>(route: AnyRoute<D>, req: SellerRequest, maxBytes: number): unknown {
+  if (!route.body) return undefined;
+  const text = req.body ?? '';
+  if (Buffer.byteLength(text) > maxBytes) throw new SellerApiError('payload_too_large', `the body is larger than ${maxBytes} bytes`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new SellerApiError('invalid_json', 'the body is not valid JSON');
+  }
+  if (route.lenientBody) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new SellerApiError('unprocessable', 'the body must be a JSON object');
+    return value;
+  }
+  return parse(route.body, value, 'body', 'unprocessable');
+}
+
+export async function handleSellerRequest<D>(req: SellerRequest, ctx: RouterContext<D>): Promise<SellerResponse> {
+  try {
+    let matched: { route: AnyRoute<D>; params: Record<string, string> } | undefined;
+    for (const route of ctx.routes) {
+      if (route.method !== req.method) continue;
+      const params = matchPath(route.path, req.path);
+      if (params) {
+        matched = { route, params };
+        break;
+      }
+    }
+    if (!matched) throw new SellerApiError('not_found', `no route ${req.method} ${req.path.slice(0, 200)}`);
+    const { route } = matched;
+    const key = await authenticate(route, req, ctx);
+    const params = parse(route.params, matched.params, 'path', 'invalid_request');
+    const query = parse(route.query, req.query, 'query', 'invalid_request');
+    const body = readBody(route, req, ctx.maxBodyBytes);
+    const answer = await route.handle({ params, query, body, key, correlationId: req.correlationId, now: ctx.now() }, ctx.deps);
+    return json(answer.status ?? 200, answer.body, req.correlationId);
+  } catch (error) {
+    if (error instanceof SellerApiError) return json(error.status, errorBody(error.code, error.message), req.correlationId, error.headers);
+    if (error instanceof Error && THROTTLING.has(error.name)) {
+      ctx.log.warn('seller API throttled by a dependency', { correlationId: req.correlationId, error: error.name });
+      return json(429, errorBody('rate_limited', 'too many requests: retry shortly'), req.correlationId, { 'Retry-After': '1' });
+    }
+    ctx.log.error('seller API request failed', {
+      correlationId: req.correlationId,
+      path: req.path.slice(0, 200),
+      error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+    });
+    return json(500, errorBody('internal', `internal error (correlation id ${req.correlationId})`), req.correlationId);
+  }
+}

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { openApiDocument } from './openapi.ts';
+import { route, type AnyRoute } from './route.ts';
+import { getInstance, listInstances, listMessages, type ViewRouteDeps } from './routes/instances.ts';
+import { reportUsage, usageLedger, type UsageRouteDeps } from './routes/usage.ts';
+
+/** Every seller API route (functions/seller.ts serves them under /seller/…). */
+
+export type SellerDeps = ViewRouteDeps & UsageRouteDeps;
+
+const apiRoutes: AnyRoute<SellerDeps>[] = [listInstances, getInstance, listMessages, reportUsage, usageLedger];
+
+let document: Record<string, unknown> | undefined;
+
+export const openApiRoute = route({
+  method: 'GET',
+  path: '/seller/openapi.json',
+  summary: 'This document',
+  scope: null,
+  response: z.record(z.string(), z.unknown()),
+  async handle() {
+    document ??= openApiDocument(sellerRoutes, { title: 'KooGallery ISV server: seller API', version: '1' });
+    return { body: document };
+  },
+});
+
+export const sellerRoutes: readonly AnyRoute<SellerDeps>[] = [...apiRoutes, openApiRoute];

@@ -1,0 +1,153 @@
+import { z } from 'zod';
+import { INSTANCE_STATES, type HistoryEntry, type Instance } from '../../instances/model.ts';
+import { InvalidCursorError } from '../../store/cursor.ts';
+import { INSTANCE_LIMIT, InvalidQueryError, MESSAGE_LIMIT, MAX_MESSAGE_RANGE_DAYS, type SellerViews } from '../../store/sellerViews.ts';
+import { SellerApiError } from '../errors.ts';
+import { route } from '../route.ts';
+
+/** GET /seller/instances, GET /seller/instances/{instanceId}, GET /seller/messages: the seller's view of the marketplace. */
+
+export interface ViewRouteDeps {
+  views: SellerViews;
+}
+
+/** A bad cursor or range is the caller's mistake: 400, changing nothing. */
+async function asked<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof InvalidCursorError || error instanceof InvalidQueryError) throw new SellerApiError('invalid_request', error.message);
+    throw error;
+  }
+}
+
+const InstanceViewSchema = z.object({
+  instanceId: z.string(),
+  orderId: z.string(),
+  orderLineId: z.string(),
+  businessId: z.string(),
+  state: z.enum(INSTANCE_STATES),
+  test: z.boolean().describe('Debug traffic (testFlag=1): never metered or settled, expires'),
+  expireTime: z.string().optional().describe('yyyyMMddHHmmss as the marketplace sent it'),
+  productId: z.string().optional(),
+  appInfo: z
+    .object({ frontEndUrl: z.string(), adminUrl: z.string().optional(), userName: z.string().optional(), memo: z.string().optional() })
+    .optional()
+    .describe('What the buyer sees (the initial password is never shown here)'),
+  order: z.record(z.string(), z.unknown()).optional().describe("The order line's terms from Query Order"),
+  provisioning: z
+    .object({ failure: z.object({ reason: z.string(), at: z.string(), eventId: z.string() }).optional(), stuckSince: z.string().optional() })
+    .optional(),
+  overdueSince: z.string().optional().describe('Expired and not frozen by the marketplace since'),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  version: z.number().int(),
+});
+
+function instanceView(instance: Instance): z.infer<typeof InstanceViewSchema> {
+  const { appInfo, ...rest } = instance;
+  if (!appInfo) return { ...rest } as z.infer<typeof InstanceViewSchema>;
+  const { password: _password, ...shown } = appInfo;
+  return { ...rest, appInfo: shown } as z.infer<typeof InstanceViewSchema>;
+}
+
+const HistoryEntrySchema = z.object({
+  version: z.number().int(),
+  at: z.string(),
+  actor: z.enum(['marketplace', 'provisioner', 'seller']),
+  activity: z.string(),
+  event: z.string(),
+  orderId: z.string().optional(),
+  orderLineId: z.string().optional(),
+  scene: z.string().optional(),
+  from: z.enum(INSTANCE_STATES).optional(),
+  to: z.enum(INSTANCE_STATES),
+  changes: z.record(z.string(), z.unknown()).optional(),
+  reason: z.string().optional(),
+});
+
+const historyView = (entry: HistoryEntry): z.infer<typeof HistoryEntrySchema> => {
+  const { instanceId: _id, ...rest } = entry;
+  return rest;
+};
+
+const limit = (bounds: { min: number; max: number; default: number }) => z.coerce.number().int().min(bounds.min).max(bounds.max).default(bounds.default);
+const cursor = z.string().min(1).max(2048).optional().describe('nextCursor of the previous page');
+
+export const listInstances = route({
+  method: 'GET',
+  path: '/seller/instances',
+  summary: 'Instances, newest first, optionally by state, product or test flag',
+  scope: 'instances:read',
+  query: z.strictObject({
+    state: z.enum(INSTANCE_STATES).optional(),
+    productId: z.string().min(1).max(64).optional(),
+    test: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+    limit: limit(INSTANCE_LIMIT),
+    cursor,
+  }),
+  response: z.object({ items: z.array(InstanceViewSchema), nextCursor: z.string().optional() }),
+  async handle({ query }, deps: ViewRouteDeps) {
+    const page = await asked(() => deps.views.listInstances(query));
+    return { body: { items: page.items.map(instanceView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) } };
+  },
+});
+
+export const getInstance = route({
+  method: 'GET',
+  path: '/seller/instances/{instanceId}',
+  summary: 'One instance with its history (every state change, who made it and why)',
+  scope: 'instances:read',
+  params: z.strictObject({ instanceId: z.string().min(1).max(100) }),
+  response: z.object({ instance: InstanceViewSchema, history: z.array(HistoryEntrySchema) }),
+  errors: { 404: 'Unknown instance' },
+  async handle({ params }, deps: ViewRouteDeps) {
+    const found = await deps.views.instanceWithHistory(params.instanceId);
+    if (!found) throw new SellerApiError('not_found', `no instance ${params.instanceId}`);
+    return { body: { instance: instanceView(found.instance), history: found.history.map(historyView) } };
+  },
+});
+
+const MessageSchema = z.object({
+  at: z.string(),
+  correlationId: z.string(),
+  channel: z.enum(['produce', 'produceV1', 'usagePush']).describe('Marketplace call (V2 or V1), or our usage push'),
+  resultCode: z.string(),
+  latencyMs: z.number(),
+  bodySha256: z.string(),
+  bodyBytes: z.number(),
+  activity: z.string().optional(),
+  orderId: z.string().optional(),
+  orderLineId: z.string().optional(),
+  instanceId: z.string().optional(),
+  licenseId: z.string().optional(),
+  keyId: z.string().optional(),
+  signatureForm: z.string().optional(),
+  test: z.boolean().optional(),
+  reason: z.string().optional(),
+  records: z.number().optional(),
+});
+
+const HOUR = 3_600_000;
+const isoTime = z.iso.datetime({ offset: true });
+
+export const listMessages = route({
+  method: 'GET',
+  path: '/seller/messages',
+  summary: `The marketplace message log (生产接口消息): every call and its verdict, newest first, over at most ${MAX_MESSAGE_RANGE_DAYS} days`,
+  scope: 'messages:read',
+  query: z.strictObject({
+    from: isoTime.optional().describe('Default: 24 hours before `to`'),
+    to: isoTime.optional().describe('Default: now'),
+    resultCode: z.string().min(1).max(16).optional().describe('Only messages answered with this code, e.g. 000005'),
+    limit: limit(MESSAGE_LIMIT),
+    cursor,
+  }),
+  response: z.object({ items: z.array(MessageSchema), nextCursor: z.string().optional() }),
+  async handle({ query, now }, deps: ViewRouteDeps) {
+    const to = query.to ? new Date(query.to).toISOString() : new Date(now).toISOString();
+    const from = query.from ? new Date(query.from).toISOString() : new Date(Date.parse(to) - 24 * HOUR).toISOString();
+    const page = await asked(() => deps.views.listMessages({ ...query, from, to }));
+    return { body: { items: page.items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) } };
+  },
+});

@@ -1,0 +1,19 @@
+import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { toItem, type AuditRecord } from './instanceStore.ts';
+import { keys } from './keys.ts';
+
+/**
+ * Appends one record to the audit table outside a transaction (the usage push's outbound calls). Like every
+ * audit write it only ever creates: the put is conditioned on the item not existing.
+ */
+export function auditLog(client: DynamoDBClient, table: string) {
+  return async (record: AuditRecord): Promise<void> => {
+    await client.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: toItem(keys.auditMessage(record.at, record.correlationId), record),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  };
+}

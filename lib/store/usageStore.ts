@@ -1,0 +1,347 @@
+import {
+  ConditionalCheckFailedException,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { z } from 'zod';
+import { batchGet, commitWrites, DUE_INDEX, put, toItem, type LabeledWrite } from './instanceStore.ts';
+import { keys, type Key } from './keys.ts';
+
+/**
+ * The usage ledger (docs/data-model.md): one window item per (instance, window begin) summing what the seller
+ * reported, in 0.0001 units (lib/usage/decimal.ts) held as a DynamoDB Number and added with `ADD`, so totals are
+ * exact. A window is OPEN while reports may still join it; the hourly push seals it (PUSHING, with its metering_sn
+ * and the total it sends), then records the marketplace's verdict (ACCEPTED or REJECTED). While OPEN or PUSHING a
+ * window is listed in the `due` index under `dueKind = USAGE` by its end time.
+ */
+
+export const WINDOW_STATES = ['OPEN', 'PUSHING', 'ACCEPTED', 'REJECTED'] as const;
+export type WindowState = (typeof WINDOW_STATES)[number];
+
+export interface UsageWindow {
+  instanceId: string;
+  /** ISO instants. */
+  beginTime: string;
+  endTime: string;
+  state: WindowState;
+  /** Sum of every report, late corrections included, in 0.0001 units. */
+  units: bigint;
+  reports: number;
+  /** The part of `units` that arrived for windows already pushed (corrections). */
+  lateUnits: bigint;
+  revision: number;
+  /** Set when sealed: what is (re)sent until the marketplace answers. */
+  meteringSn?: string;
+  recordTime?: string;
+  pushedUnits?: bigint;
+  attempts: number;
+  nextAttemptAt?: string;
+  lastError?: string;
+  acceptedAt?: string;
+  /** The marketplace said it already had this record. */
+  duplicate?: boolean;
+  rejection?: { code: string; message: string };
+  updatedAt: string;
+}
+
+/** Usage reported for a window already pushed, carried into a later open window. */
+export interface UsageCorrection {
+  instanceId: string;
+  at: string;
+  /** The window the usage was reported for. */
+  reportedFor: { beginTime: string; endTime: string };
+  /** The window that carries it to the marketplace. */
+  appliedTo: { beginTime: string; endTime: string };
+  units: bigint;
+  reports: number;
+  clientRefs: string[];
+}
+
+/** Usage to add to one window in one transaction. */
+export interface WindowAddition {
+  instanceId: string;
+  beginTime: string;
+  endTime: string;
+  units: bigint;
+  reports: number;
+  clientRefs: string[];
+  /** Set when the usage was reported for a window already pushed. */
+  reportedFor?: { beginTime: string; endTime: string };
+  correctionId?: string;
+}
+
+export type AdditionResult = { ok: true } | { ok: false; windowClosed: boolean; refTaken: boolean; conflict: boolean };
+
+const USAGE_DUE_KIND = 'USAGE';
+const bigintOf = (v: AttributeValue | undefined): bigint => (v?.N !== undefined ? BigInt(v.N) : 0n);
+
+const WindowItemSchema = z.object({
+  instanceId: z.string(),
+  beginTime: z.string(),
+  endTime: z.string(),
+  usageState: z.enum(WINDOW_STATES),
+  reports: z.number().default(0),
+  revision: z.number().default(1),
+  meteringSn: z.string().optional(),
+  recordTime: z.string().optional(),
+  attempts: z.number().default(0),
+  nextAttemptAt: z.string().optional(),
+  lastError: z.string().optional(),
+  acceptedAt: z.string().optional(),
+  duplicate: z.boolean().optional(),
+  rejection: z.object({ code: z.string(), message: z.string() }).optional(),
+  updatedAt: z.string(),
+});
+
+/** Numbers are read from the raw item: `units` must never pass through a JS float. */
+function toWindow(item: Record<string, AttributeValue>): UsageWindow {
+  const raw = WindowItemSchema.parse(unmarshall({ ...item, units: { N: '0' }, lateUnits: { N: '0' }, pushedUnits: { N: '0' } }));
+  const { usageState, ...rest } = raw;
+  return {
+    ...rest,
+    state: usageState,
+    units: bigintOf(item.units),
+    lateUnits: bigintOf(item.lateUnits),
+    ...(item.pushedUnits ? { pushedUnits: bigintOf(item.pushedUnits) } : {}),
+  };
+}
+
+const CorrectionItemSchema = z.object({
+  instanceId: z.string(),
+  at: z.string(),
+  reportedFor: z.object({ beginTime: z.string(), endTime: z.string() }),
+  appliedTo: z.object({ beginTime: z.string(), endTime: z.string() }),
+  reports: z.number(),
+  clientRefs: z.array(z.string()).default([]),
+});
+
+function toCorrection(item: Record<string, AttributeValue>): UsageCorrection {
+  return { ...CorrectionItemSchema.parse(unmarshall({ ...item, units: { N: '0' } })), units: bigintOf(item.units) };
+}
+
+/** Transactions hold at most 100 items: the window, the total, a correction, and up to 97 clientRef claims. */
+export const MAX_REFS_PER_ADDITION = 97;
+
+export function usageStore(client: DynamoDBClient, table: string) {
+  const windowKey = (w: { instanceId: string; beginTime: string }): Key => keys.usageWindow(w.instanceId, w.beginTime);
+
+  async function queryAll(input: ConstructorParameters<typeof QueryCommand>[0], limit: number): Promise<Record<string, AttributeValue>[]> {
+    const found: Record<string, AttributeValue>[] = [];
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await client.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+      found.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start && found.length < limit);
+    return found.slice(0, limit);
+  }
+
+  /** A conditional update; false when the condition did not hold. */
+  async function updateIf(key: Key, update: Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName' | 'Key'>): Promise<Record<string, AttributeValue> | false> {
+    try {
+      const out = await client.send(new UpdateItemCommand({ TableName: table, Key: marshall(key), ReturnValues: 'ALL_NEW', ...update }));
+      return out.Attributes ?? {};
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  return {
+    /** Which of these (instanceId, clientRef) pairs are already taken; keys of the answer are `${instanceId}\n${clientRef}`. */
+    async takenRefs(pairs: { instanceId: string; clientRef: string }[]): Promise<Set<string>> {
+      const taken = new Set<string>();
+      for (let i = 0; i < pairs.length; i += 100) {
+        const items = await batchGet(client, table, pairs.slice(i, i + 100).map((p) => keys.usageRef(p.instanceId, p.clientRef)));
+        for (const item of items) taken.add(`${item.instanceId?.S ?? ''}\n${item.clientRef?.S ?? ''}`);
+      }
+      return taken;
+    },
+
+    /**
+     * Adds usage to an OPEN (or new) window, claims its clientRefs and updates the instance's running total, all
+     * or nothing. Fails without writing if the window is no longer OPEN or a clientRef is already taken.
+     */
+    async add(addition: WindowAddition, at: string): Promise<AdditionResult> {
+      if (addition.clientRefs.length > MAX_REFS_PER_ADDITION) throw new Error(`at most ${MAX_REFS_PER_ADDITION} clientRefs per addition`);
+      const units = { N: addition.units.toString() };
+      const late = addition.reportedFor !== undefined;
+      const writes: LabeledWrite[] = [
+        {
+          label: 'usageWindow',
+          write: {
+            Update: {
+              TableName: table,
+              Key: marshall(windowKey(addition)),
+              UpdateExpression:
+                'SET #type = :type, instanceId = :instanceId, beginTime = :begin, endTime = :end, ' +
+                'usageState = if_not_exists(usageState, :open), revision = if_not_exists(revision, :one), ' +
+                'dueKind = :dueKind, dueAt = :end, createdAt = if_not_exists(createdAt, :at), updatedAt = :at ' +
+                `ADD units :units, reports :reports${late ? ', lateUnits :units' : ''}`,
+              ConditionExpression: 'attribute_not_exists(pk) OR usageState = :open',
+              ExpressionAttributeNames: { '#type': 'type' },
+              ExpressionAttributeValues: {
+                ...marshall({
+                  ':type': 'usageWindow',
+                  ':instanceId': addition.instanceId,
+                  ':begin': addition.beginTime,
+                  ':end': addition.endTime,
+                  ':open': 'OPEN',
+                  ':one': 1,
+                  ':dueKind': USAGE_DUE_KIND,
+                  ':at': at,
+                  ':reports': addition.reports,
+                }),
+                ':units': units,
+              },
+            },
+          },
+        },
+        {
+          label: 'usageTotal',
+          write: {
+            Update: {
+              TableName: table,
+              Key: marshall(keys.usageTotal(addition.instanceId)),
+              UpdateExpression: 'SET #type = :type, instanceId = :instanceId, updatedAt = :at ADD units :units',
+              ExpressionAttributeNames: { '#type': 'type' },
+              ExpressionAttributeValues: { ...marshall({ ':type': 'usageTotal', ':instanceId': addition.instanceId, ':at': at }), ':units': units },
+            },
+          },
+        },
+      ];
+      if (addition.reportedFor) {
+        const correction = {
+          type: 'usageCorrection',
+          instanceId: addition.instanceId,
+          at,
+          reportedFor: addition.reportedFor,
+          appliedTo: { beginTime: addition.beginTime, endTime: addition.endTime },
+          reports: addition.reports,
+          clientRefs: addition.clientRefs,
+        };
+        const id = addition.correctionId ?? `${addition.reportedFor.beginTime}`;
+        const item = { ...toItem(keys.usageCorrection(addition.instanceId, at, id), correction), units };
+        writes.push(put('usageCorrection', table, item, true));
+      }
+      for (const clientRef of addition.clientRefs) {
+        const claim = { type: 'usageRef', instanceId: addition.instanceId, clientRef, windowBegin: addition.beginTime, at, late };
+        writes.push(put('usageRef', table, toItem(keys.usageRef(addition.instanceId, clientRef), claim), true));
+      }
+      const result = await commitWrites(client, writes);
+      if (result.ok) return result;
+      return {
+        ok: false,
+        windowClosed: result.conditionFailed.includes('usageWindow'),
+        refTaken: result.conditionFailed.includes('usageRef'),
+        conflict: result.conflict,
+      };
+    },
+
+    /** Windows whose end is at or before `nowIso` and that are not pushed yet (OPEN or PUSHING), oldest first. */
+    async dueWindows(nowIso: string, limit: number): Promise<{ instanceId: string; beginTime: string }[]> {
+      const items = await queryAll(
+        {
+          TableName: table,
+          IndexName: DUE_INDEX,
+          KeyConditionExpression: 'dueKind = :kind AND dueAt <= :now',
+          ExpressionAttributeValues: marshall({ ':kind': USAGE_DUE_KIND, ':now': nowIso }),
+        },
+        limit,
+      );
+      return items.map((item) => ({ instanceId: item.instanceId?.S ?? '', beginTime: (item.sk?.S ?? '').replace(/^WINDOW#/, '') }));
+    },
+
+    async getWindows(list: { instanceId: string; beginTime: string }[]): Promise<UsageWindow[]> {
+      const found: UsageWindow[] = [];
+      for (let i = 0; i < list.length; i += 100) {
+        found.push(...(await batchGet(client, table, list.slice(i, i + 100).map(windowKey))).map(toWindow));
+      }
+      return found;
+    },
+
+    /**
+     * OPEN → PUSHING: fixes the record (metering_sn, record time, the total sent) in the same conditional write that
+     * stops reports from joining the window. Undefined if the window was not OPEN any more.
+     */
+    async seal(w: UsageWindow, sealed: { meteringSn: string; recordTime: string; at: string }): Promise<UsageWindow | undefined> {
+      const out = await updateIf(windowKey(w), {
+        UpdateExpression: 'SET usageState = :pushing, meteringSn = :sn, recordTime = :recordTime, pushedUnits = units, updatedAt = :at',
+        ConditionExpression: 'usageState = :open',
+        ExpressionAttributeValues: marshall({ ':pushing': 'PUSHING', ':open': 'OPEN', ':sn': sealed.meteringSn, ':recordTime': sealed.recordTime, ':at': sealed.at }),
+      });
+      return out === false ? undefined : toWindow(out);
+    },
+
+    /** PUSHING → ACCEPTED for the record with this metering_sn; leaves the `due` index. */
+    async accept(w: UsageWindow, verdict: { duplicate: boolean; at: string }): Promise<boolean> {
+      const out = await updateIf(windowKey(w), {
+        UpdateExpression: 'SET usageState = :accepted, acceptedAt = :at, duplicate = :duplicate, updatedAt = :at REMOVE dueKind, dueAt, nextAttemptAt, lastError',
+        ConditionExpression: 'usageState = :pushing AND meteringSn = :sn',
+        ExpressionAttributeValues: marshall({ ':accepted': 'ACCEPTED', ':pushing': 'PUSHING', ':sn': w.meteringSn ?? '', ':at': verdict.at, ':duplicate': verdict.duplicate }),
+      });
+      return out !== false;
+    },
+
+    /** PUSHING → REJECTED with the marketplace's (or our pre-check's) reason; leaves the `due` index. */
+    async reject(w: UsageWindow, rejection: { code: string; message: string }, at: string): Promise<boolean> {
+      const out = await updateIf(windowKey(w), {
+        UpdateExpression: 'SET usageState = :rejected, rejection = :rejection, updatedAt = :at REMOVE dueKind, dueAt, nextAttemptAt',
+        ConditionExpression: 'usageState = :pushing AND meteringSn = :sn',
+        ExpressionAttributeValues: marshall({ ':rejected': 'REJECTED', ':pushing': 'PUSHING', ':sn': w.meteringSn ?? '', ':rejection': rejection, ':at': at }),
+      });
+      return out !== false;
+    },
+
+    /** Stays PUSHING (same metering_sn); the next run after `nextAttemptAt` sends it again. */
+    async retryLater(w: UsageWindow, retry: { nextAttemptAt: string; lastError: string; at: string }): Promise<boolean> {
+      const out = await updateIf(windowKey(w), {
+        UpdateExpression: 'SET nextAttemptAt = :next, lastError = :error, updatedAt = :at ADD attempts :one',
+        ConditionExpression: 'usageState = :pushing AND meteringSn = :sn',
+        ExpressionAttributeValues: marshall({ ':pushing': 'PUSHING', ':sn': w.meteringSn ?? '', ':next': retry.nextAttemptAt, ':error': retry.lastError, ':at': retry.at, ':one': 1 }),
+      });
+      return out !== false;
+    },
+
+    /** Running totals (0.0001 units) of up to 100 instances; instances without usage are absent. */
+    async totals(instanceIds: readonly string[]): Promise<Map<string, { units: bigint; updatedAt: string }>> {
+      const items = await batchGet(client, table, instanceIds.map((id) => keys.usageTotal(id)));
+      return new Map(items.map((item) => [item.instanceId?.S ?? '', { units: bigintOf(item.units), updatedAt: item.updatedAt?.S ?? '' }]));
+    },
+
+    /** An instance's windows with begin in [fromIso, toIso), oldest first, at most `limit`. */
+    async windows(instanceId: string, fromIso: string, toIso: string, limit: number): Promise<UsageWindow[]> {
+      const pk = keys.usageWindow(instanceId, '').pk;
+      const items = await queryAll(
+        {
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: marshall({ ':pk': pk, ':from': `WINDOW#${fromIso}`, ':to': `WINDOW#${toIso}` }),
+          ConsistentRead: true,
+        },
+        limit,
+      );
+      return items.filter((item) => item.sk?.S !== `WINDOW#${toIso}`).map(toWindow);
+    },
+
+    /** An instance's late-usage corrections, oldest first. */
+    async corrections(instanceId: string, limit: number): Promise<UsageCorrection[]> {
+      const pk = keys.usageTotal(instanceId).pk;
+      const items = await queryAll(
+        {
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :late)',
+          ExpressionAttributeValues: marshall({ ':pk': pk, ':late': 'LATE#' }),
+          ConsistentRead: true,
+        },
+        limit,
+      );
+      return items.map(toCorrection);
+    },
+  };
+}
+
+export type UsageStore = ReturnType<typeof usageStore>;
