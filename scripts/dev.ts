@@ -241,7 +241,7 @@ try {
 
   // A seller API key with every scope, new at every start (a secret cannot be shown twice); the previous one is revoked.
   const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const sellerKey = await createLocalKey(dynamoClient, resources.tables.main!, { io: { out: () => {}, err: () => {} } });
+  const sellerKey = await createLocalKey(dynamoClient, resources.tables.MainTable!, { io: { out: () => {}, err: () => {} } });
   dynamoClient.destroy();
 
   say(`starting serverless offline on :${ports.http} (Lambda API :${ports.lambda})…`);

@@ -26,6 +26,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { createResources, type StackResources } from '../../scripts/local/emulators.ts';
+import { apiKeyStore } from '../../lib/store/apiKeyStore.ts';
 import {
   LOCAL_DEFAULT_OPENAPI_CREDENTIALS,
   LOCAL_DEFAULT_WEBHOOK_SECRET,
@@ -33,6 +34,7 @@ import {
   functionEnvProblem,
   integrationEnv,
   planLocalIntegrations,
+  resourceEnv,
 } from '../../scripts/local/env.ts';
 import { mockOrder, startFakeOpenApi, type FakeOpenApi, type FakeOrder } from '../../scripts/local/fake-openapi.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../scripts/local/webhook-receiver.ts';
@@ -698,5 +700,82 @@ describe('asynchronous provisioning end to end: serverless offline + SQS bridge 
     expect(rawHeader(response.rawHeaders, 'body-sign')).toBe(bodySignHeader(TEST_KEY, response.raw));
     const tampered = signV1Request('another-key', { activity: 'queryInstance', instanceId });
     expect(JSON.parse((await httpCall('GET', `${offline!.url}/koogallery/produce?${tampered.query}`)).raw)).toMatchObject({ resultCode: '000001' });
+  });
+});
+
+describe('seller API and usage push end to end: serverless offline + fake Open API, on tables of their own', () => {
+  const CREDENTIALS = { ak: 'usage-e2e-ak-0123456789', sk: 'usage-e2e-sk-0123456789abcdef' };
+  const PRODUCT = 'E2E-METERED';
+  const HOUR = 3_600_000;
+  let fake: FakeOpenApi;
+  let offline: Awaited<ReturnType<typeof startOffline>> | undefined;
+  let mainTable: string;
+
+  beforeAll(async () => {
+    // Own tables: the usage push takes every due window of its table, and other test files meter usage too.
+    const resources = await createResources({ stage: `usage${randomUUID().slice(0, 6)}`, dynamoEndpoint: stack.dynamoEndpoint, sqsEndpoint: stack.sqsEndpoint });
+    mainTable = resources.tables.MainTable!;
+    fake = await startFakeOpenApi({ port: 0, credentials: CREDENTIALS, accessKey: TEST_KEY });
+    const { defaults, dictated } = integrationEnv({ fakeOpenApi: { url: fake.url, credentials: CREDENTIALS } });
+    offline = await startOffline({
+      env: { ...defaults, ...dictated, ...resourceEnv(resources), ORDER_QUERY: 'false', PROVISIONING_MODE: 'template', USAGE_PRODUCTS: PRODUCT },
+    });
+  });
+
+  afterAll(async () => {
+    await offline?.stop();
+    await fake?.close();
+  });
+
+  async function sellerCall(method: 'GET' | 'POST', path: string, key: string | undefined, body?: unknown) {
+    const response = await fetch(`${offline!.url}${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/json', ...(key ? { Authorization: `Bearer ${key}` } : {}) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+  }
+
+  it('reports usage over HTTP with a seller key, and the scheduled function pushes it to the marketplace once', { timeout: 45_000 }, async () => {
+    const { secret } = await apiKeyStore(dynamo, mainTable).create({ name: 'e2e', scopes: ['usage:write', 'usage:read'], now: Date.now() });
+    // newInstance carries no product; a renewal names it.
+    const orderId = `E2E${Date.now()}`;
+    const produce = async (body: JsonObject) => {
+      const response = await httpCall('POST', `${offline!.url}/koogallery/produce?${new URLSearchParams(signedQuery(body))}`, JSON.stringify(body));
+      return JSON.parse(response.raw) as { resultCode: string; instanceId?: string };
+    };
+    const created = await produce({ activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: `biz-${orderId}` });
+    expect(created.resultCode).toBe('000000');
+    const instanceId = created.instanceId!;
+    const renewal = { activity: 'refreshInstance', scene: 'RENEWAL', orderId: `${orderId}R`, orderLineId: `${orderId}R-000001`, instanceId, expireTime: '20300101000000', productId: PRODUCT };
+    expect((await produce(renewal)).resultCode).toBe('000000');
+
+    const now = Date.now();
+    const begin = new Date(now - (now % HOUR) - HOUR).toISOString();
+    const end = new Date(Date.parse(begin) + HOUR).toISOString();
+    expect((await sellerCall('POST', '/seller/usage', undefined, { records: [] })).status).toBe(401);
+    const reported = await sellerCall('POST', '/seller/usage', secret, {
+      records: [
+        { instanceId, beginTime: begin, endTime: end, value: '2.5', clientRef: 'e2e-1' },
+        { instanceId, beginTime: begin, endTime: end, value: '0.25' },
+        { instanceId, beginTime: begin, endTime: end, value: '2.5', clientRef: 'e2e-1' },
+      ],
+    });
+    expect(reported).toMatchObject({ status: 200, json: { accepted: 2, duplicates: 1, rejected: 0 } });
+
+    // What the schedule runs at minute 5, invoked through the Lambda API.
+    const invoke = async () => {
+      const response = await fetch(`${offline!.lambdaUrl}/2015-03-31/functions/koogallery-isv-local-usagePush/invocations`, { method: 'POST', body: '{}' });
+      expect(response.status).toBe(200);
+      return (await response.json()) as Record<string, unknown>;
+    };
+    expect(await invoke()).toMatchObject({ requests: 1, accepted: 1 });
+    expect(await invoke()).toMatchObject({ due: 0, requests: 0 });
+    expect(fake.usage().filter((u) => u.instance_id === instanceId).map((u) => u.usage_value)).toEqual(['2.75']);
+
+    const ledger = await sellerCall('GET', `/seller/usage?instanceId=${encodeURIComponent(instanceId)}`, secret);
+    expect(ledger.json).toMatchObject({ total: '2.75', windows: [{ beginTime: begin, state: 'ACCEPTED', value: '2.75' }] });
+    const doc = await sellerCall('GET', '/seller/openapi.json', undefined);
+    expect(doc.json).toMatchObject({ openapi: '3.1.0' });
   });
 });
