@@ -115,6 +115,22 @@ function readBody<D>(route: AnyRoute<D>, req: SellerRequest, maxBytes: number): 
 }
 
 export async function handleSellerRequest<D>(req: SellerRequest, ctx: RouterContext<D>): Promise<SellerResponse> {
+  const started = ctx.now();
+  const seen: { route?: string; keyId?: string } = {};
+  const response = await answer(req, ctx, seen);
+  // One line per request: which route, which key (its id, never the secret), the outcome.
+  ctx.log.info('seller API request', {
+    correlationId: req.correlationId,
+    method: req.method,
+    route: seen.route ?? '(none)',
+    keyId: seen.keyId,
+    status: response.status,
+    latencyMs: ctx.now() - started,
+  });
+  return response;
+}
+
+async function answer<D>(req: SellerRequest, ctx: RouterContext<D>, seen: { route?: string; keyId?: string }): Promise<SellerResponse> {
   try {
     let matched: { route: AnyRoute<D>; params: Record<string, string> } | undefined;
     for (const route of ctx.routes) {
@@ -127,7 +143,9 @@ export async function handleSellerRequest<D>(req: SellerRequest, ctx: RouterCont
     }
     if (!matched) throw new SellerApiError('not_found', `no route ${req.method} ${req.path.slice(0, 200)}`);
     const { route } = matched;
+    seen.route = `${route.method} ${route.path}`;
     const key = await authenticate(route, req, ctx);
+    seen.keyId = key?.keyId;
     const params = parse(route.params, matched.params, 'path', 'invalid_request');
     const query = parse(route.query, req.query, 'query', 'invalid_request');
     const body = readBody(route, req, ctx.maxBodyBytes);

@@ -96,10 +96,10 @@ const WindowItemSchema = z.object({
   updatedAt: z.string(),
 });
 
-/** Numbers are read from the raw item: `units` must never pass through a JS float. */
+/** Quantities are read from the raw item: they must never pass through a JS float. */
 function toWindow(item: Record<string, AttributeValue>): UsageWindow {
-  const raw = WindowItemSchema.parse(unmarshall({ ...item, units: { N: '0' }, lateUnits: { N: '0' }, pushedUnits: { N: '0' } }));
-  const { usageState, ...rest } = raw;
+  const { units: _units, lateUnits: _late, pushedUnits: _pushed, ...others } = item;
+  const { usageState, ...rest } = WindowItemSchema.parse(unmarshall(others));
   return {
     ...rest,
     state: usageState,
@@ -119,7 +119,8 @@ const CorrectionItemSchema = z.object({
 });
 
 function toCorrection(item: Record<string, AttributeValue>): UsageCorrection {
-  return { ...CorrectionItemSchema.parse(unmarshall({ ...item, units: { N: '0' } })), units: bigintOf(item.units) };
+  const { units, ...others } = item;
+  return { ...CorrectionItemSchema.parse(unmarshall(others)), units: bigintOf(units) };
 }
 
 /** Transactions hold at most 100 items: the window, the total, a correction, and up to 97 clientRef claims. */

@@ -356,7 +356,7 @@ describe('failures', () => {
     expect(message).toContain(CORRELATION_ID);
     expect(res.body).not.toContain('secret-main-table');
     expect(res.body).not.toContain('ConditionalCheckFailed');
-    expect(logged).toEqual([
+    expect(logged.filter((l) => l.level !== 'info')).toEqual([
       {
         level: 'error',
         message: 'seller API request failed',
@@ -380,7 +380,7 @@ describe('failures', () => {
       expectError(res, 429, 'rate_limited');
       expect(res.headers['Retry-After']).toBe('1');
       expect(res.body).not.toContain('secret-main-table');
-      expect(logged.map((l) => l.level)).toEqual(['warn']);
+      expect(logged.map((l) => l.level)).toEqual(['warn', 'info']);
     },
   );
 
@@ -390,7 +390,23 @@ describe('failures', () => {
 
     expect(expectError(res, 409, 'conflict')).toBe('the instance changed meanwhile');
     expect(res.headers['X-Extra']).toBe('yes');
-    expect(logged).toEqual([]);
+    // Only the request line: a refusal is not an error.
+    expect(logged).toEqual([
+      {
+        level: 'info',
+        message: 'seller API request',
+        extra: { correlationId: CORRELATION_ID, method: 'GET', route: 'GET /seller/failing', keyId: undefined, status: 409, latencyMs: 0 },
+      },
+    ]);
+  });
+
+  it('logs one line per request with the route and the key id, never the secret', async () => {
+    const res = await request('GET', '/seller/things/t-1', { key: READER });
+    expect(res.status).toBe(200);
+    expect(logged).toEqual([
+      { level: 'info', message: 'seller API request', extra: expect.objectContaining({ route: 'GET /seller/things/{thingId}', status: 200, keyId: KEYS[READER]!.keyId }) },
+    ]);
+    expect(JSON.stringify(logged)).not.toContain(READER);
   });
 });
 
