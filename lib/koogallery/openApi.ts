@@ -507,8 +507,6 @@ export const UsageResponseSchema = z.object({
   error_msg: optText,
 });
 
-const DUPLICATE_MESSAGE = /duplicat|重复/i;
-
 /** `extra_info` as text (JSON values stringified), whitespace collapsed, at most 500 characters. */
 function extraInfoText(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
@@ -518,9 +516,8 @@ function extraInfoText(value: unknown): string | undefined {
 }
 
 /**
- * Maps one HTTP answer of the usage push to an outcome. MKT.0000 → accepted. A code of `duplicateCodes`, or a
- * permanent refusal whose message says "duplicate" (重复), → accepted as a duplicate: the marketplace already has
- * the records. Anything else is a failure that isRetryable classifies.
+ * Maps one HTTP answer of the usage push to an outcome. MKT.0000 → accepted. A code of `duplicateCodes` → accepted
+ * as a duplicate: the marketplace already has the records. Anything else is a failure that isRetryable classifies.
  */
 export function interpretUsageAnswer(
   status: number,
@@ -550,7 +547,9 @@ export function interpretUsageAnswer(
   if (code === RESULT_SUCCESS) return { ok: true, code, duplicate: false, via };
   const retry = isRetryable(code, status);
   const message = response?.resultMsg ?? response?.error_msg;
-  if (duplicateCodes.includes(code) || (!retry && DUPLICATE_MESSAGE.test(message ?? ''))) {
+  // Only the configured codes: a refusal that merely mentions duplicates (a batch refused for a repeated entity)
+  // must not mark records accepted that the marketplace did not take.
+  if (duplicateCodes.includes(code)) {
     return { ok: true, code, duplicate: true, via };
   }
   const trimmed = trimMessage(message);

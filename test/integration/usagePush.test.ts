@@ -419,14 +419,14 @@ describe('usage answer parsing', () => {
   const interpret = (status: number, body: unknown, duplicateCodes?: string[]) =>
     interpretUsageAnswer(status, typeof body === 'string' ? body : JSON.stringify(body), 'primary', duplicateCodes);
 
-  it('success, and duplicates by code or by message', () => {
+  it('success, and duplicates by the configured codes only', () => {
     expect(interpret(200, { resultCode: 'MKT.0000', resultMsg: 'success' })).toEqual({ ok: true, code: 'MKT.0000', duplicate: false, via: 'primary' });
     expect(interpret(200, { resultCode: 'MKT.9005' })).toMatchObject({ ok: true, duplicate: true });
     expect(interpret(500, { resultCode: 'MKT.9005' }, ['MKT.9006'])).toMatchObject({ ok: false, retry: false, code: 'MKT.9005' });
     expect(interpret(500, { resultCode: 'MKT.9006' }, ['MKT.9006'])).toMatchObject({ ok: true, duplicate: true, code: 'MKT.9006' });
-    expect(interpret(500, { resultCode: 'MKT.9002', resultMsg: 'Duplicate metering_sn' })).toMatchObject({ ok: true, duplicate: true });
-    expect(interpret(500, { resultCode: 'MKT.0100', resultMsg: '话单重复' })).toMatchObject({ ok: true, duplicate: true });
-    // A transient answer is never read as "already there": the push is retried instead.
+    // A refusal that only mentions duplicates is a refusal: nothing is marked accepted that was not taken.
+    expect(interpret(500, { resultCode: 'MKT.9002', resultMsg: 'Duplicate metering_sn' })).toMatchObject({ ok: false, retry: false });
+    expect(interpret(500, { resultCode: 'MKT.0100', resultMsg: '话单重复' })).toMatchObject({ ok: false, retry: false });
     expect(interpret(500, { resultCode: 'MKT.0999', resultMsg: 'duplicate key in database' })).toMatchObject({ ok: false, retry: true });
   });
 
