@@ -10,7 +10,8 @@ import { iso, WINDOW_MS, windowStart } from './windows.ts';
  * POST /seller/usage: checks every report, drops repeated clientRefs, and adds what is left to the ledger, one
  * transaction per window (window sum + running total + clientRef claims). A report for a window already pushed
  * is not lost: it joins the instance's current open window as a correction, flagged late.
- * A rejected report writes nothing; the others are unaffected by it.
+ * A rejected report writes nothing; the others are unaffected by it. A window whose write fails (conflicts that
+ * outlast the retries, DynamoDB trouble) answers its reports `retry`, and the rest of the request stands.
  */
 
 export type RecordResult =
@@ -23,14 +24,20 @@ export type RecordResult =
       lateFor?: { beginTime: string; endTime: string };
     }
   | { index: number; status: 'duplicate'; clientRef: string }
-  | { index: number; status: 'rejected'; reason: Rejection };
+  | { index: number; status: 'rejected'; reason: Rejection }
+  /** Not recorded this time (the ledger kept conflicting, or DynamoDB failed): send the record again. */
+  | { index: number; status: 'retry'; message: string };
 
 export interface IngestResult {
   accepted: number;
   duplicates: number;
   rejected: number;
+  retry: number;
   results: RecordResult[];
 }
+
+const RETRY_MESSAGE =
+  'not recorded: the ledger was busy or unavailable; send it again (with a clientRef, a report that did get through is answered duplicate)';
 
 export interface IngestDeps {
   /** Instances by id (unknown ids absent). */
@@ -118,13 +125,25 @@ export async function ingestUsage(records: readonly unknown[], deps: IngestDeps)
   const worker = async () => {
     while (next < chains.length) {
       const groups = chains[next++]!;
-      for (const group of groups) await writeGroup(group, results, deps, nowMs);
+      for (const group of groups) {
+        try {
+          await writeGroup(group, results, deps, nowMs);
+        } catch (error) {
+          // Other windows of this request are committed already: answer record by record rather than fail it all.
+          deps.log.warn('usage window not recorded', {
+            instanceId: group.instanceId,
+            beginTime: iso(group.beginMs),
+            error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+          });
+          for (const { index } of group.members) results[index] ??= { index, status: 'retry', message: RETRY_MESSAGE };
+        }
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_INSTANCES, chains.length) }, worker));
 
   const count = (status: RecordResult['status']) => results.filter((r) => r.status === status).length;
-  return { accepted: count('accepted'), duplicates: count('duplicate'), rejected: count('rejected'), results };
+  return { accepted: count('accepted'), duplicates: count('duplicate'), rejected: count('rejected'), retry: count('retry'), results };
 }
 
 /** Retries a transaction that lost a race with another writer (TransactionConflict). */

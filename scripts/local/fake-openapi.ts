@@ -478,15 +478,17 @@ export async function startFakeOpenApi(options: {
     }
     const fresh: FakeUsageRecord[] = [];
     const duplicates: string[] = [];
-    const sns = new Set(acceptedSns);
-    const windows = new Set(acceptedWindows);
+    // Repeats within this batch count too; what was accepted before is only read here.
+    const batchSns = new Set<string>();
+    const batchWindows = new Set<string>();
     for (const r of parsed.data.usage_records) {
-      if (sns.has(r.metering_sn) || windows.has(windowOf(r))) {
+      const window = windowOf(r);
+      if (acceptedSns.has(r.metering_sn) || acceptedWindows.has(window) || batchSns.has(r.metering_sn) || batchWindows.has(window)) {
         duplicates.push(r.metering_sn);
         continue;
       }
-      sns.add(r.metering_sn);
-      windows.add(windowOf(r));
+      batchSns.add(r.metering_sn);
+      batchWindows.add(window);
       fresh.push(r);
     }
     if (fresh.length === 0) {

@@ -6,6 +6,7 @@ import { eventFor } from '../../lib/outbox/events.ts';
 import { auditLog } from '../../lib/store/auditLog.ts';
 import { dynamoClient } from '../../lib/store/client.ts';
 import { usageStore, type UsageStore, type UsageWindow } from '../../lib/store/usageStore.ts';
+import { ingestUsage } from '../../lib/usage/ingest.ts';
 import { pushUsage, type PushSummary } from '../../lib/usage/push.ts';
 import { startFakeOpenApi, type FakeOpenApi } from '../../scripts/local/fake-openapi.ts';
 import { call, env, store, uniqueId } from '../helpers/produce.ts';
@@ -236,6 +237,29 @@ describe('usage ingest', () => {
         { beginTime: hourStart(3), value: '1.7001', state: 'OPEN', reports: 5 },
       ],
     });
+  });
+});
+
+describe('usage ingest when the ledger fails', () => {
+  it("answers the failed window's records 'retry' and keeps the rest of the request", async () => {
+    const [busy, fine] = await Promise.all([meteredInstance(), meteredInstance()]);
+    const real = ledger();
+    const warnings: string[] = [];
+    const result = await ingestUsage([report(busy, 2, '1', 'b-1'), report(fine, 2, '2'), report(busy, 3, '3')], {
+      instances: (ids) => store().getInstances(ids),
+      // Every write of `busy` keeps losing to concurrent writers (DynamoDB's TransactionConflict).
+      ledger: { ...real, add: async (addition, at) => (addition.instanceId === busy ? { ok: false, windowClosed: false, refTaken: false, conflict: true } : real.add(addition, at)) },
+      settings: { products: new Map([[PRODUCT, 'hourly']]), chargingModes: new Set(), packageChargingModes: new Set() },
+      now: Date.now,
+      log: { info: () => {}, warn: (message) => warnings.push(message), error: () => {} },
+    });
+    expect(result).toMatchObject({ accepted: 1, retry: 2, rejected: 0 });
+    expect(result.results.map((r) => r.status)).toEqual(['retry', 'accepted', 'retry']);
+    expect(warnings).toEqual(['usage window not recorded', 'usage window not recorded']);
+    expect(await windowsOf(busy)).toEqual([]);
+    // Sent again once the ledger is free, the reports count once.
+    expect((await postUsage([report(busy, 2, '1', 'b-1'), report(busy, 3, '3')])).json).toMatchObject({ accepted: 2 });
+    expect((await windowsOf(busy)).map((w) => w.units)).toEqual([30000n, 10000n]);
   });
 });
 

@@ -28,12 +28,14 @@ const RecordResultSchema = z.discriminatedUnion('status', [
     status: z.literal('rejected'),
     reason: z.object({ code: z.enum(Object.keys(REJECTIONS) as [keyof typeof REJECTIONS]), message: z.string() }),
   }),
+  z.object({ index: z.number().int(), status: z.literal('retry'), message: z.string().describe('Not recorded this time: send the record again') }),
 ]);
 
 const IngestAnswerSchema = z.object({
   accepted: z.number().int(),
   duplicates: z.number().int(),
   rejected: z.number().int(),
+  retry: z.number().int(),
   results: z.array(RecordResultSchema).describe('One per record, in the order sent'),
 });
 
