@@ -104,6 +104,11 @@ const envSchema = z.object({
   USAGE_PUSH_MAX_WINDOWS: positiveInt(20_000),
   /** The marketplace's answer codes meaning "already have this record" (undocumented, spec §8.2): counted as accepted. */
   USAGE_DUPLICATE_CODES: z.string().default('MKT.9005').transform((v) => [...csvSet(v)]),
+  /**
+   * The public production address the availability probe calls twice a day (functions/probe.ts), e.g.
+   * https://isv.example.com/koogallery/produce; unset, the probe does nothing.
+   */
+  PROBE_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** The seller API's largest request body (a usage request of 1000 records is about 200 KB). */
   SELLER_MAX_BODY_BYTES: positiveInt(1_048_576),
 

@@ -645,14 +645,15 @@ const EnvSchema = z.object({
   KOOGALLERY_ACCESS_KEY: z.string().min(1).default(FAKE_OPENAPI_DEFAULT_ACCESS_KEY),
 });
 
-async function main(): Promise<void> {
+/** Runs the fake on its own until SIGINT/SIGTERM (also `koogallery-sim serve`); `port` wins over FAKE_OPENAPI_PORT. */
+export async function serveStandalone(options: { port?: number } = {}): Promise<void> {
   const env = EnvSchema.safeParse(process.env);
   if (!env.success) {
     console.error(`fake-openapi: ${zodMessage(env.error)}`);
     process.exit(2);
   }
   const fake = await startFakeOpenApi({
-    port: env.data.FAKE_OPENAPI_PORT,
+    port: options.port ?? env.data.FAKE_OPENAPI_PORT,
     credentials: { ak: env.data.KOOGALLERY_AK, sk: env.data.KOOGALLERY_SK },
     accessKey: env.data.KOOGALLERY_ACCESS_KEY,
     log: (line) => console.log(`[fake-openapi] ${line}`),
@@ -671,7 +672,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error: unknown) => {
+  serveStandalone().catch((error: unknown) => {
     console.error(`fake-openapi: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   });

@@ -17,7 +17,7 @@ import { parseConfig } from '../../lib/config.ts';
 
 const run = promisify(execFile);
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
-const FUNCTIONS = ['produce', 'provision', 'sweep', 'seller', 'usagePush'] as const;
+const FUNCTIONS = ['produce', 'provision', 'sweep', 'seller', 'usagePush', 'probe'] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 const LOGICAL: Record<FunctionName, string> = {
   produce: 'Produce',
@@ -25,6 +25,7 @@ const LOGICAL: Record<FunctionName, string> = {
   sweep: 'Sweep',
   seller: 'Seller',
   usagePush: 'UsagePush',
+  probe: 'Probe',
 };
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -234,6 +235,7 @@ describe('functions', () => {
     // The HTTP API's integration limit is 30 s.
     expect(fn(prod, 'seller').Properties).toMatchObject({ Timeout: 29, MemorySize: 1024 });
     expect(fn(prod, 'usagePush').Properties).toMatchObject({ Timeout: 300, MemorySize: 512 });
+    expect(fn(prod, 'probe').Properties).toMatchObject({ Timeout: 30, MemorySize: 256 });
   });
 
   it('keeps logs for 30 days', () => {
@@ -261,7 +263,7 @@ describe('functions', () => {
     });
   });
 
-  it('runs the outbox sweep every 5 minutes, the safety sweep hourly and the usage push at minute 5', () => {
+  it('runs the outbox sweep every 5 minutes, the safety sweep hourly, the usage push at minute 5 and the probe twice a day', () => {
     const rules = Object.values(prod.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
     const schedules = rules.map((rule) => {
       const targets = asArray(rule.Properties.Targets).filter(isObject);
@@ -273,6 +275,7 @@ describe('functions', () => {
       ['{SweepLambdaFunction.Arn}', 'rate(5 minutes)', { job: 'outbox' }],
       ['{SweepLambdaFunction.Arn}', 'rate(1 hour)', { job: 'safety' }],
       ['{UsagePushLambdaFunction.Arn}', 'cron(5 * * * ? *)', undefined],
+      ['{ProbeLambdaFunction.Arn}', 'cron(0 1,7 * * ? *)', undefined],
     ]);
   });
 
@@ -492,6 +495,7 @@ describe('IAM: least privilege', () => {
     expect(secretsOf('ProvisionRole')).toEqual([`${prefix}/openapi-ak`, `${prefix}/openapi-sk`, `${prefix}/webhook-secret`]);
     expect(secretsOf('SweepRole')).toEqual([]);
     expect(secretsOf('SellerRole')).toEqual([]);
+    expect(secretsOf('ProbeRole')).toEqual([`${prefix}/access-key`, `${prefix}/previous-access-key`]);
     expect(secretsOf('UsagePushRole')).toEqual([
       `${prefix}/access-key`,
       `${prefix}/openapi-ak`,
@@ -499,7 +503,7 @@ describe('IAM: least privilege', () => {
       `${prefix}/previous-access-key`,
     ]);
 
-    for (const roleId of ['ProduceRole', 'ProvisionRole', 'UsagePushRole']) {
+    for (const roleId of ['ProduceRole', 'ProvisionRole', 'UsagePushRole', 'ProbeRole']) {
       const kms = roleStatements(prod, roleId).filter((s) => s.Action.some((a) => a.startsWith('kms:')));
       expect(kms.flatMap(ALL_ACTIONS), roleId).toEqual(['kms:Decrypt']);
       for (const s of kms) {
@@ -511,6 +515,23 @@ describe('IAM: least privilege', () => {
     for (const roleId of ['SweepRole', 'SellerRole']) {
       expect(roleStatements(prod, roleId).filter((s) => s.Action.some((a) => a.startsWith('kms:')))).toEqual([]);
     }
+  });
+
+  it('gives the probe no data access at all', () => {
+    const data = roleStatements(prod, 'ProbeRole').filter((s) => s.Action.some((a) => /^(dynamodb|sqs|s3):/.test(a)));
+    expect(data).toEqual([]);
+  });
+
+  it('alarms when the availability probe fails', () => {
+    const alarm = resource(prod, 'ProbeFailureAlarm').Properties;
+    expect(alarm).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
+    expect(alarm.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: 'ProbeLambdaFunction' } }]);
   });
 
   it('alarms when a lifecycle event reaches the dead-letter queue', () => {
