@@ -1,6 +1,6 @@
 import { parseActivity, type ParsedActivity } from '../koogallery/activities.ts';
 import { verifyRequest, type AccessKey, type SignedQuery } from '../koogallery/auth.ts';
-import type { JsonObject } from '../koogallery/canonicalJson.ts';
+import { MAX_JSON_DEPTH, nestedDeeperThan, type JsonObject } from '../koogallery/canonicalJson.ts';
 import type { EncryptType } from '../koogallery/fieldCrypto.ts';
 import { answer, ResultCode, type Answer } from '../koogallery/resultCodes.ts';
 import { parseV1Activity } from '../koogallery/v1Activities.ts';
@@ -74,6 +74,9 @@ function authenticateV2(call: Extract<ProduceCall, { version: 'v2' }>, keys: Acc
   const bodyBytes = Buffer.byteLength(call.rawBody, 'utf8');
   if (bodyBytes === 0 || bodyBytes > settings.maxBodyBytes) {
     return { ok: false, given: answer(ResultCode.invalidParameter, 'body is empty or too large'), reason: 'body size' };
+  }
+  if (nestedDeeperThan(call.rawBody)) {
+    return { ok: false, given: answer(ResultCode.invalidParameter, `body is nested deeper than ${MAX_JSON_DEPTH} levels`), reason: 'deep JSON' };
   }
   const body = parseBody(call.rawBody);
   if (!body) return { ok: false, given: answer(ResultCode.invalidParameter, 'body is not a JSON object'), reason: 'malformed JSON' };

@@ -57,3 +57,29 @@ export function canonicalCandidates(body: JsonObject, rawBody: string): Array<{ 
   candidates.push({ form: 'raw-body', payload: rawBody });
   return candidates;
 }
+
+/** The deepest nesting a body may have: the documented bodies are 2 levels deep (changeInstanceCheck.productInfo). */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Whether JSON text nests objects/arrays deeper than `max`, by one scan of the text (brackets inside strings do not
+ * count), so a hostile body is refused before any recursive code (parsing, canonical sorting) can overflow the stack.
+ */
+export function nestedDeeperThan(text: string, max: number = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
+}

@@ -66,3 +66,15 @@ describe('parseActivity', () => {
     expect(answer('000000', undefined, { instanceId: 'i' })).toEqual({ resultCode: '000000', resultMsg: 'success.', instanceId: 'i' });
   });
 });
+
+describe('body nesting', () => {
+  it('finds bodies nested deeper than the limit in one scan, ignoring brackets inside strings', async () => {
+    const { nestedDeeperThan, MAX_JSON_DEPTH } = await import('../../lib/koogallery/canonicalJson.ts');
+    const nested = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    expect(nestedDeeperThan(nested(MAX_JSON_DEPTH))).toBe(false);
+    expect(nestedDeeperThan(nested(MAX_JSON_DEPTH + 1))).toBe(true);
+    expect(nestedDeeperThan(`{"a":${nested(100_000)}}`)).toBe(true);
+    expect(nestedDeeperThan(JSON.stringify({ s: '[[[[[[[[[['.repeat(100), q: 'a\\"[[[' }))).toBe(false);
+    expect(nestedDeeperThan('{"activity":"newInstance","productInfo":{"skuCode":"x"}}')).toBe(false);
+  });
+});
