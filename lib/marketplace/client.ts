@@ -56,10 +56,17 @@ export const BODY_SIGN_HEADER = 'Body-Sign';
 export const DEFAULT_TIMEOUT_MS = 10_000;
 const MAX_ANSWER_BYTES = 1024 * 1024;
 
-export function bodySignVerdict(headers: readonly [string, string][], raw: string, key: string): BodySignVerdict {
-  const exact = headers.find(([name]) => name === BODY_SIGN_HEADER);
-  if (!exact) return headers.some(([name]) => name.toLowerCase() === BODY_SIGN_HEADER.toLowerCase()) ? 'wrong-case' : 'absent';
-  return signaturesEqual(bodySignHeader(key, raw), exact[1]) ? 'valid' : 'invalid';
+/**
+ * `exact` (default): the header must be named `Body-Sign` exactly, as the marketplace reads it. `any`: any letter
+ * case, for a local stack whose HTTP server lowercases header names (serverless offline does).
+ */
+export type HeaderCase = 'exact' | 'any';
+
+export function bodySignVerdict(headers: readonly [string, string][], raw: string, key: string, headerCase: HeaderCase = 'exact'): BodySignVerdict {
+  const same = (name: string) => name.toLowerCase() === BODY_SIGN_HEADER.toLowerCase();
+  const found = headers.find(([name]) => name === BODY_SIGN_HEADER) ?? (headerCase === 'any' ? headers.find(([name]) => same(name)) : undefined);
+  if (!found) return headers.some(([name]) => same(name)) ? 'wrong-case' : 'absent';
+  return signaturesEqual(bodySignHeader(key, raw), found[1]) ? 'valid' : 'invalid';
 }
 
 /** The V2 query parameters of a call, spoiled as `overrides` says. */
@@ -126,13 +133,20 @@ export interface MarketplaceClient {
   readonly url: string;
 }
 
+export interface MarketplaceClientOptions {
+  headerCase?: HeaderCase;
+  /** Runs before each call is signed and sent (e.g. registering its order on a fake Open API); not timed. */
+  beforeSend?: (body: JsonObject, v1: boolean) => Promise<void>;
+}
+
 /** `url` is the production address (e.g. https://isv.example.com/koogallery/produce); `key` the access key. */
-export function marketplaceClient(url: string, key: string): MarketplaceClient {
+export function marketplaceClient(url: string, key: string, clientOptions: MarketplaceClientOptions = {}): MarketplaceClient {
   const base = new URL(url);
   if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new Error(`the production address must be http(s): ${url}`);
   return {
     url,
     async call(body, options = {}) {
+      await clientOptions.beforeSend?.(body, options.v1 ?? false);
       const target = new URL(base);
       let result: Omit<CallResult, 'bodySign' | 'json'>;
       const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -151,7 +165,7 @@ export function marketplaceClient(url: string, key: string): MarketplaceClient {
       } catch {
         json = undefined;
       }
-      return { ...result, ...(json ? { json } : {}), bodySign: bodySignVerdict(result.headers, result.raw, key) };
+      return { ...result, ...(json ? { json } : {}), bodySign: bodySignVerdict(result.headers, result.raw, key, clientOptions.headerCase) };
     },
   };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { signRequest } from '../koogallery/auth.ts';
 import type { JsonObject } from '../koogallery/canonicalJson.ts';
-import { marketplaceClient, type CallOptions, type CallResult, type MarketplaceClient } from './client.ts';
+import { marketplaceClient, type CallOptions, type CallResult, type MarketplaceClient, type MarketplaceClientOptions } from './client.ts';
 import { firstLine, marketplaceTime, newOrderId, requestBody } from './requests.ts';
 
 /**
@@ -56,6 +56,8 @@ export interface ConformanceOptions {
   requireBodySign?: boolean;
   /** How long to poll an instance that is still provisioning (000004). */
   provisioningWaitMs?: number;
+  /** Header case rule and a hook before each call (see MarketplaceClientOptions). */
+  client?: MarketplaceClientOptions;
 }
 
 export const DEFAULT_BUDGET_MS = 5_000;
@@ -750,7 +752,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Check
   const budgetMs = options.budgetMs ?? DEFAULT_BUDGET_MS;
   const checks = selected(options.only);
   const settings: Settings = {
-    client: marketplaceClient(options.url, options.key),
+    client: marketplaceClient(options.url, options.key, options.client),
     key: options.key,
     budgetMs,
     timeoutMs: options.timeoutMs ?? Math.max(budgetMs * 2, budgetMs + 1_000),

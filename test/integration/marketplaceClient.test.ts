@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { marketplaceClient, type MarketplaceClient } from '../../lib/marketplace/client.ts';
+import { bodySignHeader } from '../../lib/koogallery/signature.ts';
+import { bodySignVerdict, marketplaceClient, type MarketplaceClient } from '../../lib/marketplace/client.ts';
 import { RequestError, requestBody } from '../../lib/marketplace/requests.ts';
 import { startHandlerServer, type HandlerServer } from '../helpers/httpServer.ts';
 import { TEST_KEY } from '../helpers/signing.ts';
@@ -42,5 +43,18 @@ describe('marketplace client', () => {
     const result = await nowhere.call(requestBody('newInstance'), { timeoutMs: 1000 });
     expect(result.status).toBe(0);
     expect(result.error).toMatch(/ECONNREFUSED|refused/);
+  });
+
+  it('reads Body-Sign by its exact name unless told a local stack lowercases it, and runs the hook before each call', async () => {
+    const raw = '{"resultCode":"000000","resultMsg":"ok"}';
+    const sign = bodySignHeader(TEST_KEY, raw);
+    expect(bodySignVerdict([['body-sign', sign]], raw, TEST_KEY)).toBe('wrong-case');
+    expect(bodySignVerdict([['body-sign', sign]], raw, TEST_KEY, 'any')).toBe('valid');
+    expect(bodySignVerdict([['Body-Sign', 'nope']], raw, TEST_KEY, 'any')).toBe('invalid');
+    expect(bodySignVerdict([], raw, TEST_KEY, 'any')).toBe('absent');
+    const seen: string[] = [];
+    const hooked = marketplaceClient(`${server.url}/koogallery/produce`, TEST_KEY, { beforeSend: async (body) => void seen.push(String(body.activity)) });
+    await hooked.call(requestBody('queryInstance', { instanceId: 'x' }));
+    expect(seen).toEqual(['queryInstance']);
   });
 });
