@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSim } from '../../scripts/sim/cli.ts';
 import { startHandlerServer, type HandlerServer } from '../helpers/httpServer.ts';
@@ -52,5 +53,28 @@ describe('koogallery-sim', () => {
     const result = await sim('probe', '--url', url, '--key', TEST_KEY);
     expect(result.code).toBe(0);
     expect(result.out).toMatch(/✓ debug newInstance\s+000000/);
+  });
+
+  it('serve runs the fake Open API through the package bin until stopped', { timeout: 20_000 }, async () => {
+    const child = spawn(process.execPath, ['scripts/sim/koogallery-sim.mjs', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let seen = '';
+        const timer = setTimeout(() => reject(new Error(`serve did not start: ${seen}`)), 15_000);
+        child.stdout.on('data', (chunk: Buffer) => {
+          seen += chunk.toString();
+          const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+      });
+      const calls = await fetch(`${url}/fake/calls`);
+      expect(calls.status).toBe(200);
+      expect(await calls.json()).toEqual([]);
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 });
