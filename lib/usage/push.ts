@@ -54,6 +54,11 @@ export function backoffMinutes(attempt: number): number {
   return Math.min(60 * 2 ** (attempt - 1), BACKOFF_CAP_MINUTES) - BACKOFF_SLACK_MINUTES;
 }
 
+/** The marketplace refused who we are, not what we sent. */
+export function isCredentialRefusal(code: string, httpStatus: number | undefined): boolean {
+  return /^(?:MKT|CBC)\.015\d$/.test(code) || httpStatus === 401 || httpStatus === 403;
+}
+
 export function pushRecord(w: UsageWindow): UsagePushRecord {
   if (!w.meteringSn || !w.recordTime || w.pushedUnits === undefined) throw new Error(`window ${w.instanceId} ${w.beginTime} is not sealed`);
   return {
@@ -133,7 +138,9 @@ export async function pushUsage(deps: PushDeps, settings: PushSettings): Promise
       });
       return true;
     }
-    if (outcome.retry) {
+    // A refused signature or permission (MKT.015x, 401/403) says nothing about the records: the AK/SK or the access
+    // key is wrong (e.g. mid-rotation). The records wait, like on a rate limit, until the credentials are fixed.
+    if (outcome.retry || isCredentialRefusal(outcome.code, outcome.httpStatus)) {
       await inParallel(batch, async (w) => {
         const nextAttemptAt = iso(nowMs + backoffMinutes(w.attempts + 1) * 60_000);
         if (await deps.ledger.retryLater(w, { nextAttemptAt, lastError: `${outcome.code}: ${outcome.reason}`.slice(0, 300), at })) summary.retrying++;

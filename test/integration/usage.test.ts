@@ -365,6 +365,17 @@ describe('usage push', () => {
     expect(sent.map((u) => u.metering_sn).sort()).toEqual(waiting.map((w) => w.meteringSn).sort());
   });
 
+  it('keeps the records waiting when the marketplace refuses the credentials (e.g. during a key rotation)', async () => {
+    const instanceId = await meteredInstance();
+    await postUsage([report(instanceId, 2, '1')]);
+    fake.injectFault({ path: '/api/mkp-openapi-public/global/v1/isv/usage-data', status: 401, resultCode: 'MKT.0154', resultMsg: 'illegal token' });
+    expect(await push()).toMatchObject({ requests: 1, rejected: 0, retrying: 1, stoppedBy: 'MKT.0154' });
+    expect(await windowsOf(instanceId)).toMatchObject([{ state: 'PUSHING', attempts: 1 }]);
+    expect(await push(Date.now() + HOUR)).toMatchObject({ requests: 1, retrying: 0 });
+    expect(await windowsOf(instanceId)).toMatchObject([{ state: 'ACCEPTED' }]);
+    expect(acceptedFor(instanceId)).toHaveLength(1);
+  });
+
   it('isolates a record the marketplace refuses, rejecting it with the reason and sending the rest', async () => {
     const instanceId = await meteredInstance();
     await postUsage([report(instanceId, 2, '1'), report(instanceId, 3, '2'), report(instanceId, 4, '3')]);
