@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../lib/config.ts';
 import { safetySweep, type SafetySweepSummary } from '../lib/instances/safetySweep.ts';
 import { log } from '../lib/log.ts';

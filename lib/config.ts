@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { csvSet, parseUsageProducts, type MeteringSettings } from './usage/metering.ts';
 
 /**

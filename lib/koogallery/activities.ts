@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { JsonObject } from './canonicalJson.ts';
 
 /**
@@ -191,6 +191,21 @@ function isActivityName(value: unknown): value is ActivityName {
   return typeof value === 'string' && Object.hasOwn(schemas, value);
 }
 
+/** A lone UTF-16 surrogate (a `\uD800`-style JSON escape without its pair): such text can be neither stored nor encoded. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/** The first field (or the object holding a key) whose text is not well-formed Unicode; bodies are at most 32 levels deep. */
+function illFormedField(value: unknown, field: string): string | undefined {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? field : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    if (LONE_SURROGATE.test(key)) return field || 'body';
+    const found = illFormedField(item, field ? `${field}.${key}` : key);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** Validates a body against its activity's schema. The reason names the first offending field. */
 export function parseActivity(body: JsonObject): ParsedActivity {
   const withoutNulls = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null));
@@ -198,6 +213,8 @@ export function parseActivity(body: JsonObject): ParsedActivity {
   if (!isActivityName(activity)) {
     return { ok: false, reason: typeof activity === 'string' ? 'unknown activity' : 'activity is required' };
   }
+  const illFormed = illFormedField(withoutNulls, '');
+  if (illFormed) return { ok: false, activity, reason: `${illFormed.slice(0, 64)} is not valid Unicode text` };
   const result = schemas[activity].safeParse(withoutNulls);
   if (!result.success) {
     const issue = result.error.issues[0];

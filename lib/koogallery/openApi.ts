@@ -9,7 +9,7 @@
  * primary cannot be reached.
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readCapped } from '../http/readCapped.ts';
 import type { Log } from '../log.ts';
 import { parseSdkDate, signApigRequest, uriEncode, type ApigCredentials } from './apig.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { INSTANCE_STATES, type HistoryEntry, type Instance, type LifecycleEventType } from '../instances/model.ts';
 
 /**

@@ -3,7 +3,7 @@
  * answers `instance.created` with the buyer's appInfo. The contract for sellers is docs/webhook.md; keep both in step.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readCapped } from '../http/readCapped.ts';
 import type { AppInfo } from '../instances/model.ts';
 

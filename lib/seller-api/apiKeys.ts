@@ -3,7 +3,7 @@
  * A key is `kgs_` + 32 random bytes in base64url; its keyId (the hash's first 12 hex digits) is safe to show and log.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const SCOPES = [
   'usage:write',

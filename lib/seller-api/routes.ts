@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { openApiDocument } from './openapi.ts';
 import { route, type AnyRoute } from './route.ts';
 import { getInstance, listInstances, listMessages, type ViewRouteDeps } from './routes/instances.ts';

@@ -1,5 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Opaque page cursors of the seller API's listings: a small JSON object, base64url-encoded, holding the key
@@ -63,7 +63,13 @@ export function decodeCursor<T extends z.ZodType>(cursor: string, expectedShape:
   } catch {
     throw new InvalidCursorError();
   }
-  const parsed = expectedShape.safeParse(json);
+  let parsed;
+  try {
+    parsed = expectedShape.safeParse(json);
+  } catch {
+    // A listing's own checks may throw on text no key holds (a lone surrogate): not a cursor it issued either.
+    throw new InvalidCursorError();
+  }
   if (!parsed.success) throw new InvalidCursorError();
   return parsed.data;
 }

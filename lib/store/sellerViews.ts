@@ -1,6 +1,6 @@
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { INSTANCE_STATES, type HistoryEntry, type Instance, type InstanceState } from '../instances/model.ts';
 import { decodeCursor, encodeCursor, InvalidCursorError, keyString, startKey } from './cursor.ts';
 import { instanceStore, LIST_INDEX, toInstance, type AuditRecord, type StoreTables } from './instanceStore.ts';

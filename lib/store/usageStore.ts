@@ -6,7 +6,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { batchGet, commitWrites, DUE_INDEX, put, toItem, type LabeledWrite } from './instanceStore.ts';
 import { keys, type Key } from './keys.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Instance } from '../instances/model.ts';
 import { parseQuantity } from './decimal.ts';
 import { meteringOf, type MeteringSettings } from './metering.ts';
@@ -13,7 +13,13 @@ export const MAX_REPORTS_PER_REQUEST = 1000;
 
 export const UsageReportSchema = z
   .strictObject({
-    instanceId: z.string().min(1).max(64).describe('The pay-per-use instance the usage belongs to'),
+    instanceId: z
+      .string()
+      .min(1)
+      .max(64)
+      // A lone UTF-16 surrogate (from a `\uD800` JSON escape) names no instance and cannot be put in a key.
+      .refine((v) => !/[\uD800-\uDFFF]/u.test(v), 'must be valid Unicode text')
+      .describe('The pay-per-use instance the usage belongs to'),
     beginTime: z.string().max(40).describe('Window start, UTC ISO 8601 (e.g. 2026-11-20T08:00:00Z), aligned to the hour (or day)'),
     endTime: z.string().max(40).describe('Window end: beginTime plus one hour (or one day)'),
     value: z.string().max(32).describe('Quantity used: a decimal string > 0 with at most 4 decimals, never a float'),

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { INSTANCE_STATES, type HistoryEntry, type Instance } from '../../instances/model.ts';
 import { InvalidCursorError } from '../../store/cursor.ts';
 import { INSTANCE_LIMIT, InvalidQueryError, MESSAGE_LIMIT, MAX_MESSAGE_RANGE_DAYS, type SellerViews } from '../../store/sellerViews.ts';

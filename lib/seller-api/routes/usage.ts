@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatQuantity } from '../../usage/decimal.ts';
 import { ingestUsage, type IngestDeps } from '../../usage/ingest.ts';
 import { MAX_REPORTS_PER_REQUEST, REJECTIONS, UsageIngestRequestSchema } from '../../usage/reports.ts';
