@@ -1,0 +1,93 @@
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import * as z from 'zod';
+
+/**
+ * Moves lifecycle events that reached the provisioning queue's dead-letter queue (after 5 failed receives) back to
+ * the queue, once their cause is fixed (`npm run redrive`). The DLQ is found through the queue's own RedrivePolicy.
+ * A message is deleted from the DLQ only after it was sent back; a crash in between sends it twice, which the
+ * consumer absorbs (each transition has one event id).
+ */
+
+export interface RedriveSummary {
+  deadLetterQueueUrl: string;
+  found: number;
+  moved: number;
+  /** Dry run: the bodies' event ids (or the first characters of a body that is not an event). */
+  listed: string[];
+}
+
+const RedrivePolicySchema = z.object({ deadLetterTargetArn: z.string().min(1) });
+
+/** The DLQ's URL, from the queue's RedrivePolicy. */
+export async function deadLetterQueueOf(sqs: SQSClient, queueUrl: string): Promise<string> {
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] }));
+  const raw = Attributes?.RedrivePolicy;
+  if (!raw) throw new Error(`${queueUrl} has no dead-letter queue (no RedrivePolicy)`);
+  const { deadLetterTargetArn } = RedrivePolicySchema.parse(JSON.parse(raw));
+  // arn:aws:sqs:<region>:<account>:<name>
+  const parts = deadLetterTargetArn.split(':');
+  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: parts[5]!, QueueOwnerAWSAccountId: parts[4] }));
+  if (!QueueUrl) throw new Error(`no URL for the dead-letter queue ${deadLetterTargetArn}`);
+  return QueueUrl;
+}
+
+function label(message: Message): string {
+  try {
+    const body = JSON.parse(message.Body ?? '') as { eventId?: unknown };
+    if (typeof body.eventId === 'string') return body.eventId;
+  } catch {
+    // not JSON: show its start
+  }
+  return (message.Body ?? '').slice(0, 60);
+}
+
+export async function redrive(
+  sqs: SQSClient,
+  queueUrl: string,
+  options: { max?: number; dryRun?: boolean; waitSeconds?: number } = {},
+): Promise<RedriveSummary> {
+  const max = options.max ?? 1_000;
+  const deadLetterQueueUrl = await deadLetterQueueOf(sqs, queueUrl);
+  const summary: RedriveSummary = { deadLetterQueueUrl, found: 0, moved: 0, listed: [] };
+  const seen = new Set<string>();
+  while (summary.found < max) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: deadLetterQueueUrl,
+        MaxNumberOfMessages: Math.min(10, max - summary.found),
+        WaitTimeSeconds: options.waitSeconds ?? 1,
+        // A dry run only looks: the messages come back to the DLQ at once.
+        ...(options.dryRun ? { VisibilityTimeout: 0 } : { VisibilityTimeout: 30 }),
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    if (Messages.length === 0) break;
+    if (options.dryRun) {
+      // Looked-at messages reappear at once (visibility 0): list each once, stop when only known ones come back.
+      const fresh = Messages.filter((m) => !seen.has(m.MessageId ?? ''));
+      if (fresh.length === 0) break;
+      for (const m of fresh) seen.add(m.MessageId ?? '');
+      summary.found += fresh.length;
+      summary.listed.push(...fresh.map(label));
+      continue;
+    }
+    summary.found += Messages.length;
+    const entries = Messages.map((m, i) => ({ Id: String(i), MessageBody: m.Body ?? '', ...(m.MessageAttributes ? { MessageAttributes: m.MessageAttributes } : {}) }));
+    const sent = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+    const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
+    const toDelete = Messages.flatMap((m, i) => (ok.has(String(i)) && m.ReceiptHandle ? [{ Id: String(i), ReceiptHandle: m.ReceiptHandle }] : []));
+    if (toDelete.length > 0) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: deadLetterQueueUrl, Entries: toDelete }));
+    summary.moved += toDelete.length;
+    summary.listed.push(...Messages.filter((_, i) => ok.has(String(i))).map(label));
+    if (ok.size < Messages.length) throw new Error(`${Messages.length - ok.size} message(s) could not be sent back; they stay in the DLQ`);
+  }
+  return summary;
+}

@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sqsClient } from '../../lib/outbox/sqsClient.ts';
+import { runRedriveCli } from '../../scripts/redrive.ts';
+
+/** npm run redrive against fauxqs: dead-lettered events go back to their queue, and only after they were sent. */
+
+const sqs = sqsClient();
+const created: string[] = [];
+afterAll(async () => {
+  for (const url of created) await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => {});
+});
+
+async function queuePair() {
+  const name = `redrive-${randomUUID().slice(0, 8)}`;
+  const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl!;
+  const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  const source = (
+    await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: 5 }) } }))
+  ).QueueUrl!;
+  created.push(source, dlq);
+  return { source, dlq };
+}
+
+const out = () => {
+  const lines: string[] = [];
+  return { lines, io: { out: (l: string) => lines.push(l), err: (l: string) => lines.push(`ERR ${l}`) } };
+};
+
+async function bodies(url: string): Promise<string[]> {
+  const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+  return Messages.map((m) => m.Body ?? '').sort();
+}
+
+describe('npm run redrive', () => {
+  it('lists with --dry-run, then moves every dead-lettered event back to the queue', async () => {
+    const { source, dlq } = await queuePair();
+    for (const id of ['i-1:2', 'i-2:1', 'i-3:4']) await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: JSON.stringify({ eventId: id }) }));
+
+    const dry = out();
+    expect(await runRedriveCli(['--dry-run'], source, dry.io)).toBe(0);
+    expect(dry.lines.filter((l) => l.startsWith('dead-lettered')).map((l) => l.split(/\s+/)[1]).sort()).toEqual(['i-1:2', 'i-2:1', 'i-3:4']);
+
+    const move = out();
+    expect(await runRedriveCli([], source, move.io)).toBe(0);
+    expect(move.lines.at(-1)).toMatch(/^3 message\(s\) moved from /);
+    expect(await bodies(source)).toEqual(['{"eventId":"i-1:2"}', '{"eventId":"i-2:1"}', '{"eventId":"i-3:4"}']);
+    expect(await bodies(dlq)).toEqual([]);
+  });
+
+  it('answers bad arguments with the usage and moves nothing', async () => {
+    const { source, dlq } = await queuePair();
+    await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: '{"eventId":"x:1"}' }));
+    for (const argv of [['--max', '0'], ['--bogus'], ['extra']]) {
+      const run = out();
+      expect(await runRedriveCli(argv, source, run.io), argv.join(' ')).toBe(2);
+      expect(run.lines.join('\n')).toContain('Usage:');
+    }
+    expect(await bodies(source)).toEqual([]);
+  });
+});
