@@ -151,6 +151,24 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
     // V1 answers carry appInfo's credentials encrypted under the key that signed the call.
     const shape = (given: Answer) => (call.version === 'v1' && key ? v1Answer(given, key.secret, settings.v1EncryptType) : given);
 
+    /**
+     * Commits the plan. If the answer is lost (a timeout after DynamoDB applied it), the nonce claim, written in
+     * the same transaction, tells whether it committed: then the call is answered as planned (law 1 holds, the
+     * message log matches the answer); otherwise the error stands and the call is answered 000005.
+     */
+    const commitOrFindCommitted = async (writes: LabeledWrite[]) => {
+      try {
+        return await store.commit(writes);
+      } catch (error) {
+        if (!(await store.nonceClaimed(verdict.keyId, verdict.nonce))) throw error;
+        log.warn('commit answer lost; the write is durable', {
+          correlationId: call.correlationId,
+          error: error instanceof Error ? error.name : String(error),
+        });
+        return { ok: true } as const;
+      }
+    };
+
     const parsed = verdict.parsed;
     if (!parsed.ok) {
       const given = answer(ResultCode.invalidParameter, parsed.reason);
@@ -176,7 +194,7 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
       });
       Object.assign(audit, plan.refs);
 
-      const result = await store.commit([nonceClaim, ...plan.writes, auditWrite(plan.answer)]);
+      const result = await commitOrFindCommitted([nonceClaim, ...plan.writes, auditWrite(plan.answer)]);
       if (result.ok) {
         if (plan.events.length > 0) {
           const unsent = await deps.publisher.publish(plan.events);

@@ -293,6 +293,14 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables) {
       return put('nonce', tables.main, toItem(keys.nonce(keyId, nonce), { type: 'nonce', expiresAt }), true);
     },
 
+    /** Whether the nonce is claimed (consistent read): after a commit whose answer was lost, whether it committed. */
+    async nonceClaimed(keyId: string, nonce: string): Promise<boolean> {
+      const out = await client.send(
+        new GetItemCommand({ TableName: tables.main, Key: marshall(keys.nonce(keyId, nonce)), ConsistentRead: true, ProjectionExpression: 'pk' }),
+      );
+      return out.Item !== undefined;
+    },
+
     /** The order-line claim, the instance, its first history entry and the outbox event, all or nothing. */
     createInstance(instance: Instance, entry: HistoryEntry, event: LifecycleEvent, nowSeconds: number, expiresAt: Expiry): LabeledWrite[] {
       const ttl = expiresAt === undefined ? {} : { expiresAt };
