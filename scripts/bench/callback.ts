@@ -47,7 +47,8 @@ import { httpEvent, lambdaContext } from '../../test/helpers/produce.ts';
 import { signedQuery } from '../../test/helpers/signing.ts';
 import { createResources, startDynamoDbLocal, type DynamoDbLocal } from '../local/emulators.ts';
 import { awsEnv } from '../local/env.ts';
-import { freePort, manage, stopAllGroups, type ManagedChild } from '../local/processes.ts';
+import { freePort, manage, type ManagedChild } from '../local/processes.ts';
+import { cleanups, runStandalone } from '../local/standalone.ts';
 
 const USAGE = 'usage: node --import tsx scripts/bench/callback.ts [--calls 2000] [--concurrency 1,8] [--block 100] [--warmup 200]';
 
@@ -748,14 +749,6 @@ function checkCounts(label: string, s: Samples): void {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-const cleanups: (() => Promise<void>)[] = [];
-
-async function cleanup(): Promise<void> {
-  while (cleanups.length > 0) {
-    const stop = cleanups.pop()!;
-    await stop().catch((error: unknown) => console.error(`cleanup: ${error instanceof Error ? error.message : String(error)}`));
-  }
-}
 
 /** Writes to the real stdout (the handler's own log lines are diverted, see divertStdout). */
 const say = (() => {
@@ -1044,26 +1037,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-let interrupted = false;
-for (const [signal, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\n${signal}: stopping DynamoDB Local and fauxqs`);
-    // stopAllGroups: also a DynamoDB Local still starting up, before it was handed to the cleanups.
-    void cleanup()
-      .then(() => stopAllGroups())
-      .finally(() => process.exit(code));
-  });
-}
-
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (error) {
-  if (!interrupted) console.error(`callback benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runStandalone('the callback benchmark', main);

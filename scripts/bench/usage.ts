@@ -41,7 +41,8 @@ import { iso, marketplaceTime, MAX_AGE_MS, WINDOW_MS, windowStart } from '../../
 import { createResources, startDynamoDbLocal, startFauxqs, type DynamoDbLocal } from '../local/emulators.ts';
 import { awsEnv } from '../local/env.ts';
 import { FAKE_OPENAPI_DEFAULT_CREDENTIALS, startFakeOpenApi, type FakeOpenApi } from '../local/fake-openapi.ts';
-import { freePort, stopAllGroups } from '../local/processes.ts';
+import { freePort } from '../local/processes.ts';
+import { cleanups, runStandalone } from '../local/standalone.ts';
 
 const USAGE = 'usage: node --import tsx scripts/bench/usage.ts [--reports 1000000] [--instances 1000] [--concurrency 8] [--hours 24]';
 
@@ -323,14 +324,6 @@ interface Stack {
   dynamoVersion: string | undefined;
 }
 
-const cleanups: (() => Promise<void>)[] = [];
-
-async function cleanup(): Promise<void> {
-  while (cleanups.length > 0) {
-    const stop = cleanups.pop()!;
-    await stop().catch((error: unknown) => console.error(`cleanup: ${error instanceof Error ? error.message : String(error)}`));
-  }
-}
 
 async function startStack(): Promise<Stack> {
   let dynamoVersion: string | undefined;
@@ -702,27 +695,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-let interrupted = false;
-for (const [signal, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\n${signal}: stopping DynamoDB Local and the fake Open API`);
-    // stopAllGroups: also a DynamoDB Local still starting up, before it was handed to the cleanups.
-    void cleanup()
-      .then(() => stopAllGroups())
-      .finally(() => process.exit(code));
-  });
-}
-
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (error) {
-  // Once interrupted, the emulators are going away under the run: its errors say nothing.
-  if (!interrupted) console.error(`usage benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runStandalone('the usage benchmark', main);

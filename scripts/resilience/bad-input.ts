@@ -24,7 +24,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { dynamoClient } from '../../lib/store/client.ts';
 import { createResources, startDynamoDbLocal, startFauxqs } from '../local/emulators.ts';
 import { awsEnv, resourceEnv } from '../local/env.ts';
-import { freePort, stopAllGroups } from '../local/processes.ts';
+import { freePort } from '../local/processes.ts';
 import {
   auditProblems,
   captureServerLog,
@@ -39,6 +39,7 @@ import {
   type Counts,
   type StateChange,
 } from './badInput.ts';
+import { cleanups, runStandalone } from '../local/standalone.ts';
 
 const USAGE = 'usage: node --import tsx scripts/resilience/bad-input.ts [--runs 10000] [--seed <int>] [--show 5]';
 const STAGE = 'resilience';
@@ -79,14 +80,6 @@ function parseOptions(argv: string[]): Options | string {
   return { runs: runs as number, seed: seed as number, show: show as number };
 }
 
-const cleanups: (() => Promise<void>)[] = [];
-
-async function cleanup(): Promise<void> {
-  while (cleanups.length > 0) {
-    const stop = cleanups.pop()!;
-    await stop().catch((error: unknown) => console.error(`cleanup: ${error instanceof Error ? error.message : String(error)}`));
-  }
-}
 
 /** DynamoDB Local (in memory) and fauxqs (the provisioning queue the seeding calls publish to), the stage's resources. */
 async function startStack(accessKey: string): Promise<{ tables: { main: string; audit: string }; dynamoPid: number | undefined }> {
@@ -218,25 +211,4 @@ async function main(argv: string[]): Promise<number> {
   return 1;
 }
 
-let interrupted = false;
-for (const [signal, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\n${signal}: stopping DynamoDB Local`);
-    void cleanup()
-      .then(() => stopAllGroups())
-      .finally(() => process.exit(code));
-  });
-}
-
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (error) {
-  if (!interrupted) console.error(`bad-input run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  process.exitCode = 1;
-} finally {
-  await cleanup();
-}
+await runStandalone('the bad-input run', main);

@@ -74,6 +74,7 @@ import { usageStore } from '../../lib/store/usageStore.ts';
 import { parseQuantity } from '../../lib/usage/decimal.ts';
 import type { MeteringSettings } from '../../lib/usage/metering.ts';
 import { licenseCliStore, registerLicenseCode } from '../licenses.ts';
+import { cleanups, runStandalone } from '../local/standalone.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fault kinds
@@ -1050,14 +1051,6 @@ function parseOptions(argv: string[]): Options | string {
   return { flows, show };
 }
 
-const cleanups: (() => Promise<void>)[] = [];
-
-async function cleanup(): Promise<void> {
-  while (cleanups.length > 0) {
-    const stop = cleanups.pop()!;
-    await stop().catch((error: unknown) => console.error(`cleanup: ${describeError(error)}`));
-  }
-}
 
 async function startStack(): Promise<{ tables: StoreTables; dynamoPid: number | undefined }> {
   const { createResources, startDynamoDbLocal, startFauxqs } = await import('../local/emulators.ts');
@@ -1163,26 +1156,4 @@ function isMainModule(): boolean {
   }
 }
 
-if (isMainModule()) {
-  let interrupted = false;
-  for (const [signal, code] of [
-    ['SIGINT', 130],
-    ['SIGTERM', 143],
-  ] as const) {
-    process.once(signal, () => {
-      interrupted = true;
-      console.error(`\n${signal}: stopping DynamoDB Local`);
-      void cleanup()
-        .then(async () => (await import('../local/processes.ts')).stopAllGroups())
-        .finally(() => process.exit(code));
-    });
-  }
-  try {
-    process.exitCode = await main(process.argv.slice(2));
-  } catch (error) {
-    if (!interrupted) console.error(`faults run failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    process.exitCode = 1;
-  } finally {
-    await cleanup();
-  }
-}
+if (isMainModule()) await runStandalone('the faults run', main);

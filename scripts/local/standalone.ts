@@ -1,0 +1,46 @@
+/**
+ * What the standalone benchmark and resilience scripts share: the things to stop when they end (emulators, clients),
+ * run in reverse order whatever happens, and SIGINT/SIGTERM stopping them (exit 130/143).
+ */
+import { stopAllGroups } from './processes.ts';
+
+export type Cleanup = () => Promise<void>;
+
+/** Stopped in reverse order at the end of the run, on an error and on SIGINT/SIGTERM. */
+export const cleanups: Cleanup[] = [];
+
+async function cleanup(): Promise<void> {
+  while (cleanups.length > 0) {
+    const stop = cleanups.pop()!;
+    await stop().catch((error: unknown) => console.error(`cleanup: ${error instanceof Error ? error.message : String(error)}`));
+  }
+}
+
+/**
+ * Runs `main` with the script's arguments and sets the exit code. Interrupted, it stops everything in `cleanups` and
+ * every process group it started (also a DynamoDB Local still starting up); a run's errors after an interrupt are not
+ * reported (the emulators are going away under it).
+ */
+export async function runStandalone(name: string, main: (argv: string[]) => Promise<number>): Promise<void> {
+  let interrupted = false;
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.once(signal, () => {
+      interrupted = true;
+      console.error(`\n${signal}: stopping what ${name} started`);
+      void cleanup()
+        .then(() => stopAllGroups())
+        .finally(() => process.exit(code));
+    });
+  }
+  try {
+    process.exitCode = await main(process.argv.slice(2));
+  } catch (error) {
+    if (!interrupted) console.error(`${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exitCode = 1;
+  } finally {
+    await cleanup();
+  }
+}
