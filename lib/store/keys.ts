@@ -2,6 +2,8 @@
  * The one place that knows the main table's key layout (docs/data-model.md).
  * Ids from the marketplace are URI-encoded inside composite keys so a `#` in an id cannot collide.
  */
+import { createHash } from 'node:crypto';
+
 const enc = encodeURIComponent;
 
 export type Key = { pk: string; sk: string };
@@ -36,7 +38,11 @@ export const keys = {
   usageCorrection: (instanceId: string, at: string, id: string): Key => ({ pk: `USAGE#${enc(instanceId)}`, sk: `LATE#${at}#${id}` }),
   /** A usage report's clientRef, claimed once per instance: the idempotency key of a report. */
   usageRef: (instanceId: string, clientRef: string): Key => ({ pk: `USAGEREF#${enc(instanceId)}#${enc(clientRef)}`, sk: '#USAGEREF' }),
-  nonce: (keyId: string, nonce: string): Key => ({ pk: `NONCE#${keyId}#${enc(nonce)}`, sk: '#NONCE' }),
+  /**
+   * A claimed nonce, by its SHA-256: a V1 call's nonce is its authToken (a signature), which is never stored; the
+   * hash is as unique, so a replay still meets the claim.
+   */
+  nonce: (keyId: string, nonce: string): Key => ({ pk: `NONCE#${keyId}#${createHash('sha256').update(nonce).digest('hex')}`, sk: '#NONCE' }),
   outboxPartition: 'OUTBOX',
   outbox: (occurredAt: string, eventId: string): Key => ({ pk: 'OUTBOX', sk: `${occurredAt}#${eventId}` }),
   /** Audit table: one partition per UTC day, sorted by time then correlation id. */

@@ -41,6 +41,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { handler } from '../../functions/produce.ts';
 import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
 import { keyId } from '../../lib/koogallery/signature.ts';
+import { keys } from '../../lib/store/keys.ts';
 import { sqsClient } from '../../lib/outbox/sqsClient.ts';
 import { dynamoClient } from '../../lib/store/client.ts';
 import { httpEvent, lambdaContext } from '../../test/helpers/produce.ts';
@@ -377,7 +378,7 @@ function floorPath(tables: { main: string; audit: string }, queueUrl: string, cl
   const bodySha256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
   const instanceKey = (id: string) => ({ pk: S(`INSTANCE#${encodeURIComponent(id)}`), sk: S('#INSTANCE') });
   const nonceItem = (value: string, nowS: number): TransactWriteItem => ({
-    Put: { TableName: main, Item: { pk: S(`NONCE#${KEY_ID}#${value}`), sk: S('#NONCE'), type: S('nonce'), expiresAt: N(nowS + NONCE_TTL_SECONDS) }, ConditionExpression: IF_NEW },
+    Put: { TableName: main, Item: { pk: S(keys.nonce(KEY_ID, value).pk), sk: S('#NONCE'), type: S('nonce'), expiresAt: N(nowS + NONCE_TTL_SECONDS) }, ConditionExpression: IF_NEW },
   });
   const outboxItem = (at: string, event: Record<string, unknown>, nowS: number): TransactWriteItem => ({
     Put: {
