@@ -20,7 +20,7 @@
  * The children get a minimal Lambda-like environment with dummy values (tables, queue URL, SSM names, region) and
  * no credentials, so nothing at module initialisation could reach the network.
  *
- * Targets (issue "Cold start"): produce bundle ≤ 250 KB (1 KB = 1024 bytes) and init ≤ 50 ms (median). Each line
+ * Targets (docs/performance.md, "Cold start"): produce bundle ≤ 250 KB (1 KB = 1024 bytes) and init ≤ 50 ms (median). Each line
  * says "target met" or "over target"; missing a target does not fail the run.
  *
  * Exit codes: 0 measured, 1 a bundle failed to build or to load, 2 bad arguments.
