@@ -47,16 +47,19 @@ export function parseCommandLine<T extends ParseArgsOptionsConfig>(argv: readonl
   return { ok: true, command, target, values: parsed.values as OptionValues<T> };
 }
 
+/** Whether `moduleUrl` (a module's import.meta.url) is the script node was started with. */
+export function isEntryPoint(moduleUrl: string): boolean {
+  const entry = process.argv[1];
+  try {
+    return entry !== undefined && realpathSync(entry) === realpathSync(fileURLToPath(moduleUrl));
+  } catch {
+    return false;
+  }
+}
+
 /** Runs `main` when `moduleUrl` is the script node was started with, and sets the exit code. */
 export function runIfMain(moduleUrl: string, main: () => Promise<number>): void {
-  const entry = process.argv[1];
-  let isMain = false;
-  try {
-    isMain = entry !== undefined && realpathSync(entry) === realpathSync(fileURLToPath(moduleUrl));
-  } catch {
-    isMain = false;
-  }
-  if (!isMain) return;
+  if (!isEntryPoint(moduleUrl)) return;
   main().then(
     (code) => {
       process.exitCode = code;

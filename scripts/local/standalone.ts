@@ -2,7 +2,9 @@
  * What the standalone benchmark and resilience scripts share: the things to stop when they end (emulators, clients),
  * run in reverse order whatever happens, and SIGINT/SIGTERM stopping them (exit 130/143).
  */
-import { stopAllGroups } from './processes.ts';
+import { createResources, startDynamoDbLocal, startFauxqs } from './emulators.ts';
+import { awsEnv, resourceEnv } from './env.ts';
+import { freePort, stopAllGroups } from './processes.ts';
 
 export type Cleanup = () => Promise<void>;
 
@@ -43,4 +45,20 @@ export async function runStandalone(name: string, main: (argv: string[]) => Prom
   } finally {
     await cleanup();
   }
+}
+
+/**
+ * DynamoDB Local (in memory, a free port) and fauxqs for one run, with the tables and queues of `stage`; both are
+ * added to `cleanups`. Points this process's AWS SDK at them (never at a developer's AWS profile) and returns the
+ * settings the functions read (MAIN_TABLE, AUDIT_TABLE, PROVISIONING_QUEUE_URL, STAGE).
+ */
+export async function startEmulatorStack(stage: string): Promise<{ env: Record<string, string>; dynamoPid: number | undefined }> {
+  const dynamo = await startDynamoDbLocal({ port: await freePort() });
+  cleanups.push(() => dynamo.stop());
+  const fauxqs = await startFauxqs({ port: 0 });
+  cleanups.push(() => fauxqs.stop());
+  const resources = await createResources({ stage, dynamoEndpoint: dynamo.endpoint, sqsEndpoint: fauxqs.endpoint });
+  for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN', 'AWS_ENDPOINT_URL']) delete process.env[name];
+  Object.assign(process.env, awsEnv({ dynamo: dynamo.endpoint, sqs: fauxqs.endpoint }));
+  return { env: resourceEnv(resources), dynamoPid: dynamo.process.pid };
 }

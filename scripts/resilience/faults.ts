@@ -42,9 +42,7 @@
  * Exit codes: 0 every check held, 1 a check failed or the run broke, 2 bad arguments, 130/143 interrupted.
  */
 import { randomBytes } from 'node:crypto';
-import { realpathSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import {
   DynamoDBClient,
@@ -74,7 +72,8 @@ import { usageStore } from '../../lib/store/usageStore.ts';
 import { parseQuantity } from '../../lib/usage/decimal.ts';
 import type { MeteringSettings } from '../../lib/usage/metering.ts';
 import { licenseCliStore, registerLicenseCode } from '../licenses.ts';
-import { cleanups, runStandalone } from '../local/standalone.ts';
+import { isEntryPoint } from '../local/cli.ts';
+import { cleanups, runStandalone, startEmulatorStack } from '../local/standalone.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fault kinds
@@ -1053,18 +1052,8 @@ function parseOptions(argv: string[]): Options | string {
 
 
 async function startStack(): Promise<{ tables: StoreTables; dynamoPid: number | undefined }> {
-  const { createResources, startDynamoDbLocal, startFauxqs } = await import('../local/emulators.ts');
-  const { awsEnv, resourceEnv } = await import('../local/env.ts');
-  const { freePort } = await import('../local/processes.ts');
-  const dynamo = await startDynamoDbLocal({ port: await freePort() });
-  cleanups.push(() => dynamo.stop());
-  const fauxqs = await startFauxqs({ port: 0 });
-  cleanups.push(() => fauxqs.stop());
-  const resources = await createResources({ stage: 'faults', dynamoEndpoint: dynamo.endpoint, sqsEndpoint: fauxqs.endpoint });
-  for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN', 'AWS_ENDPOINT_URL']) delete process.env[name];
-  Object.assign(process.env, awsEnv({ dynamo: dynamo.endpoint, sqs: fauxqs.endpoint }));
-  const env = resourceEnv(resources);
-  return { tables: { main: env.MAIN_TABLE!, audit: env.AUDIT_TABLE! }, dynamoPid: dynamo.process.pid };
+  const { env, dynamoPid } = await startEmulatorStack('faults');
+  return { tables: { main: env.MAIN_TABLE!, audit: env.AUDIT_TABLE! }, dynamoPid };
 }
 
 const pad = (s: string | number, n: number) => String(s).padStart(n);
@@ -1147,13 +1136,4 @@ async function main(argv: string[]): Promise<number> {
   return 1;
 }
 
-function isMainModule(): boolean {
-  const entry = process.argv[1];
-  try {
-    return entry !== undefined && realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isMainModule()) await runStandalone('the faults run', main);
+if (isEntryPoint(import.meta.url)) await runStandalone('the faults run', main);
