@@ -24,7 +24,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import {
   BatchGetItemCommand,
   DynamoDBClient,
@@ -49,7 +48,7 @@ import { signedQuery } from '../../test/helpers/signing.ts';
 import { createResources, startDynamoDbLocal, type DynamoDbLocal } from '../local/emulators.ts';
 import { awsEnv } from '../local/env.ts';
 import { freePort, manage, type ManagedChild } from '../local/processes.ts';
-import { cleanups, runStandalone } from '../local/standalone.ts';
+import { cleanups, integerOption, readOptions, runStandalone } from '../local/standalone.ts';
 
 const USAGE = 'usage: node --import tsx scripts/bench/callback.ts [--calls 2000] [--concurrency 1,8] [--block 100] [--warmup 200]';
 
@@ -76,27 +75,15 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options | string {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        calls: { type: 'string', default: '2000' },
-        concurrency: { type: 'string', default: '1,8' },
-        block: { type: 'string', default: '100' },
-        warmup: { type: 'string', default: '200' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
+  const values = readOptions(argv, {
+    calls: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '1,8' },
+    block: { type: 'string', default: '100' },
+    warmup: { type: 'string', default: '200' },
+  });
+  if (typeof values === 'string') return values;
   if (values.help) return '';
-  const int = (raw: unknown, name: string, min: number, max: number): number | string => {
-    const n = Number(raw);
-    return Number.isInteger(n) && n >= min && n <= max ? n : `--${name} must be an integer from ${min} to ${max}`;
-  };
+  const int = integerOption;
   const calls = int(values.calls, 'calls', 1, 1_000_000);
   const block = int(values.block, 'block', 1, 1_000_000);
   const warmup = int(values.warmup, 'warmup', 0, 1_000_000);

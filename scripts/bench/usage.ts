@@ -19,7 +19,6 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { parseArgs } from 'node:util';
 import { createInstance } from '../../lib/instances/stateMachine.ts';
 import { openApiClient } from '../../lib/koogallery/openApi.ts';
 import type { Log } from '../../lib/log.ts';
@@ -42,7 +41,7 @@ import { createResources, startDynamoDbLocal, startFauxqs, type DynamoDbLocal } 
 import { awsEnv } from '../local/env.ts';
 import { FAKE_OPENAPI_DEFAULT_CREDENTIALS, startFakeOpenApi, type FakeOpenApi } from '../local/fake-openapi.ts';
 import { freePort } from '../local/processes.ts';
-import { cleanups, runStandalone } from '../local/standalone.ts';
+import { cleanups, integerOption, readOptions, runStandalone } from '../local/standalone.ts';
 
 const USAGE = 'usage: node --import tsx scripts/bench/usage.ts [--reports 1000000] [--instances 1000] [--concurrency 8] [--hours 24]';
 
@@ -68,27 +67,15 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options | string {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        reports: { type: 'string', default: '1000000' },
-        instances: { type: 'string', default: '1000' },
-        concurrency: { type: 'string', default: '8' },
-        hours: { type: 'string', default: '24' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
+  const values = readOptions(argv, {
+    reports: { type: 'string', default: '1000000' },
+    instances: { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '8' },
+    hours: { type: 'string', default: '24' },
+  });
+  if (typeof values === 'string') return values;
   if (values.help) return '';
-  const int = (name: string, min: number, max: number): number | string => {
-    const n = Number(values[name]);
-    return Number.isInteger(n) && n >= min && n <= max ? n : `--${name} must be an integer from ${min} to ${max}`;
-  };
+  const int = (name: string, min: number, max: number) => integerOption(values[name], name, min, max);
   const options = {
     reports: int('reports', 1, 100_000_000),
     instances: int('instances', 1, FAKE_MAX_RECORDS),

@@ -1,7 +1,8 @@
 /**
  * What the standalone benchmark and resilience scripts share: the things to stop when they end (emulators, clients),
- * run in reverse order whatever happens, and SIGINT/SIGTERM stopping them (exit 130/143).
+ * run in reverse order whatever happens, and SIGINT/SIGTERM stopping them (exit 130/143); reading their options.
  */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createResources, startDynamoDbLocal, startFauxqs } from './emulators.ts';
 import { awsEnv, resourceEnv } from './env.ts';
 import { freePort, stopAllGroups } from './processes.ts';
@@ -61,4 +62,19 @@ export async function startEmulatorStack(stage: string): Promise<{ env: Record<s
   for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN', 'AWS_ENDPOINT_URL']) delete process.env[name];
   Object.assign(process.env, awsEnv({ dynamo: dynamo.endpoint, sqs: fauxqs.endpoint }));
   return { env: resourceEnv(resources), dynamoPid: dynamo.process.pid };
+}
+
+/** The script's options (with `--help`/`-h` added), or the message of what is wrong with the command line. */
+export function readOptions(argv: string[], options: NonNullable<ParseArgsConfig['options']>): Record<string, string | boolean | undefined> | string {
+  try {
+    return parseArgs({ args: argv, strict: true, options: { ...options, help: { type: 'boolean', short: 'h' } } }).values;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** An integer option within [min, max], or the message saying what it must be. */
+export function integerOption(raw: unknown, name: string, min: number, max: number): number | string {
+  const n = Number(raw);
+  return Number.isInteger(n) && n >= min && n <= max ? n : `--${name} must be an integer from ${min} to ${max}`;
 }

@@ -19,12 +19,8 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
-import { parseArgs } from 'node:util';
 import { isDeepStrictEqual } from 'node:util';
 import { dynamoClient } from '../../lib/store/client.ts';
-import { createResources, startDynamoDbLocal, startFauxqs } from '../local/emulators.ts';
-import { awsEnv, resourceEnv } from '../local/env.ts';
-import { freePort } from '../local/processes.ts';
 import {
   auditProblems,
   captureServerLog,
@@ -39,7 +35,7 @@ import {
   type Counts,
   type StateChange,
 } from './badInput.ts';
-import { cleanups, runStandalone } from '../local/standalone.ts';
+import { cleanups, integerOption, readOptions, runStandalone, startEmulatorStack } from '../local/standalone.ts';
 
 const USAGE = 'usage: node --import tsx scripts/resilience/bad-input.ts [--runs 10000] [--seed <int>] [--show 5]';
 const STAGE = 'resilience';
@@ -53,26 +49,14 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options | string {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        runs: { type: 'string', default: '10000' },
-        seed: { type: 'string' },
-        show: { type: 'string', default: '5' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
+  const values = readOptions(argv, {
+    runs: { type: 'string', default: '10000' },
+    seed: { type: 'string' },
+    show: { type: 'string', default: '5' },
+  });
+  if (typeof values === 'string') return values;
   if (values.help) return '';
-  const int = (name: string, min: number, max: number): number | string => {
-    const n = Number(values[name]);
-    return Number.isInteger(n) && n >= min && n <= max ? n : `--${name} must be an integer from ${min} to ${max}`;
-  };
+  const int = (name: string, min: number, max: number) => integerOption(values[name], name, min, max);
   const runs = int('runs', 1, 10_000_000);
   const show = int('show', 0, 1_000);
   const seed = values.seed === undefined ? randomInt(0, 2 ** 31 - 1) : int('seed', -(2 ** 31), 2 ** 31 - 1);
@@ -83,24 +67,11 @@ function parseOptions(argv: string[]): Options | string {
 
 /** DynamoDB Local (in memory) and fauxqs (the provisioning queue the seeding calls publish to), the stage's resources. */
 async function startStack(accessKey: string): Promise<{ tables: { main: string; audit: string }; dynamoPid: number | undefined }> {
-  const dynamo = await startDynamoDbLocal({ port: await freePort() });
-  cleanups.push(() => dynamo.stop());
-  const fauxqs = await startFauxqs({ port: 0 });
-  cleanups.push(() => fauxqs.stop());
-  const resources = await createResources({ stage: STAGE, dynamoEndpoint: dynamo.endpoint, sqsEndpoint: fauxqs.endpoint });
-  for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN', 'AWS_ENDPOINT_URL']) delete process.env[name];
+  const { env, dynamoPid } = await startEmulatorStack(STAGE);
   // The functions read their settings from the environment on first use (lib/config.ts), which comes after this.
-  Object.assign(process.env, {
-    ...resourceEnv(resources),
-    ...awsEnv({ dynamo: dynamo.endpoint, sqs: fauxqs.endpoint }),
-    KOOGALLERY_ACCESS_KEY: accessKey,
-    ORDER_QUERY: 'false',
-    PROVISIONING_MODE: 'template',
-    USAGE_PRODUCTS: METERED_PRODUCT,
-  });
+  Object.assign(process.env, { ...env, KOOGALLERY_ACCESS_KEY: accessKey, ORDER_QUERY: 'false', PROVISIONING_MODE: 'template', USAGE_PRODUCTS: METERED_PRODUCT });
   cleanups.push(async () => dynamoClient().destroy());
-  const env = resourceEnv(resources);
-  return { tables: { main: env.MAIN_TABLE!, audit: env.AUDIT_TABLE! }, dynamoPid: dynamo.process.pid };
+  return { tables: { main: env.MAIN_TABLE!, audit: env.AUDIT_TABLE! }, dynamoPid };
 }
 
 const int = (n: number) => n.toLocaleString('en-US');

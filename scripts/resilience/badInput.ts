@@ -33,6 +33,7 @@ import { SCOPES } from '../../lib/seller-api/apiKeys.ts';
 import { apiKeyStore } from '../../lib/store/apiKeyStore.ts';
 import { dynamoClient } from '../../lib/store/client.ts';
 import { keys } from '../../lib/store/keys.ts';
+import { ERROR_STATUS } from '../../lib/seller-api/errors.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // What the generators may refer to
@@ -970,18 +971,6 @@ const SELLER_ROUTES = [
   { method: 'GET', path: '/seller/usage', scope: 'usage:read' },
 ] as const;
 
-const ERROR_STATUS: Record<string, number> = {
-  invalid_json: 400,
-  invalid_request: 400,
-  unauthenticated: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  payload_too_large: 413,
-  unprocessable: 422,
-  rate_limited: 429,
-};
-
 const bearer = (key: string) => `Bearer ${key}`;
 const KEY_CHARS = `${LETTERS}_-`;
 
@@ -1512,7 +1501,7 @@ function judgeSeller(c: SellerCase, res: APIGatewayProxyStructuredResultV2): Pic
   if (!isRecord(error) || typeof error.code !== 'string' || typeof error.message !== 'string' || error.message === '') {
     return { ok: false, crash: false, problem: `HTTP ${status} without {"error": {"code", "message"}}` };
   }
-  if (ERROR_STATUS[error.code] !== status) return { ok: false, crash: false, problem: `error code ${error.code} with HTTP ${status}` };
+  if ((ERROR_STATUS as Record<string, number>)[error.code] !== status) return { ok: false, crash: false, problem: `error code ${error.code} with HTTP ${status}` };
   return { ok: true, crash: false };
 }
 

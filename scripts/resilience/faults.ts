@@ -43,7 +43,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
-import { isDeepStrictEqual, parseArgs } from 'node:util';
+import { isDeepStrictEqual } from 'node:util';
 import {
   DynamoDBClient,
   GetItemCommand,
@@ -73,7 +73,8 @@ import { parseQuantity } from '../../lib/usage/decimal.ts';
 import type { MeteringSettings } from '../../lib/usage/metering.ts';
 import { licenseCliStore, registerLicenseCode } from '../licenses.ts';
 import { isEntryPoint } from '../local/cli.ts';
-import { cleanups, runStandalone, startEmulatorStack } from '../local/standalone.ts';
+import { cleanups, integerOption, readOptions, runStandalone, startEmulatorStack } from '../local/standalone.ts';
+import { PRODUCE_SETTINGS } from '../../test/helpers/produce.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fault kinds
@@ -516,16 +517,7 @@ function produceDeps(ctx: FaultContext, clock: { first?: number }, published: Li
       },
     },
     changePolicy: { check: async () => ({ allowed: true }) },
-    settings: {
-      maxBodyBytes: 65536,
-      signatureWindowSeconds: 60,
-      nonceTtlSeconds: 300,
-      testTtlDays: 7,
-      releaseUnknownAnswer: '000003',
-      appInfo: { frontEndUrl: 'https://app.example.com/t/{instanceId}' },
-      provisioning: { async: false, inProgressAnswer: '000004' },
-      v1EncryptType: '1',
-    },
+    settings: PRODUCE_SETTINGS,
     now: () => {
       const t = Date.now();
       clock.first ??= t;
@@ -1031,19 +1023,11 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options | string {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: { flows: { type: 'string' }, show: { type: 'string', default: '5' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
+  const values = readOptions(argv, { flows: { type: 'string' }, show: { type: 'string', default: '5' } });
+  if (typeof values === 'string') return values;
   if (values.help) return '';
-  const show = Number(values.show);
-  if (!Number.isInteger(show) || show < 0 || show > 1000) return '--show must be an integer from 0 to 1000';
+  const show = integerOption(values.show, 'show', 0, 1000);
+  if (typeof show === 'string') return show;
   const flows = typeof values.flows === 'string' ? values.flows.split(',').map((f) => f.trim()).filter(Boolean) : [...FLOW_NAMES];
   const unknown = flows.filter((f) => !(FLOW_NAMES as readonly string[]).includes(f));
   if (unknown.length > 0 || flows.length === 0) return `--flows takes a comma-separated list of: ${FLOW_NAMES.join(', ')}`;

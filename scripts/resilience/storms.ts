@@ -12,7 +12,6 @@
  * Exit codes: 0 every storm consistent, 1 otherwise, 2 bad arguments, 130/143 interrupted.
  */
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import type { HistoryEntry, Instance } from '../../lib/instances/model.ts';
 import { handleProduceCall } from '../../lib/instances/produceCall.ts';
 import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
@@ -20,7 +19,9 @@ import { firstLine, newOrderId } from '../../lib/marketplace/requests.ts';
 import { produceDeps, store } from '../../test/helpers/produce.ts';
 import { signedQuery } from '../../test/helpers/signing.ts';
 import { isEntryPoint } from '../local/cli.ts';
-import { runStandalone, startEmulatorStack } from '../local/standalone.ts';
+import { integerOption, readOptions, runStandalone, startEmulatorStack } from '../local/standalone.ts';
+
+const USAGE = 'usage: npm run resilience:storms -- [--instances 200] [--copies 3]';
 
 interface Options {
   instances: number;
@@ -35,17 +36,13 @@ interface StormResult {
 }
 
 function parseOptions(argv: string[]): Options | string {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, strict: true, options: { instances: { type: 'string', default: '200' }, copies: { type: 'string', default: '3' } } }));
-  } catch (error) {
-    return (error as Error).message;
-  }
-  const instances = Number(values.instances);
-  const copies = Number(values.copies);
-  if (!Number.isInteger(instances) || instances < 1 || instances > 10_000) return '--instances must be an integer from 1 to 10000';
-  if (!Number.isInteger(copies) || copies < 1 || copies > 20) return '--copies must be an integer from 1 to 20';
-  return { instances, copies };
+  const values = readOptions(argv, { instances: { type: 'string', default: '200' }, copies: { type: 'string', default: '3' } });
+  if (typeof values === 'string') return values;
+  if (values.help) return '';
+  const instances = integerOption(values.instances, 'instances', 1, 10_000);
+  const copies = integerOption(values.copies, 'copies', 1, 20);
+  for (const v of [instances, copies]) if (typeof v === 'string') return v;
+  return { instances: instances as number, copies: copies as number };
 }
 
 const shuffle = <T>(items: T[]): T[] => {
@@ -121,8 +118,12 @@ export async function storm(copies: number, withRelease: boolean): Promise<Storm
 
 async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
+  if (options === '') {
+    console.log(USAGE);
+    return 0;
+  }
   if (typeof options === 'string') {
-    console.error(`error: ${options}\nusage: npm run resilience:storms -- [--instances 200] [--copies 3]`);
+    console.error(`error: ${options}\n${USAGE}`);
     return 2;
   }
   const { env } = await startEmulatorStack('storms');

@@ -107,6 +107,18 @@ export async function auditRecord(correlationId: string): Promise<Record<string,
 
 const silent = { info: () => {}, warn: () => {}, error: () => {} };
 
+/** The production interface's settings with lib/config.ts's defaults, and provisioning synchronous (template appInfo). */
+export const PRODUCE_SETTINGS: ProduceDeps['settings'] = {
+  maxBodyBytes: 65536,
+  signatureWindowSeconds: 60,
+  nonceTtlSeconds: 300,
+  testTtlDays: 7,
+  releaseUnknownAnswer: '000003',
+  appInfo: { frontEndUrl: 'https://app.example.com/t/{instanceId}' },
+  provisioning: { async: false, inProgressAnswer: '000004' },
+  v1EncryptType: '1',
+};
+
 /** Dependencies of handleProduceCall against the test stack, for tests that swap one part (a failing publisher, a recording log). */
 export function produceDeps(overrides: Partial<ProduceDeps> = {}): ProduceDeps {
   return {
@@ -115,16 +127,7 @@ export function produceDeps(overrides: Partial<ProduceDeps> = {}): ProduceDeps {
     licenses: licenseStore(dynamoClient(), env('MAIN_TABLE')),
     publisher: { publish: async () => [] },
     changePolicy: { check: async () => ({ allowed: true }) },
-    settings: {
-      maxBodyBytes: 65536,
-      signatureWindowSeconds: 60,
-      nonceTtlSeconds: 300,
-      testTtlDays: 7,
-      releaseUnknownAnswer: '000003',
-      appInfo: { frontEndUrl: 'https://app.example.com/t/{instanceId}' },
-      provisioning: { async: false, inProgressAnswer: '000004' },
-      v1EncryptType: '1',
-    },
+    settings: PRODUCE_SETTINGS,
     now: Date.now,
     log: silent,
     ...overrides,
