@@ -83,13 +83,12 @@ function parseOptions(argv: string[]): Options | string {
   });
   if (typeof values === 'string') return values;
   if (values.help) return '';
-  const int = integerOption;
-  const calls = int(values.calls, 'calls', 1, 1_000_000);
-  const block = int(values.block, 'block', 1, 1_000_000);
-  const warmup = int(values.warmup, 'warmup', 0, 1_000_000);
+  const calls = integerOption(values.calls, 'calls', 1, 1_000_000);
+  const block = integerOption(values.block, 'block', 1, 1_000_000);
+  const warmup = integerOption(values.warmup, 'warmup', 0, 1_000_000);
   const levels = String(values.concurrency)
     .split(',')
-    .map((s) => int(s.trim(), 'concurrency', 1, 256));
+    .map((s) => integerOption(s.trim(), 'concurrency', 1, 256));
   for (const v of [calls, block, warmup, ...levels]) if (typeof v === 'string') return v;
   return { calls: calls as number, block: block as number, warmup: warmup as number, concurrency: [...new Set(levels as number[])] };
 }
