@@ -33,9 +33,10 @@ export const keys = {
   /** A seller API key, by the SHA-256 of its secret (the secret itself is never stored). */
   apiKey: (hash: string): Key => ({ pk: `APIKEY#${hash}`, sk: '#APIKEY' }),
   /** An instance's usage window (beginTime as an ISO instant), its running total, and late-usage corrections. */
-  usageWindow: (instanceId: string, beginIso: string): Key => ({ pk: `USAGE#${enc(instanceId)}`, sk: `WINDOW#${beginIso}` }),
-  usageTotal: (instanceId: string): Key => ({ pk: `USAGE#${enc(instanceId)}`, sk: '#TOTAL' }),
-  usageCorrection: (instanceId: string, at: string, id: string): Key => ({ pk: `USAGE#${enc(instanceId)}`, sk: `LATE#${at}#${id}` }),
+  usagePartition: (instanceId: string): string => `USAGE#${enc(instanceId)}`,
+  usageWindow: (instanceId: string, beginIso: string): Key => ({ pk: keys.usagePartition(instanceId), sk: `WINDOW#${beginIso}` }),
+  usageTotal: (instanceId: string): Key => ({ pk: keys.usagePartition(instanceId), sk: '#TOTAL' }),
+  usageCorrection: (instanceId: string, at: string, id: string): Key => ({ pk: keys.usagePartition(instanceId), sk: `LATE#${at}#${id}` }),
   /** A usage report's clientRef, claimed once per instance: the idempotency key of a report. */
   usageRef: (instanceId: string, clientRef: string): Key => ({ pk: `USAGEREF#${enc(instanceId)}#${enc(clientRef)}`, sk: '#USAGEREF' }),
   /**

@@ -68,9 +68,8 @@ export interface WindowAddition {
   units: bigint;
   reports: number;
   clientRefs: string[];
-  /** Set when the usage was reported for a window already pushed. */
-  reportedFor?: { beginTime: string; endTime: string };
-  correctionId?: string;
+  /** Set when the usage was reported for a window already pushed: that window, and the correction record's id. */
+  late?: { reportedFor: { beginTime: string; endTime: string }; correctionId: string };
 }
 
 export type AdditionResult = { ok: true } | { ok: false; windowClosed: boolean; refTaken: boolean; conflict: boolean };
@@ -169,7 +168,7 @@ export function usageStore(client: DynamoDBClient, table: string) {
     async add(addition: WindowAddition, at: string): Promise<AdditionResult> {
       if (addition.clientRefs.length > MAX_REFS_PER_ADDITION) throw new Error(`at most ${MAX_REFS_PER_ADDITION} clientRefs per addition`);
       const units = { N: addition.units.toString() };
-      const late = addition.reportedFor !== undefined;
+      const late = addition.late !== undefined;
       const writes: LabeledWrite[] = [
         {
           label: 'usageWindow',
@@ -214,18 +213,17 @@ export function usageStore(client: DynamoDBClient, table: string) {
           },
         },
       ];
-      if (addition.reportedFor) {
+      if (addition.late) {
         const correction = {
           type: 'usageCorrection',
           instanceId: addition.instanceId,
           at,
-          reportedFor: addition.reportedFor,
+          reportedFor: addition.late.reportedFor,
           appliedTo: { beginTime: addition.beginTime, endTime: addition.endTime },
           reports: addition.reports,
           clientRefs: addition.clientRefs,
         };
-        const id = addition.correctionId ?? `${addition.reportedFor.beginTime}`;
-        const item = { ...toItem(keys.usageCorrection(addition.instanceId, at, id), correction), units };
+        const item = { ...toItem(keys.usageCorrection(addition.instanceId, at, addition.late.correctionId), correction), units };
         writes.push(put('usageCorrection', table, item, true));
       }
       for (const clientRef of addition.clientRefs) {
@@ -315,7 +313,7 @@ export function usageStore(client: DynamoDBClient, table: string) {
 
     /** An instance's windows with begin in [fromIso, toIso), oldest first, at most `limit`. */
     async windows(instanceId: string, fromIso: string, toIso: string, limit: number): Promise<UsageWindow[]> {
-      const pk = keys.usageWindow(instanceId, '').pk;
+      const pk = keys.usagePartition(instanceId);
       const items = await queryAll(
         {
           TableName: table,
@@ -330,7 +328,7 @@ export function usageStore(client: DynamoDBClient, table: string) {
 
     /** An instance's late-usage corrections, oldest first. */
     async corrections(instanceId: string, limit: number): Promise<UsageCorrection[]> {
-      const pk = keys.usageTotal(instanceId).pk;
+      const pk = keys.usagePartition(instanceId);
       const items = await queryAll(
         {
           TableName: table,

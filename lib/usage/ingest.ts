@@ -58,6 +58,8 @@ interface Group {
   endMs: number;
   granularity: CheckedReport['granularity'];
   members: { index: number; report: CheckedReport }[];
+  /** Members with a clientRef: each is a claim in the group's transaction. */
+  refs: number;
 }
 
 const refKey = (instanceId: string, clientRef: string) => `${instanceId}\n${clientRef}`;
@@ -114,10 +116,11 @@ export async function ingestUsage(records: readonly unknown[], deps: IngestDeps)
     const { instanceId, beginMs, endMs, granularity } = member.report;
     const groups = byInstance.get(instanceId) ?? [];
     byInstance.set(instanceId, groups);
-    const refs = (g: Group) => g.members.filter((m) => m.report.clientRef !== undefined).length;
-    let group = groups.find((g) => g.beginMs === beginMs && (member.report.clientRef === undefined || refs(g) < MAX_REFS_PER_ADDITION));
-    if (!group) groups.push((group = { instanceId, beginMs, endMs, granularity, members: [] }));
+    const claims = member.report.clientRef !== undefined;
+    let group = groups.find((g) => g.beginMs === beginMs && (!claims || g.refs < MAX_REFS_PER_ADDITION));
+    if (!group) groups.push((group = { instanceId, beginMs, endMs, granularity, members: [], refs: 0 }));
     group.members.push(member);
+    if (claims) group.refs++;
   }
 
   const chains = [...byInstance.values()];
@@ -164,7 +167,7 @@ function additionFor(members: Group['members'], group: Group, window: { beginMs:
     units: members.reduce((sum, m) => sum + m.report.units, 0n),
     reports: members.length,
     clientRefs: members.flatMap((m) => (m.report.clientRef ? [m.report.clientRef] : [])),
-    ...(late ? { reportedFor: { beginTime: iso(group.beginMs), endTime: iso(group.endMs) }, correctionId: randomUUID() } : {}),
+    ...(late ? { late: { reportedFor: { beginTime: iso(group.beginMs), endTime: iso(group.endMs) }, correctionId: randomUUID() } } : {}),
   };
 }
 
@@ -195,7 +198,7 @@ async function writeGroup(group: Group, results: RecordResult[], deps: IngestDep
     }
     if (result.refTaken && !result.windowClosed) {
       if (group.members.length > 1) {
-        for (const member of group.members) await writeGroup({ ...group, members: [member] }, results, deps, nowMs);
+        for (const member of group.members) await writeGroup({ ...group, members: [member], refs: member.report.clientRef ? 1 : 0 }, results, deps, nowMs);
       } else {
         const member = group.members[0]!;
         results[member.index] = { index: member.index, status: 'duplicate', clientRef: member.report.clientRef ?? '' };

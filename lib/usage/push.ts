@@ -104,12 +104,13 @@ export async function pushUsage(deps: PushDeps, settings: PushSettings): Promise
   ready.sort((a, b) => (a.beginTime < b.beginTime ? -1 : a.beginTime > b.beginTime ? 1 : a.instanceId < b.instanceId ? -1 : 1));
 
   // The marketplace refuses begin times older than 21 days (MKT.9004): such windows are not sent.
-  const tooOld = ready.filter((w) => Date.parse(w.beginTime) < nowMs - MAX_AGE_MS);
+  const isTooOld = (w: UsageWindow) => Date.parse(w.beginTime) < nowMs - MAX_AGE_MS;
+  const tooOld = ready.filter(isTooOld);
   await inParallel(tooOld, async (w) => {
     if (await deps.ledger.reject(w, { code: 'MKT.9004', message: 'begin time older than 21 days: not sent' }, at)) summary.rejected++;
     deps.log.warn('usage window too old to push', { instanceId: w.instanceId, beginTime: w.beginTime, meteringSn: w.meteringSn });
   });
-  const sendable = ready.filter((w) => !tooOld.includes(w));
+  const sendable = ready.filter((w) => !isTooOld(w));
 
   /** Sends one batch and records the verdict; false when the run should stop (the marketplace is not taking records). */
   async function send(batch: UsageWindow[]): Promise<boolean> {
