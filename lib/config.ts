@@ -37,6 +37,12 @@ const envSchema = z.object({
   MAIN_TABLE: z.string().min(1),
   AUDIT_TABLE: z.string().min(1),
   PROVISIONING_QUEUE_URL: z.string().url(),
+  /** Settlement runs fan out through this queue (segments, then assembly). */
+  SETTLEMENT_QUEUE_URL: z.string().url().optional(),
+  /** The private bucket of proofs, statements and bill exports (resources/s3.yml). */
+  FILES_BUCKET: optionalText,
+  /** Path-style S3 addressing: needed by local S3 endpoints (http://127.0.0.1:…), never on AWS. */
+  S3_FORCE_PATH_STYLE: flag(false),
 
   /** On AWS: names of SSM SecureString parameters. Locally: the keys themselves. */
   KOOGALLERY_ACCESS_KEY_PARAMETER: optionalText,
@@ -111,6 +117,28 @@ const envSchema = z.object({
   PROBE_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** The seller API's largest request body (a usage request of 1000 records is about 200 KB). */
   SELLER_MAX_BODY_BYTES: positiveInt(1_048_576),
+
+  /** Service supervision (spec §8.3): products whose orders need delivery proofs and acceptance before billing. */
+  SUPERVISED_PRODUCTS: z.string().default('').transform(csvSet),
+  /** Supervised products sold as enabling-cloud (赋能云) offers: acceptance passes a Huawei review first. */
+  SUPERVISION_ENABLING_CLOUD_PRODUCTS: z.string().default('').transform(csvSet),
+  /** Proof kinds that must be verified before supervision moves to PROOF_SUBMITTED. */
+  SUPERVISION_REQUIRED_KINDS: z.string().default('acceptance').transform((v) => [...csvSet(v)]),
+  /** Largest delivery proof accepted (bytes), 50 MB by default. */
+  PROOF_MAX_BYTES: positiveInt(50 * 1024 * 1024),
+
+  /** Settlement (lib/settlement/, docs/settlement.md): the statement's time zone and per-product terms. */
+  SETTLEMENT_TIME_ZONE: z.string().default('Asia/Shanghai'),
+  /** `productId=share,…`, e.g. `OFFI1=0.15`: the platform fee share per product; a product without one is reported. */
+  SETTLEMENT_FEE_SHARES: optionalText,
+  /** Withholding tax rate on (gross − fee), e.g. `0.06`; `0` when none. */
+  SETTLEMENT_TAX_RATE: z.string().regex(/^(0|0?\.\d{1,6}|1)$/, 'a fraction between 0 and 1, e.g. 0.06').default('0'),
+  /** Pay-per-use price list: `productId=unitPrice:currency:unit,…`, e.g. `OFFI2=0.02:CNY:GB`. */
+  SETTLEMENT_PRICES: optionalText,
+  /** Currency of order lines whose order does not name one. */
+  SETTLEMENT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code, e.g. CNY').default('CNY'),
+  /** The marketplace bill export's column names: `orderId=…,orderLineId=…,amount=…[,instanceId=…,currency=…,type=…]`. */
+  BILL_COLUMNS: optionalText,
 
   CHANGE_CHECK_POLICY: z.enum(['allow', 'deny']).default('allow'),
   /** What releaseInstance answers for an instance id we never issued: 000003 (documented) or success. */

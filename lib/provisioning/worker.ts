@@ -8,7 +8,8 @@ import {
 } from '../instances/stateMachine.ts';
 import type { Log } from '../log.ts';
 import type { LifecycleEvent } from '../outbox/events.ts';
-import { testExpiry, type InstanceStore } from '../store/instanceStore.ts';
+import type { BillingRecorder } from '../settlement/recording.ts';
+import { testExpiry, type InstanceStore, type LabeledWrite } from '../store/instanceStore.ts';
 import type { OutboxStore } from '../store/outboxStore.ts';
 
 /**
@@ -41,6 +42,8 @@ export interface WorkerDeps {
   outbox: OutboxStore;
   /** Absent when Query Order is switched off (ORDER_QUERY=false). */
   queryOrder?: OrderQuery | undefined;
+  /** Records paid order lines, supervision flows and refunds for settlement (lib/settlement/recording.ts). */
+  billing?: BillingRecorder | undefined;
   adapter: ProvisioningAdapter;
   testTtlDays: number;
   now: () => number;
@@ -71,6 +74,7 @@ async function route(event: LifecycleEvent, deps: WorkerDeps): Promise<WorkerRes
     // The product must hear of the tenant before it hears of a freeze or an upgrade.
     throw new RetryLater('instance is not provisioned yet');
   }
+  if (event.type === 'instance.released' && event.orderId) await recordRefund(instance, event.orderId, event.orderLineId, deps);
   // Never provisioned (failed, or released before it was): the product has no tenant to tell about.
   const hasTenant = Boolean(instance.appInfo);
   let current = instance;
@@ -104,8 +108,24 @@ async function provision(instance: Instance, event: LifecycleEvent, deps: Worker
   const given = await deps.adapter.provision(order ? { ...instance, order } : instance, event);
   if (!given.ok) return failStep(instance, event, given, deps);
   const at = new Date(deps.now()).toISOString();
-  await commitDecision(instance, provisioned(instance, { appInfo: given.value, order }, at), deps, order);
+  const billing = order && deps.billing ? await deps.billing.orderWrites(instance, order, 'newInstance', undefined, at) : [];
+  await commitDecision(instance, provisioned(instance, { appInfo: given.value, order }, at), deps, order, billing);
   return 'provisioned';
+}
+
+/** An unsubscription: the refund goes into the order line's billing facts (its amount from Query Order when on). */
+async function recordRefund(instance: Instance, orderId: string, orderLineId: string | undefined, deps: WorkerDeps): Promise<void> {
+  if (!deps.billing || instance.test) return;
+  let refundOrder: OrderTerms | undefined;
+  if (deps.queryOrder) {
+    const found = await deps.queryOrder(orderId, orderLineId ?? `${orderId}-000001`);
+    if (found.ok) refundOrder = found.value;
+    else if (found.retry) throw new RetryLater(`order query: ${found.reason}`);
+  }
+  const writes = await deps.billing.refundWrites(instance, orderId, refundOrder, new Date(deps.now()).toISOString());
+  if (writes.length === 0) return;
+  const result = await deps.store.commit(writes);
+  if (!result.ok) throw new RetryLater('billing facts changed while the refund was recorded');
 }
 
 /** Queries the event's order and stores its terms on the instance; a renewal's cancellation only records the order. */
@@ -126,7 +146,8 @@ async function recordOrder(
     event.scene === 'UNSUBSCRIBE_RENEWAL_PERIOD'
       ? { outcome: 'unchanged', reason: 'a cancelled renewal keeps the current terms' }
       : orderTermsUpdated(instance, found.value, activity, at);
-  return commitDecision(instance, decision, deps, found.value);
+  const billing = deps.billing ? await deps.billing.orderWrites(instance, found.value, activity, event.scene, at) : [];
+  return commitDecision(instance, decision, deps, found.value, billing);
 }
 
 async function failStep(
@@ -149,13 +170,13 @@ async function failStep(
 }
 
 /**
- * Writes a decision (and the order record, if any) in one transaction, conditioned on the version read.
+ * Writes a decision (and the order record and billing facts, if any) in one transaction, conditioned on the version read.
  * A lost race retries the whole event from a fresh read.
  */
-async function commitDecision(instance: Instance, decision: Decision, deps: WorkerDeps, order?: OrderTerms): Promise<Instance> {
+async function commitDecision(instance: Instance, decision: Decision, deps: WorkerDeps, order?: OrderTerms, billing: LabeledWrite[] = []): Promise<Instance> {
   const nowSeconds = Math.floor(deps.now() / 1000);
   const expiresAt = testExpiry(instance, deps.testTtlDays);
-  const writes = [];
+  const writes = [...billing];
   if (order) writes.push(deps.store.orderRecord(order, instance.instanceId, new Date(deps.now()).toISOString(), expiresAt));
   if (decision.outcome === 'changed') {
     writes.push(...deps.store.applyChange(instance.version, decision.next, decision.entry, undefined, undefined, nowSeconds, expiresAt));

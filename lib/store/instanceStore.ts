@@ -30,7 +30,12 @@ export interface LabeledWrite {
     | 'usageWindow'
     | 'usageTotal'
     | 'usageRef'
-    | 'usageCorrection';
+    | 'usageCorrection'
+    | 'billing'
+    | 'statement'
+    | 'supervision'
+    | 'supervisionHistory'
+    | 'proof';
   write: TransactWriteItem;
 }
 

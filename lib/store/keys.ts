@@ -27,6 +27,30 @@ export const keys = {
     pk: `ORDERLINE#${enc(orderId)}#${enc(orderLineId)}`,
     sk: 'ORDER',
   }),
+  /** An order line's billing facts (lib/settlement/model.ts), beside its claim and terms. */
+  billing: (orderId: string, orderLineId: string): Key => ({
+    pk: `ORDERLINE#${enc(orderId)}#${enc(orderLineId)}`,
+    sk: 'BILLING',
+  }),
+  /** An order line's service supervision (spec §8.3), its history and its delivery proofs. */
+  supervisionPartition: (orderId: string, orderLineId: string): string => `SUPERVISION#${enc(orderId)}#${enc(orderLineId)}`,
+  supervision: (orderId: string, orderLineId: string): Key => ({ pk: keys.supervisionPartition(orderId, orderLineId), sk: '#SUPERVISION' }),
+  supervisionHistory: (orderId: string, orderLineId: string, version: number): Key => ({
+    pk: keys.supervisionPartition(orderId, orderLineId),
+    sk: `HISTORY#${String(version).padStart(8, '0')}`,
+  }),
+  proof: (orderId: string, orderLineId: string, proofId: string): Key => ({ pk: keys.supervisionPartition(orderId, orderLineId), sk: `PROOF#${proofId}` }),
+  /** A month's statement: its header, its versions, its runs and their finished segments. */
+  statementPartition: (period: string): string => `STATEMENT#${period}`,
+  statement: (period: string): Key => ({ pk: keys.statementPartition(period), sk: '#HEADER' }),
+  statementVersion: (period: string, version: number): Key => ({ pk: keys.statementPartition(period), sk: `VERSION#${String(version).padStart(4, '0')}` }),
+  settlementRun: (period: string, runId: string): Key => ({ pk: keys.statementPartition(period), sk: `RUN#${runId}` }),
+  settlementSegment: (period: string, runId: string, segment: number): Key => ({
+    pk: keys.statementPartition(period),
+    sk: `RUN#${runId}#SEGMENT#${String(segment).padStart(3, '0')}`,
+  }),
+  /** The reconciliation of a month's statement against the marketplace's bill export. */
+  reconciliation: (period: string): Key => ({ pk: keys.statementPartition(period), sk: '#RECONCILIATION' }),
   license: (code: string): Key => ({ pk: `LICENSE#${enc(code)}`, sk: '#LICENSE' }),
   licenseHistory: (code: string, version: number): Key => ({ pk: `LICENSE#${enc(code)}`, sk: `HISTORY#${String(version).padStart(8, '0')}` }),
   licenseApplied: (code: string, idempotencyKey: string): Key => ({ pk: `LICENSE#${enc(code)}`, sk: `APPLIED#${idempotencyKey}` }),

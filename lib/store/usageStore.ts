@@ -8,6 +8,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import { batchGet, commitWrites, DUE_INDEX, put, toItem, type LabeledWrite } from './instanceStore.ts';
+import { usageBillAttributes } from './billingStore.ts';
 import { keys, type Key } from './keys.ts';
 
 /**
@@ -275,12 +276,23 @@ export function usageStore(client: DynamoDBClient, table: string) {
       return out === false ? undefined : toWindow(out);
     },
 
-    /** PUSHING → ACCEPTED for the record with this metering_sn; leaves the `due` index. */
+    /** PUSHING → ACCEPTED for the record with this metering_sn; leaves the `due` index, enters the `bill` index. */
     async accept(w: UsageWindow, verdict: { duplicate: boolean; at: string }): Promise<boolean> {
+      // Accepted usage is settlement's input: listed in the `bill` index by its acceptance (billingStore.ts).
+      const bill = usageBillAttributes(w.instanceId, w.beginTime, verdict.at);
       const out = await updateIf(windowKey(w), {
-        UpdateExpression: 'SET usageState = :accepted, acceptedAt = :at, duplicate = :duplicate, updatedAt = :at REMOVE dueKind, dueAt, nextAttemptAt, lastError',
+        UpdateExpression:
+          'SET usageState = :accepted, acceptedAt = :at, duplicate = :duplicate, updatedAt = :at, billShard = :billShard, billAt = :billAt REMOVE dueKind, dueAt, nextAttemptAt, lastError',
         ConditionExpression: 'usageState = :pushing AND meteringSn = :sn',
-        ExpressionAttributeValues: marshall({ ':accepted': 'ACCEPTED', ':pushing': 'PUSHING', ':sn': w.meteringSn ?? '', ':at': verdict.at, ':duplicate': verdict.duplicate }),
+        ExpressionAttributeValues: marshall({
+          ':accepted': 'ACCEPTED',
+          ':pushing': 'PUSHING',
+          ':sn': w.meteringSn ?? '',
+          ':at': verdict.at,
+          ':duplicate': verdict.duplicate,
+          ':billShard': bill.billShard,
+          ':billAt': bill.billAt,
+        }),
       });
       return out !== false;
     },

@@ -1,0 +1,196 @@
+import {
+  GetItemCommand,
+  QueryCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { createHash } from 'node:crypto';
+import type { OrderLineFacts } from '../settlement/model.ts';
+import { put, putIfVersion, toItem, type LabeledWrite, type StoreTables } from './instanceStore.ts';
+import { keys } from './keys.ts';
+
+/**
+ * Settlement's inputs in the main table's `bill` index (docs/data-model.md):
+ *  - an order line's billing facts (`ORDERLINE#…/BILLING`), listed under `billShard = LINE#<shard>` with
+ *    `billAt = <last recorded>#<orderId>#<orderLineId>` and `billFrom` = its earliest business time;
+ *  - a usage window the marketplace accepted, listed under `billShard = USAGE#<shard>` with
+ *    `billAt = <acceptedAt>#<instanceId>#<window begin>`.
+ * A business time (taking effect, acceptance of supervision, refund) is never later than the write that records
+ * it, so everything a month's statement needs was recorded in or after that month: a run reads
+ * `billAt >= <month start>` and keeps `billFrom < <month end>`.
+ * Debug (test) order lines are never written here (law 8).
+ */
+
+export const BILL_INDEX = 'bill';
+/** Every month's input is spread over this many shards; a settlement run reads them in parallel segments. */
+export const BILL_SHARDS = 16;
+
+export type BillKind = 'LINE' | 'USAGE';
+
+/** The shard an order line or an instance belongs to: stable, evenly spread. */
+export function billShardOf(id: string): number {
+  return createHash('sha256').update(id).digest().readUInt32BE(0) % BILL_SHARDS;
+}
+
+export const billShard = (kind: BillKind, shard: number): string => `${kind}#${String(shard).padStart(2, '0')}`;
+
+/** The earliest business time of an order line's facts (what `billFrom` holds). */
+export function earliestBusinessTime(facts: OrderLineFacts): string | undefined {
+  const times = [facts.effectiveAt, facts.supervision?.completedAt, facts.refund?.at].filter((t): t is string => Boolean(t));
+  return times.sort()[0];
+}
+
+/** The index attributes of an order line's billing item, recorded at `at`. */
+export function lineBillAttributes(facts: OrderLineFacts, at: string): Record<string, string> {
+  const from = earliestBusinessTime(facts);
+  // Not in effect yet: nothing to bill, so not listed (the next change lists it).
+  if (!from) return {};
+  return {
+    billShard: billShard('LINE', billShardOf(`${facts.orderId}#${facts.orderLineId}`)),
+    billAt: `${at}#${facts.orderId}#${facts.orderLineId}`,
+    billFrom: from,
+  };
+}
+
+/** The index attributes an accepted usage window gets. */
+export function usageBillAttributes(instanceId: string, beginTime: string, acceptedAt: string): Record<string, string> {
+  return {
+    billShard: billShard('USAGE', billShardOf(instanceId)),
+    billAt: `${acceptedAt}#${instanceId}#${beginTime}`,
+  };
+}
+
+export interface StoredFacts {
+  facts: OrderLineFacts;
+  version: number;
+  recordedAt: string;
+}
+
+/** One item read from a shard of the `bill` index. */
+export type BillItem =
+  | { kind: 'LINE'; facts: OrderLineFacts }
+  | { kind: 'USAGE'; instanceId: string; beginTime: string; endTime: string; units: bigint; acceptedAt: string };
+
+const FACT_FIELDS = [
+  'orderId',
+  'orderLineId',
+  'instanceId',
+  'productId',
+  'kind',
+  'amount',
+  'currency',
+  'test',
+  'effectiveAt',
+  'supervision',
+  'refund',
+  'adjustmentFor',
+  'adjustmentIn',
+] as const;
+
+export function toFacts(row: Record<string, unknown>): OrderLineFacts {
+  const facts: Record<string, unknown> = {};
+  for (const field of FACT_FIELDS) if (row[field] !== undefined) facts[field] = row[field];
+  return facts as unknown as OrderLineFacts;
+}
+
+function toBillItem(row: Record<string, unknown>): BillItem {
+  if (String(row.billShard).startsWith('USAGE#')) {
+    return {
+      kind: 'USAGE',
+      instanceId: String(row.instanceId),
+      beginTime: String(row.beginTime),
+      endTime: String(row.endTime),
+      // What was sent and accepted (sealed at push time), in 0.0001 units.
+      units: BigInt(String(row.pushedUnits ?? row.units)),
+      acceptedAt: String(row.acceptedAt),
+    };
+  }
+  return { kind: 'LINE', facts: toFacts(row) };
+}
+
+export function billingStore(client: DynamoDBClient, tables: Pick<StoreTables, 'main'>) {
+  return {
+    /** An order line's billing facts (consistent read), or undefined. */
+    async getFacts(orderId: string, orderLineId: string): Promise<StoredFacts | undefined> {
+      const out = await client.send(
+        new GetItemCommand({ TableName: tables.main, Key: marshall(keys.billing(orderId, orderLineId)), ConsistentRead: true }),
+      );
+      if (!out.Item) return undefined;
+      const row = unmarshall(out.Item);
+      return { facts: toFacts(row), version: Number(row.version), recordedAt: String(row.recordedAt) };
+    },
+
+    /**
+     * The facts for a transaction: created (`previousVersion` undefined, must be new) or replaced (if nobody changed
+     * them since `previousVersion`), recorded at `at`.
+     */
+    factsWrite(facts: OrderLineFacts, previousVersion: number | undefined, at: string): LabeledWrite {
+      const item = toItem(keys.billing(facts.orderId, facts.orderLineId), {
+        type: 'billing',
+        ...facts,
+        version: (previousVersion ?? 0) + 1,
+        recordedAt: at,
+        ...lineBillAttributes(facts, at),
+      });
+      return previousVersion === undefined ? put('billing', tables.main, item, true) : putIfVersion('billing', tables.main, item, previousVersion);
+    },
+
+    /** Whether a month's statement is closed (a change belonging to it becomes an adjustment of a later month). */
+    async isClosed(period: string): Promise<boolean> {
+      const out = await client.send(
+        new GetItemCommand({
+          TableName: tables.main,
+          Key: marshall(keys.statement(period)),
+          ConsistentRead: true,
+          ProjectionExpression: '#status',
+          ExpressionAttributeNames: { '#status': 'status' },
+        }),
+      );
+      return out.Item ? unmarshall(out.Item).status === 'CLOSED' : false;
+    },
+
+    /** A transaction item that fails (label `statement`) if the month was closed after we looked. */
+    notClosedCheck(period: string): LabeledWrite {
+      return {
+        label: 'statement',
+        write: {
+          ConditionCheck: {
+            TableName: tables.main,
+            Key: marshall(keys.statement(period)),
+            ConditionExpression: 'attribute_not_exists(pk) OR #status <> :closed',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: marshall({ ':closed': 'CLOSED' }),
+          },
+        },
+      };
+    },
+
+    /**
+     * Every item of one shard recorded at or after `from` whose business began before `to` (order lines), or which
+     * was accepted before `to` (usage), page by page in `billAt` order. Memory stays at one page.
+     */
+    async *readShard(kind: BillKind, shard: number, from: string, to: string): AsyncGenerator<BillItem[]> {
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const out = await client.send(
+          new QueryCommand({
+            TableName: tables.main,
+            IndexName: BILL_INDEX,
+            KeyConditionExpression: kind === 'LINE' ? 'billShard = :shard AND billAt >= :from' : 'billShard = :shard AND billAt BETWEEN :from AND :to',
+            ...(kind === 'LINE' ? { FilterExpression: 'billFrom < :to' } : {}),
+            ExpressionAttributeValues: marshall({ ':shard': billShard(kind, shard), ':from': from, ':to': to }),
+            ExclusiveStartKey: start,
+          }),
+        );
+        const rows = (out.Items ?? []).map((item) => unmarshall(item));
+        // USAGE: BETWEEN is inclusive and billAt continues with ids after the instant: keep acceptance < to.
+        const items = rows.map(toBillItem).filter((i) => i.kind === 'LINE' || i.acceptedAt < to);
+        if (items.length > 0) yield items;
+        start = out.LastEvaluatedKey;
+      } while (start);
+    },
+  };
+}
+
+export type BillingStore = ReturnType<typeof billingStore>;

@@ -1,0 +1,179 @@
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { SupervisionHistoryEntry, SupervisionRecord } from '../supervision/model.ts';
+import type { ProofKind } from '../supervision/proofs.ts';
+import { commitWrites, put, putIfVersion, toItem, type LabeledWrite, type StoreTables } from './instanceStore.ts';
+import { keys } from './keys.ts';
+
+/**
+ * Service supervision in the main table (docs/data-model.md): one partition per supervised order line holding
+ * the record (`#SUPERVISION`), its history (`HISTORY#<version>`, append-only) and its delivery proofs
+ * (`PROOF#<proofId>`). The record is written with a version condition; a proof moves once from
+ * AWAITING_UPLOAD to VERIFIED or REJECTED, so a repeated S3 event changes nothing.
+ */
+
+export const PROOF_STATES = ['AWAITING_UPLOAD', 'VERIFIED', 'REJECTED'] as const;
+export type ProofState = (typeof PROOF_STATES)[number];
+
+export interface ProofRecord {
+  orderId: string;
+  orderLineId: string;
+  proofId: string;
+  kind: ProofKind;
+  fileName: string;
+  contentType: string;
+  size: number;
+  /** As declared by the seller, lower-case hex. */
+  sha256: string;
+  /** The object key the server chose: proofs/<orderId>/<orderLineId>/<proofId>. */
+  key: string;
+  state: ProofState;
+  /** The delivery round the proof belongs to (supervision record's `round` when it was requested). */
+  round: number;
+  /** Actual service start declared with the proof (ISO instant). */
+  serviceStartAt?: string;
+  requestedAt: string;
+  /** The upload form's expiry: an object arriving later is refused. */
+  uploadExpiresAt: string;
+  receivedAt?: string;
+  verifiedAt?: string;
+  rejection?: { reason: string; message: string };
+  /** Where a refused object was moved. */
+  quarantineKey?: string;
+}
+
+export interface SupervisionView {
+  record: SupervisionRecord;
+  history: SupervisionHistoryEntry[];
+  proofs: ProofRecord[];
+}
+
+const strip = (row: Record<string, unknown>): Record<string, unknown> => {
+  const { pk: _pk, sk: _sk, type: _type, expiresAt: _expiresAt, ...rest } = row;
+  return rest;
+};
+
+export function supervisionStore(client: DynamoDBClient, tables: Pick<StoreTables, 'main'>) {
+  const recordItem = (record: SupervisionRecord) => toItem(keys.supervision(record.orderId, record.orderLineId), { type: 'supervision', ...record });
+  const historyWrite = (record: SupervisionRecord, entry: SupervisionHistoryEntry): LabeledWrite =>
+    put(
+      'supervisionHistory',
+      tables.main,
+      toItem(keys.supervisionHistory(record.orderId, record.orderLineId, entry.version), { type: 'supervisionHistory', ...entry }),
+      true,
+    );
+
+  return {
+    /** A new flow and its first history entry, for the transaction that provisions the order line. */
+    createWrites(record: SupervisionRecord, entry: SupervisionHistoryEntry): LabeledWrite[] {
+      return [put('supervision', tables.main, recordItem(record), true), historyWrite(record, entry)];
+    },
+
+    /** A transition: the record (if nobody changed it since `previousVersion`) and its history entry. */
+    transitionWrites(previousVersion: number, next: SupervisionRecord, entry: SupervisionHistoryEntry): LabeledWrite[] {
+      return [putIfVersion('supervision', tables.main, recordItem(next), previousVersion), historyWrite(next, entry)];
+    },
+
+    async get(orderId: string, orderLineId: string): Promise<SupervisionRecord | undefined> {
+      const out = await client.send(
+        new GetItemCommand({ TableName: tables.main, Key: marshall(keys.supervision(orderId, orderLineId)), ConsistentRead: true }),
+      );
+      return out.Item ? (strip(unmarshall(out.Item)) as unknown as SupervisionRecord) : undefined;
+    },
+
+    /** The record with its whole history and every proof (one partition, consistent). */
+    async view(orderId: string, orderLineId: string): Promise<SupervisionView | undefined> {
+      let record: SupervisionRecord | undefined;
+      const history: SupervisionHistoryEntry[] = [];
+      const proofs: ProofRecord[] = [];
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const out = await client.send(
+          new QueryCommand({
+            TableName: tables.main,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: marshall({ ':pk': keys.supervisionPartition(orderId, orderLineId) }),
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of out.Items ?? []) {
+          const row = unmarshall(item);
+          const sk = String(row.sk);
+          if (sk === '#SUPERVISION') record = strip(row) as unknown as SupervisionRecord;
+          else if (sk.startsWith('HISTORY#')) history.push(strip(row) as unknown as SupervisionHistoryEntry);
+          else if (sk.startsWith('PROOF#')) proofs.push(strip(row) as unknown as ProofRecord);
+        }
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return record ? { record, history, proofs } : undefined;
+    },
+
+    async getProof(orderId: string, orderLineId: string, proofId: string): Promise<ProofRecord | undefined> {
+      const out = await client.send(
+        new GetItemCommand({ TableName: tables.main, Key: marshall(keys.proof(orderId, orderLineId, proofId)), ConsistentRead: true }),
+      );
+      return out.Item ? (strip(unmarshall(out.Item)) as unknown as ProofRecord) : undefined;
+    },
+
+    /** A requested upload; refused (false) if the supervision record does not exist. */
+    async addProof(proof: ProofRecord): Promise<boolean> {
+      const result = await commitWrites(client, [
+        {
+          label: 'supervision',
+          write: {
+            ConditionCheck: {
+              TableName: tables.main,
+              Key: marshall(keys.supervision(proof.orderId, proof.orderLineId)),
+              ConditionExpression: 'attribute_exists(pk)',
+            },
+          },
+        },
+        put('proof', tables.main, toItem(keys.proof(proof.orderId, proof.orderLineId, proof.proofId), { type: 'proof', ...proof }), true),
+      ]);
+      return result.ok;
+    },
+
+    /**
+     * AWAITING_UPLOAD → VERIFIED or REJECTED, once: a second event for the same object finds the proof settled
+     * and gets false.
+     */
+    async settleProof(
+      proof: ProofRecord,
+      outcome: Pick<ProofRecord, 'state' | 'receivedAt' | 'verifiedAt' | 'rejection' | 'quarantineKey'>,
+    ): Promise<ProofRecord | undefined> {
+      const fields = Object.entries(outcome).filter(([, v]) => v !== undefined);
+      try {
+        const out = await client.send(
+          new UpdateItemCommand({
+            TableName: tables.main,
+            Key: marshall(keys.proof(proof.orderId, proof.orderLineId, proof.proofId)),
+            UpdateExpression: `SET ${fields.map(([k]) => `#${k} = :${k}`).join(', ')}`,
+            ConditionExpression: '#state = :awaiting',
+            ExpressionAttributeNames: Object.fromEntries(fields.map(([k]) => [`#${k}`, k])),
+            ExpressionAttributeValues: marshall(
+              { ...Object.fromEntries(fields.map(([k, v]) => [`:${k}`, v])), ':awaiting': 'AWAITING_UPLOAD' },
+              { removeUndefinedValues: true },
+            ),
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return out.Attributes ? (strip(unmarshall(out.Attributes)) as unknown as ProofRecord) : undefined;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) return undefined;
+        throw error;
+      }
+    },
+
+    commit: (writes: LabeledWrite[]) => commitWrites(client, writes),
+  };
+}
+
+export type SupervisionStore = ReturnType<typeof supervisionStore>;
