@@ -9,10 +9,11 @@ import { dynamoClient } from '../lib/store/client.ts';
 import { instanceStore } from '../lib/store/instanceStore.ts';
 import { sellerViews } from '../lib/store/sellerViews.ts';
 import { usageStore } from '../lib/store/usageStore.ts';
+import { supervisionDeps } from '../lib/supervision/service.ts';
 
 /**
- * /seller/… — the seller API (lib/seller-api/routes.ts): usage reports, instances, the message log and the
- * OpenAPI document, authenticated with seller API keys (`npm run keys`).
+ * /seller/… — the seller API (lib/seller-api/routes.ts): usage reports, instances, the message log, delivery
+ * proofs and supervision, and the OpenAPI document, authenticated with seller API keys (`npm run keys`).
  */
 
 let context: RouterContext<SellerDeps> | undefined;
@@ -36,6 +37,7 @@ function routerContext(): RouterContext<SellerDeps> {
         now: Date.now,
         log,
       },
+      supervision: supervisionDeps(cfg),
     },
     now: Date.now,
     maxBodyBytes: cfg.SELLER_MAX_BODY_BYTES,

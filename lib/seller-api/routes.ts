@@ -2,13 +2,17 @@ import * as z from 'zod';
 import { openApiDocument } from './openapi.ts';
 import { route, type AnyRoute } from './route.ts';
 import { getInstance, listInstances, listMessages, type ViewRouteDeps } from './routes/instances.ts';
+import { supervisionRoutes, type SupervisionRouteDeps } from './routes/supervision.ts';
 import { reportUsage, usageLedger, type UsageRouteDeps } from './routes/usage.ts';
 
 /** Every seller API route (functions/seller.ts serves them under /seller/…). */
 
-export type SellerDeps = ViewRouteDeps & UsageRouteDeps;
+export type SellerDeps = ViewRouteDeps & UsageRouteDeps & SupervisionRouteDeps;
 
-const apiRoutes: AnyRoute<SellerDeps>[] = [listInstances, getInstance, listMessages, reportUsage, usageLedger];
+/** The usage routes alone, for tools that drive only them (the usage benchmark, the fault runs). */
+export const usageRoutes: readonly AnyRoute<UsageRouteDeps>[] = [reportUsage, usageLedger];
+
+const apiRoutes: AnyRoute<SellerDeps>[] = [listInstances, getInstance, listMessages, ...usageRoutes, ...supervisionRoutes];
 
 let document: Record<string, unknown> | undefined;
 

@@ -24,12 +24,12 @@ import { openApiClient } from '../../lib/koogallery/openApi.ts';
 import type { Log } from '../../lib/log.ts';
 import { eventFor } from '../../lib/outbox/events.ts';
 import { handleSellerRequest, type RouterContext } from '../../lib/seller-api/router.ts';
-import { sellerRoutes, type SellerDeps } from '../../lib/seller-api/routes.ts';
+import { usageRoutes } from '../../lib/seller-api/routes.ts';
+import type { UsageRouteDeps } from '../../lib/seller-api/routes/usage.ts';
 import { apiKeyStore } from '../../lib/store/apiKeyStore.ts';
 import { auditLog } from '../../lib/store/auditLog.ts';
 import { dynamoClient } from '../../lib/store/client.ts';
 import { instanceStore } from '../../lib/store/instanceStore.ts';
-import { sellerViews } from '../../lib/store/sellerViews.ts';
 import { usageStore, type UsageStore } from '../../lib/store/usageStore.ts';
 import { formatQuantity, parseQuantity } from '../../lib/usage/decimal.ts';
 import type { IngestResult } from '../../lib/usage/ingest.ts';
@@ -392,11 +392,10 @@ async function ingest(stack: Stack, w: Workload, log: Log): Promise<IngestOutcom
     packageChargingModes: new Set(),
   };
   const { ledger, counts } = countingLedger(usageStore(client, stack.tables.main));
-  const context: RouterContext<SellerDeps> = {
-    routes: sellerRoutes,
+  const context: RouterContext<UsageRouteDeps> = {
+    routes: usageRoutes,
     authenticate: (s, now) => keyStore.authenticate(s, now),
     deps: {
-      views: sellerViews(client, stack.tables),
       usage: { instances: (ids) => instances.getInstances(ids), ledger, settings, now: Date.now, log },
     },
     now: Date.now,

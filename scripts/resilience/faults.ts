@@ -63,11 +63,10 @@ import type { Answer } from '../../lib/koogallery/resultCodes.ts';
 import type { Log } from '../../lib/log.ts';
 import { eventFor, type LifecycleEvent } from '../../lib/outbox/events.ts';
 import { handleSellerRequest } from '../../lib/seller-api/router.ts';
-import { sellerRoutes } from '../../lib/seller-api/routes.ts';
+import { usageRoutes } from '../../lib/seller-api/routes.ts';
 import { instanceStore, type StoreTables } from '../../lib/store/instanceStore.ts';
 import { keys } from '../../lib/store/keys.ts';
 import { licenseStore } from '../../lib/store/licenseStore.ts';
-import { sellerViews } from '../../lib/store/sellerViews.ts';
 import { usageStore } from '../../lib/store/usageStore.ts';
 import { parseQuantity } from '../../lib/usage/decimal.ts';
 import type { MeteringSettings } from '../../lib/usage/metering.ts';
@@ -777,11 +776,10 @@ async function postUsage(ctx: FaultContext, records: UsageRecord[], correlationI
         correlationId,
       },
       {
-        routes: sellerRoutes,
+        routes: usageRoutes,
         // The key check is not part of the flow: a stand-in accepts the run's key.
         authenticate: async () => ({ ok: true, key: { keyId: 'faults', name: 'faults', scopes: ['usage:write'], createdAt: new Date(0).toISOString() } }),
         deps: {
-          views: sellerViews(ctx.client, ctx.tables),
           usage: {
             instances: (ids) => instances.getInstances(ids),
             ledger: usageStore(ctx.client, ctx.tables.main),

@@ -491,6 +491,8 @@ describe('seller API: instances, messages and the OpenAPI document', () => {
       '/seller/instances/{instanceId}',
       '/seller/messages',
       '/seller/openapi.json',
+      '/seller/supervision/{orderId}/{orderLineId}/proofs',
+      '/seller/supervision/{orderId}/{orderLineId}/transitions',
       '/seller/usage',
     ]);
   });

@@ -1,0 +1,16 @@
+import type { S3Event } from 'aws-lambda';
+import { config } from '../lib/config.ts';
+import { proofReceived, supervisionDeps, type ReceivedOutcome, type SupervisionDeps } from '../lib/supervision/service.ts';
+
+/**
+ * The files bucket's ObjectCreated notification on `proofs/` (resources/s3.yml): checks each uploaded delivery
+ * proof and moves service supervision on (lib/supervision/service.ts). A failure makes S3 retry the event;
+ * a repeated event changes nothing.
+ */
+
+let deps: SupervisionDeps | undefined;
+
+export async function handler(event: S3Event): Promise<{ outcomes: ReceivedOutcome[] }> {
+  deps ??= supervisionDeps(config());
+  return { outcomes: await proofReceived(event, deps) };
+}
