@@ -87,14 +87,14 @@ export function billingRecorder(deps: RecorderDeps) {
   async function factsWrites(facts: OrderLineFacts, previousVersion: number | undefined, businessAt: string, at: string): Promise<LabeledWrite[]> {
     const period = periodOf(businessAt, deps.timeZone);
     if (!(await deps.billing.isClosed(period))) {
-      return [deps.billing.factsWrite(facts, previousVersion, at), deps.billing.notClosedCheck(period)];
+      return [deps.billing.factsWrite(facts, previousVersion, at, businessAt), deps.billing.notClosedCheck(period)];
     }
     // The month is closed: the first open month after it carries the change (checked open in the same transaction).
     const now = periodOf(at, deps.timeZone);
     let carrier = nextPeriod(period);
     while (carrier < now && (await deps.billing.isClosed(carrier))) carrier = nextPeriod(carrier);
     return [
-      deps.billing.factsWrite({ ...facts, adjustmentFor: period, adjustmentIn: carrier }, previousVersion, at),
+      deps.billing.factsWrite({ ...facts, adjustmentFor: period, adjustmentIn: carrier }, previousVersion, at, businessAt),
       deps.billing.notClosedCheck(carrier),
     ];
   }

@@ -28,6 +28,9 @@ export const BILL_SHARDS = 16;
 
 export type BillKind = 'LINE' | 'USAGE';
 
+/** Items per page when a shard is read. */
+const READ_PAGE_ITEMS = 500;
+
 /** The shard an order line or an instance belongs to: stable, evenly spread. */
 export function billShardOf(id: string): number {
   return createHash('sha256').update(id).digest().readUInt32BE(0) % BILL_SHARDS;
@@ -41,8 +44,11 @@ export function earliestBusinessTime(facts: OrderLineFacts): string | undefined 
   return times.sort()[0];
 }
 
-/** The index attributes of an order line's billing item, recorded at `at`. */
-export function lineBillAttributes(facts: OrderLineFacts, at: string): Record<string, string> {
+/**
+ * The index attributes of an order line's billing item, recorded at `at`; `changedAt` is the business time of the
+ * change being recorded (a month ending before it cannot be affected by it).
+ */
+export function lineBillAttributes(facts: OrderLineFacts, at: string, changedAt: string = at): Record<string, string> {
   const from = earliestBusinessTime(facts);
   // Not in effect yet: nothing to bill, so not listed (the next change lists it).
   if (!from) return {};
@@ -50,6 +56,7 @@ export function lineBillAttributes(facts: OrderLineFacts, at: string): Record<st
     billShard: billShard('LINE', billShardOf(`${facts.orderId}#${facts.orderLineId}`)),
     billAt: `${at}#${facts.orderId}#${facts.orderLineId}`,
     billFrom: from,
+    billChangedAt: changedAt,
   };
 }
 
@@ -123,15 +130,15 @@ export function billingStore(client: DynamoDBClient, tables: Pick<StoreTables, '
 
     /**
      * The facts for a transaction: created (`previousVersion` undefined, must be new) or replaced (if nobody changed
-     * them since `previousVersion`), recorded at `at`.
+     * them since `previousVersion`), recorded at `at` for a change whose business time is `changedAt`.
      */
-    factsWrite(facts: OrderLineFacts, previousVersion: number | undefined, at: string): LabeledWrite {
+    factsWrite(facts: OrderLineFacts, previousVersion: number | undefined, at: string, changedAt: string = at): LabeledWrite {
       const item = toItem(keys.billing(facts.orderId, facts.orderLineId), {
         type: 'billing',
         ...facts,
         version: (previousVersion ?? 0) + 1,
         recordedAt: at,
-        ...lineBillAttributes(facts, at),
+        ...lineBillAttributes(facts, at, changedAt),
       });
       return previousVersion === undefined ? put('billing', tables.main, item, true) : putIfVersion('billing', tables.main, item, previousVersion);
     },
@@ -148,6 +155,33 @@ export function billingStore(client: DynamoDBClient, tables: Pick<StoreTables, '
         }),
       );
       return out.Item ? unmarshall(out.Item).status === 'CLOSED' : false;
+    },
+
+    /**
+     * Whether one shard holds a change recorded since `since` that can touch a month ending at `periodEnd`: an order
+     * line changed by an event before the end, or usage accepted between `since` and the end. Stops at the first.
+     */
+    async changedSince(kind: BillKind, shard: number, since: string, periodEnd: string): Promise<boolean> {
+      // Usage accepted after the month's end never belongs to it.
+      if (kind === 'USAGE' && since >= periodEnd) return false;
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const out = await client.send(
+          new QueryCommand({
+            TableName: tables.main,
+            IndexName: BILL_INDEX,
+            ...(kind === 'LINE'
+              ? { KeyConditionExpression: 'billShard = :shard AND billAt >= :since', FilterExpression: 'billChangedAt < :end', Limit: 500 }
+              : { KeyConditionExpression: 'billShard = :shard AND billAt BETWEEN :since AND :end', Limit: 1 }),
+            ExpressionAttributeValues: marshall({ ':shard': billShard(kind, shard), ':since': since, ':end': periodEnd }),
+            ProjectionExpression: 'pk',
+            ExclusiveStartKey: start,
+          }),
+        );
+        if ((out.Items ?? []).length > 0) return true;
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return false;
     },
 
     /** A transaction item that fails (label `statement`) if the month was closed after we looked. */
@@ -180,6 +214,8 @@ export function billingStore(client: DynamoDBClient, tables: Pick<StoreTables, '
             KeyConditionExpression: kind === 'LINE' ? 'billShard = :shard AND billAt >= :from' : 'billShard = :shard AND billAt BETWEEN :from AND :to',
             ...(kind === 'LINE' ? { FilterExpression: 'billFrom < :to' } : {}),
             ExpressionAttributeValues: marshall({ ':shard': billShard(kind, shard), ':from': from, ':to': to }),
+            // Pages of a few hundred items keep a worker's memory low and even (a 1 MB page is ~2,000 items).
+            Limit: READ_PAGE_ITEMS,
             ExclusiveStartKey: start,
           }),
         );

@@ -26,12 +26,21 @@ export const LOCAL_DEFAULT_WEBHOOK_SECRET = 'local-dev-webhook-secret-change-me'
 /** Ports of the stand-ins: the receiver's is the one its standalone main uses; the fake's is clear of it. */
 export const LOCAL_DEFAULT_PORTS = { FAKE_OPENAPI_PORT: 4020, WEBHOOK_RECEIVER_PORT: 4010 } as const;
 
+/** The product the local stack supervises and gives a fee share by default (`koogallery-sim scenario supervision`). */
+export const LOCAL_SUPERVISED_PRODUCT = 'OFFI-LOCAL-SUPERVISED';
+
 /**
  * Local defaults that differ from lib/config.ts's: the whole asynchronous flow runs (Query Order on the fake, the
  * reference receiver as the seller's product). `.env` or the shell may set `PROVISIONING_MODE=template` or
  * `ORDER_QUERY=false` instead.
  */
-export const LOCAL_DEFAULT_SETTINGS = { PROVISIONING_MODE: 'webhook', ORDER_QUERY: 'true' } as const;
+export const LOCAL_DEFAULT_SETTINGS = {
+  PROVISIONING_MODE: 'webhook',
+  ORDER_QUERY: 'true',
+  // A demo product under service supervision with a fee share, for `koogallery-sim scenario supervision`.
+  SUPERVISED_PRODUCTS: LOCAL_SUPERVISED_PRODUCT,
+  SETTLEMENT_FEE_SHARES: `${LOCAL_SUPERVISED_PRODUCT}=0.15`,
+} as const;
 
 /** KEY=VALUE lines of a .env file (node's own parser: comments, quotes, `export` are handled); {} if absent. */
 export function readDotEnv(path: string): Record<string, string> {
@@ -55,6 +64,8 @@ export function awsEnv(endpoints: { dynamo: string; sqs: string; s3?: string }):
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamo,
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     AWS_ENDPOINT_URL_S3: endpoints.s3 ?? endpoints.sqs,
+    // Local S3 endpoints are addressed by path (http://127.0.0.1:port/bucket/key).
+    S3_FORCE_PATH_STYLE: 'true',
   };
 }
 
@@ -62,6 +73,12 @@ function queueUrl(resources: StackResources, logicalId: string): string {
   const queue = resources.queues[logicalId];
   if (!queue) throw new Error(`Queue ${logicalId} is not defined in serverless.yml/resources`);
   return queue.url;
+}
+
+function bucket(resources: StackResources, logicalId: string): string {
+  const name = resources.buckets[logicalId];
+  if (!name) throw new Error(`Bucket ${logicalId} is not defined in serverless.yml/resources`);
+  return name;
 }
 
 function table(resources: StackResources, logicalId: string): string {
@@ -77,6 +94,8 @@ export function resourceEnv(resources: StackResources): Record<string, string> {
     MAIN_TABLE: table(resources, 'MainTable'),
     AUDIT_TABLE: table(resources, 'AuditTable'),
     PROVISIONING_QUEUE_URL: queueUrl(resources, 'ProvisioningQueue'),
+    SETTLEMENT_QUEUE_URL: queueUrl(resources, 'SettlementQueue'),
+    FILES_BUCKET: bucket(resources, 'FilesBucket'),
   };
 }
 

@@ -17,7 +17,7 @@ import { parseConfig } from '../../lib/config.ts';
 
 const run = promisify(execFile);
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
-const FUNCTIONS = ['produce', 'provision', 'sweep', 'seller', 'usagePush', 'probe'] as const;
+const FUNCTIONS = ['produce', 'provision', 'sweep', 'seller', 'usagePush', 'probe', 'proofReceived', 'settlement', 'settlementWorker'] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 const LOGICAL: Record<FunctionName, string> = {
   produce: 'Produce',
@@ -26,6 +26,14 @@ const LOGICAL: Record<FunctionName, string> = {
   seller: 'Seller',
   usagePush: 'UsagePush',
   probe: 'Probe',
+  proofReceived: 'ProofReceived',
+  settlement: 'Settlement',
+  settlementWorker: 'SettlementWorker',
+};
+/** The role of each function: its own, except the two halves of settlement, which share one. */
+const ROLE: Record<FunctionName, string> = {
+  ...(Object.fromEntries(FUNCTIONS.map((f) => [f, `${LOGICAL[f]}Role`])) as Record<FunctionName, string>),
+  settlementWorker: 'SettlementRole',
 };
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -220,11 +228,11 @@ describe('functions', () => {
       const p = fn(prod, name).Properties;
       expect(p.Runtime, name).toBe('nodejs22.x');
       expect(p.Architectures, name).toEqual(['arm64']);
-      expect(p.Role, name).toEqual({ 'Fn::GetAtt': [`${LOGICAL[name]}Role`, 'Arn'] });
-      expect(resource(prod, `${LOGICAL[name]}Role`).Type).toBe('AWS::IAM::Role');
+      expect(p.Role, name).toEqual({ 'Fn::GetAtt': [ROLE[name], 'Arn'] });
+      expect(resource(prod, ROLE[name]).Type).toBe('AWS::IAM::Role');
       roles.add(render(p.Role as Json));
     }
-    expect(roles.size).toBe(FUNCTIONS.length);
+    expect(roles.size).toBe(FUNCTIONS.length - 1);
     expect(prod.Resources.IamRoleLambdaExecution, 'no shared default role').toBeUndefined();
   });
 
@@ -236,6 +244,9 @@ describe('functions', () => {
     expect(fn(prod, 'seller').Properties).toMatchObject({ Timeout: 29, MemorySize: 1024 });
     expect(fn(prod, 'usagePush').Properties).toMatchObject({ Timeout: 300, MemorySize: 512 });
     expect(fn(prod, 'probe').Properties).toMatchObject({ Timeout: 30, MemorySize: 256 });
+    expect(fn(prod, 'proofReceived').Properties).toMatchObject({ Timeout: 60, MemorySize: 512 });
+    expect(fn(prod, 'settlement').Properties).toMatchObject({ Timeout: 60, MemorySize: 512 });
+    expect(fn(prod, 'settlementWorker').Properties).toMatchObject({ Timeout: 300, MemorySize: 1024 });
   });
 
   it('keeps logs for 30 days', () => {
@@ -252,15 +263,28 @@ describe('functions', () => {
     expect(render(resource(prod, integrationId).Properties.IntegrationUri as Json)).toBe('{ProduceLambdaFunction.Arn}');
   });
 
-  it('feeds provision from the provisioning queue with partial batch failures', () => {
+  it('feeds provision and the settlement worker from their queues with partial batch failures', () => {
     const mappings = Object.values(prod.Resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(1);
-    expect(mappings[0]!.Properties).toMatchObject({
-      BatchSize: 10,
-      EventSourceArn: { 'Fn::GetAtt': ['ProvisioningQueue', 'Arn'] },
-      FunctionName: { 'Fn::GetAtt': ['ProvisionLambdaFunction', 'Arn'] },
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-    });
+    expect(mappings).toHaveLength(2);
+    expect(mappings.map((m) => m.Properties)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          BatchSize: 10,
+          EventSourceArn: { 'Fn::GetAtt': ['ProvisioningQueue', 'Arn'] },
+          FunctionName: { 'Fn::GetAtt': ['ProvisionLambdaFunction', 'Arn'] },
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+        }),
+        expect.objectContaining({
+          BatchSize: 1,
+          EventSourceArn: { 'Fn::GetAtt': ['SettlementQueue', 'Arn'] },
+          FunctionName: { 'Fn::GetAtt': ['SettlementWorkerLambdaFunction', 'Arn'] },
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+        }),
+      ]),
+    );
+    const settlementQueue = resource(prod, 'SettlementQueue').Properties;
+    expect(settlementQueue.RedrivePolicy).toMatchObject({ deadLetterTargetArn: { 'Fn::GetAtt': ['SettlementDeadLetterQueue', 'Arn'] }, maxReceiveCount: 5 });
+    expect(settlementQueue.VisibilityTimeout as number).toBeGreaterThanOrEqual(6 * (fn(prod, 'settlementWorker').Properties.Timeout as number));
   });
 
   it('runs the outbox sweep every 5 minutes, the safety sweep hourly, the usage push at minute 5 and the probe twice a day', () => {
@@ -276,6 +300,8 @@ describe('functions', () => {
       ['{SweepLambdaFunction.Arn}', 'rate(1 hour)', { job: 'safety' }],
       ['{UsagePushLambdaFunction.Arn}', 'cron(5 * * * ? *)', undefined],
       ['{ProbeLambdaFunction.Arn}', 'cron(0 1,7 * * ? *)', undefined],
+      // 02:00 on the 1st in Asia/Shanghai.
+      ['{SettlementLambdaFunction.Arn}', 'cron(0 18 L * ? *)', undefined],
     ]);
   });
 
@@ -369,6 +395,44 @@ describe('stage local (serverless-offline)', () => {
 });
 
 describe('data stores', () => {
+  it('files bucket: private, TLS only, encrypted, versioned, unfinished uploads aborted, proofs/ notifying the proof check', () => {
+    const bucket = resource(prod, 'FilesBucket');
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    expect(bucket.Properties.BucketEncryption).toMatchObject({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
+    expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    const rules = ((bucket.Properties.LifecycleConfiguration as JsonObject).Rules as JsonObject[]) ?? [];
+    expect(rules.some((r) => (r.AbortIncompleteMultipartUpload as JsonObject | undefined)?.DaysAfterInitiation === 1 && !r.Prefix)).toBe(true);
+    const lambdas = ((bucket.Properties.NotificationConfiguration as JsonObject).LambdaConfigurations as JsonObject[]) ?? [];
+    expect(lambdas).toEqual([
+      {
+        Event: 's3:ObjectCreated:*',
+        Function: { 'Fn::GetAtt': ['ProofReceivedLambdaFunction', 'Arn'] },
+        Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'proofs/' }] } },
+      },
+    ]);
+    // TLS only: every request without TLS is denied, to everyone.
+    const policy = statements(prod).filter((s) => s.owner === 'FilesBucketPolicy');
+    expect(policy).toHaveLength(1);
+    expect(policy[0]).toMatchObject({ Effect: 'Deny', Action: ['s3:*'], Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+    expect(policy[0]!.Resource.map(render)).toEqual(['arn:aws:s3:::{FilesBucket}', 'arn:aws:s3:::{FilesBucket}/*']);
+    // No Allow in the bucket's own policy: access comes from the functions' roles only.
+    expect(statements(prod).filter((s) => s.owner === 'FilesBucketPolicy' && s.Effect === 'Allow')).toEqual([]);
+    // Only S3, from this account and this bucket, may invoke the proof check.
+    expect(resource(prod, 'ProofReceivedS3Permission').Properties).toMatchObject({
+      Principal: 's3.amazonaws.com',
+      SourceAccount: { Ref: 'AWS::AccountId' },
+    });
+  });
+
   it('main table: on demand, PITR, TTL on expiresAt, deletion protection on prod', () => {
     const p = resource(prod, 'MainTable').Properties;
     expect(p.BillingMode).toBe('PAY_PER_REQUEST');
@@ -415,11 +479,20 @@ describe('IAM: least privilege', () => {
     }
   });
 
-  it('scopes data actions to named resources (no * resources)', () => {
+  it('scopes data actions to named resources (no * resources; S3 objects only under a named prefix)', () => {
+    const bucket = 'arn:aws:s3:::koogallery-isv-prod-files-{AWS::AccountId}-{AWS::Region}';
+    const objectPrefixes = ['proofs/*', 'quarantine/*', 'bills/*', 'statements/*', 'statements/*/reconciliation/*', 'settlement-runs/*'];
     for (const s of statements(prod).filter((x) => x.Effect === 'Allow')) {
       const data = s.Action.some((a) => /^(dynamodb|sqs|ssm|s3):/.test(a));
       if (!data) continue;
-      for (const r of s.Resource) expect(render(r), `${s.owner}: ${s.Action.join(',')}`).not.toContain('*');
+      for (const r of s.Resource) {
+        const arn = render(r);
+        if (s.Action.every((a) => a.startsWith('s3:'))) {
+          expect([bucket, ...objectPrefixes.map((p) => `${bucket}/${p}`)], `${s.owner}: ${arn}`).toContain(arn);
+        } else {
+          expect(arn, `${s.owner}: ${s.Action.join(',')}`).not.toContain('*');
+        }
+      }
     }
   });
 
@@ -453,22 +526,32 @@ describe('IAM: least privilege', () => {
       ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
     );
     expect(actionsOn('ProvisionRole', 'MainTable')).toEqual(
-      ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+      ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
     );
     expect(actionsOn('SweepRole', 'MainTable')).toEqual(
       ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     );
     expect(actionsOn('SellerRole', 'MainTable')).toEqual(
-      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
     );
     expect(actionsOn('UsagePushRole', 'MainTable')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
-    // Indexes are read with Query only: `due` by the sweep and the usage push, `list` by the seller API.
+    expect(actionsOn('ProofReceivedRole', 'MainTable')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
+    expect(actionsOn('SettlementRole', 'MainTable')).toEqual(
+      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+    );
+    // Indexes are read with Query only: `due` by the sweep and the usage push, `list` by the seller API, `bill` by
+    // settlement and by the seller API (closing a month checks its inputs).
     const onIndex = statements(prod).filter((s) => s.Resource.some((r) => render(r).includes('/index/')));
     expect(onIndex.map((s) => [s.owner, s.Action, s.Resource.map(render)])).toEqual([
       ['SweepRole', ['dynamodb:Query'], ['{MainTable.Arn}/index/due']],
-      ['SellerRole', ['dynamodb:Query'], ['{MainTable.Arn}/index/list']],
+      ['SellerRole', ['dynamodb:Query'], ['{MainTable.Arn}/index/list', '{MainTable.Arn}/index/bill']],
       ['UsagePushRole', ['dynamodb:Query'], ['{MainTable.Arn}/index/due']],
+      ['SettlementRole', ['dynamodb:Query'], ['{MainTable.Arn}/index/bill']],
     ]);
+    expect(actionsOn('SellerRole', 'SettlementQueue')).toEqual(['sqs:SendMessage']);
+    expect(actionsOn('SettlementRole', 'SettlementQueue')).toEqual(
+      ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
+    );
     expect(actionsOn('ProduceRole', 'ProvisioningQueue')).toEqual(['sqs:SendMessage']);
     expect(actionsOn('SweepRole', 'ProvisioningQueue')).toEqual(['sqs:SendMessage']);
     expect(actionsOn('ProvisionRole', 'ProvisioningQueue')).toEqual(
@@ -477,11 +560,33 @@ describe('IAM: least privilege', () => {
   });
 
   it('lets each function write only its own log group', () => {
-    for (const name of FUNCTIONS) {
-      const logs = roleStatements(prod, `${LOGICAL[name]}Role`).filter((s) => s.Action.some((a) => a.startsWith('logs:')));
-      expect(logs.flatMap((s) => s.Resource).map(render), name).toEqual([`{${LOGICAL[name]}LogGroup.Arn}`]);
-      expect(logs.flatMap(ALL_ACTIONS).sort(), name).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    for (const role of new Set(Object.values(ROLE))) {
+      const owners = FUNCTIONS.filter((f) => ROLE[f] === role);
+      const logs = roleStatements(prod, role).filter((s) => s.Action.some((a) => a.startsWith('logs:')));
+      expect(logs.flatMap((s) => s.Resource).map(render), role).toEqual(owners.map((f) => `{${LOGICAL[f]}LogGroup.Arn}`));
+      expect(logs.flatMap(ALL_ACTIONS).sort(), role).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     }
+  });
+
+  it('grants S3 by prefix: proofs to the seller API and the proof check, statements to settlement', () => {
+    const s3Of = (roleId: string) =>
+      roleStatements(prod, roleId)
+        .filter((s) => s.Action.some((a) => a.startsWith('s3:')))
+        .flatMap((s) => s.Action.map((a) => `${a} ${s.Resource.map(render).map((r) => r.replace(/^arn:aws:s3:::[^/]+/, '')).join(' ')}`))
+        .sort();
+    expect(s3Of('SellerRole')).toEqual([
+      's3:GetObject /proofs/* /bills/* /statements/*',
+      's3:PutObject /proofs/* /bills/* /statements/*/reconciliation/*',
+    ]);
+    expect(s3Of('ProofReceivedRole')).toEqual(['s3:DeleteObject /proofs/*', 's3:GetObject /proofs/*', 's3:ListBucket ', 's3:PutObject /quarantine/*']);
+    expect(s3Of('SettlementRole')).toEqual([
+      's3:AbortMultipartUpload /statements/* /settlement-runs/*',
+      's3:DeleteObject /settlement-runs/*',
+      's3:GetObject /statements/* /settlement-runs/*',
+      's3:ListBucket ',
+      's3:PutObject /statements/* /settlement-runs/*',
+    ]);
+    for (const roleId of ['ProduceRole', 'ProvisionRole', 'SweepRole', 'UsagePushRole', 'ProbeRole']) expect(s3Of(roleId), roleId).toEqual([]);
   });
 
   it('gives each function only the secrets it uses, by exact ARN, and decrypts only via SSM', () => {

@@ -1,0 +1,532 @@
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import * as z from 'zod';
+import type { CurrencyTotals, Period } from '../settlement/model.ts';
+import { decodeCursor, encodeCursor, keyString, startKey } from './cursor.ts';
+import { commitWrites, LIST_INDEX, put, toItem, type LabeledWrite, type StoreTables } from './instanceStore.ts';
+import { keys } from './keys.ts';
+
+/**
+ * Monthly statements in the main table (docs/data-model.md), one partition per month `STATEMENT#<period>`:
+ *  - the header (`#HEADER`): status DRAFT or CLOSED, the latest version and its figures, the run under way;
+ *    listed in the `list` index under `listKind = STATEMENT`, `listAt = <period>` (newest month first);
+ *  - one item per version (`VERSION#0001`…): where its files are, their SHA-256, totals and the diff's counts;
+ *  - one item per settlement run (`RUN#<runId>`) and a marker per finished segment (`RUN#<runId>#SEGMENT#007`).
+ * Every change is a conditional write or a transaction: at most one run per month is under way, a version is
+ * written once, a closed month never changes.
+ */
+
+export type StatementStatus = 'DRAFT' | 'CLOSED';
+export const RUN_STATUSES = ['RUNNING', 'DONE', 'UNCHANGED', 'FAILED'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export type RunTrigger = 'schedule' | 'seller';
+
+export interface StatementHeader {
+  period: Period;
+  status: StatementStatus;
+  /** 0 until the first run finishes. */
+  latestVersion: number;
+  /** SHA-256 (hex) of the latest version's CSV. */
+  sha256?: string;
+  lineCount: number;
+  totals: Record<string, CurrencyTotals>;
+  /** Lines withheld because of a configuration problem (NO_FEE_SHARE, NO_PRICE, …), in the latest version. */
+  problems: number;
+  /** Start of the latest run that produced or confirmed the latest version: inputs recorded since may be missing. */
+  runStartedAt?: string;
+  createdAt: string;
+  updatedAt: string;
+  closedAt?: string;
+  /** The run under way, if any (at most one per month). */
+  activeRun?: { runId: string; startedAt: string };
+  /** How the last finished run ended. */
+  lastRun?: { runId: string; status: RunStatus; finishedAt: string };
+}
+
+export interface DiffCounts {
+  /** The version compared with. */
+  against: number;
+  added: number;
+  removed: number;
+  changed: number;
+}
+
+export interface StatementVersion {
+  period: Period;
+  version: number;
+  csvKey: string;
+  jsonKey: string;
+  /** The lines as JSON Lines, sorted by lineId: what diffs and reconciliation read. */
+  linesKey: string;
+  /** Changes against the previous version (absent for v1). */
+  diffKey?: string;
+  sha256Csv: string;
+  sha256Json: string;
+  csvBytes: number;
+  jsonBytes: number;
+  lineCount: number;
+  totals: Record<string, CurrencyTotals>;
+  problems: number;
+  diff?: DiffCounts;
+  runId: string;
+  runStartedAt: string;
+  createdAt: string;
+}
+
+export interface SettlementRun {
+  runId: string;
+  period: Period;
+  status: RunStatus;
+  /** How many segments the run was split into, and how many have finished. */
+  segments: number;
+  segmentsDone: number;
+  trigger: RunTrigger;
+  startedAt: string;
+  finishedAt?: string;
+  /** DONE: the version written; UNCHANGED: the version confirmed. */
+  version?: number;
+  /** FAILED: why. */
+  error?: string;
+}
+
+/** A finished segment: where its sorted parts are. */
+export interface SegmentMarker {
+  segment: number;
+  linesKey: string;
+  problemsKey: string;
+  lines: number;
+  problems: number;
+}
+
+const totalsSchema = z.record(
+  z.string(),
+  z.object({ lines: z.number(), gross: z.string(), fee: z.string(), tax: z.string(), net: z.string() }),
+);
+
+const headerSchema = z.object({
+  period: z.string(),
+  status: z.enum(['DRAFT', 'CLOSED']).catch('DRAFT'),
+  latestVersion: z.number().default(0),
+  sha256: z.string().optional(),
+  lineCount: z.number().default(0),
+  totals: totalsSchema.default({}),
+  problems: z.number().default(0),
+  runStartedAt: z.string().optional(),
+  createdAt: z.string().default(''),
+  updatedAt: z.string().default(''),
+  closedAt: z.string().optional(),
+  activeRunId: z.string().optional(),
+  activeRunStartedAt: z.string().optional(),
+  lastRunId: z.string().optional(),
+  lastRunStatus: z.enum(RUN_STATUSES).optional(),
+  lastRunFinishedAt: z.string().optional(),
+});
+
+function toHeader(item: Record<string, AttributeValue>): StatementHeader {
+  const { activeRunId, activeRunStartedAt, lastRunId, lastRunStatus, lastRunFinishedAt, ...rest } = headerSchema.parse(unmarshall(item));
+  return {
+    ...rest,
+    ...(activeRunId ? { activeRun: { runId: activeRunId, startedAt: activeRunStartedAt ?? '' } } : {}),
+    ...(lastRunId && lastRunStatus ? { lastRun: { runId: lastRunId, status: lastRunStatus, finishedAt: lastRunFinishedAt ?? '' } } : {}),
+  };
+}
+
+const versionSchema = z.object({
+  period: z.string(),
+  version: z.number(),
+  csvKey: z.string(),
+  jsonKey: z.string(),
+  linesKey: z.string(),
+  diffKey: z.string().optional(),
+  sha256Csv: z.string(),
+  sha256Json: z.string(),
+  csvBytes: z.number(),
+  jsonBytes: z.number(),
+  lineCount: z.number(),
+  totals: totalsSchema,
+  problems: z.number(),
+  diff: z.object({ against: z.number(), added: z.number(), removed: z.number(), changed: z.number() }).optional(),
+  runId: z.string(),
+  runStartedAt: z.string(),
+  createdAt: z.string(),
+});
+
+const runSchema = z.object({
+  runId: z.string(),
+  period: z.string(),
+  status: z.enum(RUN_STATUSES),
+  segments: z.number(),
+  segmentsDone: z.number(),
+  trigger: z.enum(['schedule', 'seller']),
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+  version: z.number().optional(),
+  error: z.string().optional(),
+});
+
+const markerSchema = z.object({
+  segment: z.number(),
+  linesKey: z.string(),
+  problemsKey: z.string(),
+  lines: z.number(),
+  problems: z.number(),
+});
+
+/** Only our own fields, never keys or index attributes. */
+const fieldsOf = <T extends z.ZodObject>(schema: T, item: Record<string, AttributeValue>): z.output<T> => schema.parse(unmarshall(item));
+
+export const STATEMENT_LIST_KIND = 'STATEMENT';
+export const STATEMENT_LIMIT = { min: 1, max: 100, default: 24 } as const;
+
+const statementCursor = z.strictObject({
+  list: z.literal('statements'),
+  key: z.strictObject({ listKind: z.literal(STATEMENT_LIST_KIND), listAt: keyString(), pk: keyString(), sk: z.literal('#HEADER') }),
+});
+
+export type BeginRunResult =
+  | { ok: true }
+  | { ok: false; reason: 'closed' }
+  | { ok: false; reason: 'running'; activeRun: { runId: string; startedAt: string } };
+
+export type SegmentDoneResult =
+  /** This call finished the segment; `segmentsDone` counts it. */
+  | { ok: true; segmentsDone: number; segments: number }
+  /** The segment was already finished (a redelivered message). */
+  | { ok: false; reason: 'already'; run: SettlementRun }
+  /** The run is no longer RUNNING (finished, failed, or unknown). */
+  | { ok: false; reason: 'notRunning'; run: SettlementRun | undefined };
+
+export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables, 'main'>) {
+  const table = tables.main;
+
+  async function getItem(key: { pk: string; sk: string }): Promise<Record<string, AttributeValue> | undefined> {
+    const out = await client.send(new GetItemCommand({ TableName: table, Key: marshall(key), ConsistentRead: true }));
+    return out.Item;
+  }
+
+  /** A conditional UpdateItem; false when the condition did not hold. */
+  async function updateIf(key: { pk: string; sk: string }, update: Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName' | 'Key'>): Promise<boolean> {
+    try {
+      await client.send(new UpdateItemCommand({ TableName: table, Key: marshall(key), ...update }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  const getRun = async (period: Period, runId: string): Promise<SettlementRun | undefined> => {
+    const item = await getItem(keys.settlementRun(period, runId));
+    return item ? fieldsOf(runSchema, item) : undefined;
+  };
+
+  const getHeader = async (period: Period): Promise<StatementHeader | undefined> => {
+    const item = await getItem(keys.statement(period));
+    return item ? toHeader(item) : undefined;
+  };
+
+  const getSegment = async (period: Period, runId: string, segment: number): Promise<SegmentMarker | undefined> => {
+    const item = await getItem(keys.settlementSegment(period, runId, segment));
+    return item ? fieldsOf(markerSchema, item) : undefined;
+  };
+
+  const lastRunValues = (runId: string, status: RunStatus, at: string) => ({ ':lastRunId': runId, ':lastRunStatus': status, ':at': at });
+  const SET_LAST_RUN = 'lastRunId = :lastRunId, lastRunStatus = :lastRunStatus, lastRunFinishedAt = :at, updatedAt = :at';
+
+  return {
+    getHeader,
+
+    /** Statement headers, newest month first (index `list`); InvalidCursorError on a cursor we did not issue. */
+    async listHeaders(query: { limit?: number; cursor?: string } = {}): Promise<{ items: StatementHeader[]; nextCursor?: string }> {
+      const limit = query.limit ?? STATEMENT_LIMIT.default;
+      if (!Number.isInteger(limit) || limit < STATEMENT_LIMIT.min || limit > STATEMENT_LIMIT.max) {
+        throw new RangeError(`limit must be an integer from ${STATEMENT_LIMIT.min} to ${STATEMENT_LIMIT.max}`);
+      }
+      const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor, statementCursor);
+      const out = await client.send(
+        new QueryCommand({
+          TableName: table,
+          IndexName: LIST_INDEX,
+          KeyConditionExpression: 'listKind = :kind',
+          ExpressionAttributeValues: marshall({ ':kind': STATEMENT_LIST_KIND }),
+          ScanIndexForward: false,
+          Limit: limit,
+          ...(cursor ? { ExclusiveStartKey: startKey(cursor.key) } : {}),
+        }),
+      );
+      const items = (out.Items ?? []).map(toHeader);
+      return out.LastEvaluatedKey ? { items, nextCursor: encodeCursor(out.LastEvaluatedKey, { list: 'statements' }) } : { items };
+    },
+
+    async getVersion(period: Period, version: number): Promise<StatementVersion | undefined> {
+      const item = await getItem(keys.statementVersion(period, version));
+      return item ? fieldsOf(versionSchema, item) : undefined;
+    },
+
+    /** Every version of a month, newest first. */
+    async listVersions(period: Period): Promise<StatementVersion[]> {
+      const found: StatementVersion[] = [];
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const out = await client.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: marshall({ ':pk': keys.statementPartition(period), ':prefix': 'VERSION#' }),
+            ScanIndexForward: false,
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of out.Items ?? []) found.push(fieldsOf(versionSchema, item));
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return found;
+    },
+
+    getRun,
+
+    /**
+     * Creates a run and makes it the month's run under way, all or nothing: refused when the month is CLOSED or
+     * another run started after `staleBefore` is still under way. Creates the header (DRAFT, no version) if needed.
+     */
+    async beginRun(run: SettlementRun, staleBefore: string): Promise<BeginRunResult> {
+      const writes: LabeledWrite[] = [
+        {
+          label: 'statement',
+          write: {
+            Update: {
+              TableName: table,
+              Key: marshall(keys.statement(run.period)),
+              UpdateExpression:
+                'SET #type = :type, period = :period, #status = if_not_exists(#status, :draft), ' +
+                'latestVersion = if_not_exists(latestVersion, :zero), lineCount = if_not_exists(lineCount, :zero), ' +
+                'problems = if_not_exists(problems, :zero), totals = if_not_exists(totals, :empty), ' +
+                'createdAt = if_not_exists(createdAt, :at), updatedAt = :at, listKind = :listKind, listAt = :period, ' +
+                'activeRunId = :runId, activeRunStartedAt = :at',
+              ConditionExpression:
+                '(attribute_not_exists(pk) OR #status <> :closed) AND (attribute_not_exists(activeRunId) OR activeRunStartedAt < :staleBefore)',
+              ExpressionAttributeNames: { '#type': 'type', '#status': 'status' },
+              ExpressionAttributeValues: marshall({
+                ':type': 'statement',
+                ':period': run.period,
+                ':draft': 'DRAFT',
+                ':closed': 'CLOSED',
+                ':zero': 0,
+                ':empty': {},
+                ':at': run.startedAt,
+                ':listKind': STATEMENT_LIST_KIND,
+                ':runId': run.runId,
+                ':staleBefore': staleBefore,
+              }),
+            },
+          },
+        },
+        put('statement', table, toItem(keys.settlementRun(run.period, run.runId), { type: 'settlementRun', ...run }), true),
+      ];
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const result = await commitWrites(client, writes);
+        if (result.ok) return { ok: true };
+        const header = await getHeader(run.period);
+        if (header?.status === 'CLOSED') return { ok: false, reason: 'closed' };
+        if (header?.activeRun && header.activeRun.startedAt >= staleBefore) return { ok: false, reason: 'running', activeRun: header.activeRun };
+        // A transaction conflict (a recorder checking the header at the same moment): try again.
+      }
+      throw new Error(`could not start a settlement run for ${run.period}: the statement header kept changing`);
+    },
+
+    /**
+     * Marks a segment finished and counts it, in one transaction: the marker is written only once (a redelivered
+     * segment changes nothing), and the count moves from the value read, so the caller whose write brings it to the
+     * total knows it.
+     */
+    async segmentDone(period: Period, runId: string, marker: SegmentMarker, at: string): Promise<SegmentDoneResult> {
+      for (let attempt = 0; ; attempt++) {
+        const run = await getRun(period, runId);
+        if (!run || run.status !== 'RUNNING') return { ok: false, reason: 'notRunning', run };
+        if (await getSegment(period, runId, marker.segment)) return { ok: false, reason: 'already', run };
+        const next = run.segmentsDone + 1;
+        const result = await commitWrites(client, [
+          put('statement', table, toItem(keys.settlementSegment(period, runId, marker.segment), { type: 'settlementSegment', runId, ...marker, at }), true),
+          {
+            label: 'statement',
+            write: {
+              Update: {
+                TableName: table,
+                Key: marshall(keys.settlementRun(period, runId)),
+                UpdateExpression: 'SET segmentsDone = :next, updatedAt = :at',
+                ConditionExpression: 'segmentsDone = :seen AND #status = :running',
+                ExpressionAttributeNames: { '#status': 'status' },
+                ExpressionAttributeValues: marshall({ ':next': next, ':seen': run.segmentsDone, ':running': 'RUNNING', ':at': at }),
+              },
+            },
+          },
+        ]);
+        if (result.ok) return { ok: true, segmentsDone: next, segments: run.segments };
+        if (attempt >= 50) throw new Error(`segment ${marker.segment} of run ${runId}: the run's count kept changing`);
+        // Another segment finished at the same moment: read the count again.
+        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+      }
+    },
+
+    getSegment,
+
+    /** Every finished segment of a run, by segment number. */
+    async listSegments(period: Period, runId: string): Promise<SegmentMarker[]> {
+      const found: SegmentMarker[] = [];
+      let start: Record<string, AttributeValue> | undefined;
+      do {
+        const out = await client.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: marshall({ ':pk': keys.statementPartition(period), ':prefix': `RUN#${runId}#SEGMENT#` }),
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of out.Items ?? []) found.push(fieldsOf(markerSchema, item));
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return found.sort((a, b) => a.segment - b.segment);
+    },
+
+    /**
+     * The run's new version, all or nothing: the version item (written once), the header moved to it (only if it
+     * is still at the previous version, still DRAFT and this run is the one under way), the run DONE.
+     */
+    async finishVersion(version: StatementVersion, at: string): Promise<boolean> {
+      const result = await commitWrites(client, [
+        put('statement', table, toItem(keys.statementVersion(version.period, version.version), { type: 'statementVersion', ...version }), true),
+        {
+          label: 'statement',
+          write: {
+            Update: {
+              TableName: table,
+              Key: marshall(keys.statement(version.period)),
+              UpdateExpression:
+                'SET latestVersion = :version, sha256 = :sha256, lineCount = :lineCount, totals = :totals, problems = :problems, ' +
+                `runStartedAt = :runStartedAt, ${SET_LAST_RUN} REMOVE activeRunId, activeRunStartedAt`,
+              ConditionExpression: 'latestVersion = :previous AND activeRunId = :lastRunId AND #status = :draft',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: marshall({
+                ':version': version.version,
+                ':previous': version.version - 1,
+                ':sha256': version.sha256Csv,
+                ':lineCount': version.lineCount,
+                ':totals': version.totals,
+                ':problems': version.problems,
+                ':runStartedAt': version.runStartedAt,
+                ':draft': 'DRAFT',
+                ...lastRunValues(version.runId, 'DONE', at),
+              }),
+            },
+          },
+        },
+        {
+          label: 'statement',
+          write: {
+            Update: {
+              TableName: table,
+              Key: marshall(keys.settlementRun(version.period, version.runId)),
+              UpdateExpression: 'SET #status = :done, finishedAt = :at, version = :version, updatedAt = :at',
+              ConditionExpression: '#status = :running',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: marshall({ ':done': 'DONE', ':running': 'RUNNING', ':at': at, ':version': version.version }),
+            },
+          },
+        },
+      ]);
+      return result.ok;
+    },
+
+    /** The run found the latest version unchanged: the header records that its inputs are current as of this run. */
+    async finishUnchanged(period: Period, run: SettlementRun, version: number, at: string): Promise<boolean> {
+      const result = await commitWrites(client, [
+        {
+          label: 'statement',
+          write: {
+            Update: {
+              TableName: table,
+              Key: marshall(keys.statement(period)),
+              UpdateExpression: `SET runStartedAt = :runStartedAt, ${SET_LAST_RUN} REMOVE activeRunId, activeRunStartedAt`,
+              ConditionExpression: 'latestVersion = :version AND activeRunId = :lastRunId AND #status = :draft',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: marshall({ ':runStartedAt': run.startedAt, ':version': version, ':draft': 'DRAFT', ...lastRunValues(run.runId, 'UNCHANGED', at) }),
+            },
+          },
+        },
+        {
+          label: 'statement',
+          write: {
+            Update: {
+              TableName: table,
+              Key: marshall(keys.settlementRun(period, run.runId)),
+              UpdateExpression: 'SET #status = :unchanged, finishedAt = :at, version = :version, updatedAt = :at',
+              ConditionExpression: '#status = :running',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: marshall({ ':unchanged': 'UNCHANGED', ':running': 'RUNNING', ':at': at, ':version': version }),
+            },
+          },
+        },
+      ]);
+      return result.ok;
+    },
+
+    /** A run that cannot finish: FAILED, and no longer the month's run under way (each step only if still true). */
+    async failRun(period: Period, runId: string, error: string, at: string): Promise<void> {
+      await updateIf(keys.settlementRun(period, runId), {
+        UpdateExpression: 'SET #status = :failed, finishedAt = :at, #error = :error, updatedAt = :at',
+        ConditionExpression: '#status = :running',
+        ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+        ExpressionAttributeValues: marshall({ ':failed': 'FAILED', ':running': 'RUNNING', ':at': at, ':error': error.slice(0, 1000) }),
+      });
+      await updateIf(keys.statement(period), {
+        UpdateExpression: `SET ${SET_LAST_RUN} REMOVE activeRunId, activeRunStartedAt`,
+        ConditionExpression: 'activeRunId = :lastRunId',
+        ExpressionAttributeValues: marshall(lastRunValues(runId, 'FAILED', at)),
+      });
+    },
+
+    /**
+     * DRAFT → CLOSED, only if the header is still what the caller checked: this version, inputs current as of
+     * `runStartedAt`, no run under way (one started before `staleBefore` is abandoned and cleared).
+     */
+    async close(period: Period, version: number, runStartedAt: string, at: string, staleBefore: string): Promise<boolean> {
+      return updateIf(keys.statement(period), {
+        UpdateExpression: 'SET #status = :closed, closedAt = :at, updatedAt = :at REMOVE activeRunId, activeRunStartedAt',
+        ConditionExpression:
+          '#status = :draft AND latestVersion = :version AND runStartedAt = :runStartedAt AND ' +
+          '(attribute_not_exists(activeRunId) OR activeRunStartedAt < :staleBefore)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: marshall({
+          ':closed': 'CLOSED',
+          ':draft': 'DRAFT',
+          ':version': version,
+          ':runStartedAt': runStartedAt,
+          ':at': at,
+          ':staleBefore': staleBefore,
+        }),
+      });
+    },
+
+    /** CLOSED → DRAFT by the close that just made it CLOSED (its `closedAt`), when that close found inputs changed. */
+    async reopen(period: Period, closedAt: string, at: string): Promise<boolean> {
+      return updateIf(keys.statement(period), {
+        UpdateExpression: 'SET #status = :draft, updatedAt = :at REMOVE closedAt',
+        ConditionExpression: '#status = :closed AND closedAt = :closedAt',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: marshall({ ':draft': 'DRAFT', ':closed': 'CLOSED', ':closedAt': closedAt, ':at': at }),
+      });
+    },
+  };
+}
+
+export type StatementStore = ReturnType<typeof statementStore>;

@@ -1,0 +1,46 @@
+import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse } from 'aws-lambda';
+import { randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
+import { handler as worker } from '../../functions/settlementWorker.ts';
+import { sqsClient } from '../../lib/outbox/sqsClient.ts';
+import { sqsEvent } from './localStack.ts';
+import { lambdaContext } from './produce.ts';
+
+/** A settlement queue of the test file's own (so nothing else consumes it), on fauxqs. */
+export async function ownSettlementQueue(name: string): Promise<{ url: string; arn: string }> {
+  const created = await sqsClient().send(new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: '30' } }));
+  return { url: created.QueueUrl!, arn: `arn:aws:sqs:us-east-1:000000000000:${name}` };
+}
+
+/**
+ * Receives the queue's messages and hands each to the settlement worker function (a batch of 1, as deployed) until
+ * `finished()` says the run is over; every message must succeed.
+ */
+export async function drainSettlement(
+  queue: { url: string; arn: string },
+  finished: () => Promise<boolean>,
+  options: { deliverTwice?: (m: Message) => boolean } = {},
+): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (Date.now() > deadline) throw new Error('the settlement run did not finish');
+    const out = await sqsClient().send(
+      new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'] }),
+    );
+    const messages = out.Messages ?? [];
+    if (messages.length === 0) {
+      if (await finished()) return;
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
+    for (const m of messages) {
+      const times = options.deliverTwice?.(m) ? 2 : 1;
+      for (let i = 0; i < times; i++) {
+        const result = (await worker(sqsEvent([m], queue.arn, 'us-east-1'), lambdaContext(randomBytes(4).toString('hex')))) as SQSBatchResponse;
+        expect(result.batchItemFailures, `message ${m.Body}`).toEqual([]);
+      }
+      await sqsClient().send(new DeleteMessageCommand({ QueueUrl: queue.url, ReceiptHandle: m.ReceiptHandle! }));
+    }
+  }
+}
