@@ -10,10 +10,17 @@ import { instanceStore } from '../lib/store/instanceStore.ts';
 import { sellerViews } from '../lib/store/sellerViews.ts';
 import { usageStore } from '../lib/store/usageStore.ts';
 import { supervisionDeps } from '../lib/supervision/service.ts';
+import { settlementDeps } from '../lib/settlement/deps.ts';
+import { reconciliationDeps } from '../lib/settlement/reconciliation.ts';
+import { parseBillColumns } from '../lib/settlement/reconcile.ts';
+import { presigningS3Client } from '../lib/supervision/presign.ts';
+import { reconciliationStore } from '../lib/store/reconciliationStore.ts';
+import { s3Client } from '../lib/store/s3.ts';
 
 /**
  * /seller/… — the seller API (lib/seller-api/routes.ts): usage reports, instances, the message log, delivery
- * proofs and supervision, and the OpenAPI document, authenticated with seller API keys (`npm run keys`).
+ * proofs and supervision, monthly statements and their reconciliation, and the OpenAPI document, authenticated
+ * with seller API keys (`npm run keys`).
  */
 
 let context: RouterContext<SellerDeps> | undefined;
@@ -25,6 +32,8 @@ function routerContext(): RouterContext<SellerDeps> {
   const tables = { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE };
   const instances = instanceStore(client, tables);
   const keys = apiKeyStore(client, cfg.MAIN_TABLE);
+  const settlement = settlementDeps(cfg, { dynamo: client, log });
+  const presigner = presigningS3Client({ region: process.env.AWS_REGION ?? 'us-east-1', forcePathStyle: cfg.S3_FORCE_PATH_STYLE });
   return (context = {
     routes: sellerRoutes,
     authenticate: (secret, now) => keys.authenticate(secret, now),
@@ -38,6 +47,16 @@ function routerContext(): RouterContext<SellerDeps> {
         log,
       },
       supervision: supervisionDeps(cfg),
+      statements: {
+        settlement,
+        reconciliation: reconciliationDeps(settlement, {
+          records: reconciliationStore(client, cfg.MAIN_TABLE),
+          s3: s3Client({ forcePathStyle: cfg.S3_FORCE_PATH_STYLE }),
+          presigner,
+          columns: parseBillColumns(cfg.BILL_COLUMNS),
+        }),
+        presigner,
+      },
     },
     now: Date.now,
     maxBodyBytes: cfg.SELLER_MAX_BODY_BYTES,

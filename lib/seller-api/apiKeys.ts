@@ -11,6 +11,7 @@ export const SCOPES = [
   'instances:read',
   'proofs:write',
   'statements:read',
+  'statements:write',
   'messages:read',
   'messages:replay',
 ] as const;

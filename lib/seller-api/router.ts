@@ -150,7 +150,7 @@ async function answer<D>(req: SellerRequest, ctx: RouterContext<D>, seen: { rout
     const query = parse(route.query, req.query, 'query', 'invalid_request');
     const body = readBody(route, req, ctx.maxBodyBytes);
     const answer = await route.handle({ params, query, body, key, correlationId: req.correlationId, now: ctx.now() }, ctx.deps);
-    return json(answer.status ?? 200, answer.body, req.correlationId);
+    return json(route.successStatus ?? 200, answer.body, req.correlationId);
   } catch (error) {
     if (error instanceof SellerApiError) return json(error.status, errorBody(error.code, error.message), req.correlationId, error.headers);
     if (error instanceof Error && THROTTLING.has(error.name)) {

@@ -2,17 +2,18 @@ import * as z from 'zod';
 import { openApiDocument } from './openapi.ts';
 import { route, type AnyRoute } from './route.ts';
 import { getInstance, listInstances, listMessages, type ViewRouteDeps } from './routes/instances.ts';
+import { statementRoutes, type StatementRouteDeps } from './routes/statements.ts';
 import { supervisionRoutes, type SupervisionRouteDeps } from './routes/supervision.ts';
 import { reportUsage, usageLedger, type UsageRouteDeps } from './routes/usage.ts';
 
 /** Every seller API route (functions/seller.ts serves them under /seller/…). */
 
-export type SellerDeps = ViewRouteDeps & UsageRouteDeps & SupervisionRouteDeps;
+export type SellerDeps = ViewRouteDeps & UsageRouteDeps & SupervisionRouteDeps & StatementRouteDeps;
 
 /** The usage routes alone, for tools that drive only them (the usage benchmark, the fault runs). */
 export const usageRoutes: readonly AnyRoute<UsageRouteDeps>[] = [reportUsage, usageLedger];
 
-const apiRoutes: AnyRoute<SellerDeps>[] = [listInstances, getInstance, listMessages, ...usageRoutes, ...supervisionRoutes];
+const apiRoutes: AnyRoute<SellerDeps>[] = [listInstances, getInstance, listMessages, ...usageRoutes, ...supervisionRoutes, ...statementRoutes];
 
 let document: Record<string, unknown> | undefined;
 
