@@ -2,7 +2,8 @@
  * `npm start`: the whole back end on this machine, on 127.0.0.1.
  *   DynamoDB Local (data in .local/dynamodb/) + fauxqs (S3/SQS, in memory) + the fake KooGallery Open API and the
  *   reference webhook receiver (both in this process) → tables, queues and buckets from serverless.yml/resources →
- *   serverless offline (HTTP API, schedules, Lambda invoke API) → SQS bridge(s).
+ *   the local S3 front (presigned POST uploads, ObjectCreated events to proofReceived) → serverless offline (HTTP API,
+ *   schedules, Lambda invoke API) → SQS bridges (provisioning, settlement).
  * A new instance goes PROVISIONING → (queue, bridge) provision: Query Order on the fake, the seller's webhook on the
  * receiver → ACTIVE with appInfo. OPENAPI_BASE_URL / WEBHOOK_URL pointing elsewhere replace the stand-ins.
  * `npm start -- --fresh` deletes .local/ first. Ctrl-C / SIGTERM stops every child (by process group).
@@ -14,6 +15,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   JavaMissingError,
   LOCAL_CREDENTIALS,
+  LOCAL_HOST,
   LOCAL_REGION,
   assertJava,
   createResources,
@@ -36,6 +38,7 @@ import { startFakeOpenApi, type FakeOpenApi } from './local/fake-openapi.ts';
 import { startOffline, type Offline } from './local/offline.ts';
 import { assertPortFree, groupAlive, startedGroups, stopAllGroups } from './local/processes.ts';
 import { projectRoot } from './local/serverless-config.ts';
+import { offlineInvoker, startS3Gateway, type S3Gateway } from './local/s3-gateway.ts';
 import { startSqsBridge, type SqsBridge } from './local/sqs-bridge.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './local/webhook-receiver.ts';
 import { createLocalKey } from './keys.ts';
@@ -62,6 +65,7 @@ function port(name: string, fallback: number): number {
 const ports = {
   dynamo: port('DYNAMODB_PORT', 8000),
   fauxqs: port('FAUXQS_PORT', 4566),
+  s3: port('S3_PORT', 4567),
   http: port('HTTP_PORT', 3000),
   lambda: port('LAMBDA_PORT', 3002),
   fakeOpenApi: port('FAKE_OPENAPI_PORT', LOCAL_DEFAULT_PORTS.FAKE_OPENAPI_PORT),
@@ -120,6 +124,7 @@ let fauxqs: Emulator | undefined;
 let fakeOpenApi: FakeOpenApi | undefined;
 let receiver: WebhookReceiver | undefined;
 let offline: Offline | undefined;
+let s3Gateway: S3Gateway | undefined;
 const bridges: SqsBridge[] = [];
 let shuttingDown = false;
 
@@ -140,6 +145,7 @@ async function shutdown(reason: string, exitCode: number): Promise<never> {
   };
   await step('sqs bridge', async () => void (await Promise.all(bridges.map((b) => b.stop()))));
   if (offline) await step('serverless offline', offline.stop);
+  if (s3Gateway) await step('S3 front', s3Gateway.close);
   if (receiver) await step('webhook receiver', receiver.close);
   if (fakeOpenApi) await step('fake Open API', fakeOpenApi.close);
   if (fauxqs) await step('fauxqs', fauxqs.stop);
@@ -225,7 +231,29 @@ try {
     root,
     log: say,
   });
-  const endpoints = { dynamo: dynamo.endpoint, sqs: fauxqs.endpoint, s3: fauxqs.endpoint };
+  // S3 goes through the local S3 front: presigned POST uploads (which fauxqs lacks) and the bucket's ObjectCreated
+  // notification on proofs/, delivered to the proofReceived function as on AWS (resources/s3.yml).
+  const proofFunction = `${resources.service}-${STAGE}-proofReceived`;
+  await assertPortFree(ports.s3, 'S3 front', 'S3_PORT');
+  s3Gateway = await startS3Gateway({
+    upstream: fauxqs.endpoint,
+    host: LOCAL_HOST,
+    port: ports.s3,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    notifications: [
+      {
+        bucket: resources.buckets.FilesBucket,
+        prefix: 'proofs/',
+        deliver: (event) => {
+          if (!offline) throw new Error('serverless offline is not running yet');
+          return offlineInvoker(offline.lambdaUrl, proofFunction)(event);
+        },
+      },
+    ],
+    log: (line) => console.log(`[s3] ${line}`),
+  });
+  const endpoints = { dynamo: dynamo.endpoint, sqs: fauxqs.endpoint, s3: s3Gateway.endpoint };
   const env = functionEnv({
     base: config,
     resources,
@@ -327,6 +355,7 @@ try {
     `  Lambda invoke API      ${offline.lambdaUrl}/2015-03-31/functions/<name>/invocations`,
     `  DynamoDB Local         ${dynamo.endpoint}   tables: ${Object.values(resources.tables).join(', ')}`,
     `  S3 + SQS (fauxqs)      ${fauxqs.endpoint}   queues: ${Object.values(resources.queues).map((q) => q.name).join(', ')}`,
+    `  S3 (functions)         ${s3Gateway.endpoint}   bucket ${resources.buckets.FilesBucket}: presigned POST uploads, proofs/ → proofReceived`,
     ...bridgeLines,
     '',
     ...integrationLines,

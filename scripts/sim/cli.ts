@@ -3,7 +3,7 @@
  * the Seller Console's debugger. Signs with the server's own code (lib/koogallery).
  *
  *   npx koogallery-sim send newInstance [--field k=v …] [--v1] [--test]
- *   npx koogallery-sim scenario period|trial|pay-per-use|upgrade|license|retry-storm|out-of-order|debugger|all
+ *   npx koogallery-sim scenario period|trial|pay-per-use|upgrade|license|retry-storm|out-of-order|debugger|supervision|all
  *   npx koogallery-sim conformance [--json]
  *   npx koogallery-sim probe [--json]
  *   npx koogallery-sim serve [--port 4020]
@@ -49,6 +49,9 @@ Options:
   --any-header-case     accept Body-Sign under any letter case (serverless offline lowercases header names;
                         the marketplace reads the exact name: never use it against a deployment)
   --license <code>      scenario license: a License code registered on the server
+  --supervised-product <id>  scenario supervision: a product the server supervises and gives a fee share
+                        (default OFFI-LOCAL-SUPERVISED, which npm start configures)
+  --time-zone <zone>    scenario supervision: the server's SETTLEMENT_TIME_ZONE (default Asia/Shanghai)
   --budget-ms <ms>      conformance, probe: the answer budget (default 5000)
   --json                conformance, probe: machine-readable output
   --port <port>         serve: the port (default FAKE_OPENAPI_PORT or 4020)`;
@@ -64,6 +67,8 @@ const options = {
   'seller-url': { type: 'string' },
   'open-api': { type: 'string' },
   license: { type: 'string' },
+  'supervised-product': { type: 'string' },
+  'time-zone': { type: 'string' },
   'budget-ms': { type: 'string' },
   json: { type: 'boolean', default: false },
   'any-header-case': { type: 'boolean', default: false },
@@ -157,6 +162,8 @@ export async function runSim(argv: readonly string[], io: SimOutput = consoleOut
               ...(values['seller-url'] ? { sellerUrl: values['seller-url'] } : {}),
               ...(values['open-api'] ? { openApiUrl: values['open-api'] } : {}),
               ...(values.license ? { license: values.license } : {}),
+              ...(values['supervised-product'] ? { supervisedProduct: values['supervised-product'] } : {}),
+              ...(values['time-zone'] ? { timeZone: values['time-zone'] } : {}),
             })),
           );
         }

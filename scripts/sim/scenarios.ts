@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { addPeriod, type FakeOrder } from '../local/fake-openapi.ts';
 import { orderLike } from './fakeOrders.ts';
+import { LOCAL_SUPERVISED_PRODUCT } from '../local/env.ts';
 import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
 import {
   DEFAULT_TIMEOUT_MS,
@@ -12,6 +13,7 @@ import {
   type MarketplaceClientOptions,
 } from '../../lib/marketplace/client.ts';
 import { newOrderId, requestBody } from '../../lib/marketplace/requests.ts';
+import { periodOf } from '../../lib/settlement/period.ts';
 
 /**
  * Scripted lifecycles for the simulator (`koogallery-sim scenario <name>`): each sends the marketplace's calls for one
@@ -56,6 +58,10 @@ export interface ScenarioOptions {
   openApiUrl?: string;
   /** A License code registered on the server, for the license scenario. */
   license?: string;
+  /** supervision: the product the server supervises and gives a fee share (default: the local stack's demo product). */
+  supervisedProduct?: string;
+  /** supervision: the statement time zone of the server (default Asia/Shanghai). */
+  timeZone?: string;
   /** retry-storm: how many identical newInstance calls at once (default 20). */
   concurrency?: number;
   /** Per request (default 10 s). */
@@ -625,6 +631,107 @@ const debuggerCalls: Scenario = {
     }),
 };
 
+const SUPERVISED_AMOUNT = '880.00';
+/** A minimal PDF: what the proof check sniffs as application/pdf. */
+const PROOF_PDF = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
+
+type SellerCall = Awaited<ReturnType<Run['seller']>>;
+
+/** A seller API answer's problem (transport, status, missing JSON), or undefined. */
+function sellerProblem(answer: SellerCall, want: number, what: string): string | undefined {
+  if (answer.error !== undefined) return `${what}: no answer (${answer.error})`;
+  if (answer.status !== want || !answer.json) return `${what}: HTTP ${answer.status} (expected ${want}) ${quote(answer.raw)}`;
+  return undefined;
+}
+
+/** Polls a seller API read until `done` says so (or POLL_TIMEOUT_MS passes); the last answer. */
+async function sellerUntil(run: Run, path: string, done: (json: Json) => boolean): Promise<SellerCall> {
+  const started = Date.now();
+  for (;;) {
+    const answer = await run.seller('GET', path);
+    if ((answer.status === 200 && answer.json && done(answer.json)) || Date.now() - started > POLL_TIMEOUT_MS) return answer;
+    await sleep(POLL_INTERVAL_MS);
+  }
+}
+
+/** Runs the month's statement and says whether the order line is billed in its latest version. */
+async function billedInStatement(run: Run, period: string, lineId: string): Promise<Outcome<boolean>> {
+  const started = await run.seller('POST', `/seller/statements/${period}/run`);
+  const refused = sellerProblem(started, 202, `POST /seller/statements/${period}/run`);
+  if (refused) return { ok: false, detail: refused, latencyMs: started.latencyMs };
+  const runId = String(started.json!.runId);
+  const view = await sellerUntil(run, `/seller/statements/${period}`, (json) => (json.header as Json | undefined)?.lastRun !== undefined && ((json.header as Json).lastRun as Json).runId === runId);
+  const header = view.json?.header as Json | undefined;
+  if (!header || (header.lastRun as Json | undefined)?.runId !== runId) return { ok: false, detail: `run ${runId} did not finish within ${POLL_TIMEOUT_MS / 1000} s` };
+  const latest = (view.json!.versions as { files: { csv: { url: string } } }[])[0];
+  if (!latest) return { ok: false, detail: `the statement of ${period} has no version` };
+  const csv = await (await fetch(latest.files.csv.url, { signal: AbortSignal.timeout(POLL_TIMEOUT_MS) })).text();
+  return { ok: true, value: csv.includes(`${lineId},`), detail: `v${String(header.latestVersion)}, ${String(header.lineCount)} lines, run ${String((header.lastRun as Json).status)}` };
+}
+
+const supervision: Scenario = {
+  title: 'A supervised order (spec §8.3, §8.4): a delivery proof uploaded with its presigned form and checked, acceptance, then the month\'s statement bills the line',
+  run: (options) =>
+    scenario('supervision', options, async (run) => {
+      const title = 'newInstance (supervised product order)';
+      if (!options.sellerKey || !options.openApiUrl) {
+        run.fail(title, 'needs --seller-key (proofs:write, instances:read, statements:read, statements:write) and --open-api (the order is invented on the fake Open API)');
+      }
+      const product = options.supervisedProduct ?? LOCAL_SUPERVISED_PRODUCT;
+      const base = orderLike('MOCKPERIODYEARNEW', newOrderId(), Date.now());
+      const order: FakeOrder = {
+        ...base,
+        orderLine: base.orderLine.map((l) => ({ ...l, orderAmount: SUPERVISED_AMOUNT, productInfo: l.productInfo.map((p) => ({ ...p, productId: product })) })),
+      };
+      const lineId = lineOf(order).orderLineId;
+      const flow = `/seller/supervision/${encodeURIComponent(order.orderId)}/${encodeURIComponent(lineId)}`;
+      const instanceId = await run.newInstance(title, order);
+      await run.untilProvisioned('queryInstance until appInfo', instanceId);
+      await run.step('the supervision flow waits for delivery', async () => {
+        const answer = await sellerUntil(run, `${flow}/proofs`, () => true);
+        const problem = sellerProblem(answer, 200, `GET ${flow}/proofs`);
+        if (problem) return { ok: false, detail: `${problem} (is ${product} in SUPERVISED_PRODUCTS?)`, latencyMs: answer.latencyMs };
+        const state = (answer.json!.supervision as Json).state;
+        return { ok: state === 'AWAITING_DELIVERY', detail: `state ${String(state)}`, latencyMs: answer.latencyMs };
+      });
+      await run.step('upload an acceptance document with its presigned POST form', async () => {
+        const sha256 = createHash('sha256').update(PROOF_PDF).digest('hex');
+        const body = { kind: 'acceptance', fileName: 'acceptance.pdf', contentType: 'application/pdf', size: PROOF_PDF.length, sha256 };
+        const asked = await run.seller('POST', `${flow}/proofs`, body);
+        const problem = sellerProblem(asked, 200, `POST ${flow}/proofs`);
+        if (problem) return { ok: false, detail: problem, latencyMs: asked.latencyMs };
+        const upload = asked.json!.upload as { url: string; fields: Record<string, string> };
+        const form = new FormData();
+        for (const [k, v] of Object.entries(upload.fields)) form.append(k, v);
+        form.append('file', new Blob([PROOF_PDF], { type: 'application/pdf' }), 'acceptance.pdf');
+        const stored = await fetch(upload.url, { method: 'POST', body: form, signal: AbortSignal.timeout(POLL_TIMEOUT_MS) });
+        if (stored.status !== 204) return { ok: false, detail: `the upload was refused: HTTP ${stored.status} ${quote(await stored.text())}` };
+        return { ok: true, detail: `proof ${String(asked.json!.proofId)} stored`, latencyMs: asked.latencyMs };
+      });
+      await run.step('the proof is verified and the flow moves to PROOF_SUBMITTED', async () => {
+        const answer = await sellerUntil(run, `${flow}/proofs`, (json) => (json.supervision as Json | undefined)?.state === 'PROOF_SUBMITTED');
+        const state = (answer.json?.supervision as Json | undefined)?.state;
+        const proofs = ((answer.json?.proofs as Json[] | undefined) ?? []).map((p) => `${String(p.kind)} ${String(p.state)}`);
+        return { ok: state === 'PROOF_SUBMITTED', detail: `state ${String(state)}; proofs: ${proofs.join(', ')}`, latencyMs: answer.latencyMs };
+      });
+      const period = periodOf(new Date().toISOString(), options.timeZone ?? 'Asia/Shanghai');
+      await run.step(`statement ${period}: the line is not billed before acceptance`, async () => {
+        const billed = await billedInStatement(run, period, `ORDER:${order.orderId}:${lineId}`);
+        return billed.ok && billed.value ? { ok: false, detail: `billed before acceptance (${billed.detail ?? ''})` } : { ...billed, value: undefined };
+      });
+      await run.step('record the buyer\'s acceptance', async () => {
+        const answer = await run.seller('POST', `${flow}/transitions`, { action: 'accept', note: 'accepted by the buyer (simulator)' });
+        const problem = sellerProblem(answer, 200, `POST ${flow}/transitions`);
+        const state = (answer.json?.supervision as Json | undefined)?.state;
+        return problem ? { ok: false, detail: problem, latencyMs: answer.latencyMs } : { ok: state === 'ACCEPTED', detail: `state ${String(state)}`, latencyMs: answer.latencyMs };
+      });
+      await run.step(`statement ${period}: the line is billed once accepted`, async () => {
+        const billed = await billedInStatement(run, period, `ORDER:${order.orderId}:${lineId}`);
+        return billed.ok && !billed.value ? { ok: false, detail: `not in the statement (${billed.detail ?? ''}; does ${product} have a fee share in SETTLEMENT_FEE_SHARES?)` } : { ...billed, value: undefined };
+      });
+    }),
+};
+
 export const SCENARIOS: Record<string, Scenario> = {
   period,
   trial,
@@ -634,6 +741,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'retry-storm': retryStorm,
   'out-of-order': outOfOrder,
   debugger: debuggerCalls,
+  supervision,
 };
 
 /** One line per step: ✓/✗ (– skipped), scenario, step, title, resultCode, latency; the detail of failed and skipped steps below. */

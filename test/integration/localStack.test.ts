@@ -519,7 +519,7 @@ describe('npm start: the settings of the fake Open API and the webhook receiver'
     const schema = source.slice(source.indexOf('const envSchema'), source.indexOf('export type Config'));
     const settings = [...schema.matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]!);
     expect(settings).toContain('PROVISIONING_MODE');
-    const local = ['DYNAMODB_PORT', 'FAUXQS_PORT', 'HTTP_PORT', 'LAMBDA_PORT', 'FAKE_OPENAPI_PORT', 'WEBHOOK_RECEIVER_PORT', 'SQS_RETRY_DELAY_SECONDS'];
+    const local = ['DYNAMODB_PORT', 'FAUXQS_PORT', 'S3_PORT', 'HTTP_PORT', 'LAMBDA_PORT', 'FAKE_OPENAPI_PORT', 'WEBHOOK_RECEIVER_PORT', 'SQS_RETRY_DELAY_SECONDS'];
     const missing = [...settings, ...local].filter((name) => !new RegExp(`^# ${name}=`, 'm').test(example) && !example.includes(`# ${name}=`));
     expect(missing).toEqual([]);
   });

@@ -61,6 +61,12 @@ describe('scenarios: template provisioning at once, no Query Order', () => {
   });
   afterAll(() => server?.close());
 
+  it('supervision needs a seller key and a fake Open API, and says so', async () => {
+    const results = await SCENARIOS.supervision!.run({ ...options, sellerKey: undefined });
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ ok: false, detail: expect.stringContaining('--seller-key') });
+  });
+
   it.each(['period', 'trial', 'upgrade', 'retry-storm', 'out-of-order', 'debugger'])('%s: every step ok', async (name) => {
     const results = await SCENARIOS[name]!.run(options);
     expectAllOk(name, results);
