@@ -29,6 +29,13 @@ import { orderLineEntries, usageEntries, type Entries } from './rules.ts';
  *   statements/{period}/v{n}/diff.jsonl       what changed since v{n-1}
  */
 
+/**
+ * The settlement worker's V8 heap limit (serverless.yml sets `NODE_OPTIONS=--max-old-space-size=<this>`): a segment
+ * holds one shard's sorted lines and a page of input, the assembly one batch per part, so its live set is small, and
+ * a bounded heap keeps memory flat as months grow instead of letting garbage pile up (docs/performance.md).
+ */
+export const WORKER_HEAP_MB = 192;
+
 /** Segments of a run: every shard of both kinds of input. */
 export const SEGMENTS = 2 * BILL_SHARDS;
 /** A run under way for longer than this is abandoned: a new run may replace it. */

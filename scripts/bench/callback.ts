@@ -20,7 +20,7 @@
  * Exit codes: 0 measured and verified, 1 a check failed or the run broke, 2 bad arguments, 130/143 interrupted.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,7 @@ import { createResources, startDynamoDbLocal, type DynamoDbLocal } from '../loca
 import { awsEnv } from '../local/env.ts';
 import { freePort, manage, type ManagedChild } from '../local/processes.ts';
 import { cleanups, integerOption, readOptions, runStandalone } from '../local/standalone.ts';
+import { procCpuSeconds } from './proc.ts';
 
 const USAGE = 'usage: node --import tsx scripts/bench/callback.ts [--calls 2000] [--concurrency 1,8] [--block 100] [--warmup 200]';
 
@@ -575,23 +576,7 @@ function floorPath(tables: { main: string; audit: string }, queueUrl: string, cl
 // ---------------------------------------------------------------------------------------------------------------
 // Running blocks.
 
-/** Clock ticks per second of /proc/<pid>/stat. */
-const CLOCK_TICKS = (() => {
-  const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
-  const n = Number(out.stdout?.trim());
-  return Number.isInteger(n) && n > 0 ? n : 100;
-})();
 
-/** User + system CPU seconds of a process (all its threads), or undefined. */
-function procCpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
-}
 
 const nodeCpuMs = () => {
   const u = process.cpuUsage();

@@ -15,7 +15,6 @@
  *
  * Exit codes: 0 verified, 1 a check failed or the run broke, 2 bad arguments, 130/143 interrupted.
  */
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -42,6 +41,7 @@ import { awsEnv } from '../local/env.ts';
 import { FAKE_OPENAPI_DEFAULT_CREDENTIALS, startFakeOpenApi, type FakeOpenApi } from '../local/fake-openapi.ts';
 import { freePort } from '../local/processes.ts';
 import { cleanups, integerOption, readOptions, runStandalone } from '../local/standalone.ts';
+import { mix, procCpuSeconds } from './proc.ts';
 
 const USAGE = 'usage: node --import tsx scripts/bench/usage.ts [--reports 1000000] [--instances 1000] [--concurrency 8] [--hours 24]';
 
@@ -94,15 +94,6 @@ function parseOptions(argv: string[]): Options | string {
 // ---------------------------------------------------------------------------------------------------------------
 // The workload: report i is fully determined by i, so nothing is generated ahead and nothing is stored.
 
-/** A 32-bit integer hash (murmur3's finaliser): a fixed, well spread pseudo-random function of i. */
-function mix(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x85ebca6b);
-  x ^= x >>> 13;
-  x = Math.imul(x, 0xc2b2ae35);
-  x ^= x >>> 16;
-  return x >>> 0;
-}
 
 interface Workload {
   options: Options;
@@ -171,12 +162,6 @@ function requestBody(w: Workload, reports: Report[]): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Measurements
 
-/** Clock ticks per second of /proc/<pid>/stat. */
-const CLOCK_TICKS = (() => {
-  const out = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
-  const n = Number(out.stdout?.trim());
-  return Number.isInteger(n) && n > 0 ? n : 100;
-})();
 
 /** A field of /proc/<pid>/status in bytes (VmRSS, VmHWM), or undefined when it cannot be read. */
 function procStatusBytes(pid: number | 'self', field: 'VmRSS' | 'VmHWM'): number | undefined {
@@ -188,17 +173,6 @@ function procStatusBytes(pid: number | 'self', field: 'VmRSS' | 'VmHWM'): number
   }
 }
 
-/** User + system CPU seconds of a process (all its threads), or undefined. */
-function procCpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // fields[0] is field 3 (state): utime is field 14, stime field 15.
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
-}
 
 const nodeCpuSeconds = () => {
   const u = process.cpuUsage();

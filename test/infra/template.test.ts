@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config.ts';
+import { WORKER_HEAP_MB } from '../../lib/settlement/run.ts';
 
 const run = promisify(execFile);
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
@@ -247,6 +248,10 @@ describe('functions', () => {
     expect(fn(prod, 'proofReceived').Properties).toMatchObject({ Timeout: 60, MemorySize: 512 });
     expect(fn(prod, 'settlement').Properties).toMatchObject({ Timeout: 60, MemorySize: 512 });
     expect(fn(prod, 'settlementWorker').Properties).toMatchObject({ Timeout: 300, MemorySize: 1024 });
+    // The heap limit the settlement benchmark measures with.
+    expect(((fn(prod, 'settlementWorker').Properties.Environment as JsonObject).Variables as JsonObject).NODE_OPTIONS).toBe(
+      `--max-old-space-size=${WORKER_HEAP_MB}`,
+    );
   });
 
   it('keeps logs for 30 days', () => {
