@@ -28,7 +28,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
 import type { S3Event } from 'aws-lambda';
-import { interpretResult } from './sqs-bridge.ts';
+import { interpretResult, invokeOffline, invokeUrl } from './sqs-bridge.ts';
 
 /** One entry of the bucket's notification configuration: ObjectCreated events of matching keys go to `deliver`. */
 export interface S3Notification {
@@ -799,24 +799,11 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
  * notification does), and throws when the invocation or the function fails.
  */
 export function offlineInvoker(lambdaEndpoint: string, functionName: string): (event: S3Event) => Promise<void> {
-  const url = `${lambdaEndpoint.replace(/\/$/, '')}/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`;
+  const url = invokeUrl(lambdaEndpoint, functionName);
   return async (event) => {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-amz-invocation-type': 'RequestResponse' },
-      body: JSON.stringify(event),
-      signal: AbortSignal.timeout(900_000),
-    });
-    const text = await response.text();
-    let payload: unknown = null;
-    try {
-      payload = text ? JSON.parse(text) : null;
-    } catch {
-      payload = text;
-    }
-    const functionError = response.headers.get('x-amz-function-error') ?? response.headers.get('x-amzn-errortype');
+    const answer = await invokeOffline(url, event, AbortSignal.timeout(900_000));
     // The SQS bridge's reading of the invoke API's answer: a single "message" that is either done or failed.
-    const verdict = interpretResult(['s3-event'], { status: response.status, functionError, payload }, false);
+    const verdict = interpretResult(['s3-event'], answer, false);
     if (verdict.kept.length > 0) throw new Error(`${functionName}: ${verdict.note}`);
   };
 }

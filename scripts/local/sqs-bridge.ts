@@ -145,6 +145,32 @@ export function interpretResult(
   };
 }
 
+/** The Lambda invoke API's URL of a function under serverless-offline. */
+export const invokeUrl = (lambdaEndpoint: string, functionName: string): string =>
+  `${lambdaEndpoint.replace(/\/$/, '')}/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`;
+
+/** Invokes a function synchronously through the invoke API: its HTTP status, function error and payload. */
+export async function invokeOffline(
+  url: string,
+  event: unknown,
+  signal: AbortSignal,
+): Promise<{ status: number; functionError: string | null; payload: unknown }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-amz-invocation-type': 'RequestResponse' },
+    body: JSON.stringify(event),
+    signal,
+  });
+  const text = await response.text();
+  let payload: unknown = null;
+  try {
+    payload = text ? JSON.parse(text) : null;
+  } catch {
+    payload = text;
+  }
+  return { status: response.status, functionError: response.headers.get('x-amz-function-error') ?? response.headers.get('x-amzn-errortype'), payload };
+}
+
 export async function startSqsBridge(options: SqsBridgeOptions): Promise<SqsBridge> {
   const region = options.region ?? 'us-east-1';
   const log = options.log ?? ((line: string) => console.log(line));
@@ -155,7 +181,7 @@ export async function startSqsBridge(options: SqsBridgeOptions): Promise<SqsBrid
   if (retryDelaySeconds !== undefined && (!Number.isInteger(retryDelaySeconds) || retryDelaySeconds < 0 || retryDelaySeconds > 43_200)) {
     throw new RangeError(`retryDelaySeconds must be an integer from 0 to 43200, got ${retryDelaySeconds}`);
   }
-  const invokeUrl = `${options.lambdaEndpoint.replace(/\/$/, '')}/2015-03-31/functions/${encodeURIComponent(options.functionName)}/invocations`;
+  const url = invokeUrl(options.lambdaEndpoint, options.functionName);
   const queueName = options.queueUrl.split('/').pop();
   const prefix = `[sqs-bridge] ${queueName} → ${options.functionName}:`;
   const sqs = new SQSClient({
@@ -176,21 +202,12 @@ export async function startSqsBridge(options: SqsBridgeOptions): Promise<SqsBrid
     const ids = messages.map((m) => m.MessageId!);
     let result: BatchResult;
     try {
-      const response = await fetch(invokeUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-amz-invocation-type': 'RequestResponse' },
-        body: JSON.stringify(sqsEvent(messages, queueArn, region)),
-        signal: AbortSignal.any([stopping.signal, AbortSignal.timeout(options.invokeTimeoutMs ?? 900_000)]),
-      });
-      const text = await response.text();
-      let payload: unknown = null;
-      try {
-        payload = text ? JSON.parse(text) : null;
-      } catch {
-        payload = text;
-      }
-      const functionError = response.headers.get('x-amz-function-error') ?? response.headers.get('x-amzn-errortype');
-      result = interpretResult(ids, { status: response.status, functionError, payload }, reportFailures);
+      const answer = await invokeOffline(
+        url,
+        sqsEvent(messages, queueArn, region),
+        AbortSignal.any([stopping.signal, AbortSignal.timeout(options.invokeTimeoutMs ?? 900_000)]),
+      );
+      result = interpretResult(ids, answer, reportFailures);
     } catch (error) {
       if (stopping.signal.aborted) return;
       result = { deleted: [], kept: ids, note: `invoke failed: ${(error as Error).message}` };

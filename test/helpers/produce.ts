@@ -5,7 +5,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { handler } from '../../functions/produce.ts';
 import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
 import { dynamoClient } from '../../lib/store/client.ts';
-import type { ProduceDeps } from '../../lib/instances/produceCall.ts';
+import { handleProduceCall, type ProduceDeps, type ProduceResult } from '../../lib/instances/produceCall.ts';
+import type { LifecycleEvent } from '../../lib/outbox/events.ts';
 import { instanceStore } from '../../lib/store/instanceStore.ts';
 import { licenseStore } from '../../lib/store/licenseStore.ts';
 import { signedQuery, TEST_KEY } from './signing.ts';
@@ -132,4 +133,24 @@ export function produceDeps(overrides: Partial<ProduceDeps> = {}): ProduceDeps {
     log: silent,
     ...overrides,
   };
+}
+
+/**
+ * A signed V2 call through handleProduceCall in asynchronous provisioning mode: the lifecycle events it would
+ * publish are appended to `published` (the provisioning worker's input in the tests that drive it).
+ */
+export async function produceAsync(body: JsonObject, published: LifecycleEvent[]): Promise<ProduceResult['answer']> {
+  const result = await handleProduceCall(
+    { version: 'v2', rawBody: JSON.stringify(body), query: signedQuery(body), correlationId: uniqueId('c') },
+    produceDeps({
+      publisher: {
+        publish: async (events) => {
+          published.push(...events);
+          return [];
+        },
+      },
+      settings: { ...PRODUCE_SETTINGS, provisioning: { async: true, inProgressAnswer: '000004' } },
+    }),
+  );
+  return result.answer;
 }

@@ -1,7 +1,6 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handleProduceCall } from '../../lib/instances/produceCall.ts';
 import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
 import { openApiClient } from '../../lib/koogallery/openApi.ts';
 import type { LifecycleEvent } from '../../lib/outbox/events.ts';
@@ -15,8 +14,7 @@ import { keys } from '../../lib/store/keys.ts';
 import { outboxStore } from '../../lib/store/outboxStore.ts';
 import { supervisionStore } from '../../lib/store/supervisionStore.ts';
 import { startFakeOpenApi, type FakeOpenApi, type FakeOrder } from '../../scripts/local/fake-openapi.ts';
-import { env, produceDeps, store, uniqueId } from '../helpers/produce.ts';
-import { signedQuery } from '../helpers/signing.ts';
+import { env, produceAsync, store, uniqueId } from '../helpers/produce.ts';
 
 /**
  * Settlement's input as orders happen: the provisioning worker records each paid order line's billing facts in the
@@ -79,21 +77,7 @@ function order(productId: string, amount: string, orderType = 'NEW'): FakeOrder 
   };
 }
 
-async function produce(body: JsonObject) {
-  const result = await handleProduceCall(
-    { version: 'v2', rawBody: JSON.stringify(body), query: signedQuery(body), correlationId: uniqueId('c') },
-    produceDeps({
-      publisher: {
-        publish: async (events) => {
-          published.push(...events);
-          return [];
-        },
-      },
-      settings: { ...produceDeps().settings, provisioning: { async: true, inProgressAnswer: '000004' } },
-    }),
-  );
-  return result.answer;
-}
+const produce = (body: JsonObject) => produceAsync(body, published);
 
 /** A new instance provisioned by the worker; its instance id. */
 async function provisioned(placed: FakeOrder, extra: JsonObject = {}, now?: () => number): Promise<string> {

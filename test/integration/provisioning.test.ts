@@ -1,7 +1,6 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handleProduceCall } from '../../lib/instances/produceCall.ts';
 import type { Instance } from '../../lib/instances/model.ts';
 import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
 import { openApiClient } from '../../lib/koogallery/openApi.ts';
@@ -15,8 +14,7 @@ import { keys } from '../../lib/store/keys.ts';
 import { outboxStore } from '../../lib/store/outboxStore.ts';
 import { startFakeOpenApi, type FakeOpenApi, type FakeOrder } from '../../scripts/local/fake-openapi.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../scripts/local/webhook-receiver.ts';
-import { env, produceDeps, store, uniqueId } from '../helpers/produce.ts';
-import { signedQuery } from '../helpers/signing.ts';
+import { env, produceAsync, store, uniqueId } from '../helpers/produce.ts';
 
 /**
  * The provisioning worker against real services: DynamoDB Local, the fake Open API (AK/SK verified) and the
@@ -80,21 +78,7 @@ function order(overrides: Partial<FakeOrder['orderLine'][number]> = {}): FakeOrd
 }
 
 /** A signed V2 call in asynchronous provisioning mode; the events it would publish are kept. */
-async function produce(body: JsonObject) {
-  const result = await handleProduceCall(
-    { version: 'v2', rawBody: JSON.stringify(body), query: signedQuery(body), correlationId: uniqueId('c') },
-    produceDeps({
-      publisher: {
-        publish: async (events) => {
-          published.push(...events);
-          return [];
-        },
-      },
-      settings: { ...produceDeps().settings, provisioning: { async: true, inProgressAnswer: '000004' } },
-    }),
-  );
-  return result.answer;
-}
+const produce = (body: JsonObject) => produceAsync(body, published);
 
 async function newInstance(orderId: string, extra: JsonObject = {}) {
   const businessId = uniqueId('biz');
