@@ -60,7 +60,7 @@ function operation(route: AnyRoute<unknown>): JsonSchema {
     parameters: [...parametersOf(route.params, 'path'), ...parametersOf(route.query, 'query')],
     ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
     responses: {
-      [route.successStatus ?? 200]: { description: route.successStatus === 202 ? 'Accepted: the work goes on' : 'OK', content: { 'application/json': { schema: jsonSchema(route.response, 'output') } } },
+      [route.successStatus ?? 200]: { description: { 200: 'OK', 201: 'Created', 202: 'Accepted: the work goes on' }[route.successStatus ?? 200], content: { 'application/json': { schema: jsonSchema(route.response, 'output') } } },
       ...Object.fromEntries(Object.entries(errors).map(([status, description]) => [status, errorResponse(description)])),
       500: errorResponse('Internal error; the message carries a correlation id'),
     },

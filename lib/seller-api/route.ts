@@ -38,8 +38,8 @@ export interface Route<P = unknown, Q = unknown, B = unknown, R = unknown, D = u
    */
   lenientBody?: boolean;
   response: z.ZodType<R>;
-  /** The status of a successful answer: 200, or 202 for work that goes on after the answer. */
-  successStatus?: 200 | 202;
+  /** The status of a successful answer: 200, 201 for something created, 202 for work that goes on after the answer. */
+  successStatus?: 200 | 201 | 202;
   /** Statuses other than 200 this route answers, for the document: status → description. */
   errors?: Partial<Record<400 | 401 | 403 | 404 | 409 | 413 | 422 | 429, string>>;
   handle(input: RouteInput<P, Q, B>, deps: D): Promise<RouteAnswer<R>>;

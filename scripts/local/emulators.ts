@@ -361,7 +361,9 @@ export async function createResources(options: {
       out.queues[r.logicalId] = await ensureQueue(sqs, r, fallbackName(r), out.queues);
     }
     for (const r of resources.filter((x) => x.type === 'AWS::S3::Bucket')) {
-      const name = str((r.properties as Props).BucketName) ?? fallbackName(r).toLowerCase();
+      // A name built by CloudFormation (Fn::Join with the account and region) has no local value: the fallback.
+      const given = (r.properties as Props).BucketName;
+      const name = typeof given === 'string' ? given : fallbackName(r).toLowerCase();
       try {
         await s3.send(new CreateBucketCommand({ Bucket: name }));
       } catch (error) {

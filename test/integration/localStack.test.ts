@@ -115,8 +115,10 @@ describe('resources derived from resources/*.yml', () => {
     });
     expect(again.tables).toEqual(stack.tables);
     expect(again.queues).toEqual(stack.queues);
+    expect(again.buckets).toEqual({ FilesBucket: 'koogallery-isv-test-filesbucket' });
     expect(again.consumers.map((c) => [c.functionName, c.queue?.name, c.reportBatchItemFailures])).toEqual([
       ['koogallery-isv-test-provision', 'koogallery-isv-test-provisioning', true],
+      ['koogallery-isv-test-settlementWorker', 'koogallery-isv-test-settlement', true],
     ]);
   });
 });
@@ -436,7 +438,7 @@ describe('npm start: the settings of the fake Open API and the webhook receiver'
     stage: 'test',
     tables: stack.tables,
     queues: stack.queues,
-    buckets: {},
+    buckets: { FilesBucket: 'koogallery-isv-test-filesbucket' },
     consumers: [],
   };
   const endpoints = { dynamo: stack.dynamoEndpoint, sqs: stack.sqsEndpoint };

@@ -48,9 +48,10 @@ const create = route({
   scope: 'usage:write',
   body: z.strictObject({ name: z.string().min(1), size: z.number().int().optional() }),
   response: z.object({ created: z.string() }),
+  successStatus: 201,
   async handle(input, deps: Deps) {
     deps.calls.push({ route: 'create', input });
-    return { status: 201, body: { created: input.body.name } };
+    return { body: { created: input.body.name } };
   },
 });
 
