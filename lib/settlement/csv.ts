@@ -16,6 +16,7 @@ export const STATEMENT_COLUMNS = [
   'productId',
   'adjustmentFor',
   'at',
+  'serviceFrom',
   'currency',
   'quantity',
   'unit',

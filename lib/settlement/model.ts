@@ -86,6 +86,11 @@ export interface StatementLine {
   adjustmentFor?: Period;
   /** The instant that put the line in its period (effective/acceptance/refund time); USAGE: the period's start. */
   at: string;
+  /**
+   * Supervised lines: when the service's validity starts (spec §8.3), the actual start declared with the delivery
+   * proofs, else the acceptance.
+   */
+  serviceFrom?: string;
   /** 2 decimals each; net = gross − fee − tax exactly. */
   gross: string;
   fee: string;

@@ -94,6 +94,15 @@ export function lineAmounts(grossCents: bigint, share: Decimal, taxRate: Decimal
   return { gross: formatCents(grossCents), fee: formatCents(fee), tax: formatCents(tax), net: formatCents(grossCents - fee - tax) };
 }
 
+/**
+ * When a supervised line's service validity starts (spec §8.3): the actual start the seller declared with the
+ * delivery proofs, else the buyer's acceptance. Undefined for lines without supervision (they start on taking effect).
+ */
+export function serviceFrom(facts: OrderLineFacts): string | undefined {
+  const completed = facts.supervision?.completedAt;
+  return completed === undefined ? undefined : (facts.supervision?.serviceStartAt ?? completed);
+}
+
 /** An ORDER or REFUND line of the facts, or the problem that withholds it. */
 function orderEntry(
   facts: OrderLineFacts,
@@ -117,6 +126,7 @@ function orderEntry(
     productId: facts.productId!,
     currency: facts.currency,
     at,
+    ...(serviceFrom(facts) !== undefined ? { serviceFrom: serviceFrom(facts) } : {}),
     ...lineAmounts(grossCents, terms.share, terms.taxRate),
   };
   return { lines: [line], problems: [] };

@@ -198,16 +198,16 @@ async function exists(key: string): Promise<boolean> {
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const header = async (period: string) => (await deps.statements.getHeader(period))!;
 
-const HEADER_ROW = 'lineId,kind,orderKind,orderId,orderLineId,refundOrderId,instanceId,productId,adjustmentFor,at,currency,quantity,unit,unitPrice,gross,fee,tax,net';
-const orderRow = (f: OrderLineFacts, at: string, amounts: string, adjustmentFor = '') =>
-  `ORDER:${f.orderId}:${f.orderLineId},ORDER,${f.kind},${f.orderId},${f.orderLineId},,${f.instanceId},${f.productId},${adjustmentFor},${at},${f.currency},,,,${amounts}`;
+const HEADER_ROW = 'lineId,kind,orderKind,orderId,orderLineId,refundOrderId,instanceId,productId,adjustmentFor,at,serviceFrom,currency,quantity,unit,unitPrice,gross,fee,tax,net';
+const orderRow = (f: OrderLineFacts, at: string, amounts: string, adjustmentFor = '', serviceFrom = '') =>
+  `ORDER:${f.orderId}:${f.orderLineId},ORDER,${f.kind},${f.orderId},${f.orderLineId},,${f.instanceId},${f.productId},${adjustmentFor},${at},${serviceFrom},${f.currency},,,,${amounts}`;
 
 const MARCH_ROWS = [
   orderRow(L1, '2012-03-05T02:00:00.000Z', '100.00,15.00,5.10,79.90'),
   orderRow(L2, '2012-03-10T02:00:00.000Z', '19.90,3.98,0.96,14.96'),
   orderRow(L8, '2012-02-29T16:30:00.000Z', '10.00,1.50,0.51,7.99'),
-  `REFUND:${L5.orderId}:${L5.orderLineId},REFUND,NEW,${L5.orderId},${L5.orderLineId},${L5_REFUND.orderId},${L5.instanceId},ST-P1,,2012-03-15T02:00:00.000Z,CNY,,,,-30.00,-4.50,-1.53,-23.97`,
-  `USAGE:${U1},USAGE,,,,,${U1},ST-PU,,2012-02-29T16:00:00.000Z,CNY,20,GB,0.02,0.40,0.04,0.02,0.34`,
+  `REFUND:${L5.orderId}:${L5.orderLineId},REFUND,NEW,${L5.orderId},${L5.orderLineId},${L5_REFUND.orderId},${L5.instanceId},ST-P1,,2012-03-15T02:00:00.000Z,,CNY,,,,-30.00,-4.50,-1.53,-23.97`,
+  `USAGE:${U1},USAGE,,,,,${U1},ST-PU,,2012-02-29T16:00:00.000Z,,CNY,20,GB,0.02,0.40,0.04,0.02,0.34`,
 ];
 const csvOf = (rows: string[]) => [HEADER_ROW, ...rows].map((r) => `${r}\r\n`).join('');
 
@@ -408,10 +408,10 @@ describe('the settlement run', () => {
     expect(run).toMatchObject({ status: 'DONE', version: 1 });
     expect(await object(`statements/${APRIL}/v1/statement.csv`)).toBe(
       csvOf([
-        orderRow(L4, '2012-03-20T05:00:00.000Z', '50.00,7.50,2.55,39.95', MARCH),
+        orderRow(L4, '2012-03-20T05:00:00.000Z', '50.00,7.50,2.55,39.95', MARCH, '2012-03-20T05:00:00.000Z'),
         orderRow(L7, '2012-03-31T16:30:00.000Z', '40.00,6.00,2.04,31.96'),
-        orderRow(L10, '2012-04-10T03:00:00.000Z', '70.00,10.50,3.57,55.93'),
-        `USAGE:${U1},USAGE,,,,,${U1},ST-PU,,2012-03-31T16:00:00.000Z,CNY,5,GB,0.02,0.10,0.01,0.01,0.08`,
+        orderRow(L10, '2012-04-10T03:00:00.000Z', '70.00,10.50,3.57,55.93', '', '2012-04-10T03:00:00.000Z'),
+        `USAGE:${U1},USAGE,,,,,${U1},ST-PU,,2012-03-31T16:00:00.000Z,,CNY,5,GB,0.02,0.10,0.01,0.01,0.08`,
       ]),
     );
     // March is untouched.

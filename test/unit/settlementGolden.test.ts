@@ -21,7 +21,7 @@ interface World {
 
 const ORDER = /^(\S+Z) (NEW|TRIAL_TO_PAID|RENEWAL|UPGRADE) order (\S+) line (\S+) paid (\S+) ([A-Z]{3}), product (\S+), instance (\S+)((?:, (?:supervised|test|pending))*)$/;
 const TOOK_EFFECT = /^(\S+Z) (\S+) took effect$/;
-const ACCEPTED = /^(\S+Z) (\S+) supervision accepted$/;
+const ACCEPTED = /^(\S+Z) (\S+) supervision accepted(?:, service from (\S+Z))?$/;
 const REFUNDED = /^(\S+Z) (\S+) refunded (\S+) by order (\S+)$/;
 const LATE = /^(\S+Z) (\S+) arrived after (\d{4}-\d{2}) was closed(?:, carried in (\d{4}-\d{2}))?$/;
 const USAGE = /^(\d{4}-\d{2}) usage (\S+) product (\S+): (\S+) units in (\d+) windows((?:, test)?)$/;
@@ -51,7 +51,7 @@ function apply(world: World, event: string): void {
   } else if ((m = TOOK_EFFECT.exec(event))) {
     line(m[2]!).effectiveAt = m[1]!;
   } else if ((m = ACCEPTED.exec(event))) {
-    line(m[2]!).supervision = { ...line(m[2]!).supervision, completedAt: m[1]! };
+    line(m[2]!).supervision = { ...line(m[2]!).supervision, completedAt: m[1]!, ...(m[3] ? { serviceStartAt: m[3] } : {}) };
   } else if ((m = REFUNDED.exec(event))) {
     line(m[2]!).refund = { orderId: m[4]!, at: m[1]!, amount: m[3]! };
   } else if ((m = LATE.exec(event))) {
@@ -84,10 +84,10 @@ interface Scenario {
 
 const scenarios: Scenario[] = [
   {
-    name: 'supervision accepted a month late: billed in the month of acceptance only',
+    name: 'supervision accepted a month late: billed in the month of acceptance only, its service from the declared start',
     events: [
       '1. 2026-03-10T02:00:00Z NEW order S line S-1 paid 19.9 CNY, product P1, instance I-S, supervised',
-      '2. 2026-04-02T03:00:00Z S-1 supervision accepted',
+      '2. 2026-04-02T03:00:00Z S-1 supervision accepted, service from 2026-03-20T00:00:00Z',
     ],
     expect: [
       { afterEvent: 1, period: '2026-03', lines: [] },
@@ -98,7 +98,7 @@ const scenarios: Scenario[] = [
         lines: [
           {
             lineId: 'ORDER:S:S-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'S', orderLineId: 'S-1', instanceId: 'I-S', productId: 'P1',
-            currency: 'CNY', at: '2026-04-02T03:00:00Z', gross: '19.90', fee: '2.99', tax: '1.01', net: '15.90',
+            currency: 'CNY', at: '2026-04-02T03:00:00Z', serviceFrom: '2026-03-20T00:00:00Z', gross: '19.90', fee: '2.99', tax: '1.01', net: '15.90',
           },
         ],
         totals: { CNY: { lines: 1, gross: '19.90', fee: '2.99', tax: '1.01', net: '15.90' } },
@@ -172,7 +172,7 @@ const scenarios: Scenario[] = [
         lines: [
           {
             lineId: 'ORDER:E:E-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'E', orderLineId: 'E-1', refundOrderId: 'RE', instanceId: 'I-E',
-            productId: 'P1', currency: 'CNY', at: '2026-04-02T00:00:00Z', gross: '70.00', fee: '10.50', tax: '3.57', net: '55.93',
+            productId: 'P1', currency: 'CNY', at: '2026-04-02T00:00:00Z', serviceFrom: '2026-04-02T00:00:00Z', gross: '70.00', fee: '10.50', tax: '3.57', net: '55.93',
           },
         ],
       },
@@ -235,7 +235,7 @@ const scenarios: Scenario[] = [
         lines: [
           {
             lineId: 'ORDER:K:K-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'K', orderLineId: 'K-1', instanceId: 'I-K', productId: 'P1',
-            currency: 'CNY', at: '2026-02-03T00:00:00Z', gross: '1000.00', fee: '150.00', tax: '51.00', net: '799.00',
+            currency: 'CNY', at: '2026-02-03T00:00:00Z', serviceFrom: '2026-02-03T00:00:00Z', gross: '1000.00', fee: '150.00', tax: '51.00', net: '799.00',
           },
         ],
       },
@@ -456,7 +456,7 @@ const scenarios: Scenario[] = [
         lines: [
           {
             lineId: 'ORDER:S:S-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'S', orderLineId: 'S-1', instanceId: 'I-S', productId: 'P1',
-            currency: 'CNY', at: '2026-04-02T03:00:00Z', gross: '19.90', fee: '2.99', tax: '1.01', net: '15.90',
+            currency: 'CNY', at: '2026-04-02T03:00:00Z', serviceFrom: '2026-04-02T03:00:00Z', gross: '19.90', fee: '2.99', tax: '1.01', net: '15.90',
           },
           {
             lineId: 'REFUND:D:D-1', kind: 'REFUND', orderKind: 'NEW', orderId: 'D', orderLineId: 'D-1', refundOrderId: 'RD', instanceId: 'I-D',
