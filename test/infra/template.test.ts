@@ -655,4 +655,13 @@ describe('IAM: least privilege', () => {
     });
     expect(alarm.Dimensions).toEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['ProvisioningDeadLetterQueue', 'QueueName'] } }]);
   });
+
+  it('alarms when a settlement message reaches its dead-letter queue and when the proof check fails', () => {
+    const settlement = resource(prod, 'SettlementDeadLetterAlarm').Properties;
+    expect(settlement).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0, AlarmActions: [{ Ref: 'AlarmTopic' }] });
+    expect(settlement.Dimensions).toEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['SettlementDeadLetterQueue', 'QueueName'] } }]);
+    const proofs = resource(prod, 'ProofCheckFailureAlarm').Properties;
+    expect(proofs).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Threshold: 0, AlarmActions: [{ Ref: 'AlarmTopic' }] });
+    expect(proofs.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: 'ProofReceivedLambdaFunction' } }]);
+  });
 });
