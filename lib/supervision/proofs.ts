@@ -59,6 +59,8 @@ const MAX_FILE_NAME_CHARS = 255;
 // Control characters (C0, DEL, C1) and the bidirectional overrides and isolates that disguise an extension.
 // eslint-disable-next-line no-control-regex
 const FORBIDDEN_IN_FILE_NAME = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069/\\]/u;
+/** A UTF-16 surrogate not part of a pair (a `\uD800` JSON escape): such text cannot be encoded into a header or URL. */
+export const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 /** Why a file name is refused, or undefined when it is fine. */
 export function fileNameProblem(name: string): string | undefined {
@@ -66,6 +68,7 @@ export function fileNameProblem(name: string): string | undefined {
   if (chars < 1) return 'fileName must not be empty';
   if (chars > MAX_FILE_NAME_CHARS) return `fileName must be at most ${MAX_FILE_NAME_CHARS} characters`;
   if (FORBIDDEN_IN_FILE_NAME.test(name)) return 'fileName must not contain path separators or control characters';
+  if (LONE_SURROGATE.test(name)) return 'fileName must be well-formed Unicode (it has a lone surrogate)';
   if (name === '.' || name === '..') return 'fileName must name a file';
   return undefined;
 }

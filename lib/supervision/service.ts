@@ -16,6 +16,7 @@ import {
   checkReceivedObject,
   decodeS3EventKey,
   isProofId,
+  LONE_SURROGATE,
   newProofId,
   parseProofObjectKey,
   proofObjectKey,
@@ -378,7 +379,13 @@ export async function proofReceived(event: S3Event, deps: SupervisionDeps): Prom
 // ---------------------------------------------------------------------------------------------------------------
 // The seller's record of decisions.
 
-const text = (max: number) => z.string().trim().min(1).max(max);
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((v) => !LONE_SURROGATE.test(v), 'must be well-formed Unicode (it has a lone surrogate)');
 const note = text(2000).optional().describe('Free text kept in the history');
 const reason = text(2000);
 

@@ -12,7 +12,10 @@
  *     were refused (the replay guard, law 2; a call refused for its signature, timestamp or size claims none) and a
  *     seller API key's lastUsedAt (the key was used);
  *   - audit table: nothing changed, plus exactly one message-log record per production-interface call, with the
- *     result code it was answered (law 6); the seller API writes none.
+ *     result code it was answered (law 6); the seller API writes none;
+ *   - settlement queue: empty (a settlement run that started would have queued its segments).
+ * The seller API's supervision flows and statements are main-table items (SUPERVISION#…, STATEMENT#…): compared
+ * like every other item.
  *
  * Exit codes: 0 every answer right and no state change, 1 a check failed or the run broke, 2 bad arguments,
  * 130/143 interrupted.
@@ -20,6 +23,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { sqsClient } from '../../lib/outbox/sqsClient.ts';
 import { dynamoClient } from '../../lib/store/client.ts';
 import {
   auditProblems,
@@ -31,6 +36,7 @@ import {
   recipeStream,
   runRecipe,
   scanTable,
+  sellerRouteDrift,
   Tally,
   type Counts,
   type StateChange,
@@ -66,12 +72,23 @@ function parseOptions(argv: string[]): Options | string {
 
 
 /** DynamoDB Local (in memory) and fauxqs (the provisioning queue the seeding calls publish to), the stage's resources. */
-async function startStack(accessKey: string): Promise<{ tables: { main: string; audit: string }; dynamoPid: number | undefined }> {
+async function startStack(accessKey: string): Promise<{ tables: { main: string; audit: string }; settlementQueueUrl: string; dynamoPid: number | undefined }> {
   const { env, dynamoPid } = await startEmulatorStack(STAGE);
   // The functions read their settings from the environment on first use (lib/config.ts), which comes after this.
   Object.assign(process.env, { ...env, KOOGALLERY_ACCESS_KEY: accessKey, ORDER_QUERY: 'false', PROVISIONING_MODE: 'template', USAGE_PRODUCTS: METERED_PRODUCT });
   cleanups.push(async () => dynamoClient().destroy());
-  return { tables: { main: env.MAIN_TABLE!, audit: env.AUDIT_TABLE! }, dynamoPid };
+  cleanups.push(async () => sqsClient().destroy());
+  // The seller function's start-up needs the files bucket (proofs, statements) and the settlement queue (runs).
+  for (const name of ['FILES_BUCKET', 'SETTLEMENT_QUEUE_URL']) if (!env[name]) throw new Error(`the stack gave no ${name}`);
+  return { tables: { main: env.MAIN_TABLE!, audit: env.AUDIT_TABLE! }, settlementQueueUrl: env.SETTLEMENT_QUEUE_URL!, dynamoPid };
+}
+
+/** Messages in a queue, visible or in flight. */
+async function queueDepth(url: string): Promise<number> {
+  const out = await sqsClient().send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
 }
 
 const int = (n: number) => n.toLocaleString('en-US');
@@ -86,6 +103,11 @@ async function main(argv: string[]): Promise<number> {
     (options ? console.error : console.log)(USAGE);
     return options ? 2 : 0;
   }
+  const drift = sellerRouteDrift();
+  if (drift.length > 0) {
+    console.error(`the generators do not know the seller API's routes (scripts/resilience/badInput.ts SELLER_ROUTES):\n  ${drift.join('\n  ')}`);
+    return 1;
+  }
   const started = performance.now();
   console.log(`bad input: ${int(options.runs)} requests, seed ${options.seed} (reproduce with --seed ${options.seed})`);
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 20)} MiB RAM, Node ${process.versions.node}`);
@@ -99,12 +121,13 @@ async function main(argv: string[]): Promise<number> {
   const prefix = `bi-${randomBytes(4).toString('hex')}`;
   const fixture = await prepareFixture({ prefix, accessKey, productId: METERED_PRODUCT });
   console.log(
-    `seeded ${fixture.instances.length} metered ACTIVE instances, 3 seller API keys (all scopes, usage:read only, revoked), ` +
-      `cursors: instances ${fixture.cursors.instances ? 'yes' : 'no'}, messages ${fixture.cursors.messages ? 'yes' : 'no'}`,
+    `seeded ${fixture.instances.length} metered ACTIVE instances, a supervision flow awaiting delivery, 3 seller API keys ` +
+      `(all scopes, usage:read only, revoked), cursors: instances ${fixture.cursors.instances ? 'yes' : 'no'}, messages ${fixture.cursors.messages ? 'yes' : 'no'}`,
   );
 
   const client = dynamoClient();
   const [mainBefore, auditBefore] = await Promise.all([scanTable(client, stack.tables.main), scanTable(client, stack.tables.audit)]);
+  const queuedBefore = await queueDepth(stack.settlementQueueUrl);
 
   const tally = new Tally();
   const answered = new Map<string, string>();
@@ -127,6 +150,7 @@ async function main(argv: string[]): Promise<number> {
   const runMs = performance.now() - runStarted;
 
   const [mainAfter, auditAfter] = await Promise.all([scanTable(client, stack.tables.main), scanTable(client, stack.tables.audit)]);
+  const queued = (await queueDepth(stack.settlementQueueUrl)) - queuedBefore;
   const { changes, nonceClaims } = mainTableChanges(mainBefore, mainAfter, allowedNonces);
   const auditChanges: StateChange[] = [];
   for (const [key, item] of auditBefore) {
@@ -155,17 +179,18 @@ async function main(argv: string[]): Promise<number> {
   }
   console.log(row('= all', total));
   console.log('');
-  const sellerChanges = changes.filter((c) => /^(APIKEY|USAGE|USAGEREF)#/.test(c.pk)).length;
+  const sellerChanges = changes.filter((c) => /^(APIKEY|USAGE|USAGEREF|SUPERVISION|STATEMENT)#/.test(c.pk)).length;
   console.log(
     `state changes: ${changes.length + auditChanges.length} (production interface ${changes.length - sellerChanges}, seller API ${sellerChanges}, ` +
       `message log rewritten ${auditChanges.length}); main table ${int(mainBefore.size)} → ${int(mainAfter.size)} items, ` +
       `of which ${int(nonceClaims)} nonce claims of validly signed calls with refused parameters`,
   );
   console.log(`message log: ${int(newAudit.length)} records appended for ${int(produceCalls)} production-interface calls, ${auditIssues.length === 0 ? 'one each, with the code answered' : `${auditIssues.length} problem(s)`}`);
-  console.log(`rule: nothing in the main table may change except those nonce claims and a seller API key's lastUsedAt; the audit table may only gain one record per call`);
+  console.log(`settlement queue: ${int(queued)} messages queued (a run would queue its segments)`);
+  console.log(`rule: nothing in the main table may change except those nonce claims and a seller API key's lastUsedAt; the audit table may only gain one record per call; the settlement queue stays empty`);
   console.log(`elapsed: ${secs(runMs)} for ${int(total.tried)} requests (${int(Math.round(total.tried / (runMs / 1000)))}/s), ${secs(performance.now() - started)} in all`);
 
-  const failed = total.wrong > 0 || changes.length > 0 || auditChanges.length > 0 || auditIssues.length > 0;
+  const failed = total.wrong > 0 || changes.length > 0 || auditChanges.length > 0 || auditIssues.length > 0 || queued !== 0;
   if (!failed) {
     console.log(`PASSED: every request answered correctly, nothing changed (seed ${options.seed})`);
     return 0;
@@ -179,6 +204,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(`state change: ${c.kind} ${c.pk} ${c.sk}: ${JSON.stringify(c.item).slice(0, 300)}`);
   }
   for (const p of auditIssues.slice(0, options.show)) console.error(`message log: ${p}`);
+  if (queued !== 0) console.error(`settlement queue: ${queued} messages queued: a settlement run started`);
   return 1;
 }
 

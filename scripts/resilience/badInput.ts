@@ -15,6 +15,7 @@
  *     usage request whose envelope is right but whose every record is bad is answered 200 with every record
  *     `rejected` (the route's documented per-record answer).
  */
+import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { QueryCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -29,11 +30,20 @@ import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
 import { bodySignHeader, keyId } from '../../lib/koogallery/signature.ts';
 import { formatV1Timestamp, signV1Request } from '../../lib/koogallery/v1Auth.ts';
 import { log } from '../../lib/log.ts';
-import { SCOPES } from '../../lib/seller-api/apiKeys.ts';
+import { SCOPES, type Scope } from '../../lib/seller-api/apiKeys.ts';
+import { ERROR_STATUS } from '../../lib/seller-api/errors.ts';
+import type { Method } from '../../lib/seller-api/route.ts';
+import { sellerRoutes } from '../../lib/seller-api/routes.ts';
+import { nextPeriod, periodOf } from '../../lib/settlement/period.ts';
+import { BILL_MAX_BYTES } from '../../lib/settlement/reconciliation.ts';
 import { apiKeyStore } from '../../lib/store/apiKeyStore.ts';
 import { dynamoClient } from '../../lib/store/client.ts';
 import { keys } from '../../lib/store/keys.ts';
-import { ERROR_STATUS } from '../../lib/seller-api/errors.ts';
+import { STATEMENT_LIST_KIND } from '../../lib/store/statementStore.ts';
+import { supervisionStore } from '../../lib/store/supervisionStore.ts';
+import { APPEAL_OUTCOMES } from '../../lib/supervision/model.ts';
+import { isProofContentType, PROOF_CONTENT_TYPES, PROOF_KINDS } from '../../lib/supervision/proofs.ts';
+import { newSupervision } from '../../lib/supervision/stateMachine.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // What the generators may refer to
@@ -45,9 +55,18 @@ export interface Fixture {
   accessKey: string;
   maxBodyBytes: number;
   sellerMaxBodyBytes: number;
+  /** Largest delivery proof accepted (PROOF_MAX_BYTES). */
+  proofMaxBytes: number;
+  /** The statements' time zone (SETTLEMENT_TIME_ZONE): which month has started. */
+  statementTimeZone: string;
   /** Instances created for the run: ACTIVE, renewed to a far expiry, of `productId` (metered if the stack says so). */
   instances: { instanceId: string; orderId: string; orderLineId: string }[];
-  /** Seller API keys: every scope; only usage:read; revoked. */
+  /**
+   * An order line under service supervision, its flow AWAITING_DELIVERY: no proof verified, no appeal open, so every
+   * recorded decision is refused there (409) and an appeal citing proofs is refused (422).
+   */
+  supervised: { orderId: string; orderLineId: string; instanceId: string };
+  /** Seller API keys: every scope; only LIMITED_KEY_SCOPES; revoked. */
   sellerKeys: { full: string; limited: string; revoked: string };
   /** Real page cursors of the two listings, to tamper with. */
   cursors: { instances?: string; messages?: string };
@@ -468,10 +487,11 @@ const invalidBody: fc.Arbitrary<{ activity: Activity; pick: number; field: strin
     return brokenValue(spec).map((b) => ({ activity, pick, field, ...b }));
   });
 
+/** The body with a field set (an own property, even `__proto__`) or, for DELETE, left out. */
 function withField(body: Body, field: string, value: unknown): Body {
   const out = { ...body };
   if (value === DELETE) delete out[field];
-  else out[field] = value;
+  else Object.defineProperty(out, field, { value, enumerable: true, writable: true, configurable: true });
   return out;
 }
 
@@ -962,28 +982,88 @@ const v1Mutated = produceRecipe(
 // ---------------------------------------------------------------------------------------------------------------
 // Seller API generators
 
-/** The routes and the scope each needs (lib/seller-api/routes.ts). */
+/** The routes that need a key, and the scope each needs (lib/seller-api/routes.ts; sellerRouteDrift checks the list). */
 const SELLER_ROUTES = [
   { method: 'GET', path: '/seller/instances', scope: 'instances:read' },
   { method: 'GET', path: '/seller/instances/{instanceId}', scope: 'instances:read' },
   { method: 'GET', path: '/seller/messages', scope: 'messages:read' },
   { method: 'POST', path: '/seller/usage', scope: 'usage:write' },
   { method: 'GET', path: '/seller/usage', scope: 'usage:read' },
-] as const;
+  { method: 'POST', path: '/seller/supervision/{orderId}/{orderLineId}/proofs', scope: 'proofs:write' },
+  { method: 'GET', path: '/seller/supervision/{orderId}/{orderLineId}/proofs', scope: 'instances:read' },
+  { method: 'POST', path: '/seller/supervision/{orderId}/{orderLineId}/transitions', scope: 'proofs:write' },
+  { method: 'GET', path: '/seller/statements', scope: 'statements:read' },
+  { method: 'GET', path: '/seller/statements/{period}', scope: 'statements:read' },
+  { method: 'POST', path: '/seller/statements/{period}/run', scope: 'statements:write' },
+  { method: 'POST', path: '/seller/statements/{period}/close', scope: 'statements:write' },
+  { method: 'POST', path: '/seller/statements/{period}/reconciliation', scope: 'statements:write' },
+  { method: 'GET', path: '/seller/statements/{period}/reconciliation', scope: 'statements:read' },
+] as const satisfies readonly { method: Method; path: string; scope: Scope }[];
+type SellerRoute = (typeof SELLER_ROUTES)[number];
+
+/** The scopes of the fixture's limited key: it is refused (403) on every route that needs another one. */
+export const LIMITED_KEY_SCOPES: readonly Scope[] = ['usage:read'];
+
+/**
+ * Where SELLER_ROUTES and the seller API's routes disagree: a route that needs a key and is not listed (or is listed
+ * with another scope), or a listed route that is gone. Empty when the generators know every route.
+ */
+export function sellerRouteDrift(): string[] {
+  const name = (r: { method: string; path: string; scope: string | null }) => `${r.method} ${r.path} (${r.scope})`;
+  const served = new Set(sellerRoutes.filter((r) => r.scope !== null).map(name));
+  const listed = new Set(SELLER_ROUTES.map(name));
+  return [
+    ...[...served].filter((r) => !listed.has(r)).map((r) => `not in SELLER_ROUTES: ${r}`),
+    ...[...listed].filter((r) => !served.has(r)).map((r) => `in SELLER_ROUTES but not served: ${r}`),
+  ];
+}
 
 const bearer = (key: string) => `Bearer ${key}`;
 const KEY_CHARS = `${LETTERS}_-`;
 
-/** A reasonable request for a route (valid query and body), given a key. */
-function routeRequest(route: (typeof SELLER_ROUTES)[number], ctx: BuildContext, pick: number): { path: string; query: Record<string, string>; body?: string } {
+/** A month `YYYY-MM` (the year zero-padded to 4 digits). */
+const monthOf = (year: number, month: number) => `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}`;
+/** A past month no settlement run ever touches here (the tests settle 1970-01, 2011 to 2014 and 2024 onwards). */
+const NEVER_RUN_MONTH = '1991-06';
+/** A month that has not started: a run of it is refused (422). */
+const NOT_STARTED_MONTH = '2999-01';
+
+/** A SHA-256 as 64 hex digits, of some text. */
+const hexDigest = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * A reasonable request for a route (valid query and body), given a key. Whatever would change state stays refused
+ * even with a right key: proofs and decisions name an order line without a supervision flow (404), a run names a
+ * month that has not started (422), a close and a bill upload a month never run (409).
+ */
+function routeRequest(route: SellerRoute, ctx: BuildContext, pick: number): { path: string; query: Record<string, string>; body?: string } {
   const seeded = ctx.fixture.instances[pick % ctx.fixture.instances.length]!;
-  switch (route.path) {
-    case '/seller/instances/{instanceId}':
+  const line = `/seller/supervision/${encodeURIComponent(seeded.orderId)}/${encodeURIComponent(seeded.orderLineId)}`;
+  switch (`${route.method} ${route.path}`) {
+    case 'GET /seller/instances/{instanceId}':
       return { path: `/seller/instances/${encodeURIComponent(seeded.instanceId)}`, query: {} };
-    case '/seller/usage':
-      return route.method === 'GET'
-        ? { path: route.path, query: { instanceId: seeded.instanceId } }
-        : { path: route.path, query: {}, body: JSON.stringify({ records: [usageRecord(seeded.instanceId, ctx.nowMs)] }) };
+    case 'GET /seller/usage':
+      return { path: route.path, query: { instanceId: seeded.instanceId } };
+    case 'POST /seller/usage':
+      return { path: route.path, query: {}, body: JSON.stringify({ records: [usageRecord(seeded.instanceId, ctx.nowMs)] }) };
+    case 'POST /seller/supervision/{orderId}/{orderLineId}/proofs':
+      return {
+        path: `${line}/proofs`,
+        query: {},
+        body: JSON.stringify({ kind: 'deployment', fileName: 'deployment.pdf', contentType: 'application/pdf', size: 2048, sha256: hexDigest(ctx.tag) }),
+      };
+    case 'GET /seller/supervision/{orderId}/{orderLineId}/proofs':
+      return { path: `${line}/proofs`, query: {} };
+    case 'POST /seller/supervision/{orderId}/{orderLineId}/transitions':
+      return { path: `${line}/transitions`, query: {}, body: JSON.stringify({ action: 'accept', note: 'accepted in the Seller Console' }) };
+    case 'GET /seller/statements/{period}':
+    case 'GET /seller/statements/{period}/reconciliation':
+    case 'POST /seller/statements/{period}/close':
+      return { path: route.path.replace('{period}', NEVER_RUN_MONTH), query: {} };
+    case 'POST /seller/statements/{period}/run':
+      return { path: route.path.replace('{period}', NOT_STARTED_MONTH), query: {} };
+    case 'POST /seller/statements/{period}/reconciliation':
+      return { path: route.path.replace('{period}', NEVER_RUN_MONTH), query: {}, body: JSON.stringify({ size: 4096, sha256: hexDigest(ctx.tag) }) };
     default:
       return { path: route.path, query: { limit: '5' } };
   }
@@ -1048,8 +1128,8 @@ const sellerBadAuth = sellerRecipe(
         'limited key': bearer(limited),
       };
       const req = routeRequest(route, ctx, pick);
-      // The limited key holds usage:read only: refused with 403 elsewhere; on its own route it is the right key.
-      const limitedRoute = how === 'limited key' && route.scope === 'usage:read';
+      // The limited key is refused with 403 where it lacks the scope; on a route of its own scopes it is the right key.
+      const limitedRoute = how === 'limited key' && LIMITED_KEY_SCOPES.includes(route.scope);
       const value = limitedRoute ? bearer(changed) : authorization[how];
       return {
         event: sellerEvent({ method: route.method, path: req.path, authorization: value, authorizationHeader: capitalised ? 'Authorization' : 'authorization', query: req.query, body: req.body }),
@@ -1059,7 +1139,7 @@ const sellerBadAuth = sellerRecipe(
     }),
 );
 
-const API_SEGMENTS = ['instances', 'messages', 'usage', 'openapi.json'];
+const API_SEGMENTS = ['instances', 'messages', 'usage', 'supervision', 'statements', 'openapi.json'];
 
 /** Paths no route serves, and methods a route does not take: 404, whatever the key. */
 const sellerBadPaths = sellerRecipe(
@@ -1090,12 +1170,64 @@ const sellerBadPaths = sellerRecipe(
           '/seller/instances;x',
           '/seller/instances?x',
           '/seller/\u0000',
+          '/seller/supervision',
+          '/seller/supervision/',
+          '/seller/supervision/o',
+          '/seller/supervision/o/l',
+          '/seller/supervision/o/l/proof',
+          '/seller/supervision/o/l/Proofs',
+          '/seller/supervision/o/l/proofs/x',
+          '/seller/supervision/o/l/history',
+          '/seller/supervision/o/l/m/proofs',
+          '/seller/supervision//l/proofs',
+          '/seller/supervision/o//proofs',
+          '/seller/supervision/o/l/transitions',
+          '/seller/statement',
+          '/seller/Statements',
+          '/seller/statements/2026-01/run',
+          '/seller/statements/2026-01/close',
+          '/seller/statements/2026-01/x',
+          '/seller/statements/2026-01/reconciliation/x',
+          '/seller/statements//reconciliation',
+          '/seller/statements/2026/01',
+          '/seller/statements/2026-01/versions/1',
         ).map((path) => ({ method: 'GET', path })),
         fc.integer({ min: 1_000, max: 100_000 }).map((n) => ({ method: 'GET', path: `/seller/${'a/'.repeat(n)}` })),
         fc
-          .tuple(fc.constantFrom('PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'get', 'post', 'TRACE', ''), fc.constantFrom('/seller/instances', '/seller/usage', '/seller/messages', '/seller/openapi.json'))
+          .tuple(
+            fc.constantFrom('PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'get', 'post', 'TRACE', ''),
+            fc.constantFrom(
+              '/seller/instances',
+              '/seller/usage',
+              '/seller/messages',
+              '/seller/openapi.json',
+              '/seller/supervision/o/l/proofs',
+              '/seller/supervision/o/l/transitions',
+              '/seller/statements',
+              '/seller/statements/2026-01',
+              '/seller/statements/2026-01/run',
+              '/seller/statements/2026-01/close',
+              '/seller/statements/2026-01/reconciliation',
+            ),
+          )
           .map(([method, path]) => ({ method, path })),
-        fc.constantFrom('/seller/instances', '/seller/messages', '/seller/openapi.json', '/seller/instances/x').map((path) => ({ method: 'POST', path })),
+        fc
+          .constantFrom(
+            '/seller/instances',
+            '/seller/messages',
+            '/seller/openapi.json',
+            '/seller/instances/x',
+            '/seller/supervision/o/l',
+            '/seller/supervision/o/l/proofs/x',
+            '/seller/supervision/o/l/transitions/accept',
+            '/seller/statements',
+            '/seller/statements/2026-01',
+            '/seller/statements/2026-01/runs',
+            '/seller/statements/2026-01/run/x',
+            '/seller/statements//run',
+            '/seller/statements//close',
+          )
+          .map((path) => ({ method: 'POST', path })),
       ),
       fc.boolean(),
       fc.string({ maxLength: 200 }),
@@ -1386,6 +1518,645 @@ const sellerGarbageRecords = sellerRecipe(
 );
 
 // ---------------------------------------------------------------------------------------------------------------
+// Supervision and statement input
+
+/** One request of the supervision/statement recipe and the statuses it may get. */
+interface SellerTry {
+  method: 'GET' | 'POST';
+  path: string;
+  query?: Record<string, string>;
+  body?: string;
+  base64?: boolean;
+  statuses: readonly number[];
+  /** Ids and months the request names (see CaseBase.ids). */
+  ids: string[];
+}
+type TryBuild = (ctx: BuildContext) => SellerTry;
+
+type Line = { orderId: string; orderLineId: string };
+const supervisionPath = (line: Line, tail: 'proofs' | 'transitions') =>
+  `/seller/supervision/${encodeURIComponent(line.orderId)}/${encodeURIComponent(line.orderLineId)}/${tail}`;
+
+/** An order line without a supervision flow: a seeded instance's (the marketplace sent it) or one never sent. */
+function unsupervisedLine(ctx: BuildContext, pick: number): Line {
+  if (pick % 3 === 0) return { orderId: `${ctx.tag}-o`, orderLineId: `${ctx.tag}-o-000001` };
+  const seeded = ctx.fixture.instances[pick % ctx.fixture.instances.length]!;
+  return { orderId: seeded.orderId, orderLineId: seeded.orderLineId };
+}
+
+/** The fixture's supervised order line, or (`elsewhere`) one without a flow: for requests refused before the lookup. */
+const anyLine = (ctx: BuildContext, elsewhere: boolean, pick: number): Line => (elsewhere ? unsupervisedLine(ctx, pick) : ctx.fixture.supervised);
+
+/** A value for a field, or DELETE to leave the field out; some depend on the stack's limits. */
+type Broken = { label: string; value: (fixture: Fixture) => unknown };
+const fixedValue = (label: string) => (value: unknown): Broken => ({ label, value: () => value });
+const missingOrNull = fc.constantFrom<unknown>(DELETE, null).map(fixedValue('missing or null'));
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+/** A well-formed proof id (26 Crockford base32 characters) of a proof that does not exist. */
+const proofIdArb = fc.string({ unit: charsOf(CROCKFORD), minLength: 26, maxLength: 26 });
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** A SHA-256 in one of its two accepted forms: 64 hex digits (either case) or 44 base64 characters. */
+const sha256Arb = fc.tuple(fc.string({ maxLength: 20 }), fc.constantFrom('hex', 'HEX', 'base64')).map(([seed, form]) => {
+  const hex = hexDigest(seed);
+  return form === 'hex' ? hex : form === 'HEX' ? hex.toUpperCase() : Buffer.from(hex, 'hex').toString('base64');
+});
+
+/** Text that is no SHA-256 in either form. */
+const badSha256: fc.Arbitrary<Broken> = fc.oneof(
+  smallWrongType.map(fixedValue('wrong type')),
+  missingOrNull,
+  fc
+    .tuple(fc.integer({ min: 0, max: 200 }).filter((n) => n !== 64), fc.string({ maxLength: 8 }))
+    .map(([n, seed]) => hexDigest(seed).repeat(4).slice(0, n))
+    .map(fixedValue('hex of the wrong length')),
+  fc
+    .tuple(fc.nat({ max: 63 }), fc.constantFrom('g', 'G', 'x', ' ', '-', 'é', '\u0000', '０'), fc.string({ maxLength: 8 }))
+    .map(([at, c, seed]) => {
+      const hex = hexDigest(seed);
+      return hex.slice(0, at) + c + hex.slice(at + 1);
+    })
+    .map(fixedValue('64 characters, not all hex')),
+  fc
+    .tuple(fc.string({ maxLength: 8 }), fc.constantFrom('no padding', 'double padding', 'base64url', 'non-canonical', 'prefixed', 'spaced', 'wrapped'))
+    .map(([seed, how]) => {
+      const hex = hexDigest(seed);
+      const b64 = Buffer.from(hex, 'hex').toString('base64');
+      switch (how) {
+        case 'no padding':
+          return b64.slice(0, 43);
+        case 'double padding':
+          return `${b64.slice(0, 42)}==`;
+        case 'base64url':
+          // Forced to hold - or _ (so it differs from the base64 form).
+          return `${b64.slice(0, 10).replace(/[+/]/g, 'A')}-_${b64.slice(12, 43).replace(/[+/]/g, 'A')}`;
+        case 'non-canonical': {
+          // The last character's two low bits are padding: setting one leaves the bytes and breaks the encoding.
+          const last = B64.indexOf(b64[42]!);
+          return `${b64.slice(0, 42)}${B64[last ^ 1]!}=`;
+        }
+        case 'prefixed':
+          return `sha256:${hex}`;
+        case 'spaced':
+          return hex.replace(/(.{8})/g, '$1 ').trim();
+        default:
+          return `"${hex}"`;
+      }
+    })
+    .map(fixedValue('malformed digest')),
+  anyText(80).filter((s) => !/^[0-9a-fA-F]{64}$/.test(s) && !/^[A-Za-z0-9+/]{43}=$/.test(s)).map(fixedValue('random text')),
+  loneSurrogate.map(fixedValue('lone surrogate')),
+);
+
+/** A delivery-proof request a supervised order line would accept (the recipe sends it only where there is none). */
+const validProof = fc
+  .tuple(
+    fc.constantFrom(...PROOF_KINDS),
+    fc.constantFrom('deployment.pdf', 'screenshot.png', '验收报告.pdf', 'SOW v2 (signed).docx', 'logs.zip', 'x', '.env.pdf', 'a'.repeat(255)),
+    fc.constantFrom(...PROOF_CONTENT_TYPES, ' Application/PDF ', 'IMAGE/PNG'),
+    fc.integer({ min: 1, max: 1_000_000 }),
+    sha256Arb,
+    fc.option(fc.constantFrom('2026-01-01T08:00:00+08:00', '2026-10-31T16:00:00Z', '2026-11-01T00:00:00.123Z'), { nil: undefined }),
+  )
+  .map(
+    ([kind, fileName, contentType, size, sha256, serviceStartAt]) =>
+      (fixture: Fixture): Body => ({ kind, fileName, contentType, size: Math.min(size, fixture.proofMaxBytes), sha256, ...(serviceStartAt ? { serviceStartAt } : {}) }),
+  );
+
+const PROOF_FIELDS = ['kind', 'fileName', 'contentType', 'size', 'sha256', 'serviceStartAt'];
+
+/** One field of a proof request the flow refuses (422), whatever the order line. */
+const brokenProofField: fc.Arbitrary<{ field: string } & Broken> = fc.oneof(
+  fc
+    .oneof(
+      smallWrongType.map(fixedValue('wrong type')),
+      missingOrNull,
+      fc
+        .constantFrom('Deployment', 'deployment ', ' requirement', 'appeal_evidence', 'license_screenshot', 'licence-screenshot', 'proof', '', '__proto__', 'toString', 'ｄｅｐｌｏｙｍｅｎｔ', 'deployment\u0000')
+        .map(fixedValue('unknown kind')),
+      anyText(30).filter((s) => !(PROOF_KINDS as readonly string[]).includes(s)).map(fixedValue('unknown kind')),
+      loneSurrogate.map(fixedValue('lone surrogate')),
+    )
+    .map((b) => ({ field: 'kind', ...b })),
+  fc
+    .oneof(
+      smallWrongType.map(fixedValue('wrong type')),
+      missingOrNull,
+      fc.constant('').map(fixedValue('empty')),
+      overLong(255).map(fixedValue('over 255 characters')),
+      fc
+        .tuple(
+          fc.string({ unit: 'grapheme-ascii', maxLength: 20 }),
+          fc.constantFrom('/', '\\', '\u0000', '\n', '\r', '\t', '\u001b', '\u007f', '\u0085', '\u009f', '\u202a', '\u202e', '\u2066', '\u2069'),
+          fc.string({ unit: 'grapheme-ascii', maxLength: 20 }),
+        )
+        .map(([a, c, b]) => a + c + b)
+        .map(fixedValue('path separator or control character')),
+      fc.constantFrom('.', '..', '../../etc/passwd', 'C:\\proofs\\a.pdf', '/a.pdf', 'invoice\u202efdp.exe').map(fixedValue('not a plain file name')),
+      loneSurrogate.map(fixedValue('lone surrogate')),
+    )
+    .map((b) => ({ field: 'fileName', ...b })),
+  fc
+    .oneof(
+      smallWrongType.map(fixedValue('wrong type')),
+      missingOrNull,
+      fc
+        .constantFrom(
+          '',
+          ' ',
+          'text/html',
+          'image/svg+xml',
+          'application/x-msdownload',
+          'application/javascript',
+          'text/javascript',
+          'application/x-sh',
+          'text/csv',
+          'application/octet-stream',
+          'image/gif',
+          'application/pdf; charset=binary',
+          'application/pdf\u0000',
+          'application/pdf,image/png',
+          'pdf',
+          '*/*',
+          'application/*',
+          'multipart/form-data',
+        )
+        .map(fixedValue('content type not accepted')),
+      anyText(60).filter((s) => !isProofContentType(s.trim().toLowerCase())).map(fixedValue('content type not accepted')),
+      overLong(200).map(fixedValue('over-long')),
+      loneSurrogate.map(fixedValue('lone surrogate')),
+    )
+    .map((b) => ({ field: 'contentType', ...b })),
+  fc
+    .oneof(
+      fc.constantFrom<unknown>(0, -1, -1024, 0.5, 1.5, 1e-9, '1024', '', true, [], {}, [1024]).map(fixedValue('zero, negative, fractional or not a number')),
+      missingOrNull,
+      fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Number.isInteger(d) || d < 1).map(fixedValue('zero, negative or fractional')),
+      fc.integer({ min: 1, max: 1_000_000_000 }).map((n): Broken => ({ label: 'over the maximum', value: (f) => f.proofMaxBytes + n })),
+      fc.constantFrom(1e21, Number.MAX_SAFE_INTEGER, 2 ** 64).map(fixedValue('over the maximum')),
+    )
+    .map((b) => ({ field: 'size', ...b })),
+  badSha256.map((b) => ({ field: 'sha256', ...b })),
+  fc
+    .oneof(
+      fc
+        .constantFrom<unknown>(
+          'yesterday',
+          '2026-01-01',
+          '2026-01-01T00:00:00',
+          '2026-13-01T00:00:00Z',
+          '2026-02-30T00:00:00Z',
+          '2026-01-01 00:00:00Z',
+          '2026-01-01T24:00:00Z',
+          '2026-01-01T00:00:00+25:00',
+          '1735689600000',
+          '',
+          1735689600000,
+          null,
+          true,
+          '２０２６-01-01T00:00:00Z',
+        )
+        .map(fixedValue('not an ISO date-time with an offset')),
+      notIsoTime.map(fixedValue('not an ISO date-time with an offset')),
+    )
+    .map((b) => ({ field: 'serviceStartAt', ...b })),
+  fc
+    .tuple(
+      fc.oneof(fc.constantFrom('proofId', 'key', 'state', 'round', 'orderId', 'bucket', 'url', 'verifiedAt', '__proto__'), anyText(12, 1).filter((k) => !PROOF_FIELDS.includes(k))),
+      fc.jsonValue({ maxDepth: 1 }),
+    )
+    .map(([field, value]) => ({ field, label: 'unknown field', value: () => value })),
+);
+
+/** One thing wrong with a proof request; malformed JSON, or no object: refused before the order line is looked up. */
+const proofRequestTries: fc.Arbitrary<TryBuild> = fc.oneof(
+  fc
+    .tuple(validProof, fc.array(brokenProofField, { minLength: 1, maxLength: 3 }), fc.boolean(), fc.nat())
+    .map(([valid, broken, elsewhere, pick]) => (ctx: BuildContext): SellerTry => {
+      let body = valid(ctx.fixture);
+      for (const b of broken) body = withField(body, b.field, b.value(ctx.fixture));
+      const line = anyLine(ctx, elsewhere, pick);
+      return { method: 'POST', path: supervisionPath(line, 'proofs'), body: JSON.stringify(body), statuses: [422], ids: [line.orderId, line.orderLineId] };
+    }),
+  fc
+    .tuple(fc.jsonValue({ maxDepth: 3 }).filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)), fc.boolean(), fc.nat())
+    .map(([value, elsewhere, pick]) => (ctx: BuildContext): SellerTry => {
+      const line = anyLine(ctx, elsewhere, pick);
+      return { method: 'POST', path: supervisionPath(line, 'proofs'), body: JSON.stringify(value), statuses: [422], ids: [line.orderId, line.orderLineId] };
+    }),
+);
+
+const ACTIONS = ['startReview', 'accept', 'reject', 'openAppeal', 'closeAppeal'] as const;
+type Action = (typeof ACTIONS)[number];
+const reasonArb = fc.oneof(fc.constantFrom('the buyer signed the acceptance', '验收不通过：缺少部署文档', ' trimmed '), fc.string({ minLength: 1, maxLength: 200 }).filter((s) => s.trim() !== ''));
+
+/**
+ * A valid decision of each kind. On the fixture's supervised line (AWAITING_DELIVERY, no appeal) every one is refused:
+ * 409 for a decision the state does not allow, 422 for an appeal citing proofs that are not verified (`evidence`
+ * is never empty there: an appeal without evidence would be recorded).
+ */
+const validTransition = fc
+  .tuple(
+    fc.constantFrom(...ACTIONS),
+    reasonArb,
+    fc.option(fc.string({ minLength: 1, maxLength: 100 }).filter((s) => s.trim() !== ''), { nil: undefined }),
+    fc.array(proofIdArb, { minLength: 1, maxLength: 20 }),
+    fc.option(fc.constantFrom('seller', 'buyer'), { nil: undefined }),
+    fc.option(fc.constantFrom(...APPEAL_OUTCOMES), { nil: undefined }),
+  )
+  .map(([action, reason, note, evidence, appellant, outcome]) => {
+    const noted = note !== undefined ? { note } : {};
+    const body: Body =
+      action === 'startReview' || action === 'accept'
+        ? { action, ...noted }
+        : action === 'reject'
+          ? { action, reason, ...noted }
+          : action === 'openAppeal'
+            ? { action, reason, evidence, ...(appellant ? { appellant } : {}), ...noted }
+            : { action, reason, ...(outcome ? { outcome } : {}), ...noted };
+    return { action, body, onSupervised: action === 'openAppeal' ? 422 : 409 };
+  });
+
+/** A field another decision takes, valid there: refused on this one (each decision's fields are exact). */
+const MISPLACED_FIELDS: readonly [Action, string, unknown][] = [
+  ['accept', 'reason', 'fine'],
+  ['accept', 'evidence', []],
+  ['startReview', 'reason', 'x'],
+  ['reject', 'evidence', []],
+  ['reject', 'outcome', 'upheld'],
+  ['reject', 'appellant', 'seller'],
+  ['closeAppeal', 'evidence', []],
+  ['closeAppeal', 'appellant', 'buyer'],
+  ['openAppeal', 'outcome', 'upheld'],
+];
+
+/** One thing wrong with a decision: refused (422) by its schema, before the order line is looked up. */
+const brokenTransition: fc.Arbitrary<(body: Body, action: Action) => Body> = fc.oneof(
+  fc
+    .oneof(
+      smallWrongType,
+      fc.constantFrom<unknown>(DELETE, null, 'Accept', 'approve', 'proofSubmitted', 'created', 'open_appeal', 'openappeal', 'accept ', '', '__proto__', 'toString', 'ａｃｃｅｐｔ'),
+      anyText(20).filter((s) => !(ACTIONS as readonly string[]).includes(s)),
+      loneSurrogate,
+    )
+    .map((value) => (body: Body) => withField(body, 'action', value)),
+  fc
+    .oneof(fc.constantFrom<unknown>(DELETE, null), smallWrongType, blank, overLong(2000))
+    .map((value) => (body: Body, action: Action) => withField(action === 'startReview' || action === 'accept' ? { ...body, action: 'reject' } : body, 'reason', value)),
+  fc.oneof(fc.constant<unknown>(null), smallWrongType, blank, overLong(2000)).map((value) => (body: Body) => ({ ...body, note: value })),
+  fc
+    .oneof(
+      fc.oneof(proofIdArb, fc.integer(), fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 }), { maxKeys: 2 }), fc.constant(null)),
+      fc.array(proofIdArb, { minLength: 21, maxLength: 100 }),
+      fc
+        .tuple(
+          fc.array(proofIdArb, { maxLength: 5 }),
+          fc.oneof(
+            proofIdArb.map((id) => id.toLowerCase()),
+            proofIdArb.map((id) => id.slice(1)),
+            proofIdArb.map((id) => `${id}0`),
+            fc.tuple(proofIdArb, fc.nat({ max: 25 }), fc.constantFrom('I', 'L', 'O', 'U', 'i', '-', ' ')).map(([id, at, c]) => id.slice(0, at) + c + id.slice(at + 1)),
+            fc.constantFrom<unknown>('', ' ', 5, null, ['x'], 'proofs/o/l/x'),
+            anyText(30).filter((s) => !/^[0-9A-HJKMNP-TV-Z]{26}$/.test(s)),
+          ),
+        )
+        .map(([good, bad]) => [...good, bad]),
+    )
+    .map((value) => (body: Body) => ({ ...body, action: 'openAppeal', reason: typeof body.reason === 'string' ? body.reason : 'appeal', evidence: value })),
+  fc
+    .oneof(fc.constantFrom<unknown>('accepted', 'Upheld', 'upheld ', '', 'won', 0, true), anyText(12).filter((s) => !(APPEAL_OUTCOMES as readonly string[]).includes(s)))
+    .map((value) => (body: Body) => ({ action: 'closeAppeal', reason: typeof body.reason === 'string' ? body.reason : 'decided', outcome: value })),
+  fc
+    .oneof(fc.constantFrom<unknown>('huawei', 'Seller', 'marketplace', 'system', '', 1), anyText(12).filter((s) => s !== 'seller' && s !== 'buyer'))
+    .map((value) => () => ({ action: 'openAppeal', reason: 'appeal', evidence: [], appellant: value })),
+  fc
+    .tuple(fc.constantFrom(...MISPLACED_FIELDS), reasonArb)
+    .map(([[action, field, value], reason]) => () => {
+      const base: Body = action === 'accept' || action === 'startReview' ? { action } : action === 'openAppeal' ? { action, reason, evidence: [] } : { action, reason };
+      return { ...base, [field]: value };
+    }),
+  fc
+    .tuple(anyText(12, 1).filter((k) => !['action', 'reason', 'note', 'evidence', 'outcome', 'appellant'].includes(k)), fc.jsonValue({ maxDepth: 1 }))
+    .map(([k, v]) => (body: Body) => ({ ...body, [k]: v })),
+);
+
+const transitionTries: fc.Arbitrary<TryBuild> = fc.oneof(
+  // Valid decisions the fixture's flow refuses (409; 422 for an appeal citing proofs that are not verified).
+  {
+    arbitrary: validTransition.map((t) => (ctx: BuildContext): SellerTry => {
+      const line = ctx.fixture.supervised;
+      return { method: 'POST', path: supervisionPath(line, 'transitions'), body: JSON.stringify(t.body), statuses: [t.onSupervised], ids: [line.orderId, line.orderLineId] };
+    }),
+    weight: 4,
+  },
+  // Valid decisions on an order line without a flow: 404.
+  {
+    arbitrary: fc.tuple(validTransition, fc.nat()).map(([t, pick]) => (ctx: BuildContext): SellerTry => {
+      const line = unsupervisedLine(ctx, pick);
+      return { method: 'POST', path: supervisionPath(line, 'transitions'), body: JSON.stringify(t.body), statuses: [404], ids: [line.orderId, line.orderLineId] };
+    }),
+    weight: 2,
+  },
+  // An appeal without evidence on an order line without a flow: 404 (on the supervised line it would be recorded).
+  {
+    arbitrary: fc.tuple(reasonArb, fc.nat()).map(([reason, pick]) => (ctx: BuildContext): SellerTry => {
+      const line = unsupervisedLine(ctx, pick);
+      return { method: 'POST', path: supervisionPath(line, 'transitions'), body: JSON.stringify({ action: 'openAppeal', reason }), statuses: [404], ids: [line.orderId, line.orderLineId] };
+    }),
+    weight: 1,
+  },
+  {
+    arbitrary: fc
+      .tuple(validTransition, fc.array(brokenTransition, { minLength: 1, maxLength: 2 }), fc.boolean(), fc.nat())
+      .map(([t, breakers, elsewhere, pick]) => (ctx: BuildContext): SellerTry => {
+        let body = t.body;
+        for (const b of breakers) body = b(body, t.action);
+        const line = anyLine(ctx, elsewhere, pick);
+        return { method: 'POST', path: supervisionPath(line, 'transitions'), body: JSON.stringify(body), statuses: [422], ids: [line.orderId, line.orderLineId] };
+      }),
+    weight: 4,
+  },
+  {
+    arbitrary: fc
+      .tuple(fc.jsonValue({ maxDepth: 3 }).filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)), fc.boolean(), fc.nat())
+      .map(([value, elsewhere, pick]) => (ctx: BuildContext): SellerTry => {
+        const line = anyLine(ctx, elsewhere, pick);
+        return { method: 'POST', path: supervisionPath(line, 'transitions'), body: JSON.stringify(value), statuses: [422], ids: [line.orderId, line.orderLineId] };
+      }),
+    weight: 1,
+  },
+);
+
+/** An id as a path segment: percent-encoded as a client would, with the decoded text the router validates. */
+const idSegment: fc.Arbitrary<{ segment: string; decoded: string | undefined }> = fc.oneof(
+  fc.oneof(anyText(60, 1), fc.constantFrom('é', 'é', '中文订单', '😀'.repeat(64), '😀'.repeat(65), '\u0000', 'a\nb', '\u007f', '\u202eevil', '\ufeffid', '#SUPERVISION', 'a#b', 'a/b', '..', '.', ' ', '%', '%41')).map((s) => ({ segment: encodeURIComponent(s), decoded: s })),
+  fc.integer({ min: 129, max: 3_000 }).map((n) => ({ segment: 'o'.repeat(n), decoded: 'o'.repeat(n) })),
+  fc.integer({ min: 129, max: 600 }).map((n) => ({ segment: encodeURIComponent('😀'.repeat(n)), decoded: '😀'.repeat(n) })),
+  fc.integer({ min: 100, max: 128 }).map((n) => ({ segment: 'o'.repeat(n), decoded: 'o'.repeat(n) })),
+  fc.constantFrom('%', '%Z', '%ZZ', '%E0%A4', '%ED%A0%80', '%C0%AF', '%FF%FE', 'a%', '%%41').map((segment) => ({ segment, decoded: undefined })),
+);
+
+/**
+ * Odd order and order line ids in the path: 400 when not ids the routes take (bad encoding, empty, over 128 characters,
+ * counted in code points), else 404 (no flow).
+ */
+const idTries: fc.Arbitrary<TryBuild> = fc
+  .tuple(idSegment, fc.constantFrom('orderId', 'orderLineId', 'both'), idSegment, fc.constantFrom('GET proofs', 'POST proofs', 'POST transitions'), validProof, validTransition)
+  .map(([a, which, b, route, proof, transition]) => (ctx: BuildContext): SellerTry => {
+    const own = { segment: encodeURIComponent(`${ctx.tag}-o`), decoded: `${ctx.tag}-o` };
+    const [order, orderLine] = which === 'orderId' ? [a, own] : which === 'orderLineId' ? [own, a] : [a, b];
+    const valid = (s: { decoded: string | undefined }) => s.decoded !== undefined && [...s.decoded].length >= 1 && [...s.decoded].length <= 128;
+    const tail = route === 'POST transitions' ? 'transitions' : 'proofs';
+    const body = route === 'POST proofs' ? JSON.stringify(proof(ctx.fixture)) : route === 'POST transitions' ? JSON.stringify(transition.body) : undefined;
+    return {
+      method: route === 'GET proofs' ? 'GET' : 'POST',
+      path: `/seller/supervision/${order.segment}/${orderLine.segment}/${tail}`,
+      ...(body !== undefined ? { body } : {}),
+      statuses: valid(order) && valid(orderLine) ? [404] : [400],
+      ids: [order.decoded ?? order.segment, orderLine.decoded ?? orderLine.segment],
+    };
+  });
+
+/** A valid delivery-proof request, and a GET, for an order line without a supervision flow: 404. */
+const noFlowTries: fc.Arbitrary<TryBuild> = fc.tuple(validProof, fc.nat(), fc.boolean()).map(([proof, pick, get]) => (ctx: BuildContext): SellerTry => {
+  const line = unsupervisedLine(ctx, pick);
+  return get
+    ? { method: 'GET', path: supervisionPath(line, 'proofs'), statuses: [404], ids: [line.orderId, line.orderLineId] }
+    : { method: 'POST', path: supervisionPath(line, 'proofs'), body: JSON.stringify(proof(ctx.fixture)), statuses: [404], ids: [line.orderId, line.orderLineId] };
+});
+
+/** Bodies that are not JSON (400), in text or base64. */
+const notJson: fc.Arbitrary<string> = fc.oneof(
+  anyText(500).filter((s) => {
+    try {
+      JSON.parse(s);
+      return false;
+    } catch {
+      return true;
+    }
+  }),
+  fc.constantFrom('', '{', '{"kind":', '{"action":"accept",}', "{'action':'accept'}", '{"size":NaN}', '\ufeff{}', '{"a":1}}', 'undefined', '{"a":1}{"b":2}', '[1,]', '{"sha256":"a"\u0000}'),
+  fc.uint8Array({ minLength: 1, maxLength: 2000 }).map((b) => Buffer.from(b).toString('latin1')).filter((s) => {
+    try {
+      JSON.parse(s);
+      return false;
+    } catch {
+      return true;
+    }
+  }),
+);
+
+// Months: one that has not started (2100-01 to 9999-12), one never run (1980-01 to 1999-12, which nothing here settles),
+// one outside the supported range (0000-01 to 1969-12).
+const monthArb = (from: number, to: number) => fc.tuple(fc.integer({ min: from, max: to }), fc.integer({ min: 1, max: 12 })).map(([y, m]) => monthOf(y, m));
+const notStartedMonth = monthArb(2100, 9999);
+const neverRunMonth = monthArb(1980, 1999);
+const unsupportedMonth = monthArb(0, 1969);
+
+/** A period path segment that is not YYYY-MM once decoded (400), or not percent-encoding at all (400). */
+const badPeriodSegment: fc.Arbitrary<string> = fc.oneof(
+  fc
+    .constantFrom(
+      '2026-13',
+      '2026-1',
+      '2026-00',
+      '2026-0',
+      '26-01',
+      '202601',
+      '2026_01',
+      '2026-01-01',
+      '2026-1-1',
+      '2026-012',
+      '12026-01',
+      '-2026-01',
+      '+2026-01',
+      '2026-1a',
+      'x',
+      '.',
+      '..',
+      'latest',
+      '2026-０1',
+      '２０２６-０１',
+      '2026\u221201',
+      '2026\u201301',
+      ' 2026-01',
+      '2026-01 ',
+      '2026-01\n',
+      '2026-01\u0000',
+      '../x',
+      '2026-01/run',
+      '2026-01?x',
+      '2026-01#x',
+      '\u202e10-6202',
+    )
+    .map(encodeURIComponent),
+  fc.constantFrom('2026-01;x', '%2E%2E%2Fx', '2026%2D01x', '%', '%ZZ', '2026-0%', '%ED%A0%80', '%C0%AF', '%FF').map((s) => s),
+  fc.integer({ min: 8, max: 5_000 }).map((n) => '2'.repeat(n)),
+  fc.integer({ min: 1, max: 1_000 }).map((n) => `2026-01${'0'.repeat(n)}`),
+  anyText(40, 1).filter((s) => !/^\d{4}-(0[1-9]|1[0-2])$/.test(s)).map(encodeURIComponent),
+);
+
+const PERIOD_ROUTES = ['GET statement', 'POST run', 'POST close', 'POST reconciliation', 'GET reconciliation'] as const;
+type PeriodRoute = (typeof PERIOD_ROUTES)[number];
+
+/** A request on a month's route; a bill upload gets `body`, or a valid one. */
+function periodTry(route: PeriodRoute, segment: string, statuses: readonly number[], ids: string[], body?: string): SellerTry {
+  const base = `/seller/statements/${segment}`;
+  switch (route) {
+    case 'GET statement':
+      return { method: 'GET', path: base, statuses, ids };
+    case 'POST run':
+      return { method: 'POST', path: `${base}/run`, ...(body !== undefined ? { body } : {}), statuses, ids };
+    case 'POST close':
+      return { method: 'POST', path: `${base}/close`, ...(body !== undefined ? { body } : {}), statuses, ids };
+    case 'GET reconciliation':
+      return { method: 'GET', path: `${base}/reconciliation`, statuses, ids };
+    default:
+      return { method: 'POST', path: `${base}/reconciliation`, body: body ?? JSON.stringify({ size: 4096, sha256: hexDigest(segment) }), statuses, ids };
+  }
+}
+
+const validBill = fc.tuple(fc.integer({ min: 1, max: BILL_MAX_BYTES }), sha256Arb).map(([size, sha256]) => ({ size, sha256 }));
+
+/** One thing wrong with a bill upload request: 422 (before the month is looked up). */
+const brokenBill: fc.Arbitrary<(body: Body, fixture: Fixture) => unknown> = fc.oneof(
+  fc
+    .oneof(
+      fc.constantFrom<unknown>(0, -1, -4096, 0.5, 1.5, '4096', '', true, [], {}, DELETE, null, BILL_MAX_BYTES + 1, 1e21),
+      fc.integer({ min: BILL_MAX_BYTES + 1, max: BILL_MAX_BYTES * 100 }),
+      fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Number.isInteger(d) || d < 1),
+    )
+    .map((value) => (body: Body) => withField(body, 'size', value)),
+  badSha256.map((b) => (body: Body, fixture: Fixture) => withField(body, 'sha256', b.value(fixture))),
+  fc
+    .tuple(fc.oneof(fc.constantFrom('contentType', 'key', 'period', 'uploadId', '__proto__'), anyText(12, 1).filter((k) => k !== 'size' && k !== 'sha256')), fc.jsonValue({ maxDepth: 1 }))
+    .map(([k, v]) => (body: Body) => ({ ...body, [k]: v })),
+  fc.jsonValue({ maxDepth: 3 }).filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)).map((v) => () => v),
+);
+
+const statementTries: fc.Arbitrary<TryBuild> = fc.oneof(
+  // Not YYYY-MM: 400 on every month route.
+  fc.tuple(fc.constantFrom(...PERIOD_ROUTES), badPeriodSegment).map(([route, segment]) => () => periodTry(route, segment, [400], [])),
+  // No month at all, or the month's separators unencoded: no route (404).
+  fc
+    .tuple(fc.constantFrom<PeriodRoute>('POST run', 'POST close', 'POST reconciliation', 'GET reconciliation'), fc.constantFrom('', '2026/01', '../2026-01', '2026-01/x'))
+    .map(([route, segment]) => () => periodTry(route, segment, [404], [])),
+  // YYYY-MM outside the supported range (before 1970-01): refused, as a malformed month (400) or by settlement (422).
+  fc.tuple(fc.constantFrom(...PERIOD_ROUTES), unsupportedMonth).map(([route, month]) => () => periodTry(route, month, [400], [month])),
+  // A month never run: nothing to read (404), close (409) or reconcile against (409). Never run itself: that would start it.
+  fc
+    .tuple(fc.constantFrom<PeriodRoute>('GET statement', 'POST close', 'POST reconciliation', 'GET reconciliation'), neverRunMonth, fc.option(notJson, { nil: undefined }))
+    .map(([route, month, garbage]) => () => periodTry(route, month, route.startsWith('GET') ? [404] : [409], [month], route === 'POST close' ? garbage : undefined)),
+  fc.tuple(neverRunMonth, validBill).map(([month, bill]) => () => periodTry('POST reconciliation', month, [409], [month], JSON.stringify(bill))),
+  // A month that has not started: a run is refused (422), with any body (the route takes none).
+  fc
+    .tuple(fc.constantFrom(...PERIOD_ROUTES), notStartedMonth, fc.option(notJson, { nil: undefined }))
+    .map(([route, month, garbage]) => () => periodTry(route, month, route === 'POST run' ? [422] : route.startsWith('GET') ? [404] : [409], [month], route === 'POST reconciliation' ? undefined : garbage)),
+  // The month after next in the statements' time zone (tests settle such months: not an id of this run).
+  fc.option(notJson, { nil: undefined }).map((garbage) => (ctx: BuildContext) => {
+    const month = nextPeriod(nextPeriod(periodOf(new Date(ctx.nowMs).toISOString(), ctx.fixture.statementTimeZone)));
+    return periodTry('POST run', month, [422], [], garbage);
+  }),
+  // Bill uploads that are not JSON (400) or not the right shape (422).
+  fc.tuple(fc.oneof(neverRunMonth, notStartedMonth), notJson, fc.boolean()).map(([month, text, base64]) => () => ({
+    ...periodTry('POST reconciliation', month, [400], [month], base64 ? Buffer.from(text, 'utf8').toString('base64') : text),
+    ...(base64 ? { base64: true } : {}),
+  })),
+  fc
+    .tuple(fc.oneof(neverRunMonth, notStartedMonth), validBill, fc.array(brokenBill, { minLength: 1, maxLength: 2 }))
+    .map(([month, bill, breakers]) => (ctx: BuildContext) => {
+      let body: unknown = bill;
+      for (const b of breakers) body = b(isRecord(body) ? body : {}, ctx.fixture);
+      return periodTry('POST reconciliation', month, [422], [month], JSON.stringify(body));
+    }),
+);
+
+/** Statement listings the route refuses (400), and cursors it did not issue (400; forged ones of the right shape may be read). */
+const statementListTries: fc.Arbitrary<TryBuild> = fc
+  .oneof(
+    fc.tuple(anyText(20, 1).filter((k) => k !== 'limit' && k !== 'cursor'), anyText(20)).map(([k, v]) => ({ query: { [k]: v }, statuses: [400] })),
+    badLimit(1, 100).map((limit) => ({ query: { limit }, statuses: [400] })),
+    fc.oneof(fc.constant(''), fc.integer({ min: 2_049, max: 10_000 }).map((n) => 'A'.repeat(n)), anyText(100, 1)).map((cursor) => ({ query: { cursor }, statuses: [400] })),
+    fc.uint8Array({ minLength: 1, maxLength: 300 }).map((b) => ({ query: { cursor: Buffer.from(b).toString('base64url') }, statuses: [400] })),
+    fc
+      .constantFrom<unknown>('not json', null, [], {}, { list: 'statements' }, { list: 'instances', key: {} }, { list: 'statements', key: { listKind: 'INSTANCE', listAt: 'x', pk: 'x', sk: '#HEADER' } }, {
+        list: 'statements',
+        key: { listKind: STATEMENT_LIST_KIND, listAt: '2026-01', pk: 'STATEMENT#2026-01', sk: '#VERSION' },
+      }, { list: 'statements', key: { listKind: STATEMENT_LIST_KIND, listAt: '2026-01', pk: 'STATEMENT#2026-01', sk: '#HEADER', extra: 'x' } }, { list: 'statements', key: { listKind: STATEMENT_LIST_KIND, listAt: '', pk: 'STATEMENT#2026-01', sk: '#HEADER' } }, { list: 'statements', key: { listKind: STATEMENT_LIST_KIND, listAt: 5, pk: 'STATEMENT#2026-01', sk: '#HEADER' } })
+      .map((v) => ({ query: { cursor: b64url(v) }, statuses: [400] })),
+    fc
+      .tuple(
+        fc.oneof(neverRunMonth, notStartedMonth, anyText(30, 1), loneSurrogate, fc.constantFrom('2026-13', '9999-12', '0000-00', '#', 'x'.repeat(1024))),
+        fc.oneof(fc.constant('consistent'), anyText(30, 1), loneSurrogate, fc.constantFrom('STATEMENT#', 'INSTANCE#x', '#HEADER', 'x'.repeat(1024))),
+      )
+      .map(([listAt, pk]) => ({
+        query: { cursor: b64url({ list: 'statements', key: { listKind: STATEMENT_LIST_KIND, listAt, pk: pk === 'consistent' ? `STATEMENT#${listAt}` : pk, sk: '#HEADER' } }), limit: '2' },
+        statuses: [200, 400],
+      })),
+  )
+  .map(({ query, statuses }) => (): SellerTry => ({ method: 'GET', path: '/seller/statements', query, statuses, ids: [] }));
+
+/** Bodies that are not JSON (400) on the supervision routes, or past the size limit (413) there and on the bill upload. */
+const supervisionBodyTries: fc.Arbitrary<TryBuild> = fc.oneof(
+  fc.tuple(notJson, fc.constantFrom<'proofs' | 'transitions'>('proofs', 'transitions'), fc.boolean(), fc.boolean(), fc.nat()).map(([text, tail, base64, elsewhere, pick]) => (ctx: BuildContext): SellerTry => {
+    const line = anyLine(ctx, elsewhere, pick);
+    return {
+      method: 'POST',
+      path: supervisionPath(line, tail),
+      body: base64 ? Buffer.from(text, 'utf8').toString('base64') : text,
+      ...(base64 ? { base64: true } : {}),
+      statuses: [400],
+      ids: [line.orderId, line.orderLineId],
+    };
+  }),
+  fc
+    .tuple(fc.constantFrom('proofs', 'transitions', 'reconciliation'), validProof, fc.integer({ min: 1, max: 300_000 }), fc.constantFrom('x', '中', '😀'), fc.boolean(), fc.nat())
+    .map(([where, proof, extra, pad, elsewhere, pick]) => (ctx: BuildContext): SellerTry => {
+      const line = anyLine(ctx, elsewhere, pick);
+      const base: Body = where === 'proofs' ? proof(ctx.fixture) : where === 'transitions' ? { action: 'closeAppeal', reason: 'x' } : { size: 1, sha256: hexDigest('x') };
+      const body = JSON.stringify({ ...base, pad: pad.repeat(Math.ceil((ctx.fixture.sellerMaxBodyBytes + extra) / Buffer.byteLength(pad))) });
+      return where === 'reconciliation'
+        ? periodTry('POST reconciliation', NEVER_RUN_MONTH, [413], [NEVER_RUN_MONTH], body)
+        : { method: 'POST', path: supervisionPath(line, where), body, statuses: [413], ids: [line.orderId, line.orderLineId] };
+    }),
+);
+
+/**
+ * Bad input on the supervision and statement routes, with a key of every scope. Nothing of it may change state: no
+ * valid proof request or decision is sent where a flow would take it, no valid run, close or bill upload is sent for a
+ * month that would take it (a run of a started month would start; only months not started are run).
+ */
+const sellerSupervisionStatements = sellerRecipe(
+  'seller: bad supervision/statement input',
+  fc
+    .oneof(
+      { arbitrary: proofRequestTries, weight: 5 },
+      { arbitrary: transitionTries, weight: 6 },
+      { arbitrary: idTries, weight: 3 },
+      { arbitrary: noFlowTries, weight: 1 },
+      { arbitrary: supervisionBodyTries, weight: 2 },
+      { arbitrary: statementTries, weight: 6 },
+      { arbitrary: statementListTries, weight: 2 },
+    )
+    .map((build) => (ctx: BuildContext) => {
+      const t = build(ctx);
+      return {
+        event: sellerEvent({
+          method: t.method,
+          path: t.path,
+          authorization: bearer(ctx.fixture.sellerKeys.full),
+          ...(t.query ? { query: t.query } : {}),
+          body: t.body,
+          ...(t.base64 ? { base64: true } : {}),
+        }),
+        expect: { statuses: t.statuses },
+        ids: t.ids,
+      };
+    }),
+);
+
+// ---------------------------------------------------------------------------------------------------------------
 // All generators
 
 export const GENERATORS: { recipe: fc.Arbitrary<Recipe>; weight: number }[] = [
@@ -1408,6 +2179,7 @@ export const GENERATORS: { recipe: fc.Arbitrary<Recipe>; weight: number }[] = [
   { recipe: sellerWrongTypes, weight: 4 },
   { recipe: sellerHugeArrays, weight: 2 },
   { recipe: sellerGarbageRecords, weight: 5 },
+  { recipe: sellerSupervisionStatements, weight: 14 },
 ];
 
 export const recipes: fc.Arbitrary<Recipe> = fc.oneof(...GENERATORS.map(({ recipe, weight }) => ({ arbitrary: recipe, weight })));
@@ -1732,8 +2504,8 @@ async function send(target: Target, event: APIGatewayProxyEventV2, correlationId
 
 /**
  * Creates what the generators aim at, through the real handlers and stores: `instances` ACTIVE instances renewed to
- * a far expiry as `productId`, three seller API keys (every scope; usage:read only; revoked), and one real cursor of
- * each listing.
+ * a far expiry as `productId`, a supervision flow awaiting delivery on an order line of the first, three seller API
+ * keys (every scope; LIMITED_KEY_SCOPES only; revoked), and one real cursor of each listing.
  */
 export async function prepareFixture(options: { prefix: string; accessKey: string; productId: string; instances?: number }): Promise<Fixture> {
   const { prefix, accessKey } = options;
@@ -1754,9 +2526,16 @@ export async function prepareFixture(options: { prefix: string; accessKey: strin
   const store = apiKeyStore(dynamoClient(), cfg.MAIN_TABLE);
   const now = Date.now();
   const full = (await store.create({ name: `${prefix}-full`, scopes: [...SCOPES], now })).secret;
-  const limited = (await store.create({ name: `${prefix}-limited`, scopes: ['usage:read'], now })).secret;
+  const limited = (await store.create({ name: `${prefix}-limited`, scopes: [...LIMITED_KEY_SCOPES], now })).secret;
   const revokedKey = await store.create({ name: `${prefix}-revoked`, scopes: [...SCOPES], now });
   await store.revoke(revokedKey.key.keyId, now);
+
+  // The supervised order line: a flow as the worker creates it for a supervised product's new order.
+  const supervised = { orderId: `${prefix}-sup`, orderLineId: `${prefix}-sup-000001`, instanceId: instances[0]!.instanceId };
+  const flows = supervisionStore(dynamoClient(), { main: cfg.MAIN_TABLE });
+  const flow = newSupervision({ ...supervised, productId: options.productId, enablingCloud: false, requiredKinds: ['deployment'] }, new Date(now).toISOString());
+  const created = await flows.commit(flows.createWrites(flow.record, flow.entry));
+  if (!created.ok) throw new Error(`seeding the supervision flow of ${supervised.orderId}/${supervised.orderLineId} failed: ${JSON.stringify(created)}`);
 
   const cursor = async (path: string) => {
     const page = await send('seller', sellerEvent({ method: 'GET', path, authorization: bearer(full), query: { limit: '1' } }), `${prefix}-cursor`);
@@ -1767,7 +2546,10 @@ export async function prepareFixture(options: { prefix: string; accessKey: strin
     accessKey,
     maxBodyBytes: cfg.MAX_BODY_BYTES,
     sellerMaxBodyBytes: cfg.SELLER_MAX_BODY_BYTES,
+    proofMaxBytes: cfg.PROOF_MAX_BYTES,
+    statementTimeZone: cfg.SETTLEMENT_TIME_ZONE,
     instances,
+    supervised,
     sellerKeys: { full, limited, revoked: revokedKey.secret },
     cursors: {},
   };

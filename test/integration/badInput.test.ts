@@ -14,6 +14,7 @@ import {
   recipeStream,
   runRecipe,
   scanTable,
+  sellerRouteDrift,
   Tally,
   type Item,
 } from '../../scripts/resilience/badInput.ts';
@@ -23,9 +24,10 @@ import { TEST_KEY } from '../helpers/signing.ts';
 /**
  * Law 9 on the shared test stack: the generators of `npm run resilience` (scripts/resilience/badInput.ts), a few
  * hundred requests from a fixed seed, against the real produce and seller handlers. Every answer must be the right
- * refusal, and nothing this run's requests could have touched may change: its own seeded instances and keys, any item
- * naming an id its requests named, and any nonce they sent other than those of validly signed calls with refused
- * parameters. Other test files write to the same tables meanwhile; their items are left alone.
+ * refusal, and nothing this run's requests could have touched may change: its own seeded instances, supervision flow
+ * and keys, any item naming an id or month its requests named, and any nonce they sent other than those of validly
+ * signed calls with refused parameters. Other test files write to the same tables meanwhile; their items are left
+ * alone.
  */
 
 const RUNS = 300;
@@ -46,6 +48,10 @@ function stringsOf(value: unknown, out: string[] = []): string[] {
 }
 
 describe('bad input', () => {
+  it('knows every seller API route that needs a key, with its scope', () => {
+    expect(sellerRouteDrift()).toEqual([]);
+  });
+
   it(`answers ${RUNS} generated bad requests correctly and changes nothing they could touch`, async () => {
     const prefix = `bi-${randomBytes(4).toString('hex')}`;
     const fixture = await prepareFixture({ prefix, accessKey: TEST_KEY, productId: `${prefix}-product` });

@@ -443,6 +443,8 @@ describe('upload requests refused', () => {
       [requestBody(bytes, { size: 0 }), /size/],
       [requestBody(bytes, { sha256: 'abc' }), /sha256 must be 64 hex/],
       [requestBody(bytes, { fileName: '../etc/passwd' }), /fileName/],
+      // Would make every later download link fail to encode.
+      [requestBody(bytes, { fileName: 'report\ud800.pdf' }), /well-formed Unicode/],
       [requestBody(bytes, { kind: 'selfie' as ProofKind }), /kind/],
       [requestBody(bytes, { serviceStartAt: 'yesterday' }), /serviceStartAt/],
       [{ ...requestBody(bytes), key: 'proofs/mine' }, /key/],

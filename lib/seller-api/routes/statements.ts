@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
 import { BILL_MAX_BYTES, BILL_UPLOAD_SECONDS, reconciliationReport, ReconciliationError, requestBillUpload, type ReconciliationDeps } from '../../settlement/reconciliation.ts';
+import { FIRST_YEAR, isPeriod } from '../../settlement/period.ts';
 import { closePeriod, SettlementError, startRun, statementView, type SettlementDeps } from '../../settlement/run.ts';
 import { InvalidCursorError } from '../../store/cursor.ts';
 import { downloadUrl } from '../../supervision/presign.ts';
@@ -25,7 +26,13 @@ export interface StatementRouteDeps {
 /** Download links live this long. */
 export const DOWNLOAD_SECONDS = 5 * 60;
 
-const PeriodParams = z.strictObject({ period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month as YYYY-MM').describe('YYYY-MM') });
+const PeriodParams = z.strictObject({
+  period: z
+    .string()
+    .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month as YYYY-MM')
+    .refine(isPeriod, `a month from ${FIRST_YEAR}-01`)
+    .describe('YYYY-MM'),
+});
 
 /** Runs a settlement step, answering its refusals as the seller API's errors. */
 async function refusalsAnswered<T>(step: () => Promise<T>): Promise<T> {
