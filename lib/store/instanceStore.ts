@@ -200,27 +200,39 @@ export const putIfVersion = (label: LabeledWrite['label'], table: string, item: 
   },
 });
 
-/** Every `HISTORY#` entry of a partition, oldest first, without the item's own keys and bookkeeping. */
-export async function queryHistory(client: DynamoDBClient, table: string, pk: string): Promise<Record<string, unknown>[]> {
-  const entries: Record<string, unknown>[] = [];
+/** Every item of a partition whose sort key starts with `prefix` (consistent), in sort-key order or its reverse. */
+export async function queryPrefix(
+  client: DynamoDBClient,
+  table: string,
+  pk: string,
+  prefix: string,
+  options: { newestFirst?: boolean } = {},
+): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
     const out = await client.send(
       new QueryCommand({
         TableName: table,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: marshall({ ':pk': pk, ':prefix': 'HISTORY#' }),
+        ExpressionAttributeValues: marshall({ ':pk': pk, ':prefix': prefix }),
+        ...(options.newestFirst ? { ScanIndexForward: false } : {}),
         ConsistentRead: true,
         ExclusiveStartKey: start,
       }),
     );
-    for (const item of out.Items ?? []) {
-      const { pk: _pk, sk: _sk, type: _type, expiresAt: _exp, ...entry } = unmarshall(item);
-      entries.push(entry);
-    }
+    items.push(...(out.Items ?? []));
     start = out.LastEvaluatedKey;
   } while (start);
-  return entries;
+  return items;
+}
+
+/** Every `HISTORY#` entry of a partition, oldest first, without the item's own keys and bookkeeping. */
+export async function queryHistory(client: DynamoDBClient, table: string, pk: string): Promise<Record<string, unknown>[]> {
+  return (await queryPrefix(client, table, pk, 'HISTORY#')).map((item) => {
+    const { pk: _pk, sk: _sk, type: _type, expiresAt: _exp, ...entry } = unmarshall(item);
+    return entry;
+  });
 }
 
 /** The main table's sparse index of instances the safety sweep watches (resources/dynamodb.yml). */

@@ -10,7 +10,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import type { CurrencyTotals, Period } from '../settlement/model.ts';
 import { decodeCursor, encodeCursor, keyString, startKey } from './cursor.ts';
-import { commitWrites, LIST_INDEX, put, toItem, type LabeledWrite, type StoreTables } from './instanceStore.ts';
+import { commitWrites, LIST_INDEX, put, queryPrefix, toItem, type LabeledWrite, type StoreTables } from './instanceStore.ts';
 import { keys } from './keys.ts';
 
 /**
@@ -272,23 +272,8 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
 
     /** Every version of a month, newest first. */
     async listVersions(period: Period): Promise<StatementVersion[]> {
-      const found: StatementVersion[] = [];
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const out = await client.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: marshall({ ':pk': keys.statementPartition(period), ':prefix': 'VERSION#' }),
-            ScanIndexForward: false,
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of out.Items ?? []) found.push(fieldsOf(versionSchema, item));
-        start = out.LastEvaluatedKey;
-      } while (start);
-      return found;
+      const items = await queryPrefix(client, table, keys.statementPartition(period), 'VERSION#', { newestFirst: true });
+      return items.map((item) => fieldsOf(versionSchema, item));
     },
 
     getRun,
@@ -380,22 +365,8 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
 
     /** Every finished segment of a run, by segment number. */
     async listSegments(period: Period, runId: string): Promise<SegmentMarker[]> {
-      const found: SegmentMarker[] = [];
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const out = await client.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: marshall({ ':pk': keys.statementPartition(period), ':prefix': `RUN#${runId}#SEGMENT#` }),
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of out.Items ?? []) found.push(fieldsOf(markerSchema, item));
-        start = out.LastEvaluatedKey;
-      } while (start);
-      return found.sort((a, b) => a.segment - b.segment);
+      const items = await queryPrefix(client, table, keys.statementPartition(period), `RUN#${runId}#SEGMENT#`);
+      return items.map((item) => fieldsOf(markerSchema, item)).sort((a, b) => a.segment - b.segment);
     },
 
     /**
