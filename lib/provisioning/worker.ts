@@ -17,7 +17,10 @@ import type { OutboxStore } from '../store/outboxStore.ts';
  * - `instance.created`: query the order (spec §8.1), ask the seller's product for the buyer's appInfo through the
  *   configured adapter, and make the instance ACTIVE; a permanent failure makes it PROVISIONING_FAILED.
  * - `instance.upgraded` / `instance.renewed`: query the new order and store its terms, then tell the product.
- * - `instance.frozen` / `unfrozen` / `released`: tell the product.
+ * - `instance.frozen` / `unfrozen` / `released`: tell the product; a release naming its unsubscription order first
+ *   records the refund.
+ * With settlement on (`billing`), the order lines' billing facts (and a supervised product's supervision flow) are
+ * written in the same transaction as the terms they come from.
  * A step that may succeed later (rate limit, 5xx, timeout, a lost race) throws RetryLater: the message goes back
  * to the queue, and after 5 receives to the dead-letter queue. Every delivery of one transition carries the same
  * event id, so the product can drop repeats.
