@@ -11,10 +11,7 @@ import { openApiCredentials, secretLoader } from '../lib/secrets.ts';
 import { dynamoClient } from '../lib/store/client.ts';
 import { instanceStore } from '../lib/store/instanceStore.ts';
 import { outboxStore } from '../lib/store/outboxStore.ts';
-import { billingStore } from '../lib/store/billingStore.ts';
-import { supervisionStore } from '../lib/store/supervisionStore.ts';
-import { billingRecorder } from '../lib/settlement/recording.ts';
-import { assertTimeZone, supervisionSettings } from '../lib/settlement/settings.ts';
+import { billingRecorderFor } from '../lib/settlement/recording.ts';
 
 /**
  * Consumes the provisioning queue (Powertools batch, partial failures): each lifecycle event is handled by the
@@ -63,13 +60,7 @@ function workerDeps(): WorkerDeps {
     store: instanceStore(dynamoClient(), { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE }),
     outbox: outboxStore(dynamoClient(), cfg.MAIN_TABLE),
     queryOrder: orderQuery(cfg),
-    billing: billingRecorder({
-      billing: billingStore(dynamoClient(), { main: cfg.MAIN_TABLE }),
-      supervision: supervisionStore(dynamoClient(), { main: cfg.MAIN_TABLE }),
-      supervisionSettings: supervisionSettings(cfg),
-      timeZone: assertTimeZone(cfg.SETTLEMENT_TIME_ZONE),
-      currency: cfg.SETTLEMENT_CURRENCY,
-    }),
+    billing: billingRecorderFor(cfg, dynamoClient()),
     adapter: adapter(cfg),
     testTtlDays: cfg.TEST_INSTANCE_TTL_DAYS,
     now: Date.now,

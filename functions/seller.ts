@@ -13,7 +13,6 @@ import { supervisionDeps } from '../lib/supervision/service.ts';
 import { settlementDeps } from '../lib/settlement/deps.ts';
 import { reconciliationDeps } from '../lib/settlement/reconciliation.ts';
 import { parseBillColumns } from '../lib/settlement/reconcile.ts';
-import { presigningS3Client } from '../lib/supervision/presign.ts';
 import { reconciliationStore } from '../lib/store/reconciliationStore.ts';
 import { s3Client } from '../lib/store/s3.ts';
 
@@ -33,7 +32,8 @@ function routerContext(): RouterContext<SellerDeps> {
   const instances = instanceStore(client, tables);
   const keys = apiKeyStore(client, cfg.MAIN_TABLE);
   const settlement = settlementDeps(cfg, { dynamo: client, log });
-  const presigner = presigningS3Client({ region: process.env.AWS_REGION ?? 'us-east-1', forcePathStyle: cfg.S3_FORCE_PATH_STYLE });
+  // Reads, writes and signs download links and upload forms (no checksum parameters in URLs).
+  const s3 = s3Client({ forcePathStyle: cfg.S3_FORCE_PATH_STYLE });
   return (context = {
     routes: sellerRoutes,
     authenticate: (secret, now) => keys.authenticate(secret, now),
@@ -51,11 +51,11 @@ function routerContext(): RouterContext<SellerDeps> {
         settlement,
         reconciliation: reconciliationDeps(settlement, {
           records: reconciliationStore(client, cfg.MAIN_TABLE),
-          s3: s3Client({ forcePathStyle: cfg.S3_FORCE_PATH_STYLE }),
-          presigner,
+          s3,
+          presigner: s3,
           columns: parseBillColumns(cfg.BILL_COLUMNS),
         }),
-        presigner,
+        presigner: s3,
       },
     },
     now: Date.now,

@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import * as z from 'zod';
 import type { Config } from '../config.ts';
 import { log as defaultLog, type Log } from '../log.ts';
-import { billingRecorder, type BillingRecorder } from '../settlement/recording.ts';
-import { supervisionSettings } from '../settlement/settings.ts';
-import { billingStore } from '../store/billingStore.ts';
+import { billingRecorderFor, type BillingRecorder } from '../settlement/recording.ts';
 import { dynamoClient } from '../store/client.ts';
 import { instanceStore } from '../store/instanceStore.ts';
+import { s3Client } from '../store/s3.ts';
 import { supervisionStore, type ProofRecord, type SupervisionStore } from '../store/supervisionStore.ts';
 import { APPEAL_OUTCOMES, type SupervisionAction, type SupervisionActor, type SupervisionHistoryEntry, type SupervisionRecord } from './model.ts';
 import { downloadUrl, presigningS3Client, proofUploadForm, type ProofUploadForm } from './presign.ts';
@@ -548,9 +547,9 @@ export async function supervisionView(orderId: string, orderLineId: string, deps
 // Dependencies from the configuration.
 
 export interface SupervisionDepsOptions {
-  /** Default: AWS_REGION (set by Lambda), else us-east-1. */
+  /** With `endpoint`: its region (default AWS_REGION, else us-east-1). */
   region?: string;
-  /** S3 endpoint for both clients; default: the SDK's own (AWS_ENDPOINT_URL_S3 locally). */
+  /** Another S3 endpoint than the SDK's own (AWS_ENDPOINT_URL_S3 locally). */
   endpoint?: string;
   now?: () => number;
   log?: Log;
@@ -559,30 +558,21 @@ export interface SupervisionDepsOptions {
 /** Everything the supervision flows need, from the configuration; build once per container. */
 export function supervisionDeps(cfg: Config, options: SupervisionDepsOptions = {}): SupervisionDeps {
   if (!cfg.FILES_BUCKET) throw new Error('FILES_BUCKET must be set (the bucket of delivery proofs) for service supervision');
-  const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
   const client = dynamoClient();
-  const tables = { main: cfg.MAIN_TABLE };
-  const store = supervisionStore(client, tables);
+  const store = supervisionStore(client, { main: cfg.MAIN_TABLE });
   const instances = instanceStore(client, { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE });
+  // One client reads, moves and signs: it sends no checksum where S3 does not require one, so presigned URLs carry
+  // none (TOOLCHAIN.md).
+  const s3 = options.endpoint
+    ? presigningS3Client({ region: options.region ?? process.env.AWS_REGION ?? 'us-east-1', endpoint: options.endpoint, forcePathStyle: cfg.S3_FORCE_PATH_STYLE })
+    : s3Client({ forcePathStyle: cfg.S3_FORCE_PATH_STYLE });
   return {
     store,
-    s3: new S3Client({
-      region,
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-      forcePathStyle: cfg.S3_FORCE_PATH_STYLE,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    }),
-    presigner: presigningS3Client({ region, endpoint: options.endpoint, forcePathStyle: cfg.S3_FORCE_PATH_STYLE }),
+    s3,
+    presigner: s3,
     bucket: cfg.FILES_BUCKET,
     settings: { maxBytes: cfg.PROOF_MAX_BYTES },
-    recorder: billingRecorder({
-      billing: billingStore(client, tables),
-      supervision: store,
-      supervisionSettings: supervisionSettings(cfg),
-      timeZone: cfg.SETTLEMENT_TIME_ZONE,
-      currency: cfg.SETTLEMENT_CURRENCY,
-    }),
+    recorder: billingRecorderFor(cfg, client),
     orderLineKnown: async (orderId, orderLineId) => (await instances.getOrderLineInstanceId(orderId, orderLineId)) !== undefined,
     now: options.now ?? Date.now,
     log: options.log ?? defaultLog,
