@@ -3,6 +3,7 @@ import {
   QueryCommand,
   type AttributeValue,
   type DynamoDBClient,
+  type QueryCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
@@ -117,6 +118,16 @@ function toBillItem(row: Record<string, unknown>): BillItem {
 }
 
 export function billingStore(client: DynamoDBClient, tables: Pick<StoreTables, 'main'>) {
+  /** The `bill` index queried page by page (each page as DynamoDB returned it, possibly empty after a filter). */
+  async function* queryBill(input: Omit<QueryCommandInput, 'TableName' | 'IndexName' | 'ExclusiveStartKey'>): AsyncGenerator<Record<string, AttributeValue>[]> {
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await client.send(new QueryCommand({ ...input, TableName: tables.main, IndexName: BILL_INDEX, ExclusiveStartKey: start }));
+      yield out.Items ?? [];
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+
   return {
     /** An order line's billing facts (consistent read), or undefined. */
     async getFacts(orderId: string, orderLineId: string): Promise<StoredFacts | undefined> {
@@ -164,23 +175,14 @@ export function billingStore(client: DynamoDBClient, tables: Pick<StoreTables, '
     async changedSince(kind: BillKind, shard: number, since: string, periodEnd: string): Promise<boolean> {
       // Usage accepted after the month's end never belongs to it.
       if (kind === 'USAGE' && since >= periodEnd) return false;
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const out = await client.send(
-          new QueryCommand({
-            TableName: tables.main,
-            IndexName: BILL_INDEX,
-            ...(kind === 'LINE'
-              ? { KeyConditionExpression: 'billShard = :shard AND billAt >= :since', FilterExpression: 'billChangedAt < :end', Limit: 500 }
-              : { KeyConditionExpression: 'billShard = :shard AND billAt BETWEEN :since AND :end', Limit: 1 }),
-            ExpressionAttributeValues: marshall({ ':shard': billShard(kind, shard), ':since': since, ':end': periodEnd }),
-            ProjectionExpression: 'pk',
-            ExclusiveStartKey: start,
-          }),
-        );
-        if ((out.Items ?? []).length > 0) return true;
-        start = out.LastEvaluatedKey;
-      } while (start);
+      const pages = queryBill({
+        ...(kind === 'LINE'
+          ? { KeyConditionExpression: 'billShard = :shard AND billAt >= :since', FilterExpression: 'billChangedAt < :end', Limit: 500 }
+          : { KeyConditionExpression: 'billShard = :shard AND billAt BETWEEN :since AND :end', Limit: 1 }),
+        ExpressionAttributeValues: marshall({ ':shard': billShard(kind, shard), ':since': since, ':end': periodEnd }),
+        ProjectionExpression: 'pk',
+      });
+      for await (const page of pages) if (page.length > 0) return true;
       return false;
     },
 
@@ -205,26 +207,18 @@ export function billingStore(client: DynamoDBClient, tables: Pick<StoreTables, '
      * was accepted before `to` (usage), page by page in `billAt` order. Memory stays at one page.
      */
     async *readShard(kind: BillKind, shard: number, from: string, to: string): AsyncGenerator<BillItem[]> {
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const out = await client.send(
-          new QueryCommand({
-            TableName: tables.main,
-            IndexName: BILL_INDEX,
-            KeyConditionExpression: kind === 'LINE' ? 'billShard = :shard AND billAt >= :from' : 'billShard = :shard AND billAt BETWEEN :from AND :to',
-            ...(kind === 'LINE' ? { FilterExpression: 'billFrom < :to' } : {}),
-            ExpressionAttributeValues: marshall({ ':shard': billShard(kind, shard), ':from': from, ':to': to }),
-            // Pages of a few hundred items keep a worker's memory low and even (a 1 MB page is ~2,000 items).
-            Limit: READ_PAGE_ITEMS,
-            ExclusiveStartKey: start,
-          }),
-        );
-        const rows = (out.Items ?? []).map((item) => unmarshall(item));
+      const pages = queryBill({
+        KeyConditionExpression: kind === 'LINE' ? 'billShard = :shard AND billAt >= :from' : 'billShard = :shard AND billAt BETWEEN :from AND :to',
+        ...(kind === 'LINE' ? { FilterExpression: 'billFrom < :to' } : {}),
+        ExpressionAttributeValues: marshall({ ':shard': billShard(kind, shard), ':from': from, ':to': to }),
+        // Pages of a few hundred items keep a worker's memory low and even (a 1 MB page is ~2,000 items).
+        Limit: READ_PAGE_ITEMS,
+      });
+      for await (const page of pages) {
         // USAGE: BETWEEN is inclusive and billAt continues with ids after the instant: keep acceptance < to.
-        const items = rows.map(toBillItem).filter((i) => i.kind === 'LINE' || i.acceptedAt < to);
+        const items = page.map((item) => toBillItem(unmarshall(item))).filter((i) => i.kind === 'LINE' || i.acceptedAt < to);
         if (items.length > 0) yield items;
-        start = out.LastEvaluatedKey;
-      } while (start);
+      }
     },
   };
 }
