@@ -48,7 +48,7 @@ import { signedQuery } from '../../test/helpers/signing.ts';
 import { createResources, startDynamoDbLocal, type DynamoDbLocal } from '../local/emulators.ts';
 import { awsEnv } from '../local/env.ts';
 import { freePort, manage, type ManagedChild } from '../local/processes.ts';
-import { cleanups, integerOption, readOptions, runStandalone } from '../local/standalone.ts';
+import { cleanups, integerOption, readOptions, runStandalone, usageExit } from '../local/standalone.ts';
 import { procCpuSeconds } from './proc.ts';
 
 const USAGE = 'usage: node --import tsx scripts/bench/callback.ts [--calls 2000] [--concurrency 1,8] [--block 100] [--warmup 200]';
@@ -855,11 +855,7 @@ async function startStack(): Promise<Stack> {
 
 async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
-  if (typeof options === 'string') {
-    if (options) console.error(`error: ${options}`);
-    (options ? console.error : console.log)(USAGE);
-    return options ? 2 : 0;
-  }
+  if (typeof options === 'string') return usageExit(options, USAGE);
   runTag = randomBytes(3).toString('hex').toUpperCase();
 
   say(

@@ -37,7 +37,7 @@ import { keys } from '../../lib/store/keys.ts';
 import { s3Client } from '../../lib/store/s3.ts';
 import { createResources } from '../local/emulators.ts';
 import { resourceEnv } from '../local/env.ts';
-import { cleanups, readOptions, runStandalone, startEmulatorStack } from '../local/standalone.ts';
+import { cleanups, integerOption, readOptions, runStandalone, startEmulatorStack, usageExit } from '../local/standalone.ts';
 import { mix, procCpuSeconds } from './proc.ts';
 
 const USAGE =
@@ -405,47 +405,51 @@ async function csvSha256(bucket: string, key: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function main(argv: string[]): Promise<number> {
+interface Options {
+  sizes: number[];
+  concurrency: number;
+  warmup: number;
+  heapMb: number;
+  /** Set in the child processes: what this one does, and (generate) for how many order lines. */
+  child?: 'generate' | 'settle';
+  size: number;
+}
+
+function parseOptions(argv: string[]): Options | string {
   const values = readOptions(argv, {
     sizes: { type: 'string', default: '50000,100000,200000' },
     concurrency: { type: 'string', default: '4' },
     warmup: { type: 'string', default: '10000' },
-    'heap-mb': { type: 'string' },
+    'heap-mb': { type: 'string', default: String(WORKER_HEAP_MB) },
     child: { type: 'string' },
-    size: { type: 'string' },
+    size: { type: 'string', default: '0' },
   });
-  if (typeof values === 'string' || values.help) {
-    if (typeof values === 'string') console.error(`error: ${values}`);
-    (typeof values === 'string' ? console.error : console.log)(USAGE);
-    return typeof values === 'string' ? 2 : 0;
-  }
-  const concurrency = Number(values.concurrency);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
-    console.error('error: --concurrency must be an integer from 1 to 32');
-    return 2;
-  }
-  if (values.child === 'generate') {
-    await generate(Number(values.size));
+  if (typeof values === 'string') return values;
+  if (values.help) return '';
+  const concurrency = integerOption(values.concurrency, 'concurrency', 1, 32);
+  // 0 leaves Node's defaults.
+  const heapMb = integerOption(values['heap-mb'], 'heap-mb', 0, 4096);
+  const size = integerOption(values.size, 'size', 0, 5_000_000);
+  const sizes = String(values.sizes).split(',').map((s) => integerOption(s.trim(), 'sizes', 100, 5_000_000));
+  for (const v of [concurrency, heapMb, size, ...sizes]) if (typeof v === 'string') return v;
+  const warmup = Number(values.warmup);
+  if (!Number.isInteger(warmup) || (warmup !== 0 && (warmup < 100 || warmup > 1_000_000))) return '--warmup must be 0 or an integer from 100 to 1000000';
+  const child = values.child;
+  if (child !== undefined && child !== 'generate' && child !== 'settle') return '--child must be generate or settle';
+  return { sizes: sizes as number[], concurrency: concurrency as number, warmup, heapMb: heapMb as number, size: size as number, ...(child ? { child } : {}) };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const options = parseOptions(argv);
+  if (typeof options === 'string') return usageExit(options, USAGE);
+  const { sizes, concurrency, warmup, heapMb } = options;
+  if (options.child === 'generate') {
+    await generate(options.size);
     return 0;
   }
-  if (values.child === 'settle') {
+  if (options.child === 'settle') {
     await settle(concurrency);
     return 0;
-  }
-  const sizes = String(values.sizes).split(',').map((s) => Number(s.trim()));
-  if (sizes.some((n) => !Number.isInteger(n) || n < 100 || n > 5_000_000)) {
-    console.error('error: --sizes must be integers from 100 to 5000000, comma-separated');
-    return 2;
-  }
-  const heapMb = values['heap-mb'] === undefined ? WORKER_HEAP_MB : Number(values['heap-mb']);
-  if (!Number.isInteger(heapMb) || heapMb < 0 || heapMb > 4096) {
-    console.error('error: --heap-mb must be an integer from 0 (Node\'s defaults) to 4096');
-    return 2;
-  }
-  const warmup = Number(values.warmup);
-  if (!Number.isInteger(warmup) || (warmup !== 0 && (warmup < 100 || warmup > 1_000_000))) {
-    console.error('error: --warmup must be 0 or an integer from 100 to 1000000');
-    return 2;
   }
 
   console.log(

@@ -40,7 +40,7 @@ import { createResources, startDynamoDbLocal, startFauxqs, type DynamoDbLocal } 
 import { awsEnv } from '../local/env.ts';
 import { FAKE_OPENAPI_DEFAULT_CREDENTIALS, startFakeOpenApi, type FakeOpenApi } from '../local/fake-openapi.ts';
 import { freePort } from '../local/processes.ts';
-import { cleanups, integerOption, readOptions, runStandalone } from '../local/standalone.ts';
+import { cleanups, integerOption, readOptions, runStandalone, usageExit } from '../local/standalone.ts';
 import { mix, procCpuSeconds } from './proc.ts';
 
 const USAGE = 'usage: node --import tsx scripts/bench/usage.ts [--reports 1000000] [--instances 1000] [--concurrency 8] [--hours 24]';
@@ -569,11 +569,7 @@ function verify(w: Workload, fake: FakeOpenApi, ingested: IngestOutcome, pushed:
 
 async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
-  if (typeof options === 'string') {
-    if (options) console.error(`error: ${options}`);
-    (options ? console.error : console.log)(USAGE);
-    return options ? 2 : 0;
-  }
+  if (typeof options === 'string') return usageExit(options, USAGE);
 
   const log = benchLog();
   console.log(`usage benchmark: ${int(options.reports)} reports, ${int(options.instances)} instances, ${options.hours} h, concurrency ${options.concurrency}`);

@@ -73,6 +73,16 @@ export function readOptions(argv: string[], options: NonNullable<ParseArgsConfig
   }
 }
 
+/**
+ * What a script does when its options are not to run with: `problem` says what is wrong (it and the usage go to
+ * stderr, exit code 2), or is '' for --help (the usage on stdout, exit code 0).
+ */
+export function usageExit(problem: string, usage: string): number {
+  if (problem) console.error(`error: ${problem}`);
+  (problem ? console.error : console.log)(usage);
+  return problem ? 2 : 0;
+}
+
 /** An integer option within [min, max], or the message saying what it must be. */
 export function integerOption(raw: unknown, name: string, min: number, max: number): number | string {
   const n = Number(raw);

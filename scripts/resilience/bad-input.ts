@@ -41,7 +41,7 @@ import {
   type Counts,
   type StateChange,
 } from './badInput.ts';
-import { cleanups, integerOption, readOptions, runStandalone, startEmulatorStack } from '../local/standalone.ts';
+import { cleanups, integerOption, readOptions, runStandalone, startEmulatorStack, usageExit } from '../local/standalone.ts';
 
 const USAGE = 'usage: node --import tsx scripts/resilience/bad-input.ts [--runs 10000] [--seed <int>] [--show 5]';
 const STAGE = 'resilience';
@@ -98,11 +98,7 @@ const row = (name: string, c: Counts, extra = '') =>
 
 async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
-  if (typeof options === 'string') {
-    if (options) console.error(`error: ${options}`);
-    (options ? console.error : console.log)(USAGE);
-    return options ? 2 : 0;
-  }
+  if (typeof options === 'string') return usageExit(options, USAGE);
   const drift = sellerRouteDrift();
   if (drift.length > 0) {
     console.error(`the generators do not know the seller API's routes (scripts/resilience/badInput.ts SELLER_ROUTES):\n  ${drift.join('\n  ')}`);

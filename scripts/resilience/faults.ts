@@ -72,7 +72,7 @@ import { parseQuantity } from '../../lib/usage/decimal.ts';
 import type { MeteringSettings } from '../../lib/usage/metering.ts';
 import { licenseCliStore, registerLicenseCode } from '../licenses.ts';
 import { isEntryPoint } from '../local/cli.ts';
-import { cleanups, integerOption, readOptions, runStandalone, startEmulatorStack } from '../local/standalone.ts';
+import { cleanups, integerOption, readOptions, runStandalone, startEmulatorStack, usageExit } from '../local/standalone.ts';
 import { PRODUCE_SETTINGS } from '../../test/helpers/produce.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1077,11 +1077,7 @@ function printReport(reports: FlowReport[], elapsedMs: number): void {
 
 async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
-  if (typeof options === 'string') {
-    if (options) console.error(`error: ${options}`);
-    (options ? console.error : console.log)(USAGE);
-    return options ? 2 : 0;
-  }
+  if (typeof options === 'string') return usageExit(options, USAGE);
   const started = performance.now();
   console.log(`faults: flows ${options.flows.join(', ')}; ${FAULT_KINDS.length} fault kinds at every k`);
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 20)} MiB RAM, Node ${process.versions.node}`);

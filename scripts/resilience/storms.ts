@@ -19,7 +19,7 @@ import { firstLine, newOrderId } from '../../lib/marketplace/requests.ts';
 import { produceDeps, store } from '../../test/helpers/produce.ts';
 import { signedQuery } from '../../test/helpers/signing.ts';
 import { isEntryPoint } from '../local/cli.ts';
-import { integerOption, readOptions, runStandalone, startEmulatorStack } from '../local/standalone.ts';
+import { integerOption, readOptions, runStandalone, startEmulatorStack, usageExit } from '../local/standalone.ts';
 
 const USAGE = 'usage: npm run resilience:storms -- [--instances 200] [--copies 3]';
 
@@ -118,14 +118,7 @@ export async function storm(copies: number, withRelease: boolean): Promise<Storm
 
 async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
-  if (options === '') {
-    console.log(USAGE);
-    return 0;
-  }
-  if (typeof options === 'string') {
-    console.error(`error: ${options}\n${USAGE}`);
-    return 2;
-  }
+  if (typeof options === 'string') return usageExit(options, USAGE);
   const { env } = await startEmulatorStack('storms');
   Object.assign(process.env, env);
   const started = performance.now();
