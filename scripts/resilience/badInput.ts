@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { QueryCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import fc from 'fast-check';
@@ -44,6 +44,7 @@ import { supervisionStore } from '../../lib/store/supervisionStore.ts';
 import { APPEAL_OUTCOMES } from '../../lib/supervision/model.ts';
 import { isProofContentType, PROOF_CONTENT_TYPES, PROOF_KINDS } from '../../lib/supervision/proofs.ts';
 import { newSupervision } from '../../lib/supervision/stateMachine.ts';
+import { queryPartition, type Item } from './tables.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // What the generators may refer to
@@ -2372,7 +2373,7 @@ export class Tally {
 // ---------------------------------------------------------------------------------------------------------------
 // State
 
-export type Item = Record<string, unknown>;
+export type { Item };
 export type Snapshot = Map<string, Item>;
 
 const itemKey = (item: Item) => `${String(item.pk)}\n${String(item.sk)}`;
@@ -2470,26 +2471,11 @@ export function auditProblems(records: Item[], answered: ReadonlyMap<string, str
 
 /** The message-log records whose correlation id starts with `prefix`, in the day partitions from `fromMs` to `toMs`. */
 export async function auditRecordsOf(client: DynamoDBClient, table: string, prefix: string, fromMs: number, toMs: number): Promise<Item[]> {
-  const out: Item[] = [];
   const days = new Set<string>();
   for (let t = fromMs - 86_400_000; t <= toMs + 86_400_000; t += 3_600_000) days.add(new Date(t).toISOString().slice(0, 10));
-  for (const day of days) {
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await client.send(
-        new QueryCommand({
-          TableName: table,
-          KeyConditionExpression: 'pk = :pk',
-          FilterExpression: 'begins_with(correlationId, :prefix)',
-          ExpressionAttributeValues: { ':pk': { S: `MSG#${day}` }, ':prefix': { S: prefix } },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const raw of page.Items ?? []) out.push(unmarshall(raw));
-      start = page.LastEvaluatedKey;
-    } while (start);
-  }
+  const filter = { expression: 'begins_with(correlationId, :prefix)', values: { ':prefix': prefix } };
+  const out: Item[] = [];
+  for (const day of days) out.push(...(await queryPartition(client, table, `MSG#${day}`, filter)));
   return out;
 }
 

@@ -49,9 +49,7 @@ import {
   GetItemCommand,
   InternalServerError,
   ProvisionedThroughputExceededException,
-  QueryCommand,
   TransactionCanceledException,
-  type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Instance } from '../../lib/instances/model.ts';
@@ -74,6 +72,7 @@ import { licenseCliStore, registerLicenseCode } from '../licenses.ts';
 import { isEntryPoint } from '../local/cli.ts';
 import { cleanups, integerOption, readOptions, runStandalone, startEmulatorStack, usageExit } from '../local/standalone.ts';
 import { PRODUCE_SETTINGS } from '../../test/helpers/produce.ts';
+import { queryPartition, type Item } from './tables.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fault kinds
@@ -276,7 +275,6 @@ const nextTag = (ctx: FaultContext) => `${ctx.prefix}-${(ctx.counter++).toString
 // ---------------------------------------------------------------------------------------------------------------
 // State, normalised
 
-export type Item = Record<string, unknown>;
 
 const TIME_KEYS = new Set(['at', 'createdAt', 'updatedAt', 'occurredAt', 'fetchedAt']);
 /** What the outbox and safety sweeps note on an outbox entry: theirs, not the flow's (on a shared table they run too). */
@@ -316,25 +314,6 @@ export function normalise(value: unknown, tag: string, key = ''): unknown {
   return value;
 }
 
-async function queryPartition(client: DynamoDBClient, table: string, pk: string, filter?: { expression: string; values: Record<string, unknown> }): Promise<Item[]> {
-  const out: Item[] = [];
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await client.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'pk = :pk',
-        ...(filter ? { FilterExpression: filter.expression } : {}),
-        ExpressionAttributeValues: marshall({ ':pk': pk, ...(filter?.values ?? {}) }),
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const raw of page.Items ?? []) out.push(unmarshall(raw));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return out;
-}
 
 const byKey = (a: Item, b: Item) => `${String(a.pk)}\n${String(a.sk)}`.localeCompare(`${String(b.pk)}\n${String(b.sk)}`);
 
