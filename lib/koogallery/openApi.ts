@@ -44,6 +44,20 @@ export const OpenApiFailure = {
   notFound: 'ORDER_LINE_NOT_FOUND',
 } as const;
 
+/** A call that did not succeed. */
+export interface OpenApiRefusal {
+  ok: false;
+  /**
+   * true: a later attempt may succeed (rate limit, marketplace or network trouble; a usage push sends the same records,
+   * same metering_sn, again); false: it will not.
+   */
+  retry: boolean;
+  /** The marketplace's resultCode (`MKT.xxxx`), the gateway's error_code, or one of OpenApiFailure. */
+  code: string;
+  reason: string;
+  httpStatus?: number;
+}
+
 /** One order line as the seller uses it: ids and terms, never the buyer's names, phone or email. */
 export interface OrderLine {
   orderId: string;
@@ -77,15 +91,7 @@ export type QueryOrderOutcome =
       /** Which host answered. */
       via: 'primary' | 'fallback';
     }
-  | {
-      ok: false;
-      /** true: a later attempt may succeed (rate limit, marketplace or network trouble); false: it will not. */
-      retry: boolean;
-      /** The marketplace's resultCode (`MKT.xxxx`), the gateway's error_code, or one of OpenApiFailure. */
-      code: string;
-      reason: string;
-      httpStatus?: number;
-    };
+  | OpenApiRefusal;
 
 /** One pay-per-use usage record as pushed (spec §8.2). Times are UTC `yyyyMMdd'T'HHmmss'Z'`. */
 export interface UsagePushRecord {
@@ -114,17 +120,10 @@ export type UsagePushOutcome =
       duplicate: boolean;
       via: 'primary' | 'fallback';
     }
-  | {
-      ok: false;
-      /** true: push the same records (same metering_sn) again later; false: they will be refused again. */
-      retry: boolean;
-      /** The marketplace's resultCode (`MKT.xxxx`), the gateway's error_code, or one of OpenApiFailure. */
-      code: string;
-      reason: string;
-      httpStatus?: number;
+  | (OpenApiRefusal & {
       /** The marketplace's `extra_info` (which record, which field), at most 500 characters. */
       extraInfo?: string;
-    };
+    });
 
 export interface OpenApiConfig {
   baseUrl: string;
