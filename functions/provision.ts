@@ -8,7 +8,7 @@ import { orderQueryVia, templateAdapter, webhookAdapter } from '../lib/provision
 import { assertWebhookUrl, webhookClient, type WebhookClient } from '../lib/provisioning/webhook.ts';
 import { handleLifecycleEvent, type OrderQuery, type ProvisioningAdapter, type WorkerDeps } from '../lib/provisioning/worker.ts';
 import { openApiCredentials, secretLoader } from '../lib/secrets.ts';
-import { dynamoClient } from '../lib/store/client.ts';
+import { dynamoClient } from '../lib/aws/clients.ts';
 import { instanceStore } from '../lib/store/instanceStore.ts';
 import { outboxStore } from '../lib/store/outboxStore.ts';
 import { billingRecorderFor } from '../lib/settlement/recording.ts';

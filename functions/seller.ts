@@ -5,7 +5,7 @@ import { log } from '../lib/log.ts';
 import { handleSellerRequest, type RouterContext } from '../lib/seller-api/router.ts';
 import { sellerRoutes, type SellerDeps } from '../lib/seller-api/routes.ts';
 import { apiKeyStore } from '../lib/store/apiKeyStore.ts';
-import { dynamoClient } from '../lib/store/client.ts';
+import { dynamoClient } from '../lib/aws/clients.ts';
 import { instanceStore } from '../lib/store/instanceStore.ts';
 import { sellerViews } from '../lib/store/sellerViews.ts';
 import { usageStore } from '../lib/store/usageStore.ts';
@@ -14,7 +14,7 @@ import { settlementDeps } from '../lib/settlement/deps.ts';
 import { reconciliationDeps } from '../lib/settlement/reconciliation.ts';
 import { parseBillColumns } from '../lib/settlement/reconcile.ts';
 import { reconciliationStore } from '../lib/store/reconciliationStore.ts';
-import { s3Client } from '../lib/store/s3.ts';
+import { s3Client } from '../lib/aws/clients.ts';
 
 /**
  * /seller/… — the seller API (lib/seller-api/routes.ts): usage reports, instances, the message log, delivery

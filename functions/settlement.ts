@@ -1,6 +1,7 @@
 import { config } from '../lib/config.ts';
 import { log } from '../lib/log.ts';
-import { settlementDeps, settlementDynamoClient } from '../lib/settlement/deps.ts';
+import { settlementDeps } from '../lib/settlement/deps.ts';
+import { settlementDynamoClient } from '../lib/aws/clients.ts';
 import type { Period } from '../lib/settlement/model.ts';
 import { periodOf, previousPeriod } from '../lib/settlement/period.ts';
 import { PeriodClosedError, RunInProgressError, startRun } from '../lib/settlement/run.ts';

@@ -2,7 +2,8 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { config } from '../lib/config.ts';
 import { log } from '../lib/log.ts';
-import { settlementDeps, settlementDynamoClient } from '../lib/settlement/deps.ts';
+import { settlementDeps } from '../lib/settlement/deps.ts';
+import { settlementDynamoClient } from '../lib/aws/clients.ts';
 import { abandonRun, handleSettlementMessage, parseSettlementMessage, SETTLEMENT_MAX_RECEIVES, type SettlementDeps } from '../lib/settlement/run.ts';
 
 /**

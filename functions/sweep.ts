@@ -4,8 +4,8 @@ import { safetySweep, type SafetySweepSummary } from '../lib/instances/safetySwe
 import { log } from '../lib/log.ts';
 import { sqsPublisher } from '../lib/outbox/publisher.ts';
 import { sweepOutbox } from '../lib/outbox/relay.ts';
-import { sqsClient } from '../lib/outbox/sqsClient.ts';
-import { dynamoClient } from '../lib/store/client.ts';
+import { sqsClient } from '../lib/aws/clients.ts';
+import { dynamoClient } from '../lib/aws/clients.ts';
 import { instanceStore } from '../lib/store/instanceStore.ts';
 import { outboxStore } from '../lib/store/outboxStore.ts';
 

@@ -4,7 +4,7 @@ import { openApiClient } from '../lib/koogallery/openApi.ts';
 import { log } from '../lib/log.ts';
 import { openApiCredentials } from '../lib/secrets.ts';
 import { auditLog } from '../lib/store/auditLog.ts';
-import { dynamoClient } from '../lib/store/client.ts';
+import { dynamoClient } from '../lib/aws/clients.ts';
 import { usageStore } from '../lib/store/usageStore.ts';
 import { pushUsage, type PushSummary } from '../lib/usage/push.ts';
 

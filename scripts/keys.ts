@@ -13,7 +13,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
 import { ApiKeyError, SCOPES, type Scope, type SellerKey } from '../lib/seller-api/apiKeys.ts';
 import { apiKeyStore, type ApiKeyStore } from '../lib/store/apiKeyStore.ts';
-import { dynamoClient } from '../lib/store/client.ts';
+import { dynamoClient } from '../lib/aws/clients.ts';
 import { consoleOutput, parseCommandLine, runIfMain, usageError as cliUsageError, type CliOutput } from './local/cli.ts';
 
 export const USAGE = `Usage:

@@ -14,9 +14,12 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
 import { refreshLicenseCodeSchema } from '../lib/koogallery/activities.ts';
 import { registerLicense, type License, type LicenseHistoryEntry } from '../lib/licenses/license.ts';
-import { dynamoClient } from '../lib/store/client.ts';
-import { commitWrites, testExpiry, type CommitResult, type LabeledWrite } from '../lib/store/instanceStore.ts';
-import { licenseStore, type LicenseStore } from '../lib/store/licenseStore.ts';
+import { dynamoClient } from '../lib/aws/clients.ts';
+import type { Commit } from '../lib/shared/transaction.ts';
+import { commitWrites } from '../lib/store/dynamo.ts';
+import { testExpiry } from '../lib/shared/testData.ts';
+import type { LicenseStore } from '../lib/licenses/ports.ts';
+import { licenseStore } from '../lib/store/licenseStore.ts';
 import { consoleOutput, parseCommandLine, runIfMain, usageError as cliUsageError, type CliOutput } from './local/cli.ts';
 
 export const USAGE = `Usage:
@@ -26,7 +29,7 @@ export const USAGE = `Usage:
 /** What the commands need: the license store and a transaction commit. */
 export interface LicenseCliStore {
   licenses: LicenseStore;
-  commit: (writes: LabeledWrite[]) => Promise<CommitResult>;
+  commit: Commit;
 }
 
 /** The CLI's store: the license items of the main table and a transaction to write them. */

@@ -10,9 +10,9 @@
 import { z } from 'zod';
 import { log } from '../lib/log.ts';
 import { sqsPublisher } from '../lib/outbox/publisher.ts';
-import { sqsClient } from '../lib/outbox/sqsClient.ts';
+import { sqsClient } from '../lib/aws/clients.ts';
 import { retryFailedProvisioning } from '../lib/provisioning/retry.ts';
-import { dynamoClient } from '../lib/store/client.ts';
+import { dynamoClient } from '../lib/aws/clients.ts';
 import { instanceStore } from '../lib/store/instanceStore.ts';
 
 const USAGE = 'usage: npm run provisioning -- show|retry <instanceId>';

@@ -10,7 +10,7 @@
  */
 import * as z from 'zod';
 import { redrive } from '../lib/outbox/redrive.ts';
-import { sqsClient } from '../lib/outbox/sqsClient.ts';
+import { sqsClient } from '../lib/aws/clients.ts';
 import { consoleOutput, parseCommandLine, runIfMain, type CliOutput } from './local/cli.ts';
 
 export const USAGE = `Usage:

@@ -2,8 +2,10 @@ import type { ActivityRequest, ChangeInstanceCheckRequest, NewInstanceRequest, Q
 import { answer, ResultCode, type Answer } from '../koogallery/resultCodes.ts';
 import { eventFor, queueEventFor, type LifecycleEvent } from '../outbox/events.ts';
 import { planLicenseCall } from '../licenses/plans.ts';
-import { testExpiry, type InstanceStore, type LabeledWrite } from '../store/instanceStore.ts';
-import type { LicenseStore } from '../store/licenseStore.ts';
+import { testExpiry } from '../shared/testData.ts';
+import type { InstanceStore } from './ports.ts';
+import type { PlannedWrite } from '../shared/transaction.ts';
+import type { LicenseStore } from '../licenses/ports.ts';
 import { formatQuantity } from '../usage/decimal.ts';
 import { isPackage, type MeteringSettings } from '../usage/metering.ts';
 import { appInfoFromTemplates, type AppInfoTemplates } from './appInfo.ts';
@@ -18,14 +20,14 @@ import { createInstance, decide, idempotencyKey, KNOWN_SCENES, type Command } fr
  */
 export interface Plan {
   answer: Answer;
-  writes: LabeledWrite[];
+  writes: PlannedWrite[];
   events: LifecycleEvent[];
   /** Ids for the message log. */
   refs: { orderId?: string; orderLineId?: string; instanceId?: string; licenseId?: string };
   /** Extra structured fields worth a log line (e.g. an unknown scene). */
   note?: Record<string, unknown>;
   /** Given the labels whose conditions failed: a final answer, or undefined to plan again. */
-  onConditionFailed?: (labels: LabeledWrite['label'][]) => Answer | undefined;
+  onConditionFailed?: (labels: PlannedWrite['label'][]) => Answer | undefined;
 }
 
 /**

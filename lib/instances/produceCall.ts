@@ -9,8 +9,10 @@ import { verifyV1Request } from '../koogallery/v1Auth.ts';
 import { sha256Hex } from '../koogallery/signature.ts';
 import type { Log } from '../log.ts';
 import type { EventPublisher } from '../outbox/publisher.ts';
-import type { AuditRecord, InstanceStore, LabeledWrite } from '../store/instanceStore.ts';
-import type { LicenseStore } from '../store/licenseStore.ts';
+import type { AuditRecord } from '../audit/records.ts';
+import type { InstanceStore } from './ports.ts';
+import type { PlannedWrite } from '../shared/transaction.ts';
+import type { LicenseStore } from '../licenses/ports.ts';
 import type { AppInfoTemplates } from './appInfo.ts';
 import type { ChangePolicy } from './changePolicy.ts';
 import { planActivity, type Plan, type ProvisioningSettings, type UsageTotals } from './plans.ts';
@@ -115,7 +117,7 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
   };
   let signingKey: AccessKey | undefined;
 
-  const auditWrite = (given: Answer, reason?: string): LabeledWrite => {
+  const auditWrite = (given: Answer, reason?: string): PlannedWrite => {
     audit.resultCode = given.resultCode;
     audit.latencyMs = deps.now() - started;
     if (reason) audit.reason = reason;
@@ -156,7 +158,7 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
      * the same transaction, tells whether it committed: then the call is answered as planned (law 1 holds, the
      * message log matches the answer); otherwise the error stands and the call is answered 000005.
      */
-    const commitOrFindCommitted = async (writes: LabeledWrite[]) => {
+    const commitOrFindCommitted = async (writes: PlannedWrite[]) => {
       try {
         return await store.commit(writes);
       } catch (error) {

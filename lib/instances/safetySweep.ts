@@ -1,6 +1,6 @@
 import type { Log } from '../log.ts';
 import type { EventPublisher } from '../outbox/publisher.ts';
-import type { InstanceStore } from '../store/instanceStore.ts';
+import type { InstanceStore } from './ports.ts';
 import type { OutboxStore } from '../store/outboxStore.ts';
 import { awaitsProvisioning } from './stateMachine.ts';
 

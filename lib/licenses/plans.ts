@@ -1,8 +1,8 @@
 import type { LicenseCodeRequest } from '../koogallery/activities.ts';
 import { answer, ResultCode, type Answer } from '../koogallery/resultCodes.ts';
 import type { Plan } from '../instances/plans.ts';
-import { testExpiry } from '../store/instanceStore.ts';
-import type { LicenseStore } from '../store/licenseStore.ts';
+import { testExpiry } from '../shared/testData.ts';
+import type { LicenseStore } from './ports.ts';
 import { decideLicense, licenseIdempotencyKey, type LicenseCommand } from './license.ts';
 
 export interface LicensePlanContext {

@@ -1,7 +1,8 @@
 import type { Log } from '../log.ts';
 import { queueEventFor } from '../outbox/events.ts';
 import type { EventPublisher } from '../outbox/publisher.ts';
-import { testExpiry, type InstanceStore } from '../store/instanceStore.ts';
+import { testExpiry } from '../shared/testData.ts';
+import type { InstanceStore } from '../instances/ports.ts';
 import { retryProvisioning } from '../instances/stateMachine.ts';
 
 export type RetryResult = { ok: true; eventId: string } | { ok: false; reason: string };

@@ -9,7 +9,9 @@ import {
 import type { Log } from '../log.ts';
 import type { LifecycleEvent } from '../outbox/events.ts';
 import type { BillingRecorder } from '../settlement/recording.ts';
-import { testExpiry, type InstanceStore, type LabeledWrite } from '../store/instanceStore.ts';
+import { testExpiry } from '../shared/testData.ts';
+import type { InstanceStore } from '../instances/ports.ts';
+import type { PlannedWrite } from '../shared/transaction.ts';
 import type { OutboxStore } from '../store/outboxStore.ts';
 
 /**
@@ -176,7 +178,7 @@ async function failStep(
  * Writes a decision (and the order record and billing facts, if any) in one transaction, conditioned on the version read.
  * A lost race retries the whole event from a fresh read.
  */
-async function commitDecision(instance: Instance, decision: Decision, deps: WorkerDeps, order?: OrderTerms, billing: LabeledWrite[] = []): Promise<Instance> {
+async function commitDecision(instance: Instance, decision: Decision, deps: WorkerDeps, order?: OrderTerms, billing: PlannedWrite[] = []): Promise<Instance> {
   const nowSeconds = Math.floor(deps.now() / 1000);
   const expiresAt = testExpiry(instance, deps.testTtlDays);
   const writes = [...billing];

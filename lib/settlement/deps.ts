@@ -1,25 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigError, type Config } from '../config.ts';
 import type { Log } from '../log.ts';
-import { sqsClient } from '../outbox/sqsClient.ts';
+import { sqsClient } from '../aws/clients.ts';
 import { billingStore } from '../store/billingStore.ts';
 import { instanceStore } from '../store/instanceStore.ts';
-import { s3Client } from '../store/s3.ts';
+import { s3Client } from '../aws/clients.ts';
 import { statementStore } from '../store/statementStore.ts';
 import { statementFiles } from './files.ts';
 import { sqsSettlementQueue, type SettlementDeps } from './run.ts';
 import { settlementSettings } from './settings.ts';
-
-let longClient: DynamoDBClient | undefined;
-
-/**
- * A DynamoDB client for settlement's long reads (pages of up to 1 MB from the `bill` index): longer timeouts
- * than the marketplace path's shared client, which answers within 5 seconds.
- */
-export function settlementDynamoClient(): DynamoDBClient {
-  longClient ??= new DynamoDBClient({ maxAttempts: 5, requestHandler: { connectionTimeout: 2_000, requestTimeout: 15_000 } });
-  return longClient;
-}
 
 /** Settlement's collaborators from the configuration; fails at start-up if the queue or bucket is not configured. */
 export function settlementDeps(cfg: Config, options: { dynamo: DynamoDBClient; log: Log; now?: () => number }): SettlementDeps {

@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Config } from '../config.ts';
 import type { Instance, OrderTerms } from '../instances/model.ts';
 import { billingStore, type BillingStore } from '../store/billingStore.ts';
-import type { LabeledWrite } from '../store/instanceStore.ts';
+import type { PlannedWrite } from '../shared/transaction.ts';
 import { supervisionStore, type SupervisionStore } from '../store/supervisionStore.ts';
 import { newSupervision } from '../supervision/stateMachine.ts';
 import type { ProofKind } from '../supervision/proofs.ts';
@@ -87,7 +87,7 @@ function sameFacts(a: OrderLineFacts, b: OrderLineFacts): boolean {
 
 export function billingRecorder(deps: RecorderDeps) {
   /** The facts' write, plus the check that the month they belong to is still open (or their adjustment mark). */
-  async function factsWrites(facts: OrderLineFacts, previousVersion: number | undefined, businessAt: string, at: string): Promise<LabeledWrite[]> {
+  async function factsWrites(facts: OrderLineFacts, previousVersion: number | undefined, businessAt: string, at: string): Promise<PlannedWrite[]> {
     const period = periodOf(businessAt, deps.timeZone);
     if (!(await deps.billing.isClosed(period))) {
       return [deps.billing.factsWrite(facts, previousVersion, at, businessAt), deps.billing.notClosedCheck(period)];
@@ -107,7 +107,7 @@ export function billingRecorder(deps: RecorderDeps) {
      * Writes for an order the worker just fetched: its billing facts and, for a supervised product's new order,
      * the supervision flow. Nothing for debug instances or activities that bring no paid line.
      */
-    async orderWrites(instance: Instance, order: OrderTerms, activity: string, scene: string | undefined, at: string): Promise<LabeledWrite[]> {
+    async orderWrites(instance: Instance, order: OrderTerms, activity: string, scene: string | undefined, at: string): Promise<PlannedWrite[]> {
       if (instance.test) return [];
       const kind = orderLineKind(activity, scene);
       if (!kind) return [];
@@ -116,7 +116,7 @@ export function billingRecorder(deps: RecorderDeps) {
       const supervised = kind === 'NEW' && productId !== undefined && deps.supervisionSettings.supervisedProducts.has(productId);
       const previous = await deps.billing.getFacts(order.orderId, order.orderLineId);
       const facts = factsFromOrder(order, instance, kind, previous?.facts.effectiveAt ?? at, supervised, deps.currency);
-      const writes: LabeledWrite[] = [];
+      const writes: PlannedWrite[] = [];
       if (supervised && productId) {
         const existing = await deps.supervision.get(order.orderId, order.orderLineId);
         if (existing) {
@@ -149,7 +149,7 @@ export function billingRecorder(deps: RecorderDeps) {
     },
 
     /** Supervision of an order line completed (accepted): its facts become billable. */
-    async supervisionCompletedWrites(orderId: string, orderLineId: string, completedAt: string, serviceStartAt: string | undefined, at: string): Promise<LabeledWrite[]> {
+    async supervisionCompletedWrites(orderId: string, orderLineId: string, completedAt: string, serviceStartAt: string | undefined, at: string): Promise<PlannedWrite[]> {
       const previous = await deps.billing.getFacts(orderId, orderLineId);
       // No facts yet (the order's terms are still being fetched): the worker reads the accepted flow when it writes them.
       if (!previous || previous.facts.supervision?.completedAt) return [];
@@ -161,7 +161,7 @@ export function billingRecorder(deps: RecorderDeps) {
      * A release that names its unsubscription order: the instance's order line is refunded by the unsubscription
      * order's amount (the whole paid amount when the marketplace gives none).
      */
-    async refundWrites(instance: Instance, refundOrderId: string, refundOrder: OrderTerms | undefined, at: string): Promise<LabeledWrite[]> {
+    async refundWrites(instance: Instance, refundOrderId: string, refundOrder: OrderTerms | undefined, at: string): Promise<PlannedWrite[]> {
       if (instance.test) return [];
       const previous = await deps.billing.getFacts(instance.orderId, instance.orderLineId);
       if (!previous || previous.facts.refund) return [];

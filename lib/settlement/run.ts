@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
 import type { Log } from '../log.ts';
 import { BILL_SHARDS, type BillingStore, type BillKind } from '../store/billingStore.ts';
-import type { InstanceStore } from '../store/instanceStore.ts';
+import type { InstanceStore } from '../instances/ports.ts';
 import type { SettlementRun, StatementHeader, StatementStore, StatementVersion, RunTrigger } from '../store/statementStore.ts';
 import { formatQuantity } from '../usage/decimal.ts';
 import { iso } from '../usage/windows.ts';

@@ -2,11 +2,9 @@ import {
   ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+  type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import {
@@ -17,9 +15,8 @@ import {
   parseNewKey,
   sameHash,
   ScopeSchema,
-  type SellerKey,
-} from '../seller-api/apiKeys.ts';
-import { toItem } from './instanceStore.ts';
+  type SellerKey } from '../seller-api/apiKeys.ts';
+import { queryItems, toItem } from './dynamo.ts';
 import { keys } from './keys.ts';
 
 /** The main table's index of the seller API's listings (resources/dynamodb.yml); API keys are `listKind = APIKEY`. */
@@ -68,23 +65,14 @@ export function apiKeyStore(client: DynamoDBClient, table: string, options: { to
   const iso = (nowMs: number) => new Date(nowMs).toISOString();
 
   async function listItems(): Promise<ApiKeyItem[]> {
-    const found: ApiKeyItem[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const out = await client.send(
-        new QueryCommand({
-          TableName: table,
-          IndexName: LIST_INDEX,
-          KeyConditionExpression: 'listKind = :kind',
-          ExpressionAttributeValues: marshall({ ':kind': API_KEY_LIST_KIND }),
-          ScanIndexForward: false,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of out.Items ?? []) found.push(fromItem(item));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return found;
+    const items = await queryItems(client, {
+      TableName: table,
+      IndexName: LIST_INDEX,
+      KeyConditionExpression: 'listKind = :kind',
+      ExpressionAttributeValues: marshall({ ':kind': API_KEY_LIST_KIND }),
+      ScanIndexForward: false,
+    });
+    return items.map(fromItem);
   }
 
   /** Records a use, unless one was recorded within the last touchEverySeconds (by this or a concurrent request). */

@@ -1,5 +1,6 @@
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { toItem, type AuditRecord } from './instanceStore.ts';
+import { toItem } from './dynamo.ts';
+import type { AuditRecord } from '../audit/records.ts';
 import { keys } from './keys.ts';
 
 /**

@@ -1,14 +1,11 @@
 import {
   GetItemCommand,
-  QueryCommand,
-  type AttributeValue,
   type DynamoDBClient,
-  type QueryCommandInput,
-} from '@aws-sdk/client-dynamodb';
+  type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
 import type { OrderLineFacts } from '../settlement/model.ts';
-import { put, putIfVersion, toItem, type LabeledWrite, type StoreTables } from './instanceStore.ts';
+import { put, putIfVersion, queryPages, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
 import { keys } from './keys.ts';
 
 /**
@@ -119,14 +116,8 @@ function toBillItem(row: Record<string, unknown>): BillItem {
 
 export function billingStore(client: DynamoDBClient, tables: Pick<StoreTables, 'main'>) {
   /** The `bill` index queried page by page (each page as DynamoDB returned it, possibly empty after a filter). */
-  async function* queryBill(input: Omit<QueryCommandInput, 'TableName' | 'IndexName' | 'ExclusiveStartKey'>): AsyncGenerator<Record<string, AttributeValue>[]> {
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const out = await client.send(new QueryCommand({ ...input, TableName: tables.main, IndexName: BILL_INDEX, ExclusiveStartKey: start }));
-      yield out.Items ?? [];
-      start = out.LastEvaluatedKey;
-    } while (start);
-  }
+  const queryBill = (input: Omit<QueryCommandInput, 'TableName' | 'IndexName' | 'ExclusiveStartKey'>) =>
+    queryPages(client, { ...input, TableName: tables.main, IndexName: BILL_INDEX });
 
   return {
     /** An order line's billing facts (consistent read), or undefined. */

@@ -1,73 +1,12 @@
-import {
-  BatchGetItemCommand,
-  ConditionalCheckFailedException,
-  GetItemCommand,
-  QueryCommand,
-  TransactWriteItemsCommand,
-  TransactionCanceledException,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-  type TransactWriteItem,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AuditRecord } from '../audit/records.ts';
 import type { HistoryEntry, Instance, OrderTerms } from '../instances/model.ts';
+import type { InstanceStore } from '../instances/ports.ts';
 import type { LifecycleEvent } from '../outbox/events.ts';
-import { keys, type Key } from './keys.ts';
-
-/** One item of a transaction, labelled so a cancellation can say which condition failed. */
-export interface LabeledWrite {
-  label:
-    | 'nonce'
-    | 'orderLine'
-    | 'instance'
-    | 'history'
-    | 'applied'
-    | 'outbox'
-    | 'audit'
-    | 'order'
-    | 'license'
-    | 'usageWindow'
-    | 'usageTotal'
-    | 'usageRef'
-    | 'usageCorrection'
-    | 'billing'
-    | 'statement'
-    | 'supervision'
-    | 'supervisionHistory'
-    | 'proof';
-  write: TransactWriteItem;
-}
-
-export type CommitResult =
-  | { ok: true }
-  | { ok: false; conditionFailed: LabeledWrite['label'][]; conflict: boolean };
-
-/**
- * The audit table's record of one inbound marketplace call, or of one outbound usage push (`usagePush`: the
- * request body's hash and size, how many records, the marketplace's answer). Never a secret, signature or
- * personal data.
- */
-export interface AuditRecord {
-  at: string;
-  correlationId: string;
-  channel: 'produce' | 'produceV1' | 'usagePush';
-  resultCode: string;
-  latencyMs: number;
-  bodySha256: string;
-  bodyBytes: number;
-  activity?: string;
-  orderId?: string;
-  orderLineId?: string;
-  instanceId?: string;
-  licenseId?: string;
-  keyId?: string;
-  signatureForm?: string;
-  test?: boolean;
-  reason?: string;
-  /** usagePush: the number of usage records in the request. */
-  records?: number;
-}
+import type { Expiry } from '../shared/testData.ts';
+import { batchGet, commitWrites, DUE_INDEX, put, putIfVersion, queryHistory, queryItems, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
+import { keys } from './keys.ts';
 
 const INSTANCE_FIELDS = [
   'instanceId',
@@ -86,55 +25,6 @@ const INSTANCE_FIELDS = [
   'updatedAt',
   'version',
 ] as const;
-
-export const toItem = (key: Key, value: object, extra: Record<string, unknown> = {}): Record<string, AttributeValue> =>
-  marshall({ ...key, ...value, ...extra }, { removeUndefinedValues: true, convertClassInstanceToMap: false });
-
-/** A put for a transaction; `mustBeNew` makes it fail (labelled) if the item exists. */
-export const put = (
-  label: LabeledWrite['label'],
-  table: string,
-  item: Record<string, AttributeValue>,
-  mustBeNew: boolean,
-): LabeledWrite => ({
-  label,
-  write: {
-    Put: {
-      TableName: table,
-      Item: item,
-      ...(mustBeNew ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
-    },
-  },
-});
-
-/** Writes everything in one transaction; says which labelled conditions failed if it is cancelled. */
-export async function commitWrites(client: DynamoDBClient, writes: LabeledWrite[]): Promise<CommitResult> {
-  try {
-    await client.send(new TransactWriteItemsCommand({ TransactItems: writes.map((w) => w.write) }));
-    return { ok: true };
-  } catch (error) {
-    if (!(error instanceof TransactionCanceledException)) throw error;
-    const reasons = error.CancellationReasons ?? [];
-    const conditionFailed = writes.filter((_, i) => reasons[i]?.Code === 'ConditionalCheckFailed').map((w) => w.label);
-    const conflict = reasons.some((r) => r.Code === 'TransactionConflict');
-    if (conditionFailed.length === 0 && !conflict) throw error;
-    return { ok: false, conditionFailed, conflict };
-  }
-}
-
-/** Strongly consistent BatchGetItem of up to 100 keys of one table, retrying unprocessed keys. */
-export async function batchGet(client: DynamoDBClient, table: string, keyList: Key[]): Promise<Record<string, AttributeValue>[]> {
-  const found: Record<string, AttributeValue>[] = [];
-  let pending: Record<string, AttributeValue>[] = keyList.map((k) => marshall(k));
-  for (let attempt = 0; pending.length > 0; attempt++) {
-    if (attempt > 5) throw new Error('BatchGetItem left keys unprocessed after retries');
-    if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
-    const out = await client.send(new BatchGetItemCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }));
-    found.push(...(out.Responses?.[table] ?? []));
-    pending = out.UnprocessedKeys?.[table]?.Keys ?? [];
-  }
-  return found;
-}
 
 /** An instance item as the API shows it: the instance's own fields, never keys, index attributes or TTL. */
 export function toInstance(item: Record<string, AttributeValue>): Instance {
@@ -171,80 +61,10 @@ export function listAttributes(instance: Instance): { listKind: 'INSTANCE'; list
   return { listKind: 'INSTANCE', listAt: `${instance.createdAt}#${instance.instanceId}` };
 }
 
-export interface StoreTables {
-  main: string;
-  audit: string;
-}
-
-/** Epoch seconds at which a test item expires, or nothing for real data. */
-export type Expiry = number | undefined;
-
-const DAY_SECONDS = 24 * 3600;
-
-/** When a test record's items expire: `ttlDays` after its creation (law 8). Real records never expire. */
-export function testExpiry(record: { test: boolean; createdAt: string }, ttlDays: number): Expiry {
-  return record.test ? Math.floor(Date.parse(record.createdAt) / 1000) + ttlDays * DAY_SECONDS : undefined;
-}
-
-/** A put for a transaction that applies only if nobody changed the item since we read `previousVersion`. */
-export const putIfVersion = (label: LabeledWrite['label'], table: string, item: Record<string, AttributeValue>, previousVersion: number): LabeledWrite => ({
-  label,
-  write: {
-    Put: {
-      TableName: table,
-      Item: item,
-      ConditionExpression: '#version = :previous',
-      ExpressionAttributeNames: { '#version': 'version' },
-      ExpressionAttributeValues: { ':previous': { N: String(previousVersion) } },
-    },
-  },
-});
-
-/** Every item of a partition whose sort key starts with `prefix` (consistent), in sort-key order or its reverse. */
-export async function queryPrefix(
-  client: DynamoDBClient,
-  table: string,
-  pk: string,
-  prefix: string,
-  options: { newestFirst?: boolean } = {},
-): Promise<Record<string, AttributeValue>[]> {
-  const items: Record<string, AttributeValue>[] = [];
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const out = await client.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: marshall({ ':pk': pk, ':prefix': prefix }),
-        ...(options.newestFirst ? { ScanIndexForward: false } : {}),
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    items.push(...(out.Items ?? []));
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
-
-/** Every `HISTORY#` entry of a partition, oldest first, without the item's own keys and bookkeeping. */
-export async function queryHistory(client: DynamoDBClient, table: string, pk: string): Promise<Record<string, unknown>[]> {
-  return (await queryPrefix(client, table, pk, 'HISTORY#')).map((item) => {
-    const { pk: _pk, sk: _sk, type: _type, expiresAt: _exp, ...entry } = unmarshall(item);
-    return entry;
-  });
-}
-
-/** The main table's sparse index of instances the safety sweep watches (resources/dynamodb.yml). */
-export const DUE_INDEX = 'due';
-
-/** The main table's index of the seller API's listings, newest first (resources/dynamodb.yml). */
-export const LIST_INDEX = 'list';
-
 /** Outbox entries outlive the queue's 14-day retention by a day, then TTL removes them. */
 const OUTBOX_RETENTION_SECONDS = 15 * 24 * 3600;
 
-export function instanceStore(client: DynamoDBClient, tables: StoreTables) {
+export function instanceStore(client: DynamoDBClient, tables: StoreTables): InstanceStore {
   const outboxWrite = (event: LifecycleEvent, nowSeconds: number, expiresAt: Expiry): LabeledWrite =>
     put(
       'outbox',
@@ -406,26 +226,20 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables) {
 
     /** Real ACTIVE instances whose expiry is before `before`, oldest first (the sparse `due` index). */
     async dueForExpiry(before: string, limit: number): Promise<{ instanceId: string; version: number; dueAt: string }[]> {
-      const found: { instanceId: string; version: number; dueAt: string }[] = [];
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const out = await client.send(
-          new QueryCommand({
-            TableName: tables.main,
-            IndexName: DUE_INDEX,
-            KeyConditionExpression: 'dueKind = :kind AND dueAt < :before',
-            ExpressionAttributeValues: marshall({ ':kind': 'EXPIRY', ':before': before }),
-            Limit: limit - found.length,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of out.Items ?? []) {
-          const row = unmarshall(item);
-          found.push({ instanceId: String(row.instanceId), version: Number(row.version), dueAt: String(row.dueAt) });
-        }
-        start = out.LastEvaluatedKey;
-      } while (start && found.length < limit);
-      return found;
+      const items = await queryItems(
+        client,
+        {
+          TableName: tables.main,
+          IndexName: DUE_INDEX,
+          KeyConditionExpression: 'dueKind = :kind AND dueAt < :before',
+          ExpressionAttributeValues: marshall({ ':kind': 'EXPIRY', ':before': before }),
+        },
+        { limit },
+      );
+      return items.map((item) => {
+        const row = unmarshall(item);
+        return { instanceId: String(row.instanceId), version: Number(row.version), dueAt: String(row.dueAt) };
+      });
     },
 
     audit(record: AuditRecord): LabeledWrite {
@@ -433,8 +247,7 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables) {
     },
 
     /** Writes everything in one transaction; says which labelled conditions failed if it is cancelled. */
-    commit: (writes: LabeledWrite[]) => commitWrites(client, writes),
+    commit: (writes) => commitWrites(client, writes),
   };
 }
 
-export type InstanceStore = ReturnType<typeof instanceStore>;

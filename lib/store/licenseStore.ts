@@ -1,7 +1,9 @@
 import { GetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { License, LicenseHistoryEntry } from '../licenses/license.ts';
-import { batchGet, put, putIfVersion, queryHistory, toItem, type Expiry, type LabeledWrite } from './instanceStore.ts';
+import type { LicenseStore } from '../licenses/ports.ts';
+import type { Expiry } from '../shared/testData.ts';
+import { batchGet, put, putIfVersion, queryHistory, toItem, type LabeledWrite } from './dynamo.ts';
 import { keys } from './keys.ts';
 
 const LICENSE_FIELDS = ['license', 'state', 'test', 'orderId', 'orderLineId', 'productId', 'expireTime', 'createdAt', 'updatedAt', 'version'] as const;
@@ -14,7 +16,7 @@ function toLicense(item: Record<string, AttributeValue>): License {
 }
 
 /** License codes in the main table: `LICENSE#<code>` holds the license, its history and its applied markers. */
-export function licenseStore(client: DynamoDBClient, table: string) {
+export function licenseStore(client: DynamoDBClient, table: string): LicenseStore {
   const ttlOf = (expiresAt: Expiry) => (expiresAt === undefined ? {} : { expiresAt });
   const history = (entry: LicenseHistoryEntry, expiresAt: Expiry) =>
     put('history', table, toItem(keys.licenseHistory(entry.license, entry.version), { type: 'licenseHistory', ...entry, ...ttlOf(expiresAt) }), true);
@@ -58,4 +60,3 @@ export function licenseStore(client: DynamoDBClient, table: string) {
   };
 }
 
-export type LicenseStore = ReturnType<typeof licenseStore>;

@@ -1,13 +1,11 @@
 import {
   DeleteItemCommand,
-  QueryCommand,
   UpdateItemCommand,
   ConditionalCheckFailedException,
-  type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+  type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { lifecycleEventSchema, type LifecycleEvent } from '../outbox/events.ts';
+import { queryItems } from './dynamo.ts';
 import { keys } from './keys.ts';
 
 export interface PendingEvent {
@@ -53,30 +51,26 @@ export function outboxStore(client: DynamoDBClient, table: string) {
     /** Events older than `before` still waiting, oldest first. */
     async pending(before: string, limit: number): Promise<PendingEvent[]> {
       const found: PendingEvent[] = [];
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const out = await client.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'pk = :pk AND sk < :before',
-            ExpressionAttributeValues: marshall({ ':pk': keys.outboxPartition, ':before': before }),
-            Limit: limit - found.length,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of out.Items ?? []) {
-          const parsed = lifecycleEventSchema.safeParse(JSON.parse(item.message?.S ?? 'null'));
-          if (parsed.success) {
-            found.push({
-              event: parsed.data,
-              resent: item.resentAt !== undefined,
-              requeues: Number(item.requeues?.N ?? 0),
-              reported: item.reportedAt !== undefined,
-            });
-          }
+      const items = await queryItems(
+        client,
+        {
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk AND sk < :before',
+          ExpressionAttributeValues: marshall({ ':pk': keys.outboxPartition, ':before': before }),
+        },
+        { limit },
+      );
+      for (const item of items) {
+        const parsed = lifecycleEventSchema.safeParse(JSON.parse(item.message?.S ?? 'null'));
+        if (parsed.success) {
+          found.push({
+            event: parsed.data,
+            resent: item.resentAt !== undefined,
+            requeues: Number(item.requeues?.N ?? 0),
+            reported: item.reportedAt !== undefined,
+          });
         }
-        start = out.LastEvaluatedKey;
-      } while (start && found.length < limit);
+      }
       return found;
     },
 

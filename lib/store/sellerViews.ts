@@ -3,7 +3,9 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import { INSTANCE_STATES, type HistoryEntry, type Instance, type InstanceState } from '../instances/model.ts';
 import { decodeCursor, encodeCursor, InvalidCursorError, keyString, startKey } from './cursor.ts';
-import { instanceStore, LIST_INDEX, toInstance, type AuditRecord, type StoreTables } from './instanceStore.ts';
+import { instanceStore, toInstance } from './instanceStore.ts';
+import { LIST_INDEX, type StoreTables } from './dynamo.ts';
+import type { AuditRecord } from '../audit/records.ts';
 import { keys } from './keys.ts';
 
 /**

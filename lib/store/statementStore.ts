@@ -10,7 +10,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import type { CurrencyTotals, Period } from '../settlement/model.ts';
 import { decodeCursor, encodeCursor, keyString, startKey } from './cursor.ts';
-import { commitWrites, LIST_INDEX, put, queryPrefix, toItem, type LabeledWrite, type StoreTables } from './instanceStore.ts';
+import { commitWrites, LIST_INDEX, put, queryPrefix, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
 import { keys } from './keys.ts';
 
 /**

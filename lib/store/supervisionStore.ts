@@ -1,15 +1,13 @@
 import {
   ConditionalCheckFailedException,
   GetItemCommand,
-  QueryCommand,
   UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+  type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SupervisionHistoryEntry, SupervisionRecord } from '../supervision/model.ts';
 import type { ProofKind } from '../supervision/proofs.ts';
-import { commitWrites, put, putIfVersion, toItem, type LabeledWrite, type StoreTables } from './instanceStore.ts';
+import type { PlannedWrite } from '../shared/transaction.ts';
+import { commitWrites, put, putIfVersion, queryPartition, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
 import { keys } from './keys.ts';
 
 /**
@@ -93,26 +91,13 @@ export function supervisionStore(client: DynamoDBClient, tables: Pick<StoreTable
       let record: SupervisionRecord | undefined;
       const history: SupervisionHistoryEntry[] = [];
       const proofs: ProofRecord[] = [];
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const out = await client.send(
-          new QueryCommand({
-            TableName: tables.main,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: marshall({ ':pk': keys.supervisionPartition(orderId, orderLineId) }),
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of out.Items ?? []) {
-          const row = unmarshall(item);
-          const sk = String(row.sk);
-          if (sk === '#SUPERVISION') record = strip(row) as unknown as SupervisionRecord;
-          else if (sk.startsWith('HISTORY#')) history.push(strip(row) as unknown as SupervisionHistoryEntry);
-          else if (sk.startsWith('PROOF#')) proofs.push(strip(row) as unknown as ProofRecord);
-        }
-        start = out.LastEvaluatedKey;
-      } while (start);
+      for (const item of await queryPartition(client, tables.main, keys.supervisionPartition(orderId, orderLineId))) {
+        const row = unmarshall(item);
+        const sk = String(row.sk);
+        if (sk === '#SUPERVISION') record = strip(row) as unknown as SupervisionRecord;
+        else if (sk.startsWith('HISTORY#')) history.push(strip(row) as unknown as SupervisionHistoryEntry);
+        else if (sk.startsWith('PROOF#')) proofs.push(strip(row) as unknown as ProofRecord);
+      }
       return record ? { record, history, proofs } : undefined;
     },
 
@@ -172,7 +157,7 @@ export function supervisionStore(client: DynamoDBClient, tables: Pick<StoreTable
       }
     },
 
-    commit: (writes: LabeledWrite[]) => commitWrites(client, writes),
+    commit: (writes: readonly PlannedWrite[]) => commitWrites(client, writes),
   };
 }
 

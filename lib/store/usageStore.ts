@@ -1,13 +1,11 @@
 import {
   ConditionalCheckFailedException,
-  QueryCommand,
   UpdateItemCommand,
   type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+  type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
-import { batchGet, commitWrites, DUE_INDEX, put, toItem, type LabeledWrite } from './instanceStore.ts';
+import { batchGet, commitWrites, DUE_INDEX, put, queryItems, toItem, type LabeledWrite } from './dynamo.ts';
 import { usageBillAttributes } from './billingStore.ts';
 import { keys, type Key } from './keys.ts';
 
@@ -129,17 +127,6 @@ export const MAX_REFS_PER_ADDITION = 97;
 export function usageStore(client: DynamoDBClient, table: string) {
   const windowKey = (w: { instanceId: string; beginTime: string }): Key => keys.usageWindow(w.instanceId, w.beginTime);
 
-  async function queryAll(input: ConstructorParameters<typeof QueryCommand>[0], limit: number): Promise<Record<string, AttributeValue>[]> {
-    const found: Record<string, AttributeValue>[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const out = await client.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
-      found.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start && found.length < limit);
-    return found.slice(0, limit);
-  }
-
   /** A conditional update; false when the condition did not hold. */
   async function updateIf(key: Key, update: Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName' | 'Key'>): Promise<Record<string, AttributeValue> | false> {
     try {
@@ -243,14 +230,15 @@ export function usageStore(client: DynamoDBClient, table: string) {
 
     /** Windows whose end is at or before `nowIso` and that are not pushed yet (OPEN or PUSHING), oldest first. */
     async dueWindows(nowIso: string, limit: number): Promise<{ instanceId: string; beginTime: string }[]> {
-      const items = await queryAll(
+      const items = await queryItems(
+        client,
         {
           TableName: table,
           IndexName: DUE_INDEX,
           KeyConditionExpression: 'dueKind = :kind AND dueAt <= :now',
           ExpressionAttributeValues: marshall({ ':kind': USAGE_DUE_KIND, ':now': nowIso }),
         },
-        limit,
+        { limit },
       );
       return items.map((item) => ({ instanceId: item.instanceId?.S ?? '', beginTime: (item.sk?.S ?? '').replace(/^WINDOW#/, '') }));
     },
@@ -326,14 +314,15 @@ export function usageStore(client: DynamoDBClient, table: string) {
     /** An instance's windows with begin in [fromIso, toIso), oldest first, at most `limit`. */
     async windows(instanceId: string, fromIso: string, toIso: string, limit: number): Promise<UsageWindow[]> {
       const pk = keys.usagePartition(instanceId);
-      const items = await queryAll(
+      const items = await queryItems(
+        client,
         {
           TableName: table,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
           ExpressionAttributeValues: marshall({ ':pk': pk, ':from': `WINDOW#${fromIso}`, ':to': `WINDOW#${toIso}` }),
           ConsistentRead: true,
         },
-        limit,
+        { limit },
       );
       return items.filter((item) => item.sk?.S !== `WINDOW#${toIso}`).map(toWindow);
     },
@@ -341,14 +330,15 @@ export function usageStore(client: DynamoDBClient, table: string) {
     /** An instance's late-usage corrections, oldest first. */
     async corrections(instanceId: string, limit: number): Promise<UsageCorrection[]> {
       const pk = keys.usagePartition(instanceId);
-      const items = await queryAll(
+      const items = await queryItems(
+        client,
         {
           TableName: table,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :late)',
           ExpressionAttributeValues: marshall({ ':pk': pk, ':late': 'LATE#' }),
           ConsistentRead: true,
         },
-        limit,
+        { limit },
       );
       return items.map(toCorrection);
     },

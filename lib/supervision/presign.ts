@@ -1,4 +1,4 @@
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { sha256Forms } from './proofs.ts';
@@ -11,37 +11,6 @@ import { sha256Forms } from './proofs.ts';
 
 /** SigV4 allows presigned requests for at most 7 days. */
 export const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
-
-export interface PresigningClientOptions {
-  region: string;
-  endpoint?: string | undefined;
-  forcePathStyle?: boolean | undefined;
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string | undefined } | undefined;
-}
-
-/**
- * An S3 client for presigning. Checksums only when an operation requires them: by default the SDK would put an
- * empty body's `x-amz-checksum-crc32` into upload URLs (which real S3 then refuses) and `x-amz-checksum-mode`
- * into download URLs.
- */
-export function presigningS3Client(options: PresigningClientOptions): S3Client {
-  return new S3Client({
-    region: options.region,
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    ...(options.forcePathStyle !== undefined ? { forcePathStyle: options.forcePathStyle } : {}),
-    ...(options.credentials
-      ? {
-          credentials: {
-            accessKeyId: options.credentials.accessKeyId,
-            secretAccessKey: options.credentials.secretAccessKey,
-            ...(options.credentials.sessionToken ? { sessionToken: options.credentials.sessionToken } : {}),
-          },
-        }
-      : {}),
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
 
 function checkExpiry(expiresSeconds: number): void {
   if (!Number.isInteger(expiresSeconds) || expiresSeconds < 1 || expiresSeconds > MAX_PRESIGN_SECONDS) {

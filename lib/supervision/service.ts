@@ -1,3 +1,4 @@
+import type { PlannedWrite } from '../shared/transaction.ts';
 import { createHash } from 'node:crypto';
 import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
@@ -5,12 +6,13 @@ import * as z from 'zod';
 import type { Config } from '../config.ts';
 import { log as defaultLog, type Log } from '../log.ts';
 import { billingRecorderFor, type BillingRecorder } from '../settlement/recording.ts';
-import { dynamoClient } from '../store/client.ts';
+import { dynamoClient } from '../aws/clients.ts';
 import { instanceStore } from '../store/instanceStore.ts';
-import { s3Client } from '../store/s3.ts';
+import { s3Client } from '../aws/clients.ts';
 import { supervisionStore, type ProofRecord, type SupervisionStore } from '../store/supervisionStore.ts';
 import { APPEAL_OUTCOMES, type SupervisionAction, type SupervisionActor, type SupervisionHistoryEntry, type SupervisionRecord } from './model.ts';
-import { downloadUrl, presigningS3Client, proofUploadForm, type ProofUploadForm } from './presign.ts';
+import { downloadUrl, proofUploadForm, type ProofUploadForm } from './presign.ts';
+import { presigningS3Client } from '../aws/clients.ts';
 import {
   checkReceivedObject,
   decodeS3EventKey,
@@ -465,7 +467,7 @@ export async function recordTransition(orderId: string, orderLineId: string, bod
     if (!result.ok) return fail(result.code === 'INVALID' ? 'unprocessable' : 'conflict', result.message);
     if (result.unchanged) return ok({ supervision: record, unchanged: true, reason: result.reason });
 
-    const writes = deps.store.transitionWrites(record.version, result.next, result.entry);
+    const writes: PlannedWrite[] = deps.store.transitionWrites(record.version, result.next, result.entry);
     if (result.next.state === 'ACCEPTED' && record.state !== 'ACCEPTED') {
       const completedAt = result.next.acceptedAt ?? at;
       writes.push(...(await deps.recorder.supervisionCompletedWrites(orderId, orderLineId, completedAt, result.next.serviceStartAt, at)));

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { UsagePushOutcome, UsagePushRecord } from '../koogallery/openApi.ts';
 import { usageBody } from '../koogallery/usageSignature.ts';
 import type { Log } from '../log.ts';
-import type { AuditRecord } from '../store/instanceStore.ts';
+import type { AuditRecord } from '../audit/records.ts';
 import type { UsageStore, UsageWindow } from '../store/usageStore.ts';
 import { formatQuantity } from './decimal.ts';
 import { iso, marketplaceTime, MAX_AGE_MS, meteringSn } from './windows.ts';

@@ -27,7 +27,7 @@ import { usageRoutes } from '../../lib/seller-api/routes.ts';
 import type { UsageRouteDeps } from '../../lib/seller-api/routes/usage.ts';
 import { apiKeyStore } from '../../lib/store/apiKeyStore.ts';
 import { auditLog } from '../../lib/store/auditLog.ts';
-import { dynamoClient } from '../../lib/store/client.ts';
+import { dynamoClient } from '../../lib/aws/clients.ts';
 import { instanceStore } from '../../lib/store/instanceStore.ts';
 import { usageStore, type UsageStore } from '../../lib/store/usageStore.ts';
 import { formatQuantity, parseQuantity } from '../../lib/usage/decimal.ts';

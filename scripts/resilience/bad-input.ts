@@ -24,8 +24,8 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { sqsClient } from '../../lib/outbox/sqsClient.ts';
-import { dynamoClient } from '../../lib/store/client.ts';
+import { sqsClient } from '../../lib/aws/clients.ts';
+import { dynamoClient } from '../../lib/aws/clients.ts';
 import {
   auditProblems,
   captureServerLog,

@@ -37,7 +37,7 @@ import { sellerRoutes } from '../../lib/seller-api/routes.ts';
 import { nextPeriod, periodOf } from '../../lib/settlement/period.ts';
 import { BILL_MAX_BYTES } from '../../lib/settlement/reconciliation.ts';
 import { apiKeyStore } from '../../lib/store/apiKeyStore.ts';
-import { dynamoClient } from '../../lib/store/client.ts';
+import { dynamoClient } from '../../lib/aws/clients.ts';
 import { keys } from '../../lib/store/keys.ts';
 import { STATEMENT_LIST_KIND } from '../../lib/store/statementStore.ts';
 import { supervisionStore } from '../../lib/store/supervisionStore.ts';

@@ -1,6 +1,7 @@
 /** The local tables' items as plain objects, for the resilience runs' checks of what changed. */
-import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { queryItems } from '../../lib/store/dynamo.ts';
 
 export type Item = Record<string, unknown>;
 
@@ -11,21 +12,12 @@ export async function queryPartition(
   pk: string,
   filter?: { expression: string; values: Record<string, unknown> },
 ): Promise<Item[]> {
-  const out: Item[] = [];
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await client.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'pk = :pk',
-        ...(filter ? { FilterExpression: filter.expression } : {}),
-        ExpressionAttributeValues: marshall({ ':pk': pk, ...(filter?.values ?? {}) }),
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const raw of page.Items ?? []) out.push(unmarshall(raw));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return out;
+  const items = await queryItems(client, {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk',
+    ...(filter ? { FilterExpression: filter.expression } : {}),
+    ExpressionAttributeValues: marshall({ ':pk': pk, ...(filter?.values ?? {}) }),
+    ConsistentRead: true,
+  });
+  return items.map((raw) => unmarshall(raw));
 }

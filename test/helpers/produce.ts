@@ -4,7 +4,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { handler } from '../../functions/produce.ts';
 import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
-import { dynamoClient } from '../../lib/store/client.ts';
+import { dynamoClient } from '../../lib/aws/clients.ts';
 import { handleProduceCall, type ProduceDeps, type ProduceResult } from '../../lib/instances/produceCall.ts';
 import type { LifecycleEvent } from '../../lib/outbox/events.ts';
 import { instanceStore } from '../../lib/store/instanceStore.ts';

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { handler } from '../../functions/seller.ts';
 import type { Scope } from '../../lib/seller-api/apiKeys.ts';
 import { apiKeyStore } from '../../lib/store/apiKeyStore.ts';
-import { dynamoClient } from '../../lib/store/client.ts';
+import { dynamoClient } from '../../lib/aws/clients.ts';
 import { env, lambdaContext } from './produce.ts';
 
 /** Calls the real seller function with an HTTP API event, as API Gateway would. */

@@ -4,7 +4,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { generateApiKey, hashApiKey, SCOPES, type SellerKey } from '../../lib/seller-api/apiKeys.ts';
 import { apiKeyStore } from '../../lib/store/apiKeyStore.ts';
-import { dynamoClient } from '../../lib/store/client.ts';
+import { dynamoClient } from '../../lib/aws/clients.ts';
 import { keys } from '../../lib/store/keys.ts';
 import { createLocalKey, runKeysCli } from '../../scripts/keys.ts';
 import { env } from '../helpers/produce.ts';

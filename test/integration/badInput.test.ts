@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dynamoClient } from '../../lib/store/client.ts';
+import { dynamoClient } from '../../lib/aws/clients.ts';
 import {
   auditProblems,
   auditRecordsOf,

@@ -9,7 +9,7 @@ import { handleLifecycleEvent, type WorkerDeps } from '../../lib/provisioning/wo
 import { billingRecorder } from '../../lib/settlement/recording.ts';
 import { periodOf } from '../../lib/settlement/period.ts';
 import { billingStore, BILL_SHARDS } from '../../lib/store/billingStore.ts';
-import { dynamoClient } from '../../lib/store/client.ts';
+import { dynamoClient } from '../../lib/aws/clients.ts';
 import { keys } from '../../lib/store/keys.ts';
 import { outboxStore } from '../../lib/store/outboxStore.ts';
 import { supervisionStore } from '../../lib/store/supervisionStore.ts';

@@ -38,7 +38,7 @@ import {
 } from '../../scripts/local/env.ts';
 import { mockOrder, startFakeOpenApi, type FakeOpenApi, type FakeOrder } from '../../scripts/local/fake-openapi.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../scripts/local/webhook-receiver.ts';
-import { sqsClient } from '../../lib/outbox/sqsClient.ts';
+import { sqsClient } from '../../lib/aws/clients.ts';
 import { request as httpRequest } from 'node:http';
 import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
 import { bodySignHeader } from '../../lib/koogallery/signature.ts';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { handleProduceCall } from '../../lib/instances/produceCall.ts';
 import { instanceStore } from '../../lib/store/instanceStore.ts';
 import { keys } from '../../lib/store/keys.ts';
-import { dynamoClient } from '../../lib/store/client.ts';
+import { dynamoClient } from '../../lib/aws/clients.ts';
 import { auditRecord, call, env, invokeRaw, produceDeps, store, uniqueId } from '../helpers/produce.ts';
 import { signedQuery, TEST_KEY } from '../helpers/signing.ts';
 

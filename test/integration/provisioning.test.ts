@@ -9,7 +9,7 @@ import { orderQueryVia, templateAdapter, webhookAdapter } from '../../lib/provis
 import { retryFailedProvisioning } from '../../lib/provisioning/retry.ts';
 import { webhookClient } from '../../lib/provisioning/webhook.ts';
 import { handleLifecycleEvent, RetryLater, type WorkerDeps } from '../../lib/provisioning/worker.ts';
-import { dynamoClient } from '../../lib/store/client.ts';
+import { dynamoClient } from '../../lib/aws/clients.ts';
 import { keys } from '../../lib/store/keys.ts';
 import { outboxStore } from '../../lib/store/outboxStore.ts';
 import { startFakeOpenApi, type FakeOpenApi, type FakeOrder } from '../../scripts/local/fake-openapi.ts';

@@ -6,7 +6,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecordAttributes } from 'aws-lambda
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bodySignHeader } from '../../lib/koogallery/signature.ts';
 import { formatSteps, SCENARIOS, type ScenarioOptions, type StepResult } from '../../scripts/sim/scenarios.ts';
-import { dynamoClient } from '../../lib/store/client.ts';
+import { dynamoClient } from '../../lib/aws/clients.ts';
 import { startFakeOpenApi, type FakeOpenApi } from '../../scripts/local/fake-openapi.ts';
 import { licenseCliStore, registerLicenseCode } from '../../scripts/licenses.ts';
 import { startHandlerServer, type HandlerServer } from '../helpers/httpServer.ts';

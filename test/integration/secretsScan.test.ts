@@ -19,10 +19,10 @@ import { deriveV1FieldKey, encryptV1Field } from '../../lib/koogallery/fieldCryp
 import { openApiClient, ORDER_QUERY_PATH, USAGE_DATA_PATH, type UsagePushRecord } from '../../lib/koogallery/openApi.ts';
 import { javaUrlEncode, signV1Request } from '../../lib/koogallery/v1Auth.ts';
 import { log, logger } from '../../lib/log.ts';
-import { sqsClient } from '../../lib/outbox/sqsClient.ts';
+import { sqsClient } from '../../lib/aws/clients.ts';
 import { SCOPES } from '../../lib/seller-api/apiKeys.ts';
 import { auditLog } from '../../lib/store/auditLog.ts';
-import { dynamoClient } from '../../lib/store/client.ts';
+import { dynamoClient } from '../../lib/aws/clients.ts';
 import { usageStore, type UsageStore } from '../../lib/store/usageStore.ts';
 import { pushUsage } from '../../lib/usage/push.ts';
 import { marketplaceTime } from '../../lib/usage/windows.ts';

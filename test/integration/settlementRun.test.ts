@@ -25,10 +25,10 @@ import {
   type SettlementDeps,
 } from '../../lib/settlement/run.ts';
 import { billingStore } from '../../lib/store/billingStore.ts';
-import { dynamoClient } from '../../lib/store/client.ts';
-import { commitWrites, toItem } from '../../lib/store/instanceStore.ts';
+import { dynamoClient } from '../../lib/aws/clients.ts';
+import { commitWrites, toItem } from '../../lib/store/dynamo.ts';
 import { keys } from '../../lib/store/keys.ts';
-import { s3Client } from '../../lib/store/s3.ts';
+import { s3Client } from '../../lib/aws/clients.ts';
 import type { StatementHeader } from '../../lib/store/statementStore.ts';
 import { supervisionStore } from '../../lib/store/supervisionStore.ts';
 import { usageStore } from '../../lib/store/usageStore.ts';

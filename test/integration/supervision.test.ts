@@ -18,7 +18,7 @@ import { supervisionRoutes, type SupervisionRouteDeps } from '../../lib/seller-a
 import { billingRecorder } from '../../lib/settlement/recording.ts';
 import { supervisionSettings } from '../../lib/settlement/settings.ts';
 import { billingStore } from '../../lib/store/billingStore.ts';
-import { dynamoClient } from '../../lib/store/client.ts';
+import { dynamoClient } from '../../lib/aws/clients.ts';
 import { supervisionStore } from '../../lib/store/supervisionStore.ts';
 import type { SupervisionRecord } from '../../lib/supervision/model.ts';
 import { newProofId, proofObjectKey, quarantineKey, type ProofKind } from '../../lib/supervision/proofs.ts';

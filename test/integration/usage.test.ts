@@ -4,7 +4,7 @@ import { createInstance } from '../../lib/instances/stateMachine.ts';
 import { openApiClient } from '../../lib/koogallery/openApi.ts';
 import { eventFor } from '../../lib/outbox/events.ts';
 import { auditLog } from '../../lib/store/auditLog.ts';
-import { dynamoClient } from '../../lib/store/client.ts';
+import { dynamoClient } from '../../lib/aws/clients.ts';
 import { usageStore, type UsageStore, type UsageWindow } from '../../lib/store/usageStore.ts';
 import { ingestUsage } from '../../lib/usage/ingest.ts';
 import { pushUsage, type PushSummary } from '../../lib/usage/push.ts';

@@ -10,7 +10,7 @@ import { provisioned } from '../../lib/instances/stateMachine.ts';
 import { decryptV1Field, encryptV1Field, type EncryptType } from '../../lib/koogallery/fieldCrypto.ts';
 import { bodySignHeader } from '../../lib/koogallery/signature.ts';
 import { javaUrlEncode, signV1Request } from '../../lib/koogallery/v1Auth.ts';
-import { dynamoClient } from '../../lib/store/client.ts';
+import { dynamoClient } from '../../lib/aws/clients.ts';
 import { keys } from '../../lib/store/keys.ts';
 import { auditRecord, call, env, httpEvent, lambdaContext, produceDeps, store, uniqueId, type ProduceResponse } from '../helpers/produce.ts';
 import { TEST_KEY } from '../helpers/signing.ts';

@@ -1,0 +1,54 @@
+/**
+ * What the instance flows (the produce call, the provisioning worker, the safety sweep) need of storage.
+ * lib/store/instanceStore.ts implements it on DynamoDB; test/fakes has an in-memory one.
+ */
+import type { AuditRecord } from '../audit/records.ts';
+import type { LifecycleEvent } from '../outbox/events.ts';
+import type { Expiry } from '../shared/testData.ts';
+import type { Commit, PlannedWrite } from '../shared/transaction.ts';
+import type { HistoryEntry, Instance, OrderTerms } from './model.ts';
+
+export interface DueInstance {
+  instanceId: string;
+  version: number;
+  dueAt: string;
+}
+
+export interface InstanceStore {
+  getInstance(instanceId: string): Promise<Instance | undefined>;
+  /** The instance and whether an order-carrying command was already applied to it, in one round trip. */
+  getInstanceAndApplied(instanceId: string, idempotencyKey: string | undefined): Promise<{ instance: Instance | undefined; alreadyApplied: boolean }>;
+  /** Up to 100 instances by id (BatchGetItem's limit, and queryInstance's). Unknown ids are absent. */
+  getInstances(instanceIds: readonly string[]): Promise<Map<string, Instance>>;
+  getOrderLineInstanceId(orderId: string, orderLineId: string): Promise<string | undefined>;
+  /** The whole history, oldest first. */
+  getHistory(instanceId: string): Promise<HistoryEntry[]>;
+  /** Claims a nonce; the write fails (label `nonce`) if it was claimed before. */
+  claimNonce(keyId: string, nonce: string, expiresAt: number): PlannedWrite;
+  /** Whether the nonce is claimed (consistent read): after a commit whose answer was lost, whether it committed. */
+  nonceClaimed(keyId: string, nonce: string): Promise<boolean>;
+  /** The order-line claim, the instance, its first history entry and the outbox event, all or nothing. */
+  createInstance(instance: Instance, entry: HistoryEntry, event: LifecycleEvent, nowSeconds: number, expiresAt: Expiry): PlannedWrite[];
+  /**
+   * The changed instance (only if nobody changed it since we read version `previousVersion`), its history entry,
+   * the applied-marker of an order-carrying command, and the outbox event if it has one.
+   */
+  applyChange(
+    previousVersion: number,
+    next: Instance,
+    entry: HistoryEntry,
+    idempotencyKey: string | undefined,
+    event: LifecycleEvent | undefined,
+    nowSeconds: number,
+    expiresAt: Expiry,
+  ): PlannedWrite[];
+  /** The order line's terms as Query Order gave them; a later fetch replaces them. */
+  orderRecord(order: OrderTerms, instanceId: string, fetchedAt: string, expiresAt: Expiry): PlannedWrite;
+  /** Annotations without a transition, conditioned on the version read; false when the instance moved on. */
+  annotate(instanceId: string, version: number, fields: Partial<Pick<Instance, 'overdueSince' | 'provisioning'>>): Promise<boolean>;
+  /** Real ACTIVE instances whose expiry is before `before`, oldest first. */
+  dueForExpiry(before: string, limit: number): Promise<DueInstance[]>;
+  /** The message-log record of a marketplace call (law 6): created, never replaced. */
+  audit(record: AuditRecord): PlannedWrite;
+  commit: Commit;
+}
