@@ -5,7 +5,7 @@ import { settlementDynamoClient } from '../lib/aws/clients.ts';
 import type { Period } from '../lib/settlement/model.ts';
 import { periodOf, previousPeriod } from '../lib/settlement/period.ts';
 import { PeriodClosedError, RunInProgressError, startRun } from '../lib/settlement/run.ts';
-import { iso } from '../lib/usage/windows.ts';
+import { iso } from '../lib/shared/time.ts';
 
 /**
  * The monthly schedule: starts the settlement run of the previous month in SETTLEMENT_TIME_ZONE. serverless.yml

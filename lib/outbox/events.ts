@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { parseJsonMessage, type Parsed } from '../shared/json.ts';
 import { INSTANCE_STATES, type HistoryEntry, type Instance, type LifecycleEventType } from '../instances/model.ts';
 
 /**
@@ -54,18 +55,5 @@ export function eventFor(instance: Instance, entry: HistoryEntry, type: Lifecycl
   return event;
 }
 
-/** A queue message's body as a lifecycle event, or the first problem with it. */
-export function parseLifecycleMessage(body: string): { ok: true; value: LifecycleEvent } | { ok: false; issue: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    return { ok: false, issue: 'body is not JSON' };
-  }
-  const parsed = lifecycleEventSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, issue: `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}` };
-  }
-  return { ok: true, value: parsed.data };
-}
+/** A queue message's body as a lifecycle event, or what is wrong with it. */
+export const parseLifecycleMessage = (body: string): Parsed<LifecycleEvent> => parseJsonMessage(body, lifecycleEventSchema);

@@ -1,4 +1,5 @@
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { sendBatch, sqsBatches } from '../aws/sqsBatch.ts';
 import type { LifecycleEvent } from './events.ts';
 
 export interface EventPublisher {
@@ -6,22 +7,14 @@ export interface EventPublisher {
   publish(events: readonly LifecycleEvent[]): Promise<string[]>;
 }
 
-const SQS_BATCH_LIMIT = 10;
-
 export function sqsPublisher(client: SQSClient, queueUrl: string): EventPublisher {
   return {
     async publish(events) {
       const failed: string[] = [];
-      for (let i = 0; i < events.length; i += SQS_BATCH_LIMIT) {
-        const batch = events.slice(i, i + SQS_BATCH_LIMIT);
+      for (const batch of sqsBatches(events)) {
         try {
-          const out = await client.send(
-            new SendMessageBatchCommand({
-              QueueUrl: queueUrl,
-              Entries: batch.map((event, n) => ({ Id: String(n), MessageBody: JSON.stringify(event) })),
-            }),
-          );
-          for (const f of out.Failed ?? []) failed.push(batch[Number(f.Id)]?.eventId ?? '?');
+          const out = await sendBatch(client, queueUrl, batch.map((event) => ({ body: JSON.stringify(event) })));
+          for (const n of out.failed) failed.push(batch[n]?.eventId ?? '?');
         } catch {
           failed.push(...batch.map((e) => e.eventId));
         }

@@ -1,9 +1,9 @@
+import { sendBatch } from '../aws/sqsBatch.ts';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ReceiveMessageCommand,
-  SendMessageBatchCommand,
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -80,9 +80,9 @@ export async function redrive(
       continue;
     }
     summary.found += Messages.length;
-    const entries = Messages.map((m, i) => ({ Id: String(i), MessageBody: m.Body ?? '', ...(m.MessageAttributes ? { MessageAttributes: m.MessageAttributes } : {}) }));
-    const sent = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
-    const ok = new Set((sent.Successful ?? []).map((s) => s.Id));
+    const sent = await sendBatch(sqs, queueUrl, Messages.map((m) => ({ body: m.Body ?? '', ...(m.MessageAttributes ? { attributes: m.MessageAttributes } : {}) })));
+    const failed = new Set(sent.failed);
+    const ok = new Set(Messages.flatMap((_, i) => (failed.has(i) ? [] : [String(i)])));
     const toDelete = Messages.flatMap((m, i) => (ok.has(String(i)) && m.ReceiptHandle ? [{ Id: String(i), ReceiptHandle: m.ReceiptHandle }] : []));
     if (toDelete.length > 0) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: deadLetterQueueUrl, Entries: toDelete }));
     summary.moved += toDelete.length;

@@ -1,4 +1,5 @@
-import { iso, parseUtc } from '../usage/windows.ts';
+import { parseUtc } from '../usage/windows.ts';
+import { iso } from '../shared/time.ts';
 import type { Period } from './model.ts';
 
 /**

@@ -1,4 +1,6 @@
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { sendBatch, sqsBatches } from '../aws/sqsBatch.ts';
+import { parseJsonMessage, type Parsed } from '../shared/json.ts';
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
 import type { Log } from '../log.ts';
@@ -6,7 +8,7 @@ import { BILL_SHARDS, type BillingStore, type BillKind } from '../store/billingS
 import type { InstanceStore } from '../instances/ports.ts';
 import type { SettlementRun, StatementHeader, StatementStore, StatementVersion, RunTrigger } from '../store/statementStore.ts';
 import { formatQuantity } from '../usage/decimal.ts';
-import { iso } from '../usage/windows.ts';
+import { iso } from '../shared/time.ts';
 import { statementJsonLine } from './csv.ts';
 import { statementDiff, type StatementDiff } from './diff.ts';
 import { hashSink, type StatementFiles, type TextSink } from './files.ts';
@@ -162,33 +164,18 @@ export type AssembleMessage = z.infer<typeof assembleMessage>;
 export type SettlementMessage = z.infer<typeof settlementMessage>;
 
 /** A settlement queue message body, checked; the issue says what is wrong with anything else. */
-export function parseSettlementMessage(body: string): { ok: true; value: SettlementMessage } | { ok: false; issue: string } {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch {
-    return { ok: false, issue: 'the body is not JSON' };
-  }
-  const parsed = settlementMessage.safeParse(json);
-  if (!parsed.success) {
-    return { ok: false, issue: parsed.error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; ') };
-  }
-  return { ok: true, value: parsed.data };
-}
-
-const SQS_BATCH = 10;
+export const parseSettlementMessage = (body: string): Parsed<SettlementMessage> => parseJsonMessage(body, settlementMessage);
 
 /** Sends settlement messages in batches of 10; throws if any could not be sent (after one more try). */
 export function sqsSettlementQueue(client: SQSClient, queueUrl: string): SettlementQueue {
   return {
     async send(messages) {
-      for (let i = 0; i < messages.length; i += SQS_BATCH) {
-        let batch = messages.slice(i, i + SQS_BATCH).map((m, n) => ({ Id: String(n), MessageBody: JSON.stringify(m) }));
-        for (let attempt = 0; batch.length > 0; attempt++) {
-          const out = await client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch }));
-          const failed = new Set((out.Failed ?? []).map((f) => f.Id));
-          batch = batch.filter((e) => failed.has(e.Id));
-          if (batch.length > 0 && attempt >= 1) throw new Error(`could not queue ${batch.length} settlement message(s): ${out.Failed?.[0]?.Message ?? 'unknown'}`);
+      for (const batch of sqsBatches(messages)) {
+        let pending = batch.map((m) => ({ body: JSON.stringify(m) }));
+        for (let attempt = 0; pending.length > 0; attempt++) {
+          const out = await sendBatch(client, queueUrl, pending);
+          pending = out.failed.map((n) => pending[n]!);
+          if (pending.length > 0 && attempt >= 1) throw new Error(`could not queue ${pending.length} settlement message(s): ${out.message ?? 'unknown'}`);
         }
       }
     },

@@ -4,7 +4,10 @@ import type { Log } from '../log.ts';
 import { MAX_REFS_PER_ADDITION, type AdditionResult, type UsageStore, type WindowAddition } from '../store/usageStore.ts';
 import { checkReport, parseReport, type CheckedReport, type Rejection } from './reports.ts';
 import type { MeteringSettings } from './metering.ts';
-import { iso, WINDOW_MS, windowStart } from './windows.ts';
+import { errorFields } from '../shared/errors.ts';
+import { forEachConcurrently } from '../shared/pool.ts';
+import { iso, sleep } from '../shared/time.ts';
+import { WINDOW_MS, windowStart } from './windows.ts';
 
 /**
  * POST /seller/usage: checks every report, drops repeated clientRefs, and adds what is left to the ledger, one
@@ -63,7 +66,6 @@ interface Group {
 }
 
 const refKey = (instanceId: string, clientRef: string) => `${instanceId}\n${clientRef}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function instancesOf(ids: string[], deps: IngestDeps): Promise<Map<string, Instance>> {
   const found = new Map<string, Instance>();
@@ -123,27 +125,17 @@ export async function ingestUsage(records: readonly unknown[], deps: IngestDeps)
     if (claims) group.refs++;
   }
 
-  const chains = [...byInstance.values()];
-  let next = 0;
-  const worker = async () => {
-    while (next < chains.length) {
-      const groups = chains[next++]!;
-      for (const group of groups) {
-        try {
-          await writeGroup(group, results, deps, nowMs);
-        } catch (error) {
-          // Other windows of this request are committed already: answer record by record rather than fail it all.
-          deps.log.warn('usage window not recorded', {
-            instanceId: group.instanceId,
-            beginTime: iso(group.beginMs),
-            error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
-          });
-          for (const { index } of group.members) results[index] ??= { index, status: 'retry', message: RETRY_MESSAGE };
-        }
+  await forEachConcurrently([...byInstance.values()], PARALLEL_INSTANCES, async (groups) => {
+    for (const group of groups) {
+      try {
+        await writeGroup(group, results, deps, nowMs);
+      } catch (error) {
+        // Other windows of this request are committed already: answer record by record rather than fail it all.
+        deps.log.warn('usage window not recorded', { instanceId: group.instanceId, beginTime: iso(group.beginMs), error: errorFields(error) });
+        for (const { index } of group.members) results[index] ??= { index, status: 'retry', message: RETRY_MESSAGE };
       }
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_INSTANCES, chains.length) }, worker));
+  });
 
   const count = (status: RecordResult['status']) => results.filter((r) => r.status === status).length;
   return { accepted: count('accepted'), duplicates: count('duplicate'), rejected: count('rejected'), retry: count('retry'), results };

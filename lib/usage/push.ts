@@ -4,8 +4,10 @@ import { usageBody } from '../koogallery/usageSignature.ts';
 import type { Log } from '../log.ts';
 import type { AuditRecord } from '../audit/records.ts';
 import type { UsageStore, UsageWindow } from '../store/usageStore.ts';
+import { forEachConcurrently } from '../shared/pool.ts';
 import { formatQuantity } from './decimal.ts';
-import { iso, marketplaceTime, MAX_AGE_MS, meteringSn } from './windows.ts';
+import { usageApiTime, MAX_AGE_MS, meteringSn } from './windows.ts';
+import { iso } from '../shared/time.ts';
 
 /**
  * The hourly usage push (spec §8.2). Closed windows not pushed yet are sealed (OPEN → PUSHING, which fixes their
@@ -64,19 +66,11 @@ export function pushRecord(w: UsageWindow): UsagePushRecord {
   return {
     instance_id: w.instanceId,
     record_time: w.recordTime,
-    begin_time: marketplaceTime(Date.parse(w.beginTime)),
-    end_time: marketplaceTime(Date.parse(w.endTime)),
+    begin_time: usageApiTime(Date.parse(w.beginTime)),
+    end_time: usageApiTime(Date.parse(w.endTime)),
     usage_value: formatQuantity(w.pushedUnits),
     metering_sn: w.meteringSn,
   };
-}
-
-async function inParallel<T>(items: T[], run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await run(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_UPDATES, items.length) }, worker));
 }
 
 export async function pushUsage(deps: PushDeps, settings: PushSettings): Promise<PushSummary> {
@@ -88,14 +82,14 @@ export async function pushUsage(deps: PushDeps, settings: PushSettings): Promise
   const due = await deps.ledger.getWindows(await deps.ledger.dueWindows(at, settings.maxWindows));
   summary.due = due.length;
   const ready: UsageWindow[] = [];
-  await inParallel(due, async (w) => {
+  await forEachConcurrently(due, PARALLEL_UPDATES, async (w) => {
     if (w.state === 'PUSHING') {
       if (w.nextAttemptAt !== undefined && w.nextAttemptAt > at) summary.waiting++;
       else ready.push(w);
       return;
     }
     if (w.state !== 'OPEN') return;
-    const sealed = await deps.ledger.seal(w, { meteringSn: meteringSn(w.instanceId, w.beginTime, w.endTime, w.revision), recordTime: marketplaceTime(nowMs), at });
+    const sealed = await deps.ledger.seal(w, { meteringSn: meteringSn(w.instanceId, w.beginTime, w.endTime, w.revision), recordTime: usageApiTime(nowMs), at });
     if (sealed) {
       summary.sealed++;
       ready.push(sealed);
@@ -106,7 +100,7 @@ export async function pushUsage(deps: PushDeps, settings: PushSettings): Promise
   // The marketplace refuses begin times older than 21 days (MKT.9004): such windows are not sent.
   const isTooOld = (w: UsageWindow) => Date.parse(w.beginTime) < nowMs - MAX_AGE_MS;
   const tooOld = ready.filter(isTooOld);
-  await inParallel(tooOld, async (w) => {
+  await forEachConcurrently(tooOld, PARALLEL_UPDATES, async (w) => {
     if (await deps.ledger.reject(w, { code: 'MKT.9004', message: 'begin time older than 21 days: not sent' }, at)) summary.rejected++;
     deps.log.warn('usage window too old to push', { instanceId: w.instanceId, beginTime: w.beginTime, meteringSn: w.meteringSn });
   });
@@ -131,7 +125,7 @@ export async function pushUsage(deps: PushDeps, settings: PushSettings): Promise
       ...(outcome.ok ? {} : { reason: outcome.reason }),
     });
     if (outcome.ok) {
-      await inParallel(batch, async (w) => {
+      await forEachConcurrently(batch, PARALLEL_UPDATES, async (w) => {
         if (await deps.ledger.accept(w, { duplicate: outcome.duplicate, at })) {
           summary.accepted++;
           if (outcome.duplicate) summary.duplicates++;
@@ -142,7 +136,7 @@ export async function pushUsage(deps: PushDeps, settings: PushSettings): Promise
     // A refused signature or permission (MKT.015x, 401/403) says nothing about the records: the AK/SK or the access
     // key is wrong (e.g. mid-rotation). The records wait, like on a rate limit, until the credentials are fixed.
     if (outcome.retry || isCredentialRefusal(outcome.code, outcome.httpStatus)) {
-      await inParallel(batch, async (w) => {
+      await forEachConcurrently(batch, PARALLEL_UPDATES, async (w) => {
         const nextAttemptAt = iso(nowMs + backoffMinutes(w.attempts + 1) * 60_000);
         if (await deps.ledger.retryLater(w, { nextAttemptAt, lastError: `${outcome.code}: ${outcome.reason}`.slice(0, 300), at })) summary.retrying++;
       });

@@ -26,10 +26,9 @@ export function parseUtc(value: string): number | undefined {
   return ms;
 }
 
-export const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** `yyyyMMdd'T'HHmmss'Z'`, the usage API's time format. */
-export function marketplaceTime(ms: number): string {
+export function usageApiTime(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
 

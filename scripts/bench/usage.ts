@@ -35,7 +35,8 @@ import type { IngestResult } from '../../lib/usage/ingest.ts';
 import type { MeteringSettings } from '../../lib/usage/metering.ts';
 import { pushUsage, type PushSummary } from '../../lib/usage/push.ts';
 import { MAX_REPORTS_PER_REQUEST } from '../../lib/usage/reports.ts';
-import { iso, marketplaceTime, MAX_AGE_MS, WINDOW_MS, windowStart } from '../../lib/usage/windows.ts';
+import { usageApiTime, MAX_AGE_MS, WINDOW_MS, windowStart } from '../../lib/usage/windows.ts';
+import { iso } from '../../lib/shared/time.ts';
 import { createResources, startDynamoDbLocal, startFauxqs, type DynamoDbLocal } from '../local/emulators.ts';
 import { awsEnv } from '../local/env.ts';
 import { FAKE_OPENAPI_DEFAULT_CREDENTIALS, startFakeOpenApi, type FakeOpenApi } from '../local/fake-openapi.ts';
@@ -527,7 +528,7 @@ function verify(w: Workload, fake: FakeOpenApi, ingested: IngestOutcome, pushed:
   const { instances } = w.options;
   const windowOf = new Map<string, number>();
   w.hours.forEach((hour, h) => {
-    const begin = marketplaceTime(hour.beginMs);
+    const begin = usageApiTime(hour.beginMs);
     w.instanceIds.forEach((id, i) => windowOf.set(`${id}\n${begin}`, h * instances + i));
   });
   const expectedWindows = ingested.expected.filter((u) => u > 0n).length;

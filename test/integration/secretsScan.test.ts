@@ -25,7 +25,7 @@ import { auditLog } from '../../lib/store/auditLog.ts';
 import { dynamoClient } from '../../lib/aws/clients.ts';
 import { usageStore, type UsageStore } from '../../lib/store/usageStore.ts';
 import { pushUsage } from '../../lib/usage/push.ts';
-import { marketplaceTime } from '../../lib/usage/windows.ts';
+import { usageApiTime } from '../../lib/usage/windows.ts';
 import { startFakeOpenApi, type FakeOpenApi, type FakeOrder } from '../../scripts/local/fake-openapi.ts';
 import { sqsEvent } from '../../scripts/local/sqs-bridge.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../scripts/local/webhook-receiver.ts';
@@ -440,9 +440,9 @@ describe('flows run with known secrets', () => {
       // the signed request is still made, with this file's keys.
       const record: UsagePushRecord = {
         instance_id: instanceId,
-        record_time: marketplaceTime(Date.now()),
-        begin_time: marketplaceTime(closesAt - HOUR),
-        end_time: marketplaceTime(closesAt),
+        record_time: usageApiTime(Date.now()),
+        begin_time: usageApiTime(closesAt - HOUR),
+        end_time: usageApiTime(closesAt),
         usage_value: '2.5',
         metering_sn: `scan-${RUN}`,
       };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { iso, marketplaceTime, MAX_AGE_MS, meteringSn, parseUtc, WINDOW_MS, windowStart } from '../../lib/usage/windows.ts';
+import { usageApiTime, MAX_AGE_MS, meteringSn, parseUtc, WINDOW_MS, windowStart } from '../../lib/usage/windows.ts';
+import { iso } from '../../lib/shared/time.ts';
 
 /** Usage windows: UTC instants, the marketplace's time format, window starts and the records' idempotency key. */
 
@@ -53,21 +54,21 @@ describe('parseUtc', () => {
   });
 });
 
-describe('marketplaceTime', () => {
+describe('usageApiTime', () => {
   it("writes yyyyMMdd'T'HHmmss'Z' as in the spec's example", () => {
-    expect(marketplaceTime(Date.parse('2022-08-09T09:10:00Z'))).toBe('20220809T091000Z');
-    expect(marketplaceTime(Date.parse('2022-08-09T08:00:00Z'))).toBe('20220809T080000Z');
+    expect(usageApiTime(Date.parse('2022-08-09T09:10:00Z'))).toBe('20220809T091000Z');
+    expect(usageApiTime(Date.parse('2022-08-09T08:00:00Z'))).toBe('20220809T080000Z');
   });
 
   it('drops milliseconds and pads every field', () => {
-    expect(marketplaceTime(Date.UTC(2026, 0, 2, 3, 4, 5, 678))).toBe('20260102T030405Z');
-    expect(marketplaceTime(Date.UTC(2026, 11, 31, 23, 59, 59, 999))).toBe('20261231T235959Z');
-    expect(marketplaceTime(0)).toBe('19700101T000000Z');
+    expect(usageApiTime(Date.UTC(2026, 0, 2, 3, 4, 5, 678))).toBe('20260102T030405Z');
+    expect(usageApiTime(Date.UTC(2026, 11, 31, 23, 59, 59, 999))).toBe('20261231T235959Z');
+    expect(usageApiTime(0)).toBe('19700101T000000Z');
   });
 
   it('is always in UTC', () => {
-    expect(marketplaceTime(Date.UTC(2026, 5, 30, 22))).toMatch(/^\d{8}T\d{6}Z$/);
-    expect(marketplaceTime(Date.UTC(2026, 5, 30, 22))).toBe('20260630T220000Z');
+    expect(usageApiTime(Date.UTC(2026, 5, 30, 22))).toMatch(/^\d{8}T\d{6}Z$/);
+    expect(usageApiTime(Date.UTC(2026, 5, 30, 22))).toBe('20260630T220000Z');
   });
 });
 
