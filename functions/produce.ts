@@ -1,93 +1,42 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { asyncProvisioning, config, meteringSettings } from '../lib/config.ts';
-import { marketplaceErrors, toHttpResponse, toProduceCall } from '../lib/http/produceHttp.ts';
-import { changePolicyFor } from '../lib/instances/changePolicy.ts';
-import { handleProduceCall, type ProduceDeps } from '../lib/instances/produceCall.ts';
-import { accessKeyLoader } from '../lib/koogallery/accessKeys.ts';
-import type { AccessKey } from '../lib/koogallery/auth.ts';
-import { answer, ResultCode } from '../lib/koogallery/resultCodes.ts';
+import { config } from '../lib/config.ts';
+import { marketplaceErrors, produceResponse, toProduceCall, type AnswerSigning } from '../lib/http/produceHttp.ts';
+import { produceDeps } from '../lib/instances/deps.ts';
+import { handleProduceCall } from '../lib/instances/produceCall.ts';
+import { accessKeyLoader, rememberingKeys } from '../lib/koogallery/accessKeys.ts';
 import { log } from '../lib/log.ts';
-import { sqsPublisher } from '../lib/outbox/publisher.ts';
-import { sqsClient } from '../lib/aws/clients.ts';
-import { dynamoClient } from '../lib/aws/clients.ts';
-import { instanceStore } from '../lib/store/instanceStore.ts';
-import { licenseStore } from '../lib/store/licenseStore.ts';
-import { usageStore } from '../lib/store/usageStore.ts';
+import { lazy } from '../lib/shared/lazy.ts';
 
 /**
  * POST /koogallery/produce — the production interface (spec §3); GET — its legacy V1 form (spec §6).
- * The function's timeout is 6 s (serverless.yml); middy answers 1.5 s before it, so the marketplace
- * gets an answer within its 5 s budget even when a dependency hangs.
+ * The function's timeout is 6 s (serverless.yml); middy gives up 1.5 s before it and the error middleware answers
+ * 000005, so the marketplace gets an answer within its 5 s budget even when a dependency hangs.
  */
 const TIMEOUT_EARLY_MS = 1_500;
 
-let deps: ProduceDeps | undefined;
-let lastKey: AccessKey | undefined;
+const keys = lazy(() => rememberingKeys(accessKeyLoader(config())));
+const deps = lazy(() => produceDeps(config(), log, keys().load));
 
-function produceDeps(): ProduceDeps {
-  if (deps) return deps;
-  return (deps = buildDeps());
-}
-
-function buildDeps(): ProduceDeps {
-  const cfg = config();
-  const loadKeys = accessKeyLoader(cfg);
-  const ledger = usageStore(dynamoClient(), cfg.MAIN_TABLE);
-  return {
-    accessKeys: async () => {
-      const keys = await loadKeys();
-      lastKey = keys[0];
-      return keys;
-    },
-    store: instanceStore(dynamoClient(), { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE }),
-    licenses: licenseStore(dynamoClient(), cfg.MAIN_TABLE),
-    publisher: sqsPublisher(sqsClient(), cfg.PROVISIONING_QUEUE_URL),
-    changePolicy: changePolicyFor(cfg.CHANGE_CHECK_POLICY),
-    usage: { settings: meteringSettings(cfg), totals: (ids) => ledger.totals(ids) },
-    settings: {
-      maxBodyBytes: cfg.MAX_BODY_BYTES,
-      signatureWindowSeconds: cfg.SIGNATURE_WINDOW_SECONDS,
-      nonceTtlSeconds: cfg.NONCE_TTL_SECONDS,
-      testTtlDays: cfg.TEST_INSTANCE_TTL_DAYS,
-      releaseUnknownAnswer: cfg.RELEASE_UNKNOWN_ANSWER,
-      provisioning: { async: asyncProvisioning(cfg), inProgressAnswer: cfg.QUERY_PROVISIONING_ANSWER },
-      v1EncryptType: cfg.V1_ENCRYPT_TYPE,
-      appInfo: {
-        frontEndUrl: cfg.APP_FRONTEND_URL_TEMPLATE,
-        adminUrl: cfg.APP_ADMIN_URL_TEMPLATE,
-        userName: cfg.APP_USER_NAME_TEMPLATE,
-        memo: cfg.APP_MEMO,
-      },
-    },
-    now: Date.now,
-    log,
-  };
-}
-
-/** The call being handled is a legacy V1 one (a Lambda instance handles one call at a time). */
-let handlingV1 = false;
-
-/** V1 answers are always signed (spec §7.4), error answers included; V2 answers as configured. */
-const bodySign = () => {
-  if (handlingV1) return true;
-  try {
-    return config().BODY_SIGN;
-  } catch {
-    return false;
-  }
+/** Error answers are signed with what is at hand: a configuration that cannot be read signs nothing. */
+const signing: AnswerSigning = {
+  key: () => attempt(() => keys().current()),
+  bodySign: () => attempt(() => config().BODY_SIGN) ?? false,
 };
 
-async function produce(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
-  const call = toProduceCall(event, context.awsRequestId);
-  handlingV1 = call.version === 'v1';
-  const result = await handleProduceCall(call, produceDeps());
-  return toHttpResponse(result.answer, result.signingKey, bodySign());
+function attempt<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }
 
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({
-  timeoutEarlyInMillis: TIMEOUT_EARLY_MS,
-  timeoutEarlyResponse: () => toHttpResponse(answer(ResultCode.internalError), lastKey, bodySign()),
-})
-  .use(marketplaceErrors(log, () => ({ key: lastKey, bodySign: bodySign() })))
+async function produce(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
+  const result = await handleProduceCall(toProduceCall(event, context.awsRequestId), deps());
+  return produceResponse(event, result.answer, result.signingKey, signing);
+}
+
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({ timeoutEarlyInMillis: TIMEOUT_EARLY_MS })
+  .use(marketplaceErrors(log, signing))
   .handler(produce);

@@ -5,6 +5,7 @@ import { answer, ResultCode, type Answer } from '../koogallery/resultCodes.ts';
 import { bodySignHeader } from '../koogallery/signature.ts';
 import type { ProduceCall } from '../instances/produceCall.ts';
 import type { Log } from '../log.ts';
+import { errorFields } from '../shared/errors.ts';
 
 /** The marketplace reads every answer as HTTP 200 JSON (spec §2, §9.8). */
 const CONTENT_TYPE = 'application/json;charset=UTF-8';
@@ -26,23 +27,30 @@ export function toHttpResponse(given: Answer, signWith: AccessKey | undefined, b
   return { statusCode: 200, headers, body };
 }
 
+/** The call is a legacy V1 one (spec §6): a GET. */
+export const isV1 = (event: APIGatewayProxyEventV2): boolean => event.requestContext?.http?.method === 'GET';
+
+/** How answers are signed: V1 answers always (spec §7.4), error answers included; V2 answers as configured. */
+export interface AnswerSigning {
+  /** The current access key, if one was read. */
+  key: () => AccessKey | undefined;
+  /** BODY_SIGN for V2 answers. */
+  bodySign: () => boolean;
+}
+
+export function produceResponse(event: APIGatewayProxyEventV2, given: Answer, key: AccessKey | undefined, signing: AnswerSigning): APIGatewayProxyStructuredResultV2 {
+  return toHttpResponse(given, key, isV1(event) || signing.bodySign());
+}
+
 /**
  * Last line of defence: any error that escapes the flow (including middy's early timeout) becomes a
  * generic 000005 answer, never a bare 500 and never internals (as middy's http-error-handler does for 5xx).
  */
-export function marketplaceErrors(
-  log: Log,
-  signing: () => { key: AccessKey | undefined; bodySign: boolean },
-): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+export function marketplaceErrors(log: Log, signing: AnswerSigning): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
     onError: (request) => {
-      const error = request.error;
-      log.error('unhandled error answered with 000005', {
-        correlationId: request.context.awsRequestId,
-        error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
-      });
-      const { key, bodySign } = signing();
-      request.response = toHttpResponse(answer(ResultCode.internalError), key, bodySign);
+      log.error('unhandled error answered with 000005', { correlationId: request.context.awsRequestId, error: errorFields(request.error) });
+      request.response = produceResponse(request.event, answer(ResultCode.internalError), signing.key(), signing);
     },
   };
 }

@@ -1,34 +1,17 @@
 import type { ActivityRequest, ChangeInstanceCheckRequest, NewInstanceRequest, QueryInstanceRequest } from '../koogallery/activities.ts';
 import { answer, ResultCode, type Answer } from '../koogallery/resultCodes.ts';
-import { eventFor, queueEventFor, type LifecycleEvent } from '../outbox/events.ts';
+import { eventFor, queueEventFor } from '../outbox/events.ts';
 import { planLicenseCall } from '../licenses/plans.ts';
 import { testExpiry } from '../shared/testData.ts';
 import type { InstanceStore } from './ports.ts';
-import type { PlannedWrite } from '../shared/transaction.ts';
 import type { LicenseStore } from '../licenses/ports.ts';
 import { formatQuantity } from '../usage/decimal.ts';
 import { isPackage, type MeteringSettings } from '../usage/metering.ts';
 import { appInfoFromTemplates, type AppInfoTemplates } from './appInfo.ts';
 import type { ChangePolicy } from './changePolicy.ts';
+import type { Plan } from './callPlan.ts';
 import type { Instance } from './model.ts';
 import { createInstance, decide, idempotencyKey, KNOWN_SCENES, type Command } from './stateMachine.ts';
-
-/**
- * What one marketplace call will do: the answer to give once `writes` are committed (in one transaction,
- * together with the nonce claim and the audit record), and the events to publish afterwards.
- * Plans only read; if the commit's conditions fail, the call is planned again from fresh reads.
- */
-export interface Plan {
-  answer: Answer;
-  writes: PlannedWrite[];
-  events: LifecycleEvent[];
-  /** Ids for the message log. */
-  refs: { orderId?: string; orderLineId?: string; instanceId?: string; licenseId?: string };
-  /** Extra structured fields worth a log line (e.g. an unknown scene). */
-  note?: Record<string, unknown>;
-  /** Given the labels whose conditions failed: a final answer, or undefined to plan again. */
-  onConditionFailed?: (labels: PlannedWrite['label'][]) => Answer | undefined;
-}
 
 /**
  * How new instances are provisioned. `async`: the instance stays PROVISIONING until the provisioning worker has

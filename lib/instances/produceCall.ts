@@ -15,7 +15,8 @@ import type { PlannedWrite } from '../shared/transaction.ts';
 import type { LicenseStore } from '../licenses/ports.ts';
 import type { AppInfoTemplates } from './appInfo.ts';
 import type { ChangePolicy } from './changePolicy.ts';
-import { planActivity, type Plan, type ProvisioningSettings, type UsageTotals } from './plans.ts';
+import type { Plan } from './callPlan.ts';
+import { planActivity, type ProvisioningSettings, type UsageTotals } from './plans.ts';
 
 /** One call to the production interface, as received: a V2 POST, or a legacy V1 GET (spec §6). */
 export type ProduceCall =

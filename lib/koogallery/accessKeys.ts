@@ -43,3 +43,15 @@ export function accessKeyLoader(config: Config, read: ParameterReader = readSsm,
     return keys;
   };
 }
+
+/**
+ * A loader that remembers the keys it returned last: an answer that must be given without reading them again
+ * (an error, a timeout) is signed with the current key of the last read.
+ */
+export function rememberingKeys(load: () => Promise<AccessKey[]>): { load: () => Promise<AccessKey[]>; current: () => AccessKey | undefined } {
+  let last: AccessKey[] = [];
+  return {
+    load: async () => (last = await load()),
+    current: () => last[0],
+  };
+}

@@ -1,6 +1,6 @@
 import type { LicenseCodeRequest } from '../koogallery/activities.ts';
 import { answer, ResultCode, type Answer } from '../koogallery/resultCodes.ts';
-import type { Plan } from '../instances/plans.ts';
+import type { Plan } from '../instances/callPlan.ts';
 import { testExpiry } from '../shared/testData.ts';
 import type { LicenseStore } from './ports.ts';
 import { decideLicense, licenseIdempotencyKey, type LicenseCommand } from './license.ts';

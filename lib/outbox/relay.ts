@@ -1,5 +1,5 @@
 import type { Log } from '../log.ts';
-import type { OutboxStore } from '../store/outboxStore.ts';
+import type { OutboxStore } from './ports.ts';
 import type { EventPublisher } from './publisher.ts';
 
 /**

@@ -4,7 +4,8 @@ import type { LifecycleEvent } from '../outbox/events.ts';
 import type { WebhookEvent, WebhookOutcome } from './webhook.ts';
 import type { OpenApiClient } from '../koogallery/openApi.ts';
 import type { Log } from '../log.ts';
-import type { OrderQuery, ProvisioningAdapter } from './worker.ts';
+import type { ProvisioningAdapter } from './ports.ts';
+import type { OrderQuery } from './ports.ts';
 
 /** Query Order (spec §8.1) as the worker uses it; fields the client did not know are logged, never dropped silently. */
 export function orderQueryVia(client: OpenApiClient, log: Log): OrderQuery {

@@ -1,4 +1,4 @@
-import type { AppInfo, Instance, OrderTerms } from '../instances/model.ts';
+import type { Instance, OrderTerms } from '../instances/model.ts';
 import {
   awaitsProvisioning,
   orderTermsUpdated,
@@ -8,11 +8,11 @@ import {
 } from '../instances/stateMachine.ts';
 import type { Log } from '../log.ts';
 import type { LifecycleEvent } from '../outbox/events.ts';
-import type { BillingRecorder } from '../settlement/recording.ts';
 import { testExpiry } from '../shared/testData.ts';
 import type { InstanceStore } from '../instances/ports.ts';
 import type { PlannedWrite } from '../shared/transaction.ts';
-import type { OutboxStore } from '../store/outboxStore.ts';
+import type { OutboxStore } from '../outbox/ports.ts';
+import type { OrderBilling, OrderQuery, ProvisioningAdapter } from './ports.ts';
 
 /**
  * The provisioning worker: one lifecycle event from the queue at a time.
@@ -28,27 +28,13 @@ import type { OutboxStore } from '../store/outboxStore.ts';
  * event id, so the product can drop repeats.
  */
 
-/** The outcome of a step that talks to another system. */
-export type StepOutcome<T> = { ok: true; value: T } | { ok: false; retry: boolean; reason: string };
-
-/** Query Order, as the worker needs it. */
-export type OrderQuery = (orderId: string, orderLineId: string) => Promise<StepOutcome<OrderTerms>>;
-
-/** How the seller's product learns about an instance: `template` calls nothing, `webhook` posts the event. */
-export interface ProvisioningAdapter {
-  /** The buyer's appInfo for a new instance. */
-  provision(instance: Instance, event: LifecycleEvent): Promise<StepOutcome<AppInfo>>;
-  /** A later lifecycle event (renewed, frozen, unfrozen, released, upgraded). */
-  notify(instance: Instance, event: LifecycleEvent): Promise<StepOutcome<void>>;
-}
-
 export interface WorkerDeps {
   store: InstanceStore;
   outbox: OutboxStore;
   /** Absent when Query Order is switched off (ORDER_QUERY=false). */
   queryOrder?: OrderQuery | undefined;
   /** Records paid order lines, supervision flows and refunds for settlement (lib/settlement/recording.ts). */
-  billing?: BillingRecorder | undefined;
+  billing?: OrderBilling | undefined;
   adapter: ProvisioningAdapter;
   testTtlDays: number;
   now: () => number;

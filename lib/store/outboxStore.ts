@@ -5,24 +5,15 @@ import {
   type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { lifecycleEventSchema, type LifecycleEvent } from '../outbox/events.ts';
+import type { OutboxStore, PendingEvent } from '../outbox/ports.ts';
 import { queryItems } from './dynamo.ts';
 import { keys } from './keys.ts';
-
-export interface PendingEvent {
-  event: LifecycleEvent;
-  /** The outbox sweep re-sent it (once). */
-  resent: boolean;
-  /** Times the safety sweep re-queued it (provisioning that takes too long). */
-  requeues: number;
-  /** The safety sweep gave up re-queuing and reported it. */
-  reported: boolean;
-}
 
 /**
  * The outbox: lifecycle events written in the same transaction as the state change they describe.
  * The consumer deletes an event once handled; the sweep re-sends events nobody handled in time.
  */
-export function outboxStore(client: DynamoDBClient, table: string) {
+export function outboxStore(client: DynamoDBClient, table: string): OutboxStore {
   /** A conditional update of an outbox item that still exists; false when the condition does not hold. */
   async function update(event: LifecycleEvent, expression: string, condition: string, values: Record<string, unknown>): Promise<boolean> {
     try {
@@ -95,4 +86,3 @@ export function outboxStore(client: DynamoDBClient, table: string) {
   };
 }
 
-export type OutboxStore = ReturnType<typeof outboxStore>;

@@ -8,6 +8,15 @@ import * as z from 'zod';
 import { batchGet, commitWrites, DUE_INDEX, put, queryItems, toItem, type LabeledWrite } from './dynamo.ts';
 import { usageBillAttributes } from './billingStore.ts';
 import { keys, type Key } from './keys.ts';
+import {
+  MAX_REFS_PER_ADDITION,
+  WINDOW_STATES,
+  type AdditionResult,
+  type UsageCorrection,
+  type UsageLedger,
+  type UsageWindow,
+  type WindowAddition,
+} from '../usage/ports.ts';
 
 /**
  * The usage ledger (docs/data-model.md): one window item per (instance, window begin) summing what the seller
@@ -16,62 +25,6 @@ import { keys, type Key } from './keys.ts';
  * and the total it sends), then records the marketplace's verdict (ACCEPTED or REJECTED). While OPEN or PUSHING a
  * window is listed in the `due` index under `dueKind = USAGE` by its end time.
  */
-
-export const WINDOW_STATES = ['OPEN', 'PUSHING', 'ACCEPTED', 'REJECTED'] as const;
-export type WindowState = (typeof WINDOW_STATES)[number];
-
-export interface UsageWindow {
-  instanceId: string;
-  /** ISO instants. */
-  beginTime: string;
-  endTime: string;
-  state: WindowState;
-  /** Sum of every report, late corrections included, in 0.0001 units. */
-  units: bigint;
-  reports: number;
-  /** The part of `units` that arrived for windows already pushed (corrections). */
-  lateUnits: bigint;
-  revision: number;
-  /** Set when sealed: what is (re)sent until the marketplace answers. */
-  meteringSn?: string;
-  recordTime?: string;
-  pushedUnits?: bigint;
-  attempts: number;
-  nextAttemptAt?: string;
-  lastError?: string;
-  acceptedAt?: string;
-  /** The marketplace said it already had this record. */
-  duplicate?: boolean;
-  rejection?: { code: string; message: string };
-  updatedAt: string;
-}
-
-/** Usage reported for a window already pushed, carried into a later open window. */
-export interface UsageCorrection {
-  instanceId: string;
-  at: string;
-  /** The window the usage was reported for. */
-  reportedFor: { beginTime: string; endTime: string };
-  /** The window that carries it to the marketplace. */
-  appliedTo: { beginTime: string; endTime: string };
-  units: bigint;
-  reports: number;
-  clientRefs: string[];
-}
-
-/** Usage to add to one window in one transaction. */
-export interface WindowAddition {
-  instanceId: string;
-  beginTime: string;
-  endTime: string;
-  units: bigint;
-  reports: number;
-  clientRefs: string[];
-  /** Set when the usage was reported for a window already pushed: that window, and the correction record's id. */
-  late?: { reportedFor: { beginTime: string; endTime: string }; correctionId: string };
-}
-
-export type AdditionResult = { ok: true } | { ok: false; windowClosed: boolean; refTaken: boolean; conflict: boolean };
 
 const USAGE_DUE_KIND = 'USAGE';
 const bigintOf = (v: AttributeValue | undefined): bigint => (v?.N !== undefined ? BigInt(v.N) : 0n);
@@ -121,10 +74,7 @@ function toCorrection(item: Record<string, AttributeValue>): UsageCorrection {
   return { ...CorrectionItemSchema.parse(unmarshall(others)), units: bigintOf(units) };
 }
 
-/** Transactions hold at most 100 items: the window, the total, a correction, and up to 97 clientRef claims. */
-export const MAX_REFS_PER_ADDITION = 97;
-
-export function usageStore(client: DynamoDBClient, table: string) {
+export function usageStore(client: DynamoDBClient, table: string): UsageLedger {
   const windowKey = (w: { instanceId: string; beginTime: string }): Key => keys.usageWindow(w.instanceId, w.beginTime);
 
   /** A conditional update; false when the condition did not hold. */
@@ -345,4 +295,3 @@ export function usageStore(client: DynamoDBClient, table: string) {
   };
 }
 
-export type UsageStore = ReturnType<typeof usageStore>;

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Instance } from '../instances/model.ts';
 import type { Log } from '../log.ts';
-import { MAX_REFS_PER_ADDITION, type AdditionResult, type UsageStore, type WindowAddition } from '../store/usageStore.ts';
+import { type UsageLedger } from './ports.ts';
+import { MAX_REFS_PER_ADDITION } from './ports.ts';
+import { type AdditionResult } from './ports.ts';
+import { type WindowAddition } from './ports.ts';
 import { checkReport, parseReport, type CheckedReport, type Rejection } from './reports.ts';
 import type { MeteringSettings } from './metering.ts';
 import { errorFields } from '../shared/errors.ts';
@@ -45,7 +48,7 @@ const RETRY_MESSAGE =
 export interface IngestDeps {
   /** Instances by id (unknown ids absent). */
   instances: (ids: readonly string[]) => Promise<Map<string, Instance>>;
-  ledger: UsageStore;
+  ledger: UsageLedger;
   settings: MeteringSettings;
   now: () => number;
   log: Log;
@@ -142,7 +145,7 @@ export async function ingestUsage(records: readonly unknown[], deps: IngestDeps)
 }
 
 /** Retries a transaction that lost a race with another writer (TransactionConflict). */
-async function addWithRetries(ledger: UsageStore, addition: WindowAddition, at: string): Promise<AdditionResult> {
+async function addWithRetries(ledger: UsageLedger, addition: WindowAddition, at: string): Promise<AdditionResult> {
   for (let attempt = 0; ; attempt++) {
     const result = await ledger.add(addition, at);
     if (result.ok || !result.conflict || result.windowClosed || result.refTaken || attempt >= MAX_CONFLICT_RETRIES) return result;

@@ -3,7 +3,8 @@ import type { UsagePushOutcome, UsagePushRecord } from '../koogallery/openApi.ts
 import { usageBody } from '../koogallery/usageSignature.ts';
 import type { Log } from '../log.ts';
 import type { AuditRecord } from '../audit/records.ts';
-import type { UsageStore, UsageWindow } from '../store/usageStore.ts';
+import type { UsageLedger } from './ports.ts';
+import type { UsageWindow } from './ports.ts';
 import { forEachConcurrently } from '../shared/pool.ts';
 import { formatQuantity } from './decimal.ts';
 import { usageApiTime, MAX_AGE_MS, meteringSn } from './windows.ts';
@@ -18,7 +19,7 @@ import { iso } from '../shared/time.ts';
  */
 
 export interface PushDeps {
-  ledger: UsageStore;
+  ledger: UsageLedger;
   pushUsage: (records: UsagePushRecord[]) => Promise<UsagePushOutcome>;
   audit: (record: AuditRecord) => Promise<void>;
   now: () => number;

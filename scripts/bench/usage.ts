@@ -29,7 +29,8 @@ import { apiKeyStore } from '../../lib/store/apiKeyStore.ts';
 import { auditLog } from '../../lib/store/auditLog.ts';
 import { dynamoClient } from '../../lib/aws/clients.ts';
 import { instanceStore } from '../../lib/store/instanceStore.ts';
-import { usageStore, type UsageStore } from '../../lib/store/usageStore.ts';
+import { usageStore } from '../../lib/store/usageStore.ts';
+import { type UsageLedger } from '../../lib/usage/ports.ts';
 import { formatQuantity, parseQuantity } from '../../lib/usage/decimal.ts';
 import type { IngestResult } from '../../lib/usage/ingest.ts';
 import type { MeteringSettings } from '../../lib/usage/metering.ts';
@@ -259,9 +260,9 @@ function benchLog(): Log & { warnings: number; errors: number } {
 }
 
 /** The ledger, counting its transactions and why they failed (the flows see the real one's answers unchanged). */
-function countingLedger(ledger: UsageStore) {
+function countingLedger(ledger: UsageLedger) {
   const counts = { transactions: 0, conflicts: 0, windowClosed: 0, refTaken: 0 };
-  const counted: UsageStore = {
+  const counted: UsageLedger = {
     ...ledger,
     async add(addition, at) {
       counts.transactions++;

@@ -37,18 +37,21 @@ beforeAll(async () => {
 });
 afterAll(async () => openApi?.close());
 
+const recorderOf = () =>
+  billingRecorder({
+    billing: billing(),
+    supervision: supervision(),
+    supervisionSettings: { supervisedProducts: new Set([SUPERVISED]), enablingCloudProducts: new Set(), requiredKinds: ['acceptance'] },
+    timeZone: TZ,
+    currency: 'CNY',
+  });
+
 function worker(now: () => number = Date.now): WorkerDeps {
   return {
     store: store(),
     outbox: outboxStore(dynamoClient(), env('MAIN_TABLE')),
     queryOrder: orderQueryVia(openApiClient({ baseUrl: openApi.url, credentials: async () => credentials }), quiet),
-    billing: billingRecorder({
-      billing: billing(),
-      supervision: supervision(),
-      supervisionSettings: { supervisedProducts: new Set([SUPERVISED]), enablingCloudProducts: new Set(), requiredKinds: ['acceptance'] },
-      timeZone: TZ,
-      currency: 'CNY',
-    }),
+    billing: recorderOf(),
     adapter: templateAdapter({ frontEndUrl: 'https://app.example.com/t/{instanceId}' }),
     testTtlDays: 7,
     now,
@@ -124,7 +127,7 @@ describe('billing facts recorded by the provisioning worker', () => {
     expect(stored?.facts.supervision).toEqual({});
 
     // Acceptance completes the facts (the supervision API commits these writes with the flow's change).
-    const recorder = worker().billing!;
+    const recorder = recorderOf();
     const at = new Date().toISOString();
     const writes = await recorder.supervisionCompletedWrites(placed.orderId, lineId, at, '2026-11-01T00:00:00.000Z', at);
     expect((await store().commit(writes)).ok).toBe(true);

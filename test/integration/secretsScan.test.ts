@@ -23,7 +23,8 @@ import { sqsClient } from '../../lib/aws/clients.ts';
 import { SCOPES } from '../../lib/seller-api/apiKeys.ts';
 import { auditLog } from '../../lib/store/auditLog.ts';
 import { dynamoClient } from '../../lib/aws/clients.ts';
-import { usageStore, type UsageStore } from '../../lib/store/usageStore.ts';
+import { usageStore } from '../../lib/store/usageStore.ts';
+import { type UsageLedger } from '../../lib/usage/ports.ts';
 import { pushUsage } from '../../lib/usage/push.ts';
 import { usageApiTime } from '../../lib/usage/windows.ts';
 import { startFakeOpenApi, type FakeOpenApi, type FakeOrder } from '../../scripts/local/fake-openapi.ts';
@@ -428,7 +429,7 @@ describe('flows run with known secrets', () => {
   it('usage push to the Open API, signed with the AK/SK and the access key', async () => {
     const ledger = usageStore(dynamoClient(), env('MAIN_TABLE'));
     // Only this file's window: the ledger is shared, and other files' windows are theirs to push.
-    const mine: UsageStore = { ...ledger, dueWindows: async (at, limit) => (await ledger.dueWindows(at, limit)).filter((w) => w.instanceId === instanceId) };
+    const mine: UsageLedger = { ...ledger, dueWindows: async (at, limit) => (await ledger.dueWindows(at, limit)).filter((w) => w.instanceId === instanceId) };
     const client = openApiClient({ baseUrl: fake.url, credentials: async () => (CREDENTIALS), accessKey: async () => ACCESS_KEY, log });
     const closesAt = Date.parse(hourStart()) + HOUR;
     const summary = await pushUsage(

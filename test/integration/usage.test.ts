@@ -5,7 +5,9 @@ import { openApiClient } from '../../lib/koogallery/openApi.ts';
 import { eventFor } from '../../lib/outbox/events.ts';
 import { auditLog } from '../../lib/store/auditLog.ts';
 import { dynamoClient } from '../../lib/aws/clients.ts';
-import { usageStore, type UsageStore, type UsageWindow } from '../../lib/store/usageStore.ts';
+import { usageStore } from '../../lib/store/usageStore.ts';
+import { type UsageLedger } from '../../lib/usage/ports.ts';
+import { type UsageWindow } from '../../lib/usage/ports.ts';
 import { ingestUsage } from '../../lib/usage/ingest.ts';
 import { pushUsage, type PushSummary } from '../../lib/usage/push.ts';
 import { startFakeOpenApi, type FakeOpenApi } from '../../scripts/local/fake-openapi.ts';
@@ -30,7 +32,7 @@ const ACCESS_KEY = 'testAccessKey-0123456789';
 
 let fake: FakeOpenApi;
 let usageKey: string;
-const ledger = (): UsageStore => usageStore(dynamoClient(), env('MAIN_TABLE'));
+const ledger = (): UsageLedger => usageStore(dynamoClient(), env('MAIN_TABLE'));
 
 beforeAll(async () => {
   fake = await startFakeOpenApi({ credentials: CREDENTIALS, accessKey: ACCESS_KEY });
@@ -305,7 +307,7 @@ describe('usage push', () => {
 
     // The process dies right after the marketplace took the first batch, before recording anything.
     const real = ledger();
-    const crashing: UsageStore = {
+    const crashing: UsageLedger = {
       ...real,
       accept: async () => {
         throw new Error('process killed');

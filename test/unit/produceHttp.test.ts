@@ -42,7 +42,7 @@ describe('produce HTTP mapping', () => {
     const logged: Array<Record<string, unknown> | undefined> = [];
     const middleware = marketplaceErrors(
       { info: () => {}, warn: () => {}, error: (_m, e) => logged.push(e) },
-      () => ({ key, bodySign: true }),
+      { key: () => key, bodySign: () => true },
     );
     const request = {
       event: {} as APIGatewayProxyEventV2,

@@ -4,7 +4,8 @@ import { ingestUsage, type IngestDeps } from '../../usage/ingest.ts';
 import { MAX_REPORTS_PER_REQUEST, REJECTIONS, UsageIngestRequestSchema } from '../../usage/reports.ts';
 import { parseUtc } from '../../usage/windows.ts';
 import { iso } from '../../shared/time.ts';
-import { WINDOW_STATES, type UsageWindow } from '../../store/usageStore.ts';
+import { type UsageWindow } from '../../usage/ports.ts';
+import { WINDOW_STATES } from '../../usage/ports.ts';
 import { SellerApiError } from '../errors.ts';
 import { route } from '../route.ts';
 

@@ -1,0 +1,62 @@
+import { dynamoClient, sqsClient } from '../aws/clients.ts';
+import { asyncProvisioning, meteringSettings, type Config } from '../config.ts';
+import { accessKeyLoader } from '../koogallery/accessKeys.ts';
+import type { AccessKey } from '../koogallery/auth.ts';
+import type { Log } from '../log.ts';
+import { sqsPublisher } from '../outbox/publisher.ts';
+import { instanceStore } from '../store/instanceStore.ts';
+import { licenseStore } from '../store/licenseStore.ts';
+import { outboxStore } from '../store/outboxStore.ts';
+import { usageStore } from '../store/usageStore.ts';
+import type { SafetySweepDeps, SafetySweepOptions } from './safetySweep.ts';
+import { changePolicyFor } from './changePolicy.ts';
+import type { ProduceDeps } from './produceCall.ts';
+
+/** The production interface's collaborators from the configuration. */
+export function produceDeps(cfg: Config, log: Log, accessKeys: () => Promise<AccessKey[]> = accessKeyLoader(cfg)): ProduceDeps {
+  const dynamo = dynamoClient();
+  const ledger = usageStore(dynamo, cfg.MAIN_TABLE);
+  return {
+    accessKeys,
+    store: instanceStore(dynamo, { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE }),
+    licenses: licenseStore(dynamo, cfg.MAIN_TABLE),
+    publisher: sqsPublisher(sqsClient(), cfg.PROVISIONING_QUEUE_URL),
+    changePolicy: changePolicyFor(cfg.CHANGE_CHECK_POLICY),
+    usage: { settings: meteringSettings(cfg), totals: (ids) => ledger.totals(ids) },
+    settings: {
+      maxBodyBytes: cfg.MAX_BODY_BYTES,
+      signatureWindowSeconds: cfg.SIGNATURE_WINDOW_SECONDS,
+      nonceTtlSeconds: cfg.NONCE_TTL_SECONDS,
+      testTtlDays: cfg.TEST_INSTANCE_TTL_DAYS,
+      releaseUnknownAnswer: cfg.RELEASE_UNKNOWN_ANSWER,
+      provisioning: { async: asyncProvisioning(cfg), inProgressAnswer: cfg.QUERY_PROVISIONING_ANSWER },
+      v1EncryptType: cfg.V1_ENCRYPT_TYPE,
+      appInfo: {
+        frontEndUrl: cfg.APP_FRONTEND_URL_TEMPLATE,
+        adminUrl: cfg.APP_ADMIN_URL_TEMPLATE,
+        userName: cfg.APP_USER_NAME_TEMPLATE,
+        memo: cfg.APP_MEMO,
+      },
+    },
+    now: Date.now,
+    log,
+  };
+}
+
+/** The two sweeps' collaborators (functions/sweep.ts): the outbox relay and the safety sweep. */
+export function sweepDeps(cfg: Config, log: Log): SafetySweepDeps & { safety: SafetySweepOptions } {
+  const dynamo = dynamoClient();
+  return {
+    store: instanceStore(dynamo, { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE }),
+    outbox: outboxStore(dynamo, cfg.MAIN_TABLE),
+    publisher: sqsPublisher(sqsClient(), cfg.PROVISIONING_QUEUE_URL),
+    safety: {
+      stuckAfterMinutes: cfg.STUCK_PROVISIONING_MINUTES,
+      maxRequeues: cfg.STUCK_PROVISIONING_REQUEUES,
+      graceHours: cfg.EXPIRY_GRACE_HOURS,
+      limit: 500,
+    },
+    now: Date.now,
+    log,
+  };
+}

@@ -1,0 +1,54 @@
+import { dynamoClient } from '../aws/clients.ts';
+import type { Config } from '../config.ts';
+import { openApiClientFor } from '../koogallery/openApiFromConfig.ts';
+import type { Log } from '../log.ts';
+import { secretLoader } from '../secrets.ts';
+import { billingRecorderFor } from '../settlement/recording.ts';
+import { instanceStore } from '../store/instanceStore.ts';
+import { outboxStore } from '../store/outboxStore.ts';
+import { orderQueryVia, templateAdapter, webhookAdapter } from './adapters.ts';
+import type { OrderQuery, ProvisioningAdapter } from './ports.ts';
+import { assertWebhookUrl, webhookClient, type WebhookClient } from './webhook.ts';
+import type { WorkerDeps } from './worker.ts';
+
+/** Query Order through the Open API, unless it is switched off (ORDER_QUERY=false). */
+function orderQuery(cfg: Config, log: Log): OrderQuery | undefined {
+  return cfg.ORDER_QUERY ? orderQueryVia(openApiClientFor(cfg, log), log) : undefined;
+}
+
+/** How the seller's product learns about instances: URL templates, or its webhook signed with WEBHOOK_SECRET. */
+function adapter(cfg: Config): ProvisioningAdapter {
+  if (cfg.PROVISIONING_MODE === 'template') {
+    return templateAdapter({
+      frontEndUrl: cfg.APP_FRONTEND_URL_TEMPLATE,
+      adminUrl: cfg.APP_ADMIN_URL_TEMPLATE,
+      userName: cfg.APP_USER_NAME_TEMPLATE,
+      memo: cfg.APP_MEMO,
+    });
+  }
+  // lib/config.ts requires the URL in webhook mode; its scheme and host are checked here, at start-up.
+  const webhookUrl = assertWebhookUrl(cfg.WEBHOOK_URL ?? '').href;
+  const secret = secretLoader('WEBHOOK_SECRET', { parameter: cfg.WEBHOOK_SECRET_PARAMETER, value: cfg.WEBHOOK_SECRET });
+  // One client per secret value (a rotated SSM secret gets a new one).
+  let client: { secret: string; deliver: WebhookClient['deliver'] } | undefined;
+  return webhookAdapter(async (event) => {
+    const current = await secret();
+    if (client?.secret !== current) client = { secret: current, ...webhookClient({ url: webhookUrl, secret: current, timeoutMs: cfg.WEBHOOK_TIMEOUT_MS }) };
+    return client.deliver(event);
+  });
+}
+
+/** The provisioning worker's collaborators from the configuration. */
+export function workerDeps(cfg: Config, log: Log): WorkerDeps {
+  const dynamo = dynamoClient();
+  return {
+    store: instanceStore(dynamo, { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE }),
+    outbox: outboxStore(dynamo, cfg.MAIN_TABLE),
+    queryOrder: orderQuery(cfg, log),
+    billing: billingRecorderFor(cfg, dynamo),
+    adapter: adapter(cfg),
+    testTtlDays: cfg.TEST_INSTANCE_TTL_DAYS,
+    now: Date.now,
+    log,
+  };
+}

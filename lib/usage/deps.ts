@@ -1,0 +1,23 @@
+import { dynamoClient } from '../aws/clients.ts';
+import type { Config } from '../config.ts';
+import { accessKeyLoader } from '../koogallery/accessKeys.ts';
+import { openApiClientFor } from '../koogallery/openApiFromConfig.ts';
+import type { Log } from '../log.ts';
+import { auditLog } from '../store/auditLog.ts';
+import { usageStore } from '../store/usageStore.ts';
+import type { PushDeps, PushSettings } from './push.ts';
+
+/** The hourly usage push's collaborators and settings from the configuration. */
+export function pushDeps(cfg: Config, log: Log): PushDeps & { settings: PushSettings } {
+  const dynamo = dynamoClient();
+  const accessKeys = accessKeyLoader(cfg);
+  const openApi = openApiClientFor(cfg, log, async () => (await accessKeys())[0]?.secret ?? '');
+  return {
+    ledger: usageStore(dynamo, cfg.MAIN_TABLE),
+    pushUsage: (records) => openApi.pushUsage(records),
+    audit: auditLog(dynamo, cfg.AUDIT_TABLE),
+    settings: { batchSize: cfg.USAGE_PUSH_BATCH_SIZE, maxWindows: cfg.USAGE_PUSH_MAX_WINDOWS },
+    now: Date.now,
+    log,
+  };
+}
