@@ -13,5 +13,13 @@ export default defineConfig({
     // CI reads .vitest.json after `npm test`: always write it.
     reporters: ['default', 'json'],
     outputFile: '.vitest.json',
+    // `npm test` measures coverage of the product's code; CI fails below these floors (set at what the suite reaches).
+    coverage: {
+      provider: 'v8',
+      include: ['lib/**/*.ts', 'functions/**/*.ts'],
+      reporter: ['text-summary', 'json-summary'],
+      reportsDirectory: 'coverage',
+      reportOnFailure: true,
+    },
   },
 });
