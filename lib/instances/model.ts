@@ -56,13 +56,15 @@ export interface Instance {
 }
 
 /** The lifecycle events the provisioning queue carries to the seller's product. */
-export type LifecycleEventType =
-  | 'instance.created'
-  | 'instance.renewed'
-  | 'instance.frozen'
-  | 'instance.unfrozen'
-  | 'instance.released'
-  | 'instance.upgraded';
+export const LIFECYCLE_EVENT_TYPES = [
+  'instance.created',
+  'instance.renewed',
+  'instance.frozen',
+  'instance.unfrozen',
+  'instance.released',
+  'instance.upgraded',
+] as const;
+export type LifecycleEventType = (typeof LIFECYCLE_EVENT_TYPES)[number];
 
 /** History-only events: the outcome of provisioning, recorded but not sent anywhere. */
 export type ProvisioningEventType = 'instance.provisioned' | 'instance.provisioningFailed' | 'instance.provisioningRetried';

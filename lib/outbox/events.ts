@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { parseJsonMessage, type Parsed } from '../shared/json.ts';
-import { INSTANCE_STATES, type HistoryEntry, type Instance, type LifecycleEventType } from '../instances/model.ts';
+import { INSTANCE_STATES, LIFECYCLE_EVENT_TYPES, type HistoryEntry, type Instance, type LifecycleEventType } from '../instances/model.ts';
 
 /**
  * A lifecycle event as it travels on the provisioning queue. One event id per transition
@@ -8,14 +8,7 @@ import { INSTANCE_STATES, type HistoryEntry, type Instance, type LifecycleEventT
  */
 export const lifecycleEventSchema = z.object({
   eventId: z.string().min(1).max(200),
-  type: z.enum([
-    'instance.created',
-    'instance.renewed',
-    'instance.frozen',
-    'instance.unfrozen',
-    'instance.released',
-    'instance.upgraded',
-  ]),
+  type: z.enum(LIFECYCLE_EVENT_TYPES),
   instanceId: z.string().min(1).max(64),
   version: z.number().int().positive(),
   state: z.enum(INSTANCE_STATES),

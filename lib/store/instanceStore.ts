@@ -154,19 +154,7 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables): Inst
       ];
     },
 
-    /**
-     * The changed instance (only if nobody changed it since we read version `previousVersion`),
-     * its history entry, the applied-marker of an order-carrying command, and the outbox event if it has one.
-     */
-    applyChange(
-      previousVersion: number,
-      next: Instance,
-      entry: HistoryEntry,
-      idempotencyKey: string | undefined,
-      event: LifecycleEvent | undefined,
-      nowSeconds: number,
-      expiresAt: Expiry,
-    ): LabeledWrite[] {
+    applyChange(previousVersion, next, entry, idempotencyKey, event, nowSeconds, expiresAt): LabeledWrite[] {
       const ttl = expiresAt === undefined ? {} : { expiresAt };
       const writes: LabeledWrite[] = [
         putIfVersion('instance', tables.main, instanceItem(next, ttl), previousVersion),
