@@ -86,23 +86,22 @@ export const notIsoTime = fc.oneof(
 
 export const b64url = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8').toString('base64url');
 
+const isNotJson = (text: string) => {
+  try {
+    JSON.parse(text);
+    return false;
+  } catch {
+    return true;
+  }
+};
+
+/** Text that is not JSON: random text, the near misses given, or random bytes read as latin1. */
+export const notJsonText = (nearMisses: readonly string[]): fc.Arbitrary<string> =>
+  fc.oneof(
+    anyText(500).filter(isNotJson),
+    fc.constantFrom(...nearMisses),
+    fc.uint8Array({ minLength: 1, maxLength: 2000 }).map((b) => Buffer.from(b).toString('latin1')).filter(isNotJson),
+  );
+
 /** Bodies that are not JSON (400), in text or base64. */
-export const notJson: fc.Arbitrary<string> = fc.oneof(
-  anyText(500).filter((s) => {
-    try {
-      JSON.parse(s);
-      return false;
-    } catch {
-      return true;
-    }
-  }),
-  fc.constantFrom('', '{', '{"kind":', '{"action":"accept",}', "{'action':'accept'}", '{"size":NaN}', '\ufeff{}', '{"a":1}}', 'undefined', '{"a":1}{"b":2}', '[1,]', '{"sha256":"a"\u0000}'),
-  fc.uint8Array({ minLength: 1, maxLength: 2000 }).map((b) => Buffer.from(b).toString('latin1')).filter((s) => {
-    try {
-      JSON.parse(s);
-      return false;
-    } catch {
-      return true;
-    }
-  }),
-);
+export const notJson: fc.Arbitrary<string> = notJsonText(['', '{', '{"kind":', '{"action":"accept",}', "{'action':'accept'}", '{"size":NaN}', '\ufeff{}', '{"a":1}}', 'undefined', '{"a":1}{"b":2}', '[1,]', '{"sha256":"a"\u0000}']);
