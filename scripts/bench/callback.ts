@@ -50,6 +50,7 @@ import { awsEnv } from '../local/env.ts';
 import { freePort, manage, type ManagedChild } from '../local/processes.ts';
 import { cleanups, integerOption, readOptions, runStandalone, usageExit } from '../local/standalone.ts';
 import { procCpuSeconds } from './proc.ts';
+import { errorText } from '../../lib/shared/errors.ts';
 
 const USAGE = 'usage: node --import tsx scripts/bench/callback.ts [--calls 2000] [--concurrency 1,8] [--block 100] [--warmup 200]';
 
@@ -615,7 +616,7 @@ async function runBlock(path: Path, pairs: number, concurrency: number, pids: Se
         into?.newMs.push(created);
         into?.refreshMs.push(renewed);
       } catch (error) {
-        problem(`${path.name} pair ${n}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+        problem(`${path.name} pair ${n}: ${errorText(error)}`);
       }
     }
   };

@@ -40,6 +40,7 @@ import { createResources } from '../local/emulators.ts';
 import { resourceEnv } from '../local/env.ts';
 import { cleanups, integerOption, readOptions, runStandalone, startEmulatorStack, usageExit } from '../local/standalone.ts';
 import { mix, procCpuSeconds } from './proc.ts';
+import { iso, sleep } from '../../lib/shared/time.ts';
 
 const USAGE =
   'usage: node --import tsx scripts/bench/settlement.ts [--sizes 50000,100000,200000] [--concurrency 4] [--warmup 10000] [--heap-mb N]';
@@ -126,7 +127,6 @@ function orderLine(i: number, bounds: { startMs: number; endMs: number }): { fac
   const cents = 100n + BigInt(mix(i ^ 0x7777) % 99_900);
   const span = bounds.endMs - bounds.startMs - 3 * DAY;
   const inPeriod = bounds.startMs + (mix(i ^ 0x4242) % span);
-  const iso = (ms: number) => new Date(ms).toISOString();
   const base: OrderLineFacts = {
     orderId,
     orderLineId: `${orderId}-000001`,
@@ -170,7 +170,7 @@ async function batchWrite(table: string, items: Record<string, AttributeValue>[]
   let pending: WriteRequest[] = items.map((Item) => ({ PutRequest: { Item } }));
   for (let attempt = 0; pending.length > 0; attempt++) {
     if (attempt > 10) throw new Error('BatchWriteItem kept leaving items unprocessed');
-    if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * attempt));
+    if (attempt > 0) await sleep(20 * attempt);
     const out = await dynamoClient().send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }));
     pending = out.UnprocessedItems?.[table] ?? [];
   }

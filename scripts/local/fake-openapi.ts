@@ -32,6 +32,7 @@ import {
   type UsagePushRecord,
 } from '../../lib/koogallery/openApi.ts';
 import { verifyUsageSignature } from '../../lib/koogallery/usageSignature.ts';
+import { errorMessage } from '../../lib/shared/errors.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const MAX_CALLS = 10_000;
@@ -613,7 +614,7 @@ export async function startFakeOpenApi(options: {
         timers.add(timer);
       })
       .catch((error: unknown) => {
-        log(`internal error: ${error instanceof Error ? error.message : String(error)}`);
+        log(`internal error: ${errorMessage(error)}`);
         send(mkt(500, 'MKT.0999', 'internal error'));
       });
   });
@@ -673,7 +674,7 @@ export async function serveStandalone(options: { port?: number } = {}): Promise<
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   serveStandalone().catch((error: unknown) => {
-    console.error(`fake-openapi: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`fake-openapi: ${errorMessage(error)}`);
     process.exit(1);
   });
 }

@@ -20,6 +20,7 @@ import {
   webhookEventVersion,
   type WebhookEvent,
 } from '../../lib/provisioning/webhook.ts';
+import { errorMessage } from '../../lib/shared/errors.ts';
 
 export const WEBHOOK_PATH = '/webhook';
 const MAX_BODY_BYTES = 65_536;
@@ -311,7 +312,7 @@ async function main(): Promise<void> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((error: unknown) => {
-    console.error(`[webhook-receiver] ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`[webhook-receiver] ${errorMessage(error)}`);
     process.exit(1);
   });
 }
