@@ -49,6 +49,7 @@ import { createResources, startDynamoDbLocal, type DynamoDbLocal } from '../loca
 import { awsEnv } from '../local/env.ts';
 import { freePort, manage, type ManagedChild } from '../local/processes.ts';
 import { cleanups, integerOption, readOptions, runStandalone, usageExit } from '../local/standalone.ts';
+import { percentile } from '../local/format.ts';
 import { procCpuSeconds } from './proc.ts';
 import { errorText } from '../../lib/shared/errors.ts';
 
@@ -655,7 +656,6 @@ async function tracedPair(path: Path): Promise<[Described[], Described[]]> {
 // ---------------------------------------------------------------------------------------------------------------
 // Figures
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 const ms = (x: number) => (x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const mib = (bytes: number) => `${(bytes / 1024 / 1024 / 1024).toFixed(0)} GiB`;

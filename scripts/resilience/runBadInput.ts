@@ -21,7 +21,6 @@
  * 130/143 interrupted.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { dynamoClient, sqsClient } from '../../lib/aws/clients.ts';
@@ -32,6 +31,7 @@ import { captureServerLog, runRecipe } from './badInput/runner.ts';
 import { sellerRouteDrift } from './badInput/sellerRoutes.ts';
 import { auditProblems, mainTableChanges, noncePk, scanTable, type StateChange } from './badInput/state.ts';
 import { cleanups, integerOption, readOptions, runStandalone, startEmulatorStack, usageExit } from '../local/standalone.ts';
+import { int, machineLine, secs } from '../local/format.ts';
 
 const USAGE = 'usage: node --import tsx scripts/resilience/runBadInput.ts [--runs 10000] [--seed <int>] [--show 5]';
 const STAGE = 'resilience';
@@ -81,8 +81,6 @@ async function queueDepth(url: string): Promise<number> {
   return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
 }
 
-const int = (n: number) => n.toLocaleString('en-US');
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const row = (name: string, c: Counts, extra = '') =>
   `  ${name.padEnd(40)} ${int(c.tried).padStart(7)} ${int(c.correct).padStart(9)} ${int(c.wrong).padStart(7)} ${int(c.crashes).padStart(8)}${extra}`;
 
@@ -96,7 +94,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const started = performance.now();
   console.log(`bad input: ${int(options.runs)} requests, seed ${options.seed} (reproduce with --seed ${options.seed})`);
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 20)} MiB RAM, Node ${process.versions.node}`);
+  console.log(machineLine());
 
   const accessKey = `resilience-${randomBytes(12).toString('hex')}`;
   const stack = await startStack(accessKey);

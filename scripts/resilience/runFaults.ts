@@ -41,10 +41,10 @@
  *
  * Exit codes: 0 every check held, 1 a check failed or the run broke, 2 bad arguments, 130/143 interrupted.
  */
-import { cpus, totalmem } from 'node:os';
 import type { StoreTables } from '../../lib/store/dynamo.ts';
 import { isEntryPoint } from '../local/cli.ts';
 import { cleanups, integerOption, readOptions, runStandalone, startEmulatorStack, usageExit } from '../local/standalone.ts';
+import { machineLine } from '../local/format.ts';
 import { closeFaultContext, faultContext } from './faults/faultContext.ts';
 import { FAULT_KINDS } from './faults/faultKinds.ts';
 import { FLOW_NAMES, runFlow } from './faults/flows.ts';
@@ -116,7 +116,7 @@ async function main(argv: string[]): Promise<number> {
   if (typeof options === 'string') return usageExit(options, USAGE);
   const started = performance.now();
   console.log(`faults: flows ${options.flows.join(', ')}; ${FAULT_KINDS.length} fault kinds at every k`);
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 20)} MiB RAM, Node ${process.versions.node}`);
+  console.log(machineLine());
   const stack = await startStack();
   console.log(`DynamoDB Local in memory (pid ${stack.dynamoPid}), tables ${stack.tables.main}, ${stack.tables.audit}`);
   const ctx = faultContext(stack.tables);
