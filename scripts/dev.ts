@@ -31,6 +31,7 @@ import {
   LOCAL_DEFAULT_WEBHOOK_SECRET,
   functionEnv,
   functionEnvProblem,
+  isOn,
   planLocalIntegrations,
   settings,
 } from './local/env.ts';
@@ -101,8 +102,6 @@ const withoutQuery = (url: string | undefined) => {
     return '(invalid URL)';
   }
 };
-/** lib/config.ts's reading of a flag. */
-const isOn = (value: string | undefined) => ['true', '1', 'on', 'yes'].includes((value ?? '').toLowerCase());
 
 try {
   assertJava();

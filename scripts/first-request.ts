@@ -13,6 +13,7 @@ import { signRequest } from '../lib/koogallery/auth.ts';
 import type { JsonObject } from '../lib/koogallery/canonicalJson.ts';
 import { bodySignHeader } from '../lib/koogallery/signature.ts';
 import { mockOrder } from './local/fake-openapi.ts';
+import { sleep } from '../lib/shared/time.ts';
 
 const { values } = parseArgs({
   options: {
@@ -64,7 +65,7 @@ if (typeof created.instanceId === 'string') {
   for (;;) {
     const answer = await send({ activity: 'queryInstance', instanceId: created.instanceId, testFlag: values.test ? '1' : '0' });
     if (answer.resultCode !== '000004' || Date.now() - started > 30_000) break;
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
   }
   console.log(`queryInstance settled ${Date.now() - started} ms after newInstance`);
 }

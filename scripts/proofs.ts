@@ -13,6 +13,8 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
+import { errorMessage } from '../lib/shared/errors.ts';
+import { sleep } from '../lib/shared/time.ts';
 import { isIsoInstant } from '../lib/supervision/stateMachine.ts';
 import { PROOF_KINDS, type ProofKind } from '../lib/supervision/proofs.ts';
 import { SNIFF_HEAD_BYTES, SNIFFED_TYPES, sniffContentType } from '../lib/supervision/sniff.ts';
@@ -57,7 +59,7 @@ export interface ProofsCliDeps {
 const defaultDeps: ProofsCliDeps = {
   fetch: (...args) => fetch(...args),
   readFile: (path) => readFile(path),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep,
   now: Date.now,
   env: process.env,
 };
@@ -171,7 +173,7 @@ export async function runProofsCli(argv: readonly string[], io: CliOutput = cons
   try {
     bytes = await deps.readFile(target);
   } catch (error) {
-    io.err(`error: cannot read ${target}: ${error instanceof Error ? error.message : String(error)}`);
+    io.err(`error: cannot read ${target}: ${errorMessage(error)}`);
     return 1;
   }
   const fileName = basename(target);

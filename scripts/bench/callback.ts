@@ -49,7 +49,9 @@ import { createResources, startDynamoDbLocal, type DynamoDbLocal } from '../loca
 import { awsEnv } from '../local/env.ts';
 import { freePort, manage, type ManagedChild } from '../local/processes.ts';
 import { cleanups, integerOption, readOptions, runStandalone, usageExit } from '../local/standalone.ts';
+import { percentile } from '../local/format.ts';
 import { procCpuSeconds } from './proc.ts';
+import { errorText } from '../../lib/shared/errors.ts';
 
 const USAGE = 'usage: node --import tsx scripts/bench/callback.ts [--calls 2000] [--concurrency 1,8] [--block 100] [--warmup 200]';
 
@@ -615,7 +617,7 @@ async function runBlock(path: Path, pairs: number, concurrency: number, pids: Se
         into?.newMs.push(created);
         into?.refreshMs.push(renewed);
       } catch (error) {
-        problem(`${path.name} pair ${n}: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+        problem(`${path.name} pair ${n}: ${errorText(error)}`);
       }
     }
   };
@@ -654,7 +656,6 @@ async function tracedPair(path: Path): Promise<[Described[], Described[]]> {
 // ---------------------------------------------------------------------------------------------------------------
 // Figures
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 const ms = (x: number) => (x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const mib = (bytes: number) => `${(bytes / 1024 / 1024 / 1024).toFixed(0)} GiB`;

@@ -32,6 +32,7 @@ import { join, relative, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, version as esbuildVersion, type BuildOptions, type Metafile } from 'esbuild';
 import { projectRoot, readYaml } from '../local/serverless-config.ts';
+import { errorMessage } from '../../lib/shared/errors.ts';
 
 const USAGE = 'usage: node --import tsx scripts/bench/coldstart.ts [--runs 20] [--function NAME ...] [--keep]';
 
@@ -107,7 +108,7 @@ function parseArguments(): { runs: number; only: string[]; keep: boolean } {
     if (!Number.isInteger(runs) || runs < 1 || runs > 1000) throw new Error('--runs must be an integer from 1 to 1000');
     return { runs, only: values.function, keep: values.keep };
   } catch (error) {
-    console.error(error instanceof Error ? error.message : String(error));
+    console.error(errorMessage(error));
     console.error(USAGE);
     process.exit(2);
   }
@@ -371,7 +372,7 @@ async function main(): Promise<void> {
         );
       } catch (error) {
         failed = true;
-        console.error(`${fn.name}: ${error instanceof Error ? error.message : String(error)}`);
+        console.error(`${fn.name}: ${errorMessage(error)}`);
       }
     }
   } finally {

@@ -21,7 +21,6 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { config } from '../../lib/config.ts';
 import type { Log } from '../../lib/log.ts';
@@ -39,7 +38,9 @@ import { s3Client } from '../../lib/aws/clients.ts';
 import { createResources } from '../local/emulators.ts';
 import { resourceEnv } from '../local/env.ts';
 import { cleanups, integerOption, readOptions, runStandalone, startEmulatorStack, usageExit } from '../local/standalone.ts';
+import { int, machineLine, mib } from '../local/format.ts';
 import { mix, procCpuSeconds } from './proc.ts';
+import { iso, sleep } from '../../lib/shared/time.ts';
 
 const USAGE =
   'usage: node --import tsx scripts/bench/settlement.ts [--sizes 50000,100000,200000] [--concurrency 4] [--warmup 10000] [--heap-mb N]';
@@ -126,7 +127,6 @@ function orderLine(i: number, bounds: { startMs: number; endMs: number }): { fac
   const cents = 100n + BigInt(mix(i ^ 0x7777) % 99_900);
   const span = bounds.endMs - bounds.startMs - 3 * DAY;
   const inPeriod = bounds.startMs + (mix(i ^ 0x4242) % span);
-  const iso = (ms: number) => new Date(ms).toISOString();
   const base: OrderLineFacts = {
     orderId,
     orderLineId: `${orderId}-000001`,
@@ -170,7 +170,7 @@ async function batchWrite(table: string, items: Record<string, AttributeValue>[]
   let pending: WriteRequest[] = items.map((Item) => ({ PutRequest: { Item } }));
   for (let attempt = 0; pending.length > 0; attempt++) {
     if (attempt > 10) throw new Error('BatchWriteItem kept leaving items unprocessed');
-    if (attempt > 0) await new Promise((r) => setTimeout(r, 20 * attempt));
+    if (attempt > 0) await sleep(20 * attempt);
     const out = await dynamoClient().send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }));
     pending = out.UnprocessedItems?.[table] ?? [];
   }
@@ -396,9 +396,6 @@ interface Settled {
   phases: Record<string, { rss: number; heap: number; heapTotal: number; external: number } | undefined>;
 }
 
-const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-const int = (n: number) => n.toLocaleString('en-US');
-
 async function csvSha256(bucket: string, key: string): Promise<string> {
   const out = await s3Client({ forcePathStyle: true }).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   const hash = createHash('sha256');
@@ -457,7 +454,7 @@ async function main(argv: string[]): Promise<number> {
     `settlement benchmark: ${sizes.map(int).join(', ')} order lines, ${concurrency} concurrent workers, month ${PERIOD} (${TIME_ZONE})` +
       `${heapMb ? `, settling with --max-old-space-size=${heapMb}${heapMb === WORKER_HEAP_MB ? ' (as the deployed worker)' : ''}` : ', Node defaults'}`,
   );
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${mib(totalmem())} RAM, Node ${process.versions.node}`);
+  console.log(machineLine());
   const stack = await startEmulatorStack('bench');
   const endpoints = { dynamo: process.env.AWS_ENDPOINT_URL_DYNAMODB!, sqs: process.env.AWS_ENDPOINT_URL_SQS! };
   console.log(`DynamoDB Local at ${endpoints.dynamo} (pid ${stack.dynamoPid}), fauxqs (S3 + SQS) at ${endpoints.sqs}`);

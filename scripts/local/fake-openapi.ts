@@ -23,6 +23,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { listenOnLoopback } from './processes.ts';
+import { BodyTooLarge, readBody } from './requestBody.ts';
 import { parseSdkDate, verifyApigRequest, type ApigCredentials } from '../../lib/koogallery/apig.ts';
 import {
   exactNumbers,
@@ -32,6 +33,7 @@ import {
   type UsagePushRecord,
 } from '../../lib/koogallery/openApi.ts';
 import { verifyUsageSignature } from '../../lib/koogallery/usageSignature.ts';
+import { errorMessage } from '../../lib/shared/errors.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const MAX_CALLS = 10_000;
@@ -319,21 +321,6 @@ export function queryOrderAnswerBody(order: FakeOrder): string {
   return json.replace(/"orderAmount":"(-?\d+(?:\.\d+)?)"/g, '"orderAmount":$1');
 }
 
-class BodyTooLarge extends Error {}
-
-/** The body's bytes, exactly as received. */
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLarge();
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks);
-}
-
 function parseQuery(rawQuery: string): Record<string, string> | undefined {
   try {
     return Object.fromEntries(
@@ -535,7 +522,7 @@ export async function startFakeOpenApi(options: {
 
     let raw: Buffer;
     try {
-      raw = await readBody(req);
+      raw = await readBody(req, MAX_BODY_BYTES);
     } catch (error) {
       if (error instanceof BodyTooLarge) return { answer: jsonAnswer(413, { error: 'body too large' }), delayMs: 0 };
       throw error;
@@ -613,7 +600,7 @@ export async function startFakeOpenApi(options: {
         timers.add(timer);
       })
       .catch((error: unknown) => {
-        log(`internal error: ${error instanceof Error ? error.message : String(error)}`);
+        log(`internal error: ${errorMessage(error)}`);
         send(mkt(500, 'MKT.0999', 'internal error'));
       });
   });
@@ -673,7 +660,7 @@ export async function serveStandalone(options: { port?: number } = {}): Promise<
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   serveStandalone().catch((error: unknown) => {
-    console.error(`fake-openapi: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`fake-openapi: ${errorMessage(error)}`);
     process.exit(1);
   });
 }

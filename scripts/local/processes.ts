@@ -5,6 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { sleep } from '../../lib/shared/time.ts';
 
 export interface ManagedChild {
   readonly name: string;
@@ -85,8 +86,6 @@ export function groupAlive(pgid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
   const until = Date.now() + ms;

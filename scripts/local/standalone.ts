@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createResources, startDynamoDbLocal, startFauxqs } from './emulators.ts';
 import { awsEnv, resourceEnv } from './env.ts';
 import { freePort, stopAllGroups } from './processes.ts';
+import { errorMessage } from '../../lib/shared/errors.ts';
 
 export type Cleanup = () => Promise<void>;
 
@@ -15,7 +16,7 @@ export const cleanups: Cleanup[] = [];
 async function cleanup(): Promise<void> {
   while (cleanups.length > 0) {
     const stop = cleanups.pop()!;
-    await stop().catch((error: unknown) => console.error(`cleanup: ${error instanceof Error ? error.message : String(error)}`));
+    await stop().catch((error: unknown) => console.error(`cleanup: ${errorMessage(error)}`));
   }
 }
 
@@ -69,7 +70,7 @@ export function readOptions(argv: string[], options: NonNullable<ParseArgsConfig
   try {
     return parseArgs({ args: argv, strict: true, options: { ...options, help: { type: 'boolean', short: 'h' } } }).values;
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return errorMessage(error);
   }
 }
 

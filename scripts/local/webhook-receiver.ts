@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { listenOnLoopback } from './processes.ts';
+import { BodyTooLarge, readBody } from './requestBody.ts';
 import type { AppInfo } from '../../lib/instances/model.ts';
 import {
   MIN_SECRET_LENGTH,
@@ -20,6 +21,7 @@ import {
   webhookEventVersion,
   type WebhookEvent,
 } from '../../lib/provisioning/webhook.ts';
+import { errorMessage } from '../../lib/shared/errors.ts';
 
 export const WEBHOOK_PATH = '/webhook';
 const MAX_BODY_BYTES = 65_536;
@@ -77,19 +79,6 @@ const failSchema = z.object({
   status: z.number().int().min(400).max(599).default(503),
 });
 const delaySchema = z.object({ times: z.number().int().min(0).max(10_000), ms: z.number().int().min(0).max(120_000) });
-
-class BodyTooLarge extends Error {}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new BodyTooLarge();
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 function send(response: ServerResponse, status: number, body: unknown): void {
   const text = body === undefined ? '' : JSON.stringify(body);
@@ -242,8 +231,9 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
 
   const server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    readBody(request)
-      .then(async (raw) => {
+    readBody(request, MAX_BODY_BYTES)
+      .then(async (bytes) => {
+        const raw = bytes.toString('utf8');
         if (path.startsWith('/_control/')) return handleControl(request, response, path, raw);
         if (path !== WEBHOOK_PATH) return send(response, 404, { error: 'not found' });
         if (request.method !== 'POST') return send(response, 405, { error: 'POST only' });
@@ -311,7 +301,7 @@ async function main(): Promise<void> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((error: unknown) => {
-    console.error(`[webhook-receiver] ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`[webhook-receiver] ${errorMessage(error)}`);
     process.exit(1);
   });
 }

@@ -1,28 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamoClient } from '../../lib/aws/clients.ts';
-import {
-  auditProblems,
-  auditRecordsOf,
-  captureServerLog,
-  describeOutcome,
-  GENERATORS,
-  mainTableChanges,
-  nonceOf,
-  noncePk,
-  prepareFixture,
-  recipeStream,
-  runRecipe,
-  scanTable,
-  sellerRouteDrift,
-  Tally,
-  type Item,
-} from '../../scripts/resilience/badInput.ts';
+import { prepareFixture } from '../../scripts/resilience/badInput/fixture.ts';
+import { GENERATORS, recipeStream } from '../../scripts/resilience/badInput/generators.ts';
+import { describeOutcome, Tally } from '../../scripts/resilience/badInput/report.ts';
+import { captureServerLog, runRecipe } from '../../scripts/resilience/badInput/runner.ts';
+import { sellerRouteDrift } from '../../scripts/resilience/badInput/sellerRoutes.ts';
+import { auditProblems, auditRecordsOf, mainTableChanges, noncePk, scanTable, type Item } from '../../scripts/resilience/badInput/state.ts';
+import { nonceOf } from '../../scripts/resilience/badInput/v1Generators.ts';
 import { env } from '../helpers/produce.ts';
 import { TEST_KEY } from '../helpers/signing.ts';
 
 /**
- * Law 9 on the shared test stack: the generators of `npm run resilience` (scripts/resilience/badInput.ts), a few
+ * Law 9 on the shared test stack: the generators of `npm run resilience` (scripts/resilience/badInput/), a few
  * hundred requests from a fixed seed, against the real produce and seller handlers. Every answer must be the right
  * refusal, and nothing this run's requests could have touched may change: its own seeded instances, supervision flow
  * and keys, any item naming an id or month its requests named, and any nonce they sent other than those of validly

@@ -1,19 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  closeFaultContext,
-  countsOf,
-  failed,
-  faultContext,
-  faultKind,
-  FAULT_KINDS,
-  runFlow,
-  type CaseOutcome,
-  type FaultContext,
-} from '../../scripts/resilience/faults.ts';
+import { closeFaultContext, faultContext, type FaultContext } from '../../scripts/resilience/faults/faultContext.ts';
+import { faultKind, FAULT_KINDS } from '../../scripts/resilience/faults/faultKinds.ts';
+import { runFlow } from '../../scripts/resilience/faults/flows.ts';
+import { countsOf, failed, type CaseOutcome } from '../../scripts/resilience/faults/outcomes.ts';
 import { env } from '../helpers/produce.ts';
 
 /**
- * Faults along a flow (scripts/resilience/faults.ts, `npm run resilience:faults` runs every flow): the k-th DynamoDB
+ * Faults along a flow (scripts/resilience/faults/, `npm run resilience:faults` runs every flow): the k-th DynamoDB
  * command of a marketplace call fails, for every k and every fault kind, and the marketplace's retry must leave the
  * state the fault-free call leaves, with no answer of 000000 before the write is durable and nothing half-written.
  */

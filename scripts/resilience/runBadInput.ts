@@ -2,9 +2,9 @@
  * Resilience 1, bad input (ARCHITECTURE.md law 9): sends generated and mutated requests that must all be refused to
  * the real production-interface handler (functions/produce.ts: V2 POST and legacy V1 GET, as HTTP API events) and
  * the real seller API handler (functions/seller.ts), in this process, against a DynamoDB Local of its own (in
- * memory, a separate JVM) with the tables of serverless.yml. The generators are in scripts/resilience/badInput.ts.
+ * memory, a separate JVM) with the tables of serverless.yml. The generators are in scripts/resilience/badInput/.
  *
- *   node --import tsx scripts/resilience/bad-input.ts [--runs 10000] [--seed <int>] [--show 5]
+ *   node --import tsx scripts/resilience/runBadInput.ts [--runs 10000] [--seed <int>] [--show 5]
  *
  * Every request must get its right answer (production interface: HTTP 200 JSON with a valid Body-Sign and a refusal
  * code; seller API: a 4xx JSON error), and together they must change nothing:
@@ -21,29 +21,19 @@
  * 130/143 interrupted.
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { sqsClient } from '../../lib/aws/clients.ts';
-import { dynamoClient } from '../../lib/aws/clients.ts';
-import {
-  auditProblems,
-  captureServerLog,
-  describeOutcome,
-  mainTableChanges,
-  noncePk,
-  prepareFixture,
-  recipeStream,
-  runRecipe,
-  scanTable,
-  sellerRouteDrift,
-  Tally,
-  type Counts,
-  type StateChange,
-} from './badInput.ts';
+import { dynamoClient, sqsClient } from '../../lib/aws/clients.ts';
+import { prepareFixture } from './badInput/fixture.ts';
+import { recipeStream } from './badInput/generators.ts';
+import { describeOutcome, Tally, type Counts } from './badInput/report.ts';
+import { captureServerLog, runRecipe } from './badInput/runner.ts';
+import { sellerRouteDrift } from './badInput/sellerRoutes.ts';
+import { auditProblems, mainTableChanges, noncePk, scanTable, type StateChange } from './badInput/state.ts';
 import { cleanups, integerOption, readOptions, runStandalone, startEmulatorStack, usageExit } from '../local/standalone.ts';
+import { int, machineLine, secs } from '../local/format.ts';
 
-const USAGE = 'usage: node --import tsx scripts/resilience/bad-input.ts [--runs 10000] [--seed <int>] [--show 5]';
+const USAGE = 'usage: node --import tsx scripts/resilience/runBadInput.ts [--runs 10000] [--seed <int>] [--show 5]';
 const STAGE = 'resilience';
 /** The seeded instances' product, metered here: a usage record for them is refused only for what is wrong with it. */
 const METERED_PRODUCT = 'BI-METERED';
@@ -91,8 +81,6 @@ async function queueDepth(url: string): Promise<number> {
   return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
 }
 
-const int = (n: number) => n.toLocaleString('en-US');
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const row = (name: string, c: Counts, extra = '') =>
   `  ${name.padEnd(40)} ${int(c.tried).padStart(7)} ${int(c.correct).padStart(9)} ${int(c.wrong).padStart(7)} ${int(c.crashes).padStart(8)}${extra}`;
 
@@ -101,12 +89,12 @@ async function main(argv: string[]): Promise<number> {
   if (typeof options === 'string') return usageExit(options, USAGE);
   const drift = sellerRouteDrift();
   if (drift.length > 0) {
-    console.error(`the generators do not know the seller API's routes (scripts/resilience/badInput.ts SELLER_ROUTES):\n  ${drift.join('\n  ')}`);
+    console.error(`the generators do not know the seller API's routes (scripts/resilience/badInput/sellerRoutes.ts SELLER_ROUTES):\n  ${drift.join('\n  ')}`);
     return 1;
   }
   const started = performance.now();
   console.log(`bad input: ${int(options.runs)} requests, seed ${options.seed} (reproduce with --seed ${options.seed})`);
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 20)} MiB RAM, Node ${process.versions.node}`);
+  console.log(machineLine());
 
   const accessKey = `resilience-${randomBytes(12).toString('hex')}`;
   const stack = await startStack(accessKey);
