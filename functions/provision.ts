@@ -1,7 +1,8 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { config, type Config } from '../lib/config.ts';
-import { openApiClient, OPEN_API_DEFAULT_TIMEOUT_MS } from '../lib/koogallery/openApi.ts';
+import { openApiClient } from '../lib/koogallery/openApi/client.ts';
+import { OPEN_API_DEFAULT_TIMEOUT_MS } from '../lib/koogallery/openApi/contract.ts';
 import { log } from '../lib/log.ts';
 import { parseLifecycleMessage } from '../lib/outbox/events.ts';
 import { orderQueryVia, templateAdapter, webhookAdapter } from '../lib/provisioning/adapters.ts';

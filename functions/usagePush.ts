@@ -1,6 +1,6 @@
 import { config } from '../lib/config.ts';
 import { accessKeyLoader } from '../lib/koogallery/accessKeys.ts';
-import { openApiClient } from '../lib/koogallery/openApi.ts';
+import { openApiClient } from '../lib/koogallery/openApi/client.ts';
 import { log } from '../lib/log.ts';
 import { openApiCredentials } from '../lib/secrets.ts';
 import { auditLog } from '../lib/store/auditLog.ts';

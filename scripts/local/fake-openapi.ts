@@ -24,13 +24,8 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { listenOnLoopback } from './processes.ts';
 import { parseSdkDate, verifyApigRequest, type ApigCredentials } from '../../lib/koogallery/apig.ts';
-import {
-  exactNumbers,
-  MAX_USAGE_RECORDS,
-  ORDER_QUERY_PATH,
-  USAGE_DATA_PATH,
-  type UsagePushRecord,
-} from '../../lib/koogallery/openApi.ts';
+import { MAX_USAGE_RECORDS, ORDER_QUERY_PATH, USAGE_DATA_PATH, type UsagePushRecord } from '../../lib/koogallery/openApi/contract.ts';
+import { exactNumbers } from '../../lib/koogallery/openApi/exactNumbers.ts';
 import { verifyUsageSignature } from '../../lib/koogallery/usageSignature.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
