@@ -11,8 +11,8 @@ import {
   type CallResult,
   type MarketplaceClient,
   type MarketplaceClientOptions,
-} from '../../lib/marketplace/client.ts';
-import { newOrderId, requestBody } from '../../lib/marketplace/requests.ts';
+} from '../../lib/simulator/client.ts';
+import { newOrderId, requestBody } from '../../lib/simulator/requests.ts';
 import { periodOf } from '../../lib/settlement/period.ts';
 
 /**

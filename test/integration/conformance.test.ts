@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../lib/koogallery/auth.ts';
 import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
 import { bodySignHeader } from '../../lib/koogallery/signature.ts';
-import { CONFORMANCE_CHECKS, formatJson, formatTable, runConformance, type CheckResult } from '../../lib/marketplace/conformance.ts';
+import { CONFORMANCE_CHECKS, formatJson, formatTable, runConformance, type CheckResult } from '../../lib/simulator/conformance.ts';
 import { startHandlerServer, type HandlerServer } from '../helpers/httpServer.ts';
 import { TEST_KEY } from '../helpers/signing.ts';
 
