@@ -14,7 +14,8 @@
  */
 import { parseArgs } from 'node:util';
 import { marketplaceClient, type CallResult } from '../../lib/simulator/client.ts';
-import { formatJson, formatTable, runConformance } from '../../lib/simulator/conformance.ts';
+import { formatJson, formatTable } from '../../lib/simulator/conformance/report.ts';
+import { runConformance } from '../../lib/simulator/conformance/run.ts';
 import { probe } from '../../lib/simulator/probe.ts';
 import { RequestError, requestBody } from '../../lib/simulator/requests.ts';
 import { registerOrdersOn } from './fakeOrders.ts';
