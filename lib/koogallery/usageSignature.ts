@@ -10,7 +10,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { sortDeep, type JsonObject } from './canonicalJson.ts';
-import type { UsagePushRecord } from './openApi.ts';
+import type { UsagePushRecord } from './openApi/contract.ts';
 
 /** The push body `{"usage_records":[…]}`: compact JSON, keys sorted at every level, absent fields omitted. */
 export function usageBody(records: readonly UsagePushRecord[]): string {

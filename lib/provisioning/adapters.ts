@@ -2,7 +2,7 @@ import { appInfoFromTemplates, type AppInfoTemplates } from '../instances/appInf
 import type { Instance } from '../instances/model.ts';
 import type { LifecycleEvent } from '../outbox/events.ts';
 import type { WebhookEvent, WebhookOutcome } from './webhook.ts';
-import type { OpenApiClient } from '../koogallery/openApi.ts';
+import type { OpenApiClient } from '../koogallery/openApi/contract.ts';
 import type { Log } from '../log.ts';
 import type { ProvisioningAdapter } from './ports.ts';
 import type { OrderQuery } from './ports.ts';

@@ -1,6 +1,6 @@
 import { dynamoClient } from '../aws/clients.ts';
 import type { Config } from '../config.ts';
-import { openApiClientFor } from '../koogallery/openApiFromConfig.ts';
+import { openApiClientFor } from '../koogallery/openApi/fromConfig.ts';
 import type { Log } from '../log.ts';
 import { secretLoader } from '../secrets.ts';
 import { billingRecorderFor } from '../settlement/recording.ts';

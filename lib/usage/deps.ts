@@ -1,7 +1,7 @@
 import { dynamoClient } from '../aws/clients.ts';
 import type { Config } from '../config.ts';
 import { accessKeyLoader } from '../koogallery/accessKeys.ts';
-import { openApiClientFor } from '../koogallery/openApiFromConfig.ts';
+import { openApiClientFor } from '../koogallery/openApi/fromConfig.ts';
 import type { Log } from '../log.ts';
 import { auditLog } from '../store/auditLog.ts';
 import { usageStore } from '../store/usageStore.ts';

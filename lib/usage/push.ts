@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { UsagePushOutcome, UsagePushRecord } from '../koogallery/openApi.ts';
+import type { UsagePushOutcome, UsagePushRecord } from '../koogallery/openApi/contract.ts';
 import { usageBody } from '../koogallery/usageSignature.ts';
 import type { Log } from '../log.ts';
 import type { AuditRecord } from '../audit/records.ts';

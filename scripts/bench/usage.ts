@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createInstance } from '../../lib/instances/stateMachine.ts';
-import { openApiClient } from '../../lib/koogallery/openApi.ts';
+import { openApiClient } from '../../lib/koogallery/openApi/client.ts';
 import type { Log } from '../../lib/log.ts';
 import { eventFor } from '../../lib/outbox/events.ts';
 import { handleSellerRequest, type RouterContext } from '../../lib/seller-api/router.ts';

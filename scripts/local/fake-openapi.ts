@@ -25,13 +25,8 @@ import { z } from 'zod';
 import { listenOnLoopback } from './processes.ts';
 import { BodyTooLarge, readBody } from './requestBody.ts';
 import { parseSdkDate, verifyApigRequest, type ApigCredentials } from '../../lib/koogallery/apig.ts';
-import {
-  exactNumbers,
-  MAX_USAGE_RECORDS,
-  ORDER_QUERY_PATH,
-  USAGE_DATA_PATH,
-  type UsagePushRecord,
-} from '../../lib/koogallery/openApi.ts';
+import { MAX_USAGE_RECORDS, ORDER_QUERY_PATH, USAGE_DATA_PATH, type UsagePushRecord } from '../../lib/koogallery/openApi/contract.ts';
+import { exactNumbers } from '../../lib/koogallery/openApi/exactNumbers.ts';
 import { verifyUsageSignature } from '../../lib/koogallery/usageSignature.ts';
 import { errorMessage } from '../../lib/shared/errors.ts';
 

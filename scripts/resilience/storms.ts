@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type { HistoryEntry, Instance } from '../../lib/instances/model.ts';
 import { handleProduceCall } from '../../lib/instances/produceCall.ts';
 import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
-import { firstLine, newOrderId } from '../../lib/marketplace/requests.ts';
+import { firstLine, newOrderId } from '../../lib/simulator/requests.ts';
 import { produceDeps, store } from '../../test/helpers/produce.ts';
 import { signedQuery } from '../../test/helpers/signing.ts';
 import { isEntryPoint } from '../local/cli.ts';

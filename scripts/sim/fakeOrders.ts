@@ -1,5 +1,5 @@
 import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
-import { marketplaceTime } from '../../lib/marketplace/requests.ts';
+import { orderTime } from '../../lib/simulator/requests.ts';
 import { addPeriod, mockOrder, type FakeOrder, type MockOrderId } from '../local/fake-openapi.ts';
 
 /**
@@ -11,7 +11,7 @@ import { addPeriod, mockOrder, type FakeOrder, type MockOrderId } from '../local
 /** An order in the terms of a marketplace mock order, under a new id, created now (expiring a period from now). */
 export function orderLike(mock: MockOrderId, orderId: string, nowMs: number, overrides: { orderType?: string; expireTime?: string } = {}): FakeOrder {
   const template = mockOrder(mock, 1);
-  const createTime = marketplaceTime(nowMs);
+  const createTime = orderTime(nowMs);
   return {
     ...template,
     orderId,

@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { addPeriod, type FakeOrder } from '../local/fake-openapi.ts';
 import { orderLike } from './fakeOrders.ts';
 import { LOCAL_SUPERVISED_PRODUCT } from '../local/env.ts';
 import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
+import { errorMessage } from '../../lib/shared/errors.ts';
+import { sleep } from '../../lib/shared/time.ts';
 import {
   DEFAULT_TIMEOUT_MS,
   marketplaceClient,
@@ -11,8 +12,8 @@ import {
   type CallResult,
   type MarketplaceClient,
   type MarketplaceClientOptions,
-} from '../../lib/marketplace/client.ts';
-import { newOrderId, requestBody } from '../../lib/marketplace/requests.ts';
+} from '../../lib/simulator/client.ts';
+import { newOrderId, requestBody } from '../../lib/simulator/requests.ts';
 import { periodOf } from '../../lib/settlement/period.ts';
 
 /**
@@ -114,8 +115,6 @@ interface CallSpec {
   confirm?: { instanceId: string; check: (instance: Json) => string | undefined };
 }
 
-const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
 function quote(raw: string): string {
   const flat = raw.replace(/\s+/g, ' ').trim();
   return flat.length > QUOTE_CHARS ? `${flat.slice(0, QUOTE_CHARS)}…` : flat;
@@ -206,7 +205,7 @@ class Run {
     try {
       outcome = await run();
     } catch (error) {
-      outcome = { ok: false, detail: errorText(error) };
+      outcome = { ok: false, detail: errorMessage(error) };
     }
     const { ok, detail, resultCode, latencyMs } = outcome;
     this.record({
@@ -276,7 +275,7 @@ class Run {
       if (response.ok) return undefined;
       return `the fake Open API refused order ${order.orderId}: HTTP ${response.status} ${quote(await response.text())}`;
     } catch (error) {
-      return `could not register order ${order.orderId} on the fake Open API at ${target}: ${errorText(error)}`;
+      return `could not register order ${order.orderId} on the fake Open API at ${target}: ${errorMessage(error)}`;
     }
   }
 
@@ -354,7 +353,7 @@ class Run {
       }
       return { status: response.status, raw, latencyMs: latency(), ...(json ? { json } : {}) };
     } catch (error) {
-      return { status: 0, raw: '', latencyMs: latency(), error: errorText(error) };
+      return { status: 0, raw: '', latencyMs: latency(), error: errorMessage(error) };
     }
   }
 
@@ -394,7 +393,7 @@ async function scenario(name: string, options: ScenarioOptions, body: (run: Run)
     await body(run);
   } catch (error) {
     // A fault between steps is reported as a failed step too: a run never throws.
-    if (!(error instanceof Stop)) run.record({ title: 'scenario', ok: false, detail: errorText(error) });
+    if (!(error instanceof Stop)) run.record({ title: 'scenario', ok: false, detail: errorMessage(error) });
   }
   return run.results;
 }

@@ -2,7 +2,7 @@ import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
-import { openApiClient } from '../../lib/koogallery/openApi.ts';
+import { openApiClient } from '../../lib/koogallery/openApi/client.ts';
 import type { LifecycleEvent } from '../../lib/outbox/events.ts';
 import { orderQueryVia, templateAdapter } from '../../lib/provisioning/adapters.ts';
 import { handleLifecycleEvent, type WorkerDeps } from '../../lib/provisioning/worker.ts';

@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../lib/koogallery/auth.ts';
 import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
 import { bodySignHeader } from '../../lib/koogallery/signature.ts';
-import { CONFORMANCE_CHECKS, formatJson, formatTable, runConformance, type CheckResult } from '../../lib/marketplace/conformance.ts';
+import { formatJson, formatTable } from '../../lib/simulator/conformance/report.ts';
+import { CONFORMANCE_CHECKS, runConformance } from '../../lib/simulator/conformance/run.ts';
+import type { CheckResult } from '../../lib/simulator/conformance/trial.ts';
 import { startHandlerServer, type HandlerServer } from '../helpers/httpServer.ts';
 import { TEST_KEY } from '../helpers/signing.ts';
 

@@ -3,7 +3,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Instance } from '../../lib/instances/model.ts';
 import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
-import { openApiClient } from '../../lib/koogallery/openApi.ts';
+import { openApiClient } from '../../lib/koogallery/openApi/client.ts';
 import type { LifecycleEvent } from '../../lib/outbox/events.ts';
 import { orderQueryVia, templateAdapter, webhookAdapter } from '../../lib/provisioning/adapters.ts';
 import { retryFailedProvisioning } from '../../lib/provisioning/retry.ts';

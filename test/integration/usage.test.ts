@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Instance } from '../../lib/instances/model.ts';
 import { createInstance } from '../../lib/instances/stateMachine.ts';
-import { openApiClient } from '../../lib/koogallery/openApi.ts';
+import { openApiClient } from '../../lib/koogallery/openApi/client.ts';
 import { eventFor } from '../../lib/outbox/events.ts';
 import { auditLog } from '../../lib/store/auditLog.ts';
 import { dynamoClient } from '../../lib/aws/clients.ts';

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { UsagePushRecord } from '../../lib/koogallery/openApi.ts';
+import type { UsagePushRecord } from '../../lib/koogallery/openApi/contract.ts';
 import { usageBody, usageSignature, verifyUsageSignature } from '../../lib/koogallery/usageSignature.ts';
 
 // Spec §7.7 test vector (made-up key, not Huawei's).

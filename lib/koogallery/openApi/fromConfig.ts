@@ -1,7 +1,8 @@
-import type { Config } from '../config.ts';
-import type { Log } from '../log.ts';
-import { openApiCredentials } from '../secrets.ts';
-import { openApiClient, type OpenApiClient } from './openApi.ts';
+import type { Config } from '../../config.ts';
+import type { Log } from '../../log.ts';
+import { openApiCredentials } from '../../secrets.ts';
+import { openApiClient } from './client.ts';
+import type { OpenApiClient } from './contract.ts';
 
 /**
  * The KooGallery Open API client from the configuration: the endpoint and its fallback, the AK/SK that sign calls

@@ -14,8 +14,8 @@ export const newOrderId = (): string => `CS${Date.now()}${randomBytes(3).readUIn
 /** The first line of an order, as the marketplace numbers them (spec §8.1). */
 export const firstLine = (orderId: string): string => `${orderId}-000001`;
 
-/** `yyyyMMddHHmmss` (UTC) of `ms`. */
-export function marketplaceTime(ms: number): string {
+/** `yyyyMMddHHmmss` (UTC) of `ms`: how the marketplace writes an order's createTime and expireTime (spec §3.3, §8.1). */
+export function orderTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\D/g, '').slice(0, 14);
 }
 
@@ -43,7 +43,7 @@ const REQUIRED: Record<string, readonly string[]> = {
 function defaults(activity: string, v1: boolean, nowMs: number): JsonObject {
   const orderId = newOrderId();
   const order = { orderId, orderLineId: firstLine(orderId) };
-  const expireTime = marketplaceTime(nowMs + YEAR_MS);
+  const expireTime = orderTime(nowMs + YEAR_MS);
   if (v1) {
     switch (activity as V1Activity) {
       case 'newInstance':
