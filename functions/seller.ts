@@ -9,7 +9,7 @@ import { dynamoClient } from '../lib/aws/clients.ts';
 import { instanceStore } from '../lib/store/instanceStore.ts';
 import { sellerViews } from '../lib/store/sellerViews.ts';
 import { usageStore } from '../lib/store/usageStore.ts';
-import { supervisionDeps } from '../lib/supervision/service.ts';
+import { supervisionDeps } from '../lib/supervision/deps.ts';
 import { settlementDeps } from '../lib/settlement/deps.ts';
 import { reconciliationDeps } from '../lib/settlement/reconciliation.ts';
 import { parseBillColumns } from '../lib/settlement/reconcile.ts';

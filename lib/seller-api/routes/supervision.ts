@@ -2,15 +2,11 @@ import * as z from 'zod';
 import { PROOF_STATES } from '../../store/supervisionStore.ts';
 import { APPEAL_OUTCOMES, SUPERVISION_ACTION_TYPES, SUPERVISION_ACTORS, SUPERVISION_STATES } from '../../supervision/model.ts';
 import { PROOF_KINDS, proofRequestSchemaFor } from '../../supervision/proofs.ts';
-import {
-  recordTransition,
-  requestProofUpload,
-  supervisionView,
-  TransitionRequestSchema,
-  UPLOAD_SECONDS,
-  type Outcome,
-  type SupervisionDeps,
-} from '../../supervision/service.ts';
+import type { SupervisionDeps } from '../../supervision/ports.ts';
+import type { Outcome } from '../../supervision/refusals.ts';
+import { recordTransition, TransitionRequestSchema } from '../../supervision/transitions.ts';
+import { requestProofUpload, UPLOAD_SECONDS } from '../../supervision/uploadRequest.ts';
+import { supervisionView } from '../../supervision/view.ts';
 import { SellerApiError } from '../errors.ts';
 import { route, type AnyRoute } from '../route.ts';
 
