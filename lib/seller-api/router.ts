@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Log } from '../log.ts';
 import { bearerToken, hasScope, type SellerKey } from './apiKeys.ts';
 import { errorBody, SellerApiError, type ErrorCode } from './errors.ts';
-import type { AnyRoute } from './route.ts';
+import type { AnyRoute } from './defineRoute.ts';
 
 /**
  * The seller API's request pipeline, independent of Lambda: find the route, authenticate the key and check its

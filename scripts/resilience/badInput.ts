@@ -32,8 +32,8 @@ import { formatV1Timestamp, signV1Request } from '../../lib/koogallery/v1Auth.ts
 import { log } from '../../lib/log.ts';
 import { SCOPES, type Scope } from '../../lib/seller-api/apiKeys.ts';
 import { ERROR_STATUS } from '../../lib/seller-api/errors.ts';
-import type { Method } from '../../lib/seller-api/route.ts';
-import { sellerRoutes } from '../../lib/seller-api/routes.ts';
+import type { Method } from '../../lib/seller-api/defineRoute.ts';
+import { sellerRoutes } from '../../lib/seller-api/allRoutes.ts';
 import { nextPeriod, periodOf } from '../../lib/settlement/period.ts';
 import { BILL_MAX_BYTES } from '../../lib/settlement/reconciliation.ts';
 import { apiKeyStore } from '../../lib/store/apiKeyStore.ts';
@@ -983,7 +983,7 @@ const v1Mutated = produceRecipe(
 // ---------------------------------------------------------------------------------------------------------------
 // Seller API generators
 
-/** The routes that need a key, and the scope each needs (lib/seller-api/routes.ts; sellerRouteDrift checks the list). */
+/** The routes that need a key, and the scope each needs (lib/seller-api/allRoutes.ts; sellerRouteDrift checks the list). */
 const SELLER_ROUTES = [
   { method: 'GET', path: '/seller/instances', scope: 'instances:read' },
   { method: 'GET', path: '/seller/instances/{instanceId}', scope: 'instances:read' },

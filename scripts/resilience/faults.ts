@@ -61,7 +61,7 @@ import type { Answer } from '../../lib/koogallery/resultCodes.ts';
 import type { Log } from '../../lib/log.ts';
 import { eventFor, type LifecycleEvent } from '../../lib/outbox/events.ts';
 import { handleSellerRequest } from '../../lib/seller-api/router.ts';
-import { usageRoutes } from '../../lib/seller-api/routes.ts';
+import { usageRoutes } from '../../lib/seller-api/allRoutes.ts';
 import { instanceStore } from '../../lib/store/instanceStore.ts';
 import type { StoreTables } from '../../lib/store/dynamo.ts';
 import { keys } from '../../lib/store/keys.ts';

@@ -3,7 +3,7 @@ import { INSTANCE_STATES, type HistoryEntry, type Instance } from '../../instanc
 import { InvalidCursorError } from '../../store/cursor.ts';
 import { INSTANCE_LIMIT, InvalidQueryError, MESSAGE_LIMIT, MAX_MESSAGE_RANGE_DAYS, type SellerViews } from '../../store/sellerViews.ts';
 import { SellerApiError } from '../errors.ts';
-import { route } from '../route.ts';
+import { defineRoute } from '../defineRoute.ts';
 
 /** GET /seller/instances, GET /seller/instances/{instanceId}, GET /seller/messages: the seller's view of the marketplace. */
 
@@ -74,7 +74,7 @@ const historyView = (entry: HistoryEntry): z.infer<typeof HistoryEntrySchema> =>
 const limit = (bounds: { min: number; max: number; default: number }) => z.coerce.number().int().min(bounds.min).max(bounds.max).default(bounds.default);
 const cursor = z.string().min(1).max(2048).optional().describe('nextCursor of the previous page');
 
-export const listInstances = route({
+export const listInstances = defineRoute({
   method: 'GET',
   path: '/seller/instances',
   summary: 'Instances, newest first, optionally by state, product or test flag',
@@ -93,7 +93,7 @@ export const listInstances = route({
   },
 });
 
-export const getInstance = route({
+export const getInstance = defineRoute({
   method: 'GET',
   path: '/seller/instances/{instanceId}',
   summary: 'One instance with its history (every state change, who made it and why)',
@@ -131,7 +131,7 @@ const MessageSchema = z.object({
 const HOUR = 3_600_000;
 const isoTime = z.iso.datetime({ offset: true });
 
-export const listMessages = route({
+export const listMessages = defineRoute({
   method: 'GET',
   path: '/seller/messages',
   summary: `The marketplace message log (生产接口消息): every call and its verdict, newest first, over at most ${MAX_MESSAGE_RANGE_DAYS} days`,

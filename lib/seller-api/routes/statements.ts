@@ -7,7 +7,7 @@ import { InvalidCursorError } from '../../store/cursor.ts';
 import { downloadUrl } from '../../supervision/presign.ts';
 import { sha256Forms } from '../../supervision/proofs.ts';
 import { SellerApiError } from '../errors.ts';
-import { route, type AnyRoute } from '../route.ts';
+import { defineRoute, type AnyRoute } from '../defineRoute.ts';
 
 /**
  * Monthly settlement statements in the seller API (docs/settlement.md): list and read them with short-lived
@@ -81,7 +81,7 @@ const VersionSchema = z.object({
   files: z.object({ csv: FileLink, json: FileLink, diff: FileLink.optional() }),
 });
 
-export const listStatements = route({
+export const listStatements = defineRoute({
   method: 'GET',
   path: '/seller/statements',
   summary: 'Monthly statements, newest month first: status (DRAFT or CLOSED), latest version, totals per currency',
@@ -98,7 +98,7 @@ export const listStatements = route({
   },
 });
 
-export const getStatement = route({
+export const getStatement = defineRoute({
   method: 'GET',
   path: '/seller/statements/{period}',
   summary: `A month's statement: header, totals, every version with links (valid ${DOWNLOAD_SECONDS / 60} minutes) to its CSV, JSON and diff, and the run under way`,
@@ -142,7 +142,7 @@ export const getStatement = route({
   },
 });
 
-export const runStatement = route({
+export const runStatement = defineRoute({
   method: 'POST',
   path: '/seller/statements/{period}/run',
   summary:
@@ -158,7 +158,7 @@ export const runStatement = route({
   },
 });
 
-export const closeStatement = route({
+export const closeStatement = defineRoute({
   method: 'POST',
   path: '/seller/statements/{period}/close',
   summary:
@@ -178,7 +178,7 @@ const BillUploadRequest = z.strictObject({
   sha256: z.string().describe('SHA-256 of the export, 64 hex or 44 base64 characters'),
 });
 
-export const requestReconciliation = route({
+export const requestReconciliation = defineRoute({
   method: 'POST',
   path: '/seller/statements/{period}/reconciliation',
   summary:
@@ -210,7 +210,7 @@ const ReconcileRowSchema = z.object({
   billRows: z.array(z.number().int()).optional(),
 });
 
-export const getReconciliation = route({
+export const getReconciliation = defineRoute({
   method: 'GET',
   path: '/seller/statements/{period}/reconciliation',
   summary:

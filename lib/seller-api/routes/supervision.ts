@@ -8,7 +8,7 @@ import { recordTransition, TransitionRequestSchema } from '../../supervision/tra
 import { requestProofUpload, UPLOAD_SECONDS } from '../../supervision/uploadRequest.ts';
 import { supervisionView } from '../../supervision/view.ts';
 import { SellerApiError } from '../errors.ts';
-import { route, type AnyRoute } from '../route.ts';
+import { defineRoute, type AnyRoute } from '../defineRoute.ts';
 
 /**
  * Service supervision (spec §8.3) in the seller API: request a delivery proof's upload, read the flow with its
@@ -85,7 +85,7 @@ const ProofSchema = z.object({
   downloadExpiresAt: z.string().optional(),
 });
 
-export const requestProof = route({
+export const requestProof = defineRoute({
   method: 'POST',
   path: '/seller/supervision/{orderId}/{orderLineId}/proofs',
   summary:
@@ -117,7 +117,7 @@ export const requestProof = route({
   },
 });
 
-export const getSupervision = route({
+export const getSupervision = defineRoute({
   method: 'GET',
   path: '/seller/supervision/{orderId}/{orderLineId}/proofs',
   summary: "An order line's supervision: its state, history (who did what, from and to which state) and proofs, with short-lived download links for verified proofs",
@@ -141,7 +141,7 @@ export const getSupervision = route({
   },
 });
 
-export const recordSupervisionTransition = route({
+export const recordSupervisionTransition = defineRoute({
   method: 'POST',
   path: '/seller/supervision/{orderId}/{orderLineId}/transitions',
   summary:
