@@ -19,6 +19,9 @@ import type { SupervisionStore } from '../store/supervisionStore.ts';
  * Who is recorded as the actor: `system` for proofs submitted by the check; `marketplace` for the decisions the
  * seller reads in the Seller Console and records here (Huawei review, acceptance, rejection, an appeal's closing,
  * a buyer's appeal); `seller` for the seller's own appeal.
+ *
+ * A request the flow refuses throws a `Refusal` (lib/shared/refusal.ts): `not_found` without a supervision flow,
+ * `conflict` when the state does not allow it, `unprocessable` for a malformed body; the seller API answers it.
  */
 
 export interface SupervisionServiceSettings {

@@ -1,10 +1,11 @@
 import * as z from 'zod';
 import type { PlannedWrite } from '../shared/transaction.ts';
+import { issuesMessage, Refusal } from '../shared/refusal.ts';
 import { iso } from '../shared/time.ts';
 import { APPEAL_OUTCOMES, type SupervisionAction, type SupervisionActor, type SupervisionHistoryEntry, type SupervisionRecord } from './model.ts';
 import type { SupervisionDeps } from './ports.ts';
 import { isProofId, LONE_SURROGATE } from './proofs.ts';
-import { fail, noSupervision, ok, zodMessage, type Outcome } from './refusals.ts';
+import { noSupervision } from './refusals.ts';
 import { applySupervision } from './stateMachine.ts';
 import { advanceIfComplete, MAX_ATTEMPTS } from './submission.ts';
 
@@ -76,26 +77,26 @@ function actionOf(request: TransitionRequest): { action: SupervisionAction; acto
  * Records a decision on the flow. Refused (409) when the state machine refuses it; an acceptance writes the order
  * line's billing facts in the same transaction. A concurrent change is retried a few times, then reported (409).
  */
-export async function recordTransition(orderId: string, orderLineId: string, body: unknown, deps: SupervisionDeps): Promise<Outcome<TransitionAnswer>> {
+export async function recordTransition(orderId: string, orderLineId: string, body: unknown, deps: SupervisionDeps): Promise<TransitionAnswer> {
   const parsed = TransitionRequestSchema.safeParse(body);
-  if (!parsed.success) return fail('unprocessable', zodMessage(parsed.error));
+  if (!parsed.success) throw new Refusal('unprocessable', issuesMessage(parsed.error, 'body'));
   const { action, actor } = actionOf(parsed.data);
 
   if (action.type === 'openAppeal' && action.evidence.length > 0) {
     const view = await deps.store.view(orderId, orderLineId);
-    if (!view) return noSupervision(deps, orderId, orderLineId);
+    if (!view) throw await noSupervision(deps, orderId, orderLineId);
     const verified = new Set(view.proofs.filter((p) => p.state === 'VERIFIED').map((p) => p.proofId));
     const unknown = action.evidence.filter((id) => !verified.has(id));
-    if (unknown.length > 0) return fail('unprocessable', `body.evidence: not verified proofs of this order line: ${unknown.slice(0, 5).join(', ')}`);
+    if (unknown.length > 0) throw new Refusal('unprocessable', `body.evidence: not verified proofs of this order line: ${unknown.slice(0, 5).join(', ')}`);
   }
 
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const record = await deps.store.get(orderId, orderLineId);
-    if (!record) return noSupervision(deps, orderId, orderLineId);
+    if (!record) throw await noSupervision(deps, orderId, orderLineId);
     const at = iso(deps.now());
     const result = applySupervision(record, action, at, actor);
-    if (!result.ok) return fail(result.code === 'INVALID' ? 'unprocessable' : 'conflict', result.message);
-    if (result.unchanged) return ok({ supervision: record, unchanged: true, reason: result.reason });
+    if (!result.ok) throw new Refusal(result.code === 'INVALID' ? 'unprocessable' : 'conflict', result.message);
+    if (result.unchanged) return { supervision: record, unchanged: true, reason: result.reason };
 
     const writes: PlannedWrite[] = deps.store.transitionWrites(record.version, result.next, result.entry);
     if (result.next.state === 'ACCEPTED' && record.state !== 'ACCEPTED') {
@@ -118,9 +119,9 @@ export async function recordTransition(orderId: string, orderLineId: string, bod
       if (action.type === 'closeAppeal' && (await advanceIfComplete(orderId, orderLineId, deps)) === 'submitted') {
         supervision = (await deps.store.get(orderId, orderLineId)) ?? supervision;
       }
-      return ok({ supervision, entry: result.entry, unchanged: false });
+      return { supervision, entry: result.entry, unchanged: false };
     }
     deps.log.warn('supervision changed concurrently; retrying', { orderId, orderLineId, action: action.type, attempt, conditionFailed: committed.conditionFailed });
   }
-  return fail('conflict', 'the supervision changed concurrently: read it again and retry');
+  throw new Refusal('conflict', 'the supervision changed concurrently: read it again and retry');
 }

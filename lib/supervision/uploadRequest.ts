@@ -1,10 +1,11 @@
+import { issuesMessage, Refusal } from '../shared/refusal.ts';
 import { iso } from '../shared/time.ts';
 import type { ProofRecord } from '../store/supervisionStore.ts';
 import type { SupervisionRecord } from './model.ts';
 import type { SupervisionDeps } from './ports.ts';
 import { proofUploadForm, type ProofUploadForm } from './presign.ts';
 import { newProofId, proofObjectKey, proofRequestSchemaFor, sha256Forms, type ProofKind } from './proofs.ts';
-import { fail, noSupervision, ok, zodMessage, type Outcome } from './refusals.ts';
+import { noSupervision } from './refusals.ts';
 
 /** How long an upload form is valid. */
 export const UPLOAD_SECONDS = 15 * 60;
@@ -25,20 +26,20 @@ export function uploadRefusal(record: SupervisionRecord, kind: ProofKind): strin
 }
 
 /** A seller's request to upload one proof: the proof is recorded and a presigned POST for its object answered. */
-export async function requestProofUpload(orderId: string, orderLineId: string, body: unknown, deps: SupervisionDeps): Promise<Outcome<ProofUploadAnswer>> {
+export async function requestProofUpload(orderId: string, orderLineId: string, body: unknown, deps: SupervisionDeps): Promise<ProofUploadAnswer> {
   const parsed = proofRequestSchemaFor(deps.settings.maxBytes).safeParse(body);
-  if (!parsed.success) return fail('unprocessable', zodMessage(parsed.error));
+  if (!parsed.success) throw new Refusal('unprocessable', issuesMessage(parsed.error, 'body'));
   const request = parsed.data;
   const record = await deps.store.get(orderId, orderLineId);
-  if (!record) return noSupervision(deps, orderId, orderLineId);
+  if (!record) throw await noSupervision(deps, orderId, orderLineId);
   const refusal = uploadRefusal(record, request.kind);
-  if (refusal) return fail('conflict', refusal);
+  if (refusal) throw new Refusal('conflict', refusal);
 
   const now = deps.now();
   const proofId = newProofId(now);
   const key = proofObjectKey(orderId, orderLineId, proofId);
   const digest = sha256Forms(request.sha256);
-  if (!digest) return fail('unprocessable', 'body.sha256: must be 64 hex characters or 44 base64 characters');
+  if (!digest) throw new Refusal('unprocessable', 'body.sha256: must be 64 hex characters or 44 base64 characters');
   // The policy admits exactly the declared bytes: at most their size, with their SHA-256.
   const upload = await proofUploadForm(deps.presigner, {
     bucket: deps.bucket,
@@ -64,7 +65,7 @@ export async function requestProofUpload(orderId: string, orderLineId: string, b
     requestedAt: iso(now),
     uploadExpiresAt: iso(now + UPLOAD_SECONDS * 1000),
   };
-  if (!(await deps.store.addProof(proof))) return noSupervision(deps, orderId, orderLineId);
+  if (!(await deps.store.addProof(proof))) throw await noSupervision(deps, orderId, orderLineId);
   deps.log.info('proof upload requested', { orderId, orderLineId, proofId, kind: proof.kind, round: proof.round, size: proof.size });
-  return ok({ proofId, key, upload });
+  return { proofId, key, upload };
 }

@@ -4,7 +4,7 @@ import type { SupervisionHistoryEntry, SupervisionRecord } from './model.ts';
 import type { SupervisionDeps } from './ports.ts';
 import { downloadUrl } from './presign.ts';
 import type { ProofKind } from './proofs.ts';
-import { noSupervision, ok, type Outcome } from './refusals.ts';
+import { noSupervision } from './refusals.ts';
 import { effectiveServiceStart } from './stateMachine.ts';
 import { deliveryProofs } from './submission.ts';
 
@@ -30,9 +30,9 @@ export interface SupervisionViewAnswer {
 }
 
 /** The flow, its history (oldest first) and its proofs (oldest first), with download links for verified proofs. */
-export async function supervisionView(orderId: string, orderLineId: string, deps: SupervisionDeps): Promise<Outcome<SupervisionViewAnswer>> {
+export async function supervisionView(orderId: string, orderLineId: string, deps: SupervisionDeps): Promise<SupervisionViewAnswer> {
   const view = await deps.store.view(orderId, orderLineId);
-  if (!view) return noSupervision(deps, orderId, orderLineId);
+  if (!view) throw await noSupervision(deps, orderId, orderLineId);
   const { record } = view;
   const expiresAt = iso(deps.now() + DOWNLOAD_SECONDS * 1000);
   const proofs = await Promise.all(
@@ -46,7 +46,7 @@ export async function supervisionView(orderId: string, orderLineId: string, deps
   );
   const verifiedKinds = [...new Set(deliveryProofs(view.proofs, record.round).map((p) => p.kind))];
   const start = effectiveServiceStart(record);
-  return ok({
+  return {
     supervision: record,
     ...(start ? { effectiveServiceStart: start } : {}),
     currentRound: {
@@ -57,5 +57,5 @@ export async function supervisionView(orderId: string, orderLineId: string, deps
     },
     history: [...view.history].sort((a, b) => a.version - b.version),
     proofs,
-  });
+  };
 }

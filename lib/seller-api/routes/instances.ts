@@ -1,7 +1,6 @@
 import * as z from 'zod';
 import { INSTANCE_STATES, type HistoryEntry, type Instance } from '../../instances/model.ts';
-import { InvalidCursorError } from '../../store/cursor.ts';
-import { INSTANCE_LIMIT, InvalidQueryError, MESSAGE_LIMIT, MAX_MESSAGE_RANGE_DAYS, type SellerViews } from '../../store/sellerViews.ts';
+import { INSTANCE_LIMIT, MESSAGE_LIMIT, MAX_MESSAGE_RANGE_DAYS, type SellerViews } from '../../store/sellerViews.ts';
 import { SellerApiError } from '../errors.ts';
 import { defineRoute } from '../defineRoute.ts';
 
@@ -9,16 +8,6 @@ import { defineRoute } from '../defineRoute.ts';
 
 export interface ViewRouteDeps {
   views: SellerViews;
-}
-
-/** A bad cursor or range is the caller's mistake: 400, changing nothing. */
-async function asked<T>(read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (error) {
-    if (error instanceof InvalidCursorError || error instanceof InvalidQueryError) throw new SellerApiError('invalid_request', error.message);
-    throw error;
-  }
 }
 
 const InstanceViewSchema = z.object({
@@ -88,7 +77,7 @@ export const listInstances = defineRoute({
   }),
   response: z.object({ items: z.array(InstanceViewSchema), nextCursor: z.string().optional() }),
   async handle({ query }, deps: ViewRouteDeps) {
-    const page = await asked(() => deps.views.listInstances(query));
+    const page = await deps.views.listInstances(query);
     return { body: { items: page.items.map(instanceView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) } };
   },
 });
@@ -147,7 +136,7 @@ export const listMessages = defineRoute({
   async handle({ query, now }, deps: ViewRouteDeps) {
     const to = query.to ? new Date(query.to).toISOString() : new Date(now).toISOString();
     const from = query.from ? new Date(query.from).toISOString() : new Date(Date.parse(to) - 24 * HOUR).toISOString();
-    const page = await asked(() => deps.views.listMessages({ ...query, from, to }));
+    const page = await deps.views.listMessages({ ...query, from, to });
     return { body: { items: page.items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) } };
   },
 });

@@ -1,9 +1,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
-import { BILL_MAX_BYTES, BILL_UPLOAD_SECONDS, reconciliationReport, ReconciliationError, requestBillUpload, type ReconciliationDeps } from '../../settlement/reconciliation.ts';
+import { BILL_MAX_BYTES, BILL_UPLOAD_SECONDS, reconciliationReport, requestBillUpload, type ReconciliationDeps } from '../../settlement/reconciliation.ts';
 import { FIRST_YEAR, isPeriod } from '../../settlement/period.ts';
-import { closePeriod, SettlementError, startRun, statementView, type SettlementDeps } from '../../settlement/run.ts';
-import { InvalidCursorError } from '../../store/cursor.ts';
+import { closePeriod, startRun, statementView, type SettlementDeps } from '../../settlement/run.ts';
 import { downloadUrl } from '../../supervision/presign.ts';
 import { sha256Forms } from '../../supervision/proofs.ts';
 import { SellerApiError } from '../errors.ts';
@@ -33,17 +32,6 @@ const PeriodParams = z.strictObject({
     .refine(isPeriod, `a month from ${FIRST_YEAR}-01`)
     .describe('YYYY-MM'),
 });
-
-/** Runs a settlement step, answering its refusals as the seller API's errors. */
-async function refusalsAnswered<T>(step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    if (error instanceof SettlementError || error instanceof ReconciliationError) throw new SellerApiError(error.code, error.message);
-    if (error instanceof InvalidCursorError) throw new SellerApiError('invalid_request', error.message);
-    throw error;
-  }
-}
 
 const TotalsSchema = z
   .record(z.string(), z.object({ lines: z.number().int(), gross: z.string(), fee: z.string(), tax: z.string(), net: z.string() }))
@@ -93,7 +81,7 @@ export const listStatements = defineRoute({
   response: z.object({ items: z.array(HeaderSchema), nextCursor: z.string().optional() }),
   errors: { 400: 'Malformed cursor' },
   async handle({ query }, deps: StatementRouteDeps) {
-    const page = await refusalsAnswered(() => deps.statements.settlement.statements.listHeaders(query));
+    const page = await deps.statements.settlement.statements.listHeaders(query);
     return { body: { items: page.items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) } };
   },
 });
@@ -111,7 +99,7 @@ export const getStatement = defineRoute({
   }),
   errors: { 404: 'The month was never run' },
   async handle({ params, now }, deps: StatementRouteDeps) {
-    const view = await refusalsAnswered(() => statementView(deps.statements.settlement, params.period));
+    const view = await statementView(deps.statements.settlement, params.period);
     if (!view) throw new SellerApiError('not_found', `no statement for ${params.period}: POST /seller/statements/${params.period}/run`);
     const expiresAt = new Date(now + DOWNLOAD_SECONDS * 1000).toISOString();
     const link = async (key: string, fileName: string) => ({
@@ -154,7 +142,7 @@ export const runStatement = defineRoute({
   successStatus: 202,
   errors: { 409: 'The month is closed, or a run of it is under way', 422: 'The month has not started yet' },
   async handle({ params }, deps: StatementRouteDeps) {
-    return { body: await refusalsAnswered(() => startRun(deps.statements.settlement, params.period, 'seller')) };
+    return { body: await startRun(deps.statements.settlement, params.period, 'seller') };
   },
 });
 
@@ -169,7 +157,7 @@ export const closeStatement = defineRoute({
   response: z.object({ header: HeaderSchema, alreadyClosed: z.boolean() }),
   errors: { 409: 'No statement yet, a run under way, the month not ended, or inputs changed since the latest version (run again)' },
   async handle({ params }, deps: StatementRouteDeps) {
-    return { body: await refusalsAnswered(() => closePeriod(deps.statements.settlement, params.period)) };
+    return { body: await closePeriod(deps.statements.settlement, params.period) };
   },
 });
 
@@ -196,7 +184,7 @@ export const requestReconciliation = defineRoute({
   async handle({ params, body }, deps: StatementRouteDeps) {
     const digest = sha256Forms(body.sha256);
     if (!digest) throw new SellerApiError('unprocessable', 'body.sha256: must be 64 hex characters or 44 base64 characters');
-    return { body: await refusalsAnswered(() => requestBillUpload(deps.statements.reconciliation, params.period, { size: body.size, sha256Base64: digest.base64 })) };
+    return { body: await requestBillUpload(deps.statements.reconciliation, params.period, { size: body.size, sha256Base64: digest.base64 }) };
   },
 });
 
@@ -239,7 +227,7 @@ export const getReconciliation = defineRoute({
   }),
   errors: { 404: 'No bill export uploaded for the month', 409: 'No statement yet, or the export has not arrived', 422: 'The export lacks the configured columns' },
   async handle({ params }, deps: StatementRouteDeps) {
-    return { body: await refusalsAnswered(() => reconciliationReport(deps.statements.reconciliation, params.period)) };
+    return { body: await reconciliationReport(deps.statements.reconciliation, params.period) };
   },
 });
 

@@ -3,11 +3,9 @@ import { PROOF_STATES } from '../../store/supervisionStore.ts';
 import { APPEAL_OUTCOMES, SUPERVISION_ACTION_TYPES, SUPERVISION_ACTORS, SUPERVISION_STATES } from '../../supervision/model.ts';
 import { PROOF_KINDS, proofRequestSchemaFor } from '../../supervision/proofs.ts';
 import type { SupervisionDeps } from '../../supervision/ports.ts';
-import type { Outcome } from '../../supervision/refusals.ts';
 import { recordTransition, TransitionRequestSchema } from '../../supervision/transitions.ts';
 import { requestProofUpload, UPLOAD_SECONDS } from '../../supervision/uploadRequest.ts';
 import { supervisionView } from '../../supervision/view.ts';
-import { SellerApiError } from '../errors.ts';
 import { defineRoute, type AnyRoute } from '../defineRoute.ts';
 
 /**
@@ -21,11 +19,6 @@ export interface SupervisionRouteDeps {
 
 const id = z.string().min(1).max(128);
 const OrderLineParams = z.strictObject({ orderId: id, orderLineId: id });
-
-function answered<T>(outcome: Outcome<T>): { body: T } {
-  if (!outcome.ok) throw new SellerApiError(outcome.code, outcome.message);
-  return { body: outcome.value };
-}
 
 const SupervisionSchema = z.object({
   orderId: z.string(),
@@ -113,7 +106,7 @@ export const requestProof = defineRoute({
     422: 'Kind or content type not accepted, size over the limit, malformed SHA-256 or file name',
   },
   async handle({ params, body }, deps: SupervisionRouteDeps) {
-    return answered(await requestProofUpload(params.orderId, params.orderLineId, body, deps.supervision));
+    return { body: await requestProofUpload(params.orderId, params.orderLineId, body, deps.supervision) };
   },
 });
 
@@ -137,7 +130,7 @@ export const getSupervision = defineRoute({
   }),
   errors: { 404: 'No supervision for this order line (unknown order line, or its product is not supervised)' },
   async handle({ params }, deps: SupervisionRouteDeps) {
-    return answered(await supervisionView(params.orderId, params.orderLineId, deps.supervision));
+    return { body: await supervisionView(params.orderId, params.orderLineId, deps.supervision) };
   },
 });
 
@@ -163,7 +156,7 @@ export const recordSupervisionTransition = defineRoute({
     422: 'Unknown action, missing reason, evidence that is not a verified proof of this order line',
   },
   async handle({ params, body }, deps: SupervisionRouteDeps) {
-    return answered(await recordTransition(params.orderId, params.orderLineId, body, deps.supervision));
+    return { body: await recordTransition(params.orderId, params.orderLineId, body, deps.supervision) };
   },
 });
 
