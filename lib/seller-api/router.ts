@@ -4,9 +4,9 @@ import { ReconciliationError } from '../settlement/reconciliation.ts';
 import { SettlementError } from '../settlement/run.ts';
 import { errorFields } from '../shared/errors.ts';
 import { issuesMessage, Refusal } from '../shared/refusal.ts';
-import { InvalidQueryError } from '../store/sellerViews.ts';
 import { bearerToken, hasScope, type SellerKey } from './apiKeys.ts';
 import { errorBody, SellerApiError, type ErrorCode } from './errors.ts';
+import { InvalidQueryError, type Authentication } from './ports.ts';
 import type { AnyRoute } from './defineRoute.ts';
 
 /**
@@ -32,7 +32,7 @@ export interface SellerResponse {
   body: string;
 }
 
-export type Authenticate = (secret: string, now: number) => Promise<{ ok: true; key: SellerKey } | { ok: false; reason: 'unknown' | 'revoked' }>;
+export type Authenticate = (secret: string, now: number) => Promise<Authentication>;
 
 export interface RouterContext<D> {
   routes: readonly AnyRoute<D>[];

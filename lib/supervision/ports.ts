@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Log } from '../log.ts';
-import type { BillingRecorder } from '../settlement/recording.ts';
-import type { SupervisionStore } from '../store/supervisionStore.ts';
+import type { Commit, PlannedWrite } from '../shared/transaction.ts';
+import type { ProofRecord, SupervisionHistoryEntry, SupervisionRecord, SupervisionView } from './model.ts';
 
 /**
  * Service supervision's flows (spec §8.3) for the seller API and the proof check:
@@ -24,6 +24,38 @@ import type { SupervisionStore } from '../store/supervisionStore.ts';
  * `conflict` when the state does not allow it, `unprocessable` for a malformed body; the seller API answers it.
  */
 
+/**
+ * What the supervision flows (and the order intake that starts them) need of storage: one flow per supervised
+ * order line, its history and its proofs. lib/store/supervisionStore.ts implements it on DynamoDB.
+ */
+export interface SupervisionStore {
+  /** A new flow and its first history entry, for the transaction that provisions the order line. */
+  createWrites(record: SupervisionRecord, entry: SupervisionHistoryEntry): PlannedWrite[];
+  /** A transition: the record (if nobody changed it since `previousVersion`) and its history entry. */
+  transitionWrites(previousVersion: number, next: SupervisionRecord, entry: SupervisionHistoryEntry): PlannedWrite[];
+  get(orderId: string, orderLineId: string): Promise<SupervisionRecord | undefined>;
+  /** The record with its whole history and every proof (consistent). */
+  view(orderId: string, orderLineId: string): Promise<SupervisionView | undefined>;
+  getProof(orderId: string, orderLineId: string, proofId: string): Promise<ProofRecord | undefined>;
+  /** A requested upload; refused (false) if the supervision record does not exist. */
+  addProof(proof: ProofRecord): Promise<boolean>;
+  /**
+   * AWAITING_UPLOAD → VERIFIED or REJECTED, once: a second event for the same object finds the proof settled
+   * and gets undefined.
+   */
+  settleProof(
+    proof: ProofRecord,
+    outcome: Pick<ProofRecord, 'state' | 'receivedAt' | 'verifiedAt' | 'rejection' | 'quarantineKey'>,
+  ): Promise<ProofRecord | undefined>;
+  commit: Commit;
+}
+
+/** Billing's part in an acceptance (the billing recorder, lib/settlement/recording.ts). */
+export interface SupervisionBilling {
+  /** The order line's billing facts for an accepted delivery, written in the acceptance's transaction. */
+  supervisionCompletedWrites(orderId: string, orderLineId: string, completedAt: string, serviceStartAt: string | undefined, at: string): Promise<PlannedWrite[]>;
+}
+
 export interface SupervisionServiceSettings {
   /** Largest proof accepted (PROOF_MAX_BYTES). */
   maxBytes: number;
@@ -38,7 +70,7 @@ export interface SupervisionDeps {
   /** The files bucket (FILES_BUCKET). */
   bucket: string;
   settings: SupervisionServiceSettings;
-  recorder: Pick<BillingRecorder, 'supervisionCompletedWrites'>;
+  recorder: SupervisionBilling;
   /** Whether the marketplace ever sent this order line: tells an unknown order line from an unsupervised one. */
   orderLineKnown?: (orderId: string, orderLineId: string) => Promise<boolean>;
   now: () => number;

@@ -1,5 +1,5 @@
 import { iso } from '../shared/time.ts';
-import type { ProofRecord } from '../store/supervisionStore.ts';
+import type { ProofRecord } from './model.ts';
 import type { SupervisionDeps } from './ports.ts';
 import { requiredKindsPresent } from './proofs.ts';
 import { applySupervision } from './stateMachine.ts';

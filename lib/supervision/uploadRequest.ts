@@ -1,7 +1,6 @@
 import { issuesMessage, Refusal } from '../shared/refusal.ts';
 import { iso } from '../shared/time.ts';
-import type { ProofRecord } from '../store/supervisionStore.ts';
-import type { SupervisionRecord } from './model.ts';
+import type { ProofRecord, SupervisionRecord } from './model.ts';
 import type { SupervisionDeps } from './ports.ts';
 import { proofUploadForm, type ProofUploadForm } from './presign.ts';
 import { newProofId, proofObjectKey, proofRequestSchemaFor, sha256Forms, type ProofKind } from './proofs.ts';

@@ -1,6 +1,5 @@
 import { iso } from '../shared/time.ts';
-import type { ProofRecord } from '../store/supervisionStore.ts';
-import type { SupervisionHistoryEntry, SupervisionRecord } from './model.ts';
+import type { ProofRecord, SupervisionHistoryEntry, SupervisionRecord } from './model.ts';
 import type { SupervisionDeps } from './ports.ts';
 import { downloadUrl } from './presign.ts';
 import type { ProofKind } from './proofs.ts';

@@ -1,6 +1,5 @@
 import * as z from 'zod';
-import { PROOF_STATES } from '../../store/supervisionStore.ts';
-import { APPEAL_OUTCOMES, SUPERVISION_ACTION_TYPES, SUPERVISION_ACTORS, SUPERVISION_STATES } from '../../supervision/model.ts';
+import { APPEAL_OUTCOMES, PROOF_STATES, SUPERVISION_ACTION_TYPES, SUPERVISION_ACTORS, SUPERVISION_STATES } from '../../supervision/model.ts';
 import { PROOF_KINDS, proofRequestSchemaFor } from '../../supervision/proofs.ts';
 import type { SupervisionDeps } from '../../supervision/ports.ts';
 import { recordTransition, TransitionRequestSchema } from '../../supervision/transitions.ts';
