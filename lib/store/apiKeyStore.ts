@@ -175,4 +175,3 @@ export function apiKeyStore(client: DynamoDBClient, table: string, options: { to
     },
   };
 }
-

@@ -13,6 +13,7 @@ import {
   type Page,
   type SellerViews,
 } from '../seller-api/ports.ts';
+import { iso } from '../shared/time.ts';
 import { decodeCursor, encodeCursor, InvalidCursorError, keyString, startKey } from './cursor.ts';
 import { instanceStore, toInstance } from './instanceStore.ts';
 import { LIST_INDEX, type StoreTables } from './dynamo.ts';
@@ -41,7 +42,7 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A calendar day that exists (`2025-02-30` does not). */
 const isDay = (day: string) => DAY.test(day) && !Number.isNaN(Date.parse(`${day}T00:00:00.000Z`)) && new Date(`${day}T00:00:00.000Z`).toISOString().startsWith(day);
-const previousDay = (day: string) => new Date(Date.parse(`${day}T00:00:00.000Z`) - DAY_MS).toISOString().slice(0, 10);
+const previousDay = (day: string) => iso(Date.parse(`${day}T00:00:00.000Z`) - DAY_MS).slice(0, 10);
 
 /** An instance-listing cursor: the index key of the last instance returned, which must be an instance's. */
 const instanceCursor = z
@@ -117,7 +118,7 @@ function checkRange(from: string, to: string): { fromIso: string; toIso: string 
   const toMs = Date.parse(to);
   if (fromMs > toMs) throw new InvalidQueryError('from must not be after to');
   if (toMs - fromMs > MAX_MESSAGE_RANGE_DAYS * DAY_MS) throw new InvalidQueryError(`from and to may be at most ${MAX_MESSAGE_RANGE_DAYS} days apart`);
-  return { fromIso: new Date(fromMs).toISOString(), toIso: new Date(toMs).toISOString() };
+  return { fromIso: iso(fromMs), toIso: iso(toMs) };
 }
 
 export function sellerViews(client: DynamoDBClient, tables: StoreTables): SellerViews {
@@ -259,4 +260,3 @@ export function sellerViews(client: DynamoDBClient, tables: StoreTables): Seller
     },
   };
 }
-

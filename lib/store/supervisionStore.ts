@@ -124,4 +124,3 @@ export function supervisionStore(client: DynamoDBClient, tables: Pick<StoreTable
     commit: (writes: readonly PlannedWrite[]) => commitWrites(client, writes),
   };
 }
-

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { INSTANCE_STATES, type HistoryEntry, type Instance } from '../../instances/model.ts';
+import { iso } from '../../shared/time.ts';
 import { INSTANCE_LIMIT, MESSAGE_LIMIT, MAX_MESSAGE_RANGE_DAYS, type SellerViews } from '../ports.ts';
 import { SellerApiError } from '../errors.ts';
 import { defineRoute } from '../defineRoute.ts';
@@ -134,8 +135,8 @@ export const listMessages = defineRoute({
   }),
   response: z.object({ items: z.array(MessageSchema), nextCursor: z.string().optional() }),
   async handle({ query, now }, deps: ViewRouteDeps) {
-    const to = query.to ? new Date(query.to).toISOString() : new Date(now).toISOString();
-    const from = query.from ? new Date(query.from).toISOString() : new Date(Date.parse(to) - 24 * HOUR).toISOString();
+    const to = iso(query.to ? Date.parse(query.to) : now);
+    const from = iso(query.from ? Date.parse(query.from) : Date.parse(to) - 24 * HOUR);
     const page = await deps.views.listMessages({ ...query, from, to });
     return { body: { items: page.items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) } };
   },

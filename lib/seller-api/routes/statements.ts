@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { BILL_MAX_BYTES, BILL_UPLOAD_SECONDS, reconciliationReport, requestBillUpload, type ReconciliationDeps } from '../../settlement/reconciliation.ts';
 import { FIRST_YEAR, isPeriod } from '../../settlement/period.ts';
 import { closePeriod, startRun, statementView, type SettlementDeps } from '../../settlement/run.ts';
+import { iso } from '../../shared/time.ts';
 import { downloadUrl } from '../../supervision/presign.ts';
 import { sha256Forms } from '../../supervision/proofs.ts';
 import { SellerApiError } from '../errors.ts';
@@ -101,7 +102,7 @@ export const getStatement = defineRoute({
   async handle({ params, now }, deps: StatementRouteDeps) {
     const view = await statementView(deps.statements.settlement, params.period);
     if (!view) throw new SellerApiError('not_found', `no statement for ${params.period}: POST /seller/statements/${params.period}/run`);
-    const expiresAt = new Date(now + DOWNLOAD_SECONDS * 1000).toISOString();
+    const expiresAt = iso(now + DOWNLOAD_SECONDS * 1000);
     const link = async (key: string, fileName: string) => ({
       key,
       url: await downloadUrl(deps.statements.presigner, { bucket: view.bucket, key, expiresSeconds: DOWNLOAD_SECONDS, fileName }),
