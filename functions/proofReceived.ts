@@ -1,10 +1,12 @@
 import type { S3Event } from 'aws-lambda';
 import { config } from '../lib/config.ts';
-import { proofReceived, supervisionDeps, type ReceivedOutcome, type SupervisionDeps } from '../lib/supervision/service.ts';
+import { supervisionDeps } from '../lib/supervision/deps.ts';
+import type { SupervisionDeps } from '../lib/supervision/ports.ts';
+import { proofReceived, type ReceivedOutcome } from '../lib/supervision/proofCheck.ts';
 
 /**
  * The files bucket's ObjectCreated notification on `proofs/` (resources/s3.yml): checks each uploaded delivery
- * proof and moves service supervision on (lib/supervision/service.ts). A failure makes S3 retry the event;
+ * proof and moves service supervision on (lib/supervision/proofCheck.ts). A failure makes S3 retry the event;
  * a repeated event changes nothing.
  */
 

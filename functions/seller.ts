@@ -3,13 +3,13 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { config, meteringSettings } from '../lib/config.ts';
 import { log } from '../lib/log.ts';
 import { handleSellerRequest, type RouterContext } from '../lib/seller-api/router.ts';
-import { sellerRoutes, type SellerDeps } from '../lib/seller-api/routes.ts';
+import { sellerRoutes, type SellerDeps } from '../lib/seller-api/allRoutes.ts';
 import { apiKeyStore } from '../lib/store/apiKeyStore.ts';
 import { dynamoClient } from '../lib/aws/clients.ts';
 import { instanceStore } from '../lib/store/instanceStore.ts';
 import { sellerViews } from '../lib/store/sellerViews.ts';
 import { usageStore } from '../lib/store/usageStore.ts';
-import { supervisionDeps } from '../lib/supervision/service.ts';
+import { supervisionDeps } from '../lib/supervision/deps.ts';
 import { settlementDeps } from '../lib/settlement/deps.ts';
 import { reconciliationDeps } from '../lib/settlement/reconciliation.ts';
 import { parseBillColumns } from '../lib/settlement/reconcile.ts';
@@ -17,7 +17,7 @@ import { reconciliationStore } from '../lib/store/reconciliationStore.ts';
 import { s3Client } from '../lib/aws/clients.ts';
 
 /**
- * /seller/… — the seller API (lib/seller-api/routes.ts): usage reports, instances, the message log, delivery
+ * /seller/… — the seller API (lib/seller-api/allRoutes.ts): usage reports, instances, the message log, delivery
  * proofs and supervision, monthly statements and their reconciliation, and the OpenAPI document, authenticated
  * with seller API keys (`npm run keys`).
  */

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ERROR_STATUS } from './errors.ts';
-import type { AnyRoute } from './route.ts';
+import type { AnyRoute } from './defineRoute.ts';
 
 /**
  * The seller API's OpenAPI 3.1 document, generated from the routes' own zod schemas (the ones the router

@@ -1,13 +1,20 @@
 import type { z } from 'zod';
 import type { Log } from '../log.ts';
+import { ReconciliationError } from '../settlement/reconciliation.ts';
+import { SettlementError } from '../settlement/run.ts';
+import { errorFields } from '../shared/errors.ts';
+import { issuesMessage, Refusal } from '../shared/refusal.ts';
 import { bearerToken, hasScope, type SellerKey } from './apiKeys.ts';
 import { errorBody, SellerApiError, type ErrorCode } from './errors.ts';
-import type { AnyRoute } from './route.ts';
+import { InvalidQueryError, type Authentication } from './ports.ts';
+import type { AnyRoute } from './defineRoute.ts';
 
 /**
  * The seller API's request pipeline, independent of Lambda: find the route, authenticate the key and check its
  * scope, validate path parameters, query and body with the route's schemas, run it, and answer JSON.
- * Every refusal is a `{"error": {code, message}}` answer and happens before the route runs, so it changes nothing.
+ * Every refusal is a `{"error": {code, message}}` answer: the router's own happen before the route runs, so they
+ * change nothing; a route or its flow refuses by throwing a `SellerApiError` or a `Refusal` (lib/shared/refusal.ts),
+ * answered here and nowhere else.
  */
 
 export interface SellerRequest {
@@ -25,7 +32,7 @@ export interface SellerResponse {
   body: string;
 }
 
-export type Authenticate = (secret: string, now: number) => Promise<{ ok: true; key: SellerKey } | { ok: false; reason: 'unknown' | 'revoked' }>;
+export type Authenticate = (secret: string, now: number) => Promise<Authentication>;
 
 export interface RouterContext<D> {
   routes: readonly AnyRoute<D>[];
@@ -61,15 +68,10 @@ function matchPath(template: string, path: string): Record<string, string> | und
   return params;
 }
 
-function issues(error: z.ZodError, where: string): string {
-  const list = error.issues.slice(0, 10).map((i) => `${[where, ...i.path.map(String)].join('.')}: ${i.message}`);
-  return list.join('; ') + (error.issues.length > 10 ? ` (and ${error.issues.length - 10} more)` : '');
-}
-
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string, code: ErrorCode): T {
   if (!schema) return undefined as T;
   const result = schema.safeParse(value);
-  if (!result.success) throw new SellerApiError(code, issues(result.error, where));
+  if (!result.success) throw new SellerApiError(code, issuesMessage(result.error, where));
   return result.data;
 }
 
@@ -79,6 +81,18 @@ function json(status: number, value: unknown, correlationId: string, extra: Reco
     headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'X-Correlation-Id': correlationId, ...extra },
     body: JSON.stringify(value),
   };
+}
+
+/**
+ * A refusal thrown by a route or by the flow it runs, as the seller API answers it; undefined for anything else
+ * (a failure: 500). Settlement and reconciliation refuse with their own coded errors; a listing's bad query is an
+ * InvalidQueryError (a RangeError).
+ */
+function refusalOf(error: unknown): SellerApiError | undefined {
+  if (error instanceof SellerApiError) return error;
+  if (error instanceof Refusal || error instanceof SettlementError || error instanceof ReconciliationError) return new SellerApiError(error.code, error.message);
+  if (error instanceof InvalidQueryError) return new SellerApiError('invalid_request', error.message);
+  return undefined;
 }
 
 const header = (headers: SellerRequest['headers'], name: string): string | undefined =>
@@ -152,7 +166,8 @@ async function answer<D>(req: SellerRequest, ctx: RouterContext<D>, seen: { rout
     const answer = await route.handle({ params, query, body, key, correlationId: req.correlationId, now: ctx.now() }, ctx.deps);
     return json(route.successStatus ?? 200, answer.body, req.correlationId);
   } catch (error) {
-    if (error instanceof SellerApiError) return json(error.status, errorBody(error.code, error.message), req.correlationId, error.headers);
+    const refusal = refusalOf(error);
+    if (refusal) return json(refusal.status, errorBody(refusal.code, refusal.message), req.correlationId, refusal.headers);
     if (error instanceof Error && THROTTLING.has(error.name)) {
       ctx.log.warn('seller API throttled by a dependency', { correlationId: req.correlationId, error: error.name });
       return json(429, errorBody('rate_limited', 'too many requests: retry shortly'), req.correlationId, { 'Retry-After': '1' });
@@ -160,7 +175,7 @@ async function answer<D>(req: SellerRequest, ctx: RouterContext<D>, seen: { rout
     ctx.log.error('seller API request failed', {
       correlationId: req.correlationId,
       path: req.path.slice(0, 200),
-      error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+      error: errorFields(error),
     });
     return json(500, errorBody('internal', `internal error (correlation id ${req.correlationId})`), req.correlationId);
   }

@@ -16,11 +16,12 @@ import {
   sameHash,
   ScopeSchema,
   type SellerKey } from '../seller-api/apiKeys.ts';
-import { queryItems, toItem } from './dynamo.ts';
+import type { ApiKeyStore, Authentication } from '../seller-api/ports.ts';
+import { iso } from '../shared/time.ts';
+import { LIST_INDEX, queryItems, toItem } from './dynamo.ts';
 import { keys } from './keys.ts';
 
-/** The main table's index of the seller API's listings (resources/dynamodb.yml); API keys are `listKind = APIKEY`. */
-export const LIST_INDEX = 'list';
+/** API keys in the main table's `list` index (resources/dynamodb.yml): `listKind = APIKEY`. */
 export const API_KEY_LIST_KIND = 'APIKEY';
 
 /** How often (at most) a key's lastUsedAt is written: one write per key per minute, not one per request. */
@@ -52,17 +53,14 @@ function sellerKey(item: ApiKeyItem): SellerKey {
   return { keyId, name, scopes, createdAt, ...(lastUsedAt ? { lastUsedAt } : {}), ...(revokedAt ? { revokedAt } : {}) };
 }
 
-export type Authentication = { ok: true; key: SellerKey } | { ok: false; reason: 'unknown' | 'revoked' };
-
 /**
  * Seller API keys in the main table: `APIKEY#<sha256>` holds one key, listed by the `list` index.
  * Keys are few (a seller's integrations), so lookups by keyId or name read the listing.
  */
-export function apiKeyStore(client: DynamoDBClient, table: string, options: { touchEverySeconds?: number } = {}) {
+export function apiKeyStore(client: DynamoDBClient, table: string, options: { touchEverySeconds?: number } = {}): ApiKeyStore {
   const touchEverySeconds = options.touchEverySeconds ?? DEFAULT_TOUCH_EVERY_SECONDS;
   if (!Number.isFinite(touchEverySeconds) || touchEverySeconds < 0) throw new Error('touchEverySeconds must be a number of seconds, 0 or more');
   const touchEveryMs = touchEverySeconds * 1000;
-  const iso = (nowMs: number) => new Date(nowMs).toISOString();
 
   async function listItems(): Promise<ApiKeyItem[]> {
     const items = await queryItems(client, {
@@ -177,5 +175,3 @@ export function apiKeyStore(client: DynamoDBClient, table: string, options: { to
     },
   };
 }
-
-export type ApiKeyStore = ReturnType<typeof apiKeyStore>;

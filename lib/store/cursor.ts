@@ -1,5 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod';
+import { Refusal } from '../shared/refusal.ts';
 
 /**
  * Opaque page cursors of the seller API's listings: a small JSON object, base64url-encoded, holding the key
@@ -12,10 +13,10 @@ import * as z from 'zod';
 /** Longest cursor accepted, encoded. Real cursors are a few hundred characters. */
 export const MAX_CURSOR_LENGTH = 2048;
 
-/** The cursor is not one this listing issued (garbage, tampered with, too long, or from another listing). */
-export class InvalidCursorError extends Error {
+/** The cursor is not one this listing issued (garbage, tampered with, too long, or from another listing): 400. */
+export class InvalidCursorError extends Refusal {
   constructor(message = 'invalid cursor') {
-    super(message);
+    super('invalid_request', message);
     this.name = 'InvalidCursorError';
   }
 }

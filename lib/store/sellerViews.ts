@@ -1,7 +1,19 @@
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
-import { INSTANCE_STATES, type HistoryEntry, type Instance, type InstanceState } from '../instances/model.ts';
+import { INSTANCE_STATES, type HistoryEntry, type Instance } from '../instances/model.ts';
+import {
+  INSTANCE_LIMIT,
+  InvalidQueryError,
+  MAX_MESSAGE_RANGE_DAYS,
+  MESSAGE_LIMIT,
+  type ListInstancesQuery,
+  type ListMessagesQuery,
+  type MessageRecord,
+  type Page,
+  type SellerViews,
+} from '../seller-api/ports.ts';
+import { iso } from '../shared/time.ts';
 import { decodeCursor, encodeCursor, InvalidCursorError, keyString, startKey } from './cursor.ts';
 import { instanceStore, toInstance } from './instanceStore.ts';
 import { LIST_INDEX, type StoreTables } from './dynamo.ts';
@@ -12,47 +24,6 @@ import { keys } from './keys.ts';
  * What the seller API reads: the instance listing (index `list`, newest first), one instance with its history,
  * and the message log by time range (docs/data-model.md, access patterns).
  */
-
-/** A query the listing cannot run: a limit out of bounds, an unknown state, a bad or too wide time range. */
-export class InvalidQueryError extends RangeError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidQueryError';
-  }
-}
-
-export interface Page<T> {
-  items: T[];
-  /** Present when more items may follow: pass it back to get the next page. */
-  nextCursor?: string;
-}
-
-export interface ListInstancesQuery {
-  state?: InstanceState;
-  productId?: string;
-  test?: boolean;
-  /** 1 to 100, default 25. */
-  limit?: number;
-  cursor?: string;
-}
-
-/** A message-log record as the seller API shows it (the audit item without its keys). */
-export type MessageRecord = AuditRecord;
-
-export interface ListMessagesQuery {
-  /** ISO date-time, inclusive. */
-  from: string;
-  /** ISO date-time, inclusive; at most 31 days after `from`. */
-  to: string;
-  resultCode?: string;
-  /** 1 to 200, default 50. */
-  limit?: number;
-  cursor?: string;
-}
-
-export const INSTANCE_LIMIT = { min: 1, max: 100, default: 25 } as const;
-export const MESSAGE_LIMIT = { min: 1, max: 200, default: 50 } as const;
-export const MAX_MESSAGE_RANGE_DAYS = 31;
 
 /**
  * Filters can leave pages sparse, so a listing reads on until it has `limit` items, within a budget per call:
@@ -71,7 +42,7 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A calendar day that exists (`2025-02-30` does not). */
 const isDay = (day: string) => DAY.test(day) && !Number.isNaN(Date.parse(`${day}T00:00:00.000Z`)) && new Date(`${day}T00:00:00.000Z`).toISOString().startsWith(day);
-const previousDay = (day: string) => new Date(Date.parse(`${day}T00:00:00.000Z`) - DAY_MS).toISOString().slice(0, 10);
+const previousDay = (day: string) => iso(Date.parse(`${day}T00:00:00.000Z`) - DAY_MS).slice(0, 10);
 
 /** An instance-listing cursor: the index key of the last instance returned, which must be an instance's. */
 const instanceCursor = z
@@ -147,10 +118,10 @@ function checkRange(from: string, to: string): { fromIso: string; toIso: string 
   const toMs = Date.parse(to);
   if (fromMs > toMs) throw new InvalidQueryError('from must not be after to');
   if (toMs - fromMs > MAX_MESSAGE_RANGE_DAYS * DAY_MS) throw new InvalidQueryError(`from and to may be at most ${MAX_MESSAGE_RANGE_DAYS} days apart`);
-  return { fromIso: new Date(fromMs).toISOString(), toIso: new Date(toMs).toISOString() };
+  return { fromIso: iso(fromMs), toIso: iso(toMs) };
 }
 
-export function sellerViews(client: DynamoDBClient, tables: StoreTables) {
+export function sellerViews(client: DynamoDBClient, tables: StoreTables): SellerViews {
   const store = instanceStore(client, tables);
 
   return {
@@ -289,5 +260,3 @@ export function sellerViews(client: DynamoDBClient, tables: StoreTables) {
     },
   };
 }
-
-export type SellerViews = ReturnType<typeof sellerViews>;

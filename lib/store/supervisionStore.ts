@@ -4,8 +4,8 @@ import {
   UpdateItemCommand,
   type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { SupervisionHistoryEntry, SupervisionRecord } from '../supervision/model.ts';
-import type { ProofKind } from '../supervision/proofs.ts';
+import type { ProofRecord, SupervisionHistoryEntry, SupervisionRecord, SupervisionView } from '../supervision/model.ts';
+import type { SupervisionStore } from '../supervision/ports.ts';
 import type { PlannedWrite } from '../shared/transaction.ts';
 import { commitWrites, put, putIfVersion, queryPartition, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
 import { keys } from './keys.ts';
@@ -17,48 +17,12 @@ import { keys } from './keys.ts';
  * AWAITING_UPLOAD to VERIFIED or REJECTED, so a repeated S3 event changes nothing.
  */
 
-export const PROOF_STATES = ['AWAITING_UPLOAD', 'VERIFIED', 'REJECTED'] as const;
-export type ProofState = (typeof PROOF_STATES)[number];
-
-export interface ProofRecord {
-  orderId: string;
-  orderLineId: string;
-  proofId: string;
-  kind: ProofKind;
-  fileName: string;
-  contentType: string;
-  size: number;
-  /** As declared by the seller, lower-case hex. */
-  sha256: string;
-  /** The object key the server chose: proofs/<orderId>/<orderLineId>/<proofId>. */
-  key: string;
-  state: ProofState;
-  /** The delivery round the proof belongs to (supervision record's `round` when it was requested). */
-  round: number;
-  /** Actual service start declared with the proof (ISO instant). */
-  serviceStartAt?: string;
-  requestedAt: string;
-  /** The upload form's expiry: an object arriving later is refused. */
-  uploadExpiresAt: string;
-  receivedAt?: string;
-  verifiedAt?: string;
-  rejection?: { reason: string; message: string };
-  /** Where a refused object was moved. */
-  quarantineKey?: string;
-}
-
-export interface SupervisionView {
-  record: SupervisionRecord;
-  history: SupervisionHistoryEntry[];
-  proofs: ProofRecord[];
-}
-
 const strip = (row: Record<string, unknown>): Record<string, unknown> => {
   const { pk: _pk, sk: _sk, type: _type, expiresAt: _expiresAt, ...rest } = row;
   return rest;
 };
 
-export function supervisionStore(client: DynamoDBClient, tables: Pick<StoreTables, 'main'>) {
+export function supervisionStore(client: DynamoDBClient, tables: Pick<StoreTables, 'main'>): SupervisionStore {
   const recordItem = (record: SupervisionRecord) => toItem(keys.supervision(record.orderId, record.orderLineId), { type: 'supervision', ...record });
   const historyWrite = (record: SupervisionRecord, entry: SupervisionHistoryEntry): LabeledWrite =>
     put(
@@ -160,5 +124,3 @@ export function supervisionStore(client: DynamoDBClient, tables: Pick<StoreTable
     commit: (writes: readonly PlannedWrite[]) => commitWrites(client, writes),
   };
 }
-
-export type SupervisionStore = ReturnType<typeof supervisionStore>;

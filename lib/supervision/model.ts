@@ -91,3 +91,41 @@ export interface SupervisionHistoryEntry {
   serviceStartAt?: string;
   outcome?: AppealOutcome;
 }
+
+/** A delivery proof is requested (AWAITING_UPLOAD), then VERIFIED or REJECTED once, when its object is checked. */
+export const PROOF_STATES = ['AWAITING_UPLOAD', 'VERIFIED', 'REJECTED'] as const;
+export type ProofState = (typeof PROOF_STATES)[number];
+
+export interface ProofRecord {
+  orderId: string;
+  orderLineId: string;
+  proofId: string;
+  kind: ProofKind;
+  fileName: string;
+  contentType: string;
+  size: number;
+  /** As declared by the seller, lower-case hex. */
+  sha256: string;
+  /** The object key the server chose: proofs/<orderId>/<orderLineId>/<proofId>. */
+  key: string;
+  state: ProofState;
+  /** The delivery round the proof belongs to (supervision record's `round` when it was requested). */
+  round: number;
+  /** Actual service start declared with the proof (ISO instant). */
+  serviceStartAt?: string;
+  requestedAt: string;
+  /** The upload form's expiry: an object arriving later is refused. */
+  uploadExpiresAt: string;
+  receivedAt?: string;
+  verifiedAt?: string;
+  rejection?: { reason: string; message: string };
+  /** Where a refused object was moved. */
+  quarantineKey?: string;
+}
+
+/** A flow with its whole history and every proof. */
+export interface SupervisionView {
+  record: SupervisionRecord;
+  history: SupervisionHistoryEntry[];
+  proofs: ProofRecord[];
+}

@@ -22,7 +22,7 @@ import { openApiClient } from '../../lib/koogallery/openApi/client.ts';
 import type { Log } from '../../lib/log.ts';
 import { eventFor } from '../../lib/outbox/events.ts';
 import { handleSellerRequest, type RouterContext } from '../../lib/seller-api/router.ts';
-import { usageRoutes } from '../../lib/seller-api/routes.ts';
+import { usageRoutes } from '../../lib/seller-api/allRoutes.ts';
 import type { UsageRouteDeps } from '../../lib/seller-api/routes/usage.ts';
 import { apiKeyStore } from '../../lib/store/apiKeyStore.ts';
 import { auditLog } from '../../lib/store/auditLog.ts';

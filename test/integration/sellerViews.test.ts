@@ -9,7 +9,8 @@ import { dynamoClient } from '../../lib/aws/clients.ts';
 import { InvalidCursorError } from '../../lib/store/cursor.ts';
 import type { AuditRecord } from '../../lib/audit/records.ts';
 import { keys } from '../../lib/store/keys.ts';
-import { InvalidQueryError, sellerViews, type ListInstancesQuery, type ListMessagesQuery, type Page } from '../../lib/store/sellerViews.ts';
+import { InvalidQueryError, type ListInstancesQuery, type ListMessagesQuery, type Page } from '../../lib/seller-api/ports.ts';
+import { sellerViews } from '../../lib/store/sellerViews.ts';
 import { call, env, store, uniqueId } from '../helpers/produce.ts';
 
 /**

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { SCOPES } from '../../lib/seller-api/apiKeys.ts';
 import { ERROR_STATUS } from '../../lib/seller-api/errors.ts';
 import { openApiDocument } from '../../lib/seller-api/openapi.ts';
-import { route } from '../../lib/seller-api/route.ts';
-import { openApiRoute, sellerRoutes } from '../../lib/seller-api/routes.ts';
+import { defineRoute } from '../../lib/seller-api/defineRoute.ts';
+import { openApiRoute, sellerRoutes } from '../../lib/seller-api/allRoutes.ts';
 import { UsageIngestRequestSchema, UsageReportSchema } from '../../lib/usage/reports.ts';
 
 /** The seller API's OpenAPI document, generated from the routes' zod schemas. */
@@ -210,7 +210,7 @@ describe('openApiDocument of the seller routes', () => {
 });
 
 describe('openApiDocument of other routes', () => {
-  const one = route({
+  const one = defineRoute({
     method: 'POST',
     path: '/seller/things/{thingId}/parts/{partId}',
     summary: 'A part',

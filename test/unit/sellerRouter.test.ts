@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Log } from '../../lib/log.ts';
 import type { SellerKey } from '../../lib/seller-api/apiKeys.ts';
 import { SellerApiError } from '../../lib/seller-api/errors.ts';
-import { route, type AnyRoute } from '../../lib/seller-api/route.ts';
+import { defineRoute, type AnyRoute } from '../../lib/seller-api/defineRoute.ts';
 import { handleSellerRequest, type Authenticate, type RouterContext, type SellerRequest, type SellerResponse } from '../../lib/seller-api/router.ts';
 
 /** The seller API's request pipeline with small routes, an in-memory key list and a recording log. */
@@ -27,7 +27,7 @@ interface Deps {
   calls: { route: string; input: unknown }[];
 }
 
-const things = route({
+const things = defineRoute({
   method: 'GET',
   path: '/seller/things/{thingId}',
   summary: 'One thing',
@@ -41,7 +41,7 @@ const things = route({
   },
 });
 
-const create = route({
+const create = defineRoute({
   method: 'POST',
   path: '/seller/things',
   summary: 'Create a thing',
@@ -55,7 +55,7 @@ const create = route({
   },
 });
 
-const lenient = route({
+const lenient = defineRoute({
   method: 'POST',
   path: '/seller/reports',
   summary: 'Reports checked one by one',
@@ -69,7 +69,7 @@ const lenient = route({
   },
 });
 
-const open = route({
+const open = defineRoute({
   method: 'GET',
   path: '/seller/open',
   summary: 'No key needed',
@@ -83,7 +83,7 @@ const open = route({
 
 /** A route that fails the way the test tells it to. */
 let failure: unknown;
-const failing = route({
+const failing = defineRoute({
   method: 'GET',
   path: '/seller/failing',
   summary: 'Fails',

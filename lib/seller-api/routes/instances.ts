@@ -1,24 +1,14 @@
 import * as z from 'zod';
 import { INSTANCE_STATES, type HistoryEntry, type Instance } from '../../instances/model.ts';
-import { InvalidCursorError } from '../../store/cursor.ts';
-import { INSTANCE_LIMIT, InvalidQueryError, MESSAGE_LIMIT, MAX_MESSAGE_RANGE_DAYS, type SellerViews } from '../../store/sellerViews.ts';
+import { iso } from '../../shared/time.ts';
+import { INSTANCE_LIMIT, MESSAGE_LIMIT, MAX_MESSAGE_RANGE_DAYS, type SellerViews } from '../ports.ts';
 import { SellerApiError } from '../errors.ts';
-import { route } from '../route.ts';
+import { defineRoute } from '../defineRoute.ts';
 
 /** GET /seller/instances, GET /seller/instances/{instanceId}, GET /seller/messages: the seller's view of the marketplace. */
 
 export interface ViewRouteDeps {
   views: SellerViews;
-}
-
-/** A bad cursor or range is the caller's mistake: 400, changing nothing. */
-async function asked<T>(read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (error) {
-    if (error instanceof InvalidCursorError || error instanceof InvalidQueryError) throw new SellerApiError('invalid_request', error.message);
-    throw error;
-  }
 }
 
 const InstanceViewSchema = z.object({
@@ -74,7 +64,7 @@ const historyView = (entry: HistoryEntry): z.infer<typeof HistoryEntrySchema> =>
 const limit = (bounds: { min: number; max: number; default: number }) => z.coerce.number().int().min(bounds.min).max(bounds.max).default(bounds.default);
 const cursor = z.string().min(1).max(2048).optional().describe('nextCursor of the previous page');
 
-export const listInstances = route({
+export const listInstances = defineRoute({
   method: 'GET',
   path: '/seller/instances',
   summary: 'Instances, newest first, optionally by state, product or test flag',
@@ -88,12 +78,12 @@ export const listInstances = route({
   }),
   response: z.object({ items: z.array(InstanceViewSchema), nextCursor: z.string().optional() }),
   async handle({ query }, deps: ViewRouteDeps) {
-    const page = await asked(() => deps.views.listInstances(query));
+    const page = await deps.views.listInstances(query);
     return { body: { items: page.items.map(instanceView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) } };
   },
 });
 
-export const getInstance = route({
+export const getInstance = defineRoute({
   method: 'GET',
   path: '/seller/instances/{instanceId}',
   summary: 'One instance with its history (every state change, who made it and why)',
@@ -131,7 +121,7 @@ const MessageSchema = z.object({
 const HOUR = 3_600_000;
 const isoTime = z.iso.datetime({ offset: true });
 
-export const listMessages = route({
+export const listMessages = defineRoute({
   method: 'GET',
   path: '/seller/messages',
   summary: `The marketplace message log (生产接口消息): every call and its verdict, newest first, over at most ${MAX_MESSAGE_RANGE_DAYS} days`,
@@ -145,9 +135,9 @@ export const listMessages = route({
   }),
   response: z.object({ items: z.array(MessageSchema), nextCursor: z.string().optional() }),
   async handle({ query, now }, deps: ViewRouteDeps) {
-    const to = query.to ? new Date(query.to).toISOString() : new Date(now).toISOString();
-    const from = query.from ? new Date(query.from).toISOString() : new Date(Date.parse(to) - 24 * HOUR).toISOString();
-    const page = await asked(() => deps.views.listMessages({ ...query, from, to }));
+    const to = iso(query.to ? Date.parse(query.to) : now);
+    const from = iso(query.from ? Date.parse(query.from) : Date.parse(to) - 24 * HOUR);
+    const page = await deps.views.listMessages({ ...query, from, to });
     return { body: { items: page.items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) } };
   },
 });

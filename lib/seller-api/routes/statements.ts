@@ -1,13 +1,13 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
-import { BILL_MAX_BYTES, BILL_UPLOAD_SECONDS, reconciliationReport, ReconciliationError, requestBillUpload, type ReconciliationDeps } from '../../settlement/reconciliation.ts';
+import { BILL_MAX_BYTES, BILL_UPLOAD_SECONDS, reconciliationReport, requestBillUpload, type ReconciliationDeps } from '../../settlement/reconciliation.ts';
 import { FIRST_YEAR, isPeriod } from '../../settlement/period.ts';
-import { closePeriod, SettlementError, startRun, statementView, type SettlementDeps } from '../../settlement/run.ts';
-import { InvalidCursorError } from '../../store/cursor.ts';
+import { closePeriod, startRun, statementView, type SettlementDeps } from '../../settlement/run.ts';
+import { iso } from '../../shared/time.ts';
 import { downloadUrl } from '../../supervision/presign.ts';
 import { sha256Forms } from '../../supervision/proofs.ts';
 import { SellerApiError } from '../errors.ts';
-import { route, type AnyRoute } from '../route.ts';
+import { defineRoute, type AnyRoute } from '../defineRoute.ts';
 
 /**
  * Monthly settlement statements in the seller API (docs/settlement.md): list and read them with short-lived
@@ -33,17 +33,6 @@ const PeriodParams = z.strictObject({
     .refine(isPeriod, `a month from ${FIRST_YEAR}-01`)
     .describe('YYYY-MM'),
 });
-
-/** Runs a settlement step, answering its refusals as the seller API's errors. */
-async function refusalsAnswered<T>(step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    if (error instanceof SettlementError || error instanceof ReconciliationError) throw new SellerApiError(error.code, error.message);
-    if (error instanceof InvalidCursorError) throw new SellerApiError('invalid_request', error.message);
-    throw error;
-  }
-}
 
 const TotalsSchema = z
   .record(z.string(), z.object({ lines: z.number().int(), gross: z.string(), fee: z.string(), tax: z.string(), net: z.string() }))
@@ -81,7 +70,7 @@ const VersionSchema = z.object({
   files: z.object({ csv: FileLink, json: FileLink, diff: FileLink.optional() }),
 });
 
-export const listStatements = route({
+export const listStatements = defineRoute({
   method: 'GET',
   path: '/seller/statements',
   summary: 'Monthly statements, newest month first: status (DRAFT or CLOSED), latest version, totals per currency',
@@ -93,12 +82,12 @@ export const listStatements = route({
   response: z.object({ items: z.array(HeaderSchema), nextCursor: z.string().optional() }),
   errors: { 400: 'Malformed cursor' },
   async handle({ query }, deps: StatementRouteDeps) {
-    const page = await refusalsAnswered(() => deps.statements.settlement.statements.listHeaders(query));
+    const page = await deps.statements.settlement.statements.listHeaders(query);
     return { body: { items: page.items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) } };
   },
 });
 
-export const getStatement = route({
+export const getStatement = defineRoute({
   method: 'GET',
   path: '/seller/statements/{period}',
   summary: `A month's statement: header, totals, every version with links (valid ${DOWNLOAD_SECONDS / 60} minutes) to its CSV, JSON and diff, and the run under way`,
@@ -111,9 +100,9 @@ export const getStatement = route({
   }),
   errors: { 404: 'The month was never run' },
   async handle({ params, now }, deps: StatementRouteDeps) {
-    const view = await refusalsAnswered(() => statementView(deps.statements.settlement, params.period));
+    const view = await statementView(deps.statements.settlement, params.period);
     if (!view) throw new SellerApiError('not_found', `no statement for ${params.period}: POST /seller/statements/${params.period}/run`);
-    const expiresAt = new Date(now + DOWNLOAD_SECONDS * 1000).toISOString();
+    const expiresAt = iso(now + DOWNLOAD_SECONDS * 1000);
     const link = async (key: string, fileName: string) => ({
       key,
       url: await downloadUrl(deps.statements.presigner, { bucket: view.bucket, key, expiresSeconds: DOWNLOAD_SECONDS, fileName }),
@@ -142,7 +131,7 @@ export const getStatement = route({
   },
 });
 
-export const runStatement = route({
+export const runStatement = defineRoute({
   method: 'POST',
   path: '/seller/statements/{period}/run',
   summary:
@@ -154,11 +143,11 @@ export const runStatement = route({
   successStatus: 202,
   errors: { 409: 'The month is closed, or a run of it is under way', 422: 'The month has not started yet' },
   async handle({ params }, deps: StatementRouteDeps) {
-    return { body: await refusalsAnswered(() => startRun(deps.statements.settlement, params.period, 'seller')) };
+    return { body: await startRun(deps.statements.settlement, params.period, 'seller') };
   },
 });
 
-export const closeStatement = route({
+export const closeStatement = defineRoute({
   method: 'POST',
   path: '/seller/statements/{period}/close',
   summary:
@@ -169,7 +158,7 @@ export const closeStatement = route({
   response: z.object({ header: HeaderSchema, alreadyClosed: z.boolean() }),
   errors: { 409: 'No statement yet, a run under way, the month not ended, or inputs changed since the latest version (run again)' },
   async handle({ params }, deps: StatementRouteDeps) {
-    return { body: await refusalsAnswered(() => closePeriod(deps.statements.settlement, params.period)) };
+    return { body: await closePeriod(deps.statements.settlement, params.period) };
   },
 });
 
@@ -178,7 +167,7 @@ const BillUploadRequest = z.strictObject({
   sha256: z.string().describe('SHA-256 of the export, 64 hex or 44 base64 characters'),
 });
 
-export const requestReconciliation = route({
+export const requestReconciliation = defineRoute({
   method: 'POST',
   path: '/seller/statements/{period}/reconciliation',
   summary:
@@ -196,7 +185,7 @@ export const requestReconciliation = route({
   async handle({ params, body }, deps: StatementRouteDeps) {
     const digest = sha256Forms(body.sha256);
     if (!digest) throw new SellerApiError('unprocessable', 'body.sha256: must be 64 hex characters or 44 base64 characters');
-    return { body: await refusalsAnswered(() => requestBillUpload(deps.statements.reconciliation, params.period, { size: body.size, sha256Base64: digest.base64 })) };
+    return { body: await requestBillUpload(deps.statements.reconciliation, params.period, { size: body.size, sha256Base64: digest.base64 }) };
   },
 });
 
@@ -210,7 +199,7 @@ const ReconcileRowSchema = z.object({
   billRows: z.array(z.number().int()).optional(),
 });
 
-export const getReconciliation = route({
+export const getReconciliation = defineRoute({
   method: 'GET',
   path: '/seller/statements/{period}/reconciliation',
   summary:
@@ -239,7 +228,7 @@ export const getReconciliation = route({
   }),
   errors: { 404: 'No bill export uploaded for the month', 409: 'No statement yet, or the export has not arrived', 422: 'The export lacks the configured columns' },
   async handle({ params }, deps: StatementRouteDeps) {
-    return { body: await refusalsAnswered(() => reconciliationReport(deps.statements.reconciliation, params.period)) };
+    return { body: await reconciliationReport(deps.statements.reconciliation, params.period) };
   },
 });
 

@@ -1,18 +1,11 @@
 import * as z from 'zod';
-import { PROOF_STATES } from '../../store/supervisionStore.ts';
-import { APPEAL_OUTCOMES, SUPERVISION_ACTION_TYPES, SUPERVISION_ACTORS, SUPERVISION_STATES } from '../../supervision/model.ts';
+import { APPEAL_OUTCOMES, PROOF_STATES, SUPERVISION_ACTION_TYPES, SUPERVISION_ACTORS, SUPERVISION_STATES } from '../../supervision/model.ts';
 import { PROOF_KINDS, proofRequestSchemaFor } from '../../supervision/proofs.ts';
-import {
-  recordTransition,
-  requestProofUpload,
-  supervisionView,
-  TransitionRequestSchema,
-  UPLOAD_SECONDS,
-  type Outcome,
-  type SupervisionDeps,
-} from '../../supervision/service.ts';
-import { SellerApiError } from '../errors.ts';
-import { route, type AnyRoute } from '../route.ts';
+import type { SupervisionDeps } from '../../supervision/ports.ts';
+import { recordTransition, TransitionRequestSchema } from '../../supervision/transitions.ts';
+import { requestProofUpload, UPLOAD_SECONDS } from '../../supervision/uploadRequest.ts';
+import { supervisionView } from '../../supervision/view.ts';
+import { defineRoute, type AnyRoute } from '../defineRoute.ts';
 
 /**
  * Service supervision (spec §8.3) in the seller API: request a delivery proof's upload, read the flow with its
@@ -25,11 +18,6 @@ export interface SupervisionRouteDeps {
 
 const id = z.string().min(1).max(128);
 const OrderLineParams = z.strictObject({ orderId: id, orderLineId: id });
-
-function answered<T>(outcome: Outcome<T>): { body: T } {
-  if (!outcome.ok) throw new SellerApiError(outcome.code, outcome.message);
-  return { body: outcome.value };
-}
 
 const SupervisionSchema = z.object({
   orderId: z.string(),
@@ -89,7 +77,7 @@ const ProofSchema = z.object({
   downloadExpiresAt: z.string().optional(),
 });
 
-export const requestProof = route({
+export const requestProof = defineRoute({
   method: 'POST',
   path: '/seller/supervision/{orderId}/{orderLineId}/proofs',
   summary:
@@ -117,11 +105,11 @@ export const requestProof = route({
     422: 'Kind or content type not accepted, size over the limit, malformed SHA-256 or file name',
   },
   async handle({ params, body }, deps: SupervisionRouteDeps) {
-    return answered(await requestProofUpload(params.orderId, params.orderLineId, body, deps.supervision));
+    return { body: await requestProofUpload(params.orderId, params.orderLineId, body, deps.supervision) };
   },
 });
 
-export const getSupervision = route({
+export const getSupervision = defineRoute({
   method: 'GET',
   path: '/seller/supervision/{orderId}/{orderLineId}/proofs',
   summary: "An order line's supervision: its state, history (who did what, from and to which state) and proofs, with short-lived download links for verified proofs",
@@ -141,11 +129,11 @@ export const getSupervision = route({
   }),
   errors: { 404: 'No supervision for this order line (unknown order line, or its product is not supervised)' },
   async handle({ params }, deps: SupervisionRouteDeps) {
-    return answered(await supervisionView(params.orderId, params.orderLineId, deps.supervision));
+    return { body: await supervisionView(params.orderId, params.orderLineId, deps.supervision) };
   },
 });
 
-export const recordSupervisionTransition = route({
+export const recordSupervisionTransition = defineRoute({
   method: 'POST',
   path: '/seller/supervision/{orderId}/{orderLineId}/transitions',
   summary:
@@ -167,7 +155,7 @@ export const recordSupervisionTransition = route({
     422: 'Unknown action, missing reason, evidence that is not a verified proof of this order line',
   },
   async handle({ params, body }, deps: SupervisionRouteDeps) {
-    return answered(await recordTransition(params.orderId, params.orderLineId, body, deps.supervision));
+    return { body: await recordTransition(params.orderId, params.orderLineId, body, deps.supervision) };
   },
 });
 

@@ -7,7 +7,7 @@ import { iso } from '../../shared/time.ts';
 import { type UsageWindow } from '../../usage/ports.ts';
 import { WINDOW_STATES } from '../../usage/ports.ts';
 import { SellerApiError } from '../errors.ts';
-import { route } from '../route.ts';
+import { defineRoute } from '../defineRoute.ts';
 
 /** POST /seller/usage (report usage) and GET /seller/usage (an instance's ledger). */
 
@@ -41,7 +41,7 @@ const IngestAnswerSchema = z.object({
   results: z.array(RecordResultSchema).describe('One per record, in the order sent'),
 });
 
-export const reportUsage = route({
+export const reportUsage = defineRoute({
   method: 'POST',
   path: '/seller/usage',
   summary: `Report usage of pay-per-use instances (up to ${MAX_REPORTS_PER_REQUEST} records); each record is accepted, a duplicate, or rejected with its reason`,
@@ -109,7 +109,7 @@ function windowView(w: UsageWindow): z.infer<typeof WindowViewSchema> {
   };
 }
 
-export const usageLedger = route({
+export const usageLedger = defineRoute({
   method: 'GET',
   path: '/seller/usage',
   summary: "An instance's usage ledger: windows with their push state, and late corrections",

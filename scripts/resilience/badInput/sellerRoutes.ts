@@ -1,11 +1,11 @@
 /** The seller API routes that need a key, and a reasonable request for each that still changes nothing. */
 import type { Scope } from '../../../lib/seller-api/apiKeys.ts';
-import type { Method } from '../../../lib/seller-api/route.ts';
-import { sellerRoutes } from '../../../lib/seller-api/routes.ts';
+import type { Method } from '../../../lib/seller-api/defineRoute.ts';
+import { sellerRoutes } from '../../../lib/seller-api/allRoutes.ts';
 import { hexDigest } from './arbitraries.ts';
 import type { BuildContext } from './cases.ts';
 
-/** The routes that need a key, and the scope each needs (lib/seller-api/routes.ts; sellerRouteDrift checks the list). */
+/** The routes that need a key, and the scope each needs (lib/seller-api/allRoutes.ts; sellerRouteDrift checks the list). */
 export const SELLER_ROUTES = [
   { method: 'GET', path: '/seller/instances', scope: 'instances:read' },
   { method: 'GET', path: '/seller/instances/{instanceId}', scope: 'instances:read' },

@@ -6,7 +6,7 @@ import type { Instance } from '../../../lib/instances/model.ts';
 import { createInstance } from '../../../lib/instances/stateMachine.ts';
 import { eventFor } from '../../../lib/outbox/events.ts';
 import { handleSellerRequest } from '../../../lib/seller-api/router.ts';
-import { usageRoutes } from '../../../lib/seller-api/routes.ts';
+import { usageRoutes } from '../../../lib/seller-api/allRoutes.ts';
 import { errorText } from '../../../lib/shared/errors.ts';
 import { instanceStore } from '../../../lib/store/instanceStore.ts';
 import { keys } from '../../../lib/store/keys.ts';

@@ -46,7 +46,7 @@ export interface Route<P = unknown, Q = unknown, B = unknown, R = unknown, D = u
 }
 
 /** Declares a route with its types inferred from its schemas. */
-export function route<P, Q, B, R, D>(definition: Route<P, Q, B, R, D>): Route<P, Q, B, R, D> {
+export function defineRoute<P, Q, B, R, D>(definition: Route<P, Q, B, R, D>): Route<P, Q, B, R, D> {
   return definition;
 }
 

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { openApiDocument } from './openapi.ts';
-import { route, type AnyRoute } from './route.ts';
+import { defineRoute, type AnyRoute } from './defineRoute.ts';
 import { getInstance, listInstances, listMessages, type ViewRouteDeps } from './routes/instances.ts';
 import { statementRoutes, type StatementRouteDeps } from './routes/statements.ts';
 import { supervisionRoutes, type SupervisionRouteDeps } from './routes/supervision.ts';
@@ -17,7 +17,7 @@ const apiRoutes: AnyRoute<SellerDeps>[] = [listInstances, getInstance, listMessa
 
 let document: Record<string, unknown> | undefined;
 
-export const openApiRoute = route({
+export const openApiRoute = defineRoute({
   method: 'GET',
   path: '/seller/openapi.json',
   summary: 'This document',
