@@ -4,7 +4,9 @@ import { config } from '../lib/config.ts';
 import { log } from '../lib/log.ts';
 import { settlementDeps } from '../lib/settlement/deps.ts';
 import { settlementDynamoClient } from '../lib/aws/clients.ts';
-import { abandonRun, handleSettlementMessage, parseSettlementMessage, SETTLEMENT_MAX_RECEIVES, type SettlementDeps } from '../lib/settlement/run.ts';
+import { parseSettlementMessage } from '../lib/settlement/messages.ts';
+import type { SettlementDeps } from '../lib/settlement/ports.ts';
+import { abandonRun, handleSettlementMessage, SETTLEMENT_MAX_RECEIVES } from '../lib/settlement/worker.ts';
 
 /**
  * Consumes the settlement queue (Powertools batch, partial failures): settles one segment of a month, or assembles

@@ -7,7 +7,8 @@ import { instanceStore } from '../store/instanceStore.ts';
 import { s3Client } from '../aws/clients.ts';
 import { statementStore } from '../store/statementStore.ts';
 import { statementFiles } from './files.ts';
-import { sqsSettlementQueue, type SettlementDeps } from './run.ts';
+import type { SettlementDeps } from './ports.ts';
+import { sqsSettlementQueue } from './queue.ts';
 import { settlementSettings } from './settings.ts';
 
 /** Settlement's collaborators from the configuration; fails at start-up if the queue or bucket is not configured. */

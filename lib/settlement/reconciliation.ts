@@ -6,10 +6,10 @@ import type { ReconciliationRecord, ReconciliationStore } from '../store/reconci
 import { downloadUrl, proofUploadForm } from '../supervision/presign.ts';
 import type { StatementFiles } from './files.ts';
 import type { Period, StatementLine } from './model.ts';
-import { isPeriod } from './period.ts';
 import { BillFormatError, billRows, parseCsvRecords, reconcile, type BillColumns, type ReconcileReport } from './reconcile.ts';
 import { parseLineRecord } from './render.ts';
-import { InvalidPeriodError, NothingToCloseError, type SettlementDeps } from './run.ts';
+import { checkPeriod, NothingToCloseError } from './errors.ts';
+import type { SettlementDeps } from './ports.ts';
 
 /**
  * Reconciliation of a month's statement against the marketplace's bill export (docs/settlement.md):
@@ -69,10 +69,6 @@ export interface ReconciliationAnswer {
   rowsTotal: number;
   reportKey: string;
   reportUrl: string;
-}
-
-function checkPeriod(period: string): void {
-  if (!isPeriod(period)) throw new InvalidPeriodError(period);
 }
 
 async function latestVersion(deps: ReconciliationDeps, period: Period) {

@@ -11,8 +11,8 @@ import { settlementDeps } from '../../lib/settlement/deps.ts';
 import { PART_BYTES } from '../../lib/settlement/files.ts';
 import type { OrderLineFacts } from '../../lib/settlement/model.ts';
 import { billingRecorder } from '../../lib/settlement/recording.ts';
+import { closePeriod } from '../../lib/settlement/close.ts';
 import {
-  closePeriod,
   InputsChangedError,
   InvalidPeriodError,
   NothingToCloseError,
@@ -20,10 +20,10 @@ import {
   PeriodNotEndedError,
   PeriodNotStartedError,
   RunInProgressError,
-  startRun,
-  statementView,
-  type SettlementDeps,
-} from '../../lib/settlement/run.ts';
+} from '../../lib/settlement/errors.ts';
+import type { SettlementDeps } from '../../lib/settlement/ports.ts';
+import { startRun } from '../../lib/settlement/start.ts';
+import { statementView } from '../../lib/settlement/view.ts';
 import { billingStore } from '../../lib/store/billingStore.ts';
 import { dynamoClient } from '../../lib/aws/clients.ts';
 import { commitWrites, toItem } from '../../lib/store/dynamo.ts';
