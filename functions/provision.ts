@@ -11,7 +11,7 @@ import { openApiCredentials, secretLoader } from '../lib/secrets.ts';
 import { dynamoClient } from '../lib/aws/clients.ts';
 import { instanceStore } from '../lib/store/instanceStore.ts';
 import { outboxStore } from '../lib/store/outboxStore.ts';
-import { billingRecorderFor } from '../lib/settlement/recording.ts';
+import { billingRecorderFor } from '../lib/settlement/deps.ts';
 
 /**
  * Consumes the provisioning queue (Powertools batch, partial failures): each lifecycle event is handled by the

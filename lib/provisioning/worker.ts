@@ -8,7 +8,7 @@ import {
 } from '../instances/stateMachine.ts';
 import type { Log } from '../log.ts';
 import type { LifecycleEvent } from '../outbox/events.ts';
-import type { BillingRecorder } from '../settlement/recording.ts';
+import type { BillingRecorder } from '../settlement/billingFacts.ts';
 import { testExpiry } from '../shared/testData.ts';
 import type { InstanceStore } from '../instances/ports.ts';
 import type { PlannedWrite } from '../shared/transaction.ts';
@@ -47,7 +47,7 @@ export interface WorkerDeps {
   outbox: OutboxStore;
   /** Absent when Query Order is switched off (ORDER_QUERY=false). */
   queryOrder?: OrderQuery | undefined;
-  /** Records paid order lines, supervision flows and refunds for settlement (lib/settlement/recording.ts). */
+  /** Records paid order lines, supervision flows and refunds for settlement (lib/settlement/billingFacts.ts). */
   billing?: BillingRecorder | undefined;
   adapter: ProvisioningAdapter;
   testTtlDays: number;

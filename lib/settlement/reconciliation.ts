@@ -6,7 +6,7 @@ import type { ReconciliationRecord, ReconciliationStore } from '../store/reconci
 import { downloadUrl, proofUploadForm } from '../supervision/presign.ts';
 import type { StatementFiles } from './files.ts';
 import type { Period, StatementLine } from './model.ts';
-import { BillFormatError, billRows, parseCsvRecords, reconcile, type BillColumns, type ReconcileReport } from './reconcile.ts';
+import { BillFormatError, billRows, parseCsvRecords, reconcile, type BillColumns, type ReconcileReport } from './billComparison.ts';
 import { parseLineRecord } from './render.ts';
 import { checkPeriod, NothingToCloseError } from './errors.ts';
 import type { SettlementDeps } from './ports.ts';

@@ -1,6 +1,6 @@
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { ReconcileReport } from '../settlement/reconcile.ts';
+import type { ReconcileReport } from '../settlement/billComparison.ts';
 import { keys } from './keys.ts';
 
 /** The month's reconciliation (`STATEMENT#<period>/#RECONCILIATION`): the latest bill upload and its last report. */

@@ -6,7 +6,7 @@ import { openApiClient } from '../../lib/koogallery/openApi.ts';
 import type { LifecycleEvent } from '../../lib/outbox/events.ts';
 import { orderQueryVia, templateAdapter } from '../../lib/provisioning/adapters.ts';
 import { handleLifecycleEvent, type WorkerDeps } from '../../lib/provisioning/worker.ts';
-import { billingRecorder } from '../../lib/settlement/recording.ts';
+import { billingRecorder } from '../../lib/settlement/billingFacts.ts';
 import { periodOf } from '../../lib/settlement/period.ts';
 import { billingStore, BILL_SHARDS } from '../../lib/store/billingStore.ts';
 import { dynamoClient } from '../../lib/aws/clients.ts';

@@ -10,7 +10,7 @@ import { config } from '../../lib/config.ts';
 import { settlementDeps } from '../../lib/settlement/deps.ts';
 import { PART_BYTES } from '../../lib/settlement/files.ts';
 import type { OrderLineFacts } from '../../lib/settlement/model.ts';
-import { billingRecorder } from '../../lib/settlement/recording.ts';
+import { billingRecorder } from '../../lib/settlement/billingFacts.ts';
 import { closePeriod } from '../../lib/settlement/close.ts';
 import {
   InputsChangedError,
