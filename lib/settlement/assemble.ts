@@ -1,6 +1,5 @@
 import { errorText } from '../shared/errors.ts';
 import { iso } from '../shared/time.ts';
-import type { StatementVersion } from '../store/statementStore.ts';
 import { statementDiff, type StatementDiff } from './diff.ts';
 import { hashSink, type TextSink } from './files.ts';
 import type { AssembleMessage, MessageOutcome } from './messages.ts';
@@ -9,6 +8,7 @@ import type { SettlementDeps } from './ports.ts';
 import { mergeSorted, parseLineRecord, parseProblemRecord, problemKey, renderStatement, type Rendered, type RenderTargets } from './render.ts';
 import { runPrefix } from './segment.ts';
 import { runUnderWay } from './start.ts';
+import type { StatementVersion } from './statementRecords.ts';
 
 export const versionPrefix = (period: Period, version: number) => `statements/${period}/v${version}/`;
 

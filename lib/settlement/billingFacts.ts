@@ -1,11 +1,11 @@
 import type { Instance, OrderTerms } from '../instances/model.ts';
-import type { BillingStore } from '../store/billingStore.ts';
 import type { PlannedWrite } from '../shared/transaction.ts';
 import type { SupervisionStore } from '../store/supervisionStore.ts';
 import { newSupervision } from '../supervision/stateMachine.ts';
 import type { ProofKind } from '../supervision/proofs.ts';
 import type { OrderLineFacts, OrderLineKind } from './model.ts';
 import { nextPeriod, periodOf } from './period.ts';
+import type { BillingStore } from './ports.ts';
 
 /**
  * What settlement learns as orders happen: the billing facts of each paid order line (docs/settlement.md), written

@@ -1,11 +1,10 @@
 import { iso, sleep } from '../shared/time.ts';
-import { BILL_SHARDS } from '../store/billingStore.ts';
-import type { StatementHeader } from '../store/statementStore.ts';
 import { checkPeriod, InputsChangedError, NothingToCloseError, PeriodNotEndedError, RunInProgressError } from './errors.ts';
-import type { Period } from './model.ts';
+import { BILL_SHARDS, type Period } from './model.ts';
 import { periodBounds } from './period.ts';
 import type { SettlementDeps } from './ports.ts';
 import { RUN_STALE_MS } from './start.ts';
+import type { StatementHeader } from './statementRecords.ts';
 
 export interface ClosedStatement {
   header: StatementHeader;

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { parseJsonMessage, type Parsed } from '../shared/json.ts';
-import { BILL_SHARDS } from '../store/billingStore.ts';
+import { BILL_SHARDS } from './model.ts';
 import { isPeriod } from './period.ts';
 
 /**

@@ -1,15 +1,13 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import type { Log } from '../log.ts';
-import type { StatementStore } from '../store/statementStore.ts';
-import type { ReconciliationRecord, ReconciliationStore } from '../store/reconciliationStore.ts';
 import { downloadUrl, proofUploadForm } from '../supervision/presign.ts';
 import type { StatementFiles } from './files.ts';
 import type { Period, StatementLine } from './model.ts';
 import { BillFormatError, billRows, parseCsvRecords, reconcile, type BillColumns, type ReconcileReport } from './billComparison.ts';
 import { parseLineRecord } from './render.ts';
 import { checkPeriod, NothingToCloseError } from './errors.ts';
-import type { SettlementDeps } from './ports.ts';
+import type { ReconciliationRecord, ReconciliationStore, SettlementDeps, StatementStore } from './ports.ts';
 
 /**
  * Reconciliation of a month's statement against the marketplace's bill export (docs/settlement.md):

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { errorText } from '../shared/errors.ts';
 import { iso } from '../shared/time.ts';
-import { BILL_SHARDS, type BillKind } from '../store/billingStore.ts';
 import { formatQuantity } from '../usage/decimal.ts';
 import { statementJsonLine } from './csv.ts';
 import type { StatementFiles } from './files.ts';
 import type { MessageOutcome, SegmentMessage } from './messages.ts';
-import type { Period, UsageFacts } from './model.ts';
+import { BILL_SHARDS, type BillKind, type Period, type UsageFacts } from './model.ts';
 import { periodBounds } from './period.ts';
 import type { SettlementDeps } from './ports.ts';
 import { problemJsonLine, problemKey } from './render.ts';

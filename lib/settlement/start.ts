@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { errorText } from '../shared/errors.ts';
 import { iso } from '../shared/time.ts';
-import { BILL_SHARDS } from '../store/billingStore.ts';
-import type { RunTrigger, SettlementRun } from '../store/statementStore.ts';
 import { checkPeriod, PeriodClosedError, PeriodNotStartedError, RunInProgressError, UnknownRunError } from './errors.ts';
 import type { MessageOutcome, SettlementMessage } from './messages.ts';
-import type { Period } from './model.ts';
+import { BILL_SHARDS, type Period } from './model.ts';
 import { periodBounds } from './period.ts';
 import type { SettlementDeps } from './ports.ts';
+import type { RunTrigger, SettlementRun } from './statementRecords.ts';
 
 /**
  * The monthly settlement run (docs/settlement.md). A run of a month is split into segments, one per shard of the

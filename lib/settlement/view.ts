@@ -1,7 +1,7 @@
-import type { SettlementRun, StatementHeader, StatementVersion } from '../store/statementStore.ts';
 import { checkPeriod } from './errors.ts';
 import type { Period } from './model.ts';
 import type { SettlementDeps } from './ports.ts';
+import type { SettlementRun, StatementHeader, StatementVersion } from './statementRecords.ts';
 
 export interface StatementView {
   header: StatementHeader;

@@ -8,7 +8,17 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
-import type { CurrencyTotals, Period } from '../settlement/model.ts';
+import type { Period } from '../settlement/model.ts';
+import type { BeginRunResult, SegmentDoneResult, StatementStore } from '../settlement/ports.ts';
+import {
+  RUN_STATUSES,
+  type RunStatus,
+  type SegmentMarker,
+  type SettlementRun,
+  type StatementHeader,
+  type StatementVersion,
+} from '../settlement/statementRecords.ts';
+import { sleep } from '../shared/time.ts';
 import { decodeCursor, encodeCursor, keyString, startKey } from './cursor.ts';
 import { commitWrites, LIST_INDEX, put, queryPrefix, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
 import { keys } from './keys.ts';
@@ -22,88 +32,6 @@ import { keys } from './keys.ts';
  * Every change is a conditional write or a transaction: at most one run per month is under way, a version is
  * written once, a closed month never changes.
  */
-
-export type StatementStatus = 'DRAFT' | 'CLOSED';
-export const RUN_STATUSES = ['RUNNING', 'DONE', 'UNCHANGED', 'FAILED'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-export type RunTrigger = 'schedule' | 'seller';
-
-export interface StatementHeader {
-  period: Period;
-  status: StatementStatus;
-  /** 0 until the first run finishes. */
-  latestVersion: number;
-  /** SHA-256 (hex) of the latest version's CSV. */
-  sha256?: string;
-  lineCount: number;
-  totals: Record<string, CurrencyTotals>;
-  /** Lines withheld because of a configuration problem (NO_FEE_SHARE, NO_PRICE, …), in the latest version. */
-  problems: number;
-  /** Start of the latest run that produced or confirmed the latest version: inputs recorded since may be missing. */
-  runStartedAt?: string;
-  createdAt: string;
-  updatedAt: string;
-  closedAt?: string;
-  /** The run under way, if any (at most one per month). */
-  activeRun?: { runId: string; startedAt: string };
-  /** How the last finished run ended. */
-  lastRun?: { runId: string; status: RunStatus; finishedAt: string };
-}
-
-export interface DiffCounts {
-  /** The version compared with. */
-  against: number;
-  added: number;
-  removed: number;
-  changed: number;
-}
-
-export interface StatementVersion {
-  period: Period;
-  version: number;
-  csvKey: string;
-  jsonKey: string;
-  /** The lines as JSON Lines, sorted by lineId: what diffs and reconciliation read. */
-  linesKey: string;
-  /** Changes against the previous version (absent for v1). */
-  diffKey?: string;
-  sha256Csv: string;
-  sha256Json: string;
-  csvBytes: number;
-  jsonBytes: number;
-  lineCount: number;
-  totals: Record<string, CurrencyTotals>;
-  problems: number;
-  diff?: DiffCounts;
-  runId: string;
-  runStartedAt: string;
-  createdAt: string;
-}
-
-export interface SettlementRun {
-  runId: string;
-  period: Period;
-  status: RunStatus;
-  /** How many segments the run was split into, and how many have finished. */
-  segments: number;
-  segmentsDone: number;
-  trigger: RunTrigger;
-  startedAt: string;
-  finishedAt?: string;
-  /** DONE: the version written; UNCHANGED: the version confirmed. */
-  version?: number;
-  /** FAILED: why. */
-  error?: string;
-}
-
-/** A finished segment: where its sorted parts are. */
-export interface SegmentMarker {
-  segment: number;
-  linesKey: string;
-  problemsKey: string;
-  lines: number;
-  problems: number;
-}
 
 const totalsSchema = z.record(
   z.string(),
@@ -190,20 +118,7 @@ const statementCursor = z.strictObject({
   key: z.strictObject({ listKind: z.literal(STATEMENT_LIST_KIND), listAt: keyString(), pk: keyString(), sk: z.literal('#HEADER') }),
 });
 
-export type BeginRunResult =
-  | { ok: true }
-  | { ok: false; reason: 'closed' }
-  | { ok: false; reason: 'running'; activeRun: { runId: string; startedAt: string } };
-
-export type SegmentDoneResult =
-  /** This call finished the segment; `segmentsDone` counts it. */
-  | { ok: true; segmentsDone: number; segments: number }
-  /** The segment was already finished (a redelivered message). */
-  | { ok: false; reason: 'already'; run: SettlementRun }
-  /** The run is no longer RUNNING (finished, failed, or unknown). */
-  | { ok: false; reason: 'notRunning'; run: SettlementRun | undefined };
-
-export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables, 'main'>) {
+export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables, 'main'>): StatementStore {
   const table = tables.main;
 
   async function getItem(key: { pk: string; sk: string }): Promise<Record<string, AttributeValue> | undefined> {
@@ -357,7 +272,7 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
         if (result.ok) return { ok: true, segmentsDone: next, segments: run.segments };
         if (attempt >= 50) throw new Error(`segment ${marker.segment} of run ${runId}: the run's count kept changing`);
         // Another segment finished at the same moment: read the count again.
-        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+        await sleep(5 + Math.random() * 20);
       }
     },
 
@@ -499,5 +414,3 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
     },
   };
 }
-
-export type StatementStore = ReturnType<typeof statementStore>;

@@ -8,7 +8,8 @@ import { orderQueryVia, templateAdapter } from '../../lib/provisioning/adapters.
 import { handleLifecycleEvent, type WorkerDeps } from '../../lib/provisioning/worker.ts';
 import { billingRecorder } from '../../lib/settlement/billingFacts.ts';
 import { periodOf } from '../../lib/settlement/period.ts';
-import { billingStore, BILL_SHARDS } from '../../lib/store/billingStore.ts';
+import { BILL_SHARDS } from '../../lib/settlement/model.ts';
+import { billingStore } from '../../lib/store/billingStore.ts';
 import { dynamoClient } from '../../lib/aws/clients.ts';
 import { keys } from '../../lib/store/keys.ts';
 import { outboxStore } from '../../lib/store/outboxStore.ts';

@@ -29,7 +29,7 @@ import { dynamoClient } from '../../lib/aws/clients.ts';
 import { commitWrites, toItem } from '../../lib/store/dynamo.ts';
 import { keys } from '../../lib/store/keys.ts';
 import { s3Client } from '../../lib/aws/clients.ts';
-import type { StatementHeader } from '../../lib/store/statementStore.ts';
+import type { StatementHeader } from '../../lib/settlement/statementRecords.ts';
 import { supervisionStore } from '../../lib/store/supervisionStore.ts';
 import { usageStore } from '../../lib/store/usageStore.ts';
 import { sqsEvent } from '../helpers/localStack.ts';
