@@ -6,22 +6,16 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import type { Period } from '../settlement/model.ts';
 import type { BeginRunResult, SegmentDoneResult, StatementStore } from '../settlement/ports.ts';
-import {
-  RUN_STATUSES,
-  type RunStatus,
-  type SegmentMarker,
-  type SettlementRun,
-  type StatementHeader,
-  type StatementVersion,
-} from '../settlement/statementRecords.ts';
+import type { RunStatus, SegmentMarker, SettlementRun, StatementHeader, StatementVersion } from '../settlement/statementRecords.ts';
 import { sleep } from '../shared/time.ts';
 import { decodeCursor, encodeCursor, keyString, startKey } from './cursor.ts';
 import { commitWrites, LIST_INDEX, put, queryPrefix, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
 import { keys } from './keys.ts';
+import { toHeader, toMarker, toRun, toVersion } from './statementItems.ts';
 
 /**
  * Monthly statements in the main table (docs/data-model.md), one partition per month `STATEMENT#<period>`:
@@ -32,83 +26,6 @@ import { keys } from './keys.ts';
  * Every change is a conditional write or a transaction: at most one run per month is under way, a version is
  * written once, a closed month never changes.
  */
-
-const totalsSchema = z.record(
-  z.string(),
-  z.object({ lines: z.number(), gross: z.string(), fee: z.string(), tax: z.string(), net: z.string() }),
-);
-
-const headerSchema = z.object({
-  period: z.string(),
-  status: z.enum(['DRAFT', 'CLOSED']).catch('DRAFT'),
-  latestVersion: z.number().default(0),
-  sha256: z.string().optional(),
-  lineCount: z.number().default(0),
-  totals: totalsSchema.default({}),
-  problems: z.number().default(0),
-  runStartedAt: z.string().optional(),
-  createdAt: z.string().default(''),
-  updatedAt: z.string().default(''),
-  closedAt: z.string().optional(),
-  activeRunId: z.string().optional(),
-  activeRunStartedAt: z.string().optional(),
-  lastRunId: z.string().optional(),
-  lastRunStatus: z.enum(RUN_STATUSES).optional(),
-  lastRunFinishedAt: z.string().optional(),
-});
-
-function toHeader(item: Record<string, AttributeValue>): StatementHeader {
-  const { activeRunId, activeRunStartedAt, lastRunId, lastRunStatus, lastRunFinishedAt, ...rest } = headerSchema.parse(unmarshall(item));
-  return {
-    ...rest,
-    ...(activeRunId ? { activeRun: { runId: activeRunId, startedAt: activeRunStartedAt ?? '' } } : {}),
-    ...(lastRunId && lastRunStatus ? { lastRun: { runId: lastRunId, status: lastRunStatus, finishedAt: lastRunFinishedAt ?? '' } } : {}),
-  };
-}
-
-const versionSchema = z.object({
-  period: z.string(),
-  version: z.number(),
-  csvKey: z.string(),
-  jsonKey: z.string(),
-  linesKey: z.string(),
-  diffKey: z.string().optional(),
-  sha256Csv: z.string(),
-  sha256Json: z.string(),
-  csvBytes: z.number(),
-  jsonBytes: z.number(),
-  lineCount: z.number(),
-  totals: totalsSchema,
-  problems: z.number(),
-  diff: z.object({ against: z.number(), added: z.number(), removed: z.number(), changed: z.number() }).optional(),
-  runId: z.string(),
-  runStartedAt: z.string(),
-  createdAt: z.string(),
-});
-
-const runSchema = z.object({
-  runId: z.string(),
-  period: z.string(),
-  status: z.enum(RUN_STATUSES),
-  segments: z.number(),
-  segmentsDone: z.number(),
-  trigger: z.enum(['schedule', 'seller']),
-  startedAt: z.string(),
-  finishedAt: z.string().optional(),
-  version: z.number().optional(),
-  error: z.string().optional(),
-});
-
-const markerSchema = z.object({
-  segment: z.number(),
-  linesKey: z.string(),
-  problemsKey: z.string(),
-  lines: z.number(),
-  problems: z.number(),
-});
-
-/** Only our own fields, never keys or index attributes. */
-const fieldsOf = <T extends z.ZodObject>(schema: T, item: Record<string, AttributeValue>): z.output<T> => schema.parse(unmarshall(item));
 
 export const STATEMENT_LIST_KIND = 'STATEMENT';
 export const STATEMENT_LIMIT = { min: 1, max: 100, default: 24 } as const;
@@ -139,7 +56,7 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
 
   const getRun = async (period: Period, runId: string): Promise<SettlementRun | undefined> => {
     const item = await getItem(keys.settlementRun(period, runId));
-    return item ? fieldsOf(runSchema, item) : undefined;
+    return item ? toRun(item) : undefined;
   };
 
   const getHeader = async (period: Period): Promise<StatementHeader | undefined> => {
@@ -149,7 +66,7 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
 
   const getSegment = async (period: Period, runId: string, segment: number): Promise<SegmentMarker | undefined> => {
     const item = await getItem(keys.settlementSegment(period, runId, segment));
-    return item ? fieldsOf(markerSchema, item) : undefined;
+    return item ? toMarker(item) : undefined;
   };
 
   const lastRunValues = (runId: string, status: RunStatus, at: string) => ({ ':lastRunId': runId, ':lastRunStatus': status, ':at': at });
@@ -182,13 +99,13 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
 
     async getVersion(period: Period, version: number): Promise<StatementVersion | undefined> {
       const item = await getItem(keys.statementVersion(period, version));
-      return item ? fieldsOf(versionSchema, item) : undefined;
+      return item ? toVersion(item) : undefined;
     },
 
     /** Every version of a month, newest first. */
     async listVersions(period: Period): Promise<StatementVersion[]> {
       const items = await queryPrefix(client, table, keys.statementPartition(period), 'VERSION#', { newestFirst: true });
-      return items.map((item) => fieldsOf(versionSchema, item));
+      return items.map(toVersion);
     },
 
     getRun,
@@ -281,7 +198,7 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
     /** Every finished segment of a run, by segment number. */
     async listSegments(period: Period, runId: string): Promise<SegmentMarker[]> {
       const items = await queryPrefix(client, table, keys.statementPartition(period), `RUN#${runId}#SEGMENT#`);
-      return items.map((item) => fieldsOf(markerSchema, item)).sort((a, b) => a.segment - b.segment);
+      return items.map(toMarker).sort((a, b) => a.segment - b.segment);
     },
 
     /**
