@@ -1,13 +1,14 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import type { Log } from '../log.ts';
+import { iso } from '../shared/time.ts';
 import { downloadUrl, proofUploadForm } from '../supervision/presign.ts';
+import { BillFormatError, billRows, parseCsvRecords, reconcile, type BillColumns, type ReconcileReport } from './billComparison.ts';
+import { checkPeriod, NothingToCloseError } from './errors.ts';
 import type { StatementFiles } from './files.ts';
 import type { Period, StatementLine } from './model.ts';
-import { BillFormatError, billRows, parseCsvRecords, reconcile, type BillColumns, type ReconcileReport } from './billComparison.ts';
-import { parseLineRecord } from './render.ts';
-import { checkPeriod, NothingToCloseError } from './errors.ts';
 import type { ReconciliationRecord, ReconciliationStore, SettlementDeps, StatementStore } from './ports.ts';
+import { parseLineRecord } from './render.ts';
 
 /**
  * Reconciliation of a month's statement against the marketplace's bill export (docs/settlement.md):
@@ -91,7 +92,7 @@ export async function requestBillUpload(deps: ReconciliationDeps, period: Period
     maxBytes: body.size,
     expiresSeconds: BILL_UPLOAD_SECONDS,
   });
-  const at = new Date(deps.now()).toISOString();
+  const at = iso(deps.now());
   await deps.records.put({ period, uploadId, billKey: key, requestedAt: at });
   deps.log.info('bill upload requested', { period, uploadId, size: body.size });
   return { uploadId, key, upload };
@@ -138,7 +139,7 @@ export async function reconciliationReport(deps: ReconciliationDeps, period: Per
   const writer = deps.files.writer(reportKey, 'application/json');
   await writer.write(JSON.stringify({ period, version: version.version, billKey: record.billKey, billProblems: bill.problems, ...report }));
   await writer.close();
-  const at = new Date(deps.now()).toISOString();
+  const at = iso(deps.now());
   await deps.records.put({ ...record, reportKey, reportVersion: version.version, reportedAt: at, totals: report.totals });
   deps.log.info('bill reconciled', { period, version: version.version, ...report.totals, currencies: Object.keys(report.totals.currencies) });
   return {
