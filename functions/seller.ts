@@ -12,7 +12,7 @@ import { usageStore } from '../lib/store/usageStore.ts';
 import { supervisionDeps } from '../lib/supervision/deps.ts';
 import { settlementDeps } from '../lib/settlement/deps.ts';
 import { reconciliationDeps } from '../lib/settlement/reconciliation.ts';
-import { parseBillColumns } from '../lib/settlement/reconcile.ts';
+import { parseBillColumns } from '../lib/settlement/billComparison.ts';
 import { reconciliationStore } from '../lib/store/reconciliationStore.ts';
 import { s3Client } from '../lib/aws/clients.ts';
 

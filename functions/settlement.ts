@@ -4,7 +4,8 @@ import { settlementDeps } from '../lib/settlement/deps.ts';
 import { settlementDynamoClient } from '../lib/aws/clients.ts';
 import type { Period } from '../lib/settlement/model.ts';
 import { periodOf, previousPeriod } from '../lib/settlement/period.ts';
-import { PeriodClosedError, RunInProgressError, startRun } from '../lib/settlement/run.ts';
+import { PeriodClosedError, RunInProgressError } from '../lib/settlement/errors.ts';
+import { startRun } from '../lib/settlement/start.ts';
 import { iso } from '../lib/shared/time.ts';
 
 /**

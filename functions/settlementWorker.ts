@@ -3,7 +3,8 @@ import { sqsConsumer } from '../lib/aws/sqsConsumer.ts';
 import { config } from '../lib/config.ts';
 import { log } from '../lib/log.ts';
 import { settlementDeps } from '../lib/settlement/deps.ts';
-import { abandonRun, handleSettlementMessage, parseSettlementMessage, SETTLEMENT_MAX_RECEIVES } from '../lib/settlement/run.ts';
+import { parseSettlementMessage } from '../lib/settlement/messages.ts';
+import { abandonRun, handleSettlementMessage, SETTLEMENT_MAX_RECEIVES } from '../lib/settlement/worker.ts';
 import { lazy } from '../lib/shared/lazy.ts';
 
 /**

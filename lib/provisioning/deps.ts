@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import { openApiClientFor } from '../koogallery/openApi/fromConfig.ts';
 import type { Log } from '../log.ts';
 import { secretLoader } from '../secrets.ts';
-import { billingRecorderFor } from '../settlement/recording.ts';
+import { billingRecorderFor } from '../settlement/deps.ts';
 import { instanceStore } from '../store/instanceStore.ts';
 import { outboxStore } from '../store/outboxStore.ts';
 import { orderQueryVia, templateAdapter, webhookAdapter } from './adapters.ts';

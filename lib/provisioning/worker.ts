@@ -33,7 +33,7 @@ export interface WorkerDeps {
   outbox: OutboxStore;
   /** Absent when Query Order is switched off (ORDER_QUERY=false). */
   queryOrder?: OrderQuery | undefined;
-  /** Records paid order lines, supervision flows and refunds for settlement (lib/settlement/recording.ts). */
+  /** Records paid order lines, supervision flows and refunds for settlement (lib/settlement/billingFacts.ts). */
   billing?: OrderBilling | undefined;
   adapter: ProvisioningAdapter;
   testTtlDays: number;

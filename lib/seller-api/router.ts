@@ -1,7 +1,5 @@
 import type { z } from 'zod';
 import type { Log } from '../log.ts';
-import { ReconciliationError } from '../settlement/reconciliation.ts';
-import { SettlementError } from '../settlement/run.ts';
 import { errorFields } from '../shared/errors.ts';
 import { issuesMessage, Refusal } from '../shared/refusal.ts';
 import { bearerToken, hasScope, type SellerKey } from './apiKeys.ts';
@@ -90,7 +88,7 @@ function json(status: number, value: unknown, correlationId: string, extra: Reco
  */
 function refusalOf(error: unknown): SellerApiError | undefined {
   if (error instanceof SellerApiError) return error;
-  if (error instanceof Refusal || error instanceof SettlementError || error instanceof ReconciliationError) return new SellerApiError(error.code, error.message);
+  if (error instanceof Refusal) return new SellerApiError(error.code, error.message);
   if (error instanceof InvalidQueryError) return new SellerApiError('invalid_request', error.message);
   return undefined;
 }

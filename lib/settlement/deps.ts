@@ -6,9 +6,12 @@ import { billingStore } from '../store/billingStore.ts';
 import { instanceStore } from '../store/instanceStore.ts';
 import { s3Client } from '../aws/clients.ts';
 import { statementStore } from '../store/statementStore.ts';
+import { supervisionStore } from '../store/supervisionStore.ts';
+import { billingRecorder, type BillingRecorder } from './billingFacts.ts';
 import { statementFiles } from './files.ts';
-import { sqsSettlementQueue, type SettlementDeps } from './run.ts';
-import { settlementSettings } from './settings.ts';
+import type { SettlementDeps } from './ports.ts';
+import { sqsSettlementQueue } from './queue.ts';
+import { assertTimeZone, settlementSettings, supervisionSettings } from './settings.ts';
 
 /** Settlement's collaborators from the configuration; fails at start-up if the queue or bucket is not configured. */
 export function settlementDeps(cfg: Config, options: { dynamo: DynamoDBClient; log: Log; now?: () => number }): SettlementDeps {
@@ -25,4 +28,16 @@ export function settlementDeps(cfg: Config, options: { dynamo: DynamoDBClient; l
     now: options.now ?? Date.now,
     log: options.log,
   };
+}
+
+/** The recorder from the configuration: the provisioning worker's and the supervision flows' (one per container). */
+export function billingRecorderFor(cfg: Config, dynamo: DynamoDBClient): BillingRecorder {
+  const tables = { main: cfg.MAIN_TABLE };
+  return billingRecorder({
+    billing: billingStore(dynamo, tables),
+    supervision: supervisionStore(dynamo, tables),
+    supervisionSettings: supervisionSettings(cfg),
+    timeZone: assertTimeZone(cfg.SETTLEMENT_TIME_ZONE),
+    currency: cfg.SETTLEMENT_CURRENCY,
+  });
 }

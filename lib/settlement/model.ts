@@ -7,6 +7,12 @@
 /** A calendar month, `YYYY-MM`. */
 export type Period = string;
 
+/** Every month's input is spread over this many shards; a settlement run reads them in parallel segments. */
+export const BILL_SHARDS = 16;
+
+/** Settlement's two kinds of input: order lines' billing facts, and the usage the marketplace accepted. */
+export type BillKind = 'LINE' | 'USAGE';
+
 export type OrderLineKind = 'NEW' | 'TRIAL_TO_PAID' | 'RENEWAL' | 'UPGRADE';
 
 /** Everything settlement knows about one paid order line, as stored (all instants are ISO UTC strings). */

@@ -1,15 +1,15 @@
+import { Refusal } from '../shared/refusal.ts';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import type { Log } from '../log.ts';
-import type { StatementStore } from '../store/statementStore.ts';
-import type { ReconciliationRecord, ReconciliationStore } from '../store/reconciliationStore.ts';
+import { iso } from '../shared/time.ts';
 import { downloadUrl, proofUploadForm } from '../supervision/presign.ts';
+import { BillFormatError, billRows, parseCsvRecords, reconcile, type BillColumns, type ReconcileReport } from './billComparison.ts';
+import { checkPeriod, NothingToCloseError } from './errors.ts';
 import type { StatementFiles } from './files.ts';
 import type { Period, StatementLine } from './model.ts';
-import { isPeriod } from './period.ts';
-import { BillFormatError, billRows, parseCsvRecords, reconcile, type BillColumns, type ReconcileReport } from './reconcile.ts';
+import type { ReconciliationRecord, ReconciliationStore, SettlementDeps, StatementStore } from './ports.ts';
 import { parseLineRecord } from './render.ts';
-import { InvalidPeriodError, NothingToCloseError, type SettlementDeps } from './run.ts';
 
 /**
  * Reconciliation of a month's statement against the marketplace's bill export (docs/settlement.md):
@@ -28,13 +28,10 @@ export const REPORT_URL_SECONDS = 5 * 60;
 export const REPORT_ROWS = 500;
 
 /** A refusal the seller API answers with 404, 409 or 422. */
-export class ReconciliationError extends Error {
+export class ReconciliationError extends Refusal {
   override name = 'ReconciliationError';
-  constructor(
-    readonly code: 'not_found' | 'conflict' | 'unprocessable',
-    message: string,
-  ) {
-    super(message);
+  constructor(code: 'not_found' | 'conflict' | 'unprocessable', message: string) {
+    super(code, message);
   }
 }
 
@@ -71,10 +68,6 @@ export interface ReconciliationAnswer {
   reportUrl: string;
 }
 
-function checkPeriod(period: string): void {
-  if (!isPeriod(period)) throw new InvalidPeriodError(period);
-}
-
 async function latestVersion(deps: ReconciliationDeps, period: Period) {
   const header = await deps.statements.getHeader(period);
   if (!header || header.latestVersion === 0) throw new NothingToCloseError(period);
@@ -97,7 +90,7 @@ export async function requestBillUpload(deps: ReconciliationDeps, period: Period
     maxBytes: body.size,
     expiresSeconds: BILL_UPLOAD_SECONDS,
   });
-  const at = new Date(deps.now()).toISOString();
+  const at = iso(deps.now());
   await deps.records.put({ period, uploadId, billKey: key, requestedAt: at });
   deps.log.info('bill upload requested', { period, uploadId, size: body.size });
   return { uploadId, key, upload };
@@ -144,7 +137,7 @@ export async function reconciliationReport(deps: ReconciliationDeps, period: Per
   const writer = deps.files.writer(reportKey, 'application/json');
   await writer.write(JSON.stringify({ period, version: version.version, billKey: record.billKey, billProblems: bill.problems, ...report }));
   await writer.close();
-  const at = new Date(deps.now()).toISOString();
+  const at = iso(deps.now());
   await deps.records.put({ ...record, reportKey, reportVersion: version.version, reportedAt: at, totals: report.totals });
   deps.log.info('bill reconciled', { period, version: version.version, ...report.totals, currencies: Object.keys(report.totals.currencies) });
   return {

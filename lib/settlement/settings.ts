@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import { PROOF_KINDS, type ProofKind } from '../supervision/proofs.ts';
 import type { ProductPrice, SettlementSettings } from './model.ts';
-import type { SupervisionSettings } from './recording.ts';
+import type { SupervisionSettings } from './billingFacts.ts';
 
 /**
  * Settlement's and supervision's settings from the configuration (lib/config.ts), checked here so a mistake stops

@@ -4,7 +4,8 @@ import {
   type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
-import type { OrderLineFacts } from '../settlement/model.ts';
+import { BILL_SHARDS, type BillKind, type OrderLineFacts } from '../settlement/model.ts';
+import type { BillingStore, BillItem, StoredFacts } from '../settlement/ports.ts';
 import { put, putIfVersion, queryPages, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
 import { keys } from './keys.ts';
 
@@ -21,11 +22,6 @@ import { keys } from './keys.ts';
  */
 
 export const BILL_INDEX = 'bill';
-/** Every month's input is spread over this many shards; a settlement run reads them in parallel segments. */
-export const BILL_SHARDS = 16;
-
-export type BillKind = 'LINE' | 'USAGE';
-
 /** Items per page when a shard is read. */
 const READ_PAGE_ITEMS = 500;
 
@@ -66,17 +62,6 @@ export function usageBillAttributes(instanceId: string, beginTime: string, accep
   };
 }
 
-export interface StoredFacts {
-  facts: OrderLineFacts;
-  version: number;
-  recordedAt: string;
-}
-
-/** One item read from a shard of the `bill` index. */
-export type BillItem =
-  | { kind: 'LINE'; facts: OrderLineFacts }
-  | { kind: 'USAGE'; instanceId: string; beginTime: string; endTime: string; units: bigint; acceptedAt: string };
-
 const FACT_FIELDS = [
   'orderId',
   'orderLineId',
@@ -114,7 +99,7 @@ function toBillItem(row: Record<string, unknown>): BillItem {
   return { kind: 'LINE', facts: toFacts(row) };
 }
 
-export function billingStore(client: DynamoDBClient, tables: Pick<StoreTables, 'main'>) {
+export function billingStore(client: DynamoDBClient, tables: Pick<StoreTables, 'main'>): BillingStore<LabeledWrite> {
   /** The `bill` index queried page by page (each page as DynamoDB returned it, possibly empty after a filter). */
   const queryBill = (input: Omit<QueryCommandInput, 'TableName' | 'IndexName' | 'ExclusiveStartKey'>) =>
     queryPages(client, { ...input, TableName: tables.main, IndexName: BILL_INDEX });
@@ -213,5 +198,3 @@ export function billingStore(client: DynamoDBClient, tables: Pick<StoreTables, '
     },
   };
 }
-
-export type BillingStore = ReturnType<typeof billingStore>;

@@ -1,22 +1,10 @@
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { ReconcileReport } from '../settlement/reconcile.ts';
+import type { ReconciliationRecord, ReconciliationStore } from '../settlement/ports.ts';
 import { keys } from './keys.ts';
 
 /** The month's reconciliation (`STATEMENT#<period>/#RECONCILIATION`): the latest bill upload and its last report. */
-export interface ReconciliationRecord {
-  period: string;
-  uploadId: string;
-  /** bills/<period>/<uploadId>.csv */
-  billKey: string;
-  requestedAt: string;
-  reportKey?: string;
-  reportVersion?: number;
-  reportedAt?: string;
-  totals?: ReconcileReport['totals'];
-}
-
-export function reconciliationStore(client: DynamoDBClient, table: string) {
+export function reconciliationStore(client: DynamoDBClient, table: string): ReconciliationStore {
   return {
     async get(period: string): Promise<ReconciliationRecord | undefined> {
       const out = await client.send(new GetItemCommand({ TableName: table, Key: marshall(keys.reconciliation(period)), ConsistentRead: true }));
@@ -35,5 +23,3 @@ export function reconciliationStore(client: DynamoDBClient, table: string) {
     },
   };
 }
-
-export type ReconciliationStore = ReturnType<typeof reconciliationStore>;

@@ -6,12 +6,16 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
-import type { CurrencyTotals, Period } from '../settlement/model.ts';
+import type { Period } from '../settlement/model.ts';
+import type { BeginRunResult, SegmentDoneResult, StatementStore } from '../settlement/ports.ts';
+import type { RunStatus, SegmentMarker, SettlementRun, StatementHeader, StatementVersion } from '../settlement/statementRecords.ts';
+import { sleep } from '../shared/time.ts';
 import { decodeCursor, encodeCursor, keyString, startKey } from './cursor.ts';
 import { commitWrites, LIST_INDEX, put, queryPrefix, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
 import { keys } from './keys.ts';
+import { toHeader, toMarker, toRun, toVersion } from './statementItems.ts';
 
 /**
  * Monthly statements in the main table (docs/data-model.md), one partition per month `STATEMENT#<period>`:
@@ -23,165 +27,6 @@ import { keys } from './keys.ts';
  * written once, a closed month never changes.
  */
 
-export type StatementStatus = 'DRAFT' | 'CLOSED';
-export const RUN_STATUSES = ['RUNNING', 'DONE', 'UNCHANGED', 'FAILED'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-export type RunTrigger = 'schedule' | 'seller';
-
-export interface StatementHeader {
-  period: Period;
-  status: StatementStatus;
-  /** 0 until the first run finishes. */
-  latestVersion: number;
-  /** SHA-256 (hex) of the latest version's CSV. */
-  sha256?: string;
-  lineCount: number;
-  totals: Record<string, CurrencyTotals>;
-  /** Lines withheld because of a configuration problem (NO_FEE_SHARE, NO_PRICE, …), in the latest version. */
-  problems: number;
-  /** Start of the latest run that produced or confirmed the latest version: inputs recorded since may be missing. */
-  runStartedAt?: string;
-  createdAt: string;
-  updatedAt: string;
-  closedAt?: string;
-  /** The run under way, if any (at most one per month). */
-  activeRun?: { runId: string; startedAt: string };
-  /** How the last finished run ended. */
-  lastRun?: { runId: string; status: RunStatus; finishedAt: string };
-}
-
-export interface DiffCounts {
-  /** The version compared with. */
-  against: number;
-  added: number;
-  removed: number;
-  changed: number;
-}
-
-export interface StatementVersion {
-  period: Period;
-  version: number;
-  csvKey: string;
-  jsonKey: string;
-  /** The lines as JSON Lines, sorted by lineId: what diffs and reconciliation read. */
-  linesKey: string;
-  /** Changes against the previous version (absent for v1). */
-  diffKey?: string;
-  sha256Csv: string;
-  sha256Json: string;
-  csvBytes: number;
-  jsonBytes: number;
-  lineCount: number;
-  totals: Record<string, CurrencyTotals>;
-  problems: number;
-  diff?: DiffCounts;
-  runId: string;
-  runStartedAt: string;
-  createdAt: string;
-}
-
-export interface SettlementRun {
-  runId: string;
-  period: Period;
-  status: RunStatus;
-  /** How many segments the run was split into, and how many have finished. */
-  segments: number;
-  segmentsDone: number;
-  trigger: RunTrigger;
-  startedAt: string;
-  finishedAt?: string;
-  /** DONE: the version written; UNCHANGED: the version confirmed. */
-  version?: number;
-  /** FAILED: why. */
-  error?: string;
-}
-
-/** A finished segment: where its sorted parts are. */
-export interface SegmentMarker {
-  segment: number;
-  linesKey: string;
-  problemsKey: string;
-  lines: number;
-  problems: number;
-}
-
-const totalsSchema = z.record(
-  z.string(),
-  z.object({ lines: z.number(), gross: z.string(), fee: z.string(), tax: z.string(), net: z.string() }),
-);
-
-const headerSchema = z.object({
-  period: z.string(),
-  status: z.enum(['DRAFT', 'CLOSED']).catch('DRAFT'),
-  latestVersion: z.number().default(0),
-  sha256: z.string().optional(),
-  lineCount: z.number().default(0),
-  totals: totalsSchema.default({}),
-  problems: z.number().default(0),
-  runStartedAt: z.string().optional(),
-  createdAt: z.string().default(''),
-  updatedAt: z.string().default(''),
-  closedAt: z.string().optional(),
-  activeRunId: z.string().optional(),
-  activeRunStartedAt: z.string().optional(),
-  lastRunId: z.string().optional(),
-  lastRunStatus: z.enum(RUN_STATUSES).optional(),
-  lastRunFinishedAt: z.string().optional(),
-});
-
-function toHeader(item: Record<string, AttributeValue>): StatementHeader {
-  const { activeRunId, activeRunStartedAt, lastRunId, lastRunStatus, lastRunFinishedAt, ...rest } = headerSchema.parse(unmarshall(item));
-  return {
-    ...rest,
-    ...(activeRunId ? { activeRun: { runId: activeRunId, startedAt: activeRunStartedAt ?? '' } } : {}),
-    ...(lastRunId && lastRunStatus ? { lastRun: { runId: lastRunId, status: lastRunStatus, finishedAt: lastRunFinishedAt ?? '' } } : {}),
-  };
-}
-
-const versionSchema = z.object({
-  period: z.string(),
-  version: z.number(),
-  csvKey: z.string(),
-  jsonKey: z.string(),
-  linesKey: z.string(),
-  diffKey: z.string().optional(),
-  sha256Csv: z.string(),
-  sha256Json: z.string(),
-  csvBytes: z.number(),
-  jsonBytes: z.number(),
-  lineCount: z.number(),
-  totals: totalsSchema,
-  problems: z.number(),
-  diff: z.object({ against: z.number(), added: z.number(), removed: z.number(), changed: z.number() }).optional(),
-  runId: z.string(),
-  runStartedAt: z.string(),
-  createdAt: z.string(),
-});
-
-const runSchema = z.object({
-  runId: z.string(),
-  period: z.string(),
-  status: z.enum(RUN_STATUSES),
-  segments: z.number(),
-  segmentsDone: z.number(),
-  trigger: z.enum(['schedule', 'seller']),
-  startedAt: z.string(),
-  finishedAt: z.string().optional(),
-  version: z.number().optional(),
-  error: z.string().optional(),
-});
-
-const markerSchema = z.object({
-  segment: z.number(),
-  linesKey: z.string(),
-  problemsKey: z.string(),
-  lines: z.number(),
-  problems: z.number(),
-});
-
-/** Only our own fields, never keys or index attributes. */
-const fieldsOf = <T extends z.ZodObject>(schema: T, item: Record<string, AttributeValue>): z.output<T> => schema.parse(unmarshall(item));
-
 export const STATEMENT_LIST_KIND = 'STATEMENT';
 export const STATEMENT_LIMIT = { min: 1, max: 100, default: 24 } as const;
 
@@ -190,20 +35,7 @@ const statementCursor = z.strictObject({
   key: z.strictObject({ listKind: z.literal(STATEMENT_LIST_KIND), listAt: keyString(), pk: keyString(), sk: z.literal('#HEADER') }),
 });
 
-export type BeginRunResult =
-  | { ok: true }
-  | { ok: false; reason: 'closed' }
-  | { ok: false; reason: 'running'; activeRun: { runId: string; startedAt: string } };
-
-export type SegmentDoneResult =
-  /** This call finished the segment; `segmentsDone` counts it. */
-  | { ok: true; segmentsDone: number; segments: number }
-  /** The segment was already finished (a redelivered message). */
-  | { ok: false; reason: 'already'; run: SettlementRun }
-  /** The run is no longer RUNNING (finished, failed, or unknown). */
-  | { ok: false; reason: 'notRunning'; run: SettlementRun | undefined };
-
-export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables, 'main'>) {
+export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables, 'main'>): StatementStore {
   const table = tables.main;
 
   async function getItem(key: { pk: string; sk: string }): Promise<Record<string, AttributeValue> | undefined> {
@@ -224,7 +56,7 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
 
   const getRun = async (period: Period, runId: string): Promise<SettlementRun | undefined> => {
     const item = await getItem(keys.settlementRun(period, runId));
-    return item ? fieldsOf(runSchema, item) : undefined;
+    return item ? toRun(item) : undefined;
   };
 
   const getHeader = async (period: Period): Promise<StatementHeader | undefined> => {
@@ -234,7 +66,7 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
 
   const getSegment = async (period: Period, runId: string, segment: number): Promise<SegmentMarker | undefined> => {
     const item = await getItem(keys.settlementSegment(period, runId, segment));
-    return item ? fieldsOf(markerSchema, item) : undefined;
+    return item ? toMarker(item) : undefined;
   };
 
   const lastRunValues = (runId: string, status: RunStatus, at: string) => ({ ':lastRunId': runId, ':lastRunStatus': status, ':at': at });
@@ -267,13 +99,13 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
 
     async getVersion(period: Period, version: number): Promise<StatementVersion | undefined> {
       const item = await getItem(keys.statementVersion(period, version));
-      return item ? fieldsOf(versionSchema, item) : undefined;
+      return item ? toVersion(item) : undefined;
     },
 
     /** Every version of a month, newest first. */
     async listVersions(period: Period): Promise<StatementVersion[]> {
       const items = await queryPrefix(client, table, keys.statementPartition(period), 'VERSION#', { newestFirst: true });
-      return items.map((item) => fieldsOf(versionSchema, item));
+      return items.map(toVersion);
     },
 
     getRun,
@@ -357,7 +189,7 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
         if (result.ok) return { ok: true, segmentsDone: next, segments: run.segments };
         if (attempt >= 50) throw new Error(`segment ${marker.segment} of run ${runId}: the run's count kept changing`);
         // Another segment finished at the same moment: read the count again.
-        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+        await sleep(5 + Math.random() * 20);
       }
     },
 
@@ -366,7 +198,7 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
     /** Every finished segment of a run, by segment number. */
     async listSegments(period: Period, runId: string): Promise<SegmentMarker[]> {
       const items = await queryPrefix(client, table, keys.statementPartition(period), `RUN#${runId}#SEGMENT#`);
-      return items.map((item) => fieldsOf(markerSchema, item)).sort((a, b) => a.segment - b.segment);
+      return items.map(toMarker).sort((a, b) => a.segment - b.segment);
     },
 
     /**
@@ -499,5 +331,3 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
     },
   };
 }
-
-export type StatementStore = ReturnType<typeof statementStore>;

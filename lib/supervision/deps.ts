@@ -1,6 +1,6 @@
 import type { Config } from '../config.ts';
 import { log as defaultLog, type Log } from '../log.ts';
-import { billingRecorderFor } from '../settlement/recording.ts';
+import { billingRecorderFor } from '../settlement/deps.ts';
 import { dynamoClient, presigningS3Client, s3Client } from '../aws/clients.ts';
 import { instanceStore } from '../store/instanceStore.ts';
 import { supervisionStore } from '../store/supervisionStore.ts';

@@ -10,9 +10,9 @@ import { config } from '../../lib/config.ts';
 import { settlementDeps } from '../../lib/settlement/deps.ts';
 import { PART_BYTES } from '../../lib/settlement/files.ts';
 import type { OrderLineFacts } from '../../lib/settlement/model.ts';
-import { billingRecorder } from '../../lib/settlement/recording.ts';
+import { billingRecorder } from '../../lib/settlement/billingFacts.ts';
+import { closePeriod } from '../../lib/settlement/close.ts';
 import {
-  closePeriod,
   InputsChangedError,
   InvalidPeriodError,
   NothingToCloseError,
@@ -20,16 +20,16 @@ import {
   PeriodNotEndedError,
   PeriodNotStartedError,
   RunInProgressError,
-  startRun,
-  statementView,
-  type SettlementDeps,
-} from '../../lib/settlement/run.ts';
+} from '../../lib/settlement/errors.ts';
+import type { SettlementDeps } from '../../lib/settlement/ports.ts';
+import { startRun } from '../../lib/settlement/start.ts';
+import { statementView } from '../../lib/settlement/view.ts';
 import { billingStore } from '../../lib/store/billingStore.ts';
 import { dynamoClient } from '../../lib/aws/clients.ts';
 import { commitWrites, toItem } from '../../lib/store/dynamo.ts';
 import { keys } from '../../lib/store/keys.ts';
 import { s3Client } from '../../lib/aws/clients.ts';
-import type { StatementHeader } from '../../lib/store/statementStore.ts';
+import type { StatementHeader } from '../../lib/settlement/statementRecords.ts';
 import { supervisionStore } from '../../lib/store/supervisionStore.ts';
 import { usageStore } from '../../lib/store/usageStore.ts';
 import { sqsEvent } from '../helpers/localStack.ts';

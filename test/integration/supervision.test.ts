@@ -15,7 +15,7 @@ import type { Log } from '../../lib/log.ts';
 import { eventFor } from '../../lib/outbox/events.ts';
 import { handleSellerRequest, type RouterContext } from '../../lib/seller-api/router.ts';
 import { supervisionRoutes, type SupervisionRouteDeps } from '../../lib/seller-api/routes/supervision.ts';
-import { billingRecorder } from '../../lib/settlement/recording.ts';
+import { billingRecorder } from '../../lib/settlement/billingFacts.ts';
 import { supervisionSettings } from '../../lib/settlement/settings.ts';
 import { billingStore } from '../../lib/store/billingStore.ts';
 import { dynamoClient } from '../../lib/aws/clients.ts';

@@ -8,7 +8,7 @@ import {
   parseCsvRecords,
   reconcile,
   type BillRow,
-} from '../../lib/settlement/reconcile.ts';
+} from '../../lib/settlement/billComparison.ts';
 
 /** Reconciliation: the marketplace's bill export (CSV) against our statement. */
 

@@ -1,15 +1,11 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Config } from '../config.ts';
 import type { Instance, OrderTerms } from '../instances/model.ts';
-import { billingStore, type BillingStore } from '../store/billingStore.ts';
 import type { PlannedWrite } from '../shared/transaction.ts';
 import type { SupervisionStore } from '../supervision/ports.ts';
-import { supervisionStore } from '../store/supervisionStore.ts';
 import { newSupervision } from '../supervision/stateMachine.ts';
 import type { ProofKind } from '../supervision/proofs.ts';
 import type { OrderLineFacts, OrderLineKind } from './model.ts';
 import { nextPeriod, periodOf } from './period.ts';
-import { assertTimeZone, supervisionSettings } from './settings.ts';
+import type { BillingStore } from './ports.ts';
 
 /**
  * What settlement learns as orders happen: the billing facts of each paid order line (docs/settlement.md), written
@@ -174,15 +170,3 @@ export function billingRecorder(deps: RecorderDeps) {
 }
 
 export type BillingRecorder = ReturnType<typeof billingRecorder>;
-
-/** The recorder from the configuration: the provisioning worker's and the supervision flows' (one per container). */
-export function billingRecorderFor(cfg: Config, dynamo: DynamoDBClient): BillingRecorder {
-  const tables = { main: cfg.MAIN_TABLE };
-  return billingRecorder({
-    billing: billingStore(dynamo, tables),
-    supervision: supervisionStore(dynamo, tables),
-    supervisionSettings: supervisionSettings(cfg),
-    timeZone: assertTimeZone(cfg.SETTLEMENT_TIME_ZONE),
-    currency: cfg.SETTLEMENT_CURRENCY,
-  });
-}
