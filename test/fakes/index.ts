@@ -20,6 +20,7 @@ export { fakeOutboxStore, type FakeOutboxStore } from './outboxStore.ts';
 export { fakeOrderBilling, fakeOrderQuery, fakeProduct, type BillingRow } from './provisioning.ts';
 export { fakePublisher, type FakePublisher } from './publisher.ts';
 export { recordingLog } from './log.ts';
+export { fakeUsageApi } from './usageApi.ts';
 export { fakeUsageLedger } from './usageLedger.ts';
 
 /** Every store over one memory table, and the provisioning queue. */
