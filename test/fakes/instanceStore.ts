@@ -48,14 +48,7 @@ export function fakeInstanceStore(table: MemoryTable): FakeInstanceStore {
       };
     },
 
-    async getInstances(instanceIds) {
-      const found = new Map<string, Instance>();
-      for (const id of instanceIds) {
-        const instance = table.get<Instance>(rows.instance(id));
-        if (instance) found.set(id, instance);
-      }
-      return found;
-    },
+    getInstances: async (instanceIds) => table.getMany<Instance>(instanceIds, rows.instance),
 
     getOrderLineInstanceId: async (orderId, orderLineId) => table.get<{ instanceId: string }>(rows.orderLine(orderId, orderLineId))?.instanceId,
 

@@ -121,6 +121,16 @@ export function memoryTable() {
       return row === undefined ? undefined : (structuredClone(row.value) as T);
     },
 
+    /** Copies of the rows of these ids that exist, by id (a batch get: unknown ids are absent). */
+    getMany<T>(ids: readonly string[], keyOf: (id: string) => RowKey): Map<string, T> {
+      const found = new Map<string, T>();
+      for (const id of ids) {
+        const row = rows.get(rowId(keyOf(id)));
+        if (row !== undefined) found.set(id, structuredClone(row.value) as T);
+      }
+      return found;
+    },
+
     /** When DynamoDB's TTL would remove the row, if ever. */
     expiry(key: RowKey): number | undefined {
       return rows.get(rowId(key))?.expiresAt;

@@ -125,14 +125,7 @@ export function fakeUsageLedger(table: MemoryTable): UsageLedger {
     retryLater: (w, retry) =>
       pushingUpdate(w, (current) => ({ ...current, nextAttemptAt: retry.nextAttemptAt, lastError: retry.lastError, updatedAt: retry.at, attempts: current.attempts + 1 })),
 
-    async totals(instanceIds) {
-      const found = new Map<string, Total>();
-      for (const id of instanceIds) {
-        const total = table.get<Total>(rows.total(id));
-        if (total) found.set(id, total);
-      }
-      return found;
-    },
+    totals: async (instanceIds) => table.getMany<Total>(instanceIds, rows.total),
 
     /** Like the DynamoDB query: begin BETWEEN from AND to, at most `limit`, then the window beginning at `to` dropped. */
     async windows(instanceId, fromIso, toIso, limit) {

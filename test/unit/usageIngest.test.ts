@@ -79,40 +79,27 @@ describe('rejected reports', () => {
   it('answers each with its reason and writes nothing for them', async () => {
     // Prepare
     const world = ingest();
-    const sent = [
-      { ...report('metered', 2, '1'), extra: 'field' },
-      { ...report('metered', 2, '1'), beginTime: new Date(Date.parse(hourStart(2)) + 60_000).toISOString() },
-      report('metered', 2, '1.23456'),
-      report('metered', 2, '0'),
-      report('nobody', 2, '1'),
-      report('plain', 2, '1'),
-      report('debug', 2, '1'),
-      report('released', 2, '1'),
-      report('waiting', 2, '1'),
-      report('metered', 22 * 24, '1'),
-      report('metered', -2, '1'),
-      report('daily', 2, '1'),
+    const sent: [unknown, string][] = [
+      [{ ...report('metered', 2, '1'), extra: 'field' }, 'invalid'],
+      [{ ...report('metered', 2, '1'), beginTime: new Date(Date.parse(hourStart(2)) + 60_000).toISOString() }, 'invalidTime'],
+      [report('metered', 2, '1.23456'), 'invalidValue'],
+      [report('metered', 2, '0'), 'invalidValue'],
+      [report('nobody', 2, '1'), 'unknownInstance'],
+      [report('plain', 2, '1'), 'notMetered'],
+      [report('debug', 2, '1'), 'test'],
+      [report('released', 2, '1'), 'released'],
+      [report('waiting', 2, '1'), 'notProvisioned'],
+      [report('metered', 22 * 24, '1'), 'tooOld'],
+      [report('metered', -2, '1'), 'future'],
+      [report('daily', 2, '1'), 'invalidTime'],
     ];
 
     // Act
-    const result = await world.send(sent);
+    const result = await world.send(sent.map(([record]) => record));
 
     // Assess
     expect(result).toMatchObject({ accepted: 0, rejected: sent.length });
-    expect(result.results.map((r) => (r.status === 'rejected' ? r.reason.code : r.status))).toEqual([
-      'invalid',
-      'invalidTime',
-      'invalidValue',
-      'invalidValue',
-      'unknownInstance',
-      'notMetered',
-      'test',
-      'released',
-      'notProvisioned',
-      'tooOld',
-      'future',
-      'invalidTime',
-    ]);
+    expect(result.results.map((r) => (r.status === 'rejected' ? r.reason.code : r.status))).toEqual(sent.map(([, code]) => code));
     expect(result.results[4]).toEqual({ index: 4, status: 'rejected', reason: { code: 'unknownInstance', message: 'no such instance: nobody' } });
     expect(world.table.commits).toEqual([]);
   });
