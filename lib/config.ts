@@ -1,4 +1,10 @@
 import * as z from 'zod';
+import { assertWebhookUrl } from './provisioning/webhook.ts';
+import { parseBillColumns } from './settlement/billComparison.ts';
+import type { SupervisionSettings } from './settlement/billingFacts.ts';
+import type { SettlementSettings } from './settlement/model.ts';
+import { parseFeeShares, parsePrices, parseProofKinds, parseTimeZone } from './settlement/settings.ts';
+import { errorMessage } from './shared/errors.ts';
 import { csvSet, parseUsageProducts, type MeteringSettings } from './usage/metering.ts';
 
 /**
@@ -31,6 +37,20 @@ const optionalText = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v === '' ? undefined : v));
+
+/** A setting its domain parses (a list, a map, a time zone): the parser's error becomes the setting's issue. */
+const parsedBy = <T>(parse: (value: string | undefined) => T) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parse(v === '' ? undefined : v);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: errorMessage(error) });
+        return z.NEVER;
+      }
+    });
 
 const envSchema = z.object({
   STAGE: z.string().min(1).default('local'),
@@ -72,6 +92,7 @@ const envSchema = z.object({
   KOOGALLERY_AK: optionalText,
   KOOGALLERY_SK: optionalText,
 
+  /** The seller's provisioning webhook: https, or http on the loopback only (checked in webhook mode, lib/provisioning/webhook.ts). */
   WEBHOOK_URL: optionalText,
   /** The webhook's shared secret: an SSM SecureString name on AWS, the value locally. */
   WEBHOOK_SECRET_PARAMETER: optionalText,
@@ -92,17 +113,7 @@ const envSchema = z.object({
   APP_MEMO: optionalText,
 
   /** Usage metering (lib/usage/metering.ts): metered products (`id` or `id:daily`), metered and package charging modes. */
-  USAGE_PRODUCTS: z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
-      try {
-        return parseUsageProducts(v);
-      } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
-        return z.NEVER;
-      }
-    }),
+  USAGE_PRODUCTS: parsedBy(parseUsageProducts),
   USAGE_CHARGING_MODES: z.string().default('ON_DEMAND,ON_DEMAND_PACKAGE').transform(csvSet),
   USAGE_PACKAGE_CHARGING_MODES: z.string().default('ON_DEMAND_PACKAGE').transform(csvSet),
   /** Usage push: records per request (at most 100) and windows per run. */
@@ -123,22 +134,22 @@ const envSchema = z.object({
   /** Supervised products sold as enabling-cloud (赋能云) offers: acceptance passes a Huawei review first. */
   SUPERVISION_ENABLING_CLOUD_PRODUCTS: z.string().default('').transform(csvSet),
   /** Proof kinds that must be verified before supervision moves to PROOF_SUBMITTED. */
-  SUPERVISION_REQUIRED_KINDS: z.string().default('acceptance').transform((v) => [...csvSet(v)]),
+  SUPERVISION_REQUIRED_KINDS: parsedBy((v) => parseProofKinds(v ?? 'acceptance')),
   /** Largest delivery proof accepted (bytes), 50 MB by default. */
   PROOF_MAX_BYTES: positiveInt(50 * 1024 * 1024),
 
   /** Settlement (lib/settlement/, docs/settlement.md): the statement's time zone and per-product terms. */
-  SETTLEMENT_TIME_ZONE: z.string().default('Asia/Shanghai'),
+  SETTLEMENT_TIME_ZONE: parsedBy((v) => parseTimeZone(v ?? 'Asia/Shanghai')),
   /** `productId=share,…`, e.g. `OFFI1=0.15`: the platform fee share per product; a product without one is reported. */
-  SETTLEMENT_FEE_SHARES: optionalText,
+  SETTLEMENT_FEE_SHARES: parsedBy(parseFeeShares),
   /** Withholding tax rate on (gross − fee), e.g. `0.06`; `0` when none. */
   SETTLEMENT_TAX_RATE: z.string().regex(/^(0|0?\.\d{1,6}|1)$/, 'a fraction between 0 and 1, e.g. 0.06').default('0'),
   /** Pay-per-use price list: `productId=unitPrice:currency:unit,…`, e.g. `OFFI2=0.02:CNY:GB`. */
-  SETTLEMENT_PRICES: optionalText,
+  SETTLEMENT_PRICES: parsedBy(parsePrices),
   /** Currency of order lines whose order does not name one. */
   SETTLEMENT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code, e.g. CNY').default('CNY'),
   /** The marketplace bill export's column names: `orderId=…,orderLineId=…,amount=…[,instanceId=…,currency=…,type=…]`. */
-  BILL_COLUMNS: optionalText,
+  BILL_COLUMNS: parsedBy(parseBillColumns),
 
   CHANGE_CHECK_POLICY: z.enum(['allow', 'deny']).default('allow'),
   /** What releaseInstance answers for an instance id we never issued: 000003 (documented) or success. */
@@ -157,7 +168,10 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const result = envSchema.safeParse(given);
   if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join('.') || '(environment)'}: ${i.message}`);
+    const problems = result.error.issues.map((i) => {
+      const setting = i.path.join('.') || '(environment)';
+      return i.message.startsWith(`${setting}: `) ? i.message : `${setting}: ${i.message}`;
+    });
     throw new ConfigError(`Invalid configuration. ${problems.join('; ')}`);
   }
   const config = result.data;
@@ -171,8 +185,20 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (config.PROVISIONING_MODE === 'webhook' && (!config.WEBHOOK_URL || !(config.WEBHOOK_SECRET_PARAMETER || config.WEBHOOK_SECRET))) {
     missing.push('PROVISIONING_MODE is webhook: WEBHOOK_URL and WEBHOOK_SECRET_PARAMETER (on AWS) or WEBHOOK_SECRET (locally) must be set');
   }
+  const webhookUrlProblem = config.PROVISIONING_MODE === 'webhook' && config.WEBHOOK_URL ? problemOf(() => assertWebhookUrl(config.WEBHOOK_URL ?? '')) : undefined;
+  if (webhookUrlProblem) missing.push(`WEBHOOK_URL: ${webhookUrlProblem}`);
   if (missing.length > 0) throw new ConfigError(`Invalid configuration. ${missing.join('; ')}`);
   return config;
+}
+
+/** What is wrong, in the check's own words, or undefined. */
+function problemOf(check: () => unknown): string | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (error) {
+    return errorMessage(error);
+  }
 }
 
 let cached: Config | undefined;
@@ -194,4 +220,33 @@ export function meteringSettings(config: Config): MeteringSettings {
 /** Provisioning runs in the worker, and new instances wait in PROVISIONING, whenever it has a step to take. */
 export function asyncProvisioning(config: Config): boolean {
   return config.PROVISIONING_MODE === 'webhook' || config.ORDER_QUERY;
+}
+
+/**
+ * A setting that is optional for the stack but required by one function (the settlement queue, the files bucket):
+ * its value, or a ConfigError naming it and what needs it.
+ */
+export function requireSetting<K extends keyof Config>(config: Config, name: K, neededBy: string): NonNullable<Config[K]> {
+  const value = config[name];
+  if (value === undefined || value === null || value === '') throw new ConfigError(`Invalid configuration. ${name} must be set for ${neededBy}`);
+  return value as NonNullable<Config[K]>;
+}
+
+/** Settlement's terms (docs/settlement.md). */
+export function settlementSettings(config: Config): SettlementSettings {
+  return {
+    timeZone: config.SETTLEMENT_TIME_ZONE,
+    feeShares: config.SETTLEMENT_FEE_SHARES,
+    taxRate: config.SETTLEMENT_TAX_RATE,
+    prices: config.SETTLEMENT_PRICES,
+  };
+}
+
+/** Which products are supervised (spec §8.3), which of them are enabling-cloud offers, and the proofs each round needs. */
+export function supervisionSettings(config: Config): SupervisionSettings {
+  return {
+    supervisedProducts: config.SUPERVISED_PRODUCTS,
+    enablingCloudProducts: config.SUPERVISION_ENABLING_CLOUD_PRODUCTS,
+    requiredKinds: config.SUPERVISION_REQUIRED_KINDS,
+  };
 }

@@ -1,5 +1,5 @@
 import { dynamoClient } from '../aws/clients.ts';
-import type { Config } from '../config.ts';
+import { requireSetting, type Config } from '../config.ts';
 import { openApiClientFor } from '../koogallery/openApi/fromConfig.ts';
 import type { Log } from '../log.ts';
 import { secretLoader } from '../secrets.ts';
@@ -8,7 +8,7 @@ import { instanceStore } from '../store/instanceStore.ts';
 import { outboxStore } from '../store/outboxStore.ts';
 import { orderQueryVia, templateAdapter, webhookAdapter } from './adapters.ts';
 import type { OrderQuery, ProvisioningAdapter } from './ports.ts';
-import { assertWebhookUrl, webhookClient, type WebhookClient } from './webhook.ts';
+import { webhookClient, type WebhookClient } from './webhook.ts';
 import type { WorkerDeps } from './worker.ts';
 
 /** Query Order through the Open API, unless it is switched off (ORDER_QUERY=false). */
@@ -26,8 +26,8 @@ function adapter(cfg: Config): ProvisioningAdapter {
       memo: cfg.APP_MEMO,
     });
   }
-  // lib/config.ts requires the URL in webhook mode; its scheme and host are checked here, at start-up.
-  const webhookUrl = assertWebhookUrl(cfg.WEBHOOK_URL ?? '').href;
+  // lib/config.ts requires the URL in webhook mode and checks its scheme and host.
+  const webhookUrl = requireSetting(cfg, 'WEBHOOK_URL', 'webhook provisioning');
   const secret = secretLoader('WEBHOOK_SECRET', { parameter: cfg.WEBHOOK_SECRET_PARAMETER, value: cfg.WEBHOOK_SECRET });
   // One client per secret value (a rotated SSM secret gets a new one).
   let client: { secret: string; deliver: WebhookClient['deliver'] } | undefined;

@@ -1,29 +1,27 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ConfigError, type Config } from '../config.ts';
+import { requireSetting, settlementSettings, supervisionSettings, type Config } from '../config.ts';
 import type { Log } from '../log.ts';
-import { sqsClient } from '../aws/clients.ts';
 import { billingStore } from '../store/billingStore.ts';
 import { instanceStore } from '../store/instanceStore.ts';
-import { s3Client } from '../aws/clients.ts';
+import { s3Client, sqsClient } from '../aws/clients.ts';
 import { statementStore } from '../store/statementStore.ts';
 import { supervisionStore } from '../store/supervisionStore.ts';
 import { billingRecorder, type BillingRecorder } from './billingFacts.ts';
 import { statementFiles } from './files.ts';
 import type { SettlementDeps } from './ports.ts';
 import { sqsSettlementQueue } from './queue.ts';
-import { assertTimeZone, settlementSettings, supervisionSettings } from './settings.ts';
 
 /** Settlement's collaborators from the configuration; fails at start-up if the queue or bucket is not configured. */
 export function settlementDeps(cfg: Config, options: { dynamo: DynamoDBClient; log: Log; now?: () => number }): SettlementDeps {
-  if (!cfg.SETTLEMENT_QUEUE_URL) throw new ConfigError('Invalid configuration. SETTLEMENT_QUEUE_URL must be set for settlement');
-  if (!cfg.FILES_BUCKET) throw new ConfigError('Invalid configuration. FILES_BUCKET must be set for settlement');
+  const queueUrl = requireSetting(cfg, 'SETTLEMENT_QUEUE_URL', 'settlement');
+  const bucket = requireSetting(cfg, 'FILES_BUCKET', 'settlement');
   const tables = { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE };
   return {
     statements: statementStore(options.dynamo, tables),
     billing: billingStore(options.dynamo, tables),
     instances: instanceStore(options.dynamo, tables),
-    files: statementFiles(s3Client({ forcePathStyle: cfg.S3_FORCE_PATH_STYLE }), cfg.FILES_BUCKET),
-    queue: sqsSettlementQueue(sqsClient(), cfg.SETTLEMENT_QUEUE_URL),
+    files: statementFiles(s3Client({ forcePathStyle: cfg.S3_FORCE_PATH_STYLE }), bucket),
+    queue: sqsSettlementQueue(sqsClient(), queueUrl),
     settings: settlementSettings(cfg),
     now: options.now ?? Date.now,
     log: options.log,
@@ -37,7 +35,7 @@ export function billingRecorderFor(cfg: Config, dynamo: DynamoDBClient): Billing
     billing: billingStore(dynamo, tables),
     supervision: supervisionStore(dynamo, tables),
     supervisionSettings: supervisionSettings(cfg),
-    timeZone: assertTimeZone(cfg.SETTLEMENT_TIME_ZONE),
+    timeZone: cfg.SETTLEMENT_TIME_ZONE,
     currency: cfg.SETTLEMENT_CURRENCY,
   });
 }

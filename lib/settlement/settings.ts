@@ -1,11 +1,10 @@
-import type { Config } from '../config.ts';
 import { PROOF_KINDS, type ProofKind } from '../supervision/proofs.ts';
-import type { ProductPrice, SettlementSettings } from './model.ts';
-import type { SupervisionSettings } from './billingFacts.ts';
+import type { ProductPrice } from './model.ts';
+import { csvSet } from '../usage/metering.ts';
 
 /**
- * Settlement's and supervision's settings from the configuration (lib/config.ts), checked here so a mistake stops
- * the function at start-up with a message naming the setting.
+ * Parsers of settlement's and supervision's settings; lib/config.ts applies them, so a mistake stops every
+ * function at start-up with a message naming the setting.
  *   SETTLEMENT_FEE_SHARES  `OFFI1=0.15,OFFI2=0.2`
  *   SETTLEMENT_PRICES      `OFFI2=0.02:CNY:GB` (unit price : currency : unit)
  */
@@ -47,7 +46,7 @@ export function parsePrices(value: string | undefined): Record<string, ProductPr
   return prices;
 }
 
-export function assertTimeZone(timeZone: string): string {
+export function parseTimeZone(timeZone: string): string {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone });
   } catch {
@@ -56,22 +55,10 @@ export function assertTimeZone(timeZone: string): string {
   return timeZone;
 }
 
-export function settlementSettings(cfg: Config): SettlementSettings {
-  return {
-    timeZone: assertTimeZone(cfg.SETTLEMENT_TIME_ZONE),
-    feeShares: parseFeeShares(cfg.SETTLEMENT_FEE_SHARES),
-    taxRate: cfg.SETTLEMENT_TAX_RATE,
-    prices: parsePrices(cfg.SETTLEMENT_PRICES),
-  };
-}
-
-export function supervisionSettings(cfg: Config): SupervisionSettings {
-  const kinds = cfg.SUPERVISION_REQUIRED_KINDS;
+/** SUPERVISION_REQUIRED_KINDS: `acceptance,deployment`, each a known proof kind. */
+export function parseProofKinds(value: string): ProofKind[] {
+  const kinds = [...csvSet(value)];
   const unknown = kinds.filter((k) => !(PROOF_KINDS as readonly string[]).includes(k));
   if (unknown.length > 0) throw new Error(`SUPERVISION_REQUIRED_KINDS: unknown kind(s) ${unknown.join(', ')}; kinds are ${PROOF_KINDS.join(', ')}`);
-  return {
-    supervisedProducts: cfg.SUPERVISED_PRODUCTS,
-    enablingCloudProducts: cfg.SUPERVISION_ENABLING_CLOUD_PRODUCTS,
-    requiredKinds: kinds as ProofKind[],
-  };
+  return kinds as ProofKind[];
 }

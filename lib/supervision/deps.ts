@@ -1,4 +1,4 @@
-import type { Config } from '../config.ts';
+import { requireSetting, type Config } from '../config.ts';
 import { log as defaultLog, type Log } from '../log.ts';
 import { billingRecorderFor } from '../settlement/deps.ts';
 import { dynamoClient, presigningS3Client, s3Client } from '../aws/clients.ts';
@@ -19,7 +19,7 @@ export interface SupervisionDepsOptions {
 
 /** Everything the supervision flows need, from the configuration; build once per container. */
 export function supervisionDeps(cfg: Config, options: SupervisionDepsOptions = {}): SupervisionDeps {
-  if (!cfg.FILES_BUCKET) throw new Error('FILES_BUCKET must be set (the bucket of delivery proofs) for service supervision');
+  const bucket = requireSetting(cfg, 'FILES_BUCKET', 'service supervision (the bucket of delivery proofs)');
   const client = dynamoClient();
   const store = supervisionStore(client, { main: cfg.MAIN_TABLE });
   const instances = instanceStore(client, { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE });
@@ -32,7 +32,7 @@ export function supervisionDeps(cfg: Config, options: SupervisionDepsOptions = {
     store,
     s3,
     presigner: s3,
-    bucket: cfg.FILES_BUCKET,
+    bucket,
     settings: { maxBytes: cfg.PROOF_MAX_BYTES },
     recorder: billingRecorderFor(cfg, client),
     orderLineKnown: async (orderId, orderLineId) => (await instances.getOrderLineInstanceId(orderId, orderLineId)) !== undefined,

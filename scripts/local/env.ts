@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { ConfigError, parseConfig } from '../../lib/config.ts';
 import type { ApigCredentials } from '../../lib/koogallery/apig.ts';
-import { MIN_SECRET_LENGTH, assertWebhookUrl } from '../../lib/provisioning/webhook.ts';
+import { MIN_SECRET_LENGTH } from '../../lib/provisioning/webhook.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type StackResources } from './emulators.ts';
 import { FAKE_OPENAPI_DEFAULT_CREDENTIALS } from './fake-openapi.ts';
 import { WEBHOOK_PATH } from './webhook-receiver.ts';
@@ -224,22 +224,17 @@ export function functionEnv(options: {
 
 /**
  * What the functions would refuse at their first call, found before anything starts: lib/config.ts's rules, plus
- * the webhook URL and secret checks the provision function makes. Undefined when the environment is usable.
+ * the webhook secret's length, which the provision function checks. Undefined when the environment is usable.
  */
 export function functionEnvProblem(env: Record<string, string | undefined>): string | undefined {
   let cfg;
   try {
     cfg = parseConfig(env);
   } catch (error) {
-    if (error instanceof ConfigError) return error.message;
+    if (error instanceof ConfigError) return error.message.replace(/^Invalid configuration\. /, '');
     throw error;
   }
   if (cfg.PROVISIONING_MODE !== 'webhook') return undefined;
-  try {
-    assertWebhookUrl(cfg.WEBHOOK_URL ?? '');
-  } catch (error) {
-    return `WEBHOOK_URL: ${(error as Error).message}`;
-  }
   if (!cfg.WEBHOOK_SECRET_PARAMETER && (cfg.WEBHOOK_SECRET ?? '').length < MIN_SECRET_LENGTH) {
     return `WEBHOOK_SECRET must be at least ${MIN_SECRET_LENGTH} characters`;
   }

@@ -1,0 +1,52 @@
+import { dynamoClient, s3Client } from '../aws/clients.ts';
+import { meteringSettings, type Config } from '../config.ts';
+import type { Log } from '../log.ts';
+import { settlementDeps } from '../settlement/deps.ts';
+import { reconciliationDeps } from '../settlement/reconciliation.ts';
+import { apiKeyStore } from '../store/apiKeyStore.ts';
+import { instanceStore } from '../store/instanceStore.ts';
+import { reconciliationStore } from '../store/reconciliationStore.ts';
+import { sellerViews } from '../store/sellerViews.ts';
+import { usageStore } from '../store/usageStore.ts';
+import { supervisionDeps } from '../supervision/deps.ts';
+import { sellerRoutes, type SellerDeps } from './allRoutes.ts';
+import type { RouterContext } from './router.ts';
+
+/** The seller API's routes and every flow behind them, from the configuration. */
+export function sellerContext(cfg: Config, log: Log): RouterContext<SellerDeps> {
+  const dynamo = dynamoClient();
+  const tables = { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE };
+  const instances = instanceStore(dynamo, tables);
+  const keys = apiKeyStore(dynamo, cfg.MAIN_TABLE);
+  const settlement = settlementDeps(cfg, { dynamo, log });
+  // Reads, writes and signs download links and upload forms (no checksum parameters in URLs).
+  const s3 = s3Client({ forcePathStyle: cfg.S3_FORCE_PATH_STYLE });
+  return {
+    routes: sellerRoutes,
+    authenticate: (secret, now) => keys.authenticate(secret, now),
+    deps: {
+      views: sellerViews(dynamo, tables),
+      usage: {
+        instances: (ids) => instances.getInstances(ids),
+        ledger: usageStore(dynamo, cfg.MAIN_TABLE),
+        settings: meteringSettings(cfg),
+        now: Date.now,
+        log,
+      },
+      supervision: supervisionDeps(cfg),
+      statements: {
+        settlement,
+        reconciliation: reconciliationDeps(settlement, {
+          records: reconciliationStore(dynamo, cfg.MAIN_TABLE),
+          s3,
+          presigner: s3,
+          columns: cfg.BILL_COLUMNS,
+        }),
+        presigner: s3,
+      },
+    },
+    now: Date.now,
+    maxBodyBytes: cfg.SELLER_MAX_BODY_BYTES,
+    log,
+  };
+}
