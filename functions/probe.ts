@@ -1,8 +1,8 @@
-import { config } from '../lib/config.ts';
-import { accessKeyLoader } from '../lib/koogallery/accessKeys.ts';
-import { log } from '../lib/log.ts';
-import { marketplaceClient } from '../lib/simulator/client.ts';
-import { probe, type ProbeResult } from '../lib/simulator/probe.ts';
+import { config } from '#lib/config.ts';
+import { accessKeyLoader } from '#lib/koogallery/accessKeys.ts';
+import { log } from '#lib/log.ts';
+import { marketplaceClient } from '#lib/simulator/client.ts';
+import { probe, type ProbeResult } from '#lib/simulator/probe.ts';
 
 /**
  * Twice a day (serverless.yml), the marketplace's availability probe against our own public address (PROBE_URL),

@@ -1,12 +1,12 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { config } from '../lib/config.ts';
-import { marketplaceErrors, produceResponse, toProduceCall, type AnswerSigning } from '../lib/http/produceHttp.ts';
-import { produceDeps } from '../lib/instances/deps.ts';
-import { handleProduceCall } from '../lib/instances/produceCall.ts';
-import { accessKeyLoader, rememberingKeys } from '../lib/koogallery/accessKeys.ts';
-import { log } from '../lib/log.ts';
-import { lazy } from '../lib/shared/lazy.ts';
+import { config } from '#lib/config.ts';
+import { marketplaceErrors, produceResponse, toProduceCall, type AnswerSigning } from '#lib/http/produceHttp.ts';
+import { produceDeps } from '#lib/instances/deps.ts';
+import { handleProduceCall } from '#lib/instances/produceCall.ts';
+import { accessKeyLoader, rememberingKeys } from '#lib/koogallery/accessKeys.ts';
+import { log } from '#lib/log.ts';
+import { lazy } from '#lib/shared/lazy.ts';
 
 /**
  * POST /koogallery/produce — the production interface (spec §3); GET — its legacy V1 form (spec §6).

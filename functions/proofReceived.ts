@@ -1,8 +1,8 @@
 import type { S3Event } from 'aws-lambda';
-import { config } from '../lib/config.ts';
-import { supervisionDeps } from '../lib/supervision/deps.ts';
-import type { SupervisionDeps } from '../lib/supervision/ports.ts';
-import { proofReceived, type ReceivedOutcome } from '../lib/supervision/proofCheck.ts';
+import { config } from '#lib/config.ts';
+import { supervisionDeps } from '#lib/supervision/deps.ts';
+import type { SupervisionDeps } from '#lib/supervision/ports.ts';
+import { proofReceived, type ReceivedOutcome } from '#lib/supervision/proofCheck.ts';
 
 /**
  * The files bucket's ObjectCreated notification on `proofs/` (resources/s3.yml): checks each uploaded delivery

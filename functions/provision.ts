@@ -1,10 +1,10 @@
-import { config } from '../lib/config.ts';
-import { sqsConsumer } from '../lib/aws/sqsConsumer.ts';
-import { log } from '../lib/log.ts';
-import { parseLifecycleMessage } from '../lib/outbox/events.ts';
-import { workerDeps } from '../lib/provisioning/deps.ts';
-import { handleLifecycleEvent } from '../lib/provisioning/worker.ts';
-import { lazy } from '../lib/shared/lazy.ts';
+import { config } from '#lib/config.ts';
+import { sqsConsumer } from '#lib/aws/sqsConsumer.ts';
+import { log } from '#lib/log.ts';
+import { parseLifecycleMessage } from '#lib/outbox/events.ts';
+import { workerDeps } from '#lib/provisioning/deps.ts';
+import { handleLifecycleEvent } from '#lib/provisioning/worker.ts';
+import { lazy } from '#lib/shared/lazy.ts';
 
 /**
  * Consumes the provisioning queue: each lifecycle event is handled by the provisioning worker

@@ -1,10 +1,10 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { config } from '../lib/config.ts';
-import { log } from '../lib/log.ts';
-import { sellerContext } from '../lib/seller-api/deps.ts';
-import { handleSellerRequest } from '../lib/seller-api/router.ts';
-import { lazy } from '../lib/shared/lazy.ts';
+import { config } from '#lib/config.ts';
+import { log } from '#lib/log.ts';
+import { sellerContext } from '#lib/seller-api/deps.ts';
+import { handleSellerRequest } from '#lib/seller-api/router.ts';
+import { lazy } from '#lib/shared/lazy.ts';
 
 /**
  * /seller/… — the seller API (lib/seller-api/allRoutes.ts): usage reports, instances, the message log, delivery

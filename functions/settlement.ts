@@ -1,12 +1,12 @@
-import { config } from '../lib/config.ts';
-import { log } from '../lib/log.ts';
-import { settlementDeps } from '../lib/settlement/deps.ts';
-import { settlementDynamoClient } from '../lib/aws/clients.ts';
-import type { Period } from '../lib/settlement/model.ts';
-import { periodOf, previousPeriod } from '../lib/settlement/period.ts';
-import { PeriodClosedError, RunInProgressError } from '../lib/settlement/errors.ts';
-import { startRun } from '../lib/settlement/start.ts';
-import { iso } from '../lib/shared/time.ts';
+import { config } from '#lib/config.ts';
+import { log } from '#lib/log.ts';
+import { settlementDeps } from '#lib/settlement/deps.ts';
+import { settlementDynamoClient } from '#lib/aws/clients.ts';
+import type { Period } from '#lib/settlement/model.ts';
+import { periodOf, previousPeriod } from '#lib/settlement/period.ts';
+import { PeriodClosedError, RunInProgressError } from '#lib/settlement/errors.ts';
+import { startRun } from '#lib/settlement/start.ts';
+import { iso } from '#lib/shared/time.ts';
 
 /**
  * The monthly schedule: starts the settlement run of the previous month in SETTLEMENT_TIME_ZONE. serverless.yml

@@ -1,11 +1,11 @@
-import { settlementDynamoClient } from '../lib/aws/clients.ts';
-import { sqsConsumer } from '../lib/aws/sqsConsumer.ts';
-import { config } from '../lib/config.ts';
-import { log } from '../lib/log.ts';
-import { settlementDeps } from '../lib/settlement/deps.ts';
-import { parseSettlementMessage } from '../lib/settlement/messages.ts';
-import { abandonRun, handleSettlementMessage, SETTLEMENT_MAX_RECEIVES } from '../lib/settlement/worker.ts';
-import { lazy } from '../lib/shared/lazy.ts';
+import { settlementDynamoClient } from '#lib/aws/clients.ts';
+import { sqsConsumer } from '#lib/aws/sqsConsumer.ts';
+import { config } from '#lib/config.ts';
+import { log } from '#lib/log.ts';
+import { settlementDeps } from '#lib/settlement/deps.ts';
+import { parseSettlementMessage } from '#lib/settlement/messages.ts';
+import { abandonRun, handleSettlementMessage, SETTLEMENT_MAX_RECEIVES } from '#lib/settlement/worker.ts';
+import { lazy } from '#lib/shared/lazy.ts';
 
 /**
  * Consumes the settlement queue: settles one segment of a month, or assembles the statement once every segment is

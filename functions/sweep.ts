@@ -1,10 +1,10 @@
 import * as z from 'zod';
-import { config } from '../lib/config.ts';
-import { sweepDeps } from '../lib/instances/deps.ts';
-import { safetySweep, type SafetySweepSummary } from '../lib/instances/safetySweep.ts';
-import { log } from '../lib/log.ts';
-import { sweepOutbox } from '../lib/outbox/relay.ts';
-import { lazy } from '../lib/shared/lazy.ts';
+import { config } from '#lib/config.ts';
+import { sweepDeps } from '#lib/instances/deps.ts';
+import { safetySweep, type SafetySweepSummary } from '#lib/instances/safetySweep.ts';
+import { log } from '#lib/log.ts';
+import { sweepOutbox } from '#lib/outbox/relay.ts';
+import { lazy } from '#lib/shared/lazy.ts';
 
 /**
  * Two schedules (serverless.yml): every 5 minutes `{"job":"outbox"}` re-sends outbox events not handled within a

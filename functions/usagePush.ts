@@ -1,8 +1,8 @@
-import { config } from '../lib/config.ts';
-import { log } from '../lib/log.ts';
-import { lazy } from '../lib/shared/lazy.ts';
-import { pushDeps } from '../lib/usage/deps.ts';
-import { pushUsage, type PushSummary } from '../lib/usage/push.ts';
+import { config } from '#lib/config.ts';
+import { log } from '#lib/log.ts';
+import { lazy } from '#lib/shared/lazy.ts';
+import { pushDeps } from '#lib/usage/deps.ts';
+import { pushUsage, type PushSummary } from '#lib/usage/push.ts';
 
 /** Minute 5 of every hour (serverless.yml): pushes the closed usage windows to the marketplace (spec §8.2). */
 const deps = lazy(() => pushDeps(config(), log));

@@ -1,11 +1,11 @@
 import * as z from 'zod';
-import { assertWebhookUrl } from './provisioning/webhook.ts';
-import { parseBillColumns } from './settlement/billComparison.ts';
-import type { SupervisionSettings } from './settlement/billingFacts.ts';
-import type { SettlementSettings } from './settlement/model.ts';
-import { parseFeeShares, parsePrices, parseProofKinds, parseTimeZone } from './settlement/settings.ts';
-import { errorMessage } from './shared/errors.ts';
-import { csvSet, parseUsageProducts, type MeteringSettings } from './usage/metering.ts';
+import { assertWebhookUrl } from '#lib/provisioning/webhook.ts';
+import { parseBillColumns } from '#lib/settlement/billComparison.ts';
+import type { SupervisionSettings } from '#lib/settlement/billingFacts.ts';
+import type { SettlementSettings } from '#lib/settlement/model.ts';
+import { parseFeeShares, parsePrices, parseProofKinds, parseTimeZone } from '#lib/settlement/settings.ts';
+import { errorMessage } from '#lib/shared/errors.ts';
+import { csvSet, parseUsageProducts, type MeteringSettings } from '#lib/usage/metering.ts';
 
 /**
  * Every setting the functions read, parsed once from the environment.

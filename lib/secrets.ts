@@ -1,4 +1,4 @@
-import type { Config } from './config.ts';
+import type { Config } from '#lib/config.ts';
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 
 /** SSM values are cached this long, so a rotated secret reaches warm functions within five minutes. */

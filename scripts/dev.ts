@@ -43,8 +43,8 @@ import { offlineInvoker, startS3Gateway, type S3Gateway } from './local/s3-gatew
 import { startSqsBridge, type SqsBridge } from './local/sqs-bridge.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './local/webhook-receiver.ts';
 import { createLocalKey } from './keys.ts';
-import { ORDER_QUERY_PATH } from '../lib/koogallery/openApi/contract.ts';
-import { MIN_SECRET_LENGTH } from '../lib/provisioning/webhook.ts';
+import { ORDER_QUERY_PATH } from '#lib/koogallery/openApi/contract.ts';
+import { MIN_SECRET_LENGTH } from '#lib/provisioning/webhook.ts';
 
 const STAGE = 'local';
 const started = Date.now();

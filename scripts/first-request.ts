@@ -9,11 +9,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { signRequest } from '../lib/koogallery/auth.ts';
-import type { JsonObject } from '../lib/koogallery/canonicalJson.ts';
-import { bodySignHeader } from '../lib/koogallery/signature.ts';
+import { signRequest } from '#lib/koogallery/auth.ts';
+import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { bodySignHeader } from '#lib/koogallery/signature.ts';
 import { mockOrder } from './local/fake-openapi.ts';
-import { sleep } from '../lib/shared/time.ts';
+import { sleep } from '#lib/shared/time.ts';
 
 const { values } = parseArgs({
   options: {

@@ -11,10 +11,10 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
-import { ApiKeyError, SCOPES, type Scope, type SellerKey } from '../lib/seller-api/apiKeys.ts';
-import type { ApiKeyStore } from '../lib/seller-api/ports.ts';
-import { apiKeyStore } from '../lib/store/apiKeyStore.ts';
-import { dynamoClient } from '../lib/aws/clients.ts';
+import { ApiKeyError, SCOPES, type Scope, type SellerKey } from '#lib/seller-api/apiKeys.ts';
+import type { ApiKeyStore } from '#lib/seller-api/ports.ts';
+import { apiKeyStore } from '#lib/store/apiKeyStore.ts';
+import { dynamoClient } from '#lib/aws/clients.ts';
 import { consoleOutput, parseCommandLine, runIfMain, usageError as cliUsageError, type CliOutput } from './local/cli.ts';
 
 export const USAGE = `Usage:

@@ -12,14 +12,14 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
-import { refreshLicenseCodeSchema } from '../lib/koogallery/activities.ts';
-import { registerLicense, type License, type LicenseHistoryEntry } from '../lib/licenses/license.ts';
-import { dynamoClient } from '../lib/aws/clients.ts';
-import type { Commit } from '../lib/shared/transaction.ts';
-import { commitWrites } from '../lib/store/dynamo.ts';
-import { testExpiry } from '../lib/shared/testData.ts';
-import type { LicenseStore } from '../lib/licenses/ports.ts';
-import { licenseStore } from '../lib/store/licenseStore.ts';
+import { refreshLicenseCodeSchema } from '#lib/koogallery/activities.ts';
+import { registerLicense, type License, type LicenseHistoryEntry } from '#lib/licenses/license.ts';
+import { dynamoClient } from '#lib/aws/clients.ts';
+import type { Commit } from '#lib/shared/transaction.ts';
+import { commitWrites } from '#lib/store/dynamo.ts';
+import { testExpiry } from '#lib/shared/testData.ts';
+import type { LicenseStore } from '#lib/licenses/ports.ts';
+import { licenseStore } from '#lib/store/licenseStore.ts';
 import { consoleOutput, parseCommandLine, runIfMain, usageError as cliUsageError, type CliOutput } from './local/cli.ts';
 
 export const USAGE = `Usage:

@@ -13,11 +13,11 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import { errorMessage } from '../lib/shared/errors.ts';
-import { sleep } from '../lib/shared/time.ts';
-import { isIsoInstant } from '../lib/supervision/stateMachine.ts';
-import { PROOF_KINDS, type ProofKind } from '../lib/supervision/proofs.ts';
-import { SNIFF_HEAD_BYTES, SNIFFED_TYPES, sniffContentType } from '../lib/supervision/sniff.ts';
+import { errorMessage } from '#lib/shared/errors.ts';
+import { sleep } from '#lib/shared/time.ts';
+import { isIsoInstant } from '#lib/supervision/stateMachine.ts';
+import { PROOF_KINDS, type ProofKind } from '#lib/supervision/proofs.ts';
+import { SNIFF_HEAD_BYTES, SNIFFED_TYPES, sniffContentType } from '#lib/supervision/sniff.ts';
 import { consoleOutput, parseCommandLine, runIfMain, usageError as cliUsageError, type CliOutput } from './local/cli.ts';
 
 export const USAGE = `Usage:

@@ -8,12 +8,12 @@
  * under `npm start` they are in .local/env (printed at start-up).
  */
 import { z } from 'zod';
-import { log } from '../lib/log.ts';
-import { sqsPublisher } from '../lib/outbox/publisher.ts';
-import { sqsClient } from '../lib/aws/clients.ts';
-import { retryFailedProvisioning } from '../lib/provisioning/retry.ts';
-import { dynamoClient } from '../lib/aws/clients.ts';
-import { instanceStore } from '../lib/store/instanceStore.ts';
+import { log } from '#lib/log.ts';
+import { sqsPublisher } from '#lib/outbox/publisher.ts';
+import { sqsClient } from '#lib/aws/clients.ts';
+import { retryFailedProvisioning } from '#lib/provisioning/retry.ts';
+import { dynamoClient } from '#lib/aws/clients.ts';
+import { instanceStore } from '#lib/store/instanceStore.ts';
 
 const USAGE = 'usage: npm run provisioning -- show|retry <instanceId>';
 

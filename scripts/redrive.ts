@@ -9,8 +9,8 @@
  * queue's RedrivePolicy target. Exit codes: 0 done, 1 failed, 2 bad arguments or environment.
  */
 import * as z from 'zod';
-import { redrive } from '../lib/outbox/redrive.ts';
-import { sqsClient } from '../lib/aws/clients.ts';
+import { redrive } from '#lib/outbox/redrive.ts';
+import { sqsClient } from '#lib/aws/clients.ts';
 import { consoleOutput, parseCommandLine, runIfMain, type CliOutput } from './local/cli.ts';
 
 export const USAGE = `Usage:

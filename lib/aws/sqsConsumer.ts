@@ -1,8 +1,8 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { Log } from '../log.ts';
-import { errorFields } from '../shared/errors.ts';
-import type { Parsed } from '../shared/json.ts';
+import type { Log } from '#lib/log.ts';
+import { errorFields } from '#lib/shared/errors.ts';
+import type { Parsed } from '#lib/shared/json.ts';
 
 export interface QueueConsumer<T> {
   /** What a message is, for log lines: "lifecycle event", "settlement message". */

@@ -1,11 +1,11 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { AccessKey } from '../koogallery/auth.ts';
-import { answer, ResultCode, type Answer } from '../koogallery/resultCodes.ts';
-import { bodySignHeader } from '../koogallery/signature.ts';
-import type { ProduceCall } from '../instances/produceCall.ts';
-import type { Log } from '../log.ts';
-import { errorFields } from '../shared/errors.ts';
+import type { AccessKey } from '#lib/koogallery/auth.ts';
+import { answer, ResultCode, type Answer } from '#lib/koogallery/resultCodes.ts';
+import { bodySignHeader } from '#lib/koogallery/signature.ts';
+import type { ProduceCall } from '#lib/instances/produceCall.ts';
+import type { Log } from '#lib/log.ts';
+import { errorFields } from '#lib/shared/errors.ts';
 
 /** The marketplace reads every answer as HTTP 200 JSON (spec §2, §9.8). */
 const CONTENT_TYPE = 'application/json;charset=UTF-8';

@@ -1,6 +1,6 @@
-import type { Answer } from '../koogallery/resultCodes.ts';
-import type { LifecycleEvent } from '../outbox/events.ts';
-import type { PlannedWrite, WriteLabel } from '../shared/transaction.ts';
+import type { Answer } from '#lib/koogallery/resultCodes.ts';
+import type { LifecycleEvent } from '#lib/outbox/events.ts';
+import type { PlannedWrite, WriteLabel } from '#lib/shared/transaction.ts';
 
 /**
  * What one marketplace call will do: the answer to give once `writes` are committed (in one transaction,

@@ -1,4 +1,4 @@
-import type { OrderLine } from '../koogallery/openApi/contract.ts';
+import type { OrderLine } from '#lib/koogallery/openApi/contract.ts';
 
 /**
  * The seller-side instance: one per order line (spec §3.1), moving PROVISIONING → ACTIVE ⇄ FROZEN → RELEASED.

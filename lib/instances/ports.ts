@@ -2,10 +2,10 @@
  * What the instance flows (the produce call, the provisioning worker, the safety sweep) need of storage.
  * lib/store/instanceStore.ts implements it on DynamoDB; test/fakes has an in-memory one.
  */
-import type { AuditRecord } from '../audit/records.ts';
-import type { LifecycleEvent } from '../outbox/events.ts';
-import type { Expiry } from '../shared/testData.ts';
-import type { Commit, PlannedWrite } from '../shared/transaction.ts';
+import type { AuditRecord } from '#lib/audit/records.ts';
+import type { LifecycleEvent } from '#lib/outbox/events.ts';
+import type { Expiry } from '#lib/shared/testData.ts';
+import type { Commit, PlannedWrite } from '#lib/shared/transaction.ts';
 import type { HistoryEntry, Instance, OrderTerms } from './model.ts';
 
 export interface DueInstance {

@@ -1,7 +1,7 @@
-import type { Log } from '../log.ts';
-import type { EventPublisher } from '../outbox/publisher.ts';
+import type { Log } from '#lib/log.ts';
+import type { EventPublisher } from '#lib/outbox/publisher.ts';
 import type { InstanceStore } from './ports.ts';
-import type { OutboxStore } from '../outbox/ports.ts';
+import type { OutboxStore } from '#lib/outbox/ports.ts';
 import { awaitsProvisioning } from './stateMachine.ts';
 
 /**

@@ -1,5 +1,5 @@
-import type { Config } from '../config.ts';
-import { readSsm, SECRET_CACHE_SECONDS as CACHE_SECONDS, type ParameterReader } from '../secrets.ts';
+import type { Config } from '#lib/config.ts';
+import { readSsm, SECRET_CACHE_SECONDS as CACHE_SECONDS, type ParameterReader } from '#lib/secrets.ts';
 import type { AccessKey } from './auth.ts';
 import { keyId } from './signature.ts';
 

@@ -1,4 +1,4 @@
-import type { AppInfo } from '../instances/model.ts';
+import type { AppInfo } from '#lib/instances/model.ts';
 import { encryptV1Field, type EncryptType } from './fieldCrypto.ts';
 import type { Answer } from './resultCodes.ts';
 

@@ -1,7 +1,7 @@
-import type { LicenseCodeRequest } from '../koogallery/activities.ts';
-import { answer, ResultCode, type Answer } from '../koogallery/resultCodes.ts';
-import type { Plan } from '../instances/callPlan.ts';
-import { testExpiry } from '../shared/testData.ts';
+import type { LicenseCodeRequest } from '#lib/koogallery/activities.ts';
+import { answer, ResultCode, type Answer } from '#lib/koogallery/resultCodes.ts';
+import type { Plan } from '#lib/instances/callPlan.ts';
+import { testExpiry } from '#lib/shared/testData.ts';
 import type { LicenseStore } from './ports.ts';
 import { decideLicense, licenseIdempotencyKey, type LicenseCommand } from './license.ts';
 

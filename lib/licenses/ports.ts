@@ -1,6 +1,6 @@
 /** What the License-code calls need of storage; lib/store/licenseStore.ts implements it on DynamoDB. */
-import type { Expiry } from '../shared/testData.ts';
-import type { PlannedWrite } from '../shared/transaction.ts';
+import type { Expiry } from '#lib/shared/testData.ts';
+import type { PlannedWrite } from '#lib/shared/transaction.ts';
 import type { License, LicenseHistoryEntry } from './license.ts';
 
 export interface LicenseStore {

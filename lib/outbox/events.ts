@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { parseJsonMessage, type Parsed } from '../shared/json.ts';
-import { INSTANCE_STATES, LIFECYCLE_EVENT_TYPES, type HistoryEntry, type Instance, type LifecycleEventType } from '../instances/model.ts';
+import { parseJsonMessage, type Parsed } from '#lib/shared/json.ts';
+import { INSTANCE_STATES, LIFECYCLE_EVENT_TYPES, type HistoryEntry, type Instance, type LifecycleEventType } from '#lib/instances/model.ts';
 
 /**
  * A lifecycle event as it travels on the provisioning queue. One event id per transition

@@ -1,5 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { sendBatch, sqsBatches } from '../aws/sqsBatch.ts';
+import { sendBatch, sqsBatches } from '#lib/aws/sqsBatch.ts';
 import type { LifecycleEvent } from './events.ts';
 
 export interface EventPublisher {

@@ -1,4 +1,4 @@
-import { sendBatch } from '../aws/sqsBatch.ts';
+import { sendBatch } from '#lib/aws/sqsBatch.ts';
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,

@@ -1,9 +1,9 @@
-import { appInfoFromTemplates, type AppInfoTemplates } from '../instances/appInfo.ts';
-import type { Instance } from '../instances/model.ts';
-import type { LifecycleEvent } from '../outbox/events.ts';
+import { appInfoFromTemplates, type AppInfoTemplates } from '#lib/instances/appInfo.ts';
+import type { Instance } from '#lib/instances/model.ts';
+import type { LifecycleEvent } from '#lib/outbox/events.ts';
 import type { WebhookEvent, WebhookOutcome } from './webhook.ts';
-import type { OpenApiClient } from '../koogallery/openApi/contract.ts';
-import type { Log } from '../log.ts';
+import type { OpenApiClient } from '#lib/koogallery/openApi/contract.ts';
+import type { Log } from '#lib/log.ts';
 import type { ProvisioningAdapter } from './ports.ts';
 import type { OrderQuery } from './ports.ts';
 

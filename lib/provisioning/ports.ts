@@ -2,9 +2,9 @@
  * What the provisioning worker needs of the world outside: Query Order, the seller's product (template or webhook
  * adapter, lib/provisioning/adapters.ts) and settlement's record of billing facts (lib/settlement).
  */
-import type { AppInfo, Instance, OrderTerms } from '../instances/model.ts';
-import type { LifecycleEvent } from '../outbox/events.ts';
-import type { PlannedWrite } from '../shared/transaction.ts';
+import type { AppInfo, Instance, OrderTerms } from '#lib/instances/model.ts';
+import type { LifecycleEvent } from '#lib/outbox/events.ts';
+import type { PlannedWrite } from '#lib/shared/transaction.ts';
 
 /** The outcome of a step that talks to another system. */
 export type StepOutcome<T> = { ok: true; value: T } | { ok: false; retry: boolean; reason: string };

@@ -1,9 +1,9 @@
-import type { Log } from '../log.ts';
-import { queueEventFor } from '../outbox/events.ts';
-import type { EventPublisher } from '../outbox/publisher.ts';
-import { testExpiry } from '../shared/testData.ts';
-import type { InstanceStore } from '../instances/ports.ts';
-import { retryProvisioning } from '../instances/stateMachine.ts';
+import type { Log } from '#lib/log.ts';
+import { queueEventFor } from '#lib/outbox/events.ts';
+import type { EventPublisher } from '#lib/outbox/publisher.ts';
+import { testExpiry } from '#lib/shared/testData.ts';
+import type { InstanceStore } from '#lib/instances/ports.ts';
+import { retryProvisioning } from '#lib/instances/stateMachine.ts';
 
 export type RetryResult = { ok: true; eventId: string } | { ok: false; reason: string };
 

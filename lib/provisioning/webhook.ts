@@ -4,8 +4,8 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
-import { readCapped } from '../http/readCapped.ts';
-import type { AppInfo } from '../instances/model.ts';
+import { readCapped } from '#lib/http/readCapped.ts';
+import type { AppInfo } from '#lib/instances/model.ts';
 
 export const WEBHOOK_EVENT_TYPES = [
   'instance.created',

@@ -1,17 +1,17 @@
-import type { Instance, OrderTerms } from '../instances/model.ts';
+import type { Instance, OrderTerms } from '#lib/instances/model.ts';
 import {
   awaitsProvisioning,
   orderTermsUpdated,
   provisioned,
   provisioningFailed,
   type Decision,
-} from '../instances/stateMachine.ts';
-import type { Log } from '../log.ts';
-import type { LifecycleEvent } from '../outbox/events.ts';
-import { testExpiry } from '../shared/testData.ts';
-import type { InstanceStore } from '../instances/ports.ts';
-import type { PlannedWrite } from '../shared/transaction.ts';
-import type { OutboxStore } from '../outbox/ports.ts';
+} from '#lib/instances/stateMachine.ts';
+import type { Log } from '#lib/log.ts';
+import type { LifecycleEvent } from '#lib/outbox/events.ts';
+import { testExpiry } from '#lib/shared/testData.ts';
+import type { InstanceStore } from '#lib/instances/ports.ts';
+import type { PlannedWrite } from '#lib/shared/transaction.ts';
+import type { OutboxStore } from '#lib/outbox/ports.ts';
 import type { OrderBilling, OrderQuery, ProvisioningAdapter } from './ports.ts';
 
 /**

@@ -1,14 +1,14 @@
-import { dynamoClient, s3Client } from '../aws/clients.ts';
-import { meteringSettings, type Config } from '../config.ts';
-import type { Log } from '../log.ts';
-import { settlementDeps } from '../settlement/deps.ts';
-import { reconciliationDeps } from '../settlement/reconciliation.ts';
-import { apiKeyStore } from '../store/apiKeyStore.ts';
-import { instanceStore } from '../store/instanceStore.ts';
-import { reconciliationStore } from '../store/reconciliationStore.ts';
-import { sellerViews } from '../store/sellerViews.ts';
-import { usageStore } from '../store/usageStore.ts';
-import { supervisionDeps } from '../supervision/deps.ts';
+import { dynamoClient, s3Client } from '#lib/aws/clients.ts';
+import { meteringSettings, type Config } from '#lib/config.ts';
+import type { Log } from '#lib/log.ts';
+import { settlementDeps } from '#lib/settlement/deps.ts';
+import { reconciliationDeps } from '#lib/settlement/reconciliation.ts';
+import { apiKeyStore } from '#lib/store/apiKeyStore.ts';
+import { instanceStore } from '#lib/store/instanceStore.ts';
+import { reconciliationStore } from '#lib/store/reconciliationStore.ts';
+import { sellerViews } from '#lib/store/sellerViews.ts';
+import { usageStore } from '#lib/store/usageStore.ts';
+import { supervisionDeps } from '#lib/supervision/deps.ts';
 import { sellerRoutes, type SellerDeps } from './allRoutes.ts';
 import type { RouterContext } from './router.ts';
 

@@ -1,5 +1,5 @@
-import type { AuditRecord } from '../audit/records.ts';
-import type { HistoryEntry, Instance, InstanceState } from '../instances/model.ts';
+import type { AuditRecord } from '#lib/audit/records.ts';
+import type { HistoryEntry, Instance, InstanceState } from '#lib/instances/model.ts';
 import type { SellerKey } from './apiKeys.ts';
 
 /**

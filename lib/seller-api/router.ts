@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import type { Log } from '../log.ts';
-import { errorFields } from '../shared/errors.ts';
-import { issuesMessage, Refusal } from '../shared/refusal.ts';
+import type { Log } from '#lib/log.ts';
+import { errorFields } from '#lib/shared/errors.ts';
+import { issuesMessage, Refusal } from '#lib/shared/refusal.ts';
 import { bearerToken, hasScope, type SellerKey } from './apiKeys.ts';
 import { errorBody, SellerApiError, type ErrorCode } from './errors.ts';
 import { InvalidQueryError, type Authentication } from './ports.ts';

@@ -1,5 +1,5 @@
-import { errorText } from '../shared/errors.ts';
-import { iso } from '../shared/time.ts';
+import { errorText } from '#lib/shared/errors.ts';
+import { iso } from '#lib/shared/time.ts';
 import { statementDiff, type StatementDiff } from './diff.ts';
 import { hashSink, type TextSink } from './files.ts';
 import type { AssembleMessage, MessageOutcome } from './messages.ts';

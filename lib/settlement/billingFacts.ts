@@ -1,8 +1,8 @@
-import type { Instance, OrderTerms } from '../instances/model.ts';
-import type { PlannedWrite } from '../shared/transaction.ts';
-import type { SupervisionStore } from '../supervision/ports.ts';
-import { newSupervision } from '../supervision/stateMachine.ts';
-import type { ProofKind } from '../supervision/proofs.ts';
+import type { Instance, OrderTerms } from '#lib/instances/model.ts';
+import type { PlannedWrite } from '#lib/shared/transaction.ts';
+import type { SupervisionStore } from '#lib/supervision/ports.ts';
+import { newSupervision } from '#lib/supervision/stateMachine.ts';
+import type { ProofKind } from '#lib/supervision/proofs.ts';
 import type { OrderLineFacts, OrderLineKind } from './model.ts';
 import { nextPeriod, periodOf } from './period.ts';
 import type { BillingStore } from './ports.ts';

@@ -1,4 +1,4 @@
-import { iso, sleep } from '../shared/time.ts';
+import { iso, sleep } from '#lib/shared/time.ts';
 import { checkPeriod, InputsChangedError, NothingToCloseError, PeriodNotEndedError, RunInProgressError } from './errors.ts';
 import { BILL_SHARDS, type Period } from './model.ts';
 import { periodBounds } from './period.ts';

@@ -1,11 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { requireSetting, settlementSettings, supervisionSettings, type Config } from '../config.ts';
-import type { Log } from '../log.ts';
-import { billingStore } from '../store/billingStore.ts';
-import { instanceStore } from '../store/instanceStore.ts';
-import { s3Client, sqsClient } from '../aws/clients.ts';
-import { statementStore } from '../store/statementStore.ts';
-import { supervisionStore } from '../store/supervisionStore.ts';
+import { requireSetting, settlementSettings, supervisionSettings, type Config } from '#lib/config.ts';
+import type { Log } from '#lib/log.ts';
+import { billingStore } from '#lib/store/billingStore.ts';
+import { instanceStore } from '#lib/store/instanceStore.ts';
+import { s3Client, sqsClient } from '#lib/aws/clients.ts';
+import { statementStore } from '#lib/store/statementStore.ts';
+import { supervisionStore } from '#lib/store/supervisionStore.ts';
 import { billingRecorder, type BillingRecorder } from './billingFacts.ts';
 import { statementFiles } from './files.ts';
 import type { SettlementDeps } from './ports.ts';

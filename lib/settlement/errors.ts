@@ -1,4 +1,4 @@
-import { Refusal } from '../shared/refusal.ts';
+import { Refusal } from '#lib/shared/refusal.ts';
 import type { Period } from './model.ts';
 import { isPeriod } from './period.ts';
 

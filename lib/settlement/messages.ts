@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { parseJsonMessage, type Parsed } from '../shared/json.ts';
+import { parseJsonMessage, type Parsed } from '#lib/shared/json.ts';
 import { BILL_SHARDS } from './model.ts';
 import { isPeriod } from './period.ts';
 

@@ -1,5 +1,5 @@
-import { parseUtc } from '../usage/windows.ts';
-import { iso } from '../shared/time.ts';
+import { parseUtc } from '#lib/usage/windows.ts';
+import { iso } from '#lib/shared/time.ts';
 import type { Period } from './model.ts';
 
 /**

@@ -3,9 +3,9 @@
  * billingStore.ts, reconciliationStore.ts); files.ts keeps the statement files in S3 and queue.ts sends the run's
  * messages with SQS.
  */
-import type { InstanceStore } from '../instances/ports.ts';
-import type { Log } from '../log.ts';
-import type { PlannedWrite } from '../shared/transaction.ts';
+import type { InstanceStore } from '#lib/instances/ports.ts';
+import type { Log } from '#lib/log.ts';
+import type { PlannedWrite } from '#lib/shared/transaction.ts';
 import type { ReconcileReport } from './billComparison.ts';
 import type { StatementFiles } from './files.ts';
 import type { SettlementMessage } from './messages.ts';

@@ -1,5 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { sendBatch, sqsBatches } from '../aws/sqsBatch.ts';
+import { sendBatch, sqsBatches } from '#lib/aws/sqsBatch.ts';
 import type { SettlementQueue } from './ports.ts';
 
 /** Sends settlement messages in batches of 10; throws if any could not be sent (after one more try). */

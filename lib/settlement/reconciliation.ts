@@ -1,9 +1,9 @@
-import { Refusal } from '../shared/refusal.ts';
+import { Refusal } from '#lib/shared/refusal.ts';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
-import type { Log } from '../log.ts';
-import { iso } from '../shared/time.ts';
-import { downloadUrl, proofUploadForm } from '../supervision/presign.ts';
+import type { Log } from '#lib/log.ts';
+import { iso } from '#lib/shared/time.ts';
+import { downloadUrl, proofUploadForm } from '#lib/supervision/presign.ts';
 import { BillFormatError, billRows, parseCsvRecords, reconcile, type BillColumns, type ReconcileReport } from './billComparison.ts';
 import { checkPeriod, NothingToCloseError } from './errors.ts';
 import type { StatementFiles } from './files.ts';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { errorText } from '../shared/errors.ts';
-import { iso } from '../shared/time.ts';
-import { formatQuantity } from '../usage/decimal.ts';
+import { errorText } from '#lib/shared/errors.ts';
+import { iso } from '#lib/shared/time.ts';
+import { formatQuantity } from '#lib/usage/decimal.ts';
 import { statementJsonLine } from './csv.ts';
 import type { StatementFiles } from './files.ts';
 import type { MessageOutcome, SegmentMessage } from './messages.ts';

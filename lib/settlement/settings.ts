@@ -1,6 +1,6 @@
-import { PROOF_KINDS, type ProofKind } from '../supervision/proofs.ts';
+import { PROOF_KINDS, type ProofKind } from '#lib/supervision/proofs.ts';
 import type { ProductPrice } from './model.ts';
-import { csvSet } from '../usage/metering.ts';
+import { csvSet } from '#lib/usage/metering.ts';
 
 /**
  * Parsers of settlement's and supervision's settings; lib/config.ts applies them, so a mistake stops every

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { errorText } from '../shared/errors.ts';
-import { iso } from '../shared/time.ts';
+import { errorText } from '#lib/shared/errors.ts';
+import { iso } from '#lib/shared/time.ts';
 import { checkPeriod, PeriodClosedError, PeriodNotStartedError, RunInProgressError, UnknownRunError } from './errors.ts';
 import type { MessageOutcome, SettlementMessage } from './messages.ts';
 import { BILL_SHARDS, type Period } from './model.ts';

@@ -1,5 +1,5 @@
-import { errorText } from '../shared/errors.ts';
-import { iso } from '../shared/time.ts';
+import { errorText } from '#lib/shared/errors.ts';
+import { iso } from '#lib/shared/time.ts';
 import { assemble } from './assemble.ts';
 import type { MessageOutcome, SettlementMessage } from './messages.ts';
 import type { SettlementDeps } from './ports.ts';

@@ -1,9 +1,9 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { signRequest } from '../koogallery/auth.ts';
-import type { JsonObject } from '../koogallery/canonicalJson.ts';
-import { bodySignHeader, signaturesEqual } from '../koogallery/signature.ts';
-import { signV1Request } from '../koogallery/v1Auth.ts';
+import { signRequest } from '#lib/koogallery/auth.ts';
+import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { bodySignHeader, signaturesEqual } from '#lib/koogallery/signature.ts';
+import { signV1Request } from '#lib/koogallery/v1Auth.ts';
 
 /**
  * The marketplace's side of the production interface: builds, signs and sends calls the way KooGallery does

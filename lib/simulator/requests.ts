@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ACTIVITIES, type ActivityName } from '../koogallery/activities.ts';
-import type { JsonObject } from '../koogallery/canonicalJson.ts';
-import { V1_ACTIVITIES, type V1Activity } from '../koogallery/v1Activities.ts';
+import { ACTIVITIES, type ActivityName } from '#lib/koogallery/activities.ts';
+import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { V1_ACTIVITIES, type V1Activity } from '#lib/koogallery/v1Activities.ts';
 
 /**
  * Request bodies as the marketplace sends them, with generated defaults (order ids, businessId, expireTime) so a

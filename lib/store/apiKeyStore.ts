@@ -15,9 +15,9 @@ import {
   parseNewKey,
   sameHash,
   ScopeSchema,
-  type SellerKey } from '../seller-api/apiKeys.ts';
-import type { ApiKeyStore, Authentication } from '../seller-api/ports.ts';
-import { iso } from '../shared/time.ts';
+  type SellerKey } from '#lib/seller-api/apiKeys.ts';
+import type { ApiKeyStore, Authentication } from '#lib/seller-api/ports.ts';
+import { iso } from '#lib/shared/time.ts';
 import { LIST_INDEX, queryItems, toItem } from './dynamo.ts';
 import { keys } from './keys.ts';
 

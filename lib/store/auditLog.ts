@@ -1,6 +1,6 @@
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { toItem } from './dynamo.ts';
-import type { AuditRecord } from '../audit/records.ts';
+import type { AuditRecord } from '#lib/audit/records.ts';
 import { keys } from './keys.ts';
 
 /**

@@ -4,8 +4,8 @@ import {
   type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
-import { BILL_SHARDS, type BillKind, type OrderLineFacts } from '../settlement/model.ts';
-import type { BillingStore, BillItem, StoredFacts } from '../settlement/ports.ts';
+import { BILL_SHARDS, type BillKind, type OrderLineFacts } from '#lib/settlement/model.ts';
+import type { BillingStore, BillItem, StoredFacts } from '#lib/settlement/ports.ts';
 import { put, putIfVersion, queryPages, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
 import { keys } from './keys.ts';
 

@@ -1,6 +1,6 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import * as z from 'zod';
-import { Refusal } from '../shared/refusal.ts';
+import { Refusal } from '#lib/shared/refusal.ts';
 
 /**
  * Opaque page cursors of the seller API's listings: a small JSON object, base64url-encoded, holding the key

@@ -13,11 +13,11 @@ import {
   type TransactWriteItem,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { CommitResult, PlannedWrite, WriteLabel } from '../shared/transaction.ts';
-import { sleep } from '../shared/time.ts';
+import type { CommitResult, PlannedWrite, WriteLabel } from '#lib/shared/transaction.ts';
+import { sleep } from '#lib/shared/time.ts';
 import type { Key } from './keys.ts';
 
-export type { CommitResult, WriteLabel } from '../shared/transaction.ts';
+export type { CommitResult, WriteLabel } from '#lib/shared/transaction.ts';
 
 export type Item = Record<string, AttributeValue>;
 

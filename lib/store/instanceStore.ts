@@ -1,10 +1,10 @@
 import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { AuditRecord } from '../audit/records.ts';
-import type { HistoryEntry, Instance, OrderTerms } from '../instances/model.ts';
-import type { InstanceStore } from '../instances/ports.ts';
-import type { LifecycleEvent } from '../outbox/events.ts';
-import type { Expiry } from '../shared/testData.ts';
+import type { AuditRecord } from '#lib/audit/records.ts';
+import type { HistoryEntry, Instance, OrderTerms } from '#lib/instances/model.ts';
+import type { InstanceStore } from '#lib/instances/ports.ts';
+import type { LifecycleEvent } from '#lib/outbox/events.ts';
+import type { Expiry } from '#lib/shared/testData.ts';
 import { batchGet, commitWrites, DUE_INDEX, put, putIfVersion, queryHistory, queryItems, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
 import { keys } from './keys.ts';
 

@@ -1,8 +1,8 @@
 import { GetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { License, LicenseHistoryEntry } from '../licenses/license.ts';
-import type { LicenseStore } from '../licenses/ports.ts';
-import type { Expiry } from '../shared/testData.ts';
+import type { License, LicenseHistoryEntry } from '#lib/licenses/license.ts';
+import type { LicenseStore } from '#lib/licenses/ports.ts';
+import type { Expiry } from '#lib/shared/testData.ts';
 import { batchGet, put, putIfVersion, queryHistory, toItem, type LabeledWrite } from './dynamo.ts';
 import { keys } from './keys.ts';
 

@@ -4,8 +4,8 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { lifecycleEventSchema, type LifecycleEvent } from '../outbox/events.ts';
-import type { OutboxStore, PendingEvent } from '../outbox/ports.ts';
+import { lifecycleEventSchema, type LifecycleEvent } from '#lib/outbox/events.ts';
+import type { OutboxStore, PendingEvent } from '#lib/outbox/ports.ts';
 import { queryItems } from './dynamo.ts';
 import { keys } from './keys.ts';
 

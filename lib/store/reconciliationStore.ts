@@ -1,6 +1,6 @@
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { ReconciliationRecord, ReconciliationStore } from '../settlement/ports.ts';
+import type { ReconciliationRecord, ReconciliationStore } from '#lib/settlement/ports.ts';
 import { keys } from './keys.ts';
 
 /** The month's reconciliation (`STATEMENT#<period>/#RECONCILIATION`): the latest bill upload and its last report. */

@@ -1,7 +1,7 @@
 import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
-import { INSTANCE_STATES, type HistoryEntry, type Instance } from '../instances/model.ts';
+import { INSTANCE_STATES, type HistoryEntry, type Instance } from '#lib/instances/model.ts';
 import {
   INSTANCE_LIMIT,
   InvalidQueryError,
@@ -12,12 +12,12 @@ import {
   type MessageRecord,
   type Page,
   type SellerViews,
-} from '../seller-api/ports.ts';
-import { iso } from '../shared/time.ts';
+} from '#lib/seller-api/ports.ts';
+import { iso } from '#lib/shared/time.ts';
 import { decodeCursor, encodeCursor, InvalidCursorError, keyString, startKey } from './cursor.ts';
 import { instanceStore, toInstance } from './instanceStore.ts';
 import { LIST_INDEX, type StoreTables } from './dynamo.ts';
-import type { AuditRecord } from '../audit/records.ts';
+import type { AuditRecord } from '#lib/audit/records.ts';
 import { keys } from './keys.ts';
 
 /**

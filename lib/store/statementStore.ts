@@ -8,10 +8,10 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
-import type { Period } from '../settlement/model.ts';
-import type { BeginRunResult, SegmentDoneResult, StatementStore } from '../settlement/ports.ts';
-import type { RunStatus, SegmentMarker, SettlementRun, StatementHeader, StatementVersion } from '../settlement/statementRecords.ts';
-import { sleep } from '../shared/time.ts';
+import type { Period } from '#lib/settlement/model.ts';
+import type { BeginRunResult, SegmentDoneResult, StatementStore } from '#lib/settlement/ports.ts';
+import type { RunStatus, SegmentMarker, SettlementRun, StatementHeader, StatementVersion } from '#lib/settlement/statementRecords.ts';
+import { sleep } from '#lib/shared/time.ts';
 import { decodeCursor, encodeCursor, keyString, startKey } from './cursor.ts';
 import { commitWrites, LIST_INDEX, put, queryPrefix, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
 import { keys } from './keys.ts';

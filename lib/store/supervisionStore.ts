@@ -4,9 +4,9 @@ import {
   UpdateItemCommand,
   type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { ProofRecord, SupervisionHistoryEntry, SupervisionRecord, SupervisionView } from '../supervision/model.ts';
-import type { SupervisionStore } from '../supervision/ports.ts';
-import type { PlannedWrite } from '../shared/transaction.ts';
+import type { ProofRecord, SupervisionHistoryEntry, SupervisionRecord, SupervisionView } from '#lib/supervision/model.ts';
+import type { SupervisionStore } from '#lib/supervision/ports.ts';
+import type { PlannedWrite } from '#lib/shared/transaction.ts';
 import { commitWrites, put, putIfVersion, queryPartition, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
 import { keys } from './keys.ts';
 

@@ -16,7 +16,7 @@ import {
   type UsageLedger,
   type UsageWindow,
   type WindowAddition,
-} from '../usage/ports.ts';
+} from '#lib/usage/ports.ts';
 
 /**
  * The usage ledger (docs/data-model.md): one window item per (instance, window begin) summing what the seller

@@ -1,9 +1,9 @@
-import { requireSetting, type Config } from '../config.ts';
-import { log as defaultLog, type Log } from '../log.ts';
-import { billingRecorderFor } from '../settlement/deps.ts';
-import { dynamoClient, presigningS3Client, s3Client } from '../aws/clients.ts';
-import { instanceStore } from '../store/instanceStore.ts';
-import { supervisionStore } from '../store/supervisionStore.ts';
+import { requireSetting, type Config } from '#lib/config.ts';
+import { log as defaultLog, type Log } from '#lib/log.ts';
+import { billingRecorderFor } from '#lib/settlement/deps.ts';
+import { dynamoClient, presigningS3Client, s3Client } from '#lib/aws/clients.ts';
+import { instanceStore } from '#lib/store/instanceStore.ts';
+import { supervisionStore } from '#lib/store/supervisionStore.ts';
 import type { SupervisionDeps } from './ports.ts';
 
 /** The supervision flows' dependencies from the configuration. */

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Log } from '../log.ts';
-import type { Commit, PlannedWrite } from '../shared/transaction.ts';
+import type { Log } from '#lib/log.ts';
+import type { Commit, PlannedWrite } from '#lib/shared/transaction.ts';
 import type { ProofRecord, SupervisionHistoryEntry, SupervisionRecord, SupervisionView } from './model.ts';
 
 /**

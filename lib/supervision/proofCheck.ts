@@ -1,6 +1,6 @@
 import type { S3Event, S3EventRecord } from 'aws-lambda';
-import { errorFields } from '../shared/errors.ts';
-import { iso } from '../shared/time.ts';
+import { errorFields } from '#lib/shared/errors.ts';
+import { iso } from '#lib/shared/time.ts';
 import type { SupervisionDeps } from './ports.ts';
 import { quarantine, readObject } from './proofObjects.ts';
 import { checkReceivedObject, decodeS3EventKey, parseProofObjectKey, quarantineKey } from './proofs.ts';

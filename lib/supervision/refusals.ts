@@ -1,4 +1,4 @@
-import { Refusal } from '../shared/refusal.ts';
+import { Refusal } from '#lib/shared/refusal.ts';
 import type { SupervisionDeps } from './ports.ts';
 
 /** The refusal for an order line without a supervision flow, saying why when the order line is known. */

@@ -1,4 +1,4 @@
-import { iso } from '../shared/time.ts';
+import { iso } from '#lib/shared/time.ts';
 import type { ProofRecord } from './model.ts';
 import type { SupervisionDeps } from './ports.ts';
 import { requiredKindsPresent } from './proofs.ts';

@@ -1,7 +1,7 @@
 import * as z from 'zod';
-import type { PlannedWrite } from '../shared/transaction.ts';
-import { issuesMessage, Refusal } from '../shared/refusal.ts';
-import { iso } from '../shared/time.ts';
+import type { PlannedWrite } from '#lib/shared/transaction.ts';
+import { issuesMessage, Refusal } from '#lib/shared/refusal.ts';
+import { iso } from '#lib/shared/time.ts';
 import { APPEAL_OUTCOMES, type SupervisionAction, type SupervisionActor, type SupervisionHistoryEntry, type SupervisionRecord } from './model.ts';
 import type { SupervisionDeps } from './ports.ts';
 import { isProofId, LONE_SURROGATE } from './proofs.ts';

@@ -1,5 +1,5 @@
-import { issuesMessage, Refusal } from '../shared/refusal.ts';
-import { iso } from '../shared/time.ts';
+import { issuesMessage, Refusal } from '#lib/shared/refusal.ts';
+import { iso } from '#lib/shared/time.ts';
 import type { ProofRecord, SupervisionRecord } from './model.ts';
 import type { SupervisionDeps } from './ports.ts';
 import { proofUploadForm, type ProofUploadForm } from './presign.ts';

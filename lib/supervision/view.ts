@@ -1,4 +1,4 @@
-import { iso } from '../shared/time.ts';
+import { iso } from '#lib/shared/time.ts';
 import type { ProofRecord, SupervisionHistoryEntry, SupervisionRecord } from './model.ts';
 import type { SupervisionDeps } from './ports.ts';
 import { downloadUrl } from './presign.ts';

@@ -1,10 +1,10 @@
-import { dynamoClient } from '../aws/clients.ts';
-import type { Config } from '../config.ts';
-import { accessKeyLoader } from '../koogallery/accessKeys.ts';
-import { openApiClientFor } from '../koogallery/openApi/fromConfig.ts';
-import type { Log } from '../log.ts';
-import { auditLog } from '../store/auditLog.ts';
-import { usageStore } from '../store/usageStore.ts';
+import { dynamoClient } from '#lib/aws/clients.ts';
+import type { Config } from '#lib/config.ts';
+import { accessKeyLoader } from '#lib/koogallery/accessKeys.ts';
+import { openApiClientFor } from '#lib/koogallery/openApi/fromConfig.ts';
+import type { Log } from '#lib/log.ts';
+import { auditLog } from '#lib/store/auditLog.ts';
+import { usageStore } from '#lib/store/usageStore.ts';
 import type { PushDeps, PushSettings } from './push.ts';
 
 /** The hourly usage push's collaborators and settings from the configuration. */

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { Instance } from '../instances/model.ts';
-import type { Log } from '../log.ts';
+import type { Instance } from '#lib/instances/model.ts';
+import type { Log } from '#lib/log.ts';
 import { type UsageLedger } from './ports.ts';
 import { MAX_REFS_PER_ADDITION } from './ports.ts';
 import { type AdditionResult } from './ports.ts';
 import { type WindowAddition } from './ports.ts';
 import { checkReport, parseReport, type CheckedReport, type Rejection } from './reports.ts';
 import type { MeteringSettings } from './metering.ts';
-import { errorFields } from '../shared/errors.ts';
-import { forEachConcurrently } from '../shared/pool.ts';
-import { iso, sleep } from '../shared/time.ts';
+import { errorFields } from '#lib/shared/errors.ts';
+import { forEachConcurrently } from '#lib/shared/pool.ts';
+import { iso, sleep } from '#lib/shared/time.ts';
 import { WINDOW_MS, windowStart } from './windows.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { Instance } from '../instances/model.ts';
+import type { Instance } from '#lib/instances/model.ts';
 import type { Granularity } from './windows.ts';
 
 /**

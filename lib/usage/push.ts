@@ -1,14 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { UsagePushOutcome, UsagePushRecord } from '../koogallery/openApi/contract.ts';
-import { usageBody } from '../koogallery/usageSignature.ts';
-import type { Log } from '../log.ts';
-import type { AuditRecord } from '../audit/records.ts';
+import type { UsagePushOutcome, UsagePushRecord } from '#lib/koogallery/openApi/contract.ts';
+import { usageBody } from '#lib/koogallery/usageSignature.ts';
+import type { Log } from '#lib/log.ts';
+import type { AuditRecord } from '#lib/audit/records.ts';
 import type { UsageLedger } from './ports.ts';
 import type { UsageWindow } from './ports.ts';
-import { forEachConcurrently } from '../shared/pool.ts';
+import { forEachConcurrently } from '#lib/shared/pool.ts';
 import { formatQuantity } from './decimal.ts';
 import { usageApiTime, MAX_AGE_MS, meteringSn } from './windows.ts';
-import { iso } from '../shared/time.ts';
+import { iso } from '#lib/shared/time.ts';
 
 /**
  * The hourly usage push (spec §8.2). Closed windows not pushed yet are sealed (OPEN → PUSHING, which fixes their

@@ -1,9 +1,9 @@
 import * as z from 'zod';
-import type { Instance } from '../instances/model.ts';
+import type { Instance } from '#lib/instances/model.ts';
 import { parseQuantity } from './decimal.ts';
 import { meteringOf, type MeteringSettings } from './metering.ts';
 import { MAX_AGE_MS, parseUtc, WINDOW_MS, windowStart, type Granularity } from './windows.ts';
-import { iso } from '../shared/time.ts';
+import { iso } from '#lib/shared/time.ts';
 
 /**
  * A usage report from the seller's product (POST /seller/usage) and the rules it must pass before the ledger

@@ -38,11 +38,11 @@ import {
 import { SendMessageBatchCommand, SQSClient, type SendMessageBatchCommandInput } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { handler } from '../../functions/produce.ts';
-import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
-import { keyId } from '../../lib/koogallery/signature.ts';
-import { keys } from '../../lib/store/keys.ts';
-import { sqsClient } from '../../lib/aws/clients.ts';
-import { dynamoClient } from '../../lib/aws/clients.ts';
+import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { keyId } from '#lib/koogallery/signature.ts';
+import { keys } from '#lib/store/keys.ts';
+import { sqsClient } from '#lib/aws/clients.ts';
+import { dynamoClient } from '#lib/aws/clients.ts';
 import { httpEvent, lambdaContext } from '../../test/helpers/produce.ts';
 import { signedQuery } from '../../test/helpers/signing.ts';
 import { createResources, startDynamoDbLocal, type DynamoDbLocal } from '../local/emulators.ts';
@@ -51,7 +51,7 @@ import { freePort, manage, type ManagedChild } from '../local/processes.ts';
 import { cleanups, integerOption, readOptions, runStandalone, usageExit } from '../local/standalone.ts';
 import { percentile } from '../local/format.ts';
 import { procCpuSeconds } from './proc.ts';
-import { errorText } from '../../lib/shared/errors.ts';
+import { errorText } from '#lib/shared/errors.ts';
 
 const USAGE = 'usage: node --import tsx scripts/bench/callback.ts [--calls 2000] [--concurrency 1,8] [--block 100] [--warmup 200]';
 

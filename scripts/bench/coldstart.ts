@@ -32,7 +32,7 @@ import { join, relative, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, version as esbuildVersion, type BuildOptions, type Metafile } from 'esbuild';
 import { projectRoot, readYaml } from '../local/serverless-config.ts';
-import { errorMessage } from '../../lib/shared/errors.ts';
+import { errorMessage } from '#lib/shared/errors.ts';
 
 const USAGE = 'usage: node --import tsx scripts/bench/coldstart.ts [--runs 20] [--function NAME ...] [--keep]';
 

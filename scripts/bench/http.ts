@@ -12,8 +12,8 @@
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { marketplaceClient, type CallResult } from '../../lib/simulator/client.ts';
-import { requestBody } from '../../lib/simulator/requests.ts';
+import { marketplaceClient, type CallResult } from '#lib/simulator/client.ts';
+import { requestBody } from '#lib/simulator/requests.ts';
 import { LOCAL_DEFAULT_ACCESS_KEY } from '../local/env.ts';
 import { runIfMain } from '../local/cli.ts';
 

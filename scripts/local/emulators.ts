@@ -36,7 +36,7 @@ import {
   type CfnResource,
   type SqsConsumer,
 } from './serverless-config.ts';
-import { sleep } from '../../lib/shared/time.ts';
+import { sleep } from '#lib/shared/time.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };

@@ -7,9 +7,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
-import { ConfigError, parseConfig } from '../../lib/config.ts';
-import type { ApigCredentials } from '../../lib/koogallery/apig.ts';
-import { MIN_SECRET_LENGTH } from '../../lib/provisioning/webhook.ts';
+import { ConfigError, parseConfig } from '#lib/config.ts';
+import type { ApigCredentials } from '#lib/koogallery/apig.ts';
+import { MIN_SECRET_LENGTH } from '#lib/provisioning/webhook.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type StackResources } from './emulators.ts';
 import { FAKE_OPENAPI_DEFAULT_CREDENTIALS } from './fake-openapi.ts';
 import { WEBHOOK_PATH } from './webhook-receiver.ts';

@@ -24,11 +24,11 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { listenOnLoopback } from './processes.ts';
 import { BodyTooLarge, readBody } from './requestBody.ts';
-import { parseSdkDate, verifyApigRequest, type ApigCredentials } from '../../lib/koogallery/apig.ts';
-import { MAX_USAGE_RECORDS, ORDER_QUERY_PATH, USAGE_DATA_PATH, type UsagePushRecord } from '../../lib/koogallery/openApi/contract.ts';
-import { exactNumbers } from '../../lib/koogallery/openApi/exactNumbers.ts';
-import { verifyUsageSignature } from '../../lib/koogallery/usageSignature.ts';
-import { errorMessage } from '../../lib/shared/errors.ts';
+import { parseSdkDate, verifyApigRequest, type ApigCredentials } from '#lib/koogallery/apig.ts';
+import { MAX_USAGE_RECORDS, ORDER_QUERY_PATH, USAGE_DATA_PATH, type UsagePushRecord } from '#lib/koogallery/openApi/contract.ts';
+import { exactNumbers } from '#lib/koogallery/openApi/exactNumbers.ts';
+import { verifyUsageSignature } from '#lib/koogallery/usageSignature.ts';
+import { errorMessage } from '#lib/shared/errors.ts';
 
 const MAX_BODY_BYTES = 64 * 1024;
 const MAX_CALLS = 10_000;

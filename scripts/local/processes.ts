@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { sleep } from '../../lib/shared/time.ts';
+import { sleep } from '#lib/shared/time.ts';
 
 export interface ManagedChild {
   readonly name: string;

@@ -6,7 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createResources, startDynamoDbLocal, startFauxqs } from './emulators.ts';
 import { awsEnv, resourceEnv } from './env.ts';
 import { freePort, stopAllGroups } from './processes.ts';
-import { errorMessage } from '../../lib/shared/errors.ts';
+import { errorMessage } from '#lib/shared/errors.ts';
 
 export type Cleanup = () => Promise<void>;
 

@@ -13,15 +13,15 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { listenOnLoopback } from './processes.ts';
 import { BodyTooLarge, readBody } from './requestBody.ts';
-import type { AppInfo } from '../../lib/instances/model.ts';
+import type { AppInfo } from '#lib/instances/model.ts';
 import {
   MIN_SECRET_LENGTH,
   verifyWebhookSignature,
   webhookEventSchema,
   webhookEventVersion,
   type WebhookEvent,
-} from '../../lib/provisioning/webhook.ts';
-import { errorMessage } from '../../lib/shared/errors.ts';
+} from '#lib/provisioning/webhook.ts';
+import { errorMessage } from '#lib/shared/errors.ts';
 
 export const WEBHOOK_PATH = '/webhook';
 const MAX_BODY_BYTES = 65_536;

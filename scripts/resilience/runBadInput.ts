@@ -23,7 +23,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { dynamoClient, sqsClient } from '../../lib/aws/clients.ts';
+import { dynamoClient, sqsClient } from '#lib/aws/clients.ts';
 import { prepareFixture } from './badInput/fixture.ts';
 import { recipeStream } from './badInput/generators.ts';
 import { describeOutcome, Tally, type Counts } from './badInput/report.ts';

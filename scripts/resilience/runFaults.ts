@@ -41,7 +41,7 @@
  *
  * Exit codes: 0 every check held, 1 a check failed or the run broke, 2 bad arguments, 130/143 interrupted.
  */
-import type { StoreTables } from '../../lib/store/dynamo.ts';
+import type { StoreTables } from '#lib/store/dynamo.ts';
 import { isEntryPoint } from '../local/cli.ts';
 import { cleanups, integerOption, readOptions, runStandalone, startEmulatorStack, usageExit } from '../local/standalone.ts';
 import { machineLine } from '../local/format.ts';

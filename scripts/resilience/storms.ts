@@ -12,10 +12,10 @@
  * Exit codes: 0 every storm consistent, 1 otherwise, 2 bad arguments, 130/143 interrupted.
  */
 import { randomUUID } from 'node:crypto';
-import type { HistoryEntry, Instance } from '../../lib/instances/model.ts';
-import { handleProduceCall } from '../../lib/instances/produceCall.ts';
-import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
-import { firstLine, newOrderId } from '../../lib/simulator/requests.ts';
+import type { HistoryEntry, Instance } from '#lib/instances/model.ts';
+import { handleProduceCall } from '#lib/instances/produceCall.ts';
+import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { firstLine, newOrderId } from '#lib/simulator/requests.ts';
 import { produceDeps, store } from '../../test/helpers/produce.ts';
 import { signedQuery } from '../../test/helpers/signing.ts';
 import { isEntryPoint } from '../local/cli.ts';

@@ -1,7 +1,7 @@
 /** The local tables' items as plain objects, for the resilience runs' checks of what changed. */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { queryItems } from '../../lib/store/dynamo.ts';
+import { queryItems } from '#lib/store/dynamo.ts';
 
 export type Item = Record<string, unknown>;
 

@@ -13,11 +13,11 @@
  * 1 a check failed, 2 bad arguments.
  */
 import { parseArgs } from 'node:util';
-import { marketplaceClient, type CallResult } from '../../lib/simulator/client.ts';
-import { formatJson, formatTable } from '../../lib/simulator/conformance/report.ts';
-import { runConformance } from '../../lib/simulator/conformance/run.ts';
-import { probe } from '../../lib/simulator/probe.ts';
-import { RequestError, requestBody } from '../../lib/simulator/requests.ts';
+import { marketplaceClient, type CallResult } from '#lib/simulator/client.ts';
+import { formatJson, formatTable } from '#lib/simulator/conformance/report.ts';
+import { runConformance } from '#lib/simulator/conformance/run.ts';
+import { probe } from '#lib/simulator/probe.ts';
+import { RequestError, requestBody } from '#lib/simulator/requests.ts';
 import { registerOrdersOn } from './fakeOrders.ts';
 import { formatSteps, SCENARIOS, type StepResult } from './scenarios.ts';
 import { runIfMain } from '../local/cli.ts';

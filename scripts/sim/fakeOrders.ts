@@ -1,5 +1,5 @@
-import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
-import { orderTime } from '../../lib/simulator/requests.ts';
+import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { orderTime } from '#lib/simulator/requests.ts';
 import { addPeriod, mockOrder, type FakeOrder, type MockOrderId } from '../local/fake-openapi.ts';
 
 /**

@@ -2,9 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { addPeriod, type FakeOrder } from '../local/fake-openapi.ts';
 import { orderLike } from './fakeOrders.ts';
 import { LOCAL_SUPERVISED_PRODUCT } from '../local/env.ts';
-import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
-import { errorMessage } from '../../lib/shared/errors.ts';
-import { sleep } from '../../lib/shared/time.ts';
+import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { errorMessage } from '#lib/shared/errors.ts';
+import { sleep } from '#lib/shared/time.ts';
 import {
   DEFAULT_TIMEOUT_MS,
   marketplaceClient,
@@ -12,9 +12,9 @@ import {
   type CallResult,
   type MarketplaceClient,
   type MarketplaceClientOptions,
-} from '../../lib/simulator/client.ts';
-import { newOrderId, requestBody } from '../../lib/simulator/requests.ts';
-import { periodOf } from '../../lib/settlement/period.ts';
+} from '#lib/simulator/client.ts';
+import { newOrderId, requestBody } from '#lib/simulator/requests.ts';
+import { periodOf } from '#lib/settlement/period.ts';
 
 /**
  * Scripted lifecycles for the simulator (`koogallery-sim scenario <name>`): each sends the marketplace's calls for one

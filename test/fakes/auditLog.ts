@@ -2,7 +2,7 @@
  * The audit table's message-log records in the memory table: planned inside a transaction (the produce call) or
  * appended on their own (the usage push). Like every audit write they only ever create.
  */
-import type { AuditRecord } from '../../lib/audit/records.ts';
+import type { AuditRecord } from '#lib/audit/records.ts';
 import { mustBeNew, put, type MemoryTable, type MemoryWrite } from './memoryTable.ts';
 
 const AUDIT = 'audit';

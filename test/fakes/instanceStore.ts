@@ -4,12 +4,12 @@
  * or nonce is created once; a changed instance is written only if still at the version read), the outbox entry
  * in the same transaction, and the `due` index for the safety sweep.
  */
-import type { AuditRecord } from '../../lib/audit/records.ts';
-import type { HistoryEntry, Instance, OrderTerms } from '../../lib/instances/model.ts';
-import type { DueInstance, InstanceStore } from '../../lib/instances/ports.ts';
-import type { LifecycleEvent } from '../../lib/outbox/events.ts';
-import type { Expiry } from '../../lib/shared/testData.ts';
-import { dueAttributes } from '../../lib/store/instanceStore.ts';
+import type { AuditRecord } from '#lib/audit/records.ts';
+import type { HistoryEntry, Instance, OrderTerms } from '#lib/instances/model.ts';
+import type { DueInstance, InstanceStore } from '#lib/instances/ports.ts';
+import type { LifecycleEvent } from '#lib/outbox/events.ts';
+import type { Expiry } from '#lib/shared/testData.ts';
+import { dueAttributes } from '#lib/store/instanceStore.ts';
 import { auditWrite } from './auditLog.ts';
 import { ifVersion, mustBeNew, padded, put, update, type MemoryTable, type MemoryWrite, type RowKey } from './memoryTable.ts';
 import { outboxWrite } from './outboxStore.ts';

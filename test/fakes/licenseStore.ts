@@ -2,9 +2,9 @@
  * lib/licenses/ports.ts's LicenseStore in the memory table, with the semantics of lib/store/licenseStore.ts: a code
  * registers once, a change applies only at the version read, a renewal order's marker is created once.
  */
-import type { License, LicenseHistoryEntry } from '../../lib/licenses/license.ts';
-import type { LicenseStore } from '../../lib/licenses/ports.ts';
-import type { Expiry } from '../../lib/shared/testData.ts';
+import type { License, LicenseHistoryEntry } from '#lib/licenses/license.ts';
+import type { LicenseStore } from '#lib/licenses/ports.ts';
+import type { Expiry } from '#lib/shared/testData.ts';
 import { ifVersion, mustBeNew, padded, put, type MemoryTable, type MemoryWrite, type RowKey } from './memoryTable.ts';
 
 const rows = {

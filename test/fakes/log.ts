@@ -1,4 +1,4 @@
-import type { Log } from '../../lib/log.ts';
+import type { Log } from '#lib/log.ts';
 
 export interface LogLine {
   level: 'info' | 'warn' | 'error';

@@ -5,7 +5,7 @@
  * every condition is checked against the rows as they were before the transaction, and a failed one is answered
  * with its write's label.
  */
-import type { CommitResult, PlannedWrite, WriteLabel } from '../../lib/shared/transaction.ts';
+import type { CommitResult, PlannedWrite, WriteLabel } from '#lib/shared/transaction.ts';
 
 /** A row's address: its kind first, then the ids that name it (['instance', id], ['history', id, '00000002']). */
 export type RowKey = readonly string[];

@@ -3,9 +3,9 @@
  * events written in the same transaction as the change they describe, sorted by when they occurred, removed once
  * handled.
  */
-import type { LifecycleEvent } from '../../lib/outbox/events.ts';
-import type { OutboxStore, PendingEvent } from '../../lib/outbox/ports.ts';
-import type { Expiry } from '../../lib/shared/testData.ts';
+import type { LifecycleEvent } from '#lib/outbox/events.ts';
+import type { OutboxStore, PendingEvent } from '#lib/outbox/ports.ts';
+import type { Expiry } from '#lib/shared/testData.ts';
 import { put, update, type MemoryTable, type MemoryWrite, type RowKey } from './memoryTable.ts';
 
 const OUTBOX = 'outbox';

@@ -2,9 +2,9 @@
  * The provisioning worker's world outside (lib/provisioning/ports.ts): Query Order, the seller's product and
  * settlement's record of billing facts, each keeping what it was asked so a test can look.
  */
-import type { AppInfo, Instance, OrderTerms } from '../../lib/instances/model.ts';
-import type { LifecycleEvent } from '../../lib/outbox/events.ts';
-import type { OrderBilling, OrderQuery, ProvisioningAdapter, StepOutcome } from '../../lib/provisioning/ports.ts';
+import type { AppInfo, Instance, OrderTerms } from '#lib/instances/model.ts';
+import type { LifecycleEvent } from '#lib/outbox/events.ts';
+import type { OrderBilling, OrderQuery, ProvisioningAdapter, StepOutcome } from '#lib/provisioning/ports.ts';
 import { put, type MemoryTable } from './memoryTable.ts';
 
 /** A step's failure: `retry` says whether a later attempt may succeed. */

@@ -1,5 +1,5 @@
-import type { LifecycleEvent } from '../../lib/outbox/events.ts';
-import type { EventPublisher } from '../../lib/outbox/publisher.ts';
+import type { LifecycleEvent } from '#lib/outbox/events.ts';
+import type { EventPublisher } from '#lib/outbox/publisher.ts';
 
 export interface FakePublisher extends EventPublisher {
   /** Every event sent to the provisioning queue, in order. */

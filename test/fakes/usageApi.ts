@@ -1,4 +1,4 @@
-import type { UsagePushOutcome, UsagePushRecord } from '../../lib/koogallery/openApi/contract.ts';
+import type { UsagePushOutcome, UsagePushRecord } from '#lib/koogallery/openApi/contract.ts';
 
 /**
  * The marketplace's usage API (spec §8.2) as the usage push sees it: it holds each record once by its metering_sn,

@@ -12,7 +12,7 @@ import {
   type UsageLedger,
   type UsageWindow,
   type WindowAddition,
-} from '../../lib/usage/ports.ts';
+} from '#lib/usage/ports.ts';
 import { mustBeNew, put, update, type MemoryTable, type MemoryWrite, type RowKey } from './memoryTable.ts';
 
 const rows = {

@@ -3,12 +3,12 @@ import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { handler } from '../../functions/produce.ts';
-import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
-import { dynamoClient } from '../../lib/aws/clients.ts';
-import { handleProduceCall, type ProduceDeps, type ProduceResult } from '../../lib/instances/produceCall.ts';
-import type { LifecycleEvent } from '../../lib/outbox/events.ts';
-import { instanceStore } from '../../lib/store/instanceStore.ts';
-import { licenseStore } from '../../lib/store/licenseStore.ts';
+import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { dynamoClient } from '#lib/aws/clients.ts';
+import { handleProduceCall, type ProduceDeps, type ProduceResult } from '#lib/instances/produceCall.ts';
+import type { LifecycleEvent } from '#lib/outbox/events.ts';
+import { instanceStore } from '#lib/store/instanceStore.ts';
+import { licenseStore } from '#lib/store/licenseStore.ts';
 import { signedQuery, TEST_KEY } from './signing.ts';
 
 export const store = () => instanceStore(dynamoClient(), { main: env('MAIN_TABLE'), audit: env('AUDIT_TABLE') });

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { handler } from '../../functions/seller.ts';
-import type { Scope } from '../../lib/seller-api/apiKeys.ts';
-import { apiKeyStore } from '../../lib/store/apiKeyStore.ts';
-import { dynamoClient } from '../../lib/aws/clients.ts';
+import type { Scope } from '#lib/seller-api/apiKeys.ts';
+import { apiKeyStore } from '#lib/store/apiKeyStore.ts';
+import { dynamoClient } from '#lib/aws/clients.ts';
 import { env, lambdaContext } from './produce.ts';
 
 /** Calls the real seller function with an HTTP API event, as API Gateway would. */

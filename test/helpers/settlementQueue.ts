@@ -3,7 +3,7 @@ import type { SQSBatchResponse } from 'aws-lambda';
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { handler as worker } from '../../functions/settlementWorker.ts';
-import { sqsClient } from '../../lib/aws/clients.ts';
+import { sqsClient } from '#lib/aws/clients.ts';
 import { sqsEvent } from './localStack.ts';
 import { lambdaContext } from './produce.ts';
 

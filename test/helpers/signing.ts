@@ -1,5 +1,5 @@
-import { signRequest } from '../../lib/koogallery/auth.ts';
-import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
+import { signRequest } from '#lib/koogallery/auth.ts';
+import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
 
 export const TEST_KEY = 'testAccessKey-0123456789';
 

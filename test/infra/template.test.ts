@@ -13,8 +13,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../lib/config.ts';
-import { WORKER_HEAP_MB } from '../../lib/settlement/worker.ts';
+import { parseConfig } from '#lib/config.ts';
+import { WORKER_HEAP_MB } from '#lib/settlement/worker.ts';
 
 const run = promisify(execFile);
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');

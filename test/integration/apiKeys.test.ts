@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { GetItemCommand, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { generateApiKey, hashApiKey, SCOPES, type SellerKey } from '../../lib/seller-api/apiKeys.ts';
-import { apiKeyStore } from '../../lib/store/apiKeyStore.ts';
-import { dynamoClient } from '../../lib/aws/clients.ts';
-import { keys } from '../../lib/store/keys.ts';
+import { generateApiKey, hashApiKey, SCOPES, type SellerKey } from '#lib/seller-api/apiKeys.ts';
+import { apiKeyStore } from '#lib/store/apiKeyStore.ts';
+import { dynamoClient } from '#lib/aws/clients.ts';
+import { keys } from '#lib/store/keys.ts';
 import { createLocalKey, runKeysCli } from '../../scripts/keys.ts';
 import { env } from '../helpers/produce.ts';
 

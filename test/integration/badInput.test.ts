@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dynamoClient } from '../../lib/aws/clients.ts';
+import { dynamoClient } from '#lib/aws/clients.ts';
 import { prepareFixture } from '../../scripts/resilience/badInput/fixture.ts';
 import { GENERATORS, recipeStream } from '../../scripts/resilience/badInput/generators.ts';
 import { describeOutcome, Tally } from '../../scripts/resilience/badInput/report.ts';

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signRequest } from '../../lib/koogallery/auth.ts';
-import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
-import { bodySignHeader } from '../../lib/koogallery/signature.ts';
-import { formatJson, formatTable } from '../../lib/simulator/conformance/report.ts';
-import { CONFORMANCE_CHECKS, runConformance } from '../../lib/simulator/conformance/run.ts';
-import type { CheckResult } from '../../lib/simulator/conformance/trial.ts';
+import { signRequest } from '#lib/koogallery/auth.ts';
+import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { bodySignHeader } from '#lib/koogallery/signature.ts';
+import { formatJson, formatTable } from '#lib/simulator/conformance/report.ts';
+import { CONFORMANCE_CHECKS, runConformance } from '#lib/simulator/conformance/run.ts';
+import type { CheckResult } from '#lib/simulator/conformance/trial.ts';
 import { startHandlerServer, type HandlerServer } from '../helpers/httpServer.ts';
 import { TEST_KEY } from '../helpers/signing.ts';
 

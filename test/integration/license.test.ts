@@ -3,8 +3,8 @@ import { promisify } from 'node:util';
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { dynamoClient } from '../../lib/aws/clients.ts';
-import { keys } from '../../lib/store/keys.ts';
+import { dynamoClient } from '#lib/aws/clients.ts';
+import { keys } from '#lib/store/keys.ts';
 import { licenseCliStore, registerLicenseCode, runLicensesCli, showLicenseCode, type RegisterInput } from '../../scripts/licenses.ts';
 import { auditRecord, call, env, uniqueId } from '../helpers/produce.ts';
 

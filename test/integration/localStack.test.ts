@@ -26,7 +26,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { createResources, type StackResources } from '../../scripts/local/emulators.ts';
-import { apiKeyStore } from '../../lib/store/apiKeyStore.ts';
+import { apiKeyStore } from '#lib/store/apiKeyStore.ts';
 import {
   LOCAL_DEFAULT_OPENAPI_CREDENTIALS,
   LOCAL_DEFAULT_WEBHOOK_SECRET,
@@ -38,11 +38,11 @@ import {
 } from '../../scripts/local/env.ts';
 import { mockOrder, startFakeOpenApi, type FakeOpenApi, type FakeOrder } from '../../scripts/local/fake-openapi.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../scripts/local/webhook-receiver.ts';
-import { sqsClient } from '../../lib/aws/clients.ts';
+import { sqsClient } from '#lib/aws/clients.ts';
 import { request as httpRequest } from 'node:http';
-import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
-import { bodySignHeader } from '../../lib/koogallery/signature.ts';
-import { signV1Request } from '../../lib/koogallery/v1Auth.ts';
+import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { bodySignHeader } from '#lib/koogallery/signature.ts';
+import { signV1Request } from '#lib/koogallery/v1Auth.ts';
 import { signedQuery, TEST_KEY } from '../helpers/signing.ts';
 import { interpretResult, startOffline, startSqsBridge, type SqsBridge } from '../helpers/localStack.ts';
 

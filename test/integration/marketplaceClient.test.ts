@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bodySignHeader } from '../../lib/koogallery/signature.ts';
-import { bodySignVerdict, marketplaceClient, type MarketplaceClient } from '../../lib/simulator/client.ts';
-import { RequestError, requestBody } from '../../lib/simulator/requests.ts';
+import { bodySignHeader } from '#lib/koogallery/signature.ts';
+import { bodySignVerdict, marketplaceClient, type MarketplaceClient } from '#lib/simulator/client.ts';
+import { RequestError, requestBody } from '#lib/simulator/requests.ts';
 import { startHandlerServer, type HandlerServer } from '../helpers/httpServer.ts';
 import { TEST_KEY } from '../helpers/signing.ts';
 

@@ -3,20 +3,20 @@
  * fetch is never mocked: network failures come from a closed local port.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApigCredentials } from '../../lib/koogallery/apig.ts';
-import { signApigRequest } from '../../lib/koogallery/apig.ts';
-import { openApiClient } from '../../lib/koogallery/openApi/client.ts';
+import type { ApigCredentials } from '#lib/koogallery/apig.ts';
+import { signApigRequest } from '#lib/koogallery/apig.ts';
+import { openApiClient } from '#lib/koogallery/openApi/client.ts';
 import {
   OPEN_API_BASE_URL,
   OPEN_API_FALLBACK_URL,
   ORDER_QUERY_PATH,
   type OpenApiConfig,
   type QueryOrderOutcome,
-} from '../../lib/koogallery/openApi/contract.ts';
-import { exactNumbers, plainDecimal } from '../../lib/koogallery/openApi/exactNumbers.ts';
-import { interpretQueryOrderAnswer } from '../../lib/koogallery/openApi/queryOrder.ts';
-import { isRetryable } from '../../lib/koogallery/openApi/refusals.ts';
-import type { Log } from '../../lib/log.ts';
+} from '#lib/koogallery/openApi/contract.ts';
+import { exactNumbers, plainDecimal } from '#lib/koogallery/openApi/exactNumbers.ts';
+import { interpretQueryOrderAnswer } from '#lib/koogallery/openApi/queryOrder.ts';
+import { isRetryable } from '#lib/koogallery/openApi/refusals.ts';
+import type { Log } from '#lib/log.ts';
 import { freePort } from '../../scripts/local/processes.ts';
 import {
   MOCK_ORDER_IDS,

@@ -2,8 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../../functions/probe.ts';
-import { marketplaceClient } from '../../lib/simulator/client.ts';
-import { probe } from '../../lib/simulator/probe.ts';
+import { marketplaceClient } from '#lib/simulator/client.ts';
+import { probe } from '#lib/simulator/probe.ts';
 import { startHandlerServer, type HandlerServer } from '../helpers/httpServer.ts';
 import { TEST_KEY } from '../helpers/signing.ts';
 

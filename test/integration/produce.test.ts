@@ -2,10 +2,10 @@ import { createHmac } from 'node:crypto';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { handleProduceCall } from '../../lib/instances/produceCall.ts';
-import { instanceStore } from '../../lib/store/instanceStore.ts';
-import { keys } from '../../lib/store/keys.ts';
-import { dynamoClient } from '../../lib/aws/clients.ts';
+import { handleProduceCall } from '#lib/instances/produceCall.ts';
+import { instanceStore } from '#lib/store/instanceStore.ts';
+import { keys } from '#lib/store/keys.ts';
+import { dynamoClient } from '#lib/aws/clients.ts';
 import { auditRecord, call, env, invokeRaw, produceDeps, store, uniqueId } from '../helpers/produce.ts';
 import { signedQuery, TEST_KEY } from '../helpers/signing.ts';
 

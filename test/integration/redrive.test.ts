@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sqsClient } from '../../lib/aws/clients.ts';
+import { sqsClient } from '#lib/aws/clients.ts';
 import { runRedriveCli } from '../../scripts/redrive.ts';
 
 /** npm run redrive against fauxqs: dead-lettered events go back to their queue, and only after they were sent. */

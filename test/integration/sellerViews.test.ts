@@ -2,15 +2,15 @@ import { randomInt } from 'node:crypto';
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
-import type { Instance, InstanceState } from '../../lib/instances/model.ts';
-import { createInstance } from '../../lib/instances/stateMachine.ts';
-import { eventFor } from '../../lib/outbox/events.ts';
-import { dynamoClient } from '../../lib/aws/clients.ts';
-import { InvalidCursorError } from '../../lib/store/cursor.ts';
-import type { AuditRecord } from '../../lib/audit/records.ts';
-import { keys } from '../../lib/store/keys.ts';
-import { InvalidQueryError, type ListInstancesQuery, type ListMessagesQuery, type Page } from '../../lib/seller-api/ports.ts';
-import { sellerViews } from '../../lib/store/sellerViews.ts';
+import type { Instance, InstanceState } from '#lib/instances/model.ts';
+import { createInstance } from '#lib/instances/stateMachine.ts';
+import { eventFor } from '#lib/outbox/events.ts';
+import { dynamoClient } from '#lib/aws/clients.ts';
+import { InvalidCursorError } from '#lib/store/cursor.ts';
+import type { AuditRecord } from '#lib/audit/records.ts';
+import { keys } from '#lib/store/keys.ts';
+import { InvalidQueryError, type ListInstancesQuery, type ListMessagesQuery, type Page } from '#lib/seller-api/ports.ts';
+import { sellerViews } from '#lib/store/sellerViews.ts';
 import { call, env, store, uniqueId } from '../helpers/produce.ts';
 
 /**

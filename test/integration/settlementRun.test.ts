@@ -6,12 +6,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { periodToSettle } from '../../functions/settlement.ts';
 import { handler as worker } from '../../functions/settlementWorker.ts';
-import { config } from '../../lib/config.ts';
-import { settlementDeps } from '../../lib/settlement/deps.ts';
-import { PART_BYTES } from '../../lib/settlement/files.ts';
-import type { OrderLineFacts } from '../../lib/settlement/model.ts';
-import { billingRecorder } from '../../lib/settlement/billingFacts.ts';
-import { closePeriod } from '../../lib/settlement/close.ts';
+import { config } from '#lib/config.ts';
+import { settlementDeps } from '#lib/settlement/deps.ts';
+import { PART_BYTES } from '#lib/settlement/files.ts';
+import type { OrderLineFacts } from '#lib/settlement/model.ts';
+import { billingRecorder } from '#lib/settlement/billingFacts.ts';
+import { closePeriod } from '#lib/settlement/close.ts';
 import {
   InputsChangedError,
   InvalidPeriodError,
@@ -20,18 +20,18 @@ import {
   PeriodNotEndedError,
   PeriodNotStartedError,
   RunInProgressError,
-} from '../../lib/settlement/errors.ts';
-import type { SettlementDeps } from '../../lib/settlement/ports.ts';
-import { startRun } from '../../lib/settlement/start.ts';
-import { statementView } from '../../lib/settlement/view.ts';
-import { billingStore } from '../../lib/store/billingStore.ts';
-import { dynamoClient } from '../../lib/aws/clients.ts';
-import { commitWrites, toItem } from '../../lib/store/dynamo.ts';
-import { keys } from '../../lib/store/keys.ts';
-import { s3Client } from '../../lib/aws/clients.ts';
-import type { StatementHeader } from '../../lib/settlement/statementRecords.ts';
-import { supervisionStore } from '../../lib/store/supervisionStore.ts';
-import { usageStore } from '../../lib/store/usageStore.ts';
+} from '#lib/settlement/errors.ts';
+import type { SettlementDeps } from '#lib/settlement/ports.ts';
+import { startRun } from '#lib/settlement/start.ts';
+import { statementView } from '#lib/settlement/view.ts';
+import { billingStore } from '#lib/store/billingStore.ts';
+import { dynamoClient } from '#lib/aws/clients.ts';
+import { commitWrites, toItem } from '#lib/store/dynamo.ts';
+import { keys } from '#lib/store/keys.ts';
+import { s3Client } from '#lib/aws/clients.ts';
+import type { StatementHeader } from '#lib/settlement/statementRecords.ts';
+import { supervisionStore } from '#lib/store/supervisionStore.ts';
+import { usageStore } from '#lib/store/usageStore.ts';
 import { sqsEvent } from '../helpers/localStack.ts';
 import { env, lambdaContext } from '../helpers/produce.ts';
 import { drainSettlement, ownSettlementQueue } from '../helpers/settlementQueue.ts';

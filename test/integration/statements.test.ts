@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OrderLineFacts } from '../../lib/settlement/model.ts';
-import { billingStore } from '../../lib/store/billingStore.ts';
-import { dynamoClient } from '../../lib/aws/clients.ts';
-import { commitWrites } from '../../lib/store/dynamo.ts';
+import type { OrderLineFacts } from '#lib/settlement/model.ts';
+import { billingStore } from '#lib/store/billingStore.ts';
+import { dynamoClient } from '#lib/aws/clients.ts';
+import { commitWrites } from '#lib/store/dynamo.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/emulators.ts';
 import { startS3Gateway, type S3Gateway } from '../../scripts/local/s3-gateway.ts';
 import { env } from '../helpers/produce.ts';

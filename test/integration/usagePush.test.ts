@@ -6,11 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { formatSdkDate, signApigRequest, verifyApigRequest, type ApigCredentials } from '../../lib/koogallery/apig.ts';
-import { openApiClient } from '../../lib/koogallery/openApi/client.ts';
-import { USAGE_DATA_PATH, type OpenApiConfig, type UsagePushOutcome, type UsagePushRecord } from '../../lib/koogallery/openApi/contract.ts';
-import { interpretUsageAnswer } from '../../lib/koogallery/openApi/usagePush.ts';
-import { usageBody, usageSignature } from '../../lib/koogallery/usageSignature.ts';
+import { formatSdkDate, signApigRequest, verifyApigRequest, type ApigCredentials } from '#lib/koogallery/apig.ts';
+import { openApiClient } from '#lib/koogallery/openApi/client.ts';
+import { USAGE_DATA_PATH, type OpenApiConfig, type UsagePushOutcome, type UsagePushRecord } from '#lib/koogallery/openApi/contract.ts';
+import { interpretUsageAnswer } from '#lib/koogallery/openApi/usagePush.ts';
+import { usageBody, usageSignature } from '#lib/koogallery/usageSignature.ts';
 import { LOCAL_DEFAULT_ACCESS_KEY } from '../../scripts/local/env.ts';
 import {
   FAKE_OPENAPI_DEFAULT_ACCESS_KEY,

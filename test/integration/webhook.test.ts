@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { webhookClient, webhookSignatureHeader, type WebhookEvent, type WebhookOutcome } from '../../lib/provisioning/webhook.ts';
+import { webhookClient, webhookSignatureHeader, type WebhookEvent, type WebhookOutcome } from '#lib/provisioning/webhook.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../scripts/local/webhook-receiver.ts';
 
 /** The webhook adapter against the reference receiver and odd servers, over real HTTP on 127.0.0.1. */

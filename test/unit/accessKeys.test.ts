@@ -1,8 +1,8 @@
 import { GetParameterError } from '@aws-lambda-powertools/parameters/errors';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../lib/config.ts';
-import { accessKeyLoader } from '../../lib/koogallery/accessKeys.ts';
-import { keyId } from '../../lib/koogallery/signature.ts';
+import { parseConfig } from '#lib/config.ts';
+import { accessKeyLoader } from '#lib/koogallery/accessKeys.ts';
+import { keyId } from '#lib/koogallery/signature.ts';
 
 const base = { MAIN_TABLE: 'm', AUDIT_TABLE: 'a', PROVISIONING_QUEUE_URL: 'http://127.0.0.1:1/0/q', ORDER_QUERY: 'false' };
 const onAws = parseConfig({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
-import { parseActivity } from '../../lib/koogallery/activities.ts';
-import { answer } from '../../lib/koogallery/resultCodes.ts';
+import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { parseActivity } from '#lib/koogallery/activities.ts';
+import { answer } from '#lib/koogallery/resultCodes.ts';
 
 const newInstance = { activity: 'newInstance', orderId: 'CS1', orderLineId: 'CS1-000001', businessId: 'b-1', testFlag: '0' };
 
@@ -69,7 +69,7 @@ describe('parseActivity', () => {
 
 describe('body nesting', () => {
   it('finds bodies nested deeper than the limit in one scan, ignoring brackets inside strings', async () => {
-    const { nestedDeeperThan, MAX_JSON_DEPTH } = await import('../../lib/koogallery/canonicalJson.ts');
+    const { nestedDeeperThan, MAX_JSON_DEPTH } = await import('#lib/koogallery/canonicalJson.ts');
     const nested = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
     expect(nestedDeeperThan(nested(MAX_JSON_DEPTH))).toBe(false);
     expect(nestedDeeperThan(nested(MAX_JSON_DEPTH + 1))).toBe(true);

@@ -10,7 +10,7 @@ import {
   sameHash,
   SCOPES,
   type SellerKey,
-} from '../../lib/seller-api/apiKeys.ts';
+} from '#lib/seller-api/apiKeys.ts';
 
 /** Seller API keys, pure: the secret's format, its hash, the Authorization header, scopes. */
 

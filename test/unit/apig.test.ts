@@ -12,7 +12,7 @@ import {
   uriEncode,
   verifyApigRequest,
   type ApigCredentials,
-} from '../../lib/koogallery/apig.ts';
+} from '#lib/koogallery/apig.ts';
 
 // Made-up keys, not Huawei's.
 const CREDS: ApigCredentials = { ak: 'TESTAK0123456789ABCD', sk: 'testSecretKey-0123456789' };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseTimestamp, verifyRequest, type AccessKey } from '../../lib/koogallery/auth.ts';
-import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
-import { canonicalPayload } from '../../lib/koogallery/canonicalJson.ts';
-import { keyId, signatureV2 } from '../../lib/koogallery/signature.ts';
+import { parseTimestamp, verifyRequest, type AccessKey } from '#lib/koogallery/auth.ts';
+import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { canonicalPayload } from '#lib/koogallery/canonicalJson.ts';
+import { keyId, signatureV2 } from '#lib/koogallery/signature.ts';
 import { signedQuery, TEST_KEY } from '../helpers/signing.ts';
 
 const NOW = 1_700_000_000_000;

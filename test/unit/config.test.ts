@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asyncProvisioning, ConfigError, parseConfig } from '../../lib/config.ts';
+import { asyncProvisioning, ConfigError, parseConfig } from '#lib/config.ts';
 
 const minimal = {
   MAIN_TABLE: 'main',

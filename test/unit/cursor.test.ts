@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { decodeCursor, encodeCursor, InvalidCursorError, MAX_CURSOR_LENGTH, startKey } from '../../lib/store/cursor.ts';
+import { decodeCursor, encodeCursor, InvalidCursorError, MAX_CURSOR_LENGTH, startKey } from '#lib/store/cursor.ts';
 
 const shape = z.strictObject({ list: z.literal('things'), key: z.strictObject({ pk: z.string().startsWith('THING#'), sk: z.literal('#THING') }) });
 const raw = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');

@@ -9,7 +9,7 @@ import {
   javaSha1PrngBytes,
   randomV1Iv,
   type EncryptType,
-} from '../../lib/koogallery/fieldCrypto.ts';
+} from '#lib/koogallery/fieldCrypto.ts';
 import { TEST_KEY } from '../helpers/signing.ts';
 
 const IV = 'AbCdEf0123456789';

@@ -7,7 +7,7 @@ import {
   type License,
   type LicenseCommand,
   type LicenseState,
-} from '../../lib/licenses/license.ts';
+} from '#lib/licenses/license.ts';
 
 /** The License-code state machine (spec §5.1), pure: ACTIVE ⇄ FROZEN → RELEASED, never backwards. */
 

@@ -2,9 +2,9 @@ import { createHash, createHmac } from 'node:crypto';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MAX_PRESIGN_SECONDS, attachmentDisposition, downloadUrl, proofUploadForm } from '../../lib/supervision/presign.ts';
-import { presigningS3Client } from '../../lib/aws/clients.ts';
-import { proofObjectKey } from '../../lib/supervision/proofs.ts';
+import { MAX_PRESIGN_SECONDS, attachmentDisposition, downloadUrl, proofUploadForm } from '#lib/supervision/presign.ts';
+import { presigningS3Client } from '#lib/aws/clients.ts';
+import { proofObjectKey } from '#lib/supervision/proofs.ts';
 
 const CREDENTIALS = { accessKeyId: 'AKIAEXAMPLEPROOFS', secretAccessKey: 'example/secret/key' };
 const REGION = 'eu-west-1';

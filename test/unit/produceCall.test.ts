@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { allowAllChanges } from '../../lib/instances/changePolicy.ts';
-import { handleProduceCall, type ProduceDeps } from '../../lib/instances/produceCall.ts';
-import type { SignedQuery } from '../../lib/koogallery/auth.ts';
-import type { JsonObject } from '../../lib/koogallery/canonicalJson.ts';
-import { registerLicense } from '../../lib/licenses/license.ts';
+import { allowAllChanges } from '#lib/instances/changePolicy.ts';
+import { handleProduceCall, type ProduceDeps } from '#lib/instances/produceCall.ts';
+import type { SignedQuery } from '#lib/koogallery/auth.ts';
+import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { registerLicense } from '#lib/licenses/license.ts';
 import { auditRecords, fakeStores, recordingLog, touches } from '../fakes/index.ts';
 import { PRODUCE_SETTINGS } from '../helpers/produce.ts';
 import { signedQuery, TEST_KEY } from '../helpers/signing.ts';

@@ -1,9 +1,9 @@
 import type { Request } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { marketplaceErrors, toHttpResponse, toProduceCall } from '../../lib/http/produceHttp.ts';
-import { answer } from '../../lib/koogallery/resultCodes.ts';
-import { bodySignHeader } from '../../lib/koogallery/signature.ts';
+import { marketplaceErrors, toHttpResponse, toProduceCall } from '#lib/http/produceHttp.ts';
+import { answer } from '#lib/koogallery/resultCodes.ts';
+import { bodySignHeader } from '#lib/koogallery/signature.ts';
 
 const key = { id: 'k', secret: 'testAccessKey-0123456789' };
 

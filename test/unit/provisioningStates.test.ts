@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Instance, InstanceState, OrderTerms } from '../../lib/instances/model.ts';
+import type { Instance, InstanceState, OrderTerms } from '#lib/instances/model.ts';
 import {
   awaitsProvisioning,
   createInstance,
@@ -8,8 +8,8 @@ import {
   provisioned,
   provisioningFailed,
   retryProvisioning,
-} from '../../lib/instances/stateMachine.ts';
-import { dueAttributes, expireTimeIso } from '../../lib/store/instanceStore.ts';
+} from '#lib/instances/stateMachine.ts';
+import { dueAttributes, expireTimeIso } from '#lib/store/instanceStore.ts';
 
 const AT = '2026-01-01T00:00:00.000Z';
 const LATER = '2026-01-01T00:05:00.000Z';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Instance, OrderTerms } from '../../lib/instances/model.ts';
-import { createInstance, decide, type Command } from '../../lib/instances/stateMachine.ts';
-import { eventFor, queueEventFor, type LifecycleEvent } from '../../lib/outbox/events.ts';
-import { handleLifecycleEvent, RetryLater, type WorkerDeps } from '../../lib/provisioning/worker.ts';
+import type { Instance, OrderTerms } from '#lib/instances/model.ts';
+import { createInstance, decide, type Command } from '#lib/instances/stateMachine.ts';
+import { eventFor, queueEventFor, type LifecycleEvent } from '#lib/outbox/events.ts';
+import { handleLifecycleEvent, RetryLater, type WorkerDeps } from '#lib/provisioning/worker.ts';
 import { fakeOrderBilling, fakeOrderQuery, fakeProduct, fakeStores, recordingLog, touches } from '../fakes/index.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StatementLine } from '../../lib/settlement/model.ts';
+import type { StatementLine } from '#lib/settlement/model.ts';
 import {
   BillFormatError,
   billRows,
@@ -8,7 +8,7 @@ import {
   parseCsvRecords,
   reconcile,
   type BillRow,
-} from '../../lib/settlement/billComparison.ts';
+} from '#lib/settlement/billComparison.ts';
 
 /** Reconciliation: the marketplace's bill export (CSV) against our statement. */
 

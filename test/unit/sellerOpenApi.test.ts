@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { SCOPES } from '../../lib/seller-api/apiKeys.ts';
-import { ERROR_STATUS } from '../../lib/seller-api/errors.ts';
-import { openApiDocument } from '../../lib/seller-api/openapi.ts';
-import { defineRoute } from '../../lib/seller-api/defineRoute.ts';
-import { openApiRoute, sellerRoutes } from '../../lib/seller-api/allRoutes.ts';
-import { UsageIngestRequestSchema, UsageReportSchema } from '../../lib/usage/reports.ts';
+import { SCOPES } from '#lib/seller-api/apiKeys.ts';
+import { ERROR_STATUS } from '#lib/seller-api/errors.ts';
+import { openApiDocument } from '#lib/seller-api/openapi.ts';
+import { defineRoute } from '#lib/seller-api/defineRoute.ts';
+import { openApiRoute, sellerRoutes } from '#lib/seller-api/allRoutes.ts';
+import { UsageIngestRequestSchema, UsageReportSchema } from '#lib/usage/reports.ts';
 
 /** The seller API's OpenAPI document, generated from the routes' zod schemas. */
 

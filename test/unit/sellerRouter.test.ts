@@ -1,10 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { Log } from '../../lib/log.ts';
-import type { SellerKey } from '../../lib/seller-api/apiKeys.ts';
-import { SellerApiError } from '../../lib/seller-api/errors.ts';
-import { defineRoute, type AnyRoute } from '../../lib/seller-api/defineRoute.ts';
-import { handleSellerRequest, type Authenticate, type RouterContext, type SellerRequest, type SellerResponse } from '../../lib/seller-api/router.ts';
+import type { Log } from '#lib/log.ts';
+import type { SellerKey } from '#lib/seller-api/apiKeys.ts';
+import { SellerApiError } from '#lib/seller-api/errors.ts';
+import { defineRoute, type AnyRoute } from '#lib/seller-api/defineRoute.ts';
+import { handleSellerRequest, type Authenticate, type RouterContext, type SellerRequest, type SellerResponse } from '#lib/seller-api/router.ts';
 
 /** The seller API's request pipeline with small routes, an in-memory key list and a recording log. */
 

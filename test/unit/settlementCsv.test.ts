@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { csvCell, STATEMENT_COLUMNS, STATEMENT_CSV_HEADER, statementCsvRow, statementJsonLine } from '../../lib/settlement/csv.ts';
-import type { StatementLine } from '../../lib/settlement/model.ts';
-import { parseCsvRecords } from '../../lib/settlement/billComparison.ts';
+import { csvCell, STATEMENT_COLUMNS, STATEMENT_CSV_HEADER, statementCsvRow, statementJsonLine } from '#lib/settlement/csv.ts';
+import type { StatementLine } from '#lib/settlement/model.ts';
+import { parseCsvRecords } from '#lib/settlement/billComparison.ts';
 
 /** Statement files: CSV rows and JSON Lines in a fixed column order, safe to open in a spreadsheet. */
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CurrencyTotals, OrderLineFacts, OrderLineKind, Period, SettlementProblem, SettlementSettings, StatementLine, UsageFacts } from '../../lib/settlement/model.ts';
-import { statement } from '../../lib/settlement/rules.ts';
+import type { CurrencyTotals, OrderLineFacts, OrderLineKind, Period, SettlementProblem, SettlementSettings, StatementLine, UsageFacts } from '#lib/settlement/model.ts';
+import { statement } from '#lib/settlement/rules.ts';
 
 /**
  * Golden scenarios: numbered events in the seller's words, folded into settlement facts by a small reducer, then

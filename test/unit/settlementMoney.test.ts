@@ -10,7 +10,7 @@ import {
   parseRate,
   roundTo,
   toCents,
-} from '../../lib/settlement/money.ts';
+} from '#lib/settlement/money.ts';
 
 /** Statement money: exact decimals on bigint, rounded half up (away from zero) to cents. */
 

@@ -8,7 +8,7 @@ import {
   periodOf,
   periodsBetween,
   previousPeriod,
-} from '../../lib/settlement/period.ts';
+} from '#lib/settlement/period.ts';
 
 /** Statement periods: calendar months in the seller's time zone, daylight saving included. */
 

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { OrderLineFacts, OrderLineKind, SettlementSettings, StatementLine, UsageFacts } from '../../lib/settlement/model.ts';
-import { periodsBetween } from '../../lib/settlement/period.ts';
-import { formatCents, parseCents } from '../../lib/settlement/money.ts';
-import { statement } from '../../lib/settlement/rules.ts';
+import type { OrderLineFacts, OrderLineKind, SettlementSettings, StatementLine, UsageFacts } from '#lib/settlement/model.ts';
+import { periodsBetween } from '#lib/settlement/period.ts';
+import { formatCents, parseCents } from '#lib/settlement/money.ts';
+import { statement } from '#lib/settlement/rules.ts';
 
 /**
  * Properties of any statement, for random facts and settings: every line balances to the cent, every amount has

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseRate } from '../../lib/settlement/money.ts';
-import type { OrderLineFacts, SettlementSettings, StatementLine, UsageFacts } from '../../lib/settlement/model.ts';
+import { parseRate } from '#lib/settlement/money.ts';
+import type { OrderLineFacts, SettlementSettings, StatementLine, UsageFacts } from '#lib/settlement/model.ts';
 import {
   billingPeriod,
   compareLines,
@@ -9,7 +9,7 @@ import {
   statement,
   StatementTotals,
   usageEntries,
-} from '../../lib/settlement/rules.ts';
+} from '#lib/settlement/rules.ts';
 
 /** The settlement rules, one rule at a time (the golden scenarios replay them as stories). */
 

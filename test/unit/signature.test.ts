@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalCandidates, canonicalPayload, type JsonObject } from '../../lib/koogallery/canonicalJson.ts';
-import { bodySignHeader, hmacHex, keyId, signaturesEqual, signatureV2 } from '../../lib/koogallery/signature.ts';
+import { canonicalCandidates, canonicalPayload, type JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { bodySignHeader, hmacHex, keyId, signaturesEqual, signatureV2 } from '#lib/koogallery/signature.ts';
 
 const KEY = 'testAccessKey-0123456789';
 

@@ -1,6 +1,6 @@
 import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { SNIFF_HEAD_BYTES, SNIFFED_TYPES, sniffContentType, zipEntryNames } from '../../lib/supervision/sniff.ts';
+import { SNIFF_HEAD_BYTES, SNIFFED_TYPES, sniffContentType, zipEntryNames } from '#lib/supervision/sniff.ts';
 
 /** CRC-32 (IEEE), for well-formed test archives. */
 function crc32(data: Uint8Array): number {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { appInfoFromTemplates } from '../../lib/instances/appInfo.ts';
-import type { Instance, InstanceState } from '../../lib/instances/model.ts';
-import { createInstance, decide, idempotencyKey, type Command } from '../../lib/instances/stateMachine.ts';
+import { appInfoFromTemplates } from '#lib/instances/appInfo.ts';
+import type { Instance, InstanceState } from '#lib/instances/model.ts';
+import { createInstance, decide, idempotencyKey, type Command } from '#lib/instances/stateMachine.ts';
 
 const AT = '2026-01-01T00:00:00.000Z';
 const LATER = '2026-01-02T00:00:00.000Z';

@@ -17,7 +17,7 @@ import {
   quarantineKey,
   requiredKindsPresent,
   sha256Forms,
-} from '../../lib/supervision/proofs.ts';
+} from '#lib/supervision/proofs.ts';
 
 const DIGEST = createHash('sha256').update('delivery proof').digest();
 const HEX = DIGEST.toString('hex');

@@ -7,8 +7,8 @@ import {
   type SupervisionActor,
   type SupervisionRecord,
   type SupervisionState,
-} from '../../lib/supervision/model.ts';
-import { applySupervision, effectiveServiceStart, isIsoInstant, isTerminal, newSupervision, type SupervisionResult } from '../../lib/supervision/stateMachine.ts';
+} from '#lib/supervision/model.ts';
+import { applySupervision, effectiveServiceStart, isIsoInstant, isTerminal, newSupervision, type SupervisionResult } from '#lib/supervision/stateMachine.ts';
 
 const AT = '2026-01-01T00:00:00.000Z';
 const LATER = '2026-01-02T00:00:00.000Z';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatQuantity, parseQuantity, SCALE } from '../../lib/usage/decimal.ts';
+import { formatQuantity, parseQuantity, SCALE } from '#lib/usage/decimal.ts';
 
 /** Usage quantities: decimal strings with at most 4 places, held exactly as bigint counts of 0.0001. */
 

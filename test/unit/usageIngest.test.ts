@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Instance } from '../../lib/instances/model.ts';
-import { createInstance } from '../../lib/instances/stateMachine.ts';
-import { ingestUsage, type IngestDeps } from '../../lib/usage/ingest.ts';
-import { meteringSn, usageApiTime } from '../../lib/usage/windows.ts';
+import type { Instance } from '#lib/instances/model.ts';
+import { createInstance } from '#lib/instances/stateMachine.ts';
+import { ingestUsage, type IngestDeps } from '#lib/usage/ingest.ts';
+import { meteringSn, usageApiTime } from '#lib/usage/windows.ts';
 import { memoryTable, fakeUsageLedger, recordingLog, touches } from '../fakes/index.ts';
 
 /**

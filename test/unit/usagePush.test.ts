@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { pushUsage, type PushDeps, type PushSummary } from '../../lib/usage/push.ts';
-import type { UsageLedger } from '../../lib/usage/ports.ts';
-import { meteringSn, usageApiTime } from '../../lib/usage/windows.ts';
+import { pushUsage, type PushDeps, type PushSummary } from '#lib/usage/push.ts';
+import type { UsageLedger } from '#lib/usage/ports.ts';
+import { meteringSn, usageApiTime } from '#lib/usage/windows.ts';
 import { auditRecords, fakeAuditLog, fakeUsageApi, fakeUsageLedger, memoryTable, recordingLog } from '../fakes/index.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Instance, InstanceState } from '../../lib/instances/model.ts';
-import { csvSet, isPackage, meteringOf, parseUsageProducts, type MeteringSettings } from '../../lib/usage/metering.ts';
+import type { Instance, InstanceState } from '#lib/instances/model.ts';
+import { csvSet, isPackage, meteringOf, parseUsageProducts, type MeteringSettings } from '#lib/usage/metering.ts';
 import {
   checkReport,
   MAX_REPORTS_PER_REQUEST,
@@ -9,7 +9,7 @@ import {
   UsageIngestRequestSchema,
   type RejectionCode,
   type UsageReport,
-} from '../../lib/usage/reports.ts';
+} from '#lib/usage/reports.ts';
 
 /** Usage reports, pure: which instances are metered, a report's shape, and the rules it must pass. */
 

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { UsagePushRecord } from '../../lib/koogallery/openApi/contract.ts';
-import { usageBody, usageSignature, verifyUsageSignature } from '../../lib/koogallery/usageSignature.ts';
+import type { UsagePushRecord } from '#lib/koogallery/openApi/contract.ts';
+import { usageBody, usageSignature, verifyUsageSignature } from '#lib/koogallery/usageSignature.ts';
 
 // Spec §7.7 test vector (made-up key, not Huawei's).
 const KEY = 'testAccessKey-0123456789';

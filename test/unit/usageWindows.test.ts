@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { usageApiTime, MAX_AGE_MS, meteringSn, parseUtc, WINDOW_MS, windowStart } from '../../lib/usage/windows.ts';
-import { iso } from '../../lib/shared/time.ts';
+import { usageApiTime, MAX_AGE_MS, meteringSn, parseUtc, WINDOW_MS, windowStart } from '#lib/usage/windows.ts';
+import { iso } from '#lib/shared/time.ts';
 
 /** Usage windows: UTC instants, the marketplace's time format, window starts and the records' idempotency key. */
 

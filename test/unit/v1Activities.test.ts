@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseV1Activity, V1_ACTIVITIES } from '../../lib/koogallery/v1Activities.ts';
+import { parseV1Activity, V1_ACTIVITIES } from '#lib/koogallery/v1Activities.ts';
 
 /** The legacy V1 activities (spec §6) as the V2 requests they stand for (lib/koogallery/v1Activities.ts). */
 

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { AccessKey } from '../../lib/koogallery/auth.ts';
-import { keyId } from '../../lib/koogallery/signature.ts';
+import type { AccessKey } from '#lib/koogallery/auth.ts';
+import { keyId } from '#lib/koogallery/signature.ts';
 import {
   formatV1Timestamp,
   javaUrlEncode,
@@ -10,7 +10,7 @@ import {
   signV1Request,
   v1AuthToken,
   verifyV1Request,
-} from '../../lib/koogallery/v1Auth.ts';
+} from '#lib/koogallery/v1Auth.ts';
 import { TEST_KEY } from '../helpers/signing.ts';
 
 const WINDOW = 60_000;

@@ -12,7 +12,7 @@ import {
   webhookEventSchema,
   webhookSignatureHeader,
   type WebhookEvent,
-} from '../../lib/provisioning/webhook.ts';
+} from '#lib/provisioning/webhook.ts';
 
 const SECRET = 'whsec-test-0123456789abcdef';
 const T = 1_767_225_600_000; // 2026-01-01T00:00:00Z

@@ -2,7 +2,7 @@
  * What the KooGallery Open API client offers: the hosts and paths, the outcomes of Query Order and the usage push,
  * and the client's configuration. Shared by the client, its fake (scripts/local/fake-openapi.ts) and their users.
  */
-import type { Log } from '../../log.ts';
+import type { Log } from '#lib/log.ts';
 import type { ApigCredentials } from '../apig.ts';
 
 export const OPEN_API_BASE_URL = 'https://mkt.myhuaweicloud.com';

@@ -1,6 +1,6 @@
-import type { Config } from '../../config.ts';
-import type { Log } from '../../log.ts';
-import { openApiCredentials } from '../../secrets.ts';
+import type { Config } from '#lib/config.ts';
+import type { Log } from '#lib/log.ts';
+import { openApiCredentials } from '#lib/secrets.ts';
 import { openApiClient } from './client.ts';
 import type { OpenApiClient } from './contract.ts';
 

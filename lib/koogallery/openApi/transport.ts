@@ -3,7 +3,7 @@
  * with a time limit, and retried once on the fallback host when the primary cannot be reached.
  */
 import * as z from 'zod';
-import { readCapped } from '../../http/readCapped.ts';
+import { readCapped } from '#lib/http/readCapped.ts';
 import { signApigRequest, type ApigCredentials } from '../apig.ts';
 import { OPEN_API_DEFAULT_TIMEOUT_MS, OpenApiFailure, type OpenApiConfig } from './contract.ts';
 

@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { INSTANCE_STATES, type HistoryEntry, type Instance } from '../../instances/model.ts';
-import { iso } from '../../shared/time.ts';
+import { INSTANCE_STATES, type HistoryEntry, type Instance } from '#lib/instances/model.ts';
+import { iso } from '#lib/shared/time.ts';
 import { INSTANCE_LIMIT, MESSAGE_LIMIT, MAX_MESSAGE_RANGE_DAYS, type SellerViews } from '../ports.ts';
 import { SellerApiError } from '../errors.ts';
 import { defineRoute } from '../defineRoute.ts';

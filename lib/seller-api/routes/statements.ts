@@ -1,14 +1,14 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
-import { BILL_MAX_BYTES, BILL_UPLOAD_SECONDS, reconciliationReport, requestBillUpload, type ReconciliationDeps } from '../../settlement/reconciliation.ts';
-import { FIRST_YEAR, isPeriod } from '../../settlement/period.ts';
-import { closePeriod } from '../../settlement/close.ts';
-import type { SettlementDeps } from '../../settlement/ports.ts';
-import { startRun } from '../../settlement/start.ts';
-import { statementView } from '../../settlement/view.ts';
-import { iso } from '../../shared/time.ts';
-import { downloadUrl } from '../../supervision/presign.ts';
-import { sha256Forms } from '../../supervision/proofs.ts';
+import { BILL_MAX_BYTES, BILL_UPLOAD_SECONDS, reconciliationReport, requestBillUpload, type ReconciliationDeps } from '#lib/settlement/reconciliation.ts';
+import { FIRST_YEAR, isPeriod } from '#lib/settlement/period.ts';
+import { closePeriod } from '#lib/settlement/close.ts';
+import type { SettlementDeps } from '#lib/settlement/ports.ts';
+import { startRun } from '#lib/settlement/start.ts';
+import { statementView } from '#lib/settlement/view.ts';
+import { iso } from '#lib/shared/time.ts';
+import { downloadUrl } from '#lib/supervision/presign.ts';
+import { sha256Forms } from '#lib/supervision/proofs.ts';
 import { SellerApiError } from '../errors.ts';
 import { defineRoute, type AnyRoute } from '../defineRoute.ts';
 

@@ -1,10 +1,10 @@
 import * as z from 'zod';
-import { APPEAL_OUTCOMES, PROOF_STATES, SUPERVISION_ACTION_TYPES, SUPERVISION_ACTORS, SUPERVISION_STATES } from '../../supervision/model.ts';
-import { PROOF_KINDS, proofRequestSchemaFor } from '../../supervision/proofs.ts';
-import type { SupervisionDeps } from '../../supervision/ports.ts';
-import { recordTransition, TransitionRequestSchema } from '../../supervision/transitions.ts';
-import { requestProofUpload, UPLOAD_SECONDS } from '../../supervision/uploadRequest.ts';
-import { supervisionView } from '../../supervision/view.ts';
+import { APPEAL_OUTCOMES, PROOF_STATES, SUPERVISION_ACTION_TYPES, SUPERVISION_ACTORS, SUPERVISION_STATES } from '#lib/supervision/model.ts';
+import { PROOF_KINDS, proofRequestSchemaFor } from '#lib/supervision/proofs.ts';
+import type { SupervisionDeps } from '#lib/supervision/ports.ts';
+import { recordTransition, TransitionRequestSchema } from '#lib/supervision/transitions.ts';
+import { requestProofUpload, UPLOAD_SECONDS } from '#lib/supervision/uploadRequest.ts';
+import { supervisionView } from '#lib/supervision/view.ts';
 import { defineRoute, type AnyRoute } from '../defineRoute.ts';
 
 /**

@@ -1,11 +1,11 @@
 import * as z from 'zod';
-import { formatQuantity } from '../../usage/decimal.ts';
-import { ingestUsage, type IngestDeps } from '../../usage/ingest.ts';
-import { MAX_REPORTS_PER_REQUEST, REJECTIONS, UsageIngestRequestSchema } from '../../usage/reports.ts';
-import { parseUtc } from '../../usage/windows.ts';
-import { iso } from '../../shared/time.ts';
-import { type UsageWindow } from '../../usage/ports.ts';
-import { WINDOW_STATES } from '../../usage/ports.ts';
+import { formatQuantity } from '#lib/usage/decimal.ts';
+import { ingestUsage, type IngestDeps } from '#lib/usage/ingest.ts';
+import { MAX_REPORTS_PER_REQUEST, REJECTIONS, UsageIngestRequestSchema } from '#lib/usage/reports.ts';
+import { parseUtc } from '#lib/usage/windows.ts';
+import { iso } from '#lib/shared/time.ts';
+import { type UsageWindow } from '#lib/usage/ports.ts';
+import { WINDOW_STATES } from '#lib/usage/ports.ts';
 import { SellerApiError } from '../errors.ts';
 import { defineRoute } from '../defineRoute.ts';
 

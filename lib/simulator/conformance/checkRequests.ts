@@ -1,7 +1,7 @@
 /** Requests the checks share: fresh unknown ids, renewals, bodies in canonical form, signatures over a chosen payload. */
 import { randomUUID } from 'node:crypto';
-import { signRequest } from '../../koogallery/auth.ts';
-import type { JsonObject } from '../../koogallery/canonicalJson.ts';
+import { signRequest } from '#lib/koogallery/auth.ts';
+import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
 import type { CallOptions } from '../client.ts';
 import { firstLine, newOrderId, orderTime, requestBody } from '../requests.ts';
 

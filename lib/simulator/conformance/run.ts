@@ -14,7 +14,7 @@
  * Where a server provisions asynchronously, queryInstance (and V1 newInstance) answer 000004 until it is done;
  * the suite polls like the marketplace, every 500 ms up to `provisioningWaitMs`.
  */
-import { errorMessage } from '../../shared/errors.ts';
+import { errorMessage } from '#lib/shared/errors.ts';
 import { marketplaceClient, type MarketplaceClientOptions } from '../client.ts';
 import { activityChecks } from './activityChecks.ts';
 import { idempotencyChecks } from './idempotencyChecks.ts';

@@ -1,6 +1,6 @@
 /** One check's run: its calls, each judged by the general rule and the codes it expects, and its result. */
-import type { JsonObject } from '../../koogallery/canonicalJson.ts';
-import { sleep } from '../../shared/time.ts';
+import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { sleep } from '#lib/shared/time.ts';
 import type { CallOptions, CallResult, MarketplaceClient } from '../client.ts';
 import { requestBody } from '../requests.ts';
 import { answerProblems, codeOf, OK, PROCESSING } from './answerRule.ts';

@@ -1,10 +1,10 @@
 /** The run's own instances, supervision flow, seller API keys and cursors, created through the real handlers. */
-import { dynamoClient } from '../../../lib/aws/clients.ts';
-import { config } from '../../../lib/config.ts';
-import { SCOPES } from '../../../lib/seller-api/apiKeys.ts';
-import { apiKeyStore } from '../../../lib/store/apiKeyStore.ts';
-import { supervisionStore } from '../../../lib/store/supervisionStore.ts';
-import { newSupervision } from '../../../lib/supervision/stateMachine.ts';
+import { dynamoClient } from '#lib/aws/clients.ts';
+import { config } from '#lib/config.ts';
+import { SCOPES } from '#lib/seller-api/apiKeys.ts';
+import { apiKeyStore } from '#lib/store/apiKeyStore.ts';
+import { supervisionStore } from '#lib/store/supervisionStore.ts';
+import { newSupervision } from '#lib/supervision/stateMachine.ts';
 import type { Fixture } from './cases.ts';
 import { bearer, produceEvent, sellerEvent } from './events.ts';
 import { signedV2 } from './produceBodies.ts';

@@ -1,7 +1,7 @@
 /** Whether an answer is the right refusal for its case. */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { bodySignHeader } from '../../../lib/koogallery/signature.ts';
-import { ERROR_STATUS } from '../../../lib/seller-api/errors.ts';
+import { bodySignHeader } from '#lib/koogallery/signature.ts';
+import { ERROR_STATUS } from '#lib/seller-api/errors.ts';
 import type { Case, ProduceCase, SellerCase } from './cases.ts';
 
 export interface Outcome {

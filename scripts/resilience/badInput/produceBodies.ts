@@ -1,7 +1,7 @@
 /** Production interface bodies: the documented fields of each activity, valid bodies, and one field broken. */
 import fc from 'fast-check';
-import { signRequest } from '../../../lib/koogallery/auth.ts';
-import type { JsonObject } from '../../../lib/koogallery/canonicalJson.ts';
+import { signRequest } from '#lib/koogallery/auth.ts';
+import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
 import { anyText, blank, charsOf, DELETE, HEX, loneSurrogate, overLong, wrongType, wrongTypeNotObject } from './arbitraries.ts';
 import type { Body, BuildContext } from './cases.ts';
 

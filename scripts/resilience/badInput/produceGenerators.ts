@@ -1,8 +1,8 @@
 /** Generators of V2 production-interface requests that must be refused. */
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
-import { signRequest } from '../../../lib/koogallery/auth.ts';
-import type { JsonObject } from '../../../lib/koogallery/canonicalJson.ts';
+import { signRequest } from '#lib/koogallery/auth.ts';
+import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
 import { anyText, charsOf, flip, FLIP_CHARS, HEX, loneSurrogate, withField } from './arbitraries.ts';
 import { type Body, type BuildContext, idsOf, produceRecipe } from './cases.ts';
 import { produceEvent, type QueryParams } from './events.ts';

@@ -1,6 +1,6 @@
 /** Delivery-proof requests the supervision routes refuse. */
 import fc from 'fast-check';
-import { isProofContentType, PROOF_CONTENT_TYPES, PROOF_KINDS } from '../../../lib/supervision/proofs.ts';
+import { isProofContentType, PROOF_CONTENT_TYPES, PROOF_KINDS } from '#lib/supervision/proofs.ts';
 import { anyText, loneSurrogate, notIsoTime, overLong, smallWrongType, withField } from './arbitraries.ts';
 import type { Body, BuildContext, Fixture } from './cases.ts';
 import { anyLine, badSha256, type Broken, fixedValue, missingOrNull, type SellerTry, sha256Arb, supervisionPath, type TryBuild, unsupervisedLine } from './sellerTries.ts';

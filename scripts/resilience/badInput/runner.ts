@@ -2,8 +2,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { handler as produceHandler } from '../../../functions/produce.ts';
 import { handler as sellerHandler } from '../../../functions/seller.ts';
-import { log } from '../../../lib/log.ts';
-import { errorText } from '../../../lib/shared/errors.ts';
+import { log } from '#lib/log.ts';
+import { errorText } from '#lib/shared/errors.ts';
 import type { Fixture, Recipe, Target } from './cases.ts';
 import { isRecord, judgeProduce, judgeSeller, type Outcome, parseJson } from './judge.ts';
 

@@ -1,6 +1,6 @@
 /** Generators of seller API requests refused for their key, path, query or cursor. */
 import fc from 'fast-check';
-import { INSTANCE_STATES } from '../../../lib/instances/model.ts';
+import { INSTANCE_STATES } from '#lib/instances/model.ts';
 import { anyText, b64url, badLimit, charsOf, flip, LETTERS, loneSurrogate, notIsoTime, overLong } from './arbitraries.ts';
 import { type BuildContext, idsOf, sellerRecipe } from './cases.ts';
 import { bearer, definedOnly, type QueryParams, sellerEvent } from './events.ts';

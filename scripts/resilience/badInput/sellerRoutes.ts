@@ -1,7 +1,7 @@
 /** The seller API routes that need a key, and a reasonable request for each that still changes nothing. */
-import type { Scope } from '../../../lib/seller-api/apiKeys.ts';
-import type { Method } from '../../../lib/seller-api/defineRoute.ts';
-import { sellerRoutes } from '../../../lib/seller-api/allRoutes.ts';
+import type { Scope } from '#lib/seller-api/apiKeys.ts';
+import type { Method } from '#lib/seller-api/defineRoute.ts';
+import { sellerRoutes } from '#lib/seller-api/allRoutes.ts';
 import { hexDigest } from './arbitraries.ts';
 import type { BuildContext } from './cases.ts';
 

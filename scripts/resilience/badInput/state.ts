@@ -2,8 +2,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { keyId } from '../../../lib/koogallery/signature.ts';
-import { keys } from '../../../lib/store/keys.ts';
+import { keyId } from '#lib/koogallery/signature.ts';
+import { keys } from '#lib/store/keys.ts';
 import { type Item, queryPartition } from '../tables.ts';
 
 export type { Item };

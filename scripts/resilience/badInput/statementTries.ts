@@ -1,8 +1,8 @@
 /** Statement requests refused: malformed, unsupported, unstarted or never-run months, broken bill uploads, bad listings. */
 import fc from 'fast-check';
-import { nextPeriod, periodOf } from '../../../lib/settlement/period.ts';
-import { BILL_MAX_BYTES } from '../../../lib/settlement/reconciliation.ts';
-import { STATEMENT_LIST_KIND } from '../../../lib/store/statementStore.ts';
+import { nextPeriod, periodOf } from '#lib/settlement/period.ts';
+import { BILL_MAX_BYTES } from '#lib/settlement/reconciliation.ts';
+import { STATEMENT_LIST_KIND } from '#lib/store/statementStore.ts';
 import { anyText, b64url, badLimit, DELETE, hexDigest, loneSurrogate, notJson, withField } from './arbitraries.ts';
 import type { Body, BuildContext, Fixture } from './cases.ts';
 import { isRecord } from './judge.ts';

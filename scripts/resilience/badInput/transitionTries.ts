@@ -1,6 +1,6 @@
 /** Supervision decisions (transitions) the routes refuse, and odd order and order line ids in their paths. */
 import fc from 'fast-check';
-import { APPEAL_OUTCOMES } from '../../../lib/supervision/model.ts';
+import { APPEAL_OUTCOMES } from '#lib/supervision/model.ts';
 import { anyText, blank, DELETE, loneSurrogate, overLong, smallWrongType, withField } from './arbitraries.ts';
 import type { Body, BuildContext } from './cases.ts';
 import { validProof } from './proofTries.ts';

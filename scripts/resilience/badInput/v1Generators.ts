@@ -1,7 +1,7 @@
 /** Generators of legacy V1 production-interface requests (signed GET query strings) that must be refused. */
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
-import { formatV1Timestamp, signV1Request } from '../../../lib/koogallery/v1Auth.ts';
+import { formatV1Timestamp, signV1Request } from '#lib/koogallery/v1Auth.ts';
 import { anyText, flip, FLIP_CHARS } from './arbitraries.ts';
 import { type BuildContext, type Case, idsOf, produceRecipe } from './cases.ts';
 import { v1Event } from './events.ts';

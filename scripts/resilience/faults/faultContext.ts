@@ -1,7 +1,7 @@
 /** What the flows of one run share: the faulting client, a plain one to read the state, the tables, the run's ids. */
 import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { StoreTables } from '../../../lib/store/dynamo.ts';
+import type { StoreTables } from '#lib/store/dynamo.ts';
 import { FaultInjector, storeLikeClient } from './faultInjector.ts';
 
 export interface FaultContext {

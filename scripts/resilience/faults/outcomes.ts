@@ -1,5 +1,5 @@
 /** A flow, the outcome of one fault along it, and the counts of a flow's outcomes. */
-import type { Log } from '../../../lib/log.ts';
+import type { Log } from '#lib/log.ts';
 import type { FaultContext } from './faultContext.ts';
 import type { FaultKind } from './faultKinds.ts';
 
