@@ -20,6 +20,7 @@ export default defineConfig({
       reporter: ['text-summary', 'json-summary'],
       reportsDirectory: 'coverage',
       reportOnFailure: true,
+      thresholds: { statements: 93, branches: 86, functions: 95, lines: 95 },
     },
   },
 });

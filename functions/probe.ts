@@ -18,7 +18,12 @@ export async function handler(): Promise<ProbeResult | { skipped: string }> {
   const summary = { url: result.url, checks: result.checks };
   if (!result.ok) {
     log.error('availability probe failed', summary);
-    throw new Error(`availability probe failed: ${result.checks.filter((c) => !c.ok).map((c) => `${c.title}: ${c.detail ?? ''}`).join('; ')}`);
+    throw new Error(
+      `availability probe failed: ${result.checks
+        .filter((c) => !c.ok)
+        .map((c) => `${c.title}: ${c.detail ?? ''}`)
+        .join('; ')}`,
+    );
   }
   log.info('availability probe passed', summary);
   return result;

@@ -21,8 +21,7 @@ export function periodToSettle(nowMs: number, timeZone: string): Period {
 }
 
 export type ScheduleResult =
-  | { started: true; period: Period; runId: string }
-  | { started: false; period: Period; reason: 'closed' | 'running' };
+  { started: true; period: Period; runId: string } | { started: false; period: Period; reason: 'closed' | 'running' };
 
 export async function handler(): Promise<ScheduleResult> {
   const cfg = config();

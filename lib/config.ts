@@ -120,7 +120,10 @@ const envSchema = z.object({
   USAGE_PUSH_BATCH_SIZE: positiveInt(100).pipe(z.number().max(100, 'at most 100 records per request')),
   USAGE_PUSH_MAX_WINDOWS: positiveInt(20_000),
   /** The marketplace's answer codes meaning "already have this record" (undocumented, spec §8.2): counted as accepted. */
-  USAGE_DUPLICATE_CODES: z.string().default('MKT.9005').transform((v) => [...csvSet(v)]),
+  USAGE_DUPLICATE_CODES: z
+    .string()
+    .default('MKT.9005')
+    .transform((v) => [...csvSet(v)]),
   /**
    * The public production address the availability probe calls twice a day (functions/probe.ts), e.g.
    * https://isv.example.com/koogallery/produce; unset, the probe does nothing.
@@ -143,11 +146,17 @@ const envSchema = z.object({
   /** `productId=share,…`, e.g. `OFFI1=0.15`: the platform fee share per product; a product without one is reported. */
   SETTLEMENT_FEE_SHARES: parsedBy(parseFeeShares),
   /** Withholding tax rate on (gross − fee), e.g. `0.06`; `0` when none. */
-  SETTLEMENT_TAX_RATE: z.string().regex(/^(0|0?\.\d{1,6}|1)$/, 'a fraction between 0 and 1, e.g. 0.06').default('0'),
+  SETTLEMENT_TAX_RATE: z
+    .string()
+    .regex(/^(0|0?\.\d{1,6}|1)$/, 'a fraction between 0 and 1, e.g. 0.06')
+    .default('0'),
   /** Pay-per-use price list: `productId=unitPrice:currency:unit,…`, e.g. `OFFI2=0.02:CNY:GB`. */
   SETTLEMENT_PRICES: parsedBy(parsePrices),
   /** Currency of order lines whose order does not name one. */
-  SETTLEMENT_CURRENCY: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code, e.g. CNY').default('CNY'),
+  SETTLEMENT_CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'an ISO 4217 code, e.g. CNY')
+    .default('CNY'),
   /** The marketplace bill export's column names: `orderId=…,orderLineId=…,amount=…[,instanceId=…,currency=…,type=…]`. */
   BILL_COLUMNS: parsedBy(parseBillColumns),
 
@@ -179,13 +188,20 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   if (!config.KOOGALLERY_ACCESS_KEY_PARAMETER && !config.KOOGALLERY_ACCESS_KEY) {
     missing.push('KOOGALLERY_ACCESS_KEY_PARAMETER (an SSM SecureString name, on AWS) or KOOGALLERY_ACCESS_KEY (locally) must be set');
   }
-  if (config.ORDER_QUERY && !(config.KOOGALLERY_AK_PARAMETER && config.KOOGALLERY_SK_PARAMETER) && !(config.KOOGALLERY_AK && config.KOOGALLERY_SK)) {
-    missing.push('ORDER_QUERY is on: KOOGALLERY_AK_PARAMETER and KOOGALLERY_SK_PARAMETER (on AWS) or KOOGALLERY_AK and KOOGALLERY_SK (locally) must be set');
+  if (
+    config.ORDER_QUERY &&
+    !(config.KOOGALLERY_AK_PARAMETER && config.KOOGALLERY_SK_PARAMETER) &&
+    !(config.KOOGALLERY_AK && config.KOOGALLERY_SK)
+  ) {
+    missing.push(
+      'ORDER_QUERY is on: KOOGALLERY_AK_PARAMETER and KOOGALLERY_SK_PARAMETER (on AWS) or KOOGALLERY_AK and KOOGALLERY_SK (locally) must be set',
+    );
   }
   if (config.PROVISIONING_MODE === 'webhook' && (!config.WEBHOOK_URL || !(config.WEBHOOK_SECRET_PARAMETER || config.WEBHOOK_SECRET))) {
     missing.push('PROVISIONING_MODE is webhook: WEBHOOK_URL and WEBHOOK_SECRET_PARAMETER (on AWS) or WEBHOOK_SECRET (locally) must be set');
   }
-  const webhookUrlProblem = config.PROVISIONING_MODE === 'webhook' && config.WEBHOOK_URL ? problemOf(() => assertWebhookUrl(config.WEBHOOK_URL ?? '')) : undefined;
+  const webhookUrlProblem =
+    config.PROVISIONING_MODE === 'webhook' && config.WEBHOOK_URL ? problemOf(() => assertWebhookUrl(config.WEBHOOK_URL ?? '')) : undefined;
   if (webhookUrlProblem) missing.push(`WEBHOOK_URL: ${webhookUrlProblem}`);
   if (missing.length > 0) throw new ConfigError(`Invalid configuration. ${missing.join('; ')}`);
   return config;
@@ -228,7 +244,8 @@ export function asyncProvisioning(config: Config): boolean {
  */
 export function requireSetting<K extends keyof Config>(config: Config, name: K, neededBy: string): NonNullable<Config[K]> {
   const value = config[name];
-  if (value === undefined || value === null || value === '') throw new ConfigError(`Invalid configuration. ${name} must be set for ${neededBy}`);
+  if (value === undefined || value === null || value === '')
+    throw new ConfigError(`Invalid configuration. ${name} must be set for ${neededBy}`);
   return value as NonNullable<Config[K]>;
 }
 

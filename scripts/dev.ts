@@ -300,7 +300,8 @@ try {
         ...(retryDelaySeconds === undefined ? {} : { retryDelaySeconds }),
       }),
     );
-    const retries = retryDelaySeconds === undefined ? 'retries after the queue\'s visibility timeout' : `retries after ${retryDelaySeconds} s`;
+    const retries =
+      retryDelaySeconds === undefined ? "retries after the queue's visibility timeout" : `retries after ${retryDelaySeconds} s`;
     bridgeLines.push(`  SQS bridge             ${consumer.queue.name} → ${consumer.functionName} (${retries})`);
   }
 
@@ -353,7 +354,9 @@ try {
     `  Usage push             hourly at minute 5, or now: POST ${offline.lambdaUrl}/2015-03-31/functions/koogallery-isv-${STAGE}-usagePush/invocations`,
     `  Lambda invoke API      ${offline.lambdaUrl}/2015-03-31/functions/<name>/invocations`,
     `  DynamoDB Local         ${dynamo.endpoint}   tables: ${Object.values(resources.tables).join(', ')}`,
-    `  S3 + SQS (fauxqs)      ${fauxqs.endpoint}   queues: ${Object.values(resources.queues).map((q) => q.name).join(', ')}`,
+    `  S3 + SQS (fauxqs)      ${fauxqs.endpoint}   queues: ${Object.values(resources.queues)
+      .map((q) => q.name)
+      .join(', ')}`,
     `  S3 (functions)         ${s3Gateway.endpoint}   bucket ${resources.buckets.FilesBucket}: presigned POST uploads, proofs/ → proofReceived`,
     ...bridgeLines,
     '',

@@ -46,10 +46,16 @@ if (local) {
   // The terms of the marketplace's yearly mock order, under this new order id.
   const mock = mockOrder('MOCKPERIODYEARNEW', 1);
   const order = { ...mock, orderId, orderLine: mock.orderLine.map((line) => ({ ...line, orderLineId: `${orderId}-000001` })) };
-  const registered = await fetch(`${values['open-api']}/fake/orders`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(order) }).catch(
-    () => undefined,
+  const registered = await fetch(`${values['open-api']}/fake/orders`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(order),
+  }).catch(() => undefined);
+  console.log(
+    registered?.ok
+      ? `order ${orderId} registered on the fake Open API\n`
+      : `(no fake Open API at ${values['open-api']}: Query Order will not know ${orderId})\n`,
   );
-  console.log(registered?.ok ? `order ${orderId} registered on the fake Open API\n` : `(no fake Open API at ${values['open-api']}: Query Order will not know ${orderId})\n`);
 }
 
 const created = await send({

@@ -23,7 +23,6 @@ export const USAGE = `Usage:
   keys revoke <keyId|name>
 Scopes: ${SCOPES.join(', ')}`;
 
-
 function printCreated(io: CliOutput, secret: string, key: SellerKey): void {
   io.out(`created API key ${key.keyId}`);
   io.out(`  name    ${key.name}`);
@@ -39,14 +38,28 @@ export function keysTable(list: readonly SellerKey[]): string[] {
     ...list.map((k) => [k.keyId, k.name, k.scopes.join(','), k.createdAt, k.lastUsedAt ?? '-', k.revokedAt ?? '-']),
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /** `a,b , c` → ['a', 'b', 'c']; the store says what is wrong with them. */
-const scopeList = (raw: string): string[] => raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+const scopeList = (raw: string): string[] =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 
 /** Runs one command line (without `node` and the script); returns the exit code. */
-export async function runKeysCli(argv: readonly string[], store: () => ApiKeyStore, nowMs: number, io: CliOutput = consoleOutput): Promise<number> {
+export async function runKeysCli(
+  argv: readonly string[],
+  store: () => ApiKeyStore,
+  nowMs: number,
+  io: CliOutput = consoleOutput,
+): Promise<number> {
   const usageError = (message: string) => cliUsageError(io, USAGE, message);
   const line = parseCommandLine(
     argv,

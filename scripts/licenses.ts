@@ -51,7 +51,10 @@ export const registerInputSchema = z
     test: z.boolean().default(false),
   })
   .strict()
-  .refine((v) => v.orderLineId === undefined || v.orderId !== undefined, { message: 'an order line needs its order (--order)', path: ['orderLineId'] });
+  .refine((v) => v.orderLineId === undefined || v.orderId !== undefined, {
+    message: 'an order line needs its order (--order)',
+    path: ['orderLineId'],
+  });
 
 export type RegisterInput = z.input<typeof registerInputSchema>;
 
@@ -111,7 +114,10 @@ export async function registerLicenseCode(
 }
 
 /** A license and its history, or undefined if the code is not registered. */
-export async function showLicenseCode(store: LicenseCliStore, code: string): Promise<{ license: License; history: LicenseHistoryEntry[] } | undefined> {
+export async function showLicenseCode(
+  store: LicenseCliStore,
+  code: string,
+): Promise<{ license: License; history: LicenseHistoryEntry[] } | undefined> {
   const license = await store.licenses.getLicense(code);
   if (!license) return undefined;
   return { license, history: await store.licenses.getHistory(code) };
@@ -189,7 +195,10 @@ export async function runLicensesCli(
 const envSchema = z.object({
   MAIN_TABLE: z.string().min(1, 'must be set (the main table name)'),
   /** The server's setting for debug data (lib/config.ts): a test license expires like a test instance. */
-  TEST_INSTANCE_TTL_DAYS: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int('must be a positive integer').positive('must be a positive integer').default(TEST_LICENSE_TTL_DAYS)),
+  TEST_INSTANCE_TTL_DAYS: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int('must be a positive integer').positive('must be a positive integer').default(TEST_LICENSE_TTL_DAYS),
+  ),
 });
 
 async function main(): Promise<number> {
@@ -199,7 +208,13 @@ async function main(): Promise<number> {
     return 2;
   }
   const table = env.data.MAIN_TABLE;
-  return runLicensesCli(process.argv.slice(2), () => licenseCliStore(dynamoClient(), table), Date.now(), consoleOutput, env.data.TEST_INSTANCE_TTL_DAYS);
+  return runLicensesCli(
+    process.argv.slice(2),
+    () => licenseCliStore(dynamoClient(), table),
+    Date.now(),
+    consoleOutput,
+    env.data.TEST_INSTANCE_TTL_DAYS,
+  );
 }
 
 runIfMain(import.meta.url, main);

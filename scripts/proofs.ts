@@ -42,7 +42,10 @@ const BY_EXTENSION: Record<string, string> = {
 };
 
 /** The file's content type: what its bytes are, else what its name says; undefined when neither tells. */
-export function detectContentType(fileName: string, bytes: Uint8Array): { contentType: string | undefined; byName: string | undefined; sniffed: string | undefined } {
+export function detectContentType(
+  fileName: string,
+  bytes: Uint8Array,
+): { contentType: string | undefined; byName: string | undefined; sniffed: string | undefined } {
   const byName = BY_EXTENSION[extname(fileName).toLowerCase()];
   const sniffed = sniffContentType(bytes.subarray(0, SNIFF_HEAD_BYTES));
   return { contentType: sniffed ?? byName, byName, sniffed };
@@ -99,7 +102,11 @@ const s3ErrorText = (status: number, xml: string): string => {
 };
 
 /** Runs one command line (without `node` and the script); returns the exit code. */
-export async function runProofsCli(argv: readonly string[], io: CliOutput = consoleOutput, deps: ProofsCliDeps = defaultDeps): Promise<number> {
+export async function runProofsCli(
+  argv: readonly string[],
+  io: CliOutput = consoleOutput,
+  deps: ProofsCliDeps = defaultDeps,
+): Promise<number> {
   const usageError = (message: string) => cliUsageError(io, USAGE, message);
   const line = parseCommandLine(
     argv,
@@ -150,7 +157,8 @@ export async function runProofsCli(argv: readonly string[], io: CliOutput = cons
 
   if (command === 'show') {
     if (target !== undefined) return usageError(`unexpected argument ${JSON.stringify(target)}`);
-    if (values.kind || values['service-start'] || values['content-type'] || values.timeout) return usageError('show takes only --order, --line, --url and --key');
+    if (values.kind || values['service-start'] || values['content-type'] || values.timeout)
+      return usageError('show takes only --order, --line, --url and --key');
     const answer = await api('GET', '/proofs');
     if (answer.status !== 200) {
       io.err(`error: ${errorText(answer)}`);
@@ -165,7 +173,8 @@ export async function runProofsCli(argv: readonly string[], io: CliOutput = cons
   if (!values.kind) return usageError('upload needs --kind');
   if (!(PROOF_KINDS as readonly string[]).includes(values.kind)) return usageError(`--kind must be one of ${PROOF_KINDS.join(', ')}`);
   const serviceStart = values['service-start'];
-  if (serviceStart !== undefined && !isIsoInstant(serviceStart)) return usageError('--service-start must be an ISO 8601 instant, e.g. 2026-02-01T00:00:00+08:00');
+  if (serviceStart !== undefined && !isIsoInstant(serviceStart))
+    return usageError('--service-start must be an ISO 8601 instant, e.g. 2026-02-01T00:00:00+08:00');
   const timeoutSeconds = values.timeout === undefined ? DEFAULT_TIMEOUT_SECONDS : Number(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) return usageError('--timeout must be a positive number of seconds');
 
@@ -180,7 +189,9 @@ export async function runProofsCli(argv: readonly string[], io: CliOutput = cons
   const detected = detectContentType(fileName, bytes);
   const contentType = values['content-type'] ?? detected.contentType;
   if (!contentType) {
-    io.err(`error: cannot tell what ${fileName} is (neither its content nor its name is PDF, PNG, JPEG, ZIP, DOCX or XLSX); use --content-type`);
+    io.err(
+      `error: cannot tell what ${fileName} is (neither its content nor its name is PDF, PNG, JPEG, ZIP, DOCX or XLSX); use --content-type`,
+    );
     return 1;
   }
   if (detected.sniffed && detected.byName && detected.sniffed !== detected.byName && !values['content-type']) {
@@ -201,7 +212,10 @@ export async function runProofsCli(argv: readonly string[], io: CliOutput = cons
     io.err(`error: upload refused: ${errorText(requested)}`);
     return 1;
   }
-  const { proofId, upload } = requested.json as { proofId: string; upload: { url: string; fields: Record<string, string>; expiresAt: string } };
+  const { proofId, upload } = requested.json as {
+    proofId: string;
+    upload: { url: string; fields: Record<string, string>; expiresAt: string };
+  };
   io.out(`proof    ${proofId}: upload form valid until ${upload.expiresAt}`);
 
   const form = new FormData();
@@ -251,7 +265,9 @@ function printView(io: CliOutput, view: ViewLine): void {
   if (missing.length > 0) io.out(`  missing        ${missing.join(', ')}`);
   io.out('history');
   for (const h of view.history) {
-    io.out(`  v${h.version}  ${h.at}  ${h.actor.padEnd(11)} ${h.action.padEnd(14)} ${h.from ?? '-'} -> ${h.to}${h.reason ? `  (${h.reason})` : ''}`);
+    io.out(
+      `  v${h.version}  ${h.at}  ${h.actor.padEnd(11)} ${h.action.padEnd(14)} ${h.from ?? '-'} -> ${h.to}${h.reason ? `  (${h.reason})` : ''}`,
+    );
   }
   io.out('proofs');
   if (view.proofs.length === 0) io.out('  none');

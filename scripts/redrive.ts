@@ -18,18 +18,29 @@ export const USAGE = `Usage:
 
 export async function runRedriveCli(argv: readonly string[], queueUrl: string, io: CliOutput = consoleOutput): Promise<number> {
   // parseCommandLine wants a command: "move" is implied.
-  const line = parseCommandLine(['move', ...argv], { 'dry-run': { type: 'boolean' }, max: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, USAGE, io);
+  const line = parseCommandLine(
+    ['move', ...argv],
+    { 'dry-run': { type: 'boolean' }, max: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    USAGE,
+    io,
+  );
   if (!line.ok) return line.exitCode;
   const max = line.values.max === undefined ? undefined : Number(line.values.max);
   if (line.target !== undefined || (max !== undefined && (!Number.isInteger(max) || max <= 0))) {
-    io.err(`error: ${line.target !== undefined ? `unexpected argument ${JSON.stringify(line.target)}` : '--max must be a positive integer'}`);
+    io.err(
+      `error: ${line.target !== undefined ? `unexpected argument ${JSON.stringify(line.target)}` : '--max must be a positive integer'}`,
+    );
     io.err(USAGE);
     return 2;
   }
   const dryRun = line.values['dry-run'] ?? false;
   const summary = await redrive(sqsClient(), queueUrl, { ...(max !== undefined ? { max } : {}), dryRun });
   for (const id of summary.listed) io.out(`${dryRun ? 'dead-lettered' : 'moved back'}  ${id}`);
-  io.out(dryRun ? `${summary.found} message(s) in ${summary.deadLetterQueueUrl}` : `${summary.moved} message(s) moved from ${summary.deadLetterQueueUrl} back to ${queueUrl}`);
+  io.out(
+    dryRun
+      ? `${summary.found} message(s) in ${summary.deadLetterQueueUrl}`
+      : `${summary.moved} message(s) moved from ${summary.deadLetterQueueUrl} back to ${queueUrl}`,
+  );
   return 0;
 }
 

@@ -28,7 +28,11 @@ export async function sendBatch(
   const out = await client.send(
     new SendMessageBatchCommand({
       QueueUrl: queueUrl,
-      Entries: messages.map((m, n) => ({ Id: String(n), MessageBody: m.body, ...(m.attributes ? { MessageAttributes: m.attributes } : {}) })),
+      Entries: messages.map((m, n) => ({
+        Id: String(n),
+        MessageBody: m.body,
+        ...(m.attributes ? { MessageAttributes: m.attributes } : {}),
+      })),
     }),
   );
   const failed = (out.Failed ?? []).map((f) => Number(f.Id));

@@ -38,7 +38,12 @@ export interface AnswerSigning {
   bodySign: () => boolean;
 }
 
-export function produceResponse(event: APIGatewayProxyEventV2, given: Answer, key: AccessKey | undefined, signing: AnswerSigning): APIGatewayProxyStructuredResultV2 {
+export function produceResponse(
+  event: APIGatewayProxyEventV2,
+  given: Answer,
+  key: AccessKey | undefined,
+  signing: AnswerSigning,
+): APIGatewayProxyStructuredResultV2 {
   return toHttpResponse(given, key, isV1(event) || signing.bodySign());
 }
 
@@ -46,7 +51,10 @@ export function produceResponse(event: APIGatewayProxyEventV2, given: Answer, ke
  * Last line of defence: any error that escapes the flow (including middy's early timeout) becomes a
  * generic 000005 answer, never a bare 500 and never internals (as middy's http-error-handler does for 5xx).
  */
-export function marketplaceErrors(log: Log, signing: AnswerSigning): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+export function marketplaceErrors(
+  log: Log,
+  signing: AnswerSigning,
+): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
     onError: (request) => {
       log.error('unhandled error answered with 000005', { correlationId: request.context.awsRequestId, error: errorFields(request.error) });

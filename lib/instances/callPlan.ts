@@ -18,4 +18,3 @@ export interface Plan {
   /** Given the labels whose conditions failed: a final answer, or undefined to plan again. */
   onConditionFailed?: (labels: WriteLabel[]) => Answer | undefined;
 }
-

@@ -45,7 +45,6 @@ export interface UsageTotals {
 
 const ok = (fields: Record<string, unknown> = {}) => answer(ResultCode.success, undefined, fields);
 
-
 /** V1 newInstance answers carry appInfo; until provisioning gives one, "request is processing" (the marketplace retries). */
 function legacyNewInstanceAnswer(instance: Instance | undefined): Answer {
   if (instance?.appInfo) return ok({ instanceId: instance.instanceId, appInfo: instance.appInfo });
@@ -83,9 +82,7 @@ async function planNewInstance(request: NewInstanceRequest, ctx: PlanContext): P
     events: [event],
     refs: { ...refs, instanceId: instance.instanceId },
     onConditionFailed: (labels) =>
-      labels.includes('orderLine')
-        ? undefined
-        : answer(ResultCode.invalidParameter, 'businessId already identifies another instance'),
+      labels.includes('orderLine') ? undefined : answer(ResultCode.invalidParameter, 'businessId already identifies another instance'),
   };
 }
 
@@ -123,7 +120,13 @@ async function planQueryInstance(request: QueryInstanceRequest, ctx: PlanContext
     return [{ instanceId: id, ...(instance.appInfo ? { appInfo: instance.appInfo } : {}), ...usageInfo }];
   });
   const missing = ids.filter((id) => !found.has(id));
-  return { answer: ok({ info }), writes: [], events: [], refs, ...(missing.length ? { note: { unknownInstanceIds: missing.length } } : {}) };
+  return {
+    answer: ok({ info }),
+    writes: [],
+    events: [],
+    refs,
+    ...(missing.length ? { note: { unknownInstanceIds: missing.length } } : {}),
+  };
 }
 
 async function planChange(instanceId: string, command: Command, isTestCall: boolean, ctx: PlanContext): Promise<Plan> {
@@ -142,9 +145,7 @@ async function planChange(instanceId: string, command: Command, isTestCall: bool
 
   if (!instance) {
     const unknownAnswer =
-      command.activity === 'releaseInstance' && ctx.releaseUnknownAnswer === 'success'
-        ? ok()
-        : answer(ResultCode.instanceNotFound);
+      command.activity === 'releaseInstance' && ctx.releaseUnknownAnswer === 'success' ? ok() : answer(ResultCode.instanceNotFound);
     return { ...base, answer: unknownAnswer };
   }
   // Debug traffic never changes a real instance (law 8).

@@ -17,7 +17,10 @@ export interface DueInstance {
 export interface InstanceStore {
   getInstance(instanceId: string): Promise<Instance | undefined>;
   /** The instance and whether an order-carrying command was already applied to it, in one round trip. */
-  getInstanceAndApplied(instanceId: string, idempotencyKey: string | undefined): Promise<{ instance: Instance | undefined; alreadyApplied: boolean }>;
+  getInstanceAndApplied(
+    instanceId: string,
+    idempotencyKey: string | undefined,
+  ): Promise<{ instance: Instance | undefined; alreadyApplied: boolean }>;
   /** Up to 100 instances by id (BatchGetItem's limit, and queryInstance's). Unknown ids are absent. */
   getInstances(instanceIds: readonly string[]): Promise<Map<string, Instance>>;
   getOrderLineInstanceId(orderId: string, orderLineId: string): Promise<string | undefined>;

@@ -73,13 +73,23 @@ function parseBody(rawBody: string): JsonObject | undefined {
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** V2: size, JSON, signature (spec §7.2), then the activity's schema. */
-function authenticateV2(call: Extract<ProduceCall, { version: 'v2' }>, keys: AccessKey[], nowMs: number, settings: ProduceSettings, audit: AuditRecord): Authenticated | Refused {
+function authenticateV2(
+  call: Extract<ProduceCall, { version: 'v2' }>,
+  keys: AccessKey[],
+  nowMs: number,
+  settings: ProduceSettings,
+  audit: AuditRecord,
+): Authenticated | Refused {
   const bodyBytes = Buffer.byteLength(call.rawBody, 'utf8');
   if (bodyBytes === 0 || bodyBytes > settings.maxBodyBytes) {
     return { ok: false, given: answer(ResultCode.invalidParameter, 'body is empty or too large'), reason: 'body size' };
   }
   if (nestedDeeperThan(call.rawBody)) {
-    return { ok: false, given: answer(ResultCode.invalidParameter, `body is nested deeper than ${MAX_JSON_DEPTH} levels`), reason: 'deep JSON' };
+    return {
+      ok: false,
+      given: answer(ResultCode.invalidParameter, `body is nested deeper than ${MAX_JSON_DEPTH} levels`),
+      reason: 'deep JSON',
+    };
   }
   const body = parseBody(call.rawBody);
   if (!body) return { ok: false, given: answer(ResultCode.invalidParameter, 'body is not a JSON object'), reason: 'malformed JSON' };
@@ -90,11 +100,23 @@ function authenticateV2(call: Extract<ProduceCall, { version: 'v2' }>, keys: Acc
 }
 
 /** V1: the authToken over the query string (spec §7.5); the authToken, unique per call, is the nonce. */
-function authenticateV1(call: Extract<ProduceCall, { version: 'v1' }>, keys: AccessKey[], nowMs: number, settings: ProduceSettings, audit: AuditRecord): Authenticated | Refused {
+function authenticateV1(
+  call: Extract<ProduceCall, { version: 'v1' }>,
+  keys: AccessKey[],
+  nowMs: number,
+  settings: ProduceSettings,
+  audit: AuditRecord,
+): Authenticated | Refused {
   const verdict = verifyV1Request(keys, call.rawQuery, nowMs, settings.signatureWindowSeconds * 1000);
   if (!verdict.ok) return { ok: false, given: answer(verdict.code), reason: verdict.reason };
   if (verdict.params.activity) audit.activity = verdict.params.activity.slice(0, 32);
-  return { ok: true, keyId: verdict.keyId, nonce: `v1:${verdict.authToken}`, form: `v1-${verdict.reading}`, parsed: parseV1Activity(verdict.params) };
+  return {
+    ok: true,
+    keyId: verdict.keyId,
+    nonce: `v1:${verdict.authToken}`,
+    form: `v1-${verdict.reading}`,
+    parsed: parseV1Activity(verdict.params),
+  };
 }
 
 /**

@@ -81,7 +81,10 @@ async function flagOverdue(deps: SafetySweepDeps, options: SafetySweepOptions): 
   for (const due of await deps.store.dueForExpiry(before, options.limit)) {
     // The index is eventually consistent: a version that moved meanwhile is looked at again next hour.
     if (!(await deps.store.annotate(due.instanceId, due.version, { overdueSince: at }))) continue;
-    deps.log.warn('instance is past its expiry without a FREEZE from the marketplace', { instanceId: due.instanceId, expiredAt: due.dueAt });
+    deps.log.warn('instance is past its expiry without a FREEZE from the marketplace', {
+      instanceId: due.instanceId,
+      expiredAt: due.dueAt,
+    });
     flagged++;
   }
   return flagged;

@@ -21,9 +21,7 @@ export type Command =
 
 export const KNOWN_SCENES = ['TRIAL_TO_FORMAL', 'RENEWAL', 'UNSUBSCRIBE_RENEWAL_PERIOD'] as const;
 
-export type Decision =
-  | { outcome: 'unchanged'; reason: string }
-  | { outcome: 'changed'; next: Instance; entry: HistoryEntry };
+export type Decision = { outcome: 'unchanged'; reason: string } | { outcome: 'changed'; next: Instance; entry: HistoryEntry };
 
 function change(
   instance: Instance,

@@ -6,10 +6,7 @@ import { keyId } from './signature.ts';
 /** Powertools wraps the SDK's error; the original is its `cause`. */
 function isParameterNotFound(error: unknown): boolean {
   const cause = error instanceof Error ? error.cause : undefined;
-  return (
-    (error instanceof Error && error.name === 'ParameterNotFound') ||
-    (cause instanceof Error && cause.name === 'ParameterNotFound')
-  );
+  return (error instanceof Error && error.name === 'ParameterNotFound') || (cause instanceof Error && cause.name === 'ParameterNotFound');
 }
 
 /**
@@ -35,7 +32,9 @@ export function accessKeyLoader(config: Config, read: ParameterReader = readSsm,
     const secrets = config.KOOGALLERY_ACCESS_KEY_PARAMETER
       ? [
           await read(config.KOOGALLERY_ACCESS_KEY_PARAMETER),
-          config.KOOGALLERY_PREVIOUS_ACCESS_KEY_PARAMETER ? await previousFromSsm(config.KOOGALLERY_PREVIOUS_ACCESS_KEY_PARAMETER) : undefined,
+          config.KOOGALLERY_PREVIOUS_ACCESS_KEY_PARAMETER
+            ? await previousFromSsm(config.KOOGALLERY_PREVIOUS_ACCESS_KEY_PARAMETER)
+            : undefined,
         ]
       : [config.KOOGALLERY_ACCESS_KEY, config.KOOGALLERY_PREVIOUS_ACCESS_KEY];
     const keys = secrets.filter((s): s is string => typeof s === 'string' && s.length > 0).map((secret) => ({ id: keyId(secret), secret }));
@@ -48,7 +47,10 @@ export function accessKeyLoader(config: Config, read: ParameterReader = readSsm,
  * A loader that remembers the keys it returned last: an answer that must be given without reading them again
  * (an error, a timeout) is signed with the current key of the last read.
  */
-export function rememberingKeys(load: () => Promise<AccessKey[]>): { load: () => Promise<AccessKey[]>; current: () => AccessKey | undefined } {
+export function rememberingKeys(load: () => Promise<AccessKey[]>): {
+  load: () => Promise<AccessKey[]>;
+  current: () => AccessKey | undefined;
+} {
   let last: AccessKey[] = [];
   return {
     load: async () => (last = await load()),

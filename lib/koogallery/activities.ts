@@ -15,7 +15,9 @@ const expireTime = z
   .string()
   .regex(/^\d{14}$/, 'must be yyyyMMddHHmmss')
   .refine((v) => {
-    const [y, mo, d, h, mi, s] = [v.slice(0, 4), v.slice(4, 6), v.slice(6, 8), v.slice(8, 10), v.slice(10, 12), v.slice(12, 14)].map(Number) as [number, number, number, number, number, number];
+    const [y, mo, d, h, mi, s] = [v.slice(0, 4), v.slice(4, 6), v.slice(6, 8), v.slice(8, 10), v.slice(10, 12), v.slice(12, 14)].map(
+      Number,
+    ) as [number, number, number, number, number, number];
     const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
     return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && h < 24 && mi < 60 && s < 60;
   }, 'is not a valid date and time');
@@ -57,11 +59,7 @@ const productInfo = z
     ctx.addIssue({ code: 'custom', message: 'must be an object or a JSON object string' });
     return z.NEVER;
   })
-  .pipe(
-    z
-      .object({ productId: text(ID_MAX).optional(), skuCode: text(ID_MAX).optional() })
-      .catchall(z.unknown()),
-  );
+  .pipe(z.object({ productId: text(ID_MAX).optional(), skuCode: text(ID_MAX).optional() }).catchall(z.unknown()));
 
 export const newInstanceSchema = z.object({
   activity: z.literal('newInstance'),
@@ -220,7 +218,10 @@ export function parseActivity(body: JsonObject): ParsedActivity {
     const issue = result.error.issues[0];
     const path = issue?.path ?? [];
     const field = path.length ? path.join('.') : 'body';
-    const value = path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), withoutNulls);
+    const value = path.reduce<unknown>(
+      (v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+      withoutNulls,
+    );
     let message = issue?.message ?? 'is invalid';
     if (value === undefined) message = 'is required';
     else if (issue?.code === 'invalid_type' || issue?.code === 'invalid_union') message = 'has the wrong type';

@@ -126,7 +126,10 @@ export function apigSignature(sk: string, toSign: string): string {
 
 /** X-Sdk-Date format: UTC `YYYYMMDDTHHMMSSZ`. */
 export function formatSdkDate(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 /** Epoch milliseconds of an X-Sdk-Date, or undefined if it is not a valid `YYYYMMDDTHHMMSSZ`. */

@@ -42,9 +42,7 @@ export type CanonicalForm = 'top-level-sorted' | 'deep-sorted' | 'stringified-sc
  * All are HMACs of the content we received, so accepting any of them does not weaken the check.
  */
 export function canonicalCandidates(body: JsonObject, rawBody: string): Array<{ form: CanonicalForm; payload: string }> {
-  const candidates: Array<{ form: CanonicalForm; payload: string }> = [
-    { form: 'top-level-sorted', payload: canonicalPayload(body) },
-  ];
+  const candidates: Array<{ form: CanonicalForm; payload: string }> = [{ form: 'top-level-sorted', payload: canonicalPayload(body) }];
   if (!hasNonStringValues(body)) return candidates;
 
   candidates.push({ form: 'deep-sorted', payload: JSON.stringify(sortDeep(body)) });
@@ -71,7 +69,8 @@ export function nestedDeeperThan(text: string, max: number = MAX_JSON_DEPTH): bo
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) {
       inString = true;

@@ -24,17 +24,13 @@ function signedText(ts: string, nonce: string, body: string | Uint8Array): Buffe
 
 /** The `signature` header value. `body` is the exact request body (a string is taken as its UTF-8 bytes). */
 export function usageSignature(accessKey: string, ts: string, nonce: string, body: string | Uint8Array): string {
-  return createHmac('sha256', Buffer.from(accessKey, 'utf8')).update(signedText(ts, nonce, body)).digest('base64');
+  return createHmac('sha256', Buffer.from(accessKey, 'utf8'))
+    .update(signedText(ts, nonce, body))
+    .digest('base64');
 }
 
 /** Whether `signature` is the usage signature of this request; constant-time comparison. */
-export function verifyUsageSignature(
-  accessKey: string,
-  ts: string,
-  nonce: string,
-  body: string | Uint8Array,
-  signature: string,
-): boolean {
+export function verifyUsageSignature(accessKey: string, ts: string, nonce: string, body: string | Uint8Array, signature: string): boolean {
   const expected = Buffer.from(usageSignature(accessKey, ts, nonce, body), 'utf8');
   const received = Buffer.from(signature, 'utf8');
   return expected.length === received.length && timingSafeEqual(expected, received);

@@ -12,7 +12,15 @@ import type { JsonObject } from './canonicalJson.ts';
  * are neither needed nor kept: they are never decrypted, stored or logged.
  */
 
-export const V1_ACTIVITIES = ['newInstance', 'refreshInstance', 'expireInstance', 'releaseInstance', 'upgrade', 'instanceStatus', 'queryInstance'] as const;
+export const V1_ACTIVITIES = [
+  'newInstance',
+  'refreshInstance',
+  'expireInstance',
+  'releaseInstance',
+  'upgrade',
+  'instanceStatus',
+  'queryInstance',
+] as const;
 export type V1Activity = (typeof V1_ACTIVITIES)[number];
 
 const firstLine = (orderId: string | undefined) => (orderId ? `${orderId}-000001` : undefined);
@@ -23,7 +31,13 @@ function asV2Body(activity: V1Activity, p: Readonly<Record<string, string>>): Js
   const common = { testFlag: p.testFlag ?? null };
   switch (activity) {
     case 'newInstance':
-      return { ...common, activity: 'newInstance', orderId: p.orderId ?? null, orderLineId: orderLineId ?? null, businessId: p.businessId ?? null };
+      return {
+        ...common,
+        activity: 'newInstance',
+        orderId: p.orderId ?? null,
+        orderLineId: orderLineId ?? null,
+        businessId: p.businessId ?? null,
+      };
     case 'refreshInstance':
       return {
         ...common,
@@ -43,9 +57,21 @@ function asV2Body(activity: V1Activity, p: Readonly<Record<string, string>>): Js
       return { ...common, activity: 'updateInstanceStatus', instanceId: p.instanceId ?? null, status };
     }
     case 'releaseInstance':
-      return { ...common, activity: 'releaseInstance', instanceId: p.instanceId ?? null, orderId: p.orderId ?? null, orderLineId: p.orderId ? (orderLineId ?? null) : null };
+      return {
+        ...common,
+        activity: 'releaseInstance',
+        instanceId: p.instanceId ?? null,
+        orderId: p.orderId ?? null,
+        orderLineId: p.orderId ? (orderLineId ?? null) : null,
+      };
     case 'upgrade':
-      return { ...common, activity: 'upgradeInstance', instanceId: p.instanceId ?? null, orderId: p.orderId ?? null, orderLineId: orderLineId ?? null };
+      return {
+        ...common,
+        activity: 'upgradeInstance',
+        instanceId: p.instanceId ?? null,
+        orderId: p.orderId ?? null,
+        orderLineId: orderLineId ?? null,
+      };
     case 'queryInstance':
       return { ...common, activity: 'queryInstance', instanceId: p.instanceId ?? null };
   }

@@ -72,7 +72,9 @@ export function v1AuthToken(accessKey: string, params: V1Params): string {
   if (timeStamp === undefined) throw new RangeError('timeStamp is required to compute an authToken');
   entries.sort((a, b) => compareCodeUnits(a[0], b[0]));
   const data = entries.map(([name, value]) => `${name}=${value}`).join('&');
-  return createHmac('sha256', Buffer.from(accessKey + timeStamp, 'utf8')).update(data, 'utf8').digest('base64');
+  return createHmac('sha256', Buffer.from(accessKey + timeStamp, 'utf8'))
+    .update(data, 'utf8')
+    .digest('base64');
 }
 
 /** Formats epoch milliseconds as a V1 `timeStamp`: `yyyyMMddHHmmssSSS`, UTC. */
@@ -95,7 +97,13 @@ export function parseV1Timestamp(raw: string): number | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{3})$/.exec(raw);
   if (!m) return undefined;
   const [year, month, day, hour, minute, second, milli] = m.slice(1).map(Number) as [
-    number, number, number, number, number, number, number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
   ];
   const d = new Date(0);
   d.setUTCFullYear(year, month - 1, day);
@@ -197,7 +205,10 @@ export function verifyV1Request(
   }
 
   const readings: Array<[V1Reading, Record<string, string>]> = parsed.ambiguous
-    ? [['form', parsed.form], ['literal', parsed.literal]]
+    ? [
+        ['form', parsed.form],
+        ['literal', parsed.literal],
+      ]
     : [['form', parsed.form]];
   for (const key of keys) {
     for (const [reading, params] of readings) {

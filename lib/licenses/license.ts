@@ -41,13 +41,18 @@ export interface LicenseHistoryEntry {
 }
 
 export type LicenseCommand =
-  | { activity: 'refreshLicenseCode'; scene: string; orderId: string; orderLineId: string; expireTime: string; productId?: string | undefined }
+  | {
+      activity: 'refreshLicenseCode';
+      scene: string;
+      orderId: string;
+      orderLineId: string;
+      expireTime: string;
+      productId?: string | undefined;
+    }
   | { activity: 'updateLicenseCodeStatus'; status: 'FREEZE' | 'UNFREEZE' }
   | { activity: 'releaseLicenseCode'; orderId?: string | undefined; orderLineId?: string | undefined };
 
-export type LicenseDecision =
-  | { outcome: 'unchanged'; reason: string }
-  | { outcome: 'changed'; next: License; entry: LicenseHistoryEntry };
+export type LicenseDecision = { outcome: 'unchanged'; reason: string } | { outcome: 'changed'; next: License; entry: LicenseHistoryEntry };
 
 function change(
   license: License,
@@ -58,7 +63,16 @@ function change(
   fields: Partial<Pick<License, 'expireTime' | 'productId'>> = {},
 ): LicenseDecision {
   const version = license.version + 1;
-  const entry: LicenseHistoryEntry = { license: license.license, actor: 'marketplace', version, at, activity: command.activity, event, from: license.state, to };
+  const entry: LicenseHistoryEntry = {
+    license: license.license,
+    actor: 'marketplace',
+    version,
+    at,
+    activity: command.activity,
+    event,
+    from: license.state,
+    to,
+  };
   if ('orderId' in command && command.orderId) entry.orderId = command.orderId;
   if ('orderLineId' in command && command.orderLineId) entry.orderLineId = command.orderLineId;
   if (command.activity === 'refreshLicenseCode') entry.scene = command.scene;
@@ -77,9 +91,13 @@ export function decideLicense(license: License, command: LicenseCommand, at: str
     }
     case 'updateLicenseCodeStatus':
       if (command.status === 'FREEZE') {
-        return license.state === 'FROZEN' ? { outcome: 'unchanged', reason: 'license is already frozen' } : change(license, command, at, 'license.frozen', 'FROZEN');
+        return license.state === 'FROZEN'
+          ? { outcome: 'unchanged', reason: 'license is already frozen' }
+          : change(license, command, at, 'license.frozen', 'FROZEN');
       }
-      return license.state !== 'FROZEN' ? { outcome: 'unchanged', reason: 'license is not frozen' } : change(license, command, at, 'license.unfrozen', 'ACTIVE');
+      return license.state !== 'FROZEN'
+        ? { outcome: 'unchanged', reason: 'license is not frozen' }
+        : change(license, command, at, 'license.unfrozen', 'ACTIVE');
     case 'releaseLicenseCode':
       return change(license, command, at, 'license.released', 'RELEASED');
   }
@@ -96,7 +114,15 @@ export function registerLicense(
   at: string,
 ): { license: License; entry: LicenseHistoryEntry } {
   const license: License = { ...input, state: 'ACTIVE', createdAt: at, updatedAt: at, version: 1 };
-  const entry: LicenseHistoryEntry = { license: input.license, actor: 'seller', version: 1, at, activity: 'registerLicense', event: 'license.registered', to: 'ACTIVE' };
+  const entry: LicenseHistoryEntry = {
+    license: input.license,
+    actor: 'seller',
+    version: 1,
+    at,
+    activity: 'registerLicense',
+    event: 'license.registered',
+    to: 'ACTIVE',
+  };
   if (input.orderId) entry.orderId = input.orderId;
   if (input.orderLineId) entry.orderLineId = input.orderLineId;
   return { license, entry };

@@ -13,7 +13,11 @@ export function sqsPublisher(client: SQSClient, queueUrl: string): EventPublishe
       const failed: string[] = [];
       for (const batch of sqsBatches(events)) {
         try {
-          const out = await sendBatch(client, queueUrl, batch.map((event) => ({ body: JSON.stringify(event) })));
+          const out = await sendBatch(
+            client,
+            queueUrl,
+            batch.map((event) => ({ body: JSON.stringify(event) })),
+          );
           for (const n of out.failed) failed.push(batch[n]?.eventId ?? '?');
         } catch {
           failed.push(...batch.map((e) => e.eventId));

@@ -80,10 +80,16 @@ export async function redrive(
       continue;
     }
     summary.found += Messages.length;
-    const sent = await sendBatch(sqs, queueUrl, Messages.map((m) => ({ body: m.Body ?? '', ...(m.MessageAttributes ? { attributes: m.MessageAttributes } : {}) })));
+    const sent = await sendBatch(
+      sqs,
+      queueUrl,
+      Messages.map((m) => ({ body: m.Body ?? '', ...(m.MessageAttributes ? { attributes: m.MessageAttributes } : {}) })),
+    );
     const failed = new Set(sent.failed);
     const ok = new Set(Messages.flatMap((_, i) => (failed.has(i) ? [] : [String(i)])));
-    const toDelete = Messages.flatMap((m, i) => (ok.has(String(i)) && m.ReceiptHandle ? [{ Id: String(i), ReceiptHandle: m.ReceiptHandle }] : []));
+    const toDelete = Messages.flatMap((m, i) =>
+      ok.has(String(i)) && m.ReceiptHandle ? [{ Id: String(i), ReceiptHandle: m.ReceiptHandle }] : [],
+    );
     if (toDelete.length > 0) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: deadLetterQueueUrl, Entries: toDelete }));
     summary.moved += toDelete.length;
     summary.listed.push(...Messages.filter((_, i) => ok.has(String(i))).map(label));

@@ -22,7 +22,11 @@ export function templateAdapter(templates: AppInfoTemplates): ProvisioningAdapte
   return {
     provision: async (instance) => ({
       ok: true,
-      value: appInfoFromTemplates(templates, { instanceId: instance.instanceId, orderId: instance.orderId, orderLineId: instance.orderLineId }),
+      value: appInfoFromTemplates(templates, {
+        instanceId: instance.instanceId,
+        orderId: instance.orderId,
+        orderLineId: instance.orderLineId,
+      }),
     }),
     notify: async () => ({ ok: true, value: undefined }),
   };
@@ -54,7 +58,11 @@ export function webhookEventFor(instance: Instance, event: LifecycleEvent): Webh
   return body;
 }
 
-const refused = (outcome: { retry: boolean; reason: string }) => ({ ok: false as const, retry: outcome.retry, reason: `webhook: ${outcome.reason}` });
+const refused = (outcome: { retry: boolean; reason: string }) => ({
+  ok: false as const,
+  retry: outcome.retry,
+  reason: `webhook: ${outcome.reason}`,
+});
 
 /** `webhook` mode: every event is posted to the seller's product; a new instance's answer is its appInfo. */
 export function webhookAdapter(deliver: (event: WebhookEvent) => Promise<WebhookOutcome>): ProvisioningAdapter {

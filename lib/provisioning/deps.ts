@@ -33,7 +33,8 @@ function adapter(cfg: Config): ProvisioningAdapter {
   let client: { secret: string; deliver: WebhookClient['deliver'] } | undefined;
   return webhookAdapter(async (event) => {
     const current = await secret();
-    if (client?.secret !== current) client = { secret: current, ...webhookClient({ url: webhookUrl, secret: current, timeoutMs: cfg.WEBHOOK_TIMEOUT_MS }) };
+    if (client?.secret !== current)
+      client = { secret: current, ...webhookClient({ url: webhookUrl, secret: current, timeoutMs: cfg.WEBHOOK_TIMEOUT_MS }) };
     return client.deliver(event);
   });
 }

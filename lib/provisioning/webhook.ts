@@ -36,7 +36,10 @@ const id64 = z.string().min(1).max(64);
 /** Terms copied from the marketplace: generous, so that an unusual value cannot block provisioning. */
 const shortText = z.string().min(1).max(256);
 /** A decimal amount as a string (money is never a float), e.g. "99.00" or "-5". */
-const decimalString = z.string().max(40).regex(/^-?\d+(\.\d+)?$/, 'must be a decimal string such as "99.00"');
+const decimalString = z
+  .string()
+  .max(40)
+  .regex(/^-?\d+(\.\d+)?$/, 'must be a decimal string such as "99.00"');
 
 const webhookInstanceSchema = z.object({
   instanceId: id64,
@@ -77,7 +80,10 @@ const webhookOrderSchema = z.object({
 export const webhookEventSchema = z
   .object({
     /** `<instanceId>:<version>`: one id per transition, the key a receiver dedupes on. */
-    id: z.string().max(200).regex(/^.+:[1-9]\d*$/, 'must be <instanceId>:<version>'),
+    id: z
+      .string()
+      .max(200)
+      .regex(/^.+:[1-9]\d*$/, 'must be <instanceId>:<version>'),
     type: z.enum(WEBHOOK_EVENT_TYPES),
     occurredAt: z.iso.datetime({ offset: true }),
     /** Marketplace debug traffic (testFlag=1). */
@@ -179,9 +185,7 @@ export function verifyWebhookSignature(
   return match ? { ok: true } : { ok: false, reason: 'signature mismatch' };
 }
 
-export type WebhookOutcome =
-  | { ok: true; appInfo?: AppInfo }
-  | { ok: false; retry: boolean; reason: string; status?: number };
+export type WebhookOutcome = { ok: true; appInfo?: AppInfo } | { ok: false; retry: boolean; reason: string; status?: number };
 
 export interface WebhookClientConfig {
   /** `https:`; `http:` only for 127.0.0.1, ::1 and localhost. */
@@ -210,14 +214,15 @@ export function assertWebhookUrl(value: string): URL {
   if (url.username || url.password) throw new Error(`webhook URL must not contain credentials (${where})`);
   if (url.protocol === 'https:') return url;
   if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) return url;
-  throw new Error(
-    `webhook URL must use https: (http: is allowed only for 127.0.0.1, ::1 and localhost), got ${where}`,
-  );
+  throw new Error(`webhook URL must use https: (http: is allowed only for 127.0.0.1, ::1 and localhost), got ${where}`);
 }
 
 /** One line, no control characters, at most 200 characters: safe to put in a reason and a log. */
 function snippet(text: string): string {
-  const line = text.replace(/[\p{Cc}\u2028\u2029]+/gu, ' ').replace(/\s+/g, ' ').trim();
+  const line = text
+    .replace(/[\p{Cc}\u2028\u2029]+/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   const chars = Array.from(line);
   return chars.length > REASON_SNIPPET_CHARS ? `${chars.slice(0, REASON_SNIPPET_CHARS).join('')}…` : line;
 }
@@ -315,9 +320,7 @@ export function webhookClient(config: WebhookClientConfig): WebhookClient {
         const { text, tooLarge } = await readCapped(response, MAX_RESPONSE_BYTES);
         if (status >= 200 && status < 300) {
           const result = appInfoFrom(text, tooLarge);
-          return 'appInfo' in result
-            ? { ok: true, appInfo: result.appInfo }
-            : { ok: false, retry: false, reason: result.reason, status };
+          return 'appInfo' in result ? { ok: true, appInfo: result.appInfo } : { ok: false, retry: false, reason: result.reason, status };
         }
         if (status >= 300 && status < 400) {
           return {

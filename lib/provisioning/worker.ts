@@ -1,11 +1,5 @@
 import type { Instance, OrderTerms } from '#lib/instances/model.ts';
-import {
-  awaitsProvisioning,
-  orderTermsUpdated,
-  provisioned,
-  provisioningFailed,
-  type Decision,
-} from '#lib/instances/stateMachine.ts';
+import { awaitsProvisioning, orderTermsUpdated, provisioned, provisioningFailed, type Decision } from '#lib/instances/stateMachine.ts';
 import type { Log } from '#lib/log.ts';
 import type { LifecycleEvent } from '#lib/outbox/events.ts';
 import { testExpiry } from '#lib/shared/testData.ts';
@@ -93,7 +87,11 @@ async function provision(instance: Instance, event: LifecycleEvent, deps: Worker
     if (found.ok) order = found.value;
     else if (found.retry) throw new RetryLater(`order query: ${found.reason}`);
     // Debug orders need not exist in the order system: a test instance goes on without its terms.
-    else if (instance.test) deps.log.warn('order query failed for a test instance; provisioning without it', { instanceId: instance.instanceId, reason: found.reason });
+    else if (instance.test)
+      deps.log.warn('order query failed for a test instance; provisioning without it', {
+        instanceId: instance.instanceId,
+        reason: found.reason,
+      });
     else return failStep(instance, event, found, deps);
   }
   const given = await deps.adapter.provision(order ? { ...instance, order } : instance, event);
@@ -164,7 +162,13 @@ async function failStep(
  * Writes a decision (and the order record and billing facts, if any) in one transaction, conditioned on the version read.
  * A lost race retries the whole event from a fresh read.
  */
-async function commitDecision(instance: Instance, decision: Decision, deps: WorkerDeps, order?: OrderTerms, billing: PlannedWrite[] = []): Promise<Instance> {
+async function commitDecision(
+  instance: Instance,
+  decision: Decision,
+  deps: WorkerDeps,
+  order?: OrderTerms,
+  billing: PlannedWrite[] = [],
+): Promise<Instance> {
   const nowSeconds = Math.floor(deps.now() / 1000);
   const expiresAt = testExpiry(instance, deps.testTtlDays);
   const writes = [...billing];

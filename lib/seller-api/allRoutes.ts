@@ -13,7 +13,14 @@ export type SellerDeps = ViewRouteDeps & UsageRouteDeps & SupervisionRouteDeps &
 /** The usage routes alone, for tools that drive only them (the usage benchmark, the fault runs). */
 export const usageRoutes: readonly AnyRoute<UsageRouteDeps>[] = [reportUsage, usageLedger];
 
-const apiRoutes: AnyRoute<SellerDeps>[] = [listInstances, getInstance, listMessages, ...usageRoutes, ...supervisionRoutes, ...statementRoutes];
+const apiRoutes: AnyRoute<SellerDeps>[] = [
+  listInstances,
+  getInstance,
+  listMessages,
+  ...usageRoutes,
+  ...supervisionRoutes,
+  ...statementRoutes,
+];
 
 let document: Record<string, unknown> | undefined;
 

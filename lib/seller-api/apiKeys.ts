@@ -16,7 +16,9 @@ export const SCOPES = [
   'messages:replay',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
-export const ScopeSchema = z.enum(SCOPES, { error: (issue) => `${JSON.stringify(issue.input)} is not a scope (one of ${SCOPES.join(', ')})` });
+export const ScopeSchema = z.enum(SCOPES, {
+  error: (issue) => `${JSON.stringify(issue.input)} is not a scope (one of ${SCOPES.join(', ')})`,
+});
 
 export interface SellerKey {
   keyId: string;

@@ -51,16 +51,24 @@ function operation(route: AnyRoute<unknown>): JsonSchema {
   if (route.params || route.query) errors[400] = ERROR_DESCRIPTIONS[400]!;
   if (route.body) Object.assign(errors, { 400: ERROR_DESCRIPTIONS[400], 413: ERROR_DESCRIPTIONS[413], 422: ERROR_DESCRIPTIONS[422] });
   Object.assign(errors, route.errors ?? {});
-  const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+  const errorResponse = (description: string) => ({
+    description,
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  });
   return {
     operationId: `${route.method.toLowerCase()}${route.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(\w)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
     summary: route.summary,
     security: route.scope ? [{ apiKey: [route.scope] }] : [],
     ...(route.scope ? { 'x-required-scope': route.scope } : {}),
     parameters: [...parametersOf(route.params, 'path'), ...parametersOf(route.query, 'query')],
-    ...(route.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } } : {}),
+    ...(route.body
+      ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } }
+      : {}),
     responses: {
-      [route.successStatus ?? 200]: { description: { 200: 'OK', 201: 'Created', 202: 'Accepted: the work goes on' }[route.successStatus ?? 200], content: { 'application/json': { schema: jsonSchema(route.response, 'output') } } },
+      [route.successStatus ?? 200]: {
+        description: { 200: 'OK', 201: 'Created', 202: 'Accepted: the work goes on' }[route.successStatus ?? 200],
+        content: { 'application/json': { schema: jsonSchema(route.response, 'output') } },
+      },
       ...Object.fromEntries(Object.entries(errors).map(([status, description]) => [status, errorResponse(description)])),
       500: errorResponse('Internal error; the message carries a correlation id'),
     },
@@ -79,7 +87,11 @@ export function openApiDocument(routes: readonly AnyRoute<never>[], info: { titl
     paths,
     components: {
       securitySchemes: {
-        apiKey: { type: 'http', scheme: 'bearer', description: 'A seller API key (`npm run keys -- create`); routes name the scope they need.' },
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A seller API key (`npm run keys -- create`); routes name the scope they need.',
+        },
       },
       schemas: { Error: jsonSchema(ErrorSchema, 'output') },
     },

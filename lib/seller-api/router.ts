@@ -42,7 +42,12 @@ export interface RouterContext<D> {
 }
 
 /** DynamoDB (or another AWS service) asking us to slow down: the seller should retry shortly. */
-const THROTTLING = new Set(['ThrottlingException', 'ProvisionedThroughputExceededException', 'RequestLimitExceeded', 'TooManyRequestsException']);
+const THROTTLING = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+]);
 
 function matchPath(template: string, path: string): Record<string, string> | undefined {
   const want = template.split('/');
@@ -99,7 +104,8 @@ const header = (headers: SellerRequest['headers'], name: string): string | undef
 async function authenticate<D>(route: AnyRoute<D>, req: SellerRequest, ctx: RouterContext<D>): Promise<SellerKey | undefined> {
   if (route.scope === null) return undefined;
   const secret = bearerToken(header(req.headers, 'authorization'));
-  if (!secret) throw new SellerApiError('unauthenticated', 'missing or malformed "Authorization: Bearer <key>"', { 'WWW-Authenticate': 'Bearer' });
+  if (!secret)
+    throw new SellerApiError('unauthenticated', 'missing or malformed "Authorization: Bearer <key>"', { 'WWW-Authenticate': 'Bearer' });
   const verdict = await ctx.authenticate(secret, ctx.now());
   if (!verdict.ok) {
     const message = verdict.reason === 'revoked' ? 'this API key was revoked' : 'unknown API key';
@@ -120,7 +126,8 @@ function readBody<D>(route: AnyRoute<D>, req: SellerRequest, maxBytes: number): 
     throw new SellerApiError('invalid_json', 'the body is not valid JSON');
   }
   if (route.lenientBody) {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new SellerApiError('unprocessable', 'the body must be a JSON object');
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw new SellerApiError('unprocessable', 'the body must be a JSON object');
     return value;
   }
   return parse(route.body, value, 'body', 'unprocessable');

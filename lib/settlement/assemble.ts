@@ -5,7 +5,15 @@ import { hashSink, type TextSink } from './files.ts';
 import type { AssembleMessage, MessageOutcome } from './messages.ts';
 import type { Period, SettlementProblem, StatementLine } from './model.ts';
 import type { SettlementDeps } from './ports.ts';
-import { mergeSorted, parseLineRecord, parseProblemRecord, problemKey, renderStatement, type Rendered, type RenderTargets } from './render.ts';
+import {
+  mergeSorted,
+  parseLineRecord,
+  parseProblemRecord,
+  problemKey,
+  renderStatement,
+  type Rendered,
+  type RenderTargets,
+} from './render.ts';
 import { runPrefix } from './segment.ts';
 import { runUnderWay } from './start.ts';
 import type { StatementVersion } from './statementRecords.ts';
@@ -13,7 +21,12 @@ import type { StatementVersion } from './statementRecords.ts';
 export const versionPrefix = (period: Period, version: number) => `statements/${period}/v${version}/`;
 
 /** The statement rendered from the run's parts into the targets. */
-function renderParts(deps: SettlementDeps, period: Period, parts: { segment: number; linesKey: string; problemsKey: string }[], targets: RenderTargets): Promise<Rendered> {
+function renderParts(
+  deps: SettlementDeps,
+  period: Period,
+  parts: { segment: number; linesKey: string; problemsKey: string }[],
+  targets: RenderTargets,
+): Promise<Rendered> {
   const lines = mergeSorted<StatementLine>(
     parts.map((p) => ({ name: p.linesKey, batches: deps.files.lines(p.linesKey) })),
     parseLineRecord,
@@ -39,9 +52,11 @@ export async function assemble(deps: SettlementDeps, message: AssembleMessage): 
   const found = await runUnderWay(deps, message);
   if ('outcome' in found) return found;
   const run = found;
-  if (run.segmentsDone < run.segments) throw new Error(`run ${runId} of ${period}: ${run.segmentsDone} of ${run.segments} segments finished`);
+  if (run.segmentsDone < run.segments)
+    throw new Error(`run ${runId} of ${period}: ${run.segmentsDone} of ${run.segments} segments finished`);
   const parts = await deps.statements.listSegments(period, runId);
-  if (parts.length !== run.segments) throw new Error(`run ${runId} of ${period}: ${parts.length} segment markers, expected ${run.segments}`);
+  if (parts.length !== run.segments)
+    throw new Error(`run ${runId} of ${period}: ${parts.length} segment markers, expected ${run.segments}`);
 
   const header = await deps.statements.getHeader(period);
   if (header?.status === 'CLOSED' || header?.activeRun?.runId !== runId) {
@@ -62,7 +77,13 @@ export async function assemble(deps: SettlementDeps, message: AssembleMessage): 
   if (previous && csv1.sha256 === previous.sha256Csv && json1.sha256 === previous.sha256Json) {
     const ok = await deps.statements.finishUnchanged(period, run, previous.version, iso(deps.now()));
     if (!ok) return afterLostFinish(deps, period, runId);
-    deps.log.info('settlement run unchanged', { period, runId, version: previous.version, lines: measured.lineCount, ms: Math.round(performance.now() - started) });
+    deps.log.info('settlement run unchanged', {
+      period,
+      runId,
+      version: previous.version,
+      lines: measured.lineCount,
+      ms: Math.round(performance.now() - started),
+    });
     await removeParts(deps, period, runId);
     return { outcome: 'unchanged', version: previous.version };
   }
@@ -81,7 +102,12 @@ export async function assemble(deps: SettlementDeps, message: AssembleMessage): 
   let written: Rendered;
   try {
     diff = previous && files.diff ? statementDiff(deps.files.lines(previous.linesKey), files.diff) : undefined;
-    written = await renderParts(deps, period, parts, { csv: files.csv, json: files.json, lines: files.lines, ...(diff ? { observer: diff } : {}) });
+    written = await renderParts(deps, period, parts, {
+      csv: files.csv,
+      json: files.json,
+      lines: files.lines,
+      ...(diff ? { observer: diff } : {}),
+    });
   } catch (error) {
     await diff?.close().catch(() => undefined);
     await Promise.all(sinks.map((s) => s.abort()));
@@ -144,6 +170,6 @@ async function removeParts(deps: SettlementDeps, period: Period, runId: string):
   try {
     await deps.files.removePrefix(runPrefix(period, runId));
   } catch (error) {
-    deps.log.warn('could not delete a settlement run\'s parts', { period, runId, error: errorText(error) });
+    deps.log.warn("could not delete a settlement run's parts", { period, runId, error: errorText(error) });
   }
 }

@@ -49,7 +49,10 @@ const billColumnsSchema = z.strictObject({
  */
 export function parseBillColumns(setting: string | undefined): BillColumns {
   const given: Record<string, string> = {};
-  for (const entry of (setting ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of (setting ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const at = entry.indexOf('=');
     if (at <= 0) throw new BillFormatError(`BILL_COLUMNS entry "${entry}" must be <field>=<column name>`);
     given[entry.slice(0, at).trim()] = entry.slice(at + 1);

@@ -84,7 +84,12 @@ function sameFacts(a: OrderLineFacts, b: OrderLineFacts): boolean {
 
 export function billingRecorder(deps: RecorderDeps) {
   /** The facts' write, plus the check that the month they belong to is still open (or their adjustment mark). */
-  async function factsWrites(facts: OrderLineFacts, previousVersion: number | undefined, businessAt: string, at: string): Promise<PlannedWrite[]> {
+  async function factsWrites(
+    facts: OrderLineFacts,
+    previousVersion: number | undefined,
+    businessAt: string,
+    at: string,
+  ): Promise<PlannedWrite[]> {
     const period = periodOf(businessAt, deps.timeZone);
     if (!(await deps.billing.isClosed(period))) {
       return [deps.billing.factsWrite(facts, previousVersion, at, businessAt), deps.billing.notClosedCheck(period)];
@@ -104,7 +109,13 @@ export function billingRecorder(deps: RecorderDeps) {
      * Writes for an order the worker just fetched: its billing facts and, for a supervised product's new order,
      * the supervision flow. Nothing for debug instances or activities that bring no paid line.
      */
-    async orderWrites(instance: Instance, order: OrderTerms, activity: string, scene: string | undefined, at: string): Promise<PlannedWrite[]> {
+    async orderWrites(
+      instance: Instance,
+      order: OrderTerms,
+      activity: string,
+      scene: string | undefined,
+      at: string,
+    ): Promise<PlannedWrite[]> {
       if (instance.test) return [];
       const kind = orderLineKind(activity, scene);
       if (!kind) return [];
@@ -117,7 +128,11 @@ export function billingRecorder(deps: RecorderDeps) {
       if (supervised && productId) {
         const existing = await deps.supervision.get(order.orderId, order.orderLineId);
         if (existing) {
-          if (existing.state === 'ACCEPTED') facts.supervision = { completedAt: existing.acceptedAt ?? at, ...(existing.serviceStartAt ? { serviceStartAt: existing.serviceStartAt } : {}) };
+          if (existing.state === 'ACCEPTED')
+            facts.supervision = {
+              completedAt: existing.acceptedAt ?? at,
+              ...(existing.serviceStartAt ? { serviceStartAt: existing.serviceStartAt } : {}),
+            };
         } else {
           const created = newSupervision(
             {
@@ -146,7 +161,13 @@ export function billingRecorder(deps: RecorderDeps) {
     },
 
     /** Supervision of an order line completed (accepted): its facts become billable. */
-    async supervisionCompletedWrites(orderId: string, orderLineId: string, completedAt: string, serviceStartAt: string | undefined, at: string): Promise<PlannedWrite[]> {
+    async supervisionCompletedWrites(
+      orderId: string,
+      orderLineId: string,
+      completedAt: string,
+      serviceStartAt: string | undefined,
+      at: string,
+    ): Promise<PlannedWrite[]> {
       const previous = await deps.billing.getFacts(orderId, orderLineId);
       // No facts yet (the order's terms are still being fetched): the worker reads the accepted flow when it writes them.
       if (!previous || previous.facts.supervision?.completedAt) return [];
@@ -158,7 +179,12 @@ export function billingRecorder(deps: RecorderDeps) {
      * A release that names its unsubscription order: the instance's order line is refunded by the unsubscription
      * order's amount (the whole paid amount when the marketplace gives none).
      */
-    async refundWrites(instance: Instance, refundOrderId: string, refundOrder: OrderTerms | undefined, at: string): Promise<PlannedWrite[]> {
+    async refundWrites(
+      instance: Instance,
+      refundOrderId: string,
+      refundOrder: OrderTerms | undefined,
+      at: string,
+    ): Promise<PlannedWrite[]> {
       if (instance.test) return [];
       const previous = await deps.billing.getFacts(instance.orderId, instance.orderLineId);
       if (!previous || previous.facts.refund) return [];

@@ -38,7 +38,8 @@ export async function closePeriod(deps: SettlementDeps, period: Period): Promise
   if (header.status === 'CLOSED') return { header, alreadyClosed: true };
   const nowMs = deps.now();
   const staleBefore = iso(nowMs - RUN_STALE_MS);
-  if (header.activeRun && header.activeRun.startedAt >= staleBefore) throw new RunInProgressError(period, header.activeRun.runId, header.activeRun.startedAt);
+  if (header.activeRun && header.activeRun.startedAt >= staleBefore)
+    throw new RunInProgressError(period, header.activeRun.runId, header.activeRun.startedAt);
   const { end } = periodBounds(period, deps.settings.timeZone);
   if (nowMs < Date.parse(end)) throw new PeriodNotEndedError(period, end);
 
@@ -61,5 +62,8 @@ export async function closePeriod(deps: SettlementDeps, period: Period): Promise
   const now = await deps.statements.getHeader(period);
   if (now?.status === 'CLOSED') return { header: now, alreadyClosed: true };
   if (now?.activeRun) throw new RunInProgressError(period, now.activeRun.runId, now.activeRun.startedAt);
-  throw new InputsChangedError(header.latestVersion, `the statement changed while closing (now v${now?.latestVersion ?? 0}): look at it and close again`);
+  throw new InputsChangedError(
+    header.latestVersion,
+    `the statement changed while closing (now v${now?.latestVersion ?? 0}): look at it and close again`,
+  );
 }

@@ -93,7 +93,9 @@ export function statementFiles(s3: S3Client, bucket: string): StatementFiles {
       }
       const PartNumber = parts.length + 1;
       // The buffer is reused once the part is stored: the upload is awaited before anything else is written.
-      const out = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber, Body: buffer.subarray(0, used) }));
+      const out = await s3.send(
+        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber, Body: buffer.subarray(0, used) }),
+      );
       if (!out.ETag) throw new Error(`S3 gave no ETag for part ${PartNumber} of ${key}`);
       parts.push({ PartNumber, ETag: out.ETag });
       used = 0;
@@ -120,7 +122,7 @@ export function statementFiles(s3: S3Client, bucket: string): StatementFiles {
         }
         // Only when the buffer is a whole part: fill it, store it, go on.
         const data = Buffer.from(text, 'utf8');
-        for (let at = 0; at < data.length; ) {
+        for (let at = 0; at < data.length;) {
           const n = Math.min(buffer.length - used, data.length - at);
           data.copy(buffer, used, at, at + n);
           used += n;
@@ -132,11 +134,19 @@ export function statementFiles(s3: S3Client, bucket: string): StatementFiles {
         try {
           if (uploadId === undefined) {
             await s3.send(
-              new PutObjectCommand({ Bucket: bucket, Key: key, Body: buffer.subarray(0, used), ContentType: contentType, ServerSideEncryption: 'AES256' }),
+              new PutObjectCommand({
+                Bucket: bucket,
+                Key: key,
+                Body: buffer.subarray(0, used),
+                ContentType: contentType,
+                ServerSideEncryption: 'AES256',
+              }),
             );
           } else {
             if (used > 0) await flushPart();
-            await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+            await s3.send(
+              new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+            );
           }
         } catch (error) {
           await abort();

@@ -17,7 +17,10 @@ const segmentMessage = z.strictObject({
   period: periodField,
   runId: runIdField,
   kind: z.enum(['LINE', 'USAGE']),
-  shard: z.int().min(0).max(BILL_SHARDS - 1),
+  shard: z
+    .int()
+    .min(0)
+    .max(BILL_SHARDS - 1),
 });
 const assembleMessage = z.strictObject({ type: z.literal('assemble'), period: periodField, runId: runIdField });
 const settlementMessage = z.discriminatedUnion('type', [segmentMessage, assembleMessage]);

@@ -13,9 +13,7 @@ import type { BillKind, OrderLineFacts, Period, SettlementSettings } from './mod
 import type { SegmentMarker, SettlementRun, StatementHeader, StatementVersion } from './statementRecords.ts';
 
 export type BeginRunResult =
-  | { ok: true }
-  | { ok: false; reason: 'closed' }
-  | { ok: false; reason: 'running'; activeRun: { runId: string; startedAt: string } };
+  { ok: true } | { ok: false; reason: 'closed' } | { ok: false; reason: 'running'; activeRun: { runId: string; startedAt: string } };
 
 export type SegmentDoneResult =
   /** This call finished the segment; `segmentsDone` counts it. */

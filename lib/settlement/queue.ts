@@ -11,7 +11,8 @@ export function sqsSettlementQueue(client: SQSClient, queueUrl: string): Settlem
         for (let attempt = 0; pending.length > 0; attempt++) {
           const out = await sendBatch(client, queueUrl, pending);
           pending = out.failed.map((n) => pending[n]!);
-          if (pending.length > 0 && attempt >= 1) throw new Error(`could not queue ${pending.length} settlement message(s): ${out.message ?? 'unknown'}`);
+          if (pending.length > 0 && attempt >= 1)
+            throw new Error(`could not queue ${pending.length} settlement message(s): ${out.message ?? 'unknown'}`);
         }
       }
     },

@@ -77,7 +77,11 @@ async function latestVersion(deps: ReconciliationDeps, period: Period) {
 }
 
 /** An upload form for the month's bill export; the month needs a statement to compare it with. */
-export async function requestBillUpload(deps: ReconciliationDeps, period: Period, body: { size: number; sha256Base64: string }): Promise<BillUploadAnswer> {
+export async function requestBillUpload(
+  deps: ReconciliationDeps,
+  period: Period,
+  body: { size: number; sha256Base64: string },
+): Promise<BillUploadAnswer> {
   checkPeriod(period);
   await latestVersion(deps, period);
   const uploadId = randomUUID();
@@ -99,7 +103,8 @@ export async function requestBillUpload(deps: ReconciliationDeps, period: Period
 async function readBill(deps: ReconciliationDeps, key: string): Promise<string | undefined> {
   try {
     const out = await deps.s3.send(new GetObjectCommand({ Bucket: deps.files.bucket, Key: key }));
-    if ((out.ContentLength ?? 0) > BILL_MAX_BYTES) throw new ReconciliationError('unprocessable', `the bill export is larger than ${BILL_MAX_BYTES} bytes`);
+    if ((out.ContentLength ?? 0) > BILL_MAX_BYTES)
+      throw new ReconciliationError('unprocessable', `the bill export is larger than ${BILL_MAX_BYTES} bytes`);
     return (await out.Body?.transformToString('utf8')) ?? '';
   } catch (error) {
     const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
@@ -121,10 +126,12 @@ const byAttention = (a: { status: string; key: string }, b: { status: string; ke
 export async function reconciliationReport(deps: ReconciliationDeps, period: Period): Promise<ReconciliationAnswer> {
   checkPeriod(period);
   const record: ReconciliationRecord | undefined = await deps.records.get(period);
-  if (!record) throw new ReconciliationError('not_found', `no bill export was uploaded for ${period}: POST …/reconciliation for an upload form`);
+  if (!record)
+    throw new ReconciliationError('not_found', `no bill export was uploaded for ${period}: POST …/reconciliation for an upload form`);
   const version = await latestVersion(deps, period);
   const text = await readBill(deps, record.billKey);
-  if (text === undefined) throw new ReconciliationError('conflict', `the bill export for ${period} (upload ${record.uploadId}) has not arrived yet`);
+  if (text === undefined)
+    throw new ReconciliationError('conflict', `the bill export for ${period} (upload ${record.uploadId}) has not arrived yet`);
   let bill: ReturnType<typeof billRows>;
   try {
     bill = billRows(parseCsvRecords(text), deps.columns);
@@ -139,7 +146,12 @@ export async function reconciliationReport(deps: ReconciliationDeps, period: Per
   await writer.close();
   const at = iso(deps.now());
   await deps.records.put({ ...record, reportKey, reportVersion: version.version, reportedAt: at, totals: report.totals });
-  deps.log.info('bill reconciled', { period, version: version.version, ...report.totals, currencies: Object.keys(report.totals.currencies) });
+  deps.log.info('bill reconciled', {
+    period,
+    version: version.version,
+    ...report.totals,
+    currencies: Object.keys(report.totals.currencies),
+  });
   return {
     period,
     version: version.version,

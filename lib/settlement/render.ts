@@ -22,11 +22,19 @@ export const problemKey = (problem: Pick<SettlementProblem, 'ref' | 'code'>): st
 
 const LINE_FIELDS = new Map<string, number>(STATEMENT_COLUMNS.map((c, i) => [c, i]));
 const REQUIRED_LINE_FIELDS = ['lineId', 'kind', 'instanceId', 'productId', 'currency', 'at', 'gross', 'fee', 'tax', 'net'] as const;
-const PROBLEM_CODES = new Set<SettlementProblemCode>(['NO_FEE_SHARE', 'NO_PRICE', 'NO_PRODUCT', 'CURRENCY_MISMATCH', 'BAD_AMOUNT', 'BAD_SETTING']);
+const PROBLEM_CODES = new Set<SettlementProblemCode>([
+  'NO_FEE_SHARE',
+  'NO_PRICE',
+  'NO_PRODUCT',
+  'CURRENCY_MISMATCH',
+  'BAD_AMOUNT',
+  'BAD_SETTING',
+]);
 
 function record(text: string, what: string): Record<string, unknown> {
   const value: unknown = JSON.parse(text);
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${what} record is not an object: ${text.slice(0, 200)}`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new Error(`${what} record is not an object: ${text.slice(0, 200)}`);
   return value as Record<string, unknown>;
 }
 
@@ -39,11 +47,13 @@ export function parseLineRecord(text: string): StatementLine {
   let last = -1;
   for (const [field, v] of Object.entries(value)) {
     const position = LINE_FIELDS.get(field);
-    if (position === undefined || typeof v !== 'string') throw new Error(`statement line has an unexpected field ${field}: ${text.slice(0, 200)}`);
+    if (position === undefined || typeof v !== 'string')
+      throw new Error(`statement line has an unexpected field ${field}: ${text.slice(0, 200)}`);
     if (position <= last) throw new Error(`statement line's fields are not in column order: ${text.slice(0, 200)}`);
     last = position;
   }
-  for (const field of REQUIRED_LINE_FIELDS) if (value[field] === undefined) throw new Error(`statement line lacks ${field}: ${text.slice(0, 200)}`);
+  for (const field of REQUIRED_LINE_FIELDS)
+    if (value[field] === undefined) throw new Error(`statement line lacks ${field}: ${text.slice(0, 200)}`);
   return value as unknown as StatementLine;
 }
 
@@ -51,10 +61,17 @@ export function parseLineRecord(text: string): StatementLine {
 export function parseProblemRecord(text: string): SettlementProblem {
   const value = record(text, 'problem');
   const { code, ref, productId, message } = value;
-  if (!PROBLEM_CODES.has(code as SettlementProblemCode) || typeof ref !== 'string' || typeof message !== 'string' || (productId !== undefined && typeof productId !== 'string')) {
+  if (
+    !PROBLEM_CODES.has(code as SettlementProblemCode) ||
+    typeof ref !== 'string' ||
+    typeof message !== 'string' ||
+    (productId !== undefined && typeof productId !== 'string')
+  ) {
     throw new Error(`malformed problem record: ${text.slice(0, 200)}`);
   }
-  return productId === undefined ? { code: code as SettlementProblemCode, ref, message } : { code: code as SettlementProblemCode, ref, productId, message };
+  return productId === undefined
+    ? { code: code as SettlementProblemCode, ref, message }
+    : { code: code as SettlementProblemCode, ref, productId, message };
 }
 
 /** Reads one sorted source a record at a time. */

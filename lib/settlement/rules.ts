@@ -61,8 +61,7 @@ function problem(code: SettlementProblemCode, ref: string, message: string, prod
   return productId === undefined ? { code, ref, message } : { code, ref, productId, message };
 }
 
-const own = <T>(record: Readonly<Record<string, T>>, key: string): T | undefined =>
-  Object.hasOwn(record, key) ? record[key] : undefined;
+const own = <T>(record: Readonly<Record<string, T>>, key: string): T | undefined => (Object.hasOwn(record, key) ? record[key] : undefined);
 
 function taxRateOf(settings: SettlementSettings): Decimal {
   const rate = parseRate(settings.taxRate);
@@ -81,7 +80,12 @@ function termsFor(ref: string, productId: string | undefined, settings: Settleme
   const share = parseRate(configured);
   if (share === undefined) {
     return {
-      problem: problem('BAD_SETTING', ref, `the fee share of product ${productId} is not a fraction from 0 to 1: "${configured}"`, productId),
+      problem: problem(
+        'BAD_SETTING',
+        ref,
+        `the fee share of product ${productId} is not a fraction from 0 to 1: "${configured}"`,
+        productId,
+      ),
     };
   }
   return { share, taxRate: taxRateOf(settings) };
@@ -132,8 +136,7 @@ function orderEntry(
   return { lines: [line], problems: [] };
 }
 
-const earliest = (periods: (Period | undefined)[]): Period | undefined =>
-  periods.filter((p): p is Period => p !== undefined).sort()[0];
+const earliest = (periods: (Period | undefined)[]): Period | undefined => periods.filter((p): p is Period => p !== undefined).sort()[0];
 
 /** What the facts contribute to the period under the normal rules (adjustments aside). */
 function contribution(facts: OrderLineFacts, period: Period, settings: SettlementSettings): Entries {
@@ -149,7 +152,10 @@ function contribution(facts: OrderLineFacts, period: Period, settings: Settlemen
     // Reported once, in the first period the line would have touched.
     if (earliest([candidate, refundPeriod]) !== period) return none();
     const ref = candidate === period ? orderLineId(facts) : refundLineId(facts);
-    return { lines: [], problems: [problem('BAD_AMOUNT', ref, `${orderLineId(facts)} has a malformed paid amount: "${facts.amount}"`, facts.productId)] };
+    return {
+      lines: [],
+      problems: [problem('BAD_AMOUNT', ref, `${orderLineId(facts)} has a malformed paid amount: "${facts.amount}"`, facts.productId)],
+    };
   }
   const billed = paid > 0n ? candidate : undefined;
 
@@ -219,10 +225,7 @@ export function orderLineEntries(facts: OrderLineFacts, period: Period, settings
   const lineIds = new Set(normal.lines.map((l) => l.lineId));
   const refs = new Set(normal.problems.map((p) => `${p.code} ${p.ref}`));
   return {
-    lines: [
-      ...normal.lines,
-      ...late.lines.filter((l) => !lineIds.has(l.lineId)).map((l) => ({ ...l, adjustmentFor: adjustment.closed })),
-    ],
+    lines: [...normal.lines, ...late.lines.filter((l) => !lineIds.has(l.lineId)).map((l) => ({ ...l, adjustmentFor: adjustment.closed }))],
     problems: [...normal.problems, ...late.problems.filter((p) => !refs.has(`${p.code} ${p.ref}`))],
   };
 }
@@ -237,11 +240,19 @@ export function usageEntries(usage: UsageFacts, period: Period, settings: Settle
   const lineId = usageLineId(usage);
   const units = parseDecimal(usage.units);
   if (units === undefined || units.units < 0n) {
-    return { lines: [], problems: [problem('BAD_AMOUNT', lineId, `usage of ${usage.instanceId} is not a non-negative decimal: "${usage.units}"`, usage.productId)] };
+    return {
+      lines: [],
+      problems: [
+        problem('BAD_AMOUNT', lineId, `usage of ${usage.instanceId} is not a non-negative decimal: "${usage.units}"`, usage.productId),
+      ],
+    };
   }
   if (units.units === 0n) return none();
   const productId = usage.productId;
-  const withheld = (code: SettlementProblemCode, message: string): Entries => ({ lines: [], problems: [problem(code, lineId, message, productId)] });
+  const withheld = (code: SettlementProblemCode, message: string): Entries => ({
+    lines: [],
+    problems: [problem(code, lineId, message, productId)],
+  });
   if (productId === undefined || productId === '') return withheld('NO_PRODUCT', `${lineId} has no productId, so its price is unknown`);
   const price = own(settings.prices, productId);
   if (price === undefined) return withheld('NO_PRICE', `no pay-per-use price is configured for product ${productId}`);
@@ -250,7 +261,10 @@ export function usageEntries(usage: UsageFacts, period: Period, settings: Settle
     return withheld('BAD_SETTING', `the unit price of product ${productId} is not a non-negative decimal: "${price.unitPrice}"`);
   }
   if (usage.currency !== undefined && usage.currency !== price.currency) {
-    return withheld('CURRENCY_MISMATCH', `${usage.instanceId} was bought in ${usage.currency} but product ${productId} is priced in ${price.currency}`);
+    return withheld(
+      'CURRENCY_MISMATCH',
+      `${usage.instanceId} was bought in ${usage.currency} but product ${productId} is priced in ${price.currency}`,
+    );
   }
   const terms = termsFor(lineId, productId, settings);
   if ('problem' in terms) return { lines: [], problems: [terms.problem] };
@@ -314,7 +328,13 @@ export class StatementTotals {
 
   private merge(currency: string, s: Sums): void {
     const t = this.sums.get(currency) ?? { lines: 0, gross: 0n, fee: 0n, tax: 0n, net: 0n };
-    this.sums.set(currency, { lines: t.lines + s.lines, gross: t.gross + s.gross, fee: t.fee + s.fee, tax: t.tax + s.tax, net: t.net + s.net });
+    this.sums.set(currency, {
+      lines: t.lines + s.lines,
+      gross: t.gross + s.gross,
+      fee: t.fee + s.fee,
+      tax: t.tax + s.tax,
+      net: t.net + s.net,
+    });
   }
 
   /** Totals per currency, currencies in code-unit order. */
@@ -322,7 +342,13 @@ export class StatementTotals {
     const result: Record<string, CurrencyTotals> = {};
     for (const currency of [...this.sums.keys()].sort()) {
       const s = this.sums.get(currency)!;
-      result[currency] = { lines: s.lines, gross: formatCents(s.gross), fee: formatCents(s.fee), tax: formatCents(s.tax), net: formatCents(s.net) };
+      result[currency] = {
+        lines: s.lines,
+        gross: formatCents(s.gross),
+        fee: formatCents(s.fee),
+        tax: formatCents(s.tax),
+        net: formatCents(s.net),
+      };
     }
     return result;
   }
@@ -337,7 +363,12 @@ export interface Statement extends Entries {
  * A whole period's statement from every order line and every instance's usage that may touch it: lines sorted
  * by lineId, problems by ref, totals per currency. Two lines with one lineId mean the facts were given twice.
  */
-export function statement(period: Period, orders: Iterable<OrderLineFacts>, usage: Iterable<UsageFacts>, settings: SettlementSettings): Statement {
+export function statement(
+  period: Period,
+  orders: Iterable<OrderLineFacts>,
+  usage: Iterable<UsageFacts>,
+  settings: SettlementSettings,
+): Statement {
   const lines: StatementLine[] = [];
   const problems: SettlementProblem[] = [];
   for (const facts of orders) {
@@ -354,7 +385,8 @@ export function statement(period: Period, orders: Iterable<OrderLineFacts>, usag
   problems.sort(compareProblems);
   const totals = new StatementTotals();
   for (let i = 0; i < lines.length; i++) {
-    if (i > 0 && lines[i]!.lineId === lines[i - 1]!.lineId) throw new Error(`${lines[i]!.lineId} appears twice in ${period}: the same facts were given twice`);
+    if (i > 0 && lines[i]!.lineId === lines[i - 1]!.lineId)
+      throw new Error(`${lines[i]!.lineId} appears twice in ${period}: the same facts were given twice`);
     totals.add(lines[i]!);
   }
   return { period, lines, problems, totals: totals.get() };

@@ -32,7 +32,12 @@ function collect(into: Collected, entries: Entries): void {
 }
 
 /** Applies the rules to the order lines of one shard. */
-async function lineSegment(deps: SettlementDeps, period: Period, shard: number, bounds: { start: string; end: string }): Promise<Collected> {
+async function lineSegment(
+  deps: SettlementDeps,
+  period: Period,
+  shard: number,
+  bounds: { start: string; end: string },
+): Promise<Collected> {
   const out: Collected = { lines: [], problems: [] };
   for await (const page of deps.billing.readShard('LINE', shard, bounds.start, bounds.end)) {
     for (const item of page) {
@@ -48,7 +53,12 @@ async function lineSegment(deps: SettlementDeps, period: Period, shard: number, 
 }
 
 /** Sums one shard's accepted usage per instance (exact, in 0.0001 units), then prices it per instance. */
-async function usageSegment(deps: SettlementDeps, period: Period, shard: number, bounds: { start: string; end: string }): Promise<Collected> {
+async function usageSegment(
+  deps: SettlementDeps,
+  period: Period,
+  shard: number,
+  bounds: { start: string; end: string },
+): Promise<Collected> {
   const sums = new Map<string, { units: bigint; windows: number }>();
   for await (const page of deps.billing.readShard('USAGE', shard, bounds.start, bounds.end)) {
     for (const item of page) {
@@ -140,7 +150,8 @@ export async function runSegment(deps: SettlementDeps, message: SegmentMessage):
 
   const done = await deps.statements.segmentDone(period, runId, marker, iso(deps.now()));
   if (!done.ok) {
-    if (done.reason === 'already' && done.run.segmentsDone >= done.run.segments) await deps.queue.send([{ type: 'assemble', period, runId }]);
+    if (done.reason === 'already' && done.run.segmentsDone >= done.run.segments)
+      await deps.queue.send([{ type: 'assemble', period, runId }]);
     return { outcome: 'skipped', reason: done.reason === 'already' ? 'segment already finished' : 'run no longer under way' };
   }
   deps.log.info('settlement segment finished', {

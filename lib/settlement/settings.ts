@@ -28,7 +28,8 @@ function pairs(setting: string, value: string | undefined): [string, string][] {
 export function parseFeeShares(value: string | undefined): Record<string, string> {
   const shares: Record<string, string> = {};
   for (const [productId, share] of pairs('SETTLEMENT_FEE_SHARES', value)) {
-    if (!FRACTION.test(share)) throw new Error(`SETTLEMENT_FEE_SHARES: the share of ${productId} must be a fraction between 0 and 1 (e.g. 0.15), got "${share}"`);
+    if (!FRACTION.test(share))
+      throw new Error(`SETTLEMENT_FEE_SHARES: the share of ${productId} must be a fraction between 0 and 1 (e.g. 0.15), got "${share}"`);
     shares[productId] = share;
   }
   return shares;
@@ -59,6 +60,7 @@ export function parseTimeZone(timeZone: string): string {
 export function parseProofKinds(value: string): ProofKind[] {
   const kinds = [...csvSet(value)];
   const unknown = kinds.filter((k) => !(PROOF_KINDS as readonly string[]).includes(k));
-  if (unknown.length > 0) throw new Error(`SUPERVISION_REQUIRED_KINDS: unknown kind(s) ${unknown.join(', ')}; kinds are ${PROOF_KINDS.join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(`SUPERVISION_REQUIRED_KINDS: unknown kind(s) ${unknown.join(', ')}; kinds are ${PROOF_KINDS.join(', ')}`);
   return kinds as ProofKind[];
 }

@@ -13,7 +13,10 @@ export interface StatementView {
 }
 
 /** A month's statement for the seller API: header, versions and their files, the run under way; undefined if never run. */
-export async function statementView(deps: Pick<SettlementDeps, 'statements' | 'files'>, period: Period): Promise<StatementView | undefined> {
+export async function statementView(
+  deps: Pick<SettlementDeps, 'statements' | 'files'>,
+  period: Period,
+): Promise<StatementView | undefined> {
   checkPeriod(period);
   const header = await deps.statements.getHeader(period);
   if (!header) return undefined;

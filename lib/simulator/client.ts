@@ -62,9 +62,15 @@ const MAX_ANSWER_BYTES = 1024 * 1024;
  */
 export type HeaderCase = 'exact' | 'any';
 
-export function bodySignVerdict(headers: readonly [string, string][], raw: string, key: string, headerCase: HeaderCase = 'exact'): BodySignVerdict {
+export function bodySignVerdict(
+  headers: readonly [string, string][],
+  raw: string,
+  key: string,
+  headerCase: HeaderCase = 'exact',
+): BodySignVerdict {
   const same = (name: string) => name.toLowerCase() === BODY_SIGN_HEADER.toLowerCase();
-  const found = headers.find(([name]) => name === BODY_SIGN_HEADER) ?? (headerCase === 'any' ? headers.find(([name]) => same(name)) : undefined);
+  const found =
+    headers.find(([name]) => name === BODY_SIGN_HEADER) ?? (headerCase === 'any' ? headers.find(([name]) => same(name)) : undefined);
   if (!found) return headers.some(([name]) => same(name)) ? 'wrong-case' : 'absent';
   return signaturesEqual(bodySignHeader(key, raw), found[1]) ? 'valid' : 'invalid';
 }
@@ -93,11 +99,17 @@ function v1Params(body: JsonObject): Record<string, string> {
   );
 }
 
-function exchange(url: URL, method: 'GET' | 'POST', body: string | undefined, timeoutMs: number): Promise<Omit<CallResult, 'bodySign' | 'json'>> {
+function exchange(
+  url: URL,
+  method: 'GET' | 'POST',
+  body: string | undefined,
+  timeoutMs: number,
+): Promise<Omit<CallResult, 'bodySign' | 'json'>> {
   const started = performance.now();
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve) => {
-    const done = (result: Omit<CallResult, 'bodySign' | 'json' | 'latencyMs'>) => resolve({ ...result, latencyMs: Math.round(performance.now() - started) });
+    const done = (result: Omit<CallResult, 'bodySign' | 'json' | 'latencyMs'>) =>
+      resolve({ ...result, latencyMs: Math.round(performance.now() - started) });
     const headers: Record<string, string | number> = { Accept: 'application/json' };
     if (body !== undefined) {
       headers['Content-Type'] = 'application/json;charset=UTF-8';

@@ -90,7 +90,11 @@ export const V1_ACTIVITY_NAMES: readonly string[] = V1_ACTIVITIES;
  * JSON object text, e.g. productInfo, is sent as that object). Throws RequestError for an unknown activity or a
  * missing required field, naming it.
  */
-export function requestBody(activity: string, fields: Readonly<Record<string, string>> = {}, options: { v1?: boolean; nowMs?: number } = {}): JsonObject {
+export function requestBody(
+  activity: string,
+  fields: Readonly<Record<string, string>> = {},
+  options: { v1?: boolean; nowMs?: number } = {},
+): JsonObject {
   const v1 = options.v1 ?? false;
   const known = v1 ? V1_ACTIVITY_NAMES : V2_ACTIVITY_NAMES;
   if (!known.includes(activity)) {
@@ -109,7 +113,8 @@ export function requestBody(activity: string, fields: Readonly<Record<string, st
     }
   }
   // A given orderId brings its own first line unless one is given too.
-  if (!v1 && fields.orderId !== undefined && fields.orderLineId === undefined && 'orderLineId' in body) body.orderLineId = firstLine(fields.orderId);
+  if (!v1 && fields.orderId !== undefined && fields.orderLineId === undefined && 'orderLineId' in body)
+    body.orderLineId = firstLine(fields.orderId);
   const missing = (REQUIRED[v1 ? `v1:${activity}` : activity] ?? []).filter((name) => body[name] === undefined);
   if (missing.length > 0) throw new RequestError(`${activity} needs ${missing.map((m) => `--field ${m}=…`).join(' and ')}`);
   return body;

@@ -4,7 +4,8 @@ import {
   PutItemCommand,
   UpdateItemCommand,
   type AttributeValue,
-  type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import {
@@ -15,7 +16,8 @@ import {
   parseNewKey,
   sameHash,
   ScopeSchema,
-  type SellerKey } from '#lib/seller-api/apiKeys.ts';
+  type SellerKey,
+} from '#lib/seller-api/apiKeys.ts';
 import type { ApiKeyStore, Authentication } from '#lib/seller-api/ports.ts';
 import { iso } from '#lib/shared/time.ts';
 import { LIST_INDEX, queryItems, toItem } from './dynamo.ts';
@@ -59,7 +61,8 @@ function sellerKey(item: ApiKeyItem): SellerKey {
  */
 export function apiKeyStore(client: DynamoDBClient, table: string, options: { touchEverySeconds?: number } = {}): ApiKeyStore {
   const touchEverySeconds = options.touchEverySeconds ?? DEFAULT_TOUCH_EVERY_SECONDS;
-  if (!Number.isFinite(touchEverySeconds) || touchEverySeconds < 0) throw new Error('touchEverySeconds must be a number of seconds, 0 or more');
+  if (!Number.isFinite(touchEverySeconds) || touchEverySeconds < 0)
+    throw new Error('touchEverySeconds must be a number of seconds, 0 or more');
   const touchEveryMs = touchEverySeconds * 1000;
 
   async function listItems(): Promise<ApiKeyItem[]> {
@@ -107,14 +110,21 @@ export function apiKeyStore(client: DynamoDBClient, table: string, options: { to
       if (!parsed.ok) throw new ApiKeyError('invalid', parsed.error);
       const { name, scopes } = parsed.value;
       if ((await listItems()).some((k) => k.name === name && k.revokedAt === undefined)) {
-        throw new ApiKeyError('duplicate', `an API key named ${JSON.stringify(name)} exists already; revoke it first or choose another name`);
+        throw new ApiKeyError(
+          'duplicate',
+          `an API key named ${JSON.stringify(name)} exists already; revoke it first or choose another name`,
+        );
       }
       const { secret, hash, keyId } = generateApiKey();
       const item: ApiKeyItem = { hash, keyId, name, scopes, createdAt: iso(input.now) };
       await client.send(
         new PutItemCommand({
           TableName: table,
-          Item: toItem(keys.apiKey(hash), { type: 'apiKey', ...item }, { listKind: API_KEY_LIST_KIND, listAt: `${item.createdAt}#${keyId}` }),
+          Item: toItem(
+            keys.apiKey(hash),
+            { type: 'apiKey', ...item },
+            { listKind: API_KEY_LIST_KIND, listAt: `${item.createdAt}#${keyId}` },
+          ),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -136,7 +146,10 @@ export function apiKeyStore(client: DynamoDBClient, table: string, options: { to
       if (matches.length === 0) matches = all.filter((k) => k.name === keyIdOrName && k.revokedAt === undefined);
       if (matches.length === 0) return undefined;
       if (matches.length > 1) {
-        throw new ApiKeyError('ambiguous', `${JSON.stringify(keyIdOrName)} matches ${matches.length} keys (${matches.map((k) => k.keyId).join(', ')}); revoke by keyId`);
+        throw new ApiKeyError(
+          'ambiguous',
+          `${JSON.stringify(keyIdOrName)} matches ${matches.length} keys (${matches.map((k) => k.keyId).join(', ')}); revoke by keyId`,
+        );
       }
       const target = matches[0]!;
       try {

@@ -1,7 +1,4 @@
-import {
-  GetItemCommand,
-  type DynamoDBClient,
-  type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
 import { BILL_SHARDS, type BillKind, type OrderLineFacts } from '#lib/settlement/model.ts';
@@ -127,7 +124,9 @@ export function billingStore(client: DynamoDBClient, tables: Pick<StoreTables, '
         recordedAt: at,
         ...lineBillAttributes(facts, at, changedAt),
       });
-      return previousVersion === undefined ? put('billing', tables.main, item, true) : putIfVersion('billing', tables.main, item, previousVersion);
+      return previousVersion === undefined
+        ? put('billing', tables.main, item, true)
+        : putIfVersion('billing', tables.main, item, previousVersion);
     },
 
     /** Whether a month's statement is closed (a change belonging to it becomes an adjustment of a later month). */
@@ -184,7 +183,8 @@ export function billingStore(client: DynamoDBClient, tables: Pick<StoreTables, '
      */
     async *readShard(kind: BillKind, shard: number, from: string, to: string): AsyncGenerator<BillItem[]> {
       const pages = queryBill({
-        KeyConditionExpression: kind === 'LINE' ? 'billShard = :shard AND billAt >= :from' : 'billShard = :shard AND billAt BETWEEN :from AND :to',
+        KeyConditionExpression:
+          kind === 'LINE' ? 'billShard = :shard AND billAt >= :from' : 'billShard = :shard AND billAt BETWEEN :from AND :to',
         ...(kind === 'LINE' ? { FilterExpression: 'billFrom < :to' } : {}),
         ExpressionAttributeValues: marshall({ ':shard': billShard(kind, shard), ':from': from, ':to': to }),
         // Pages of a few hundred items keep a worker's memory low and even (a 1 MB page is ~2,000 items).

@@ -69,7 +69,10 @@ export const putIfVersion = (label: WriteLabel, table: string, item: Item, previ
 });
 
 /** Writes everything in one transaction; says which labelled conditions failed if it is cancelled. */
-export async function commitWrites(client: DynamoDBClient, planned: readonly LabeledWrite[] | readonly PlannedWrite[]): Promise<CommitResult> {
+export async function commitWrites(
+  client: DynamoDBClient,
+  planned: readonly LabeledWrite[] | readonly PlannedWrite[],
+): Promise<CommitResult> {
   const writes = dynamoWrites(planned);
   try {
     await client.send(new TransactWriteItemsCommand({ TransactItems: writes.map((w) => w.write) }));
@@ -110,7 +113,9 @@ export async function* queryPages(
   let start: Item | undefined;
   do {
     const limit = pageLimit();
-    const out = await client.send(new QueryCommand({ ...input, ...(limit === undefined ? {} : { Limit: limit }), ExclusiveStartKey: start }));
+    const out = await client.send(
+      new QueryCommand({ ...input, ...(limit === undefined ? {} : { Limit: limit }), ExclusiveStartKey: start }),
+    );
     yield out.Items ?? [];
     start = out.LastEvaluatedKey;
   } while (start);
@@ -136,7 +141,13 @@ export async function queryItems(
 }
 
 /** Every item of a partition whose sort key starts with `prefix` (consistent), in sort-key order or its reverse. */
-export function queryPrefix(client: DynamoDBClient, table: string, pk: string, prefix: string, options: { newestFirst?: boolean } = {}): Promise<Item[]> {
+export function queryPrefix(
+  client: DynamoDBClient,
+  table: string,
+  pk: string,
+  prefix: string,
+  options: { newestFirst?: boolean } = {},
+): Promise<Item[]> {
   return queryItems(client, {
     TableName: table,
     KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',

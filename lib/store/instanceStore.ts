@@ -1,11 +1,28 @@
-import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AuditRecord } from '#lib/audit/records.ts';
 import type { HistoryEntry, Instance, OrderTerms } from '#lib/instances/model.ts';
 import type { InstanceStore } from '#lib/instances/ports.ts';
 import type { LifecycleEvent } from '#lib/outbox/events.ts';
 import type { Expiry } from '#lib/shared/testData.ts';
-import { batchGet, commitWrites, DUE_INDEX, put, putIfVersion, queryHistory, queryItems, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
+import {
+  batchGet,
+  commitWrites,
+  DUE_INDEX,
+  put,
+  putIfVersion,
+  queryHistory,
+  queryItems,
+  toItem,
+  type LabeledWrite,
+  type StoreTables,
+} from './dynamo.ts';
 import { keys } from './keys.ts';
 
 const INSTANCE_FIELDS = [
@@ -79,7 +96,13 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables): Inst
     );
 
   const instanceItem = (instance: Instance, ttl: { expiresAt?: number }) =>
-    toItem(keys.instance(instance.instanceId), { type: 'instance', ...instance, ...dueAttributes(instance), ...listAttributes(instance), ...ttl });
+    toItem(keys.instance(instance.instanceId), {
+      type: 'instance',
+      ...instance,
+      ...dueAttributes(instance),
+      ...listAttributes(instance),
+      ...ttl,
+    });
 
   return {
     async getInstance(instanceId: string): Promise<Instance | undefined> {
@@ -106,7 +129,11 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables): Inst
 
     /** Up to 100 instances by id (BatchGetItem's limit, and queryInstance's). Unknown ids are absent. */
     async getInstances(instanceIds: readonly string[]): Promise<Map<string, Instance>> {
-      const items = await batchGet(client, tables.main, instanceIds.map((id) => keys.instance(id)));
+      const items = await batchGet(
+        client,
+        tables.main,
+        instanceIds.map((id) => keys.instance(id)),
+      );
       return new Map(items.map((item) => [unmarshall(item).instanceId as string, toInstance(item)]));
     },
 
@@ -133,7 +160,12 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables): Inst
     /** Whether the nonce is claimed (consistent read): after a commit whose answer was lost, whether it committed. */
     async nonceClaimed(keyId: string, nonce: string): Promise<boolean> {
       const out = await client.send(
-        new GetItemCommand({ TableName: tables.main, Key: marshall(keys.nonce(keyId, nonce)), ConsistentRead: true, ProjectionExpression: 'pk' }),
+        new GetItemCommand({
+          TableName: tables.main,
+          Key: marshall(keys.nonce(keyId, nonce)),
+          ConsistentRead: true,
+          ProjectionExpression: 'pk',
+        }),
       );
       return out.Item !== undefined;
     },
@@ -177,14 +209,23 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables): Inst
     /** The order line's terms as Query Order gave them, beside the order line's claim; a later fetch replaces them. */
     orderRecord(order: OrderTerms, instanceId: string, fetchedAt: string, expiresAt: Expiry): LabeledWrite {
       const ttl = expiresAt === undefined ? {} : { expiresAt };
-      return put('order', tables.main, toItem(keys.order(order.orderId, order.orderLineId), { type: 'order', ...order, instanceId, fetchedAt, ...ttl }), false);
+      return put(
+        'order',
+        tables.main,
+        toItem(keys.order(order.orderId, order.orderLineId), { type: 'order', ...order, instanceId, fetchedAt, ...ttl }),
+        false,
+      );
     },
 
     /**
      * Annotations the safety sweep adds without a transition (no new version, no history entry), conditioned on
      * the version it read. A marketplace change racing it may drop the annotation; the next sweep adds it again.
      */
-    async annotate(instanceId: string, version: number, fields: Partial<Pick<Instance, 'overdueSince' | 'provisioning'>>): Promise<boolean> {
+    async annotate(
+      instanceId: string,
+      version: number,
+      fields: Partial<Pick<Instance, 'overdueSince' | 'provisioning'>>,
+    ): Promise<boolean> {
       const names: Record<string, string> = { '#version': 'version' };
       const values: Record<string, unknown> = { ':version': version };
       const sets: string[] = [];
@@ -238,4 +279,3 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables): Inst
     commit: (writes) => commitWrites(client, writes),
   };
 }
-

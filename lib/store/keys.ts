@@ -39,11 +39,17 @@ export const keys = {
     pk: keys.supervisionPartition(orderId, orderLineId),
     sk: `HISTORY#${String(version).padStart(8, '0')}`,
   }),
-  proof: (orderId: string, orderLineId: string, proofId: string): Key => ({ pk: keys.supervisionPartition(orderId, orderLineId), sk: `PROOF#${proofId}` }),
+  proof: (orderId: string, orderLineId: string, proofId: string): Key => ({
+    pk: keys.supervisionPartition(orderId, orderLineId),
+    sk: `PROOF#${proofId}`,
+  }),
   /** A month's statement: its header, its versions, its runs and their finished segments. */
   statementPartition: (period: string): string => `STATEMENT#${period}`,
   statement: (period: string): Key => ({ pk: keys.statementPartition(period), sk: '#HEADER' }),
-  statementVersion: (period: string, version: number): Key => ({ pk: keys.statementPartition(period), sk: `VERSION#${String(version).padStart(4, '0')}` }),
+  statementVersion: (period: string, version: number): Key => ({
+    pk: keys.statementPartition(period),
+    sk: `VERSION#${String(version).padStart(4, '0')}`,
+  }),
   settlementRun: (period: string, runId: string): Key => ({ pk: keys.statementPartition(period), sk: `RUN#${runId}` }),
   settlementSegment: (period: string, runId: string, segment: number): Key => ({
     pk: keys.statementPartition(period),
@@ -52,7 +58,10 @@ export const keys = {
   /** The reconciliation of a month's statement against the marketplace's bill export. */
   reconciliation: (period: string): Key => ({ pk: keys.statementPartition(period), sk: '#RECONCILIATION' }),
   license: (code: string): Key => ({ pk: `LICENSE#${enc(code)}`, sk: '#LICENSE' }),
-  licenseHistory: (code: string, version: number): Key => ({ pk: `LICENSE#${enc(code)}`, sk: `HISTORY#${String(version).padStart(8, '0')}` }),
+  licenseHistory: (code: string, version: number): Key => ({
+    pk: `LICENSE#${enc(code)}`,
+    sk: `HISTORY#${String(version).padStart(8, '0')}`,
+  }),
   licenseApplied: (code: string, idempotencyKey: string): Key => ({ pk: `LICENSE#${enc(code)}`, sk: `APPLIED#${idempotencyKey}` }),
   /** A seller API key, by the SHA-256 of its secret (the secret itself is never stored). */
   apiKey: (hash: string): Key => ({ pk: `APIKEY#${hash}`, sk: '#APIKEY' }),
@@ -67,7 +76,10 @@ export const keys = {
    * A claimed nonce, by its SHA-256: a V1 call's nonce is its authToken (a signature), which is never stored; the
    * hash is as unique, so a replay still meets the claim.
    */
-  nonce: (keyId: string, nonce: string): Key => ({ pk: `NONCE#${keyId}#${createHash('sha256').update(nonce).digest('hex')}`, sk: '#NONCE' }),
+  nonce: (keyId: string, nonce: string): Key => ({
+    pk: `NONCE#${keyId}#${createHash('sha256').update(nonce).digest('hex')}`,
+    sk: '#NONCE',
+  }),
   outboxPartition: 'OUTBOX',
   outbox: (occurredAt: string, eventId: string): Key => ({ pk: 'OUTBOX', sk: `${occurredAt}#${eventId}` }),
   /** Audit table: one partition per UTC day, sorted by time then correlation id. */

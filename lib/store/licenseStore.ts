@@ -6,7 +6,18 @@ import type { Expiry } from '#lib/shared/testData.ts';
 import { batchGet, put, putIfVersion, queryHistory, toItem, type LabeledWrite } from './dynamo.ts';
 import { keys } from './keys.ts';
 
-const LICENSE_FIELDS = ['license', 'state', 'test', 'orderId', 'orderLineId', 'productId', 'expireTime', 'createdAt', 'updatedAt', 'version'] as const;
+const LICENSE_FIELDS = [
+  'license',
+  'state',
+  'test',
+  'orderId',
+  'orderLineId',
+  'productId',
+  'expireTime',
+  'createdAt',
+  'updatedAt',
+  'version',
+] as const;
 
 function toLicense(item: Record<string, AttributeValue>): License {
   const raw = unmarshall(item);
@@ -19,7 +30,12 @@ function toLicense(item: Record<string, AttributeValue>): License {
 export function licenseStore(client: DynamoDBClient, table: string): LicenseStore {
   const ttlOf = (expiresAt: Expiry) => (expiresAt === undefined ? {} : { expiresAt });
   const history = (entry: LicenseHistoryEntry, expiresAt: Expiry) =>
-    put('history', table, toItem(keys.licenseHistory(entry.license, entry.version), { type: 'licenseHistory', ...entry, ...ttlOf(expiresAt) }), true);
+    put(
+      'history',
+      table,
+      toItem(keys.licenseHistory(entry.license, entry.version), { type: 'licenseHistory', ...entry, ...ttlOf(expiresAt) }),
+      true,
+    );
 
   return {
     async getLicense(code: string): Promise<License | undefined> {
@@ -28,27 +44,59 @@ export function licenseStore(client: DynamoDBClient, table: string): LicenseStor
     },
 
     /** The license and whether a renewal order was already applied to it, in one round trip. */
-    async getLicenseAndApplied(code: string, idempotencyKey: string | undefined): Promise<{ license: License | undefined; alreadyApplied: boolean }> {
+    async getLicenseAndApplied(
+      code: string,
+      idempotencyKey: string | undefined,
+    ): Promise<{ license: License | undefined; alreadyApplied: boolean }> {
       const wanted = [keys.license(code)];
       if (idempotencyKey) wanted.push(keys.licenseApplied(code, idempotencyKey));
       const items = await batchGet(client, table, wanted);
       const licenseItem = items.find((i) => i.sk?.S === '#LICENSE');
-      return { license: licenseItem ? toLicense(licenseItem) : undefined, alreadyApplied: items.some((i) => i.sk?.S?.startsWith('APPLIED#')) };
+      return {
+        license: licenseItem ? toLicense(licenseItem) : undefined,
+        alreadyApplied: items.some((i) => i.sk?.S?.startsWith('APPLIED#')),
+      };
     },
 
     /** A new license and its first history entry; fails (label `license`) if the code is registered already. */
     register(license: License, entry: LicenseHistoryEntry, expiresAt: Expiry): LabeledWrite[] {
-      return [put('license', table, toItem(keys.license(license.license), { type: 'license', ...license, ...ttlOf(expiresAt) }), true), history(entry, expiresAt)];
+      return [
+        put('license', table, toItem(keys.license(license.license), { type: 'license', ...license, ...ttlOf(expiresAt) }), true),
+        history(entry, expiresAt),
+      ];
     },
 
     /** The changed license (only if still at `previousVersion`), its history entry and the renewal's applied marker. */
-    applyChange(previousVersion: number, next: License, entry: LicenseHistoryEntry, idempotencyKey: string | undefined, expiresAt: Expiry): LabeledWrite[] {
+    applyChange(
+      previousVersion: number,
+      next: License,
+      entry: LicenseHistoryEntry,
+      idempotencyKey: string | undefined,
+      expiresAt: Expiry,
+    ): LabeledWrite[] {
       const writes: LabeledWrite[] = [
-        putIfVersion('license', table, toItem(keys.license(next.license), { type: 'license', ...next, ...ttlOf(expiresAt) }), previousVersion),
+        putIfVersion(
+          'license',
+          table,
+          toItem(keys.license(next.license), { type: 'license', ...next, ...ttlOf(expiresAt) }),
+          previousVersion,
+        ),
         history(entry, expiresAt),
       ];
       if (idempotencyKey) {
-        writes.push(put('applied', table, toItem(keys.licenseApplied(next.license, idempotencyKey), { type: 'applied', version: entry.version, at: entry.at, ...ttlOf(expiresAt) }), true));
+        writes.push(
+          put(
+            'applied',
+            table,
+            toItem(keys.licenseApplied(next.license, idempotencyKey), {
+              type: 'applied',
+              version: entry.version,
+              at: entry.at,
+              ...ttlOf(expiresAt),
+            }),
+            true,
+          ),
+        );
       }
       return writes;
     },
@@ -59,4 +107,3 @@ export function licenseStore(client: DynamoDBClient, table: string): LicenseStor
     },
   };
 }
-

@@ -1,8 +1,4 @@
-import {
-  DeleteItemCommand,
-  UpdateItemCommand,
-  ConditionalCheckFailedException,
-  type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, UpdateItemCommand, ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { lifecycleEventSchema, type LifecycleEvent } from '#lib/outbox/events.ts';
 import type { OutboxStore, PendingEvent } from '#lib/outbox/ports.ts';
@@ -85,4 +81,3 @@ export function outboxStore(client: DynamoDBClient, table: string): OutboxStore 
     },
   };
 }
-

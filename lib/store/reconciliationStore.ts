@@ -7,7 +7,9 @@ import { keys } from './keys.ts';
 export function reconciliationStore(client: DynamoDBClient, table: string): ReconciliationStore {
   return {
     async get(period: string): Promise<ReconciliationRecord | undefined> {
-      const out = await client.send(new GetItemCommand({ TableName: table, Key: marshall(keys.reconciliation(period)), ConsistentRead: true }));
+      const out = await client.send(
+        new GetItemCommand({ TableName: table, Key: marshall(keys.reconciliation(period)), ConsistentRead: true }),
+      );
       if (!out.Item) return undefined;
       const { pk: _pk, sk: _sk, type: _type, ...record } = unmarshall(out.Item);
       return record as ReconciliationRecord;

@@ -41,7 +41,8 @@ const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A calendar day that exists (`2025-02-30` does not). */
-const isDay = (day: string) => DAY.test(day) && !Number.isNaN(Date.parse(`${day}T00:00:00.000Z`)) && new Date(`${day}T00:00:00.000Z`).toISOString().startsWith(day);
+const isDay = (day: string) =>
+  DAY.test(day) && !Number.isNaN(Date.parse(`${day}T00:00:00.000Z`)) && new Date(`${day}T00:00:00.000Z`).toISOString().startsWith(day);
 const previousDay = (day: string) => iso(Date.parse(`${day}T00:00:00.000Z`) - DAY_MS).slice(0, 10);
 
 /** An instance-listing cursor: the index key of the last instance returned, which must be an instance's. */
@@ -111,13 +112,18 @@ const isoDateTime = z.iso.datetime({ offset: true });
 
 /** The time range as canonical ISO instants (what the audit sort keys start with), checked. */
 function checkRange(from: string, to: string): { fromIso: string; toIso: string } {
-  for (const [name, value] of [['from', from], ['to', to]] as const) {
-    if (!isoDateTime.safeParse(value).success) throw new InvalidQueryError(`${name} must be an ISO 8601 date-time, e.g. 2025-01-31T00:00:00Z`);
+  for (const [name, value] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
+    if (!isoDateTime.safeParse(value).success)
+      throw new InvalidQueryError(`${name} must be an ISO 8601 date-time, e.g. 2025-01-31T00:00:00Z`);
   }
   const fromMs = Date.parse(from);
   const toMs = Date.parse(to);
   if (fromMs > toMs) throw new InvalidQueryError('from must not be after to');
-  if (toMs - fromMs > MAX_MESSAGE_RANGE_DAYS * DAY_MS) throw new InvalidQueryError(`from and to may be at most ${MAX_MESSAGE_RANGE_DAYS} days apart`);
+  if (toMs - fromMs > MAX_MESSAGE_RANGE_DAYS * DAY_MS)
+    throw new InvalidQueryError(`from and to may be at most ${MAX_MESSAGE_RANGE_DAYS} days apart`);
   return { fromIso: iso(fromMs), toIso: iso(toMs) };
 }
 
@@ -210,7 +216,8 @@ export function sellerViews(client: DynamoDBClient, tables: StoreTables): Seller
         const cursor = decodeCursor(query.cursor, messageCursor);
         // A cursor of another range would start outside this query's key range.
         if (cursor.day > firstDay || cursor.day < lastDay) throw new InvalidCursorError('cursor does not belong to this time range');
-        if (cursor.key && (cursor.key.sk < low || cursor.key.sk > high)) throw new InvalidCursorError('cursor does not belong to this time range');
+        if (cursor.key && (cursor.key.sk < low || cursor.key.sk > high))
+          throw new InvalidCursorError('cursor does not belong to this time range');
         day = cursor.day;
         start = cursor.key && startKey(cursor.key);
       }

@@ -1,7 +1,13 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
-import { RUN_STATUSES, type SegmentMarker, type SettlementRun, type StatementHeader, type StatementVersion } from '#lib/settlement/statementRecords.ts';
+import {
+  RUN_STATUSES,
+  type SegmentMarker,
+  type SettlementRun,
+  type StatementHeader,
+  type StatementVersion,
+} from '#lib/settlement/statementRecords.ts';
 
 /**
  * The items of a month's statement partition (statementStore.ts) read back as settlement's records: checked, with

@@ -44,7 +44,10 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
   }
 
   /** A conditional UpdateItem; false when the condition did not hold. */
-  async function updateIf(key: { pk: string; sk: string }, update: Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName' | 'Key'>): Promise<boolean> {
+  async function updateIf(
+    key: { pk: string; sk: string },
+    update: Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName' | 'Key'>,
+  ): Promise<boolean> {
     try {
       await client.send(new UpdateItemCommand({ TableName: table, Key: marshall(key), ...update }));
       return true;
@@ -153,7 +156,8 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
         if (result.ok) return { ok: true };
         const header = await getHeader(run.period);
         if (header?.status === 'CLOSED') return { ok: false, reason: 'closed' };
-        if (header?.activeRun && header.activeRun.startedAt >= staleBefore) return { ok: false, reason: 'running', activeRun: header.activeRun };
+        if (header?.activeRun && header.activeRun.startedAt >= staleBefore)
+          return { ok: false, reason: 'running', activeRun: header.activeRun };
         // A transaction conflict (a recorder checking the header at the same moment): try again.
       }
       throw new Error(`could not start a settlement run for ${run.period}: the statement header kept changing`);
@@ -171,7 +175,12 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
         if (await getSegment(period, runId, marker.segment)) return { ok: false, reason: 'already', run };
         const next = run.segmentsDone + 1;
         const result = await commitWrites(client, [
-          put('statement', table, toItem(keys.settlementSegment(period, runId, marker.segment), { type: 'settlementSegment', runId, ...marker, at }), true),
+          put(
+            'statement',
+            table,
+            toItem(keys.settlementSegment(period, runId, marker.segment), { type: 'settlementSegment', runId, ...marker, at }),
+            true,
+          ),
           {
             label: 'statement',
             write: {
@@ -207,7 +216,12 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
      */
     async finishVersion(version: StatementVersion, at: string): Promise<boolean> {
       const result = await commitWrites(client, [
-        put('statement', table, toItem(keys.statementVersion(version.period, version.version), { type: 'statementVersion', ...version }), true),
+        put(
+          'statement',
+          table,
+          toItem(keys.statementVersion(version.period, version.version), { type: 'statementVersion', ...version }),
+          true,
+        ),
         {
           label: 'statement',
           write: {
@@ -262,7 +276,12 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
               UpdateExpression: `SET runStartedAt = :runStartedAt, ${SET_LAST_RUN} REMOVE activeRunId, activeRunStartedAt`,
               ConditionExpression: 'latestVersion = :version AND activeRunId = :lastRunId AND #status = :draft',
               ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: marshall({ ':runStartedAt': run.startedAt, ':version': version, ':draft': 'DRAFT', ...lastRunValues(run.runId, 'UNCHANGED', at) }),
+              ExpressionAttributeValues: marshall({
+                ':runStartedAt': run.startedAt,
+                ':version': version,
+                ':draft': 'DRAFT',
+                ...lastRunValues(run.runId, 'UNCHANGED', at),
+              }),
             },
           },
         },

@@ -1,8 +1,4 @@
-import {
-  ConditionalCheckFailedException,
-  GetItemCommand,
-  UpdateItemCommand,
-  type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ProofRecord, SupervisionHistoryEntry, SupervisionRecord, SupervisionView } from '#lib/supervision/model.ts';
 import type { SupervisionStore } from '#lib/supervision/ports.ts';
@@ -23,7 +19,8 @@ const strip = (row: Record<string, unknown>): Record<string, unknown> => {
 };
 
 export function supervisionStore(client: DynamoDBClient, tables: Pick<StoreTables, 'main'>): SupervisionStore {
-  const recordItem = (record: SupervisionRecord) => toItem(keys.supervision(record.orderId, record.orderLineId), { type: 'supervision', ...record });
+  const recordItem = (record: SupervisionRecord) =>
+    toItem(keys.supervision(record.orderId, record.orderLineId), { type: 'supervision', ...record });
   const historyWrite = (record: SupervisionRecord, entry: SupervisionHistoryEntry): LabeledWrite =>
     put(
       'supervisionHistory',

@@ -1,8 +1,4 @@
-import {
-  ConditionalCheckFailedException,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import { batchGet, commitWrites, DUE_INDEX, put, queryItems, toItem, type LabeledWrite } from './dynamo.ts';
@@ -78,7 +74,10 @@ export function usageStore(client: DynamoDBClient, table: string): UsageLedger {
   const windowKey = (w: { instanceId: string; beginTime: string }): Key => keys.usageWindow(w.instanceId, w.beginTime);
 
   /** A conditional update; false when the condition did not hold. */
-  async function updateIf(key: Key, update: Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName' | 'Key'>): Promise<Record<string, AttributeValue> | false> {
+  async function updateIf(
+    key: Key,
+    update: Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName' | 'Key'>,
+  ): Promise<Record<string, AttributeValue> | false> {
     try {
       const out = await client.send(new UpdateItemCommand({ TableName: table, Key: marshall(key), ReturnValues: 'ALL_NEW', ...update }));
       return out.Attributes ?? {};
@@ -93,7 +92,11 @@ export function usageStore(client: DynamoDBClient, table: string): UsageLedger {
     async takenRefs(pairs: { instanceId: string; clientRef: string }[]): Promise<Set<string>> {
       const taken = new Set<string>();
       for (let i = 0; i < pairs.length; i += 100) {
-        const items = await batchGet(client, table, pairs.slice(i, i + 100).map((p) => keys.usageRef(p.instanceId, p.clientRef)));
+        const items = await batchGet(
+          client,
+          table,
+          pairs.slice(i, i + 100).map((p) => keys.usageRef(p.instanceId, p.clientRef)),
+        );
         for (const item of items) taken.add(`${item.instanceId?.S ?? ''}\n${item.clientRef?.S ?? ''}`);
       }
       return taken;
@@ -146,7 +149,10 @@ export function usageStore(client: DynamoDBClient, table: string): UsageLedger {
               Key: marshall(keys.usageTotal(addition.instanceId)),
               UpdateExpression: 'SET #type = :type, instanceId = :instanceId, updatedAt = :at ADD units :units',
               ExpressionAttributeNames: { '#type': 'type' },
-              ExpressionAttributeValues: { ...marshall({ ':type': 'usageTotal', ':instanceId': addition.instanceId, ':at': at }), ':units': units },
+              ExpressionAttributeValues: {
+                ...marshall({ ':type': 'usageTotal', ':instanceId': addition.instanceId, ':at': at }),
+                ':units': units,
+              },
             },
           },
         },
@@ -209,7 +215,13 @@ export function usageStore(client: DynamoDBClient, table: string): UsageLedger {
       const out = await updateIf(windowKey(w), {
         UpdateExpression: 'SET usageState = :pushing, meteringSn = :sn, recordTime = :recordTime, pushedUnits = units, updatedAt = :at',
         ConditionExpression: 'usageState = :open',
-        ExpressionAttributeValues: marshall({ ':pushing': 'PUSHING', ':open': 'OPEN', ':sn': sealed.meteringSn, ':recordTime': sealed.recordTime, ':at': sealed.at }),
+        ExpressionAttributeValues: marshall({
+          ':pushing': 'PUSHING',
+          ':open': 'OPEN',
+          ':sn': sealed.meteringSn,
+          ':recordTime': sealed.recordTime,
+          ':at': sealed.at,
+        }),
       });
       return out === false ? undefined : toWindow(out);
     },
@@ -240,7 +252,13 @@ export function usageStore(client: DynamoDBClient, table: string): UsageLedger {
       const out = await updateIf(windowKey(w), {
         UpdateExpression: 'SET usageState = :rejected, rejection = :rejection, updatedAt = :at REMOVE dueKind, dueAt, nextAttemptAt',
         ConditionExpression: 'usageState = :pushing AND meteringSn = :sn',
-        ExpressionAttributeValues: marshall({ ':rejected': 'REJECTED', ':pushing': 'PUSHING', ':sn': w.meteringSn ?? '', ':rejection': rejection, ':at': at }),
+        ExpressionAttributeValues: marshall({
+          ':rejected': 'REJECTED',
+          ':pushing': 'PUSHING',
+          ':sn': w.meteringSn ?? '',
+          ':rejection': rejection,
+          ':at': at,
+        }),
       });
       return out !== false;
     },
@@ -250,14 +268,25 @@ export function usageStore(client: DynamoDBClient, table: string): UsageLedger {
       const out = await updateIf(windowKey(w), {
         UpdateExpression: 'SET nextAttemptAt = :next, lastError = :error, updatedAt = :at ADD attempts :one',
         ConditionExpression: 'usageState = :pushing AND meteringSn = :sn',
-        ExpressionAttributeValues: marshall({ ':pushing': 'PUSHING', ':sn': w.meteringSn ?? '', ':next': retry.nextAttemptAt, ':error': retry.lastError, ':at': retry.at, ':one': 1 }),
+        ExpressionAttributeValues: marshall({
+          ':pushing': 'PUSHING',
+          ':sn': w.meteringSn ?? '',
+          ':next': retry.nextAttemptAt,
+          ':error': retry.lastError,
+          ':at': retry.at,
+          ':one': 1,
+        }),
       });
       return out !== false;
     },
 
     /** Running totals (0.0001 units) of up to 100 instances; instances without usage are absent. */
     async totals(instanceIds: readonly string[]): Promise<Map<string, { units: bigint; updatedAt: string }>> {
-      const items = await batchGet(client, table, instanceIds.map((id) => keys.usageTotal(id)));
+      const items = await batchGet(
+        client,
+        table,
+        instanceIds.map((id) => keys.usageTotal(id)),
+      );
       return new Map(items.map((item) => [item.instanceId?.S ?? '', { units: bigintOf(item.units), updatedAt: item.updatedAt?.S ?? '' }]));
     },
 
@@ -294,4 +323,3 @@ export function usageStore(client: DynamoDBClient, table: string): UsageLedger {
     },
   };
 }
-

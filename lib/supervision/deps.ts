@@ -26,7 +26,11 @@ export function supervisionDeps(cfg: Config, options: SupervisionDepsOptions = {
   // One client reads, moves and signs: it sends no checksum where S3 does not require one, so presigned URLs carry
   // none (TOOLCHAIN.md).
   const s3 = options.endpoint
-    ? presigningS3Client({ region: options.region ?? process.env.AWS_REGION ?? 'us-east-1', endpoint: options.endpoint, forcePathStyle: cfg.S3_FORCE_PATH_STYLE })
+    ? presigningS3Client({
+        region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
+        endpoint: options.endpoint,
+        forcePathStyle: cfg.S3_FORCE_PATH_STYLE,
+      })
     : s3Client({ forcePathStyle: cfg.S3_FORCE_PATH_STYLE });
   return {
     store,

@@ -71,7 +71,14 @@ export type SupervisionAction =
 
 export type SupervisionActionType = SupervisionAction['type'];
 
-export const SUPERVISION_ACTION_TYPES = ['proofSubmitted', 'startReview', 'accept', 'reject', 'openAppeal', 'closeAppeal'] as const satisfies readonly SupervisionActionType[];
+export const SUPERVISION_ACTION_TYPES = [
+  'proofSubmitted',
+  'startReview',
+  'accept',
+  'reject',
+  'openAppeal',
+  'closeAppeal',
+] as const satisfies readonly SupervisionActionType[];
 
 /** One entry in a supervision flow's history: who did what, when, and the state before and after. */
 export interface SupervisionHistoryEntry {

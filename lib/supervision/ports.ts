@@ -53,7 +53,13 @@ export interface SupervisionStore {
 /** Billing's part in an acceptance (the billing recorder, lib/settlement/recording.ts). */
 export interface SupervisionBilling {
   /** The order line's billing facts for an accepted delivery, written in the acceptance's transaction. */
-  supervisionCompletedWrites(orderId: string, orderLineId: string, completedAt: string, serviceStartAt: string | undefined, at: string): Promise<PlannedWrite[]>;
+  supervisionCompletedWrites(
+    orderId: string,
+    orderLineId: string,
+    completedAt: string,
+    serviceStartAt: string | undefined,
+    at: string,
+  ): Promise<PlannedWrite[]>;
 }
 
 export interface SupervisionServiceSettings {

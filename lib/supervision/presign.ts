@@ -45,7 +45,8 @@ export async function proofUploadForm(client: S3Client, input: ProofUploadFormIn
   checkExpiry(input.expiresSeconds);
   if (!Number.isInteger(input.maxBytes) || input.maxBytes < 1) throw new RangeError('maxBytes must be a positive integer');
   const forms = sha256Forms(input.sha256Base64);
-  if (!forms || forms.base64 !== input.sha256Base64) throw new RangeError('sha256Base64 must be a SHA-256 digest in base64 (44 characters)');
+  if (!forms || forms.base64 !== input.sha256Base64)
+    throw new RangeError('sha256Base64 must be a SHA-256 digest in base64 (44 characters)');
   if (input.key === '' || input.key.endsWith('${filename}')) throw new RangeError('key must be an exact object key');
   const checksumFields = {
     'Content-Type': input.contentType,

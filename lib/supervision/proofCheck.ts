@@ -50,7 +50,11 @@ async function receiveOne(record: S3EventRecord, deps: SupervisionDeps): Promise
 
   const object = await readObject(deps, bucket, key, proof.size);
   if (!object) {
-    deps.log.warn('proof object gone before it was checked', { orderId: proof.orderId, orderLineId: proof.orderLineId, proofId: proof.proofId });
+    deps.log.warn('proof object gone before it was checked', {
+      orderId: proof.orderId,
+      orderLineId: proof.orderLineId,
+      proofId: proof.proofId,
+    });
     return { key, outcome: 'missing', proofId: proof.proofId };
   }
   const eventTime = Date.parse(record.eventTime);
@@ -58,7 +62,11 @@ async function receiveOne(record: S3EventRecord, deps: SupervisionDeps): Promise
   const expiresAt = Date.parse(proof.uploadExpiresAt);
   const check = checkReceivedObject(
     { size: proof.size, contentType: proof.contentType, sha256Hex: proof.sha256 },
-    { ...object, receivedAt, uploadExpiresAt: Number.isNaN(expiresAt) ? proof.uploadExpiresAt : iso(expiresAt + RECEIVE_GRACE_SECONDS * 1000) },
+    {
+      ...object,
+      receivedAt,
+      uploadExpiresAt: Number.isNaN(expiresAt) ? proof.uploadExpiresAt : iso(expiresAt + RECEIVE_GRACE_SECONDS * 1000),
+    },
   );
   const ref = { orderId: proof.orderId, orderLineId: proof.orderLineId, proofId: proof.proofId };
   if (!check.ok) {

@@ -19,7 +19,9 @@ const copySource = (bucket: string, key: string) => `${encodeURIComponent(bucket
 export async function quarantine(deps: SupervisionDeps, bucket: string, key: string): Promise<string | undefined> {
   const target = quarantineKey(key);
   try {
-    await deps.s3.send(new CopyObjectCommand({ Bucket: bucket, Key: target, CopySource: copySource(bucket, key), MetadataDirective: 'COPY' }));
+    await deps.s3.send(
+      new CopyObjectCommand({ Bucket: bucket, Key: target, CopySource: copySource(bucket, key), MetadataDirective: 'COPY' }),
+    );
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
@@ -35,7 +37,12 @@ export interface ReadObject {
 }
 
 /** The object's size, SHA-256 and sniffed type; stops reading past `limit` bytes. Undefined when it is gone. */
-export async function readObject(deps: SupervisionDeps, bucket: string, key: string, declaredSize: number): Promise<ReadObject | undefined> {
+export async function readObject(
+  deps: SupervisionDeps,
+  bucket: string,
+  key: string,
+  declaredSize: number,
+): Promise<ReadObject | undefined> {
   let size: number;
   try {
     const head = await deps.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));

@@ -79,7 +79,9 @@ const allowedList = PROOF_CONTENT_TYPES.join(', ');
 export function proofRequestSchemaFor(maxBytes: number) {
   if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError('maxBytes must be a positive integer');
   return z.strictObject({
-    kind: z.enum(PROOF_KINDS).describe('requirement (requirement document / SOW), acceptance, license-screenshot, deployment, appeal-evidence, other'),
+    kind: z
+      .enum(PROOF_KINDS)
+      .describe('requirement (requirement document / SOW), acceptance, license-screenshot, deployment, appeal-evidence, other'),
     fileName: z
       .string()
       .superRefine((name, ctx) => {
@@ -93,12 +95,20 @@ export function proofRequestSchemaFor(maxBytes: number) {
       .toLowerCase()
       .refine(isProofContentType, { message: `contentType is not accepted for proofs; accepted: ${allowedList}` })
       .describe(`One of ${allowedList}; the uploaded bytes must be of this type`),
-    size: z.number().int().min(1).max(maxBytes, { message: `size must be at most ${maxBytes} bytes` }).describe('Exact size in bytes'),
+    size: z
+      .number()
+      .int()
+      .min(1)
+      .max(maxBytes, { message: `size must be at most ${maxBytes} bytes` })
+      .describe('Exact size in bytes'),
     sha256: z
       .string()
       .refine((value) => sha256Forms(value) !== undefined, { message: 'sha256 must be 64 hex characters or 44 base64 characters' })
       .describe("The file's SHA-256, as 64 hex characters or 44 base64 characters"),
-    serviceStartAt: z.iso.datetime({ offset: true }).optional().describe('Actual service start (ISO 8601); without it validity starts at acceptance'),
+    serviceStartAt: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('Actual service start (ISO 8601); without it validity starts at acceptance'),
   });
 }
 
@@ -233,7 +243,11 @@ export function checkReceivedObject(
   const receivedAt = Date.parse(received.receivedAt);
   const expiresAt = Date.parse(received.uploadExpiresAt);
   if (Number.isNaN(receivedAt) || Number.isNaN(expiresAt) || receivedAt > expiresAt) {
-    return { ok: false, reason: 'UPLOAD_EXPIRED', message: `received at ${received.receivedAt}, the upload expired at ${received.uploadExpiresAt}` };
+    return {
+      ok: false,
+      reason: 'UPLOAD_EXPIRED',
+      message: `received at ${received.receivedAt}, the upload expired at ${received.uploadExpiresAt}`,
+    };
   }
   if (received.size !== declared.size) {
     return { ok: false, reason: 'SIZE_MISMATCH', message: `received ${received.size} bytes, ${declared.size} were declared` };
@@ -255,7 +269,11 @@ export function checkReceivedObject(
  * Whether the round's verified proofs cover the required kinds: at least one verified proof in `round`, and one
  * of each required kind. Proofs of other rounds do not count.
  */
-export function requiredKindsPresent(required: readonly ProofKind[], verified: readonly { kind: ProofKind; round: number }[], round: number): boolean {
+export function requiredKindsPresent(
+  required: readonly ProofKind[],
+  verified: readonly { kind: ProofKind; round: number }[],
+  round: number,
+): boolean {
   const kinds = new Set(verified.filter((proof) => proof.round === round).map((proof) => proof.kind));
   return kinds.size > 0 && required.every((kind) => kinds.has(kind));
 }

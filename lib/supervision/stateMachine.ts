@@ -1,10 +1,4 @@
-import type {
-  SupervisionAction,
-  SupervisionActor,
-  SupervisionHistoryEntry,
-  SupervisionRecord,
-  SupervisionState,
-} from './model.ts';
+import type { SupervisionAction, SupervisionActor, SupervisionHistoryEntry, SupervisionRecord, SupervisionState } from './model.ts';
 import type { ProofKind } from './proofs.ts';
 
 /**
@@ -121,7 +115,12 @@ function illegal(record: SupervisionRecord, action: SupervisionAction, why?: str
 }
 
 /** Applies an action: the next record and its history entry, an unchanged answer for a repeat, or a refusal. */
-export function applySupervision(record: SupervisionRecord, action: SupervisionAction, at: string, actor: SupervisionActor): SupervisionResult {
+export function applySupervision(
+  record: SupervisionRecord,
+  action: SupervisionAction,
+  at: string,
+  actor: SupervisionActor,
+): SupervisionResult {
   const problem = invalid(action, actor);
   if (problem) return refused('INVALID', problem);
 
@@ -141,7 +140,16 @@ export function applySupervision(record: SupervisionRecord, action: SupervisionA
     if (action.type === 'closeAppeal') {
       const { appeal: _closed, ...rest } = record;
       const next: SupervisionRecord = { ...rest, version, updatedAt: at };
-      const entry: SupervisionHistoryEntry = { version, at, actor, action: 'closeAppeal', from: record.state, to: record.state, round: record.round, reason: action.reason };
+      const entry: SupervisionHistoryEntry = {
+        version,
+        at,
+        actor,
+        action: 'closeAppeal',
+        from: record.state,
+        to: record.state,
+        round: record.round,
+        reason: action.reason,
+      };
       if (action.outcome) entry.outcome = action.outcome;
       if (action.note !== undefined && action.note.trim() !== '') entry.note = action.note;
       return { ok: true, next, entry };
@@ -157,13 +165,18 @@ export function applySupervision(record: SupervisionRecord, action: SupervisionA
       return refused('NO_APPEAL', 'no appeal is open');
 
     case 'openAppeal':
-      return change(record.state, { appeal: { openedAt: at, reason: action.reason, evidence: [...action.evidence] } }, { reason: action.reason, evidence: [...action.evidence] });
+      return change(
+        record.state,
+        { appeal: { openedAt: at, reason: action.reason, evidence: [...action.evidence] } },
+        { reason: action.reason, evidence: [...action.evidence] },
+      );
 
     case 'proofSubmitted': {
       if (action.round !== undefined && action.round !== record.round) {
         return unchanged(record, `proofs of round ${action.round}, the flow is in round ${record.round}`);
       }
-      if (record.state === 'PROOF_SUBMITTED' || record.state === 'HUAWEI_REVIEW') return unchanged(record, 'proofs of this round are already submitted');
+      if (record.state === 'PROOF_SUBMITTED' || record.state === 'HUAWEI_REVIEW')
+        return unchanged(record, 'proofs of this round are already submitted');
       if (record.state !== 'AWAITING_DELIVERY' && record.state !== 'REJECTED') return illegal(record, action);
       const fields: Partial<SupervisionRecord> = { submittedAt: at };
       if (action.serviceStartAt !== undefined) fields.serviceStartAt = action.serviceStartAt;
@@ -182,7 +195,11 @@ export function applySupervision(record: SupervisionRecord, action: SupervisionA
       if (record.state === 'ACCEPTED') return unchanged(record, 'already accepted');
       if (record.enablingCloud) {
         if (record.state !== 'HUAWEI_REVIEW') {
-          return illegal(record, action, record.state === 'PROOF_SUBMITTED' ? 'an enabling-cloud order is accepted after Huawei review' : undefined);
+          return illegal(
+            record,
+            action,
+            record.state === 'PROOF_SUBMITTED' ? 'an enabling-cloud order is accepted after Huawei review' : undefined,
+          );
         }
       } else if (record.state !== 'PROOF_SUBMITTED') {
         return illegal(record, action);
@@ -192,6 +209,10 @@ export function applySupervision(record: SupervisionRecord, action: SupervisionA
     case 'reject':
       if (record.state === 'REJECTED') return unchanged(record, 'this round is already rejected');
       if (record.state !== 'PROOF_SUBMITTED' && record.state !== 'HUAWEI_REVIEW') return illegal(record, action);
-      return change('REJECTED', { rejections: record.rejections + 1, round: record.round + 1 }, { reason: action.reason, round: record.round });
+      return change(
+        'REJECTED',
+        { rejections: record.rejections + 1, round: record.round + 1 },
+        { reason: action.reason, round: record.round },
+      );
   }
 }

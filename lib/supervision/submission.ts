@@ -44,10 +44,21 @@ export async function advanceIfComplete(orderId: string, orderLineId: string, de
     if (result.unchanged) return 'unchanged';
     const committed = await deps.store.commit(deps.store.transitionWrites(record.version, result.next, result.entry));
     if (committed.ok) {
-      deps.log.info('supervision proofs submitted', { orderId, orderLineId, round: record.round, proofs: verified.length, version: result.next.version });
+      deps.log.info('supervision proofs submitted', {
+        orderId,
+        orderLineId,
+        round: record.round,
+        proofs: verified.length,
+        version: result.next.version,
+      });
       return 'submitted';
     }
-    deps.log.warn('supervision changed concurrently; retrying', { orderId, orderLineId, attempt, conditionFailed: committed.conditionFailed });
+    deps.log.warn('supervision changed concurrently; retrying', {
+      orderId,
+      orderLineId,
+      attempt,
+      conditionFailed: committed.conditionFailed,
+    });
   }
   throw new Error(`supervision of ${orderId}/${orderLineId} kept changing: proofs not submitted after ${MAX_ATTEMPTS} attempts`);
 }

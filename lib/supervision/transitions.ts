@@ -2,7 +2,13 @@ import * as z from 'zod';
 import type { PlannedWrite } from '#lib/shared/transaction.ts';
 import { issuesMessage, Refusal } from '#lib/shared/refusal.ts';
 import { iso } from '#lib/shared/time.ts';
-import { APPEAL_OUTCOMES, type SupervisionAction, type SupervisionActor, type SupervisionHistoryEntry, type SupervisionRecord } from './model.ts';
+import {
+  APPEAL_OUTCOMES,
+  type SupervisionAction,
+  type SupervisionActor,
+  type SupervisionHistoryEntry,
+  type SupervisionRecord,
+} from './model.ts';
 import type { SupervisionDeps } from './ports.ts';
 import { isProofId, LONE_SURROGATE } from './proofs.ts';
 import { noSupervision } from './refusals.ts';
@@ -77,7 +83,12 @@ function actionOf(request: TransitionRequest): { action: SupervisionAction; acto
  * Records a decision on the flow. Refused (409) when the state machine refuses it; an acceptance writes the order
  * line's billing facts in the same transaction. A concurrent change is retried a few times, then reported (409).
  */
-export async function recordTransition(orderId: string, orderLineId: string, body: unknown, deps: SupervisionDeps): Promise<TransitionAnswer> {
+export async function recordTransition(
+  orderId: string,
+  orderLineId: string,
+  body: unknown,
+  deps: SupervisionDeps,
+): Promise<TransitionAnswer> {
   const parsed = TransitionRequestSchema.safeParse(body);
   if (!parsed.success) throw new Refusal('unprocessable', issuesMessage(parsed.error, 'body'));
   const { action, actor } = actionOf(parsed.data);
@@ -87,7 +98,8 @@ export async function recordTransition(orderId: string, orderLineId: string, bod
     if (!view) throw await noSupervision(deps, orderId, orderLineId);
     const verified = new Set(view.proofs.filter((p) => p.state === 'VERIFIED').map((p) => p.proofId));
     const unknown = action.evidence.filter((id) => !verified.has(id));
-    if (unknown.length > 0) throw new Refusal('unprocessable', `body.evidence: not verified proofs of this order line: ${unknown.slice(0, 5).join(', ')}`);
+    if (unknown.length > 0)
+      throw new Refusal('unprocessable', `body.evidence: not verified proofs of this order line: ${unknown.slice(0, 5).join(', ')}`);
   }
 
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -121,7 +133,13 @@ export async function recordTransition(orderId: string, orderLineId: string, bod
       }
       return { supervision, entry: result.entry, unchanged: false };
     }
-    deps.log.warn('supervision changed concurrently; retrying', { orderId, orderLineId, action: action.type, attempt, conditionFailed: committed.conditionFailed });
+    deps.log.warn('supervision changed concurrently; retrying', {
+      orderId,
+      orderLineId,
+      action: action.type,
+      attempt,
+      conditionFailed: committed.conditionFailed,
+    });
   }
   throw new Refusal('conflict', 'the supervision changed concurrently: read it again and retry');
 }

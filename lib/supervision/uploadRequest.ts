@@ -20,12 +20,18 @@ export interface ProofUploadAnswer {
 export function uploadRefusal(record: SupervisionRecord, kind: ProofKind): string | undefined {
   if (kind === 'appeal-evidence') return undefined;
   if (record.state === 'ACCEPTED') return 'the delivery is accepted: only appeal-evidence can be uploaded';
-  if (record.appeal) return `an appeal opened at ${record.appeal.openedAt} is open: only appeal-evidence can be uploaded until it is closed`;
+  if (record.appeal)
+    return `an appeal opened at ${record.appeal.openedAt} is open: only appeal-evidence can be uploaded until it is closed`;
   return undefined;
 }
 
 /** A seller's request to upload one proof: the proof is recorded and a presigned POST for its object answered. */
-export async function requestProofUpload(orderId: string, orderLineId: string, body: unknown, deps: SupervisionDeps): Promise<ProofUploadAnswer> {
+export async function requestProofUpload(
+  orderId: string,
+  orderLineId: string,
+  body: unknown,
+  deps: SupervisionDeps,
+): Promise<ProofUploadAnswer> {
   const parsed = proofRequestSchemaFor(deps.settings.maxBytes).safeParse(body);
   if (!parsed.success) throw new Refusal('unprocessable', issuesMessage(parsed.error, 'body'));
   const request = parsed.data;

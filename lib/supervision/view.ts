@@ -39,7 +39,12 @@ export async function supervisionView(orderId: string, orderLineId: string, deps
       .sort((a, b) => (a.proofId < b.proofId ? -1 : a.proofId > b.proofId ? 1 : 0))
       .map(async (proof): Promise<ProofView> => {
         if (proof.state !== 'VERIFIED') return proof;
-        const url = await downloadUrl(deps.presigner, { bucket: deps.bucket, key: proof.key, expiresSeconds: DOWNLOAD_SECONDS, fileName: proof.fileName });
+        const url = await downloadUrl(deps.presigner, {
+          bucket: deps.bucket,
+          key: proof.key,
+          expiresSeconds: DOWNLOAD_SECONDS,
+          fileName: proof.fileName,
+        });
         return { ...proof, downloadUrl: url, downloadExpiresAt: expiresAt };
       }),
   );

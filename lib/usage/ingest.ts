@@ -107,7 +107,9 @@ export async function ingestUsage(records: readonly unknown[], deps: IngestDeps)
     }
     checked.push({ index, report: verdict.report });
   }
-  const withRefs = checked.flatMap(({ report }) => (report.clientRef ? [{ instanceId: report.instanceId, clientRef: report.clientRef }] : []));
+  const withRefs = checked.flatMap(({ report }) =>
+    report.clientRef ? [{ instanceId: report.instanceId, clientRef: report.clientRef }] : [],
+  );
   const taken = withRefs.length > 0 ? await deps.ledger.takenRefs(withRefs) : new Set<string>();
   const fresh = checked.filter(({ index, report }) => {
     if (report.clientRef === undefined || !taken.has(refKey(report.instanceId, report.clientRef))) return true;
@@ -134,7 +136,11 @@ export async function ingestUsage(records: readonly unknown[], deps: IngestDeps)
         await writeGroup(group, results, deps, nowMs);
       } catch (error) {
         // Other windows of this request are committed already: answer record by record rather than fail it all.
-        deps.log.warn('usage window not recorded', { instanceId: group.instanceId, beginTime: iso(group.beginMs), error: errorFields(error) });
+        deps.log.warn('usage window not recorded', {
+          instanceId: group.instanceId,
+          beginTime: iso(group.beginMs),
+          error: errorFields(error),
+        });
         for (const { index } of group.members) results[index] ??= { index, status: 'retry', message: RETRY_MESSAGE };
       }
     }
@@ -193,7 +199,8 @@ async function writeGroup(group: Group, results: RecordResult[], deps: IngestDep
     }
     if (result.refTaken && !result.windowClosed) {
       if (group.members.length > 1) {
-        for (const member of group.members) await writeGroup({ ...group, members: [member], refs: member.report.clientRef ? 1 : 0 }, results, deps, nowMs);
+        for (const member of group.members)
+          await writeGroup({ ...group, members: [member], refs: member.report.clientRef ? 1 : 0 }, results, deps, nowMs);
       } else {
         const member = group.members[0]!;
         results[member.index] = { index: member.index, status: 'duplicate', clientRef: member.report.clientRef ?? '' };

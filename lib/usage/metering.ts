@@ -17,7 +17,10 @@ export interface MeteringSettings {
 /** Parses "OFFI123,OFFI456:daily"; throws naming the bad entry. */
 export function parseUsageProducts(value: string | undefined): Map<string, Granularity> {
   const products = new Map<string, Granularity>();
-  for (const entry of (value ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of (value ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const m = /^([^:\s]{1,64})(?::(hourly|daily))?$/.exec(entry);
     if (!m) throw new Error(`USAGE_PRODUCTS entry "${entry}" must be <productId> or <productId>:hourly|daily`);
     products.set(m[1]!, (m[2] as Granularity | undefined) ?? 'hourly');
@@ -26,7 +29,12 @@ export function parseUsageProducts(value: string | undefined): Map<string, Granu
 }
 
 export const csvSet = (value: string | undefined): Set<string> =>
-  new Set((value ?? '').split(',').map((e) => e.trim()).filter(Boolean));
+  new Set(
+    (value ?? '')
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean),
+  );
 
 /** How the instance's usage is windowed, or undefined if it is not metered. */
 export function meteringOf(instance: Instance, settings: MeteringSettings): Granularity | undefined {

@@ -90,7 +90,11 @@ export async function pushUsage(deps: PushDeps, settings: PushSettings): Promise
       return;
     }
     if (w.state !== 'OPEN') return;
-    const sealed = await deps.ledger.seal(w, { meteringSn: meteringSn(w.instanceId, w.beginTime, w.endTime, w.revision), recordTime: usageApiTime(nowMs), at });
+    const sealed = await deps.ledger.seal(w, {
+      meteringSn: meteringSn(w.instanceId, w.beginTime, w.endTime, w.revision),
+      recordTime: usageApiTime(nowMs),
+      at,
+    });
     if (sealed) {
       summary.sealed++;
       ready.push(sealed);
@@ -139,7 +143,8 @@ export async function pushUsage(deps: PushDeps, settings: PushSettings): Promise
     if (outcome.retry || isCredentialRefusal(outcome.code, outcome.httpStatus)) {
       await forEachConcurrently(batch, PARALLEL_UPDATES, async (w) => {
         const nextAttemptAt = iso(nowMs + backoffMinutes(w.attempts + 1) * 60_000);
-        if (await deps.ledger.retryLater(w, { nextAttemptAt, lastError: `${outcome.code}: ${outcome.reason}`.slice(0, 300), at })) summary.retrying++;
+        if (await deps.ledger.retryLater(w, { nextAttemptAt, lastError: `${outcome.code}: ${outcome.reason}`.slice(0, 300), at }))
+          summary.retrying++;
       });
       summary.stoppedBy = outcome.code;
       deps.log.warn('usage push will be retried', { code: outcome.code, records: records.length, httpStatus: outcome.httpStatus });
@@ -153,7 +158,12 @@ export async function pushUsage(deps: PushDeps, settings: PushSettings): Promise
     const w = batch[0]!;
     const rejection = { code: outcome.code, message: [outcome.reason, outcome.extraInfo].filter(Boolean).join(' ').slice(0, 500) };
     if (await deps.ledger.reject(w, rejection, at)) summary.rejected++;
-    deps.log.warn('usage record rejected by the marketplace', { instanceId: w.instanceId, beginTime: w.beginTime, meteringSn: w.meteringSn, code: outcome.code });
+    deps.log.warn('usage record rejected by the marketplace', {
+      instanceId: w.instanceId,
+      beginTime: w.beginTime,
+      meteringSn: w.meteringSn,
+      code: outcome.code,
+    });
     return true;
   }
 

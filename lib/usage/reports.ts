@@ -107,6 +107,13 @@ export function checkReport(
   if (beginMs < nowMs - MAX_AGE_MS) return reject('tooOld', iso(beginMs));
   return {
     ok: true,
-    report: { instanceId: instance.instanceId, beginMs, endMs, granularity, units, ...(report.clientRef ? { clientRef: report.clientRef } : {}) },
+    report: {
+      instanceId: instance.instanceId,
+      beginMs,
+      endMs,
+      granularity,
+      units,
+      ...(report.clientRef ? { clientRef: report.clientRef } : {}),
+    },
   };
 }

@@ -26,10 +26,12 @@ export function parseUtc(value: string): number | undefined {
   return ms;
 }
 
-
 /** `yyyyMMdd'T'HHmmss'Z'`, the usage API's time format. */
 export function usageApiTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** The start of the window containing `ms`. */
@@ -41,5 +43,8 @@ export const windowStart = (ms: number, granularity: Granularity): number => ms 
  * (JSON, so no two different tuples give the same input, whatever characters the strings hold).
  */
 export function meteringSn(instanceId: string, beginIso: string, endIso: string, revision: number): string {
-  return createHash('sha256').update(JSON.stringify([instanceId, beginIso, endIso, revision])).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(JSON.stringify([instanceId, beginIso, endIso, revision]))
+    .digest('hex')
+    .slice(0, 32);
 }

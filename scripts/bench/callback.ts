@@ -146,12 +146,20 @@ function itemKind(item: Record<string, AttributeValue> | undefined): string {
 }
 
 function valueShape(v: AttributeValue): string {
-  if (v.M) return `M{${Object.keys(v.M).sort().map((k) => `${k}:${valueShape(v.M![k]!)}`).join(',')}}`;
+  if (v.M)
+    return `M{${Object.keys(v.M)
+      .sort()
+      .map((k) => `${k}:${valueShape(v.M![k]!)}`)
+      .join(',')}}`;
   if (v.L) return `L[${v.L.map(valueShape).join(',')}]`;
   return Object.entries(v).find(([, x]) => x !== undefined)?.[0] ?? '?';
 }
 
-const itemShape = (item: Record<string, AttributeValue>) => Object.keys(item).sort().map((k) => `${k}:${valueShape(item[k]!)}`).join(',');
+const itemShape = (item: Record<string, AttributeValue>) =>
+  Object.keys(item)
+    .sort()
+    .map((k) => `${k}:${valueShape(item[k]!)}`)
+    .join(',');
 
 let tableRoles: Record<string, string> = {};
 const role = (table: string | undefined) => tableRoles[table ?? ''] ?? `other:${table}`;
@@ -181,7 +189,11 @@ function describe(command: string, input: object): Described {
         ([table, r]) => `${role(table)}[${(r.Keys ?? []).map(itemKind).join(',')}] consistent=${r.ConsistentRead === true}`,
       );
       const kinds = Object.values(i.RequestItems ?? {}).flatMap((r) => (r.Keys ?? []).map(itemKind));
-      return { short: `BatchGetItem(${kinds.join(', ')})`, shape: `BatchGetItem ${parts.join(' ')}`, bytes: JSON.stringify(i.RequestItems).length };
+      return {
+        short: `BatchGetItem(${kinds.join(', ')})`,
+        shape: `BatchGetItem ${parts.join(' ')}`,
+        bytes: JSON.stringify(i.RequestItems).length,
+      };
     }
     case 'TransactWriteItemsCommand': {
       const items = (input as TransactWriteItemsCommandInput).TransactItems ?? [];
@@ -205,7 +217,9 @@ function describe(command: string, input: object): Described {
       const entries = (input as SendMessageBatchCommandInput).Entries ?? [];
       const bodies = entries.map((e) => {
         try {
-          return Object.keys(JSON.parse(e.MessageBody ?? '') as object).sort().join(',');
+          return Object.keys(JSON.parse(e.MessageBody ?? '') as object)
+            .sort()
+            .join(',');
         } catch {
           return 'not JSON';
         }
@@ -367,7 +381,11 @@ function floorPath(tables: { main: string; audit: string }, queueUrl: string, cl
   const bodySha256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
   const instanceKey = (id: string) => ({ pk: S(`INSTANCE#${encodeURIComponent(id)}`), sk: S('#INSTANCE') });
   const nonceItem = (value: string, nowS: number): TransactWriteItem => ({
-    Put: { TableName: main, Item: { pk: S(keys.nonce(KEY_ID, value).pk), sk: S('#NONCE'), type: S('nonce'), expiresAt: N(nowS + NONCE_TTL_SECONDS) }, ConditionExpression: IF_NEW },
+    Put: {
+      TableName: main,
+      Item: { pk: S(keys.nonce(KEY_ID, value).pk), sk: S('#NONCE'), type: S('nonce'), expiresAt: N(nowS + NONCE_TTL_SECONDS) },
+      ConditionExpression: IF_NEW,
+    },
   });
   const outboxItem = (at: string, event: Record<string, unknown>, nowS: number): TransactWriteItem => ({
     Put: {
@@ -382,7 +400,13 @@ function floorPath(tables: { main: string; audit: string }, queueUrl: string, cl
       },
     },
   });
-  const auditItem = (at: string, activity: string, ids: { orderId: string; orderLineId: string; instanceId: string }, bodyBytes: number, latencyMs: number): TransactWriteItem => {
+  const auditItem = (
+    at: string,
+    activity: string,
+    ids: { orderId: string; orderLineId: string; instanceId: string },
+    bodyBytes: number,
+    latencyMs: number,
+  ): TransactWriteItem => {
     const correlationId = randomUUID();
     return {
       Put: {
@@ -419,14 +443,32 @@ function floorPath(tables: { main: string; audit: string }, queueUrl: string, cl
     const nowS = Math.floor(nowMs / 1000);
     const { instanceId, orderId, orderLineId } = ids;
     const orderLineKey = { pk: S(`ORDERLINE#${encodeURIComponent(orderId)}#${encodeURIComponent(orderLineId)}`), sk: S('#ORDERLINE') };
-    const claimed = await client.send(new GetItemCommand({ TableName: main, Key: orderLineKey, ConsistentRead: true, ProjectionExpression: 'instanceId' }));
+    const claimed = await client.send(
+      new GetItemCommand({ TableName: main, Key: orderLineKey, ConsistentRead: true, ProjectionExpression: 'instanceId' }),
+    );
     if (claimed.Item) throw new Error(`floor: order line ${orderLineId} is already claimed`);
-    const event = { eventId: `${instanceId}:1`, type: 'instance.created', instanceId, version: 1, state: 'ACTIVE', occurredAt: at, test: false, orderId, orderLineId };
+    const event = {
+      eventId: `${instanceId}:1`,
+      type: 'instance.created',
+      instanceId,
+      version: 1,
+      state: 'ACTIVE',
+      occurredAt: at,
+      test: false,
+      orderId,
+      orderLineId,
+    };
     await client.send(
       new TransactWriteItemsCommand({
         TransactItems: [
           nonceItem(nonceValue, nowS),
-          { Put: { TableName: main, Item: { ...orderLineKey, type: S('orderLine'), instanceId: S(instanceId) }, ConditionExpression: IF_NEW } },
+          {
+            Put: {
+              TableName: main,
+              Item: { ...orderLineKey, type: S('orderLine'), instanceId: S(instanceId) },
+              ConditionExpression: IF_NEW,
+            },
+          },
           {
             Put: {
               TableName: main,
@@ -550,9 +592,21 @@ function floorPath(tables: { main: string; audit: string }, queueUrl: string, cl
               ConditionExpression: IF_NEW,
             },
           },
-          { Put: { TableName: main, Item: { pk: key.pk, sk: S(appliedSk), type: S('applied'), version: N(version), at: S(at) }, ConditionExpression: IF_NEW } },
+          {
+            Put: {
+              TableName: main,
+              Item: { pk: key.pk, sk: S(appliedSk), type: S('applied'), version: N(version), at: S(at) },
+              ConditionExpression: IF_NEW,
+            },
+          },
           outboxItem(at, event, nowS),
-          auditItem(at, 'refreshInstance', { instanceId, orderId: renewalOrderId, orderLineId: renewalLineId }, 190, Math.round(performance.now() - started)),
+          auditItem(
+            at,
+            'refreshInstance',
+            { instanceId, orderId: renewalOrderId, orderLineId: renewalLineId },
+            190,
+            Math.round(performance.now() - started),
+          ),
         ],
       }),
     );
@@ -577,8 +631,6 @@ function floorPath(tables: { main: string; audit: string }, queueUrl: string, cl
 
 // ---------------------------------------------------------------------------------------------------------------
 // Running blocks.
-
-
 
 const nodeCpuMs = () => {
   const u = process.cpuUsage();
@@ -722,7 +774,6 @@ function checkCounts(label: string, s: Samples): void {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-
 /** Writes to the real stdout (the handler's own log lines are diverted, see divertStdout). */
 const say = (() => {
   const realWrite = process.stdout.write.bind(process.stdout);
@@ -752,7 +803,8 @@ function divertStdout(): void {
 
 function packageVersion(name: string): string {
   try {
-    return (JSON.parse(readFileSync(new URL(`../../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL(`../../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string })
+      .version;
   } catch {
     return '?';
   }
@@ -863,7 +915,9 @@ async function main(argv: string[]): Promise<number> {
     `callback benchmark: ${int(options.calls)} pairs (newInstance + refreshInstance) per path and concurrency ` +
       `${options.concurrency.join(', ')}, blocks of ${options.block} pairs (ABBA), ${options.warmup} warm-up pairs`,
   );
-  say(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${mib(totalmem())} RAM, Linux ${release()}, Node ${process.versions.node}`);
+  say(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${mib(totalmem())} RAM, Linux ${release()}, Node ${process.versions.node}`,
+  );
 
   const stack = await startStack();
   const pids: ServicePids = {
@@ -907,7 +961,8 @@ async function main(argv: string[]): Promise<number> {
   for (const [a, activity] of ['newInstance', 'refreshInstance'].entries()) {
     const reference = shapes(handlerTraces[0]![a]!);
     for (const [i, t] of handlerTraces.entries()) {
-      if (shapes(t[a]!) !== reference) problem(`handler ${activity} pair ${i} sent other commands:\n  ${shapes(t[a]!)}\nthan pair 0:\n  ${reference}`);
+      if (shapes(t[a]!) !== reference)
+        problem(`handler ${activity} pair ${i} sent other commands:\n  ${shapes(t[a]!)}\nthan pair 0:\n  ${reference}`);
     }
     for (const [i, t] of floorTraces.entries()) {
       if (shapes(t[a]!) !== reference) {
@@ -920,7 +975,7 @@ async function main(argv: string[]): Promise<number> {
   const bytes = (traces: [Described[], Described[]][], a: 0 | 1, prefix: string) =>
     traces.reduce((n, t) => n + (t[a].find((d) => d.short.startsWith(prefix))?.bytes ?? 0), 0) / traces.length;
   say('');
-  say('what one call sends (recorded by an SDK middleware on the handler\'s clients; the floor sends the same, checked):');
+  say("what one call sends (recorded by an SDK middleware on the handler's clients; the floor sends the same, checked):");
   for (const [a, activity] of (['newInstance', 'refreshInstance'] as const).entries()) {
     const idx = a as 0 | 1;
     say(`  ${activity}:`);
@@ -964,7 +1019,9 @@ async function main(argv: string[]): Promise<number> {
   }
 
   say('');
-  say('| Concurrency | Path | Calls/s | p50 ms | p99 ms | newInstance p50 / p99 | refreshInstance p50 / p99 | DynamoDB + SQS commands per call | CPU ms per call: this process / DynamoDB Local / fauxqs |');
+  say(
+    '| Concurrency | Path | Calls/s | p50 ms | p99 ms | newInstance p50 / p99 | refreshInstance p50 / p99 | DynamoDB + SQS commands per call | CPU ms per call: this process / DynamoDB Local / fauxqs |',
+  );
   say('|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     for (const [name, f] of [
@@ -996,13 +1053,17 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   say('');
-  say(`handler log: ${int(handlerLog.lines)} lines of ${int(handlerLog.bytes / Math.max(1, handlerLog.lines))} bytes on stdout (to /dev/null)`);
+  say(
+    `handler log: ${int(handlerLog.lines)} lines of ${int(handlerLog.bytes / Math.max(1, handlerLog.lines))} bytes on stdout (to /dev/null)`,
+  );
   if (problems.length > 0) {
     console.error(`\nFAILED: ${problems.length} problem(s)`);
     for (const p of problems) console.error(`  - ${p}`);
     return 1;
   }
-  say('verified: every call answered 000000 with Body-Sign; each path sent exactly 1 GetItem, 1 BatchGetItem, 2 TransactWriteItems and 2 SendMessageBatch per pair, no retries');
+  say(
+    'verified: every call answered 000000 with Body-Sign; each path sent exactly 1 GetItem, 1 BatchGetItem, 2 TransactWriteItems and 2 SendMessageBatch per pair, no retries',
+  );
   return 0;
 }
 

@@ -51,9 +51,25 @@ const BUSY_LOAD_PER_CORE = 0.5;
 
 /** Keys serverless-esbuild consumes itself and removes before calling esbuild (serverless-esbuild 1.57 bundle.ts). */
 const PLUGIN_ONLY_KEYS = new Set([
-  'concurrency', 'zipConcurrency', 'exclude', 'nativeZip', 'packager', 'packagePath', 'watch', 'keepOutputDirectory',
-  'packagerOptions', 'installExtraArgs', 'outputFileExtension', 'outputBuildFolder', 'outputWorkFolder',
-  'nodeExternals', 'skipBuild', 'skipRebuild', 'skipBuildExcludeFns', 'stripEntryResolveExtensions', 'disposeContext',
+  'concurrency',
+  'zipConcurrency',
+  'exclude',
+  'nativeZip',
+  'packager',
+  'packagePath',
+  'watch',
+  'keepOutputDirectory',
+  'packagerOptions',
+  'installExtraArgs',
+  'outputFileExtension',
+  'outputBuildFolder',
+  'outputWorkFolder',
+  'nodeExternals',
+  'skipBuild',
+  'skipRebuild',
+  'skipBuildExcludeFns',
+  'stripEntryResolveExtensions',
+  'disposeContext',
 ]);
 /** Keys whose value the plugin loads from a file: the benchmark would not build what the plugin builds. */
 const UNSUPPORTED_KEYS = ['config', 'plugins'];
@@ -186,7 +202,10 @@ function mixedFormats(metafile: Metafile, outputPath: string): string[] {
     seen.add(format);
     formats.set(key, seen);
   }
-  return [...formats.entries()].filter(([, seen]) => seen.size > 1).map(([key]) => key).sort();
+  return [...formats.entries()]
+    .filter(([, seen]) => seen.size > 1)
+    .map(([key]) => key)
+    .sort();
 }
 
 function contributors(metafile: Metafile, outputPath: string): Contributor[] {
@@ -258,7 +277,11 @@ function measureOnce(bundle: string, fn: FunctionSpec): { initMs: number; cpuMs:
   if (child.error || child.status !== 0 || !line) {
     const why = child.error?.message ?? `exit ${child.status ?? child.signal}`;
     // The last lines of the child's stderr, each cut short: a minified bundle's source line is one huge line.
-    const stderr = (child.stderr ?? '').trim().split('\n').slice(-15).map((l) => (l.length > 200 ? `${l.slice(0, 200)}…` : l));
+    const stderr = (child.stderr ?? '')
+      .trim()
+      .split('\n')
+      .slice(-15)
+      .map((l) => (l.length > 200 ? `${l.slice(0, 200)}…` : l));
     throw new Error(`requiring the bundle failed (${why})\n${stderr.join('\n')}`);
   }
   return { initMs: Number(line[1]), cpuMs: Number(line[2]), processMs };
@@ -345,9 +368,10 @@ async function main(): Promise<void> {
 
         const target = TARGETS[fn.name] ?? {};
         const initTarget = target.initMs ?? DEFAULT_INIT_TARGET_MS;
-        const sizeText = target.bytes === undefined
-          ? `${kb(bytes)} (${bytes} B)`
-          : `${kb(bytes)} (${bytes} B), ≤ ${kb(target.bytes)}: ${verdict(bytes <= target.bytes)}`;
+        const sizeText =
+          target.bytes === undefined
+            ? `${kb(bytes)} (${bytes} B)`
+            : `${kb(bytes)} (${bytes} B), ≤ ${kb(target.bytes)}: ${verdict(bytes <= target.bytes)}`;
         console.log(`${fn.name} (${fn.entry})`);
         console.log(`  bundle  ${sizeText}`);
         console.log(
@@ -360,7 +384,9 @@ async function main(): Promise<void> {
           const share = ((c.bytes / bytes) * 100).toFixed(1).padStart(5);
           console.log(`    ${String(c.bytes).padStart(8)}  ${share}%  ${c.name}${c.copies > 1 ? `  (${c.copies} copies)` : ''}`);
         }
-        const locales = Object.keys(result.metafile.outputs[outputKey]?.inputs ?? {}).filter((i) => /\/zod\/v4\/locales\/(?!en\.js$)/.test(i));
+        const locales = Object.keys(result.metafile.outputs[outputKey]?.inputs ?? {}).filter((i) =>
+          /\/zod\/v4\/locales\/(?!en\.js$)/.test(i),
+        );
         if (locales.length > 0) {
           console.log(`  zod's ${locales.length} other locales are bundled: a module imports \`{ z }\` from 'zod' (use \`import * as z\`)`);
         }

@@ -26,7 +26,8 @@ interface Tally {
   codes: Map<string, number>;
 }
 
-const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : 0);
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : 0;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -45,7 +46,14 @@ async function main(): Promise<number> {
     console.error(`error: load is only sent to a loopback address (127.0.0.1, localhost, ::1), not ${host}`);
     return 2;
   }
-  if (!Number.isInteger(clients) || clients < 1 || clients > MAX_CLIENTS || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_SECONDS) {
+  if (
+    !Number.isInteger(clients) ||
+    clients < 1 ||
+    clients > MAX_CLIENTS ||
+    !Number.isFinite(seconds) ||
+    seconds <= 0 ||
+    seconds > MAX_SECONDS
+  ) {
     console.error(`error: --clients 1..${MAX_CLIENTS}, --seconds up to ${MAX_SECONDS}`);
     return 2;
   }
@@ -57,13 +65,20 @@ async function main(): Promise<number> {
   const record = (activity: string, result: CallResult, ok: readonly string[]) => {
     const tally: Tally = tallies.get(activity) ?? { latencies: [], codes: new Map<string, number>() };
     tallies.set(activity, tally);
-    const code = result.error ? 'no answer' : typeof result.json?.resultCode === 'string' ? result.json.resultCode : `HTTP ${result.status}`;
+    const code = result.error
+      ? 'no answer'
+      : typeof result.json?.resultCode === 'string'
+        ? result.json.resultCode
+        : `HTTP ${result.status}`;
     tally.latencies.push(result.latencyMs);
     tally.codes.set(code, (tally.codes.get(code) ?? 0) + 1);
     const valid = ok.includes(code) && result.status === 200 && result.bodySign === 'valid';
     if (!valid) {
       failed++;
-      if (failures.length < 10) failures.push(`${activity}: ${code} in ${result.latencyMs} ms, Body-Sign ${result.bodySign}: ${result.error ?? result.raw.slice(0, 160)}`);
+      if (failures.length < 10)
+        failures.push(
+          `${activity}: ${code} in ${result.latencyMs} ms, Body-Sign ${result.bodySign}: ${result.error ?? result.raw.slice(0, 160)}`,
+        );
     }
     return valid ? result : undefined;
   };
@@ -78,7 +93,11 @@ async function main(): Promise<number> {
       if (!instanceId) continue;
       record('queryInstance', await client.call(requestBody('queryInstance', { instanceId, testFlag: '1' })), ['000000', '000004']);
       for (const status of ['FREEZE', 'UNFREEZE']) {
-        record(`updateInstanceStatus ${status}`, await client.call(requestBody('updateInstanceStatus', { instanceId, status, testFlag: '1' })), ['000000']);
+        record(
+          `updateInstanceStatus ${status}`,
+          await client.call(requestBody('updateInstanceStatus', { instanceId, status, testFlag: '1' })),
+          ['000000'],
+        );
       }
       lifecycles++;
     }
@@ -89,7 +108,9 @@ async function main(): Promise<number> {
   const all = [...tallies.values()].flatMap((t) => t.latencies).sort((a, b) => a - b);
   const bad = failed;
   console.log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}; target ${values.url}`);
-  console.log(`${clients} clients for ${elapsedS.toFixed(1)} s: ${all.length} calls, ${(all.length / elapsedS).toFixed(1)} calls/s, ${lifecycles} lifecycles`);
+  console.log(
+    `${clients} clients for ${elapsedS.toFixed(1)} s: ${all.length} calls, ${(all.length / elapsedS).toFixed(1)} calls/s, ${lifecycles} lifecycles`,
+  );
   console.log('activity                        calls   p50 ms   p99 ms   max ms  answers');
   for (const [activity, tally] of tallies) {
     const sorted = [...tally.latencies].sort((a, b) => a - b);

@@ -73,7 +73,6 @@ const WRITE_PARALLEL = 8;
 // ---------------------------------------------------------------------------------------------------------------
 // The workload: order line i is fully determined by i.
 
-
 const DAY = 86_400_000;
 
 /** n / d rounded half up, away from zero (d > 0), written apart from lib/settlement/money.ts on purpose. */
@@ -106,7 +105,13 @@ class Expected {
     const fee = halfUp(grossCents * share, 1000n);
     const tax = halfUp((grossCents - fee) * TAX_PER_MILLE, 1000n);
     const t = this.totals.get(currency) ?? { lines: 0, gross: 0n, fee: 0n, tax: 0n, net: 0n };
-    this.totals.set(currency, { lines: t.lines + 1, gross: t.gross + grossCents, fee: t.fee + fee, tax: t.tax + tax, net: t.net + grossCents - fee - tax });
+    this.totals.set(currency, {
+      lines: t.lines + 1,
+      gross: t.gross + grossCents,
+      fee: t.fee + fee,
+      tax: t.tax + tax,
+      net: t.net + grossCents - fee - tax,
+    });
     this.lines++;
   }
 
@@ -114,14 +119,23 @@ class Expected {
     const out: Record<string, { lines: number; gross: string; fee: string; tax: string; net: string }> = {};
     for (const currency of [...this.totals.keys()].sort()) {
       const t = this.totals.get(currency)!;
-      out[currency] = { lines: t.lines, gross: formatCents(t.gross), fee: formatCents(t.fee), tax: formatCents(t.tax), net: formatCents(t.net) };
+      out[currency] = {
+        lines: t.lines,
+        gross: formatCents(t.gross),
+        fee: formatCents(t.fee),
+        tax: formatCents(t.tax),
+        net: formatCents(t.net),
+      };
     }
     return out;
   }
 }
 
 /** Order line i's facts, when they were recorded, and what it must contribute to the month's statement. */
-function orderLine(i: number, bounds: { startMs: number; endMs: number }): { facts: OrderLineFacts; recordedAt: string; bill?: { gross: bigint }; refund?: bigint } {
+function orderLine(
+  i: number,
+  bounds: { startMs: number; endMs: number },
+): { facts: OrderLineFacts; recordedAt: string; bill?: { gross: bigint }; refund?: bigint } {
   const orderId = `BENCH${String(i).padStart(8, '0')}`;
   const r = mix(i ^ 0x1234567) % 100;
   const productRoll = mix(i ^ 0x2badf00d) % 100;
@@ -264,7 +278,14 @@ async function generate(size: number): Promise<void> {
     }
     await batchWrite(table, items);
   }
-  report({ expectedLines: expected.lines, expectedProblems: expected.problems, expectedTotals: expected.json(), windows, instances, generateSeconds: (performance.now() - started) / 1000 });
+  report({
+    expectedLines: expected.lines,
+    expectedProblems: expected.problems,
+    expectedTotals: expected.json(),
+    windows,
+    instances,
+    generateSeconds: (performance.now() - started) / 1000,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -288,7 +309,11 @@ async function settle(concurrency: number): Promise<void> {
   const baseline = { ...peaks };
   const phasePeaks: Record<string, typeof peaks> = {};
   const warnings: string[] = [];
-  const log: Log = { info: () => {}, warn: (m, e) => warnings.push(`${m} ${JSON.stringify(e ?? {})}`), error: (m, e) => warnings.push(`${m} ${JSON.stringify(e ?? {})}`) };
+  const log: Log = {
+    info: () => {},
+    warn: (m, e) => warnings.push(`${m} ${JSON.stringify(e ?? {})}`),
+    error: (m, e) => warnings.push(`${m} ${JSON.stringify(e ?? {})}`),
+  };
   const dynamo = settlementDynamoClient();
   const deps: SettlementDeps = settlementDeps(config(), { dynamo, log });
   const queueUrl = config().SETTLEMENT_QUEUE_URL!;
@@ -304,7 +329,9 @@ async function settle(concurrency: number): Promise<void> {
   let finished = false;
   const worker = async () => {
     while (!finished) {
-      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1, VisibilityTimeout: 600 }));
+      const out = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1, VisibilityTimeout: 600 }),
+      );
       const message = out.Messages?.[0];
       if (!message) continue;
       const parsed = parseSettlementMessage(message.Body ?? '');
@@ -358,11 +385,12 @@ async function settle(concurrency: number): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // Parent
 
-
-
 function child<T>(args: string[], env: Record<string, string>, nodeFlags: string[] = []): Promise<T> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', SCRIPT, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', SCRIPT, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     proc.stdout.setEncoding('utf8');
     proc.stdout.on('data', (chunk: string) => (out += chunk));
@@ -431,13 +459,23 @@ function parseOptions(argv: string[]): Options | string {
   // 0 leaves Node's defaults.
   const heapMb = integerOption(values['heap-mb'], 'heap-mb', 0, 4096);
   const size = integerOption(values.size, 'size', 0, 5_000_000);
-  const sizes = String(values.sizes).split(',').map((s) => integerOption(s.trim(), 'sizes', 100, 5_000_000));
+  const sizes = String(values.sizes)
+    .split(',')
+    .map((s) => integerOption(s.trim(), 'sizes', 100, 5_000_000));
   for (const v of [concurrency, heapMb, size, ...sizes]) if (typeof v === 'string') return v;
   const warmup = Number(values.warmup);
-  if (!Number.isInteger(warmup) || (warmup !== 0 && (warmup < 100 || warmup > 1_000_000))) return '--warmup must be 0 or an integer from 100 to 1000000';
+  if (!Number.isInteger(warmup) || (warmup !== 0 && (warmup < 100 || warmup > 1_000_000)))
+    return '--warmup must be 0 or an integer from 100 to 1000000';
   const child = values.child;
   if (child !== undefined && child !== 'generate' && child !== 'settle') return '--child must be generate or settle';
-  return { sizes: sizes as number[], concurrency: concurrency as number, warmup, heapMb: heapMb as number, size: size as number, ...(child ? { child } : {}) };
+  return {
+    sizes: sizes as number[],
+    concurrency: concurrency as number,
+    warmup,
+    heapMb: heapMb as number,
+    size: size as number,
+    ...(child ? { child } : {}),
+  };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -479,7 +517,11 @@ async function main(argv: string[]): Promise<number> {
         `expecting ${int(generated.expectedLines)} lines and ${int(generated.expectedProblems)} problems`,
     );
     const javaBefore = procCpuSeconds(stack.dynamoPid);
-    const settled = await child<Settled>(['--child', 'settle', '--concurrency', String(concurrency)], env, heapMb ? [`--max-old-space-size=${heapMb}`] : []);
+    const settled = await child<Settled>(
+      ['--child', 'settle', '--concurrency', String(concurrency)],
+      env,
+      heapMb ? [`--max-old-space-size=${heapMb}`] : [],
+    );
     const javaAfter = procCpuSeconds(stack.dynamoPid);
     const javaCpu = javaBefore !== undefined && javaAfter !== undefined ? javaAfter - javaBefore : undefined;
 
@@ -491,7 +533,8 @@ async function main(argv: string[]): Promise<number> {
     if (h && JSON.stringify(h.totals) !== JSON.stringify(generated.expectedTotals)) {
       problems.push(`totals ${JSON.stringify(h.totals)}, expected ${JSON.stringify(generated.expectedTotals)}`);
     }
-    if (h && settled.version && (await csvSha256(env.FILES_BUCKET!, settled.version.csvKey)) !== h.sha256) problems.push('the CSV in S3 does not match the header\'s sha256');
+    if (h && settled.version && (await csvSha256(env.FILES_BUCKET!, settled.version.csvKey)) !== h.sha256)
+      problems.push("the CSV in S3 does not match the header's sha256");
     for (const w of settled.warnings) problems.push(`log: ${w}`);
     if (!isWarmup || problems.length > 0) rows.push({ size, generated, settled, javaCpu, problems });
     console.log(
@@ -501,12 +544,20 @@ async function main(argv: string[]): Promise<number> {
     );
     const phase = (p: { rss: number; heap: number; heapTotal: number; external: number } | undefined) =>
       p ? `RSS ${mib(p.rss)}, heap used ${mib(p.heap)} of ${mib(p.heapTotal)}, external ${mib(p.external)}` : 'n/a';
-    console.log(`  memory by phase: at start ${phase(settled.phases.baseline)}; segments ${phase(settled.phases.segments)}; assembly ${phase(settled.phases.assembly)}`);
-    console.log(problems.length === 0 ? `  verified: ${int(h!.lineCount)} lines, ${int(h!.problems)} problems, totals ${JSON.stringify(h!.totals)}` : `  FAILED:\n    - ${problems.join('\n    - ')}`);
+    console.log(
+      `  memory by phase: at start ${phase(settled.phases.baseline)}; segments ${phase(settled.phases.segments)}; assembly ${phase(settled.phases.assembly)}`,
+    );
+    console.log(
+      problems.length === 0
+        ? `  verified: ${int(h!.lineCount)} lines, ${int(h!.problems)} problems, totals ${JSON.stringify(h!.totals)}`
+        : `  FAILED:\n    - ${problems.join('\n    - ')}`,
+    );
   }
 
   const first = rows[0]!;
-  console.log('\n| Order lines | Statement lines | Time | Order lines/s | Time ratio (size ratio) | Peak RSS (maxRSS) | Sampled RSS | Heap | DynamoDB Local CPU |');
+  console.log(
+    '\n| Order lines | Statement lines | Time | Order lines/s | Time ratio (size ratio) | Peak RSS (maxRSS) | Sampled RSS | Heap | DynamoDB Local CPU |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     console.log(

@@ -96,7 +96,6 @@ function parseOptions(argv: string[]): Options | string {
 // ---------------------------------------------------------------------------------------------------------------
 // The workload: report i is fully determined by i, so nothing is generated ahead and nothing is stored.
 
-
 interface Workload {
   options: Options;
   requests: number;
@@ -164,7 +163,6 @@ function requestBody(w: Workload, reports: Report[]): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Measurements
 
-
 /** A field of /proc/<pid>/status in bytes (VmRSS, VmHWM), or undefined when it cannot be read. */
 function procStatusBytes(pid: number | 'self', field: 'VmRSS' | 'VmHWM'): number | undefined {
   try {
@@ -174,7 +172,6 @@ function procStatusBytes(pid: number | 'self', field: 'VmRSS' | 'VmHWM'): number
     return undefined;
   }
 }
-
 
 const nodeCpuSeconds = () => {
   const u = process.cpuUsage();
@@ -282,7 +279,6 @@ interface Stack {
   dynamoVersion: string | undefined;
 }
 
-
 async function startStack(): Promise<Stack> {
   let dynamoVersion: string | undefined;
   const dynamo = await startDynamoDbLocal({
@@ -328,7 +324,13 @@ async function seedInstances(stack: Stack, w: Workload): Promise<void> {
         at,
       );
       instance.productId = PRODUCT_ID;
-      const writes = store.createInstance(instance, entry, eventFor(instance, entry, 'instance.created'), Math.floor(Date.now() / 1000), undefined);
+      const writes = store.createInstance(
+        instance,
+        entry,
+        eventFor(instance, entry, 'instance.created'),
+        Math.floor(Date.now() / 1000),
+        undefined,
+      );
       const result = await store.commit(writes.filter((x) => x.label !== 'outbox'));
       if (!result.ok) throw new Error(`seeding ${instanceId} failed: ${JSON.stringify(result)}`);
     }
@@ -424,7 +426,8 @@ async function ingest(stack: Stack, w: Workload, log: Log): Promise<IngestOutcom
       if (want === 'duplicate') out.expectedDuplicates++;
       else out.expected[rep.window]! += VALUE_UNITS[rep.valueIndex]!;
       const got = result.results[k];
-      if (got?.status !== want || got.index !== k) problem(`request ${r}${resend ? ' (re-sent)' : ''} record ${k}: ${JSON.stringify(got)}, expected ${want}`);
+      if (got?.status !== want || got.index !== k)
+        problem(`request ${r}${resend ? ' (re-sent)' : ''} record ${k}: ${JSON.stringify(got)}, expected ${want}`);
     });
   }
 
@@ -444,8 +447,10 @@ async function ingest(stack: Stack, w: Workload, log: Log): Promise<IngestOutcom
   const progress = setInterval(() => {
     const s = (performance.now() - started) / 1000;
     const rss = process.memoryUsage().rss;
-    console.log(`  … ${int(out.recordsSent)} reports in ${s.toFixed(0)} s (${int(Math.round(out.recordsSent / s))}/s), rss ${mib(rss)}, ` +
-      `transactions ${int(counts.transactions)}, conflicts ${int(counts.conflicts)}`);
+    console.log(
+      `  … ${int(out.recordsSent)} reports in ${s.toFixed(0)} s (${int(Math.round(out.recordsSent / s))}/s), rss ${mib(rss)}, ` +
+        `transactions ${int(counts.transactions)}, conflicts ${int(counts.conflicts)}`,
+    );
   }, 15_000);
   progress.unref();
   try {
@@ -519,7 +524,12 @@ async function push(stack: Stack, log: Log): Promise<PushOutcome> {
 }
 
 /** The marketplace's records against what the script sent: every window once, with its exact total. */
-function verify(w: Workload, fake: FakeOpenApi, ingested: IngestOutcome, pushed: PushOutcome): { problems: string[]; windows: number; total: bigint } {
+function verify(
+  w: Workload,
+  fake: FakeOpenApi,
+  ingested: IngestOutcome,
+  pushed: PushOutcome,
+): { problems: string[]; windows: number; total: bigint } {
   const problems: string[] = [];
   const { instances } = w.options;
   const windowOf = new Map<string, number>();
@@ -543,21 +553,29 @@ function verify(w: Workload, fake: FakeOpenApi, ingested: IngestOutcome, pushed:
     if (received[index] !== undefined) problems.push(`window ${rec.instance_id} ${rec.begin_time} received twice`);
     received[index] = (received[index] ?? 0n) + units;
   }
-  if (records.length !== expectedWindows) problems.push(`the marketplace accepted ${records.length} records, expected ${expectedWindows} (one per window)`);
-  if (total !== expectedTotal) problems.push(`the marketplace's usage_value sum is ${formatQuantity(total)}, expected ${formatQuantity(expectedTotal)}`);
+  if (records.length !== expectedWindows)
+    problems.push(`the marketplace accepted ${records.length} records, expected ${expectedWindows} (one per window)`);
+  if (total !== expectedTotal)
+    problems.push(`the marketplace's usage_value sum is ${formatQuantity(total)}, expected ${formatQuantity(expectedTotal)}`);
   let wrong = 0;
   ingested.expected.forEach((units, index) => {
     if ((received[index] ?? 0n) !== units && wrong++ < 5) {
-      problems.push(`window ${w.instanceIds[index % instances]} ${w.hours[Math.floor(index / instances)]!.begin}: received ${formatQuantity(received[index] ?? 0n)}, expected ${formatQuantity(units)}`);
+      problems.push(
+        `window ${w.instanceIds[index % instances]} ${w.hours[Math.floor(index / instances)]!.begin}: received ${formatQuantity(received[index] ?? 0n)}, expected ${formatQuantity(units)}`,
+      );
     }
   });
   if (wrong > 5) problems.push(`… ${wrong} windows differ in all`);
   if (ingested.duplicates !== ingested.expectedDuplicates) {
-    problems.push(`${ingested.duplicates} duplicates answered, expected ${ingested.expectedDuplicates} (the re-sent reports with a clientRef)`);
+    problems.push(
+      `${ingested.duplicates} duplicates answered, expected ${ingested.expectedDuplicates} (the re-sent reports with a clientRef)`,
+    );
   }
   if (ingested.rejected !== 0) problems.push(`${ingested.rejected} reports rejected`);
   if (pushed.accepted !== expectedWindows || pushed.duplicates !== 0 || pushed.rejected !== 0) {
-    problems.push(`the push recorded ${pushed.accepted} accepted (${pushed.duplicates} as duplicates), ${pushed.rejected} rejected; expected ${expectedWindows} accepted`);
+    problems.push(
+      `the push recorded ${pushed.accepted} accepted (${pushed.duplicates} as duplicates), ${pushed.rejected} rejected; expected ${expectedWindows} accepted`,
+    );
   }
   return { problems: [...ingested.problems, ...pushed.problems, ...problems], windows: expectedWindows, total };
 }
@@ -569,13 +587,17 @@ async function main(argv: string[]): Promise<number> {
   if (typeof options === 'string') return usageExit(options, USAGE);
 
   const log = benchLog();
-  console.log(`usage benchmark: ${int(options.reports)} reports, ${int(options.instances)} instances, ${options.hours} h, concurrency ${options.concurrency}`);
+  console.log(
+    `usage benchmark: ${int(options.reports)} reports, ${int(options.instances)} instances, ${options.hours} h, concurrency ${options.concurrency}`,
+  );
   console.log(machineLine());
 
   const stack = await startStack();
   const javaPid = stack.dynamo.process.pid;
   const javaOk = procStatusBytes(javaPid, 'VmRSS') !== undefined;
-  console.log(`DynamoDB Local ${stack.dynamoVersion ?? '(version not printed)'} at ${stack.dynamo.endpoint} (in memory, pid ${javaPid}), fake Open API at ${stack.fake.url}`);
+  console.log(
+    `DynamoDB Local ${stack.dynamoVersion ?? '(version not printed)'} at ${stack.dynamo.endpoint} (in memory, pid ${javaPid}), fake Open API at ${stack.fake.url}`,
+  );
   const sampler = new MemorySampler(javaOk ? javaPid : undefined);
   const cpu = new CpuMeter(javaOk ? javaPid : undefined);
 
@@ -610,15 +632,23 @@ async function main(argv: string[]): Promise<number> {
   const resent = ingested.recordsSent - options.reports;
   console.log('');
   console.log(`details:`);
-  console.log(`  requests: ${int(ingested.requestsSent)} (${int(ingested.resentRequests)} re-sent), latency p50 ${ms(50)}, p95 ${ms(95)}, max ${ms(100)}`);
-  console.log(`  answers: ${int(ingested.accepted)} accepted, ${int(ingested.duplicates)} duplicates (expected ${int(ingested.expectedDuplicates)}), ${int(ingested.rejected)} rejected`);
+  console.log(
+    `  requests: ${int(ingested.requestsSent)} (${int(ingested.resentRequests)} re-sent), latency p50 ${ms(50)}, p95 ${ms(95)}, max ${ms(100)}`,
+  );
+  console.log(
+    `  answers: ${int(ingested.accepted)} accepted, ${int(ingested.duplicates)} duplicates (expected ${int(ingested.expectedDuplicates)}), ${int(ingested.rejected)} rejected`,
+  );
   console.log(
     `  ledger: ${int(ingested.ledger.transactions)} window transactions (${(ingested.ledger.transactions / ingested.recordsSent).toFixed(2)} per report), ` +
       `${int(ingested.ledger.conflicts)} TransactionConflict, ${int(ingested.ledger.refTaken)} clientRef races`,
   );
   console.log(`  ingest ${cpuText(ingestCpu)}`);
-  console.log(`  push: ${int(pushed.sealed)} sealed, ${int(pushed.accepted)} accepted, ${int(pushed.rejected)} rejected; ${cpuText(pushCpu)}`);
-  console.log(`  memory by phase: ingest RSS ${mib(ingestPeaks.rss)} heap ${mib(ingestPeaks.heapUsed)}, push RSS ${mib(pushPeaks.rss)} heap ${mib(pushPeaks.heapUsed)}; this process's VmHWM ${mib(selfHwm)}`);
+  console.log(
+    `  push: ${int(pushed.sealed)} sealed, ${int(pushed.accepted)} accepted, ${int(pushed.rejected)} rejected; ${cpuText(pushCpu)}`,
+  );
+  console.log(
+    `  memory by phase: ingest RSS ${mib(ingestPeaks.rss)} heap ${mib(ingestPeaks.heapUsed)}, push RSS ${mib(pushPeaks.rss)} heap ${mib(pushPeaks.heapUsed)}; this process's VmHWM ${mib(selfHwm)}`,
+  );
   if (javaOk) console.log(`  DynamoDB Local RSS sampled: ingest ${mib(ingestPeaks.javaRss)}, push ${mib(pushPeaks.javaRss)}`);
   console.log('  this process also runs the load generator and the fake Open API; DynamoDB Local runs in a separate JVM');
   if (log.warnings + log.errors > 0) console.log(`  log: ${log.warnings} warnings, ${log.errors} errors`);
@@ -626,7 +656,9 @@ async function main(argv: string[]): Promise<number> {
     console.error(`\nFAILED: ${problems.length} problem(s)`);
     for (const p of problems.slice(0, 30)) console.error(`  - ${p}`);
   } else {
-    console.log(`verified: ${int(windows)} windows, each accepted once by the marketplace; sum ${formatQuantity(total)} exact; ${int(ingested.duplicates)} duplicates as expected`);
+    console.log(
+      `verified: ${int(windows)} windows, each accepted once by the marketplace; sum ${formatQuantity(total)} exact; ${int(ingested.duplicates)} duplicates as expected`,
+    );
   }
 
   console.log('');

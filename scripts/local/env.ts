@@ -208,7 +208,12 @@ export function functionEnv(options: {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(options.base)) {
     if (v === undefined) continue;
-    if (/^AWS_(PROFILE|SESSION_TOKEN|SECURITY_TOKEN|CONFIG_FILE|SHARED_CREDENTIALS_FILE|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE|ENDPOINT_URL.*)$/.test(k)) continue;
+    if (
+      /^AWS_(PROFILE|SESSION_TOKEN|SECURITY_TOKEN|CONFIG_FILE|SHARED_CREDENTIALS_FILE|ROLE_ARN|WEB_IDENTITY_TOKEN_FILE|ENDPOINT_URL.*)$/.test(
+        k,
+      )
+    )
+      continue;
     out[k] = v;
   }
   const { defaults, dictated } = integrationEnv(options.integrations ?? {});

@@ -14,4 +14,5 @@ export const mib = (bytes: number | undefined) => (bytes === undefined ? 'n/a' :
 export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 
 /** The machine a run measured on: cores, CPU model, RAM and Node version. */
-export const machineLine = () => `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${mib(totalmem())} RAM, Node ${process.versions.node}`;
+export const machineLine = () =>
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${mib(totalmem())} RAM, Node ${process.versions.node}`;

@@ -52,11 +52,16 @@ export async function startOffline(options: OfflineOptions): Promise<Offline> {
   const args = [
     'offline',
     'start',
-    '--stage', options.stage ?? 'local',
-    '--region', options.region ?? 'us-east-1',
-    '--host', host,
-    '--httpPort', String(options.httpPort),
-    '--lambdaPort', String(options.lambdaPort),
+    '--stage',
+    options.stage ?? 'local',
+    '--region',
+    options.region ?? 'us-east-1',
+    '--host',
+    host,
+    '--httpPort',
+    String(options.httpPort),
+    '--lambdaPort',
+    String(options.lambdaPort),
     '--noPrependStageInUrl',
     '--noSponsor',
   ];
@@ -106,7 +111,16 @@ export async function startOffline(options: OfflineOptions): Promise<Offline> {
   };
 }
 
-const NOT_COPIED = new Set(['node_modules', '.git', '.serverless', '.esbuild', '.serverless-offline', '.local', 'coverage', '.vitest.json']);
+const NOT_COPIED = new Set([
+  'node_modules',
+  '.git',
+  '.serverless',
+  '.esbuild',
+  '.serverless-offline',
+  '.local',
+  'coverage',
+  '.vitest.json',
+]);
 
 /** Copies the project (without build output, data and node_modules, which is linked) to a new temporary dir. */
 function isolatedCopy(project: string): string {

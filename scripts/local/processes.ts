@@ -38,11 +38,7 @@ export async function stopAllGroups(graceMs = 5_000): Promise<void> {
  * Wraps a child spawned with `detached: true`. Output is kept in a small ring buffer and, when `onLine` is given,
  * passed on line by line (consumed either way, so a full pipe never blocks the child).
  */
-export function manage(
-  name: string,
-  child: ChildProcess,
-  onLine?: (line: string, stream: 'stdout' | 'stderr') => void,
-): ManagedChild {
+export function manage(name: string, child: ChildProcess, onLine?: (line: string, stream: 'stdout' | 'stderr') => void): ManagedChild {
   if (child.pid === undefined) throw new Error(`${name} did not start (no pid)`);
   const pid = child.pid;
   started.add(pid);
@@ -135,11 +131,7 @@ export function assertPortFree(port: number, what: string, envName?: string): Pr
     server.unref();
     server.once('error', (error: NodeJS.ErrnoException) => {
       const hint = envName ? ` Stop it or choose another port with ${envName}=<port>.` : '';
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new Error(`Port ${port} (${what}) is already in use.${hint}`)
-          : error,
-      );
+      reject(error.code === 'EADDRINUSE' ? new Error(`Port ${port} (${what}) is already in use.${hint}`) : error);
     });
     server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
   });

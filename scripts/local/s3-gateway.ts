@@ -82,11 +82,29 @@ const DRAIN_LIMIT_BYTES = 1024 * 1024 * 1024;
 const SINGLE_PUT_MAX_BYTES = 10 * 1024 * 1024;
 const PART_BYTES = 8 * 1024 * 1024;
 const BUCKET_OWNER = 'A1LOCALBUCKETOWNER';
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade', 'expect', 'host']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+  'host',
+]);
 const RESPONSE_HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'trailer', 'upgrade']);
 /** Form fields S3 stores as object headers besides Content-Type and x-amz-meta-*. */
-const STORED_FIELDS = ['cache-control', 'content-disposition', 'content-language', 'expires', 'x-amz-storage-class', 'x-amz-server-side-encryption'];
-const EXPOSED_HEADERS = 'ETag, Location, x-amz-request-id, x-amz-id-2, x-amz-version-id, x-amz-checksum-sha256, x-amz-checksum-sha1, x-amz-checksum-crc32, x-amz-checksum-crc32c';
+const STORED_FIELDS = [
+  'cache-control',
+  'content-disposition',
+  'content-language',
+  'expires',
+  'x-amz-storage-class',
+  'x-amz-server-side-encryption',
+];
+const EXPOSED_HEADERS =
+  'ETag, Location, x-amz-request-id, x-amz-id-2, x-amz-version-id, x-amz-checksum-sha256, x-amz-checksum-sha1, x-amz-checksum-crc32, x-amz-checksum-crc32c';
 
 /** An S3 error answer. */
 class S3Failure extends Error {
@@ -366,7 +384,12 @@ function parsePolicy(base64: string): Policy {
       if (!Number.isInteger(min) || !Number.isInteger(max) || min < 0 || max < min) throw bad();
       policy.ranges.push({ min, max });
     } else if ((op === 'eq' || op === 'starts-with') && typeof c[1] === 'string' && c[1].startsWith('$') && typeof c[2] === 'string') {
-      policy.fields.push({ op, field: c[1].slice(1).toLowerCase(), value: c[2], text: `["${op}", ${JSON.stringify(c[1])}, ${JSON.stringify(c[2])}]` });
+      policy.fields.push({
+        op,
+        field: c[1].slice(1).toLowerCase(),
+        value: c[2],
+        text: `["${op}", ${JSON.stringify(c[1])}, ${JSON.stringify(c[2])}]`,
+      });
     } else {
       throw bad();
     }
@@ -387,7 +410,9 @@ const isExempt = (lower: string) => ['x-amz-signature', 'file', 'policy'].includ
 /** Checks the `x-amz-checksum-*` fields against the file; returns the checksum header to answer with, if any. */
 function checkChecksum(fields: PostForm['fields'], data: Buffer): [string, string] | undefined {
   const algorithmField = fields.get('x-amz-checksum-algorithm')?.value;
-  const given = [...fields.keys()].filter((k) => k.startsWith('x-amz-checksum-') && k !== 'x-amz-checksum-algorithm' && k !== 'x-amz-checksum-type');
+  const given = [...fields.keys()].filter(
+    (k) => k.startsWith('x-amz-checksum-') && k !== 'x-amz-checksum-algorithm' && k !== 'x-amz-checksum-type',
+  );
   if (given.length > 1) {
     throw new S3Failure(400, 'InvalidRequest', 'Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.');
   }
@@ -399,7 +424,11 @@ function checkChecksum(fields: PostForm['fields'], data: Buffer): [string, strin
     throw new S3Failure(400, 'InvalidRequest', `Checksum algorithm ${algorithm.toUpperCase()} is not supported by the local S3 front.`);
   }
   if (valueField && valueField !== `x-amz-checksum-${algorithm}`) {
-    throw new S3Failure(400, 'InvalidRequest', `Value for x-amz-checksum-algorithm (${spec.name}) does not match the checksum field ${valueField}.`);
+    throw new S3Failure(
+      400,
+      'InvalidRequest',
+      `Value for x-amz-checksum-algorithm (${spec.name}) does not match the checksum field ${valueField}.`,
+    );
   }
   const computed = spec.compute(data);
   if (valueField) {
@@ -407,7 +436,8 @@ function checkChecksum(fields: PostForm['fields'], data: Buffer): [string, strin
     if (Buffer.from(declared, 'base64').length !== spec.bytes) {
       throw new S3Failure(400, 'InvalidRequest', `Value for ${valueField} header is invalid.`);
     }
-    if (declared !== computed) throw new S3Failure(400, 'BadDigest', `The ${spec.name} you specified did not match the calculated checksum.`);
+    if (declared !== computed)
+      throw new S3Failure(400, 'BadDigest', `The ${spec.name} you specified did not match the calculated checksum.`);
   }
   return [`x-amz-checksum-${algorithm}`, computed];
 }
@@ -439,12 +469,24 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
   let sequence = 0n;
 
   const matching = (bucket: string, key: string) =>
-    notifications.filter((n) => (n.bucket === undefined || n.bucket === bucket) && key.startsWith(n.prefix) && key.endsWith(n.suffix ?? ''));
+    notifications.filter(
+      (n) => (n.bucket === undefined || n.bucket === bucket) && key.startsWith(n.prefix) && key.endsWith(n.suffix ?? ''),
+    );
 
   /** Delivers the events of an object creation once `res` has been answered. */
   const notify = (
     res: ServerResponse,
-    made: { kind: CreationKind; bucket: string; key: string; size: () => Promise<number> | number; eTag: string; principal: string; ip: string; reqId: string; id2: string },
+    made: {
+      kind: CreationKind;
+      bucket: string;
+      key: string;
+      size: () => Promise<number> | number;
+      eTag: string;
+      principal: string;
+      ip: string;
+      reqId: string;
+      id2: string;
+    },
   ) => {
     const targets = matching(made.bucket, made.key);
     if (targets.length === 0) return;
@@ -484,9 +526,13 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
             const started = Date.now();
             try {
               await n.deliver(event);
-              log(`[s3-gateway] ObjectCreated:${made.kind} s3://${made.bucket}/${made.key} → ${n.id}: delivered (${Date.now() - started} ms)`);
+              log(
+                `[s3-gateway] ObjectCreated:${made.kind} s3://${made.bucket}/${made.key} → ${n.id}: delivered (${Date.now() - started} ms)`,
+              );
             } catch (error) {
-              log(`[s3-gateway] ObjectCreated:${made.kind} s3://${made.bucket}/${made.key} → ${n.id}: delivery failed: ${(error as Error).message}`);
+              log(
+                `[s3-gateway] ObjectCreated:${made.kind} s3://${made.bucket}/${made.key} → ${n.id}: delivery failed: ${(error as Error).message}`,
+              );
             }
           }),
         ),
@@ -510,7 +556,12 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     const body = req.method === 'HEAD' ? '' : errorXml(failure.code, failure.message, failure.details, reqId, id2);
     res.writeHead(
       failure.status,
-      cors(req, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), 'x-amz-request-id': reqId, 'x-amz-id-2': id2 }),
+      cors(req, {
+        'content-type': 'application/xml',
+        'content-length': Buffer.byteLength(body),
+        'x-amz-request-id': reqId,
+        'x-amz-id-2': id2,
+      }),
     );
     res.end(body);
   };
@@ -537,7 +588,12 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
         const part = await up('PUT', `${path}?partNumber=${n}&${upload}`, {}, data.subarray(offset, offset + PART_BYTES));
         parts.push(`<Part><PartNumber>${n}</PartNumber><ETag>${xmlEscape(part.headers.get('etag') ?? '')}</ETag></Part>`);
       }
-      const done = await up('POST', `${path}?${upload}`, { 'content-type': 'application/xml' }, `<CompleteMultipartUpload>${parts.join('')}</CompleteMultipartUpload>`);
+      const done = await up(
+        'POST',
+        `${path}?${upload}`,
+        { 'content-type': 'application/xml' },
+        `<CompleteMultipartUpload>${parts.join('')}</CompleteMultipartUpload>`,
+      );
       return xmlUnescape(/<ETag>([^<]*)<\/ETag>/.exec(await done.text())?.[1] ?? '');
     } catch (error) {
       await up('DELETE', `${path}?${upload}`, {}).catch(() => undefined);
@@ -560,7 +616,11 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     }
     for (const required of ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature']) {
       if (field(required.toLowerCase()) === undefined) {
-        throw new S3Failure(400, 'InvalidArgument', `Bucket POST must contain a field named '${required}'.  If it is specified, please check the order of the fields.`);
+        throw new S3Failure(
+          400,
+          'InvalidArgument',
+          `Bucket POST must contain a field named '${required}'.  If it is specified, please check the order of the fields.`,
+        );
       }
     }
     if (field('x-amz-algorithm') !== 'AWS4-HMAC-SHA256') {
@@ -572,49 +632,81 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       throw new S3Failure(400, 'AuthorizationQueryParametersError', `Error parsing the X-Amz-Credential parameter: ${credential}`);
     }
     if (accessKeyId !== options.credentials.accessKeyId) {
-      throw new S3Failure(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: accessKeyId ?? '' });
+      throw new S3Failure(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', {
+        AWSAccessKeyId: accessKeyId ?? '',
+      });
     }
     if (region !== options.region) {
-      throw new S3Failure(400, 'AuthorizationHeaderMalformed', `The authorization header is malformed; the region '${region}' is wrong; expecting '${options.region}'`, { Region: options.region });
+      throw new S3Failure(
+        400,
+        'AuthorizationHeaderMalformed',
+        `The authorization header is malformed; the region '${region}' is wrong; expecting '${options.region}'`,
+        { Region: options.region },
+      );
     }
     const expected = hmac(sigV4SigningKey(options.credentials.secretAccessKey, date, region, service), policyBase64);
     const provided = Buffer.from(field('x-amz-signature') ?? '', 'hex');
     if (service !== 's3' || terminator !== 'aws4_request' || provided.length !== expected.length || !timingSafeEqual(provided, expected)) {
-      throw new S3Failure(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', {
-        AWSAccessKeyId: accessKeyId ?? '',
-        StringToSign: policyBase64,
-        SignatureProvided: field('x-amz-signature') ?? '',
-      });
+      throw new S3Failure(
+        403,
+        'SignatureDoesNotMatch',
+        'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+        {
+          AWSAccessKeyId: accessKeyId ?? '',
+          StringToSign: policyBase64,
+          SignatureProvided: field('x-amz-signature') ?? '',
+        },
+      );
     }
 
     const policy = parsePolicy(policyBase64);
     if (now() > policy.expiration) throw new S3Failure(403, 'AccessDenied', 'Invalid according to Policy: Policy expired.');
     for (const c of policy.fields) {
-      const values = c.field === 'bucket' ? [t.bucket, ...(field('bucket') !== undefined ? [field('bucket') ?? ''] : [])] : [field(c.field) ?? ''];
+      const values =
+        c.field === 'bucket' ? [t.bucket, ...(field('bucket') !== undefined ? [field('bucket') ?? ''] : [])] : [field(c.field) ?? ''];
       if (!values.every((v) => conditionHolds(c, v))) {
         throw new S3Failure(403, 'AccessDenied', `Invalid according to Policy: Policy Condition failed: ${c.text}`);
       }
     }
     const covered = new Set(policy.fields.map((c) => c.field));
     for (const [lower, { name }] of fields) {
-      if (!isExempt(lower) && !covered.has(lower)) throw new S3Failure(403, 'AccessDenied', `Invalid according to Policy: Extra input fields: ${name}`);
+      if (!isExempt(lower) && !covered.has(lower))
+        throw new S3Failure(403, 'AccessDenied', `Invalid according to Policy: Extra input fields: ${name}`);
     }
-    if (!file) throw new S3Failure(400, 'InvalidArgument', 'POST requires exactly one file upload per request.', { ArgumentName: 'file', ArgumentValue: '0' });
+    if (!file)
+      throw new S3Failure(400, 'InvalidArgument', 'POST requires exactly one file upload per request.', {
+        ArgumentName: 'file',
+        ArgumentValue: '0',
+      });
     const rawKey = field('key');
     if (rawKey === undefined) {
-      throw new S3Failure(400, 'InvalidArgument', "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.", {
-        ArgumentName: 'key',
-        ArgumentValue: '',
-      });
+      throw new S3Failure(
+        400,
+        'InvalidArgument',
+        "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.",
+        {
+          ArgumentName: 'key',
+          ArgumentValue: '',
+        },
+      );
     }
     const key = rawKey.replaceAll('${filename}', file.filename);
     if (key === '') throw new S3Failure(400, 'InvalidArgument', 'User key must have a length greater than 0.');
-    if (Buffer.byteLength(key) > 1024) throw new S3Failure(400, 'KeyTooLongError', 'Your key is too long', { Size: Buffer.byteLength(key), MaxSizeAllowed: 1024 });
+    if (Buffer.byteLength(key) > 1024)
+      throw new S3Failure(400, 'KeyTooLongError', 'Your key is too long', { Size: Buffer.byteLength(key), MaxSizeAllowed: 1024 });
     const size = file.data.length;
     const max = Math.min(maxFileBytes, ...policy.ranges.map((r) => r.max));
     const min = Math.max(0, ...policy.ranges.map((r) => r.min));
-    if (size > max) throw new S3Failure(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', { ProposedSize: size, MaxSizeAllowed: max });
-    if (size < min) throw new S3Failure(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size', { ProposedSize: size, MinSizeAllowed: min });
+    if (size > max)
+      throw new S3Failure(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', {
+        ProposedSize: size,
+        MaxSizeAllowed: max,
+      });
+    if (size < min)
+      throw new S3Failure(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size', {
+        ProposedSize: size,
+        MinSizeAllowed: min,
+      });
     const checksum = checkChecksum(fields, file.data);
 
     const headers: Record<string, string> = { 'content-type': field('content-type') ?? 'binary/octet-stream' };
@@ -623,7 +715,8 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     }
     if (field('acl') !== undefined) headers['x-amz-acl'] = field('acl') ?? '';
     for (const [name, value] of Object.entries(headers)) {
-      if (!/^[\t\x20-\x7e]*$/.test(value)) throw new S3Failure(400, 'InvalidArgument', `The local S3 front accepts only US-ASCII in ${name}.`);
+      if (!/^[\t\x20-\x7e]*$/.test(value))
+        throw new S3Failure(400, 'InvalidArgument', `The local S3 front accepts only US-ASCII in ${name}.`);
     }
     const eTag = await store(t.bucket, key, file.data, headers);
 
@@ -632,12 +725,25 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     const location = `${req.headers.host ? `http://${req.headers.host}` : endpoint}${objectPath(t.bucket, key)}`;
     const answer: OutgoingHttpHeaders = { etag: eTag, location, 'x-amz-request-id': reqId, 'x-amz-id-2': id2 };
     if (checksum) answer[checksum[0]] = checksum[1];
-    notify(res, { kind: 'Post', bucket: t.bucket, key, size: () => size, eTag, principal: `AWS:${accessKeyId}`, ip: sourceIp(req), reqId, id2 });
+    notify(res, {
+      kind: 'Post',
+      bucket: t.bucket,
+      key,
+      size: () => size,
+      eTag,
+      principal: `AWS:${accessKeyId}`,
+      ip: sourceIp(req),
+      reqId,
+      id2,
+    });
 
     const redirect = field('success_action_redirect') ?? field('redirect');
     if (redirect !== undefined && /^https?:\/\//i.test(redirect)) {
       const params = new URLSearchParams({ bucket: t.bucket, key, etag: eTag });
-      res.writeHead(303, cors(req, { ...answer, location: `${redirect}${redirect.includes('?') ? '&' : '?'}${params}`, 'content-length': 0 }));
+      res.writeHead(
+        303,
+        cors(req, { ...answer, location: `${redirect}${redirect.includes('?') ? '&' : '?'}${params}`, 'content-length': 0 }),
+      );
       res.end();
       return;
     }

@@ -26,8 +26,24 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
 const CFN_FUNCTIONS = [
-  'And', 'Base64', 'Cidr', 'Condition', 'Equals', 'FindInMap', 'GetAZs', 'GetAtt', 'If', 'ImportValue', 'Join',
-  'Not', 'Or', 'Ref', 'Select', 'Split', 'Sub', 'Transform',
+  'And',
+  'Base64',
+  'Cidr',
+  'Condition',
+  'Equals',
+  'FindInMap',
+  'GetAZs',
+  'GetAtt',
+  'If',
+  'ImportValue',
+  'Join',
+  'Not',
+  'Or',
+  'Ref',
+  'Select',
+  'Split',
+  'Sub',
+  'Transform',
 ];
 
 /** CloudFormation short forms (!Ref, !GetAtt, ...) turned into their long forms so `yaml` parses them. */
@@ -267,7 +283,9 @@ export function cfnResources(project: ServerlessProject, types: string[]): CfnRe
   if (blocks.length === 0) {
     const dir = join(project.root, 'resources');
     if (existsSync(dir)) {
-      for (const name of readdirSync(dir).filter((n) => /\.ya?ml$/.test(n)).sort()) {
+      for (const name of readdirSync(dir)
+        .filter((n) => /\.ya?ml$/.test(n))
+        .sort()) {
         blocks.push(readYaml(join(dir, name)));
       }
     }

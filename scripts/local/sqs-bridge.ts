@@ -168,7 +168,11 @@ export async function invokeOffline(
   } catch {
     payload = text;
   }
-  return { status: response.status, functionError: response.headers.get('x-amz-function-error') ?? response.headers.get('x-amzn-errortype'), payload };
+  return {
+    status: response.status,
+    functionError: response.headers.get('x-amz-function-error') ?? response.headers.get('x-amzn-errortype'),
+    payload,
+  };
 }
 
 export async function startSqsBridge(options: SqsBridgeOptions): Promise<SqsBridge> {
@@ -190,9 +194,7 @@ export async function startSqsBridge(options: SqsBridgeOptions): Promise<SqsBrid
     useQueueUrlAsEndpoint: false,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: options.queueUrl, AttributeNames: ['QueueArn'] }),
-  );
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: options.queueUrl, AttributeNames: ['QueueArn'] }));
   const queueArn = Attributes?.QueueArn ?? `arn:aws:sqs:${region}:000000000000:${queueName}`;
   const stopping = new AbortController();
   let batches = 0;

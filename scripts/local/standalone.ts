@@ -66,7 +66,10 @@ export async function startEmulatorStack(stage: string): Promise<{ env: Record<s
 }
 
 /** The script's options (with `--help`/`-h` added), or the message of what is wrong with the command line. */
-export function readOptions(argv: string[], options: NonNullable<ParseArgsConfig['options']>): Record<string, string | boolean | undefined> | string {
+export function readOptions(
+  argv: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+): Record<string, string | boolean | undefined> | string {
   try {
     return parseArgs({ args: argv, strict: true, options: { ...options, help: { type: 'boolean', short: 'h' } } }).values;
   } catch (error) {

@@ -60,12 +60,19 @@ function parseOptions(argv: string[]): Options | string {
   return { runs: runs as number, seed: seed as number, show: show as number };
 }
 
-
 /** DynamoDB Local (in memory) and fauxqs (the provisioning queue the seeding calls publish to), the stage's resources. */
-async function startStack(accessKey: string): Promise<{ tables: { main: string; audit: string }; settlementQueueUrl: string; dynamoPid: number | undefined }> {
+async function startStack(
+  accessKey: string,
+): Promise<{ tables: { main: string; audit: string }; settlementQueueUrl: string; dynamoPid: number | undefined }> {
   const { env, dynamoPid } = await startEmulatorStack(STAGE);
   // The functions read their settings from the environment on first use (lib/config.ts), which comes after this.
-  Object.assign(process.env, { ...env, KOOGALLERY_ACCESS_KEY: accessKey, ORDER_QUERY: 'false', PROVISIONING_MODE: 'template', USAGE_PRODUCTS: METERED_PRODUCT });
+  Object.assign(process.env, {
+    ...env,
+    KOOGALLERY_ACCESS_KEY: accessKey,
+    ORDER_QUERY: 'false',
+    PROVISIONING_MODE: 'template',
+    USAGE_PRODUCTS: METERED_PRODUCT,
+  });
   cleanups.push(async () => dynamoClient().destroy());
   cleanups.push(async () => sqsClient().destroy());
   // The seller function's start-up needs the files bucket (proofs, statements) and the settlement queue (runs).
@@ -76,7 +83,10 @@ async function startStack(accessKey: string): Promise<{ tables: { main: string; 
 /** Messages in a queue, visible or in flight. */
 async function queueDepth(url: string): Promise<number> {
   const out = await sqsClient().send(
-    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
   return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
 }
@@ -89,7 +99,9 @@ async function main(argv: string[]): Promise<number> {
   if (typeof options === 'string') return usageExit(options, USAGE);
   const drift = sellerRouteDrift();
   if (drift.length > 0) {
-    console.error(`the generators do not know the seller API's routes (scripts/resilience/badInput/sellerRoutes.ts SELLER_ROUTES):\n  ${drift.join('\n  ')}`);
+    console.error(
+      `the generators do not know the seller API's routes (scripts/resilience/badInput/sellerRoutes.ts SELLER_ROUTES):\n  ${drift.join('\n  ')}`,
+    );
     return 1;
   }
   const started = performance.now();
@@ -145,16 +157,25 @@ async function main(argv: string[]): Promise<number> {
   const newAudit = [...auditAfter].filter(([key]) => !auditBefore.has(key)).map(([, item]) => item);
   const produceCalls = tally.byTarget.get('produce')?.tried ?? 0;
   // A call whose answer was not JSON has no code to compare; its record must still be there (counted below).
-  const auditIssues = auditProblems(newAudit.filter((r) => answered.has(String(r.correlationId))), answered);
-  if (newAudit.length !== produceCalls) auditIssues.push(`${newAudit.length} new message-log records for ${produceCalls} production-interface calls`);
+  const auditIssues = auditProblems(
+    newAudit.filter((r) => answered.has(String(r.correlationId))),
+    answered,
+  );
+  if (newAudit.length !== produceCalls)
+    auditIssues.push(`${newAudit.length} new message-log records for ${produceCalls} production-interface calls`);
 
   // Report
   const total = tally.total();
   console.log('');
-  console.log(`  ${'generator'.padEnd(40)} ${'tried'.padStart(7)} ${'correct'.padStart(9)} ${'wrong'.padStart(7)} ${'crashes'.padStart(8)}  answers`);
+  console.log(
+    `  ${'generator'.padEnd(40)} ${'tried'.padStart(7)} ${'correct'.padStart(9)} ${'wrong'.padStart(7)} ${'crashes'.padStart(8)}  answers`,
+  );
   for (const target of ['produce', 'seller'] as const) {
     for (const [name, c] of [...tally.byGenerator].filter(([, g]) => g.target === target).sort(([a], [b]) => a.localeCompare(b))) {
-      const answers = [...(tally.answers.get(name) ?? new Map<string, number>())].sort(([a], [b]) => a.localeCompare(b)).map(([a, n]) => `${a}×${n}`).join(' ');
+      const answers = [...(tally.answers.get(name) ?? new Map<string, number>())]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([a, n]) => `${a}×${n}`)
+        .join(' ');
       console.log(row(name, c, `  ${answers}`));
     }
     const t = tally.byTarget.get(target);
@@ -169,10 +190,16 @@ async function main(argv: string[]): Promise<number> {
       `message log rewritten ${auditChanges.length}); main table ${int(mainBefore.size)} → ${int(mainAfter.size)} items, ` +
       `of which ${int(nonceClaims)} nonce claims of validly signed calls with refused parameters`,
   );
-  console.log(`message log: ${int(newAudit.length)} records appended for ${int(produceCalls)} production-interface calls, ${auditIssues.length === 0 ? 'one each, with the code answered' : `${auditIssues.length} problem(s)`}`);
+  console.log(
+    `message log: ${int(newAudit.length)} records appended for ${int(produceCalls)} production-interface calls, ${auditIssues.length === 0 ? 'one each, with the code answered' : `${auditIssues.length} problem(s)`}`,
+  );
   console.log(`settlement queue: ${int(queued)} messages queued (a run would queue its segments)`);
-  console.log(`rule: nothing in the main table may change except those nonce claims and a seller API key's lastUsedAt; the audit table may only gain one record per call; the settlement queue stays empty`);
-  console.log(`elapsed: ${secs(runMs)} for ${int(total.tried)} requests (${int(Math.round(total.tried / (runMs / 1000)))}/s), ${secs(performance.now() - started)} in all`);
+  console.log(
+    `rule: nothing in the main table may change except those nonce claims and a seller API key's lastUsedAt; the audit table may only gain one record per call; the settlement queue stays empty`,
+  );
+  console.log(
+    `elapsed: ${secs(runMs)} for ${int(total.tried)} requests (${int(Math.round(total.tried / (runMs / 1000)))}/s), ${secs(performance.now() - started)} in all`,
+  );
 
   const failed = total.wrong > 0 || changes.length > 0 || auditChanges.length > 0 || auditIssues.length > 0 || queued !== 0;
   if (!failed) {

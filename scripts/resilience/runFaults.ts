@@ -63,7 +63,13 @@ function parseOptions(argv: string[]): Options | string {
   if (values.help) return '';
   const show = integerOption(values.show, 'show', 0, 1000);
   if (typeof show === 'string') return show;
-  const flows = typeof values.flows === 'string' ? values.flows.split(',').map((f) => f.trim()).filter(Boolean) : [...FLOW_NAMES];
+  const flows =
+    typeof values.flows === 'string'
+      ? values.flows
+          .split(',')
+          .map((f) => f.trim())
+          .filter(Boolean)
+      : [...FLOW_NAMES];
   const unknown = flows.filter((f) => !(FLOW_NAMES as readonly string[]).includes(f));
   if (unknown.length > 0 || flows.length === 0) return `--flows takes a comma-separated list of: ${FLOW_NAMES.join(', ')}`;
   return { flows, show };
@@ -78,15 +84,21 @@ const pad = (s: string | number, n: number) => String(s).padStart(n);
 
 function printReport(reports: FlowReport[], elapsedMs: number): void {
   console.log('');
-  console.log(`  ${'flow'.padEnd(34)} ${'n'.padStart(2)}  ${'tried'.padStart(5)} ${'answered ok'.padStart(11)} ${'state equal'.padStart(11)} ${'half-written'.padStart(12)} ${'crashes'.padStart(7)}  log≠answer`);
+  console.log(
+    `  ${'flow'.padEnd(34)} ${'n'.padStart(2)}  ${'tried'.padStart(5)} ${'answered ok'.padStart(11)} ${'state equal'.padStart(11)} ${'half-written'.padStart(12)} ${'crashes'.padStart(7)}  log≠answer`,
+  );
   const all: CaseOutcome[] = [];
   for (const r of reports) {
     const c = countsOf(r.cases);
     all.push(...r.cases);
-    console.log(`  ${r.title.padEnd(34)} ${pad(r.commands.length, 2)}  ${pad(c.tried, 5)} ${pad(c.answeredCorrectly, 11)} ${pad(c.stateEqual, 11)} ${pad(c.halfWritten, 12)} ${pad(c.crashes, 7)}  ${pad(c.logMismatches, 10)}`);
+    console.log(
+      `  ${r.title.padEnd(34)} ${pad(r.commands.length, 2)}  ${pad(c.tried, 5)} ${pad(c.answeredCorrectly, 11)} ${pad(c.stateEqual, 11)} ${pad(c.halfWritten, 12)} ${pad(c.crashes, 7)}  ${pad(c.logMismatches, 10)}`,
+    );
   }
   const t = countsOf(all);
-  console.log(`  ${'= all'.padEnd(34)} ${''.padStart(2)}  ${pad(t.tried, 5)} ${pad(t.answeredCorrectly, 11)} ${pad(t.stateEqual, 11)} ${pad(t.halfWritten, 12)} ${pad(t.crashes, 7)}  ${pad(t.logMismatches, 10)}`);
+  console.log(
+    `  ${'= all'.padEnd(34)} ${''.padStart(2)}  ${pad(t.tried, 5)} ${pad(t.answeredCorrectly, 11)} ${pad(t.stateEqual, 11)} ${pad(t.halfWritten, 12)} ${pad(t.crashes, 7)}  ${pad(t.logMismatches, 10)}`,
+  );
   console.log('');
   console.log('commands of each fault-free call (k = 1..n):');
   for (const r of reports) console.log(`  ${r.title.padEnd(34)} ${r.commands.map((c, i) => `${i + 1} ${c}`).join(', ')}`);
@@ -134,8 +146,11 @@ async function main(argv: string[]): Promise<number> {
   const cases = reports.flatMap((r) => r.cases);
   const mismatched = cases.filter((c) => c.logMismatches.length > 0);
   if (mismatched.length > 0) {
-    console.log(`message log: ${mismatched.length} fault(s) left a record whose result code differs from the answer given (reported, not counted as a failure), e.g.:`);
-    for (const c of mismatched.slice(0, options.show)) console.log(`  ${c.flow}, k=${c.k} ${c.command}, ${c.kind}: ${c.logMismatches.join('; ')}`);
+    console.log(
+      `message log: ${mismatched.length} fault(s) left a record whose result code differs from the answer given (reported, not counted as a failure), e.g.:`,
+    );
+    for (const c of mismatched.slice(0, options.show))
+      console.log(`  ${c.flow}, k=${c.k} ${c.command}, ${c.kind}: ${c.logMismatches.join('; ')}`);
   }
   const failures = cases.filter(failed);
   if (failures.length === 0) {

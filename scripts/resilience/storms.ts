@@ -56,7 +56,10 @@ const shuffle = <T>(items: T[]): T[] => {
 let serial = 0;
 async function send(body: JsonObject): Promise<string> {
   const correlationId = `storm-${++serial}`;
-  const result = await handleProduceCall({ version: 'v2', rawBody: JSON.stringify(body), query: signedQuery(body), correlationId }, produceDeps());
+  const result = await handleProduceCall(
+    { version: 'v2', rawBody: JSON.stringify(body), query: signedQuery(body), correlationId },
+    produceDeps(),
+  );
   return result.answer.resultCode;
 }
 
@@ -79,7 +82,14 @@ export async function storm(copies: number, withRelease: boolean): Promise<Storm
   const distinct: JsonObject[] = [
     { activity: 'updateInstanceStatus', instanceId, status: 'FREEZE' },
     { activity: 'updateInstanceStatus', instanceId, status: 'UNFREEZE' },
-    ...renewals.map((o, i) => ({ activity: 'refreshInstance', scene: 'RENEWAL', instanceId, orderId: o, orderLineId: firstLine(o), expireTime: `20${31 + i}0101000000` })),
+    ...renewals.map((o, i) => ({
+      activity: 'refreshInstance',
+      scene: 'RENEWAL',
+      instanceId,
+      orderId: o,
+      orderLineId: firstLine(o),
+      expireTime: `20${31 + i}0101000000`,
+    })),
     { activity: 'upgradeInstance', instanceId, orderId: upgrade, orderLineId: firstLine(upgrade) },
     ...(withRelease ? [{ activity: 'releaseInstance', instanceId }] : []),
   ];
@@ -98,11 +108,14 @@ export async function storm(copies: number, withRelease: boolean): Promise<Storm
   const history: HistoryEntry[] = await store().getHistory(instanceId);
   history.forEach((entry, i) => {
     if (entry.version !== i + 1) problems.push(`history entry ${i + 1} has version ${entry.version}`);
-    if (i > 0 && entry.from !== history[i - 1]!.to) problems.push(`history ${entry.version} starts at ${entry.from}, the previous ended at ${history[i - 1]!.to}`);
+    if (i > 0 && entry.from !== history[i - 1]!.to)
+      problems.push(`history ${entry.version} starts at ${entry.from}, the previous ended at ${history[i - 1]!.to}`);
   });
   const last = history.at(-1);
   if (!last || instance.version !== last.version || instance.state !== last.to) {
-    problems.push(`the instance (v${instance.version}, ${instance.state}) is not the history's last entry (v${last?.version}, ${last?.to})`);
+    problems.push(
+      `the instance (v${instance.version}, ${instance.state}) is not the history's last entry (v${last?.version}, ${last?.to})`,
+    );
   }
   const released = history.findIndex((e) => e.to === 'RELEASED');
   if (withRelease && released === -1) problems.push('a release was answered 000000 but the instance is not released');
@@ -135,7 +148,9 @@ async function main(argv: string[]): Promise<number> {
   const bad = results.filter((r) => r.problems.length > 0);
   const calls = results.reduce((n, r) => n + r.calls, 0);
   const resent = results.reduce((n, r) => n + r.resent, 0);
-  console.log(`storms: ${results.length} instances, ${calls} concurrent lifecycle calls (${options.copies} copies of each), ${(calls / seconds).toFixed(0)} calls/s`);
+  console.log(
+    `storms: ${results.length} instances, ${calls} concurrent lifecycle calls (${options.copies} copies of each), ${(calls / seconds).toFixed(0)} calls/s`,
+  );
   console.log(`answered 000000 at once: ${calls - resent}; sent again after 000005 (re-plans exhausted): ${resent}`);
   console.log(`consistent: ${results.length - bad.length} of ${results.length}; elapsed ${seconds.toFixed(1)} s`);
   for (const r of bad.slice(0, 5)) console.log(`  ✗ ${r.instanceId}: ${r.problems.join('; ')}`);

@@ -107,7 +107,11 @@ function describeAnswer(result: CallResult): string[] {
 }
 
 /** Runs one command line (without `node` and the script); returns the exit code. */
-export async function runSim(argv: readonly string[], io: SimOutput = consoleOutput, env: Record<string, string | undefined> = process.env): Promise<number> {
+export async function runSim(
+  argv: readonly string[],
+  io: SimOutput = consoleOutput,
+  env: Record<string, string | undefined> = process.env,
+): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
@@ -150,7 +154,9 @@ export async function runSim(argv: readonly string[], io: SimOutput = consoleOut
         const names = target === 'all' ? Object.keys(SCENARIOS) : target ? [target] : [];
         const unknown = names.filter((n) => !(n in SCENARIOS));
         if (names.length === 0 || unknown.length > 0) {
-          throw new RequestError(`scenario needs one of ${Object.keys(SCENARIOS).join(', ')} or all${unknown.length ? ` (not ${unknown.join(', ')})` : ''}`);
+          throw new RequestError(
+            `scenario needs one of ${Object.keys(SCENARIOS).join(', ')} or all${unknown.length ? ` (not ${unknown.join(', ')})` : ''}`,
+          );
         }
         const results: StepResult[] = [];
         for (const name of names) {
@@ -183,13 +189,18 @@ export async function runSim(argv: readonly string[], io: SimOutput = consoleOut
         const budgetMs = positiveInt(values['budget-ms'], 'budget-ms');
         const result = await probe(marketplaceClient(values.url, key, client), budgetMs ? { budgetMs } : {});
         if (values.json) io.out(JSON.stringify(result, null, 2));
-        else for (const c of result.checks) io.out(`${c.ok ? '✓' : '✗'} ${c.title.padEnd(22)} ${(c.resultCode ?? '-').padEnd(7)} ${String(c.latencyMs).padStart(6)} ms${c.detail ? `  ${c.detail}` : ''}`);
+        else
+          for (const c of result.checks)
+            io.out(
+              `${c.ok ? '✓' : '✗'} ${c.title.padEnd(22)} ${(c.resultCode ?? '-').padEnd(7)} ${String(c.latencyMs).padStart(6)} ms${c.detail ? `  ${c.detail}` : ''}`,
+            );
         return result.ok ? 0 : 1;
       }
       case 'serve': {
         if (target) throw new RequestError(`serve takes no argument, got ${JSON.stringify(target)}`);
         const port = values.port === undefined ? undefined : Number(values.port);
-        if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535)) throw new RequestError('--port must be 0 to 65535');
+        if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535))
+          throw new RequestError('--port must be 0 to 65535');
         await serveStandalone(port === undefined ? {} : { port });
         // Runs until SIGINT/SIGTERM.
         return await new Promise<number>(() => {});

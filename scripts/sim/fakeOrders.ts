@@ -9,7 +9,12 @@ import { addPeriod, mockOrder, type FakeOrder, type MockOrderId } from '../local
  */
 
 /** An order in the terms of a marketplace mock order, under a new id, created now (expiring a period from now). */
-export function orderLike(mock: MockOrderId, orderId: string, nowMs: number, overrides: { orderType?: string; expireTime?: string } = {}): FakeOrder {
+export function orderLike(
+  mock: MockOrderId,
+  orderId: string,
+  nowMs: number,
+  overrides: { orderType?: string; expireTime?: string } = {},
+): FakeOrder {
   const template = mockOrder(mock, 1);
   const createTime = orderTime(nowMs);
   return {
@@ -19,12 +24,12 @@ export function orderLike(mock: MockOrderId, orderId: string, nowMs: number, ove
     ...(overrides.orderType ? { orderType: overrides.orderType } : {}),
     orderLine: template.orderLine.map((line) => {
       const expireTime =
-        overrides.expireTime ?? (line.periodType ? addPeriod(createTime, line.periodType as 'year' | 'month' | 'day', line.periodNumber ?? 1) : undefined);
+        overrides.expireTime ??
+        (line.periodType ? addPeriod(createTime, line.periodType as 'year' | 'month' | 'day', line.periodNumber ?? 1) : undefined);
       return { ...line, orderLineId: `${orderId}-000001`, ...(expireTime ? { expireTime } : {}) };
     }),
   };
 }
-
 
 /** The mock order whose terms an activity's order takes. */
 const MOCK_FOR: Record<string, MockOrderId> = {
@@ -45,7 +50,13 @@ export function registerOrdersOn(openApiUrl: string, nowMs: () => number = Date.
     const mock = typeof body.activity === 'string' ? MOCK_FOR[body.activity] : undefined;
     if (!mock || typeof body.orderId !== 'string') return;
     const order = orderLike(mock, body.orderId, nowMs());
-    if (typeof body.orderLineId === 'string') order.orderLine = order.orderLine.map((line) => ({ ...line, orderLineId: String(body.orderLineId) }));
-    await fetch(target, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(order), signal: AbortSignal.timeout(3_000) }).catch(() => undefined);
+    if (typeof body.orderLineId === 'string')
+      order.orderLine = order.orderLine.map((line) => ({ ...line, orderLineId: String(body.orderLineId) }));
+    await fetch(target, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(order),
+      signal: AbortSignal.timeout(3_000),
+    }).catch(() => undefined);
   };
 }

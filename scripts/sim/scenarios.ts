@@ -150,7 +150,8 @@ function failureDetail(result: CallResult, problems: string[]): string {
   return `${problems.join('; ')}${answer}`;
 }
 
-const codeOf = (result: CallResult): string | undefined => (typeof result.json?.resultCode === 'string' ? result.json.resultCode : undefined);
+const codeOf = (result: CallResult): string | undefined =>
+  typeof result.json?.resultCode === 'string' ? result.json.resultCode : undefined;
 
 /** The queryInstance `info` entry of one instance. */
 function infoOf(json: Json, instanceId: string): Json | undefined {
@@ -306,7 +307,8 @@ class Run {
         const code = codeOf(result);
         const common = { latencyMs: result.latencyMs, ...(code !== undefined ? { resultCode: code } : {}) };
         const healthy = result.error === undefined && result.status === 200 && result.bodySign === 'valid';
-        const pending = healthy && (code === '000004' || (code === '000000' && result.json && appInfoProblem(result.json, instanceId) !== undefined));
+        const pending =
+          healthy && (code === '000004' || (code === '000000' && result.json && appInfoProblem(result.json, instanceId) !== undefined));
         if (pending && Date.now() - started < POLL_TIMEOUT_MS) {
           if (code === '000004') processing += 1;
           else withoutAppInfo += 1;
@@ -317,7 +319,10 @@ class Run {
         if (pending) problems.unshift(`still not provisioned after ${Math.round((Date.now() - started) / 1000)} s (${polls} queries)`);
         if (problems.length > 0) return { ok: false, detail: failureDetail(result, problems), ...common };
         const entry = infoOf(result.json!, instanceId)!;
-        const waits = [processing > 0 ? `${processing} answered 000004` : '', withoutAppInfo > 0 ? `${withoutAppInfo} without appInfo` : ''].filter(Boolean);
+        const waits = [
+          processing > 0 ? `${processing} answered 000004` : '',
+          withoutAppInfo > 0 ? `${withoutAppInfo} without appInfo` : '',
+        ].filter(Boolean);
         const detail = polls > 1 ? `appInfo after ${polls} queries (${waits.join(', ')}), ${Date.now() - started} ms` : 'appInfo at once';
         return { ok: true, value: entry, detail, ...common };
       }
@@ -329,7 +334,11 @@ class Run {
   }
 
   /** A seller API call with the seller key. */
-  async seller(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json?: Json; raw: string; latencyMs: number; error?: string }> {
+  async seller(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; json?: Json; raw: string; latencyMs: number; error?: string }> {
     const started = performance.now();
     const latency = () => Math.round(performance.now() - started);
     try {
@@ -383,8 +392,14 @@ const allOf =
   (instance: Json) =>
     checks.map((c) => c(instance)).find((p) => p !== undefined);
 
-const hasEntry = (instanceId: string): Check => (json) => (infoOf(json, instanceId) ? undefined : `info has no entry for ${instanceId}`);
-const hasAppInfo = (instanceId: string): Check => (json) => appInfoProblem(json, instanceId);
+const hasEntry =
+  (instanceId: string): Check =>
+  (json) =>
+    infoOf(json, instanceId) ? undefined : `info has no entry for ${instanceId}`;
+const hasAppInfo =
+  (instanceId: string): Check =>
+  (json) =>
+    appInfoProblem(json, instanceId);
 
 /** Runs `body` as scenario `name`: its steps until the first failure. */
 async function scenario(name: string, options: ScenarioOptions, body: (run: Run) => Promise<void>): Promise<StepResult[]> {
@@ -422,9 +437,15 @@ const period: Scenario = {
         requestBody('refreshInstance', { instanceId, scene: 'RENEWAL', orderId: renewal.orderId, expireTime: renewalExpiry }),
         { register: renewal, confirm: { instanceId, check: field('expireTime', renewalExpiry) } },
       );
-      await run.call('updateInstanceStatus FREEZE', status(instanceId, 'FREEZE'), { confirm: { instanceId, check: field('state', 'FROZEN') } });
-      await run.call('updateInstanceStatus UNFREEZE', status(instanceId, 'UNFREEZE'), { confirm: { instanceId, check: field('state', 'ACTIVE') } });
-      await run.call('releaseInstance', requestBody('releaseInstance', { instanceId }), { confirm: { instanceId, check: field('state', 'RELEASED') } });
+      await run.call('updateInstanceStatus FREEZE', status(instanceId, 'FREEZE'), {
+        confirm: { instanceId, check: field('state', 'FROZEN') },
+      });
+      await run.call('updateInstanceStatus UNFREEZE', status(instanceId, 'UNFREEZE'), {
+        confirm: { instanceId, check: field('state', 'ACTIVE') },
+      });
+      await run.call('releaseInstance', requestBody('releaseInstance', { instanceId }), {
+        confirm: { instanceId, check: field('state', 'RELEASED') },
+      });
       await run.call('queryInstance after the release still answers', query(instanceId), { check: hasEntry(instanceId) });
     }),
 };
@@ -473,9 +494,11 @@ const payPerUse: Scenario = {
         const record = { instanceId, beginTime, endTime, value: USAGE_VALUE, clientRef: `sim-${randomUUID()}` };
         const answer = await run.seller('POST', '/seller/usage', { records: [record] });
         const base = { latencyMs: answer.latencyMs };
-        if (answer.error !== undefined) return { ok: false, detail: `no answer from ${run.sellerBase}/seller/usage: ${answer.error}`, ...base };
+        if (answer.error !== undefined)
+          return { ok: false, detail: `no answer from ${run.sellerBase}/seller/usage: ${answer.error}`, ...base };
         const quoted = `answer: HTTP ${answer.status} ${quote(answer.raw) || '(empty)'}`;
-        if (answer.status !== 200 || !answer.json) return { ok: false, detail: `HTTP ${answer.status} (expected 200) — ${quoted}`, ...base };
+        if (answer.status !== 200 || !answer.json)
+          return { ok: false, detail: `HTTP ${answer.status} (expected 200) — ${quoted}`, ...base };
         const result = Array.isArray(answer.json.results) ? (answer.json.results[0] as Json | undefined) : undefined;
         if (answer.json.accepted !== 1 || result?.status !== 'accepted') {
           const reason = result?.reason as { code?: unknown; message?: unknown } | undefined;
@@ -491,7 +514,9 @@ const payPerUse: Scenario = {
           const usage = entry.usageInfo;
           if (!Array.isArray(usage) || usage.length === 0) return 'no usageInfo: the server does not meter this instance as a package';
           const values = usage.map((u) => (u as Json | null)?.usageValue);
-          return values.some((v) => Number(v) === Number(USAGE_VALUE)) ? undefined : `usageInfo usageValue ${JSON.stringify(values)}, expected ${USAGE_VALUE}`;
+          return values.some((v) => Number(v) === Number(USAGE_VALUE))
+            ? undefined
+            : `usageInfo usageValue ${JSON.stringify(values)}, expected ${USAGE_VALUE}`;
         },
       });
     }),
@@ -532,7 +557,8 @@ const license: Scenario = {
         await run.call('refreshLicenseCode for an unknown code answers 000003', requestBody('refreshLicenseCode', { license: unknown }), {
           resultCode: '000003',
         });
-        const reason = 'no License code given (--license); the server knows a code only once the seller registers it (npm run licenses -- register <code>)';
+        const reason =
+          'no License code given (--license); the server knows a code only once the seller registers it (npm run licenses -- register <code>)';
         for (const title of LICENSE_STEPS) run.skip(title, reason);
         return;
       }
@@ -551,7 +577,8 @@ const retryStorm: Scenario = {
     scenario('retry-storm', options, async (run) => {
       const n = options.concurrency ?? DEFAULT_CONCURRENCY;
       const title = `newInstance ×${n} at once (one body, fresh nonces)`;
-      if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY) run.fail(title, `concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, got ${n}`);
+      if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY)
+        run.fail(title, `concurrency must be a whole number from 1 to ${MAX_CONCURRENCY}, got ${n}`);
       const order = orderLike('MOCKPERIODYEARNEW', newOrderId(), Date.now());
       const body = requestBody('newInstance', { orderId: order.orderId });
       const instanceId = await run.step(title, async () => {
@@ -565,22 +592,33 @@ const retryStorm: Scenario = {
           tally.set(code, (tally.get(code) ?? 0) + 1);
         }
         const ids = new Set(results.flatMap((r) => (typeof r.json?.instanceId === 'string' ? [r.json.instanceId] : [])));
-        const failed = results.map((r) => ({ r, problems: answerProblems(r, '000000', instanceIdProblem) })).filter((f) => f.problems.length > 0);
+        const failed = results
+          .map((r) => ({ r, problems: answerProblems(r, '000000', instanceIdProblem) }))
+          .filter((f) => f.problems.length > 0);
         const first = failed[0];
         const resultCode = first ? codeOf(first.r) : '000000';
         const common = { latencyMs, ...(resultCode !== undefined ? { resultCode } : {}) };
         if (first || ids.size !== 1) {
           const codes = [...tally].map(([code, count]) => `${code} ×${count}`).join(', ');
           const why = first ? `; the first: ${failureDetail(first.r, first.problems)}` : '';
-          return { ok: false, detail: `${failed.length} of ${n} answers failed (${codes}); ${ids.size} distinct instanceIds${why}`, ...common };
+          return {
+            ok: false,
+            detail: `${failed.length} of ${n} answers failed (${codes}); ${ids.size} distinct instanceIds${why}`,
+            ...common,
+          };
         }
         const [id] = [...ids];
         return { ok: true, value: id!, detail: `${n} × 000000, one instanceId ${id!}`, ...common };
       });
       // The marketplace's own retries carry a new businessId each time (spec §3.1).
-      await run.call('a resend with a new businessId answers the same instanceId', requestBody('newInstance', { orderId: order.orderId, businessId: randomUUID() }), {
-        check: (json) => (json.instanceId === instanceId ? undefined : `instanceId ${JSON.stringify(json.instanceId)}, expected ${instanceId}`),
-      });
+      await run.call(
+        'a resend with a new businessId answers the same instanceId',
+        requestBody('newInstance', { orderId: order.orderId, businessId: randomUUID() }),
+        {
+          check: (json) =>
+            json.instanceId === instanceId ? undefined : `instanceId ${JSON.stringify(json.instanceId)}, expected ${instanceId}`,
+        },
+      );
       await run.untilProvisioned('queryInstance until appInfo', instanceId);
     }),
 };
@@ -593,7 +631,9 @@ const outOfOrder: Scenario = {
       const order = orderLike('MOCKPERIODYEARNEW', newOrderId(), now);
       const instanceId = await run.newInstance('newInstance (yearly order)', order);
       await run.untilProvisioned('queryInstance until appInfo', instanceId);
-      await run.call('releaseInstance', requestBody('releaseInstance', { instanceId }), { confirm: { instanceId, check: field('state', 'RELEASED') } });
+      await run.call('releaseInstance', requestBody('releaseInstance', { instanceId }), {
+        confirm: { instanceId, check: field('state', 'RELEASED') },
+      });
       const released = await run.call('queryInstance after the release', query(instanceId), { check: hasEntry(instanceId) });
       const before = JSON.stringify(infoOf(released, instanceId));
 
@@ -612,7 +652,9 @@ const outOfOrder: Scenario = {
         },
         confirm: {
           instanceId,
-          check: allOf(field('state', 'RELEASED'), (i) => (i.expireTime === lateExpiry ? `expireTime became ${lateExpiry} after the release` : undefined)),
+          check: allOf(field('state', 'RELEASED'), (i) =>
+            i.expireTime === lateExpiry ? `expireTime became ${lateExpiry} after the release` : undefined,
+          ),
         },
       });
     }),
@@ -659,28 +701,45 @@ async function billedInStatement(run: Run, period: string, lineId: string): Prom
   const refused = sellerProblem(started, 202, `POST /seller/statements/${period}/run`);
   if (refused) return { ok: false, detail: refused, latencyMs: started.latencyMs };
   const runId = String(started.json!.runId);
-  const view = await sellerUntil(run, `/seller/statements/${period}`, (json) => (json.header as Json | undefined)?.lastRun !== undefined && ((json.header as Json).lastRun as Json).runId === runId);
+  const view = await sellerUntil(
+    run,
+    `/seller/statements/${period}`,
+    (json) => (json.header as Json | undefined)?.lastRun !== undefined && ((json.header as Json).lastRun as Json).runId === runId,
+  );
   const header = view.json?.header as Json | undefined;
-  if (!header || (header.lastRun as Json | undefined)?.runId !== runId) return { ok: false, detail: `run ${runId} did not finish within ${POLL_TIMEOUT_MS / 1000} s` };
+  if (!header || (header.lastRun as Json | undefined)?.runId !== runId)
+    return { ok: false, detail: `run ${runId} did not finish within ${POLL_TIMEOUT_MS / 1000} s` };
   const latest = (view.json!.versions as { files: { csv: { url: string } } }[])[0];
   if (!latest) return { ok: false, detail: `the statement of ${period} has no version` };
   const csv = await (await fetch(latest.files.csv.url, { signal: AbortSignal.timeout(POLL_TIMEOUT_MS) })).text();
-  return { ok: true, value: csv.includes(`${lineId},`), detail: `v${String(header.latestVersion)}, ${String(header.lineCount)} lines, run ${String((header.lastRun as Json).status)}` };
+  return {
+    ok: true,
+    value: csv.includes(`${lineId},`),
+    detail: `v${String(header.latestVersion)}, ${String(header.lineCount)} lines, run ${String((header.lastRun as Json).status)}`,
+  };
 }
 
 const supervision: Scenario = {
-  title: 'A supervised order (spec §8.3, §8.4): a delivery proof uploaded with its presigned form and checked, acceptance, then the month\'s statement bills the line',
+  title:
+    "A supervised order (spec §8.3, §8.4): a delivery proof uploaded with its presigned form and checked, acceptance, then the month's statement bills the line",
   run: (options) =>
     scenario('supervision', options, async (run) => {
       const title = 'newInstance (supervised product order)';
       if (!options.sellerKey || !options.openApiUrl) {
-        run.fail(title, 'needs --seller-key (proofs:write, instances:read, statements:read, statements:write) and --open-api (the order is invented on the fake Open API)');
+        run.fail(
+          title,
+          'needs --seller-key (proofs:write, instances:read, statements:read, statements:write) and --open-api (the order is invented on the fake Open API)',
+        );
       }
       const product = options.supervisedProduct ?? LOCAL_SUPERVISED_PRODUCT;
       const base = orderLike('MOCKPERIODYEARNEW', newOrderId(), Date.now());
       const order: FakeOrder = {
         ...base,
-        orderLine: base.orderLine.map((l) => ({ ...l, orderAmount: SUPERVISED_AMOUNT, productInfo: l.productInfo.map((p) => ({ ...p, productId: product })) })),
+        orderLine: base.orderLine.map((l) => ({
+          ...l,
+          orderAmount: SUPERVISED_AMOUNT,
+          productInfo: l.productInfo.map((p) => ({ ...p, productId: product })),
+        })),
       };
       const lineId = lineOf(order).orderLineId;
       const flow = `/seller/supervision/${encodeURIComponent(order.orderId)}/${encodeURIComponent(lineId)}`;
@@ -704,29 +763,47 @@ const supervision: Scenario = {
         for (const [k, v] of Object.entries(upload.fields)) form.append(k, v);
         form.append('file', new Blob([PROOF_PDF], { type: 'application/pdf' }), 'acceptance.pdf');
         const stored = await fetch(upload.url, { method: 'POST', body: form, signal: AbortSignal.timeout(POLL_TIMEOUT_MS) });
-        if (stored.status !== 204) return { ok: false, detail: `the upload was refused: HTTP ${stored.status} ${quote(await stored.text())}` };
+        if (stored.status !== 204)
+          return { ok: false, detail: `the upload was refused: HTTP ${stored.status} ${quote(await stored.text())}` };
         return { ok: true, detail: `proof ${String(asked.json!.proofId)} stored`, latencyMs: asked.latencyMs };
       });
       await run.step('the proof is verified and the flow moves to PROOF_SUBMITTED', async () => {
-        const answer = await sellerUntil(run, `${flow}/proofs`, (json) => (json.supervision as Json | undefined)?.state === 'PROOF_SUBMITTED');
+        const answer = await sellerUntil(
+          run,
+          `${flow}/proofs`,
+          (json) => (json.supervision as Json | undefined)?.state === 'PROOF_SUBMITTED',
+        );
         const state = (answer.json?.supervision as Json | undefined)?.state;
         const proofs = ((answer.json?.proofs as Json[] | undefined) ?? []).map((p) => `${String(p.kind)} ${String(p.state)}`);
-        return { ok: state === 'PROOF_SUBMITTED', detail: `state ${String(state)}; proofs: ${proofs.join(', ')}`, latencyMs: answer.latencyMs };
+        return {
+          ok: state === 'PROOF_SUBMITTED',
+          detail: `state ${String(state)}; proofs: ${proofs.join(', ')}`,
+          latencyMs: answer.latencyMs,
+        };
       });
       const period = periodOf(new Date().toISOString(), options.timeZone ?? 'Asia/Shanghai');
       await run.step(`statement ${period}: the line is not billed before acceptance`, async () => {
         const billed = await billedInStatement(run, period, `ORDER:${order.orderId}:${lineId}`);
-        return billed.ok && billed.value ? { ok: false, detail: `billed before acceptance (${billed.detail ?? ''})` } : { ...billed, value: undefined };
+        return billed.ok && billed.value
+          ? { ok: false, detail: `billed before acceptance (${billed.detail ?? ''})` }
+          : { ...billed, value: undefined };
       });
-      await run.step('record the buyer\'s acceptance', async () => {
+      await run.step("record the buyer's acceptance", async () => {
         const answer = await run.seller('POST', `${flow}/transitions`, { action: 'accept', note: 'accepted by the buyer (simulator)' });
         const problem = sellerProblem(answer, 200, `POST ${flow}/transitions`);
         const state = (answer.json?.supervision as Json | undefined)?.state;
-        return problem ? { ok: false, detail: problem, latencyMs: answer.latencyMs } : { ok: state === 'ACCEPTED', detail: `state ${String(state)}`, latencyMs: answer.latencyMs };
+        return problem
+          ? { ok: false, detail: problem, latencyMs: answer.latencyMs }
+          : { ok: state === 'ACCEPTED', detail: `state ${String(state)}`, latencyMs: answer.latencyMs };
       });
       await run.step(`statement ${period}: the line is billed once accepted`, async () => {
         const billed = await billedInStatement(run, period, `ORDER:${order.orderId}:${lineId}`);
-        return billed.ok && !billed.value ? { ok: false, detail: `not in the statement (${billed.detail ?? ''}; does ${product} have a fee share in SETTLEMENT_FEE_SHARES?)` } : { ...billed, value: undefined };
+        return billed.ok && !billed.value
+          ? {
+              ok: false,
+              detail: `not in the statement (${billed.detail ?? ''}; does ${product} have a fee share in SETTLEMENT_FEE_SHARES?)`,
+            }
+          : { ...billed, value: undefined };
       });
     }),
 };

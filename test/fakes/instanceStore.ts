@@ -36,7 +36,8 @@ export interface FakeInstanceStore extends InstanceStore {
 }
 
 export function fakeInstanceStore(table: MemoryTable): FakeInstanceStore {
-  const history = (entry: HistoryEntry, expiresAt: Expiry) => put('history', rows.history(entry.instanceId, entry.version), entry, mustBeNew, expiresAt);
+  const history = (entry: HistoryEntry, expiresAt: Expiry) =>
+    put('history', rows.history(entry.instanceId, entry.version), entry, mustBeNew, expiresAt);
 
   return {
     getInstance: async (instanceId) => table.get<Instance>(rows.instance(instanceId)),
@@ -50,7 +51,8 @@ export function fakeInstanceStore(table: MemoryTable): FakeInstanceStore {
 
     getInstances: async (instanceIds) => table.getMany<Instance>(instanceIds, rows.instance),
 
-    getOrderLineInstanceId: async (orderId, orderLineId) => table.get<{ instanceId: string }>(rows.orderLine(orderId, orderLineId))?.instanceId,
+    getOrderLineInstanceId: async (orderId, orderLineId) =>
+      table.get<{ instanceId: string }>(rows.orderLine(orderId, orderLineId))?.instanceId,
 
     getHistory: async (instanceId) => table.list<HistoryEntry>('history', instanceId).map((row) => row.value),
 
@@ -68,15 +70,21 @@ export function fakeInstanceStore(table: MemoryTable): FakeInstanceStore {
     },
 
     applyChange(previousVersion, next, entry, idempotencyKey, event, nowSeconds, expiresAt): MemoryWrite[] {
-      const writes = [put('instance', rows.instance(next.instanceId), next, ifVersion(previousVersion), expiresAt), history(entry, expiresAt)];
+      const writes = [
+        put('instance', rows.instance(next.instanceId), next, ifVersion(previousVersion), expiresAt),
+        history(entry, expiresAt),
+      ];
       if (idempotencyKey) {
-        writes.push(put('applied', rows.applied(next.instanceId, idempotencyKey), { version: entry.version, at: entry.at }, mustBeNew, expiresAt));
+        writes.push(
+          put('applied', rows.applied(next.instanceId, idempotencyKey), { version: entry.version, at: entry.at }, mustBeNew, expiresAt),
+        );
       }
       if (event) writes.push(outboxWrite(event, nowSeconds, expiresAt));
       return writes;
     },
 
-    orderRecord: (order, instanceId, fetchedAt, expiresAt) => put('order', rows.order(order.orderId, order.orderLineId), { ...order, instanceId, fetchedAt }, undefined, expiresAt),
+    orderRecord: (order, instanceId, fetchedAt, expiresAt) =>
+      put('order', rows.order(order.orderId, order.orderLineId), { ...order, instanceId, fetchedAt }, undefined, expiresAt),
 
     /** Annotations without a transition (no new version, no history entry), conditioned on the version read. */
     async annotate(instanceId, version, fields) {

@@ -14,7 +14,8 @@ const rows = {
 };
 
 export function fakeLicenseStore(table: MemoryTable): LicenseStore {
-  const history = (entry: LicenseHistoryEntry, expiresAt: Expiry) => put('history', rows.history(entry.license, entry.version), entry, mustBeNew, expiresAt);
+  const history = (entry: LicenseHistoryEntry, expiresAt: Expiry) =>
+    put('history', rows.history(entry.license, entry.version), entry, mustBeNew, expiresAt);
 
   return {
     getLicense: async (code) => table.get<License>(rows.license(code)),
@@ -26,11 +27,17 @@ export function fakeLicenseStore(table: MemoryTable): LicenseStore {
       };
     },
 
-    register: (license, entry, expiresAt): MemoryWrite[] => [put('license', rows.license(license.license), license, mustBeNew, expiresAt), history(entry, expiresAt)],
+    register: (license, entry, expiresAt): MemoryWrite[] => [
+      put('license', rows.license(license.license), license, mustBeNew, expiresAt),
+      history(entry, expiresAt),
+    ],
 
     applyChange(previousVersion, next, entry, idempotencyKey, expiresAt): MemoryWrite[] {
       const writes = [put('license', rows.license(next.license), next, ifVersion(previousVersion), expiresAt), history(entry, expiresAt)];
-      if (idempotencyKey) writes.push(put('applied', rows.applied(next.license, idempotencyKey), { version: entry.version, at: entry.at }, mustBeNew, expiresAt));
+      if (idempotencyKey)
+        writes.push(
+          put('applied', rows.applied(next.license, idempotencyKey), { version: entry.version, at: entry.at }, mustBeNew, expiresAt),
+        );
       return writes;
     },
 

@@ -65,13 +65,24 @@ export const ifVersion =
  * A put for a transaction. The value is copied when the write is planned (as the DynamoDB adapter marshals it
  * then), so a later change to the caller's object does not reach the table.
  */
-export function put(label: WriteLabel, key: RowKey, value: object, condition?: (current: unknown) => boolean, expiresAt?: number): MemoryWrite {
+export function put(
+  label: WriteLabel,
+  key: RowKey,
+  value: object,
+  condition?: (current: unknown) => boolean,
+  expiresAt?: number,
+): MemoryWrite {
   const snapshot = structuredClone(value);
   return { label, key, condition, apply: () => structuredClone(snapshot), expiresAt };
 }
 
 /** An update of one row in place (its TTL kept); `apply` gets a copy of the current value, undefined if there is none. */
-export const update = (label: WriteLabel, key: RowKey, apply: (current: unknown) => unknown, condition?: (current: unknown) => boolean): MemoryWrite => ({
+export const update = (
+  label: WriteLabel,
+  key: RowKey,
+  apply: (current: unknown) => unknown,
+  condition?: (current: unknown) => boolean,
+): MemoryWrite => ({
   label,
   key,
   condition,

@@ -36,7 +36,11 @@ export interface FakeOutboxStore extends OutboxStore {
 
 export function fakeOutboxStore(table: MemoryTable): FakeOutboxStore {
   /** A conditional update of an entry that still exists; false when the condition does not hold. */
-  async function updateIfPresent(event: LifecycleEvent, holds: (row: OutboxRow) => boolean, change: (row: OutboxRow) => OutboxRow): Promise<boolean> {
+  async function updateIfPresent(
+    event: LifecycleEvent,
+    holds: (row: OutboxRow) => boolean,
+    change: (row: OutboxRow) => OutboxRow,
+  ): Promise<boolean> {
     const exists = (row: unknown) => row !== undefined && holds(row as OutboxRow);
     return (await table.commit([update('outbox', outboxKey(event), (row) => change(row as OutboxRow), exists)])).ok;
   }
@@ -51,15 +55,34 @@ export function fakeOutboxStore(table: MemoryTable): FakeOutboxStore {
         .list<OutboxRow>(OUTBOX)
         .filter((row) => row.key[1]! < before)
         .slice(0, limit)
-        .map(({ value }) => ({ event: value.event, resent: value.resentAt !== undefined, requeues: value.requeues ?? 0, reported: value.reportedAt !== undefined }));
+        .map(({ value }) => ({
+          event: value.event,
+          resent: value.resentAt !== undefined,
+          requeues: value.requeues ?? 0,
+          reported: value.reportedAt !== undefined,
+        }));
     },
 
-    markResent: (event, at) => updateIfPresent(event, (row) => row.resentAt === undefined, (row) => ({ ...row, resentAt: at })),
+    markResent: (event, at) =>
+      updateIfPresent(
+        event,
+        (row) => row.resentAt === undefined,
+        (row) => ({ ...row, resentAt: at }),
+      ),
 
     markRequeued: (event, seen, at) =>
-      updateIfPresent(event, (row) => row.requeues === undefined || row.requeues === seen, (row) => ({ ...row, requeues: seen + 1, requeuedAt: at })),
+      updateIfPresent(
+        event,
+        (row) => row.requeues === undefined || row.requeues === seen,
+        (row) => ({ ...row, requeues: seen + 1, requeuedAt: at }),
+      ),
 
-    markReported: (event, at) => updateIfPresent(event, (row) => row.reportedAt === undefined, (row) => ({ ...row, reportedAt: at })),
+    markReported: (event, at) =>
+      updateIfPresent(
+        event,
+        (row) => row.reportedAt === undefined,
+        (row) => ({ ...row, reportedAt: at }),
+      ),
 
     events: () => table.list<OutboxRow>(OUTBOX).map((row) => row.value.event),
   };

@@ -36,7 +36,9 @@ export function fakeOrderQuery(orders: OrderTerms[] = []) {
 }
 
 /** The seller's product: hands out appInfo for new instances and hears of every later event. */
-export function fakeProduct(appInfoFor: (instance: Instance) => AppInfo = (i) => ({ frontEndUrl: `https://tenant.example.com/${i.instanceId}` })) {
+export function fakeProduct(
+  appInfoFor: (instance: Instance) => AppInfo = (i) => ({ frontEndUrl: `https://tenant.example.com/${i.instanceId}` }),
+) {
   const refusals: Refusal[] = [];
   const calls: { step: 'provision' | 'notify'; instance: Instance; event: LifecycleEvent }[] = [];
   const answer = <T>(value: T): StepOutcome<T> => {
@@ -65,20 +67,42 @@ export function fakeProduct(appInfoFor: (instance: Instance) => AppInfo = (i) =>
 
 /** What the fake billing records for an order line: the order's terms as billed, or a refund. */
 export type BillingRow =
-  | { kind: 'order'; instanceId: string; orderId: string; orderLineId: string; activity: string; scene?: string; amount?: string; at: string }
+  | {
+      kind: 'order';
+      instanceId: string;
+      orderId: string;
+      orderLineId: string;
+      activity: string;
+      scene?: string;
+      amount?: string;
+      at: string;
+    }
   | { kind: 'refund'; instanceId: string; refundOrderId: string; amount?: string; at: string };
 
 /** Settlement's record of billing facts, as writes in the memory table (label `billing`), so they share the worker's commit. */
 export function fakeOrderBilling(table: MemoryTable) {
   const billing: OrderBilling = {
     async orderWrites(instance, order, activity, scene, at) {
-      const row: BillingRow = { kind: 'order', instanceId: instance.instanceId, orderId: order.orderId, orderLineId: order.orderLineId, activity, at };
+      const row: BillingRow = {
+        kind: 'order',
+        instanceId: instance.instanceId,
+        orderId: order.orderId,
+        orderLineId: order.orderLineId,
+        activity,
+        at,
+      };
       if (scene) row.scene = scene;
       if (order.amount) row.amount = order.amount;
       return [put('billing', ['billing', order.orderId, order.orderLineId], row)];
     },
     async refundWrites(instance, refundOrderId, refundOrder, at) {
-      const row: BillingRow = { kind: 'refund', instanceId: instance.instanceId, refundOrderId, at, ...(refundOrder?.amount ? { amount: refundOrder.amount } : {}) };
+      const row: BillingRow = {
+        kind: 'refund',
+        instanceId: instance.instanceId,
+        refundOrderId,
+        at,
+        ...(refundOrder?.amount ? { amount: refundOrder.amount } : {}),
+      };
       return [put('billing', ['billing', instance.orderId, instance.orderLineId, `REFUND#${refundOrderId}`], row)];
     },
   };

@@ -14,7 +14,9 @@ export function fakeUsageApi() {
     if (refusal) return refusal;
     const fresh = records.filter((r) => !held.has(r.metering_sn));
     for (const r of fresh) held.set(r.metering_sn, r);
-    return fresh.length === 0 ? { ok: true, code: 'MKT.9005', duplicate: true, via: 'primary' } : { ok: true, code: 'MKT.0000', duplicate: false, via: 'primary' };
+    return fresh.length === 0
+      ? { ok: true, code: 'MKT.9005', duplicate: true, via: 'primary' }
+      : { ok: true, code: 'MKT.0000', duplicate: false, via: 'primary' };
   };
   return {
     pushUsage,

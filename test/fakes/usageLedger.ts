@@ -41,20 +41,30 @@ function added(current: UsageWindow | undefined, addition: WindowAddition, at: s
     attempts: 0,
     updatedAt: at,
   };
-  return { ...base, endTime: addition.endTime, units: base.units + addition.units, reports: base.reports + addition.reports, lateUnits: base.lateUnits + late, updatedAt: at };
+  return {
+    ...base,
+    endTime: addition.endTime,
+    units: base.units + addition.units,
+    reports: base.reports + addition.reports,
+    lateUnits: base.lateUnits + late,
+    updatedAt: at,
+  };
 }
 
 export function fakeUsageLedger(table: MemoryTable): UsageLedger {
   /** A conditional update of a PUSHING window still carrying this metering_sn; false when it moved on. */
   async function pushingUpdate(w: UsageWindow, change: (current: UsageWindow) => UsageWindow): Promise<boolean> {
     const sealedAs = w.meteringSn ?? '';
-    const holds = (current: unknown) => (current as UsageWindow | undefined)?.state === 'PUSHING' && (current as UsageWindow).meteringSn === sealedAs;
+    const holds = (current: unknown) =>
+      (current as UsageWindow | undefined)?.state === 'PUSHING' && (current as UsageWindow).meteringSn === sealedAs;
     return (await table.commit([update('usageWindow', rows.window(w), (current) => change(current as UsageWindow), holds)])).ok;
   }
 
   return {
     async takenRefs(pairs) {
-      return new Set(pairs.filter((p) => table.get(rows.ref(p.instanceId, p.clientRef)) !== undefined).map((p) => `${p.instanceId}\n${p.clientRef}`));
+      return new Set(
+        pairs.filter((p) => table.get(rows.ref(p.instanceId, p.clientRef)) !== undefined).map((p) => `${p.instanceId}\n${p.clientRef}`),
+      );
     },
 
     async add(addition: WindowAddition, at: string): Promise<AdditionResult> {
@@ -66,7 +76,10 @@ export function fakeUsageLedger(table: MemoryTable): UsageLedger {
           (current) => added(current as UsageWindow | undefined, addition, at),
           (current) => current === undefined || (current as UsageWindow).state === 'OPEN',
         ),
-        update('usageTotal', rows.total(addition.instanceId), (current) => ({ units: ((current as Total | undefined)?.units ?? 0n) + addition.units, updatedAt: at })),
+        update('usageTotal', rows.total(addition.instanceId), (current) => ({
+          units: ((current as Total | undefined)?.units ?? 0n) + addition.units,
+          updatedAt: at,
+        })),
       ];
       if (addition.late) {
         const correction: UsageCorrection = {
@@ -86,7 +99,12 @@ export function fakeUsageLedger(table: MemoryTable): UsageLedger {
       }
       const result = await table.commit(writes);
       if (result.ok) return result;
-      return { ok: false, windowClosed: result.conditionFailed.includes('usageWindow'), refTaken: result.conditionFailed.includes('usageRef'), conflict: result.conflict };
+      return {
+        ok: false,
+        windowClosed: result.conditionFailed.includes('usageWindow'),
+        refTaken: result.conditionFailed.includes('usageRef'),
+        conflict: result.conflict,
+      };
     },
 
     async dueWindows(nowIso, limit) {
@@ -105,7 +123,14 @@ export function fakeUsageLedger(table: MemoryTable): UsageLedger {
       const open = (current: unknown) => (current as UsageWindow | undefined)?.state === 'OPEN';
       const pushing = (current: unknown): UsageWindow => {
         const window = current as UsageWindow;
-        return { ...window, state: 'PUSHING', meteringSn: sealed.meteringSn, recordTime: sealed.recordTime, pushedUnits: window.units, updatedAt: sealed.at };
+        return {
+          ...window,
+          state: 'PUSHING',
+          meteringSn: sealed.meteringSn,
+          recordTime: sealed.recordTime,
+          pushedUnits: window.units,
+          updatedAt: sealed.at,
+        };
       };
       const result = await table.commit([update('usageWindow', rows.window(w), pushing, open)]);
       return result.ok ? table.get<UsageWindow>(rows.window(w)) : undefined;
@@ -120,10 +145,17 @@ export function fakeUsageLedger(table: MemoryTable): UsageLedger {
         updatedAt: verdict.at,
       })),
 
-    reject: (w, rejection, at) => pushingUpdate(w, ({ nextAttemptAt: _next, ...current }) => ({ ...current, state: 'REJECTED', rejection, updatedAt: at })),
+    reject: (w, rejection, at) =>
+      pushingUpdate(w, ({ nextAttemptAt: _next, ...current }) => ({ ...current, state: 'REJECTED', rejection, updatedAt: at })),
 
     retryLater: (w, retry) =>
-      pushingUpdate(w, (current) => ({ ...current, nextAttemptAt: retry.nextAttemptAt, lastError: retry.lastError, updatedAt: retry.at, attempts: current.attempts + 1 })),
+      pushingUpdate(w, (current) => ({
+        ...current,
+        nextAttemptAt: retry.nextAttemptAt,
+        lastError: retry.lastError,
+        updatedAt: retry.at,
+        attempts: current.attempts + 1,
+      })),
 
     totals: async (instanceIds) => table.getMany<Total>(instanceIds, rows.total),
 
@@ -137,6 +169,10 @@ export function fakeUsageLedger(table: MemoryTable): UsageLedger {
         .filter((w) => w.beginTime !== toIso);
     },
 
-    corrections: async (instanceId, limit) => table.list<UsageCorrection>('usageCorrection', instanceId).slice(0, limit).map((row) => row.value),
+    corrections: async (instanceId, limit) =>
+      table
+        .list<UsageCorrection>('usageCorrection', instanceId)
+        .slice(0, limit)
+        .map((row) => row.value),
   };
 }

@@ -25,11 +25,13 @@ export interface RunningOffline {
  * sets ORDER_QUERY=false and PROVISIONING_MODE=template, so without such `env` new instances are ACTIVE at once.
  * The first start bundles with esbuild (several seconds): call it in beforeAll and stop it in afterAll.
  */
-export async function startOffline(options: {
-  httpPort?: number;
-  lambdaPort?: number;
-  env?: Record<string, string>;
-} = {}): Promise<RunningOffline> {
+export async function startOffline(
+  options: {
+    httpPort?: number;
+    lambdaPort?: number;
+    env?: Record<string, string>;
+  } = {},
+): Promise<RunningOffline> {
   const httpPort = options.httpPort ?? (await freePort());
   const lambdaPort = options.lambdaPort ?? (await freePort());
   const inherited = Object.fromEntries(

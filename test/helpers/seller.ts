@@ -47,11 +47,7 @@ export function sellerEvent(
   };
 }
 
-export async function seller(
-  method: 'GET' | 'POST',
-  path: string,
-  options: Parameters<typeof sellerEvent>[2] = {},
-): Promise<SellerAnswer> {
+export async function seller(method: 'GET' | 'POST', path: string, options: Parameters<typeof sellerEvent>[2] = {}): Promise<SellerAnswer> {
   const result = (await handler(sellerEvent(method, path, options), lambdaContext(randomUUID()))) as APIGatewayProxyStructuredResultV2;
   return {
     status: result.statusCode ?? 0,

@@ -37,7 +37,10 @@ export async function drainSettlement(
     for (const m of messages) {
       const times = options.deliverTwice?.(m) ? 2 : 1;
       for (let i = 0; i < times; i++) {
-        const result = (await worker(sqsEvent([m], queue.arn, 'us-east-1'), lambdaContext(randomBytes(4).toString('hex')))) as SQSBatchResponse;
+        const result = (await worker(
+          sqsEvent([m], queue.arn, 'us-east-1'),
+          lambdaContext(randomBytes(4).toString('hex')),
+        )) as SQSBatchResponse;
         expect(result.batchItemFailures, `message ${m.Body}`).toEqual([]);
       }
       await sqsClient().send(new DeleteMessageCommand({ QueueUrl: queue.url, ReceiptHandle: m.ReceiptHandle! }));

@@ -18,7 +18,17 @@ import { WORKER_HEAP_MB } from '#lib/settlement/worker.ts';
 
 const run = promisify(execFile);
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
-const FUNCTIONS = ['produce', 'provision', 'sweep', 'seller', 'usagePush', 'probe', 'proofReceived', 'settlement', 'settlementWorker'] as const;
+const FUNCTIONS = [
+  'produce',
+  'provision',
+  'sweep',
+  'seller',
+  'usagePush',
+  'probe',
+  'proofReceived',
+  'settlement',
+  'settlementWorker',
+] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 const LOGICAL: Record<FunctionName, string> = {
   produce: 'Produce',
@@ -58,10 +68,23 @@ interface Statement {
 
 /** Values the deployer's shell might hold; packaging must not depend on them (or leak them). */
 const PASS_THROUGH = [
-  'BODY_SIGN', 'APP_FRONTEND_URL_TEMPLATE', 'APP_ADMIN_URL_TEMPLATE', 'APP_USER_NAME_TEMPLATE', 'APP_MEMO',
-  'CHANGE_CHECK_POLICY', 'RELEASE_UNKNOWN_ANSWER', 'SIGNATURE_WINDOW_SECONDS', 'NONCE_TTL_SECONDS',
-  'TEST_INSTANCE_TTL_DAYS', 'MAX_BODY_BYTES', 'PROVISIONING_MODE', 'LOG_LEVEL', 'MAIN_TABLE', 'AUDIT_TABLE',
-  'PROVISIONING_QUEUE_URL', 'KOOGALLERY_PREVIOUS_ACCESS_KEY',
+  'BODY_SIGN',
+  'APP_FRONTEND_URL_TEMPLATE',
+  'APP_ADMIN_URL_TEMPLATE',
+  'APP_USER_NAME_TEMPLATE',
+  'APP_MEMO',
+  'CHANGE_CHECK_POLICY',
+  'RELEASE_UNKNOWN_ANSWER',
+  'SIGNATURE_WINDOW_SECONDS',
+  'NONCE_TTL_SECONDS',
+  'TEST_INSTANCE_TTL_DAYS',
+  'MAX_BODY_BYTES',
+  'PROVISIONING_MODE',
+  'LOG_LEVEL',
+  'MAIN_TABLE',
+  'AUDIT_TABLE',
+  'PROVISIONING_QUEUE_URL',
+  'KOOGALLERY_PREVIOUS_ACCESS_KEY',
 ];
 const LEAK_CANARY = 'plain-access-key-must-not-reach-aws';
 
@@ -93,11 +116,12 @@ const LOCAL_OVERRIDES = {
 
 async function packageStage(stage: string): Promise<string> {
   const out = join(work, `package-${stage}`);
-  await run(
-    join(repoRoot, 'node_modules/.bin/serverless'),
-    ['package', '--stage', stage, '--package', out],
-    { cwd: join(work, 'project'), env: packagingEnv(), timeout: 150_000, maxBuffer: 16 * 1024 * 1024 },
-  );
+  await run(join(repoRoot, 'node_modules/.bin/serverless'), ['package', '--stage', stage, '--package', out], {
+    cwd: join(work, 'project'),
+    env: packagingEnv(),
+    timeout: 150_000,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return out;
 }
 
@@ -288,8 +312,13 @@ describe('functions', () => {
       ]),
     );
     const settlementQueue = resource(prod, 'SettlementQueue').Properties;
-    expect(settlementQueue.RedrivePolicy).toMatchObject({ deadLetterTargetArn: { 'Fn::GetAtt': ['SettlementDeadLetterQueue', 'Arn'] }, maxReceiveCount: 5 });
-    expect(settlementQueue.VisibilityTimeout as number).toBeGreaterThanOrEqual(6 * (fn(prod, 'settlementWorker').Properties.Timeout as number));
+    expect(settlementQueue.RedrivePolicy).toMatchObject({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['SettlementDeadLetterQueue', 'Arn'] },
+      maxReceiveCount: 5,
+    });
+    expect(settlementQueue.VisibilityTimeout as number).toBeGreaterThanOrEqual(
+      6 * (fn(prod, 'settlementWorker').Properties.Timeout as number),
+    );
   });
 
   it('runs the outbox sweep every 5 minutes, the safety sweep hourly, the usage push at minute 5 and the probe twice a day', () => {
@@ -298,7 +327,11 @@ describe('functions', () => {
       const targets = asArray(rule.Properties.Targets).filter(isObject);
       expect(targets).toHaveLength(1);
       const input = targets[0]!.Input;
-      return [render(targets[0]!.Arn ?? null), rule.Properties.ScheduleExpression, input === undefined ? undefined : JSON.parse(String(input))];
+      return [
+        render(targets[0]!.Arn ?? null),
+        rule.Properties.ScheduleExpression,
+        input === undefined ? undefined : JSON.parse(String(input)),
+      ];
     });
     expect(schedules).toEqual([
       ['{SweepLambdaFunction.Arn}', 'rate(5 minutes)', { job: 'outbox' }],
@@ -356,9 +389,7 @@ describe('functions', () => {
     expect(resource(prod, 'MainTable').Properties.TableName).toBe('koogallery-isv-prod-main');
     expect(resource(prod, 'AuditTable').Properties.TableName).toBe('koogallery-isv-prod-audit');
     expect(resource(prod, 'ProvisioningQueue').Properties.QueueName).toBe('koogallery-isv-prod-provisioning');
-    expect(resource(prod, 'ProvisioningDeadLetterQueue').Properties.QueueName).toBe(
-      'koogallery-isv-prod-provisioning-dlq',
-    );
+    expect(resource(prod, 'ProvisioningDeadLetterQueue').Properties.QueueName).toBe('koogallery-isv-prod-provisioning-dlq');
   });
 
   it('packages one small zip per function, the handler bundled with its SDK clients', () => {
@@ -368,7 +399,10 @@ describe('functions', () => {
       expect(statSync(zip).size, `${name}.zip size`).toBeLessThan(10 * 1024 * 1024);
       const entries = zipEntries(zip);
       expect(entries, name).toContain(`functions/${name}.cjs`);
-      expect(entries.filter((e) => e.startsWith('node_modules/')), name).toEqual([]);
+      expect(
+        entries.filter((e) => e.startsWith('node_modules/')),
+        name,
+      ).toEqual([]);
     }
   });
 });
@@ -415,7 +449,9 @@ describe('data stores', () => {
     });
     expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     const rules = ((bucket.Properties.LifecycleConfiguration as JsonObject).Rules as JsonObject[]) ?? [];
-    expect(rules.some((r) => (r.AbortIncompleteMultipartUpload as JsonObject | undefined)?.DaysAfterInitiation === 1 && !r.Prefix)).toBe(true);
+    expect(rules.some((r) => (r.AbortIncompleteMultipartUpload as JsonObject | undefined)?.DaysAfterInitiation === 1 && !r.Prefix)).toBe(
+      true,
+    );
     const lambdas = ((bucket.Properties.NotificationConfiguration as JsonObject).LambdaConfigurations as JsonObject[]) ?? [];
     expect(lambdas).toEqual([
       {
@@ -502,9 +538,7 @@ describe('IAM: least privilege', () => {
   });
 
   it('lets every writer only put to the audit table', () => {
-    const touchingAudit = statements(prod).filter((s) =>
-      s.Resource.some((r) => /AuditTable|koogallery-isv-prod-audit/.test(render(r))),
-    );
+    const touchingAudit = statements(prod).filter((s) => s.Resource.some((r) => /AuditTable|koogallery-isv-prod-audit/.test(render(r))));
     // produce and usagePush write the message log, the seller API reads it; provision and sweep hold no grant on it.
     expect(touchingAudit.map((s) => s.owner).sort()).toEqual(['ProduceRole', 'SellerRole', 'UsagePushRole']);
     for (const s of touchingAudit) {
@@ -527,23 +561,41 @@ describe('IAM: least privilege', () => {
         .filter((s) => s.Resource.some((r) => render(r) === `{${target}.Arn}`))
         .flatMap(ALL_ACTIONS)
         .sort();
-    expect(actionsOn('ProduceRole', 'MainTable')).toEqual(
-      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
-    );
-    expect(actionsOn('ProvisionRole', 'MainTable')).toEqual(
-      ['dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
-    );
-    expect(actionsOn('SweepRole', 'MainTable')).toEqual(
-      ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
-    );
-    expect(actionsOn('SellerRole', 'MainTable')).toEqual(
-      ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
-    );
+    expect(actionsOn('ProduceRole', 'MainTable')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);
+    expect(actionsOn('ProvisionRole', 'MainTable')).toEqual([
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+    ]);
+    expect(actionsOn('SweepRole', 'MainTable')).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(actionsOn('SellerRole', 'MainTable')).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
     expect(actionsOn('UsagePushRole', 'MainTable')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
-    expect(actionsOn('ProofReceivedRole', 'MainTable')).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
-    expect(actionsOn('SettlementRole', 'MainTable')).toEqual(
-      ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
-    );
+    expect(actionsOn('ProofReceivedRole', 'MainTable')).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(actionsOn('SettlementRole', 'MainTable')).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
     // Indexes are read with Query only: `due` by the sweep and the usage push, `list` by the seller API, `bill` by
     // settlement and by the seller API (closing a month checks its inputs).
     const onIndex = statements(prod).filter((s) => s.Resource.some((r) => render(r).includes('/index/')));
@@ -554,14 +606,21 @@ describe('IAM: least privilege', () => {
       ['SettlementRole', ['dynamodb:Query'], ['{MainTable.Arn}/index/bill']],
     ]);
     expect(actionsOn('SellerRole', 'SettlementQueue')).toEqual(['sqs:SendMessage']);
-    expect(actionsOn('SettlementRole', 'SettlementQueue')).toEqual(
-      ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
-    );
+    expect(actionsOn('SettlementRole', 'SettlementQueue')).toEqual([
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:ReceiveMessage',
+      'sqs:SendMessage',
+    ]);
     expect(actionsOn('ProduceRole', 'ProvisioningQueue')).toEqual(['sqs:SendMessage']);
     expect(actionsOn('SweepRole', 'ProvisioningQueue')).toEqual(['sqs:SendMessage']);
-    expect(actionsOn('ProvisionRole', 'ProvisioningQueue')).toEqual(
-      ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
-    );
+    expect(actionsOn('ProvisionRole', 'ProvisioningQueue')).toEqual([
+      'sqs:ChangeMessageVisibility',
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:ReceiveMessage',
+    ]);
   });
 
   it('lets each function write only its own log group', () => {
@@ -577,13 +636,25 @@ describe('IAM: least privilege', () => {
     const s3Of = (roleId: string) =>
       roleStatements(prod, roleId)
         .filter((s) => s.Action.some((a) => a.startsWith('s3:')))
-        .flatMap((s) => s.Action.map((a) => `${a} ${s.Resource.map(render).map((r) => r.replace(/^arn:aws:s3:::[^/]+/, '')).join(' ')}`))
+        .flatMap((s) =>
+          s.Action.map(
+            (a) =>
+              `${a} ${s.Resource.map(render)
+                .map((r) => r.replace(/^arn:aws:s3:::[^/]+/, ''))
+                .join(' ')}`,
+          ),
+        )
         .sort();
     expect(s3Of('SellerRole')).toEqual([
       's3:GetObject /proofs/* /bills/* /statements/*',
       's3:PutObject /proofs/* /bills/* /statements/*/reconciliation/*',
     ]);
-    expect(s3Of('ProofReceivedRole')).toEqual(['s3:DeleteObject /proofs/*', 's3:GetObject /proofs/*', 's3:ListBucket ', 's3:PutObject /quarantine/*']);
+    expect(s3Of('ProofReceivedRole')).toEqual([
+      's3:DeleteObject /proofs/*',
+      's3:GetObject /proofs/*',
+      's3:ListBucket ',
+      's3:PutObject /quarantine/*',
+    ]);
     expect(s3Of('SettlementRole')).toEqual([
       's3:AbortMultipartUpload /statements/* /settlement-runs/*',
       's3:DeleteObject /settlement-runs/*',
@@ -591,15 +662,22 @@ describe('IAM: least privilege', () => {
       's3:ListBucket ',
       's3:PutObject /statements/* /settlement-runs/*',
     ]);
-    for (const roleId of ['ProduceRole', 'ProvisionRole', 'SweepRole', 'UsagePushRole', 'ProbeRole']) expect(s3Of(roleId), roleId).toEqual([]);
+    for (const roleId of ['ProduceRole', 'ProvisionRole', 'SweepRole', 'UsagePushRole', 'ProbeRole'])
+      expect(s3Of(roleId), roleId).toEqual([]);
   });
 
   it('gives each function only the secrets it uses, by exact ARN, and decrypts only via SSM', () => {
     const prefix = 'arn:{AWS::Partition}:ssm:{AWS::Region}:{AWS::AccountId}:parameter/koogallery-isv/prod';
     const secretsOf = (roleId: string) => {
       const ssm = roleStatements(prod, roleId).filter((s) => s.Action.some((a) => a.startsWith('ssm:')));
-      expect(ssm.flatMap(ALL_ACTIONS).every((a) => a === 'ssm:GetParameter'), roleId).toBe(true);
-      return ssm.flatMap((s) => s.Resource).map(render).sort();
+      expect(
+        ssm.flatMap(ALL_ACTIONS).every((a) => a === 'ssm:GetParameter'),
+        roleId,
+      ).toBe(true);
+      return ssm
+        .flatMap((s) => s.Resource)
+        .map(render)
+        .sort();
     };
     expect(secretsOf('ProduceRole')).toEqual([`${prefix}/access-key`, `${prefix}/previous-access-key`]);
     expect(secretsOf('ProvisionRole')).toEqual([`${prefix}/openapi-ak`, `${prefix}/openapi-sk`, `${prefix}/webhook-secret`]);
@@ -658,7 +736,12 @@ describe('IAM: least privilege', () => {
 
   it('alarms when a settlement message reaches its dead-letter queue and when the proof check fails', () => {
     const settlement = resource(prod, 'SettlementDeadLetterAlarm').Properties;
-    expect(settlement).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0, AlarmActions: [{ Ref: 'AlarmTopic' }] });
+    expect(settlement).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 0,
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    });
     expect(settlement.Dimensions).toEqual([{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['SettlementDeadLetterQueue', 'QueueName'] } }]);
     const proofs = resource(prod, 'ProofCheckFailureAlarm').Properties;
     expect(proofs).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Errors', Threshold: 0, AlarmActions: [{ Ref: 'AlarmTopic' }] });

@@ -11,7 +11,8 @@ import { env } from '../helpers/produce.ts';
 
 /** Seller API keys against DynamoDB Local: the store and the seller's CLI. */
 
-const store = (touchEverySeconds?: number) => apiKeyStore(dynamoClient(), env('MAIN_TABLE'), touchEverySeconds === undefined ? {} : { touchEverySeconds });
+const store = (touchEverySeconds?: number) =>
+  apiKeyStore(dynamoClient(), env('MAIN_TABLE'), touchEverySeconds === undefined ? {} : { touchEverySeconds });
 const uniqueName = (prefix = 'key') => `${prefix}-${randomUUID()}`;
 const T0 = Date.parse('2026-03-01T12:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -148,7 +149,10 @@ describe('list', () => {
     const mine = listed.filter((k) => names.includes(k.name));
     expect(mine.map((k) => k.name)).toEqual([...names].reverse());
     expect(mine).toEqual(created.map((c) => c.key).reverse());
-    for (const key of listed) expect(Object.keys(key).every((field) => ['keyId', 'name', 'scopes', 'createdAt', 'lastUsedAt', 'revokedAt'].includes(field))).toBe(true);
+    for (const key of listed)
+      expect(Object.keys(key).every((field) => ['keyId', 'name', 'scopes', 'createdAt', 'lastUsedAt', 'revokedAt'].includes(field))).toBe(
+        true,
+      );
     const text = JSON.stringify(listed);
     for (const { secret } of created) {
       expect(text).not.toContain(secret);
@@ -250,7 +254,10 @@ describe('keys CLI', () => {
     expect(listed.out.join('\n')).not.toContain(hashApiKey(secret!));
 
     const revoked = await cli(['revoke', name], T0 + 1_000);
-    expect(revoked).toMatchObject({ code: 0, out: [`API key ${hashApiKey(secret!).slice(0, 12)} (${name}) revoked at ${iso(T0 + 1_000)}`] });
+    expect(revoked).toMatchObject({
+      code: 0,
+      out: [`API key ${hashApiKey(secret!).slice(0, 12)} (${name}) revoked at ${iso(T0 + 1_000)}`],
+    });
     expect(await cli(['revoke', name])).toMatchObject({ code: 1 });
   });
 

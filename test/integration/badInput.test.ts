@@ -73,8 +73,7 @@ describe('bad input', () => {
     expect.soft(tally.byGenerator.size).toBe(GENERATORS.length);
 
     const mainAfter = await scanTable(client, env('MAIN_TABLE'));
-    const ours = (item: Item) =>
-      sentNonces.has(String(item.pk)) || stringsOf(item).some((s) => s.includes(prefix) || ids.has(s));
+    const ours = (item: Item) => sentNonces.has(String(item.pk)) || stringsOf(item).some((s) => s.includes(prefix) || ids.has(s));
     const { changes } = mainTableChanges(mainBefore, mainAfter, allowedNonces, ours);
     expect.soft(changes.map((c) => `${c.kind} ${c.pk} ${c.sk}`)).toEqual([]);
 

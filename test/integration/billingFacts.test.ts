@@ -87,7 +87,13 @@ const produce = (body: JsonObject) => produceAsync(body, published);
 async function provisioned(placed: FakeOrder, extra: JsonObject = {}, now?: () => number): Promise<string> {
   openApi.registerOrder(placed);
   const businessId = uniqueId('biz');
-  const answer = await produce({ activity: 'newInstance', orderId: placed.orderId, orderLineId: `${placed.orderId}-000001`, businessId, ...extra });
+  const answer = await produce({
+    activity: 'newInstance',
+    orderId: placed.orderId,
+    orderLineId: `${placed.orderId}-000001`,
+    businessId,
+    ...extra,
+  });
   expect(answer.resultCode).toBe('000000');
   const event = published.find((e) => e.instanceId === businessId && e.type === 'instance.created')!;
   expect(await handleLifecycleEvent(event, worker(now))).toBe('provisioned');
@@ -102,7 +108,14 @@ describe('billing facts recorded by the provisioning worker', () => {
     const instanceId = await provisioned(placed);
     const stored = await billing().getFacts(placed.orderId, `${placed.orderId}-000001`);
     expect(stored?.version).toBe(1);
-    expect(stored?.facts).toMatchObject({ instanceId, kind: 'NEW', amount: '19.90', currency: 'CNY', productId: 'OFFI-PLAIN-1', test: false });
+    expect(stored?.facts).toMatchObject({
+      instanceId,
+      kind: 'NEW',
+      amount: '19.90',
+      currency: 'CNY',
+      productId: 'OFFI-PLAIN-1',
+      test: false,
+    });
     expect(stored?.facts.supervision).toBeUndefined();
     expect(Date.parse(stored!.facts.effectiveAt!)).toBeGreaterThan(Date.now() - 60_000);
 
@@ -123,7 +136,14 @@ describe('billing facts recorded by the provisioning worker', () => {
     const instanceId = await provisioned(placed);
     const lineId = `${placed.orderId}-000001`;
     const flow = await supervision().get(placed.orderId, lineId);
-    expect(flow).toMatchObject({ state: 'AWAITING_DELIVERY', instanceId, productId: SUPERVISED, requiredKinds: ['acceptance'], round: 1, version: 1 });
+    expect(flow).toMatchObject({
+      state: 'AWAITING_DELIVERY',
+      instanceId,
+      productId: SUPERVISED,
+      requiredKinds: ['acceptance'],
+      round: 1,
+      version: 1,
+    });
     const stored = await billing().getFacts(placed.orderId, lineId);
     expect(stored?.facts.supervision).toEqual({});
 
@@ -133,7 +153,10 @@ describe('billing facts recorded by the provisioning worker', () => {
     const writes = await recorder.supervisionCompletedWrites(placed.orderId, lineId, at, '2026-11-01T00:00:00.000Z', at);
     expect((await store().commit(writes)).ok).toBe(true);
     const completed = await billing().getFacts(placed.orderId, lineId);
-    expect(completed).toMatchObject({ version: 2, facts: { supervision: { completedAt: at, serviceStartAt: '2026-11-01T00:00:00.000Z' } } });
+    expect(completed).toMatchObject({
+      version: 2,
+      facts: { supervision: { completedAt: at, serviceStartAt: '2026-11-01T00:00:00.000Z' } },
+    });
     // Completing twice changes nothing.
     expect(await recorder.supervisionCompletedWrites(placed.orderId, lineId, at, undefined, at)).toEqual([]);
   });
@@ -144,16 +167,37 @@ describe('billing facts recorded by the provisioning worker', () => {
 
     const renewal = order('OFFI-PLAIN-2', '100.00', 'RENEW');
     openApi.registerOrder(renewal);
-    expect((await produce({ activity: 'refreshInstance', instanceId, orderId: renewal.orderId, orderLineId: `${renewal.orderId}-000001`, scene: 'RENEWAL', expireTime: '20281201080000' })).resultCode).toBe('000000');
+    expect(
+      (
+        await produce({
+          activity: 'refreshInstance',
+          instanceId,
+          orderId: renewal.orderId,
+          orderLineId: `${renewal.orderId}-000001`,
+          scene: 'RENEWAL',
+          expireTime: '20281201080000',
+        })
+      ).resultCode,
+    ).toBe('000000');
     expect(await handleLifecycleEvent(lastEvent(instanceId), worker())).toBe('notified');
-    expect((await billing().getFacts(renewal.orderId, `${renewal.orderId}-000001`))?.facts).toMatchObject({ kind: 'RENEWAL', amount: '100.00', instanceId });
+    expect((await billing().getFacts(renewal.orderId, `${renewal.orderId}-000001`))?.facts).toMatchObject({
+      kind: 'RENEWAL',
+      amount: '100.00',
+      instanceId,
+    });
 
     const upgrade = order('OFFI-PLAIN-2', '55.50', 'CHANGE');
     openApi.registerOrder(upgrade);
-    expect((await produce({ activity: 'upgradeInstance', instanceId, orderId: upgrade.orderId, orderLineId: `${upgrade.orderId}-000001` })).resultCode).toBe('000000');
+    expect(
+      (await produce({ activity: 'upgradeInstance', instanceId, orderId: upgrade.orderId, orderLineId: `${upgrade.orderId}-000001` }))
+        .resultCode,
+    ).toBe('000000');
     const upgraded = lastEvent(instanceId);
     expect(await handleLifecycleEvent(upgraded, worker())).toBe('notified');
-    expect((await billing().getFacts(upgrade.orderId, `${upgrade.orderId}-000001`))?.facts).toMatchObject({ kind: 'UPGRADE', amount: '55.50' });
+    expect((await billing().getFacts(upgrade.orderId, `${upgrade.orderId}-000001`))?.facts).toMatchObject({
+      kind: 'UPGRADE',
+      amount: '55.50',
+    });
     // A redelivered event rewrites nothing.
     expect(await handleLifecycleEvent(upgraded, worker())).toBe('notified');
     expect((await billing().getFacts(upgrade.orderId, `${upgrade.orderId}-000001`))?.version).toBe(1);
@@ -162,9 +206,23 @@ describe('billing facts recorded by the provisioning worker', () => {
     const trialInstance = await provisioned(trial);
     const paid = order('OFFI-PLAIN-3', '100.00', 'TRIAL_TO_FORMAL');
     openApi.registerOrder(paid);
-    expect((await produce({ activity: 'refreshInstance', instanceId: trialInstance, orderId: paid.orderId, orderLineId: `${paid.orderId}-000001`, scene: 'TRIAL_TO_FORMAL', expireTime: '20281201080000' })).resultCode).toBe('000000');
+    expect(
+      (
+        await produce({
+          activity: 'refreshInstance',
+          instanceId: trialInstance,
+          orderId: paid.orderId,
+          orderLineId: `${paid.orderId}-000001`,
+          scene: 'TRIAL_TO_FORMAL',
+          expireTime: '20281201080000',
+        })
+      ).resultCode,
+    ).toBe('000000');
     expect(await handleLifecycleEvent(lastEvent(trialInstance), worker())).toBe('notified');
-    expect((await billing().getFacts(paid.orderId, `${paid.orderId}-000001`))?.facts).toMatchObject({ kind: 'TRIAL_TO_PAID', amount: '100.00' });
+    expect((await billing().getFacts(paid.orderId, `${paid.orderId}-000001`))?.facts).toMatchObject({
+      kind: 'TRIAL_TO_PAID',
+      amount: '100.00',
+    });
     expect((await billing().getFacts(trial.orderId, `${trial.orderId}-000001`))?.facts).toMatchObject({ kind: 'NEW', amount: '0.00' });
   });
 
@@ -173,7 +231,16 @@ describe('billing facts recorded by the provisioning worker', () => {
     const instanceId = await provisioned(placed);
     const unsubscribe = order('OFFI-PLAIN-4', '40.00', 'UNSUBSCRIBE');
     openApi.registerOrder(unsubscribe);
-    expect((await produce({ activity: 'releaseInstance', instanceId, orderId: unsubscribe.orderId, orderLineId: `${unsubscribe.orderId}-000001` })).resultCode).toBe('000000');
+    expect(
+      (
+        await produce({
+          activity: 'releaseInstance',
+          instanceId,
+          orderId: unsubscribe.orderId,
+          orderLineId: `${unsubscribe.orderId}-000001`,
+        })
+      ).resultCode,
+    ).toBe('000000');
     const released = lastEvent(instanceId);
     expect(await handleLifecycleEvent(released, worker())).toBe('notified');
     const stored = await billing().getFacts(placed.orderId, `${placed.orderId}-000001`);
@@ -189,17 +256,24 @@ describe('billing facts recorded by the provisioning worker', () => {
     expect(await billing().getFacts(placed.orderId, `${placed.orderId}-000001`)).toBeUndefined();
   });
 
-  it('marks a change that belongs to a closed month as that month\'s adjustment', async () => {
+  it("marks a change that belongs to a closed month as that month's adjustment", async () => {
     // A month in the past, closed: an order taking effect in it (a late provisioning) is carried by a later statement.
     const closedAt = Date.parse('2026-02-10T04:00:00.000Z');
     const closedMonth = periodOf(new Date(closedAt).toISOString(), TZ);
     await dynamoClient().send(
-      new PutItemCommand({ TableName: env('MAIN_TABLE'), Item: marshall({ ...keys.statement(closedMonth), period: closedMonth, status: 'CLOSED' }) }),
+      new PutItemCommand({
+        TableName: env('MAIN_TABLE'),
+        Item: marshall({ ...keys.statement(closedMonth), period: closedMonth, status: 'CLOSED' }),
+      }),
     );
     const placed = order('OFFI-PLAIN-6', '30.00');
     await provisioned(placed, {}, () => closedAt);
     const stored = await billing().getFacts(placed.orderId, `${placed.orderId}-000001`);
-    expect(stored?.facts).toMatchObject({ adjustmentFor: closedMonth, adjustmentIn: '2026-03', effectiveAt: new Date(closedAt).toISOString() });
+    expect(stored?.facts).toMatchObject({
+      adjustmentFor: closedMonth,
+      adjustmentIn: '2026-03',
+      effectiveAt: new Date(closedAt).toISOString(),
+    });
 
     // An open month gets no mark, and the write checks the month is still open.
     const open = order('OFFI-PLAIN-6', '30.00');

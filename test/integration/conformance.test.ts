@@ -73,13 +73,18 @@ async function standIn(answer: (received: Received) => Promise<Reply & { delayMs
 function forward(received: Received, search = received.url.search): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const target = new URL(`/koogallery/produce${search}`, server.url);
-    const headers = received.method === 'GET' ? {} : { 'Content-Type': 'application/json;charset=UTF-8', 'Content-Length': Buffer.byteLength(received.body) };
+    const headers =
+      received.method === 'GET'
+        ? {}
+        : { 'Content-Type': 'application/json;charset=UTF-8', 'Content-Length': Buffer.byteLength(received.body) };
     const req = request(target, { method: received.method, headers }, (res) => {
       void readBody(res).then((body) => {
         const pairs: [string, string][] = [];
         for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) pairs.push([res.rawHeaders[i]!, res.rawHeaders[i + 1]!]);
         // Framing headers are the stand-in's own.
-        const kept = pairs.filter(([n]) => !['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date'].includes(n.toLowerCase()));
+        const kept = pairs.filter(
+          ([n]) => !['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date'].includes(n.toLowerCase()),
+        );
         resolve({ status: res.statusCode ?? 0, headers: kept, body });
       }, reject);
     });
@@ -97,9 +102,18 @@ const withoutBodySign = (reply: Reply): Reply => ({ ...reply, headers: reply.hea
 // ── helpers ───────────────────────────────────────────────────────────────────────────────────────────────────────
 
 const failures = (results: readonly CheckResult[]) => results.filter((r) => !r.ok);
-const failedIds = (results: readonly CheckResult[]) => failures(results).map((r) => r.id).sort();
-const idsOf = (group: string) => CONFORMANCE_CHECKS.filter((c) => c.group === group).map((c) => c.id).sort();
-const explain = (results: readonly CheckResult[]) => failures(results).map((r) => `${r.id}: ${r.detail}`).join('\n');
+const failedIds = (results: readonly CheckResult[]) =>
+  failures(results)
+    .map((r) => r.id)
+    .sort();
+const idsOf = (group: string) =>
+  CONFORMANCE_CHECKS.filter((c) => c.group === group)
+    .map((c) => c.id)
+    .sort();
+const explain = (results: readonly CheckResult[]) =>
+  failures(results)
+    .map((r) => `${r.id}: ${r.detail}`)
+    .join('\n');
 
 // ── the real server ───────────────────────────────────────────────────────────────────────────────────────────────
 
@@ -125,7 +139,9 @@ describe('against the real production interface', () => {
     const results = await runConformance({ url: produceUrl, key: TEST_KEY, only: ['signatures', 'act.new'] });
     expect(results.map((r) => r.id)).toEqual([...CONFORMANCE_CHECKS.filter((c) => c.group === 'signatures').map((c) => c.id), 'act.new']);
     expect(failures(results), explain(results)).toEqual([]);
-    await expect(runConformance({ url: produceUrl, key: TEST_KEY, only: ['nonsense'] })).rejects.toThrow(/unknown conformance group or check: nonsense/);
+    await expect(runConformance({ url: produceUrl, key: TEST_KEY, only: ['nonsense'] })).rejects.toThrow(
+      /unknown conformance group or check: nonsense/,
+    );
   });
 
   it('fails the checks on a wrong key without throwing', async () => {
@@ -165,7 +181,10 @@ describe('against broken servers', () => {
   });
 
   it('a server signing the body wrongly fails on Body-Sign', async () => {
-    const url = await proxy((reply) => ({ ...reply, headers: reply.headers.map(([n, v]) => [n, n === 'Body-Sign' ? bodySignHeader('another-key', reply.body) : v]) }));
+    const url = await proxy((reply) => ({
+      ...reply,
+      headers: reply.headers.map(([n, v]) => [n, n === 'Body-Sign' ? bodySignHeader('another-key', reply.body) : v]),
+    }));
     for (const requireBodySign of [true, false]) {
       const [result] = await runConformance({ url, key: TEST_KEY, only: ['sig.accepted'], requireBodySign });
       expect(result).toMatchObject({ ok: false, detail: expect.stringMatching(/Body-Sign does not match/) });
@@ -175,7 +194,12 @@ describe('against broken servers', () => {
   it('a server slower than the budget fails the checks whose calls are slow', async () => {
     // Only newInstance is slow: the checks that create instances fail, the others pass.
     const url = await proxy((reply, received) => ({ ...reply, delayMs: received.body.includes('"newInstance"') ? 400 : 0 }));
-    const results = await runConformance({ url, key: TEST_KEY, budgetMs: 200, only: ['act.new', 'act.query-unknown', 'act.unknown-activity', 'lim.id-65'] });
+    const results = await runConformance({
+      url,
+      key: TEST_KEY,
+      budgetMs: 200,
+      only: ['act.new', 'act.query-unknown', 'act.unknown-activity', 'lim.id-65'],
+    });
     expect(failedIds(results)).toEqual(['act.new', 'lim.id-65']);
     const slow = results.find((r) => r.id === 'act.new')!;
     expect(slow.detail).toMatch(/answered in \d+ ms, over the 200 ms budget/);
@@ -198,7 +222,16 @@ describe('against broken servers', () => {
     });
     const results = await runConformance({ url: resigning, key: TEST_KEY, only: ['signatures', 'act.query', 'idem.resend'] });
     expect(failedIds(results), explain(results)).toEqual(
-      ['sig.future', 'sig.missing-nonce', 'sig.missing-signature', 'sig.missing-timestamp', 'sig.replay', 'sig.stale', 'sig.tampered', 'sig.wrong-key'].sort(),
+      [
+        'sig.future',
+        'sig.missing-nonce',
+        'sig.missing-signature',
+        'sig.missing-timestamp',
+        'sig.replay',
+        'sig.stale',
+        'sig.tampered',
+        'sig.wrong-key',
+      ].sort(),
     );
     expect(results.find((r) => r.id === 'sig.replay')?.detail).toMatch(/same call again: resultCode 000003.*expected 000001/);
   });
@@ -206,11 +239,19 @@ describe('against broken servers', () => {
   it('a server that answers 000000 to everything fails the refusals and the lookups', async () => {
     const url = await standIn(async () => {
       const body = JSON.stringify({ resultCode: '000000', resultMsg: 'success.', instanceId: randomUUID() });
-      return { status: 200, headers: [['Content-Type', 'application/json;charset=UTF-8'], ['Body-Sign', bodySignHeader(TEST_KEY, body)]], body };
+      return {
+        status: 200,
+        headers: [
+          ['Content-Type', 'application/json;charset=UTF-8'],
+          ['Body-Sign', bodySignHeader(TEST_KEY, body)],
+        ],
+        body,
+      };
     });
     const results = await runConformance({ url, key: TEST_KEY, only: ['signatures', 'act.new', 'act.query', 'idem.resend'] });
     const failed = failedIds(results);
-    for (const id of ['sig.wrong-key', 'sig.tampered', 'sig.replay', 'sig.missing-signature', 'sig.stale', 'act.query', 'idem.resend']) expect(failed).toContain(id);
+    for (const id of ['sig.wrong-key', 'sig.tampered', 'sig.replay', 'sig.missing-signature', 'sig.stale', 'act.query', 'idem.resend'])
+      expect(failed).toContain(id);
     expect(failed).not.toContain('act.new');
     expect(results.find((r) => r.id === 'act.query')?.detail).toMatch(/queryInstance answered without an info array/);
     expect(results.find((r) => r.id === 'idem.resend')?.detail).toMatch(/3 different instanceIds/);
@@ -221,7 +262,14 @@ describe('against broken servers', () => {
     const url = await proxy((reply, received) => {
       if (!received.body.includes('"queryInstance"') || ++queries > 2) return reply;
       const body = JSON.stringify({ resultCode: '000004', resultMsg: 'request is processing' });
-      return { status: 200, headers: [['Content-Type', 'application/json;charset=UTF-8'], ['Body-Sign', bodySignHeader(TEST_KEY, body)]], body };
+      return {
+        status: 200,
+        headers: [
+          ['Content-Type', 'application/json;charset=UTF-8'],
+          ['Body-Sign', bodySignHeader(TEST_KEY, body)],
+        ],
+        body,
+      };
     });
     const [result] = await runConformance({ url, key: TEST_KEY, only: ['act.query'] });
     expect(result, result?.detail).toMatchObject({ ok: true, resultCode: '000000' });
@@ -230,7 +278,14 @@ describe('against broken servers', () => {
     const stuck = await proxy((reply, received) => {
       if (!received.body.includes('"queryInstance"')) return reply;
       const body = JSON.stringify({ resultCode: '000004', resultMsg: 'request is processing' });
-      return { status: 200, headers: [['Content-Type', 'application/json;charset=UTF-8'], ['Body-Sign', bodySignHeader(TEST_KEY, body)]], body };
+      return {
+        status: 200,
+        headers: [
+          ['Content-Type', 'application/json;charset=UTF-8'],
+          ['Body-Sign', bodySignHeader(TEST_KEY, body)],
+        ],
+        body,
+      };
     });
     const [late] = await runConformance({ url: stuck, key: TEST_KEY, only: ['act.query'], provisioningWaitMs: 1_200 });
     expect(late).toMatchObject({ ok: false, resultCode: '000004' });
@@ -238,7 +293,12 @@ describe('against broken servers', () => {
   });
 
   it('an address where nothing answers fails every check with the transport error', async () => {
-    const results = await runConformance({ url: 'http://127.0.0.1:9/koogallery/produce', key: TEST_KEY, only: ['limits'], timeoutMs: 1_000 });
+    const results = await runConformance({
+      url: 'http://127.0.0.1:9/koogallery/produce',
+      key: TEST_KEY,
+      only: ['limits'],
+      timeoutMs: 1_000,
+    });
     expect(failedIds(results)).toEqual(idsOf('limits'));
     for (const r of results) expect(r.detail).toMatch(/no answer \(.*(ECONNREFUSED|refused)/);
   });
@@ -248,8 +308,23 @@ describe('against broken servers', () => {
 
 describe('reports', () => {
   const sample: CheckResult[] = [
-    { id: 'sig.accepted', group: 'signatures', title: 'a correctly signed call is accepted', ok: true, latencyMs: 12, resultCode: '000003' },
-    { id: 'lim.large-body', group: 'limits', title: 'a body over 64 KB is refused', ok: false, detail: 'signed body: resultCode 000003, expected 000002', latencyMs: 1234, resultCode: '000003' },
+    {
+      id: 'sig.accepted',
+      group: 'signatures',
+      title: 'a correctly signed call is accepted',
+      ok: true,
+      latencyMs: 12,
+      resultCode: '000003',
+    },
+    {
+      id: 'lim.large-body',
+      group: 'limits',
+      title: 'a body over 64 KB is refused',
+      ok: false,
+      detail: 'signed body: resultCode 000003, expected 000002',
+      latencyMs: 1234,
+      resultCode: '000003',
+    },
     { id: 'act.new', group: 'activities', title: 'newInstance', ok: false, detail: 'newInstance: no answer (ECONNREFUSED)' },
   ];
 

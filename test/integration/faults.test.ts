@@ -31,7 +31,14 @@ describe('a DynamoDB fault at every step of a marketplace call, then the marketp
       // The read and the transaction each meet every kind that applies to them.
       const tried = report.commands.reduce((n, command) => n + FAULT_KINDS.filter((k) => !k.only || k.only === command).length, 0);
       expect(tried).toBeGreaterThanOrEqual(14);
-      expect(countsOf(report.cases)).toMatchObject({ tried, answeredCorrectly: tried, stateEqual: tried, halfWritten: 0, crashes: 0, failed: 0 });
+      expect(countsOf(report.cases)).toMatchObject({
+        tried,
+        answeredCorrectly: tried,
+        stateEqual: tried,
+        halfWritten: 0,
+        crashes: 0,
+        failed: 0,
+      });
       // The transaction applied but its answer lost: the handler finds its nonce claimed and answers 000000; the
       // message log agrees.
       const lost = report.cases.find((c) => c.command === 'TransactWriteItems' && c.kind === 'lost answer (applied, then timeout)');
@@ -64,7 +71,9 @@ describe('a DynamoDB fault at every step of a marketplace call, then the marketp
       const onCommit = report.cases.filter((c) => c.command === 'TransactWriteItems');
       expect(onCommit).toHaveLength(2);
       for (const c of onCommit) expect(c).toMatchObject({ halfWritten: true, stateEqual: false });
-      expect(onCommit.find((c) => c.kind === 'SDK-retried 500')?.problems).toContain('law 1: answered 000000 but the change is not in the table');
+      expect(onCommit.find((c) => c.kind === 'SDK-retried 500')?.problems).toContain(
+        'law 1: answered 000000 but the change is not in the table',
+      );
     } finally {
       closeFaultContext(broken);
     }

@@ -28,7 +28,11 @@ async function licenseItems(code: string): Promise<Record<string, unknown>[]> {
 async function registered(extra: Partial<RegisterInput> = {}) {
   const license = uniqueId('PL');
   const orderId = uniqueId('CS');
-  const result = await registerLicenseCode(cli(), { license, orderId, orderLineId: `${orderId}-000001`, productId: 'P-1', expireTime: '20270101000000', ...extra }, Date.now());
+  const result = await registerLicenseCode(
+    cli(),
+    { license, orderId, orderLineId: `${orderId}-000001`, productId: 'P-1', expireTime: '20270101000000', ...extra },
+    Date.now(),
+  );
   expect(result.outcome).toBe('registered');
   return { license, orderId };
 }
@@ -43,7 +47,12 @@ const renewal = (license: string, orderId: string, extra: Record<string, string>
   productId: 'P-2',
   ...extra,
 });
-const status = (license: string, value: string, extra: Record<string, string> = {}) => ({ activity: 'updateLicenseCodeStatus', license, status: value, ...extra });
+const status = (license: string, value: string, extra: Record<string, string> = {}) => ({
+  activity: 'updateLicenseCodeStatus',
+  license,
+  status: value,
+  ...extra,
+});
 const release = (license: string) => ({ activity: 'releaseLicenseCode', license });
 
 const licenseOf = async (code: string) => (await cli().licenses.getLicense(code))!;
@@ -75,7 +84,12 @@ describe('refreshLicenseCode', () => {
       to: 'ACTIVE',
       changes: { expireTime: '20280101000000', productId: 'P-2' },
     });
-    expect(await auditRecord(first.correlationId)).toMatchObject({ resultCode: '000000', activity: 'refreshLicenseCode', licenseId: license, orderId: renewalOrder });
+    expect(await auditRecord(first.correlationId)).toMatchObject({
+      resultCode: '000000',
+      activity: 'refreshLicenseCode',
+      licenseId: license,
+      orderId: renewalOrder,
+    });
   });
 
   it('applies the same order with another scene', async () => {
@@ -101,7 +115,12 @@ describe('refreshLicenseCode', () => {
     expect(renewals).toHaveLength(1);
     expect(await licenseOf(license)).toMatchObject({ version: 2, expireTime: '20280101000000' });
     // One applied marker, one license, two history entries: nothing else was written under the code.
-    expect((await licenseItems(license)).map((i) => i.sk).sort()).toEqual(['#LICENSE', `APPLIED#refreshLicenseCode#${order}#RENEWAL`, 'HISTORY#00000001', 'HISTORY#00000002']);
+    expect((await licenseItems(license)).map((i) => i.sk).sort()).toEqual([
+      '#LICENSE',
+      `APPLIED#refreshLicenseCode#${order}#RENEWAL`,
+      'HISTORY#00000001',
+      'HISTORY#00000002',
+    ]);
   });
 });
 
@@ -133,7 +152,12 @@ describe('releaseLicenseCode', () => {
     expect(await licenseOf(license)).toMatchObject({ state: 'RELEASED', version: 2 });
     const before = await licenseItems(license);
 
-    const late = [await call(renewal(license, uniqueId('CS'))), await call(status(license, 'FREEZE')), await call(status(license, 'UNFREEZE')), await call(release(license))];
+    const late = [
+      await call(renewal(license, uniqueId('CS'))),
+      await call(status(license, 'FREEZE')),
+      await call(status(license, 'UNFREEZE')),
+      await call(release(license)),
+    ];
 
     expect(late.map((r) => r.json.resultCode)).toEqual(['000000', '000000', '000000', '000000']);
     expect(await licenseItems(license)).toEqual(before);
@@ -166,7 +190,11 @@ describe('debug calls (testFlag=1)', () => {
     const { license } = await registered();
     const before = await licenseItems(license);
 
-    const answers = [await call(status(license, 'FREEZE', { testFlag: '1' })), await call(renewal(license, uniqueId('CS'), { testFlag: '1' })), await call({ ...release(license), testFlag: '1' })];
+    const answers = [
+      await call(status(license, 'FREEZE', { testFlag: '1' })),
+      await call(renewal(license, uniqueId('CS'), { testFlag: '1' })),
+      await call({ ...release(license), testFlag: '1' }),
+    ];
 
     expect(answers.map((a) => a.json.resultCode)).toEqual(['000003', '000003', '000003']);
     expect(answers[0]?.json.resultMsg).toBe('license code does not exist: a debug call cannot change a real license code');
@@ -190,11 +218,31 @@ describe('debug calls (testFlag=1)', () => {
 
 describe('bad input changes nothing', () => {
   const cases: Array<[string, (code: string) => Record<string, string>, string, RegExp]> = [
-    ['a missing license', (code) => ({ ...status(code, 'FREEZE'), license: undefined as unknown as string }), '000002', /license is required/],
+    [
+      'a missing license',
+      (code) => ({ ...status(code, 'FREEZE'), license: undefined as unknown as string }),
+      '000002',
+      /license is required/,
+    ],
     ['status PAUSE', (code) => status(code, 'PAUSE'), '000002', /^param is invalid: status /],
-    ['a malformed expireTime', (code) => renewal(code, uniqueId('CS'), { expireTime: '2028-01-01' }), '000002', /expireTime must be yyyyMMddHHmmss/],
-    ['an impossible expireTime', (code) => renewal(code, uniqueId('CS'), { expireTime: '20280231000000' }), '000002', /expireTime is not a valid date/],
-    ['a missing renewal order', (code) => ({ ...renewal(code, 'x'), orderId: undefined as unknown as string }), '000002', /orderId is required/],
+    [
+      'a malformed expireTime',
+      (code) => renewal(code, uniqueId('CS'), { expireTime: '2028-01-01' }),
+      '000002',
+      /expireTime must be yyyyMMddHHmmss/,
+    ],
+    [
+      'an impossible expireTime',
+      (code) => renewal(code, uniqueId('CS'), { expireTime: '20280231000000' }),
+      '000002',
+      /expireTime is not a valid date/,
+    ],
+    [
+      'a missing renewal order',
+      (code) => ({ ...renewal(code, 'x'), orderId: undefined as unknown as string }),
+      '000002',
+      /orderId is required/,
+    ],
   ];
   for (const [name, body, code, message] of cases) {
     it(`${name} → ${code}`, async () => {
@@ -235,13 +283,33 @@ describe('the seller CLI (scripts/licenses.ts)', () => {
     const code = uniqueId('PL');
     const order = uniqueId('CS');
 
-    const result = await registerLicenseCode(cli(), { license: code, orderId: order, orderLineId: `${order}-000001`, productId: 'P-1', expireTime: '20270101000000' }, Date.now());
+    const result = await registerLicenseCode(
+      cli(),
+      { license: code, orderId: order, orderLineId: `${order}-000001`, productId: 'P-1', expireTime: '20270101000000' },
+      Date.now(),
+    );
 
     expect(result.outcome).toBe('registered');
     const shown = await showLicenseCode(cli(), code);
-    expect(shown?.license).toMatchObject({ license: code, state: 'ACTIVE', test: false, orderId: order, orderLineId: `${order}-000001`, productId: 'P-1', expireTime: '20270101000000', version: 1 });
+    expect(shown?.license).toMatchObject({
+      license: code,
+      state: 'ACTIVE',
+      test: false,
+      orderId: order,
+      orderLineId: `${order}-000001`,
+      productId: 'P-1',
+      expireTime: '20270101000000',
+      version: 1,
+    });
     expect(shown?.history).toEqual([
-      expect.objectContaining({ actor: 'seller', activity: 'registerLicense', event: 'license.registered', version: 1, to: 'ACTIVE', orderId: order }),
+      expect.objectContaining({
+        actor: 'seller',
+        activity: 'registerLicense',
+        event: 'license.registered',
+        version: 1,
+        to: 'ACTIVE',
+        orderId: order,
+      }),
     ]);
     // A real license never expires.
     for (const item of await licenseItems(code)) expect(item.expiresAt).toBeUndefined();
@@ -304,7 +372,19 @@ describe('the CLI command line', () => {
     const code = uniqueId('PL');
     const order = uniqueId('CS');
 
-    const first = await run('register', code, '--order', order, '--line', `${order}-000001`, '--product', 'P-1', '--expire', '20270101000000', '--test');
+    const first = await run(
+      'register',
+      code,
+      '--order',
+      order,
+      '--line',
+      `${order}-000001`,
+      '--product',
+      'P-1',
+      '--expire',
+      '20270101000000',
+      '--test',
+    );
     const second = await run('register', code, '--product', 'P-2');
     const shown = await run('show', code);
 
@@ -366,9 +446,15 @@ describe('the CLI command line', () => {
 
     const registeredOut = await exec('node', [...script, 'register', code, '--product', 'P-1'], { env: process.env });
     const shown = await exec('node', [...script, 'show', code], { env: process.env });
-    const noTable = await exec('node', [...script, 'show', code], { env: { ...process.env, MAIN_TABLE: '' } }).catch((e: { code: number; stderr: string }) => e);
-    const badTtl = await exec('node', [...script, 'show', code], { env: { ...process.env, TEST_INSTANCE_TTL_DAYS: 'soon' } }).catch((e: { code: number; stderr: string }) => e);
-    const unknown = await exec('node', [...script, 'show', uniqueId('PL-none')], { env: process.env }).catch((e: { code: number; stderr: string }) => e);
+    const noTable = await exec('node', [...script, 'show', code], { env: { ...process.env, MAIN_TABLE: '' } }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    const badTtl = await exec('node', [...script, 'show', code], { env: { ...process.env, TEST_INSTANCE_TTL_DAYS: 'soon' } }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    const unknown = await exec('node', [...script, 'show', uniqueId('PL-none')], { env: process.env }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
 
     expect(registeredOut.stdout).toMatch(/registered license/);
     expect(JSON.parse(shown.stdout)).toMatchObject({ license: { license: code, productId: 'P-1' } });

@@ -7,12 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  DescribeTableCommand,
-  DescribeTimeToLiveCommand,
-  DynamoDBClient,
-  GetItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateQueueCommand,
   DeleteQueueCommand,
@@ -365,7 +360,11 @@ describe('serverless offline (test helper)', () => {
     const queried = await post({ activity: 'queryInstance', instanceId: businessId });
     expect(JSON.parse(queried.raw)).toMatchObject({ resultCode: '000000', info: [{ instanceId: businessId }] });
     const { Item } = await dynamo.send(
-      new GetItemCommand({ TableName: process.env.MAIN_TABLE!, Key: { pk: { S: `INSTANCE#${businessId}` }, sk: { S: '#INSTANCE' } }, ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: process.env.MAIN_TABLE!,
+        Key: { pk: { S: `INSTANCE#${businessId}` }, sk: { S: '#INSTANCE' } },
+        ConsistentRead: true,
+      }),
     );
     expect(Item?.state?.S).toBe('ACTIVE');
 
@@ -470,7 +469,7 @@ describe('npm start: the settings of the fake Open API and the webhook receiver'
     expect(functionEnvProblem(env)).toBeUndefined();
   });
 
-  it('keeps .env/shell settings over the local defaults (empty counts as unset), and the stand-ins\' URLs over both', () => {
+  it("keeps .env/shell settings over the local defaults (empty counts as unset), and the stand-ins' URLs over both", () => {
     const base = {
       PROVISIONING_MODE: 'template',
       KOOGALLERY_AK: 'my-ak',
@@ -510,9 +509,12 @@ describe('npm start: the settings of the fake Open API and the webhook receiver'
     expect(planLocalIntegrations({ OPENAPI_BASE_URL: 'http://localhost:4020/' }, ports).fakeOpenApi).toBeDefined();
     expect(planLocalIntegrations({ WEBHOOK_URL: 'http://127.0.0.1:4010/webhook' }, ports).webhookReceiver).toBeDefined();
     expect(planLocalIntegrations({ ORDER_QUERY: 'false' }, ports).skipped.fakeOpenApi).toBe('ORDER_QUERY is off');
-    expect(functionEnvProblem({ ...functionEnv({ base: {}, resources, endpoints, integrations: running }), WEBHOOK_URL: 'http://10.0.0.1/hook' })).toMatch(
-      /^WEBHOOK_URL: .*https/,
-    );
+    expect(
+      functionEnvProblem({
+        ...functionEnv({ base: {}, resources, endpoints, integrations: running }),
+        WEBHOOK_URL: 'http://10.0.0.1/hook',
+      }),
+    ).toMatch(/^WEBHOOK_URL: .*https/);
   });
 
   it('.env.example documents every setting of lib/config.ts and the local ports', () => {
@@ -521,8 +523,19 @@ describe('npm start: the settings of the fake Open API and the webhook receiver'
     const schema = source.slice(source.indexOf('const envSchema'), source.indexOf('export type Config'));
     const settings = [...schema.matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]!);
     expect(settings).toContain('PROVISIONING_MODE');
-    const local = ['DYNAMODB_PORT', 'FAUXQS_PORT', 'S3_PORT', 'HTTP_PORT', 'LAMBDA_PORT', 'FAKE_OPENAPI_PORT', 'WEBHOOK_RECEIVER_PORT', 'SQS_RETRY_DELAY_SECONDS'];
-    const missing = [...settings, ...local].filter((name) => !new RegExp(`^# ${name}=`, 'm').test(example) && !example.includes(`# ${name}=`));
+    const local = [
+      'DYNAMODB_PORT',
+      'FAUXQS_PORT',
+      'S3_PORT',
+      'HTTP_PORT',
+      'LAMBDA_PORT',
+      'FAKE_OPENAPI_PORT',
+      'WEBHOOK_RECEIVER_PORT',
+      'SQS_RETRY_DELAY_SECONDS',
+    ];
+    const missing = [...settings, ...local].filter(
+      (name) => !new RegExp(`^# ${name}=`, 'm').test(example) && !example.includes(`# ${name}=`),
+    );
     expect(missing).toEqual([]);
   });
 });
@@ -581,14 +594,26 @@ describe('asynchronous provisioning end to end: serverless offline + SQS bridge 
   });
 
   async function produce(body: JsonObject) {
-    const response = await httpCall('POST', `${offline!.url}/koogallery/produce?${new URLSearchParams(signedQuery(body))}`, JSON.stringify(body));
+    const response = await httpCall(
+      'POST',
+      `${offline!.url}/koogallery/produce?${new URLSearchParams(signedQuery(body))}`,
+      JSON.stringify(body),
+    );
     expect(response.status).toBe(200);
-    return JSON.parse(response.raw) as { resultCode: string; instanceId?: string; info?: { instanceId: string; appInfo?: Record<string, string> }[] };
+    return JSON.parse(response.raw) as {
+      resultCode: string;
+      instanceId?: string;
+      info?: { instanceId: string; appInfo?: Record<string, string> }[];
+    };
   }
 
   async function item(instanceId: string) {
     const { Item } = await dynamo.send(
-      new GetItemCommand({ TableName: process.env.MAIN_TABLE!, Key: { pk: { S: `INSTANCE#${instanceId}` }, sk: { S: '#INSTANCE' } }, ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: process.env.MAIN_TABLE!,
+        Key: { pk: { S: `INSTANCE#${instanceId}` }, sk: { S: '#INSTANCE' } },
+        ConsistentRead: true,
+      }),
     );
     return Item ? unmarshall(Item) : undefined;
   }
@@ -613,84 +638,119 @@ describe('asynchronous provisioning end to end: serverless offline + SQS bridge 
 
   const deliveriesOf = (instanceId: string) => receiver.deliveries().filter((d) => d.id.startsWith(`${instanceId}:`));
 
-  it('newInstance MOCKPERIODYEARNEW → 000004 while provisioning → Query Order + webhook → 000000 with the tenant\'s appInfo', { timeout: 45_000 }, async () => {
-    // The webhook answers 1.5 s late, so the PROVISIONING window is long enough to be seen.
-    receiver.delayNext(1, 1_500);
-    let orderId: string = 'MOCKPERIODYEARNEW';
-    let businessId = randomUUID();
-    const t0 = Date.now();
-    let created = await produce({ activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId });
-    if (created.resultCode === '000000' && created.instanceId !== businessId) {
-      // Another test claimed the mock order line first (the table is shared): an order of our own, same terms.
-      orderId = (await freshOrder('process')).orderId;
-      businessId = randomUUID();
-      created = await produce({ activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId });
-    }
-    const answeredMs = Date.now() - t0;
-    expect(created).toEqual({ resultCode: '000000', resultMsg: 'success.', instanceId: businessId });
-    const instanceId = businessId;
+  it(
+    "newInstance MOCKPERIODYEARNEW → 000004 while provisioning → Query Order + webhook → 000000 with the tenant's appInfo",
+    { timeout: 45_000 },
+    async () => {
+      // The webhook answers 1.5 s late, so the PROVISIONING window is long enough to be seen.
+      receiver.delayNext(1, 1_500);
+      let orderId: string = 'MOCKPERIODYEARNEW';
+      let businessId = randomUUID();
+      const t0 = Date.now();
+      let created = await produce({ activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId });
+      if (created.resultCode === '000000' && created.instanceId !== businessId) {
+        // Another test claimed the mock order line first (the table is shared): an order of our own, same terms.
+        orderId = (await freshOrder('process')).orderId;
+        businessId = randomUUID();
+        created = await produce({ activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId });
+      }
+      const answeredMs = Date.now() - t0;
+      expect(created).toEqual({ resultCode: '000000', resultMsg: 'success.', instanceId: businessId });
+      const instanceId = businessId;
 
-    const during = await produce({ activity: 'queryInstance', instanceId });
-    expect(during).toMatchObject({ resultCode: '000004' });
-    expect((await item(instanceId))?.state).toBe('PROVISIONING');
+      const during = await produce({ activity: 'queryInstance', instanceId });
+      expect(during).toMatchObject({ resultCode: '000004' });
+      expect((await item(instanceId))?.state).toBe('PROVISIONING');
 
-    const done = await provisionedAnswer(instanceId);
-    const provisionedMs = Date.now() - t0;
-    const appInfo = done.info![0]!.appInfo!;
-    expect(done.info).toEqual([{ instanceId, appInfo }]);
-    expect(appInfo).toMatchObject({ frontEndUrl: `${FRONTEND}/t/${instanceId}`, userName: expect.stringMatching(/^admin-/), memo: 'Tenant ready' });
-    expect(appInfo.password).toMatch(/^[\w-]{16}$/);
+      const done = await provisionedAnswer(instanceId);
+      const provisionedMs = Date.now() - t0;
+      const appInfo = done.info![0]!.appInfo!;
+      expect(done.info).toEqual([{ instanceId, appInfo }]);
+      expect(appInfo).toMatchObject({
+        frontEndUrl: `${FRONTEND}/t/${instanceId}`,
+        userName: expect.stringMatching(/^admin-/),
+        memo: 'Tenant ready',
+      });
+      expect(appInfo.password).toMatch(/^[\w-]{16}$/);
 
-    // The bridge delivered the event to the provision function, which asked the fake (signed) and the receiver. The
-    // bridge reports a delivery once the function has returned and the message is deleted: on a busy machine, after
-    // the instance already answers as provisioned.
-    await vi.waitFor(() => expect(bridgeLines.join('\n')).toMatch(/→ koogallery-isv-local-provision: \d+ message\(s\), [1-9]\d* done/), {
-      timeout: 15_000,
-      interval: 100,
-    });
-    const queried = fake.calls().filter((c) => c.query.orderId === orderId);
-    expect(queried).toEqual([
-      expect.objectContaining({ akVerified: true, status: 200, resultCode: 'MKT.0000', query: { orderId, orderLineId: `${orderId}-000001` } }),
-    ]);
-    // Exactly one tenant for the instance, provisioned once, with the appInfo the marketplace now sees.
-    const tenant = receiver.tenants().get(instanceId);
-    expect(tenant).toMatchObject({ state: 'ACTIVE', provisions: 1, provisionedBy: `${instanceId}:1`, appInfo });
-    expect(deliveriesOf(instanceId).map((d) => [d.type, d.status, d.replayed])).toEqual([['instance.created', 200, false]]);
+      // The bridge delivered the event to the provision function, which asked the fake (signed) and the receiver. The
+      // bridge reports a delivery once the function has returned and the message is deleted: on a busy machine, after
+      // the instance already answers as provisioned.
+      await vi.waitFor(() => expect(bridgeLines.join('\n')).toMatch(/→ koogallery-isv-local-provision: \d+ message\(s\), [1-9]\d* done/), {
+        timeout: 15_000,
+        interval: 100,
+      });
+      const queried = fake.calls().filter((c) => c.query.orderId === orderId);
+      expect(queried).toEqual([
+        expect.objectContaining({
+          akVerified: true,
+          status: 200,
+          resultCode: 'MKT.0000',
+          query: { orderId, orderLineId: `${orderId}-000001` },
+        }),
+      ]);
+      // Exactly one tenant for the instance, provisioned once, with the appInfo the marketplace now sees.
+      const tenant = receiver.tenants().get(instanceId);
+      expect(tenant).toMatchObject({ state: 'ACTIVE', provisions: 1, provisionedBy: `${instanceId}:1`, appInfo });
+      expect(deliveriesOf(instanceId).map((d) => [d.type, d.status, d.replayed])).toEqual([['instance.created', 200, false]]);
 
-    // The instance carries the order's terms from the fake.
-    const stored = await item(instanceId);
-    expect(stored).toMatchObject({
-      state: 'ACTIVE',
-      appInfo,
-      order: { orderId, orderLineId: `${orderId}-000001`, productId: 'OFFI758576253042421760', skuCode: '5f2c1a4e-8b3d-4c6a-9e1f-0a7b2c3d4e51', amount: '1200.00' },
-    });
-    provisioned = { instanceId, appInfo };
-    console.log(`[e2e] newInstance answered in ${answeredMs} ms; queryInstance had appInfo ${provisionedMs} ms after newInstance was sent`);
-  });
+      // The instance carries the order's terms from the fake.
+      const stored = await item(instanceId);
+      expect(stored).toMatchObject({
+        state: 'ACTIVE',
+        appInfo,
+        order: {
+          orderId,
+          orderLineId: `${orderId}-000001`,
+          productId: 'OFFI758576253042421760',
+          skuCode: '5f2c1a4e-8b3d-4c6a-9e1f-0a7b2c3d4e51',
+          amount: '1200.00',
+        },
+      });
+      provisioned = { instanceId, appInfo };
+      console.log(
+        `[e2e] newInstance answered in ${answeredMs} ms; queryInstance had appInfo ${provisionedMs} ms after newInstance was sent`,
+      );
+    },
+  );
 
-  it('a webhook that fails twice: the queue retries through the bridge, and the tenant is provisioned exactly once', { timeout: 45_000 }, async () => {
-    const order = await freshOrder('http');
-    const businessId = randomUUID();
-    const before = receiver.deliveries().length;
-    receiver.failNext(2);
-    const t0 = Date.now();
-    const created = await produce({ activity: 'newInstance', orderId: order.orderId, orderLineId: `${order.orderId}-000001`, businessId });
-    expect(created).toMatchObject({ resultCode: '000000', instanceId: businessId });
+  it(
+    'a webhook that fails twice: the queue retries through the bridge, and the tenant is provisioned exactly once',
+    { timeout: 45_000 },
+    async () => {
+      const order = await freshOrder('http');
+      const businessId = randomUUID();
+      const before = receiver.deliveries().length;
+      receiver.failNext(2);
+      const t0 = Date.now();
+      const created = await produce({
+        activity: 'newInstance',
+        orderId: order.orderId,
+        orderLineId: `${order.orderId}-000001`,
+        businessId,
+      });
+      expect(created).toMatchObject({ resultCode: '000000', instanceId: businessId });
 
-    const done = await provisionedAnswer(businessId);
-    const provisionedMs = Date.now() - t0;
-    expect(done.info![0]!.appInfo!.frontEndUrl).toBe(`${FRONTEND}/t/${businessId}`);
-    const mine = deliveriesOf(businessId);
-    // The two injected failures went to this instance's event (unless a stray event took one), then it went through.
-    expect(receiver.deliveries().slice(before).filter((d) => d.status === 503)).toHaveLength(2);
-    expect(mine.at(-1)).toMatchObject({ type: 'instance.created', status: 200, replayed: false });
-    expect(mine.slice(0, -1).every((d) => d.status === 503)).toBe(true);
-    expect(mine.length).toBeGreaterThanOrEqual(2);
-    expect(receiver.tenants().get(businessId)).toMatchObject({ state: 'ACTIVE', provisions: 1 });
-    expect(bridgeLines.join('\n')).toMatch(/kept for retry \(receive counts 1,.*retry in 1 s/);
-    expect((await item(businessId))?.state).toBe('ACTIVE');
-    console.log(`[e2e] webhook failing twice: appInfo ${provisionedMs} ms after newInstance (${mine.length} deliveries)`);
-  });
+      const done = await provisionedAnswer(businessId);
+      const provisionedMs = Date.now() - t0;
+      expect(done.info![0]!.appInfo!.frontEndUrl).toBe(`${FRONTEND}/t/${businessId}`);
+      const mine = deliveriesOf(businessId);
+      // The two injected failures went to this instance's event (unless a stray event took one), then it went through.
+      expect(
+        receiver
+          .deliveries()
+          .slice(before)
+          .filter((d) => d.status === 503),
+      ).toHaveLength(2);
+      expect(mine.at(-1)).toMatchObject({ type: 'instance.created', status: 200, replayed: false });
+      expect(mine.slice(0, -1).every((d) => d.status === 503)).toBe(true);
+      expect(mine.length).toBeGreaterThanOrEqual(2);
+      expect(receiver.tenants().get(businessId)).toMatchObject({ state: 'ACTIVE', provisions: 1 });
+      expect(bridgeLines.join('\n')).toMatch(/kept for retry \(receive counts 1,.*retry in 1 s/);
+      expect((await item(businessId))?.state).toBe('ACTIVE');
+      console.log(`[e2e] webhook failing twice: appInfo ${provisionedMs} ms after newInstance (${mine.length} deliveries)`);
+    },
+  );
 
   it('answers a signed legacy V1 GET queryInstance through serverless offline, with a Body-Sign header', async () => {
     expect(provisioned).toBeDefined();
@@ -698,15 +758,25 @@ describe('asynchronous provisioning end to end: serverless offline + SQS bridge 
     const { query } = signV1Request(TEST_KEY, { activity: 'queryInstance', instanceId });
     const response = await httpCall('GET', `${offline!.url}/koogallery/produce?${query}`);
     expect(response.status).toBe(200);
-    const body = JSON.parse(response.raw) as { resultCode: string; encryptType?: string; info?: { instanceId: string; appInfo: Record<string, string> }[] };
-    expect(body).toMatchObject({ resultCode: '000000', encryptType: '1', info: [{ instanceId, appInfo: { frontEndUrl: appInfo.frontEndUrl } }] });
+    const body = JSON.parse(response.raw) as {
+      resultCode: string;
+      encryptType?: string;
+      info?: { instanceId: string; appInfo: Record<string, string> }[];
+    };
+    expect(body).toMatchObject({
+      resultCode: '000000',
+      encryptType: '1',
+      info: [{ instanceId, appInfo: { frontEndUrl: appInfo.frontEndUrl } }],
+    });
     // userName and password travel encrypted (spec §7.6).
     expect(body.info![0]!.appInfo.userName).not.toBe(appInfo.userName);
     expect(body.info![0]!.appInfo.password).not.toBe(appInfo.password);
     // hapi lowers the header name (docs/decisions.md); the value signs the exact bytes sent.
     expect(rawHeader(response.rawHeaders, 'body-sign')).toBe(bodySignHeader(TEST_KEY, response.raw));
     const tampered = signV1Request('another-key', { activity: 'queryInstance', instanceId });
-    expect(JSON.parse((await httpCall('GET', `${offline!.url}/koogallery/produce?${tampered.query}`)).raw)).toMatchObject({ resultCode: '000001' });
+    expect(JSON.parse((await httpCall('GET', `${offline!.url}/koogallery/produce?${tampered.query}`)).raw)).toMatchObject({
+      resultCode: '000001',
+    });
   });
 });
 
@@ -720,12 +790,23 @@ describe('seller API and usage push end to end: serverless offline + fake Open A
 
   beforeAll(async () => {
     // Own tables: the usage push takes every due window of its table, and other test files meter usage too.
-    const resources = await createResources({ stage: `usage${randomUUID().slice(0, 6)}`, dynamoEndpoint: stack.dynamoEndpoint, sqsEndpoint: stack.sqsEndpoint });
+    const resources = await createResources({
+      stage: `usage${randomUUID().slice(0, 6)}`,
+      dynamoEndpoint: stack.dynamoEndpoint,
+      sqsEndpoint: stack.sqsEndpoint,
+    });
     mainTable = resources.tables.MainTable!;
     fake = await startFakeOpenApi({ port: 0, credentials: CREDENTIALS, accessKey: TEST_KEY });
     const { defaults, dictated } = integrationEnv({ fakeOpenApi: { url: fake.url, credentials: CREDENTIALS } });
     offline = await startOffline({
-      env: { ...defaults, ...dictated, ...resourceEnv(resources), ORDER_QUERY: 'false', PROVISIONING_MODE: 'template', USAGE_PRODUCTS: PRODUCT },
+      env: {
+        ...defaults,
+        ...dictated,
+        ...resourceEnv(resources),
+        ORDER_QUERY: 'false',
+        PROVISIONING_MODE: 'template',
+        USAGE_PRODUCTS: PRODUCT,
+      },
     });
   });
 
@@ -743,46 +824,74 @@ describe('seller API and usage push end to end: serverless offline + fake Open A
     return { status: response.status, json: (await response.json()) as Record<string, unknown> };
   }
 
-  it('reports usage over HTTP with a seller key, and the scheduled function pushes it to the marketplace once', { timeout: 45_000 }, async () => {
-    const { secret } = await apiKeyStore(dynamo, mainTable).create({ name: 'e2e', scopes: ['usage:write', 'usage:read'], now: Date.now() });
-    // newInstance carries no product; a renewal names it.
-    const orderId = `E2E${Date.now()}`;
-    const produce = async (body: JsonObject) => {
-      const response = await httpCall('POST', `${offline!.url}/koogallery/produce?${new URLSearchParams(signedQuery(body))}`, JSON.stringify(body));
-      return JSON.parse(response.raw) as { resultCode: string; instanceId?: string };
-    };
-    const created = await produce({ activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: `biz-${orderId}` });
-    expect(created.resultCode).toBe('000000');
-    const instanceId = created.instanceId!;
-    const renewal = { activity: 'refreshInstance', scene: 'RENEWAL', orderId: `${orderId}R`, orderLineId: `${orderId}R-000001`, instanceId, expireTime: '20300101000000', productId: PRODUCT };
-    expect((await produce(renewal)).resultCode).toBe('000000');
+  it(
+    'reports usage over HTTP with a seller key, and the scheduled function pushes it to the marketplace once',
+    { timeout: 45_000 },
+    async () => {
+      const { secret } = await apiKeyStore(dynamo, mainTable).create({
+        name: 'e2e',
+        scopes: ['usage:write', 'usage:read'],
+        now: Date.now(),
+      });
+      // newInstance carries no product; a renewal names it.
+      const orderId = `E2E${Date.now()}`;
+      const produce = async (body: JsonObject) => {
+        const response = await httpCall(
+          'POST',
+          `${offline!.url}/koogallery/produce?${new URLSearchParams(signedQuery(body))}`,
+          JSON.stringify(body),
+        );
+        return JSON.parse(response.raw) as { resultCode: string; instanceId?: string };
+      };
+      const created = await produce({ activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: `biz-${orderId}` });
+      expect(created.resultCode).toBe('000000');
+      const instanceId = created.instanceId!;
+      const renewal = {
+        activity: 'refreshInstance',
+        scene: 'RENEWAL',
+        orderId: `${orderId}R`,
+        orderLineId: `${orderId}R-000001`,
+        instanceId,
+        expireTime: '20300101000000',
+        productId: PRODUCT,
+      };
+      expect((await produce(renewal)).resultCode).toBe('000000');
 
-    const now = Date.now();
-    const begin = new Date(now - (now % HOUR) - HOUR).toISOString();
-    const end = new Date(Date.parse(begin) + HOUR).toISOString();
-    expect((await sellerCall('POST', '/seller/usage', undefined, { records: [] })).status).toBe(401);
-    const reported = await sellerCall('POST', '/seller/usage', secret, {
-      records: [
-        { instanceId, beginTime: begin, endTime: end, value: '2.5', clientRef: 'e2e-1' },
-        { instanceId, beginTime: begin, endTime: end, value: '0.25' },
-        { instanceId, beginTime: begin, endTime: end, value: '2.5', clientRef: 'e2e-1' },
-      ],
-    });
-    expect(reported).toMatchObject({ status: 200, json: { accepted: 2, duplicates: 1, rejected: 0 } });
+      const now = Date.now();
+      const begin = new Date(now - (now % HOUR) - HOUR).toISOString();
+      const end = new Date(Date.parse(begin) + HOUR).toISOString();
+      expect((await sellerCall('POST', '/seller/usage', undefined, { records: [] })).status).toBe(401);
+      const reported = await sellerCall('POST', '/seller/usage', secret, {
+        records: [
+          { instanceId, beginTime: begin, endTime: end, value: '2.5', clientRef: 'e2e-1' },
+          { instanceId, beginTime: begin, endTime: end, value: '0.25' },
+          { instanceId, beginTime: begin, endTime: end, value: '2.5', clientRef: 'e2e-1' },
+        ],
+      });
+      expect(reported).toMatchObject({ status: 200, json: { accepted: 2, duplicates: 1, rejected: 0 } });
 
-    // What the schedule runs at minute 5, invoked through the Lambda API.
-    const invoke = async () => {
-      const response = await fetch(`${offline!.lambdaUrl}/2015-03-31/functions/koogallery-isv-local-usagePush/invocations`, { method: 'POST', body: '{}' });
-      expect(response.status).toBe(200);
-      return (await response.json()) as Record<string, unknown>;
-    };
-    expect(await invoke()).toMatchObject({ requests: 1, accepted: 1 });
-    expect(await invoke()).toMatchObject({ due: 0, requests: 0 });
-    expect(fake.usage().filter((u) => u.instance_id === instanceId).map((u) => u.usage_value)).toEqual(['2.75']);
+      // What the schedule runs at minute 5, invoked through the Lambda API.
+      const invoke = async () => {
+        const response = await fetch(`${offline!.lambdaUrl}/2015-03-31/functions/koogallery-isv-local-usagePush/invocations`, {
+          method: 'POST',
+          body: '{}',
+        });
+        expect(response.status).toBe(200);
+        return (await response.json()) as Record<string, unknown>;
+      };
+      expect(await invoke()).toMatchObject({ requests: 1, accepted: 1 });
+      expect(await invoke()).toMatchObject({ due: 0, requests: 0 });
+      expect(
+        fake
+          .usage()
+          .filter((u) => u.instance_id === instanceId)
+          .map((u) => u.usage_value),
+      ).toEqual(['2.75']);
 
-    const ledger = await sellerCall('GET', `/seller/usage?instanceId=${encodeURIComponent(instanceId)}`, secret);
-    expect(ledger.json).toMatchObject({ total: '2.75', windows: [{ beginTime: begin, state: 'ACCEPTED', value: '2.75' }] });
-    const doc = await sellerCall('GET', '/seller/openapi.json', undefined);
-    expect(doc.json).toMatchObject({ openapi: '3.1.0' });
-  });
+      const ledger = await sellerCall('GET', `/seller/usage?instanceId=${encodeURIComponent(instanceId)}`, secret);
+      expect(ledger.json).toMatchObject({ total: '2.75', windows: [{ beginTime: begin, state: 'ACCEPTED', value: '2.75' }] });
+      const doc = await sellerCall('GET', '/seller/openapi.json', undefined);
+      expect(doc.json).toMatchObject({ openapi: '3.1.0' });
+    },
+  );
 });

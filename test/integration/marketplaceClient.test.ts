@@ -53,7 +53,9 @@ describe('marketplace client', () => {
     expect(bodySignVerdict([['Body-Sign', 'nope']], raw, TEST_KEY, 'any')).toBe('invalid');
     expect(bodySignVerdict([], raw, TEST_KEY, 'any')).toBe('absent');
     const seen: string[] = [];
-    const hooked = marketplaceClient(`${server.url}/koogallery/produce`, TEST_KEY, { beforeSend: async (body) => void seen.push(String(body.activity)) });
+    const hooked = marketplaceClient(`${server.url}/koogallery/produce`, TEST_KEY, {
+      beforeSend: async (body) => void seen.push(String(body.activity)),
+    });
     await hooked.call(requestBody('queryInstance', { instanceId: 'x' }));
     expect(seen).toEqual(['queryInstance']);
   });

@@ -18,12 +18,7 @@ import { interpretQueryOrderAnswer } from '#lib/koogallery/openApi/queryOrder.ts
 import { isRetryable } from '#lib/koogallery/openApi/refusals.ts';
 import type { Log } from '#lib/log.ts';
 import { freePort } from '../../scripts/local/processes.ts';
-import {
-  MOCK_ORDER_IDS,
-  startFakeOpenApi,
-  type FakeOpenApi,
-  type FakeOrder,
-} from '../../scripts/local/fake-openapi.ts';
+import { MOCK_ORDER_IDS, startFakeOpenApi, type FakeOpenApi, type FakeOrder } from '../../scripts/local/fake-openapi.ts';
 
 // Made-up keys, not Huawei's.
 const CREDS: ApigCredentials = { ak: 'FAKEAK0123456789ABCD', sk: 'fake-sk-0123456789-abcdef' };
@@ -268,7 +263,11 @@ describe('fallback host, timeouts and TLS policy', () => {
     expect(outcome.order.chargingMode).toBe('PERIOD');
     expect(fake.calls().length).toBe(before + 1);
     expect(lines).toEqual([
-      { level: 'warn', message: 'Open API primary host unreachable, trying the fallback', extra: { host: new URL(closedUrl).host, error: 'ECONNREFUSED' } },
+      {
+        level: 'warn',
+        message: 'Open API primary host unreachable, trying the fallback',
+        extra: { host: new URL(closedUrl).host, error: 'ECONNREFUSED' },
+      },
     ]);
   });
 
@@ -279,7 +278,10 @@ describe('fallback host, timeouts and TLS policy', () => {
   });
 
   it('a network failure without a fallback → transient', async () => {
-    expect(await failed(client({ baseUrl: closedUrl }).queryOrder('MOCKPERIODYEARNEW'))).toMatchObject({ retry: true, code: 'NETWORK_ERROR' });
+    expect(await failed(client({ baseUrl: closedUrl }).queryOrder('MOCKPERIODYEARNEW'))).toMatchObject({
+      retry: true,
+      code: 'NETWORK_ERROR',
+    });
   });
 
   it('an HTTP answer is never retried on the fallback', async () => {
@@ -322,7 +324,9 @@ describe('fallback host, timeouts and TLS policy', () => {
     expect(() => openApiClient({ baseUrl: 'http://mkt.myhuaweicloud.com', credentials })).toThrow(/baseUrl must use https/);
     expect(() => openApiClient({ baseUrl: 'http://10.0.0.1', credentials })).toThrow(/must use https/);
     expect(() => openApiClient({ baseUrl: 'http://127.0.0.1.example.com', credentials })).toThrow(/must use https/);
-    expect(() => openApiClient({ baseUrl: OPEN_API_BASE_URL, fallbackUrl: 'http://mkt.myhuaweicloud.cn', credentials })).toThrow(/fallbackUrl must use https/);
+    expect(() => openApiClient({ baseUrl: OPEN_API_BASE_URL, fallbackUrl: 'http://mkt.myhuaweicloud.cn', credentials })).toThrow(
+      /fallbackUrl must use https/,
+    );
     expect(() => openApiClient({ baseUrl: 'ftp://mkt.myhuaweicloud.com', credentials })).toThrow(/must use https/);
     expect(() => openApiClient({ baseUrl: 'not a url', credentials })).toThrow(/not a URL/);
     expect(() => openApiClient({ baseUrl: 'https://u:p@mkt.myhuaweicloud.com', credentials })).toThrow(/credentials/);
@@ -355,7 +359,14 @@ describe('the fake Open API itself', () => {
     const res = await fetch(queryUrl('orderId=MOCKONDEMAND'));
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ resultCode: 'MKT.0154', resultMsg: 'illegal token: Authorization header is missing' });
-    expect(fake.calls().at(-1)).toMatchObject({ method: 'GET', path: ORDER_QUERY_PATH, query: { orderId: 'MOCKONDEMAND' }, akVerified: false, status: 401, resultCode: 'MKT.0154' });
+    expect(fake.calls().at(-1)).toMatchObject({
+      method: 'GET',
+      path: ORDER_QUERY_PATH,
+      query: { orderId: 'MOCKONDEMAND' },
+      akVerified: false,
+      status: 401,
+      resultCode: 'MKT.0154',
+    });
   });
 
   it('rejects a tampered query, an unknown AK and a stale date', async () => {
@@ -388,13 +399,21 @@ describe('the fake Open API itself', () => {
   });
 
   it('POST /fake/orders validates, and a rejected order changes nothing', async () => {
-    const post = (body: string) => fetch(`${fake.url}/fake/orders`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+    const post = (body: string) =>
+      fetch(`${fake.url}/fake/orders`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
     const bad = [
       '{not json',
       JSON.stringify({ orderId: 'BAD-1' }),
-      JSON.stringify({ orderId: 'BAD-1', orderLine: [{ orderLineId: 'BAD-1-000001', orderAmount: 19.9, productInfo: [{ productId: 'P', skuCode: 'S' }] }] }),
+      JSON.stringify({
+        orderId: 'BAD-1',
+        orderLine: [{ orderLineId: 'BAD-1-000001', orderAmount: 19.9, productInfo: [{ productId: 'P', skuCode: 'S' }] }],
+      }),
       JSON.stringify({ orderId: 'BAD-1', orderLine: [{ orderLineId: 'BAD-1-000001', productInfo: [] }] }),
-      JSON.stringify({ orderId: 'BAD-1', extra: true, orderLine: [{ orderLineId: 'BAD-1-000001', productInfo: [{ productId: 'P', skuCode: 'S' }] }] }),
+      JSON.stringify({
+        orderId: 'BAD-1',
+        extra: true,
+        orderLine: [{ orderLineId: 'BAD-1-000001', productInfo: [{ productId: 'P', skuCode: 'S' }] }],
+      }),
     ];
     for (const body of bad) {
       const res = await post(body);
@@ -403,16 +422,30 @@ describe('the fake Open API itself', () => {
     }
     expect(await failed(client().queryOrder('BAD-1'))).toMatchObject({ code: 'MKT.9001' });
 
-    const good = await post(JSON.stringify({ orderId: 'GOOD-1', orderLine: [{ orderLineId: 'GOOD-1-000001', orderAmount: '7.00', productInfo: [{ productId: 'P', skuCode: 'S' }] }] }));
+    const good = await post(
+      JSON.stringify({
+        orderId: 'GOOD-1',
+        orderLine: [{ orderLineId: 'GOOD-1-000001', orderAmount: '7.00', productInfo: [{ productId: 'P', skuCode: 'S' }] }],
+      }),
+    );
     expect(good.status).toBe(201);
-    expect(expectOk(await client().queryOrder('GOOD-1')).order).toEqual({ orderId: 'GOOD-1', orderLineId: 'GOOD-1-000001', productId: 'P', skuCode: 'S', amount: '7.00' });
+    expect(expectOk(await client().queryOrder('GOOD-1')).order).toEqual({
+      orderId: 'GOOD-1',
+      orderLineId: 'GOOD-1-000001',
+      productId: 'P',
+      skuCode: 'S',
+      amount: '7.00',
+    });
     expect(() => fake.registerOrder({ orderId: '', orderLine: [] })).toThrow();
   });
 
   it('POST /fake/faults injects a fault from another process', async () => {
     const bad = await fetch(`${fake.url}/fake/faults`, { method: 'POST', body: JSON.stringify({ times: 1 }) });
     expect(bad.status).toBe(400);
-    const res = await fetch(`${fake.url}/fake/faults`, { method: 'POST', body: JSON.stringify({ status: 406, resultCode: 'MKT.0250', times: 2 }) });
+    const res = await fetch(`${fake.url}/fake/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ status: 406, resultCode: 'MKT.0250', times: 2 }),
+    });
     expect(res.status).toBe(201);
     expect(await failed(client().queryOrder('MOCKONDEMAND'))).toMatchObject({ code: 'MKT.0250', retry: true });
     expect(await failed(client().queryOrder('MOCKONDEMAND'))).toMatchObject({ code: 'MKT.0250', retry: true });
@@ -440,7 +473,8 @@ describe('answer parsing', () => {
     interpretQueryOrderAnswer(status, body, orderId, orderLineId, 'primary');
 
   it('keeps the exact digits of amounts and numeric ids', () => {
-    const text = '{"orderAmount": 19.90, "note":"\\"orderAmount\\":1.50", "n":{"amount":-1.5e2,"linearValue":10}, "orderId":12345678901234567890, "list":[{"orderAmount":0.10}]}';
+    const text =
+      '{"orderAmount": 19.90, "note":"\\"orderAmount\\":1.50", "n":{"amount":-1.5e2,"linearValue":10}, "orderId":12345678901234567890, "list":[{"orderAmount":0.10}]}';
     expect(JSON.parse(exactNumbers(text))).toEqual({
       orderAmount: '19.90',
       note: '"orderAmount":1.50',
@@ -500,7 +534,8 @@ describe('answer parsing', () => {
         customerId: 'c',
       },
     });
-    const wrongTypes = '{"resultCode":"MKT.0000","orderInfo":{"orderId":"O","orderType":["x"],"orderLine":[{"orderLineId":"L","periodNumber":"many","orderAmount":"lots","novel":1},7]}}';
+    const wrongTypes =
+      '{"resultCode":"MKT.0000","orderInfo":{"orderId":"O","orderType":["x"],"orderLine":[{"orderLineId":"L","periodNumber":"many","orderAmount":"lots","novel":1},7]}}';
     const o = interpret(200, wrongTypes, 'O', 'L');
     expect(o).toEqual({ ok: true, via: 'primary', unknownFields: ['orderLine.novel'], order: { orderId: 'O', orderLineId: 'L' } });
   });
@@ -520,7 +555,11 @@ describe('answer parsing', () => {
     expect(interpret(404, '<html>no</html>')).toMatchObject({ ok: false, retry: false, code: 'HTTP_404' });
     expect(interpret(200, 'garbage')).toMatchObject({ ok: false, retry: true, code: 'BAD_RESPONSE' });
     expect(interpret(200, '{}')).toMatchObject({ ok: false, retry: true, code: 'BAD_RESPONSE' });
-    expect(interpret(429, '{"error_code":"APIG.0308","error_msg":"throttled"}')).toMatchObject({ ok: false, retry: true, code: 'APIG.0308' });
+    expect(interpret(429, '{"error_code":"APIG.0308","error_msg":"throttled"}')).toMatchObject({
+      ok: false,
+      retry: true,
+      code: 'APIG.0308',
+    });
     expect(interpret(401, '{"error_code":"APIG.0301","error_msg":"Incorrect IAM authentication information"}')).toMatchObject({
       ok: false,
       retry: false,

@@ -20,7 +20,9 @@ const sqs = sqsClient();
 
 async function receiveEvent(queueUrl: string, eventId: string): Promise<SQSRecord> {
   for (let i = 0; i < 100; i++) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 30 }));
+    const out = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 30 }),
+    );
     const message = (out.Messages ?? []).find((m) => (JSON.parse(m.Body ?? '{}') as LifecycleEvent).eventId === eventId);
     if (message) return sqsEvent([message], 'arn:aws:sqs:us-east-1:000000000000:provisioning', 'us-east-1').Records[0]!;
   }
@@ -62,9 +64,25 @@ describe('outbox relay', () => {
   });
 
   it('reports malformed messages as batch item failures and handles the rest', async () => {
-    const base = { receiptHandle: 'r', attributes: {} as SQSRecord['attributes'], messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'a', awsRegion: 'us-east-1' };
+    const base = {
+      receiptHandle: 'r',
+      attributes: {} as SQSRecord['attributes'],
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'a',
+      awsRegion: 'us-east-1',
+    };
     // An event for an instance that no longer exists (a purged test instance) is done, not retried.
-    const gone: LifecycleEvent = { eventId: 'gone:2', type: 'instance.frozen', instanceId: uniqueId('gone'), version: 2, state: 'FROZEN', occurredAt: new Date().toISOString(), test: true };
+    const gone: LifecycleEvent = {
+      eventId: 'gone:2',
+      type: 'instance.frozen',
+      instanceId: uniqueId('gone'),
+      version: 2,
+      state: 'FROZEN',
+      occurredAt: new Date().toISOString(),
+      test: true,
+    };
     const result = await provision(
       {
         Records: [

@@ -17,7 +17,9 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-async function standIn(answer: (body: string) => { status: number; headers: Record<string, string>; body: string; delayMs?: number }): Promise<{ url: string; server: Server }> {
+async function standIn(
+  answer: (body: string) => { status: number; headers: Record<string, string>; body: string; delayMs?: number },
+): Promise<{ url: string; server: Server }> {
   const s = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
@@ -33,11 +35,21 @@ async function standIn(answer: (body: string) => { status: number; headers: Reco
 describe('availability probe', () => {
   it('passes against the real server: a debug newInstance and its query, signed answers within 5 s', async () => {
     const result = await handler();
-    expect(result).toMatchObject({ ok: true, checks: [{ title: 'debug newInstance', ok: true, resultCode: '000000' }, { title: 'debug queryInstance', ok: true }] });
+    expect(result).toMatchObject({
+      ok: true,
+      checks: [
+        { title: 'debug newInstance', ok: true, resultCode: '000000' },
+        { title: 'debug queryInstance', ok: true },
+      ],
+    });
   });
 
   it('fails, saying why, when answers are unsigned, errors, slow, or missing', async () => {
-    const unsigned = await standIn(() => ({ status: 200, headers: { 'Content-Type': 'application/json' }, body: '{"resultCode":"000000","resultMsg":"ok","instanceId":"i-1"}' }));
+    const unsigned = await standIn(() => ({
+      status: 200,
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"resultCode":"000000","resultMsg":"ok","instanceId":"i-1"}',
+    }));
     const failing = await standIn(() => ({ status: 500, headers: {}, body: 'Internal Server Error' }));
     const slow = await standIn(() => ({ status: 200, headers: {}, body: '{}', delayMs: 400 }));
     try {

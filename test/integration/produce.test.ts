@@ -116,7 +116,11 @@ describe('authentication (spec §7.2)', () => {
 
   it('logs no key, signature or nonce, for accepted and refused calls', async () => {
     const lines: unknown[] = [];
-    const recording = { info: (m: string, e?: object) => lines.push([m, e]), warn: (m: string, e?: object) => lines.push([m, e]), error: (m: string, e?: object) => lines.push([m, e]) };
+    const recording = {
+      info: (m: string, e?: object) => lines.push([m, e]),
+      warn: (m: string, e?: object) => lines.push([m, e]),
+      error: (m: string, e?: object) => lines.push([m, e]),
+    };
     const orderId = uniqueId('CS');
     const body = { activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: uniqueId('biz') };
     const queries = [signedQuery(body), signedQuery(body, { key: 'wrong-key' })];
@@ -129,13 +133,20 @@ describe('authentication (spec §7.2)', () => {
     const text = JSON.stringify(lines);
     expect(lines.length).toBeGreaterThanOrEqual(2);
     expect(text).toContain('000001');
-    for (const secret of [TEST_KEY, ...queries.flatMap((q) => [q.signature, q.signature.toLowerCase(), q.nonce])]) expect(text).not.toContain(secret);
+    for (const secret of [TEST_KEY, ...queries.flatMap((q) => [q.signature, q.signature.toLowerCase(), q.nonce])])
+      expect(text).not.toContain(secret);
   });
 
   it('keeps no signature, key or body in the message log', async () => {
     const { response, body } = await newInstance();
     const record = await auditRecord(response.correlationId);
-    expect(record).toMatchObject({ activity: 'newInstance', orderId: body.orderId, instanceId: response.json.instanceId, resultCode: '000000', signatureForm: 'top-level-sorted' });
+    expect(record).toMatchObject({
+      activity: 'newInstance',
+      orderId: body.orderId,
+      instanceId: response.json.instanceId,
+      resultCode: '000000',
+      signatureForm: 'top-level-sorted',
+    });
     expect(record?.bodySha256).toMatch(/^[0-9a-f]{64}$/);
     expect(typeof record?.latencyMs).toBe('number');
     const text = JSON.stringify(record);
@@ -151,7 +162,9 @@ describe('newInstance (spec §3.1)', () => {
     const instance = await store().getInstance(instanceId);
     expect(instance).toMatchObject({ state: 'ACTIVE', orderId: body.orderId, test: false, version: 1 });
     expect(instance?.appInfo?.frontEndUrl).toContain(instanceId);
-    expect(await store().getHistory(instanceId)).toMatchObject([{ version: 1, activity: 'newInstance', to: 'ACTIVE', orderId: body.orderId }]);
+    expect(await store().getHistory(instanceId)).toMatchObject([
+      { version: 1, activity: 'newInstance', to: 'ACTIVE', orderId: body.orderId },
+    ]);
   });
 
   it('answers a retry (new businessId, new nonce) with the same instanceId and creates nothing', async () => {
@@ -183,10 +196,15 @@ describe('newInstance (spec §3.1)', () => {
     const { instanceId } = await newInstance();
     const instance = await store().getInstance(instanceId);
     const outboxItem = await dynamoClient().send(
-      new GetItemCommand({ TableName: env('MAIN_TABLE'), Key: marshall(keys.outbox(instance!.createdAt, `${instanceId}:1`)), ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: env('MAIN_TABLE'),
+        Key: marshall(keys.outbox(instance!.createdAt, `${instanceId}:1`)),
+        ConsistentRead: true,
+      }),
     );
     // Either still pending or already handled by a consumer; when present it is the created event.
-    if (outboxItem.Item) expect(JSON.parse(outboxItem.Item.message!.S!)).toMatchObject({ type: 'instance.created', instanceId, version: 1 });
+    if (outboxItem.Item)
+      expect(JSON.parse(outboxItem.Item.message!.S!)).toMatchObject({ type: 'instance.created', instanceId, version: 1 });
   });
 });
 
@@ -311,7 +329,9 @@ describe('lifecycle (spec §3.3–3.7)', () => {
     expect(instance?.version).toBe(history.length);
     for (let i = 1; i < history.length; i++) expect(history[i]?.from).toBe(history[i - 1]?.to);
     // Two distinct renewal orders (i % 4 over even steps), each applied exactly once.
-    expect(history.filter((h) => h.activity === 'refreshInstance')).toHaveLength(new Set(bodies.filter((b) => b.activity === 'refreshInstance').map((b) => (b as { orderId: string }).orderId)).size);
+    expect(history.filter((h) => h.activity === 'refreshInstance')).toHaveLength(
+      new Set(bodies.filter((b) => b.activity === 'refreshInstance').map((b) => (b as { orderId: string }).orderId)).size,
+    );
   });
 });
 
@@ -320,7 +340,9 @@ describe('debug traffic (testFlag=1)', () => {
     const { instanceId } = await newInstance({ testFlag: '1' });
     const instance = await store().getInstance(instanceId);
     expect(instance?.test).toBe(true);
-    const item = await dynamoClient().send(new GetItemCommand({ TableName: env('MAIN_TABLE'), Key: marshall(keys.instance(instanceId)), ConsistentRead: true }));
+    const item = await dynamoClient().send(
+      new GetItemCommand({ TableName: env('MAIN_TABLE'), Key: marshall(keys.instance(instanceId)), ConsistentRead: true }),
+    );
     const expiresAt = Number(item.Item?.expiresAt?.N);
     expect(expiresAt).toBeGreaterThan(Date.now() / 1000 + 7 * 86400 - 120);
     expect(expiresAt).toBeLessThan(Date.now() / 1000 + 7 * 86400 + 120);

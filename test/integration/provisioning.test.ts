@@ -112,12 +112,23 @@ describe('asynchronous provisioning', () => {
     const done = await instance(instanceId);
     expect(done.state).toBe('ACTIVE');
     expect(done.appInfo?.frontEndUrl).toBe(receiver.tenants().get(instanceId)?.appInfo.frontEndUrl);
-    expect(done.order).toMatchObject({ productId: 'OFFI-TEST-1', skuCode: 'sku-basic', linearValue: 10, amount: '19.90', chargingMode: 'PERIOD', customerId: 'cust-1' });
+    expect(done.order).toMatchObject({
+      productId: 'OFFI-TEST-1',
+      skuCode: 'sku-basic',
+      linearValue: 10,
+      amount: '19.90',
+      chargingMode: 'PERIOD',
+      customerId: 'cust-1',
+    });
     expect(done.expireTime).toBe('20261201080000');
     // The buyer's contact never reaches our tables.
     expect(JSON.stringify(done)).not.toMatch(/buyer@example\.com|13800000000/);
     const record = await dynamoClient().send(
-      new GetItemCommand({ TableName: env('MAIN_TABLE'), Key: marshall(keys.order(placed.orderId, `${placed.orderId}-000001`)), ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: env('MAIN_TABLE'),
+        Key: marshall(keys.order(placed.orderId, `${placed.orderId}-000001`)),
+        ConsistentRead: true,
+      }),
     );
     expect(unmarshall(record.Item!)).toMatchObject({ instanceId, amount: '19.90', skuCode: 'sku-basic' });
     expect(JSON.stringify(record.Item)).not.toMatch(/buyer@example\.com|13800000000/);
@@ -139,7 +150,12 @@ describe('asynchronous provisioning', () => {
     // Concurrent deliveries: one provisions, the other finds it done or lost the race and will be redelivered.
     expect(results.some((r) => r.status === 'fulfilled' && r.value === 'provisioned')).toBe(true);
     expect(await handleLifecycleEvent(event, worker())).toBe('skipped');
-    const again = await produce({ activity: 'newInstance', orderId: placed.orderId, orderLineId: `${placed.orderId}-000001`, businessId: uniqueId('biz') });
+    const again = await produce({
+      activity: 'newInstance',
+      orderId: placed.orderId,
+      orderLineId: `${placed.orderId}-000001`,
+      businessId: uniqueId('biz'),
+    });
     expect(again).toMatchObject({ resultCode: '000000', instanceId });
     expect(published.filter((e) => e.instanceId === instanceId)).toHaveLength(1);
     expect(receiver.tenants().get(instanceId)?.provisions).toBe(1);
@@ -157,7 +173,12 @@ describe('asynchronous provisioning', () => {
     expect(await outboxHas(event)).toBe(true);
     expect(await handleLifecycleEvent(event, worker())).toBe('provisioned');
     expect(receiver.tenants().get(instanceId)?.provisions).toBe(1);
-    expect(receiver.deliveries().filter((d) => d.id === event.eventId).map((d) => d.status)).toEqual([503, 503, 200]);
+    expect(
+      receiver
+        .deliveries()
+        .filter((d) => d.id === event.eventId)
+        .map((d) => d.status),
+    ).toEqual([503, 503, 200]);
   });
 
   it('retries a rate-limited or failing Open API and changes nothing meanwhile', async () => {
@@ -210,7 +231,15 @@ describe('asynchronous provisioning', () => {
       ['instance.provisioned', 'provisioner', 'ACTIVE'],
     ]);
     // Only a failed provisioning can be retried.
-    expect(await retryFailedProvisioning(instanceId, { store: store(), publisher: { publish: async () => [] }, now: Date.now, log: quiet, testTtlDays: 7 })).toEqual({
+    expect(
+      await retryFailedProvisioning(instanceId, {
+        store: store(),
+        publisher: { publish: async () => [] },
+        now: Date.now,
+        log: quiet,
+        testTtlDays: 7,
+      }),
+    ).toEqual({
       ok: false,
       reason: 'instance is ACTIVE, not PROVISIONING_FAILED',
     });
@@ -254,12 +283,17 @@ describe('asynchronous provisioning', () => {
     const upgrade = order({ productInfo: [{ productId: 'OFFI-TEST-1', skuCode: 'sku-pro', linearValue: 50 }], orderAmount: '80.00' });
     openApi.registerOrder(upgrade);
     const upgradeLine = `${upgrade.orderId}-000001`;
-    expect((await produce({ activity: 'upgradeInstance', instanceId, orderId: upgrade.orderId, orderLineId: upgradeLine })).resultCode).toBe('000000');
+    expect(
+      (await produce({ activity: 'upgradeInstance', instanceId, orderId: upgrade.orderId, orderLineId: upgradeLine })).resultCode,
+    ).toBe('000000');
     const upgraded = lastEvent(instanceId);
     expect(await handleLifecycleEvent(upgraded, worker())).toBe('notified');
     const after = await instance(instanceId);
     expect(after.order).toMatchObject({ orderId: upgrade.orderId, skuCode: 'sku-pro', linearValue: 50, amount: '80.00' });
-    expect((await store().getHistory(instanceId)).at(-1)).toMatchObject({ activity: 'upgradeInstance', changes: { skuCode: 'sku-pro', linearValue: 50 } });
+    expect((await store().getHistory(instanceId)).at(-1)).toMatchObject({
+      activity: 'upgradeInstance',
+      changes: { skuCode: 'sku-pro', linearValue: 50 },
+    });
     expect(receiver.deliveries().at(-1)).toMatchObject({ id: upgraded.eventId, type: 'instance.upgraded', status: 200 });
     // Redelivered: the terms are already stored, the product gets the same event id again.
     expect(await handleLifecycleEvent(upgraded, worker())).toBe('notified');
@@ -274,13 +308,24 @@ describe('asynchronous provisioning', () => {
     const placed = order();
     openApi.registerOrder(placed);
     const { instanceId, event } = await newInstance(placed.orderId);
-    const result = await handleLifecycleEvent(event, worker({ adapter: templateAdapter({ frontEndUrl: 'https://app.example.com/t/{instanceId}' }) }));
+    const result = await handleLifecycleEvent(
+      event,
+      worker({ adapter: templateAdapter({ frontEndUrl: 'https://app.example.com/t/{instanceId}' }) }),
+    );
     expect(result).toBe('provisioned');
     expect((await instance(instanceId)).appInfo).toEqual({ frontEndUrl: `https://app.example.com/t/${encodeURIComponent(instanceId)}` });
   });
 
   it('skips events of instances that no longer exist and of provisioning that never happened', async () => {
-    const gone: LifecycleEvent = { eventId: 'gone:2', type: 'instance.frozen', instanceId: uniqueId('gone'), version: 2, state: 'FROZEN', occurredAt: new Date().toISOString(), test: true };
+    const gone: LifecycleEvent = {
+      eventId: 'gone:2',
+      type: 'instance.frozen',
+      instanceId: uniqueId('gone'),
+      version: 2,
+      state: 'FROZEN',
+      occurredAt: new Date().toISOString(),
+      test: true,
+    };
     expect(await handleLifecycleEvent(gone, worker())).toBe('skipped');
     const { instanceId, event } = await newInstance(uniqueId('CS'));
     expect(await handleLifecycleEvent(event, worker())).toBe('failed');

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  DeleteQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sqsClient } from '#lib/aws/clients.ts';
 import { runRedriveCli } from '../../scripts/redrive.ts';
@@ -17,7 +23,12 @@ async function queuePair() {
   const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl!;
   const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
   const source = (
-    await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: 5 }) } }))
+    await sqs.send(
+      new CreateQueueCommand({
+        QueueName: name,
+        Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: 5 }) },
+      }),
+    )
   ).QueueUrl!;
   created.push(source, dlq);
   return { source, dlq };
@@ -36,11 +47,17 @@ async function bodies(url: string): Promise<string[]> {
 describe('npm run redrive', () => {
   it('lists with --dry-run, then moves every dead-lettered event back to the queue', async () => {
     const { source, dlq } = await queuePair();
-    for (const id of ['i-1:2', 'i-2:1', 'i-3:4']) await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: JSON.stringify({ eventId: id }) }));
+    for (const id of ['i-1:2', 'i-2:1', 'i-3:4'])
+      await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: JSON.stringify({ eventId: id }) }));
 
     const dry = out();
     expect(await runRedriveCli(['--dry-run'], source, dry.io)).toBe(0);
-    expect(dry.lines.filter((l) => l.startsWith('dead-lettered')).map((l) => l.split(/\s+/)[1]).sort()).toEqual(['i-1:2', 'i-2:1', 'i-3:4']);
+    expect(
+      dry.lines
+        .filter((l) => l.startsWith('dead-lettered'))
+        .map((l) => l.split(/\s+/)[1])
+        .sort(),
+    ).toEqual(['i-1:2', 'i-2:1', 'i-3:4']);
 
     const move = out();
     expect(await runRedriveCli([], source, move.io)).toBe(0);

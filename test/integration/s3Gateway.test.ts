@@ -98,7 +98,14 @@ const errorMessage = (xml: string) => /<Message>([^<]*)<\/Message>/.exec(xml)?.[
 async function presign(
   key: string,
   body: Buffer,
-  options: { max?: number; contentType?: string; expires?: number; checksumOf?: Buffer; fields?: Record<string, string>; client?: S3Client } = {},
+  options: {
+    max?: number;
+    contentType?: string;
+    expires?: number;
+    checksumOf?: Buffer;
+    fields?: Record<string, string>;
+    client?: S3Client;
+  } = {},
 ) {
   const contentType = options.contentType ?? 'application/pdf';
   return createPresignedPost(options.client ?? viaGateway, {
@@ -254,7 +261,9 @@ describe('POST Object through the S3 front', () => {
     const key = `proofs/o1/${randomUUID()}`;
     const { url, fields } = await presign(key, body, { max: 100 });
     const policy = JSON.parse(Buffer.from(fields.Policy!, 'base64').toString('utf8')) as { conditions: unknown[] };
-    policy.conditions = policy.conditions.map((c) => (Array.isArray(c) && c[0] === 'content-length-range' ? ['content-length-range', 1, 10_000] : c));
+    policy.conditions = policy.conditions.map((c) =>
+      Array.isArray(c) && c[0] === 'content-length-range' ? ['content-length-range', 1, 10_000] : c,
+    );
     const tamperedPolicy = await upload(url, { ...fields, Policy: Buffer.from(JSON.stringify(policy)).toString('base64') }, body);
     expect(tamperedPolicy.status).toBe(403);
     expect(errorCode(tamperedPolicy.text)).toBe('SignatureDoesNotMatch');
@@ -367,7 +376,7 @@ describe('POST Object through the S3 front', () => {
     }
   });
 
-  it('passes on fauxqs\'s NoSuchBucket, and answers browsers\' CORS preflight', async () => {
+  it("passes on fauxqs's NoSuchBucket, and answers browsers' CORS preflight", async () => {
     const { url, fields } = await createPresignedPost(viaGateway, { Bucket: 'no-such-bucket-here', Key: 'proofs/x' });
     const answer = await upload(url, fields, pdf(10));
     expect([answer.status, errorCode(answer.text)]).toEqual([404, 'NoSuchBucket']);
@@ -470,7 +479,9 @@ describe('other S3 requests through the S3 front', () => {
 
   it('serves a presigned PUT URL made against the gateway, with its event', async () => {
     const key = `proofs/presigned-put/${randomUUID()}`;
-    const url = await getSignedUrl(viaGateway, new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: 'application/pdf' }), { expiresIn: 60 });
+    const url = await getSignedUrl(viaGateway, new PutObjectCommand({ Bucket: bucket, Key: key, ContentType: 'application/pdf' }), {
+      expiresIn: 60,
+    });
     const body = pdf(321);
     const response = await fetch(url, { method: 'PUT', body, headers: { 'content-type': 'application/pdf' } });
     expect(response.status).toBe(200);
@@ -480,7 +491,9 @@ describe('other S3 requests through the S3 front', () => {
 
   it('delivers ObjectCreated:CompleteMultipartUpload and ObjectCreated:Copy', async () => {
     const key = `proofs/mpu/${randomUUID()}`;
-    const { UploadId } = await viaGateway.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: 'application/pdf' }));
+    const { UploadId } = await viaGateway.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: 'application/pdf' }),
+    );
     const parts = [pdf(5 * 1024 * 1024, 1), pdf(1000, 2)];
     const etags: string[] = [];
     for (const [i, part] of parts.entries()) {
@@ -510,7 +523,10 @@ describe('other S3 requests through the S3 front', () => {
     await viaGateway.send(new CopyObjectCommand({ Bucket: bucket, Key: copy, CopySource: `${bucket}/${key}` }));
     records = await delivered();
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ eventName: 'ObjectCreated:Copy', s3: { object: { key: copy, size: parts[0]!.length + parts[1]!.length } } });
+    expect(records[0]).toMatchObject({
+      eventName: 'ObjectCreated:Copy',
+      s3: { object: { key: copy, size: parts[0]!.length + parts[1]!.length } },
+    });
     expect(records[0]!.s3.object.sequencer > completedSequencer).toBe(true);
   });
 
@@ -542,7 +558,11 @@ describe('offlineInvoker', () => {
       let text = '';
       req.on('data', (c: Buffer) => (text += c.toString('utf8')));
       req.on('end', () => {
-        calls.push({ url: req.url ?? '', invocationType: req.headers['x-amz-invocation-type'] as string | undefined, body: JSON.parse(text) });
+        calls.push({
+          url: req.url ?? '',
+          invocationType: req.headers['x-amz-invocation-type'] as string | undefined,
+          body: JSON.parse(text),
+        });
         if (mode === 'missing') {
           res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ Message: 'Function not found' }));
         } else if (mode === 'function-error') {

@@ -34,7 +34,11 @@ const errors: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
   const stack = inject('localStack');
-  const resources = await createResources({ stage: `sweep${randomUUID().slice(0, 6)}`, dynamoEndpoint: stack.dynamoEndpoint, sqsEndpoint: stack.sqsEndpoint });
+  const resources = await createResources({
+    stage: `sweep${randomUUID().slice(0, 6)}`,
+    dynamoEndpoint: stack.dynamoEndpoint,
+    sqsEndpoint: stack.sqsEndpoint,
+  });
   tables = { main: resources.tables.MainTable!, audit: resources.tables.AuditTable! };
   queues = resources.queues;
   store = instanceStore(dynamoClient(), tables);
@@ -70,7 +74,10 @@ async function produce(body: JsonObject, asyncProvisioning: boolean) {
 async function newInstance(asyncProvisioning: boolean, extra: JsonObject = {}) {
   const orderId = uniqueId('CS');
   const instanceId = uniqueId('biz');
-  const answer = await produce({ activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: instanceId, ...extra }, asyncProvisioning);
+  const answer = await produce(
+    { activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: instanceId, ...extra },
+    asyncProvisioning,
+  );
   expect(answer.resultCode).toBe('000000');
   return instanceId;
 }
@@ -113,7 +120,18 @@ describe('safety sweep', () => {
     const frozen = await newInstance(false);
     const debug = await newInstance(false, { testFlag: '1' });
     const renew = (instanceId: string, testFlag = '0') =>
-      produce({ activity: 'refreshInstance', instanceId, scene: 'RENEWAL', orderId: uniqueId('R'), orderLineId: uniqueId('RL'), expireTime: '20260101000000', testFlag }, false);
+      produce(
+        {
+          activity: 'refreshInstance',
+          instanceId,
+          scene: 'RENEWAL',
+          orderId: uniqueId('R'),
+          orderLineId: uniqueId('RL'),
+          expireTime: '20260101000000',
+          testFlag,
+        },
+        false,
+      );
     for (const id of [expired, frozen]) expect((await renew(id)).resultCode).toBe('000000');
     expect((await renew(debug, '1')).resultCode).toBe('000000');
     expect((await produce({ activity: 'updateInstanceStatus', instanceId: frozen, status: 'FREEZE' }, false)).resultCode).toBe('000000');
@@ -129,7 +147,21 @@ describe('safety sweep', () => {
     expect((await safetySweep(sweepDeps(now + HOUR), options)).flaggedOverdue).toBe(0);
 
     // A renewal answers the flag.
-    expect((await produce({ activity: 'refreshInstance', instanceId: expired, scene: 'RENEWAL', orderId: uniqueId('R'), orderLineId: uniqueId('RL'), expireTime: '20270101000000' }, false)).resultCode).toBe('000000');
+    expect(
+      (
+        await produce(
+          {
+            activity: 'refreshInstance',
+            instanceId: expired,
+            scene: 'RENEWAL',
+            orderId: uniqueId('R'),
+            orderLineId: uniqueId('RL'),
+            expireTime: '20270101000000',
+          },
+          false,
+        )
+      ).resultCode,
+    ).toBe('000000');
     expect((await store.getInstance(expired))?.overdueSince).toBeUndefined();
   });
 });
@@ -144,14 +176,23 @@ describe('dead-letter queue', () => {
     let receives = 0;
     for (let i = 0; i < 10; i++) {
       // Visible again at once, as after a failed attempt once the visibility timeout is over.
-      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, VisibilityTimeout: 0, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }));
+      const out = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queue.url,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: 0,
+          WaitTimeSeconds: 0,
+          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+        }),
+      );
       const messages = out.Messages ?? [];
       if (messages.length === 0) break;
       receives++;
       const result = await provision(sqsEvent(messages, queue.arn, 'us-east-1'), lambdaContext('dlq'));
       const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
       expect(failed.size).toBe(messages.length);
-      for (const m of messages) if (!failed.has(m.MessageId!)) await sqs.send(new DeleteMessageCommand({ QueueUrl: queue.url, ReceiptHandle: m.ReceiptHandle! }));
+      for (const m of messages)
+        if (!failed.has(m.MessageId!)) await sqs.send(new DeleteMessageCommand({ QueueUrl: queue.url, ReceiptHandle: m.ReceiptHandle! }));
     }
     expect(receives).toBe(5);
     const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));

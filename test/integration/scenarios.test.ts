@@ -36,14 +36,21 @@ async function registeredLicense(): Promise<string> {
   const license = uniqueId('PL');
   const orderId = uniqueId('CS');
   const store = licenseCliStore(dynamoClient(), env('MAIN_TABLE'));
-  const result = await registerLicenseCode(store, { license, orderId, orderLineId: `${orderId}-000001`, productId: 'P-1', expireTime: '20270101000000' }, Date.now());
+  const result = await registerLicenseCode(
+    store,
+    { license, orderId, orderLineId: `${orderId}-000001`, productId: 'P-1', expireTime: '20270101000000' },
+    Date.now(),
+  );
   expect(result.outcome).toBe('registered');
   return license;
 }
 
 /** Every step ok, and all of them ran; the printed steps on failure. */
 function expectAllOk(name: string, results: StepResult[]): void {
-  expect(results.filter((r) => !r.ok), formatSteps(results)).toEqual([]);
+  expect(
+    results.filter((r) => !r.ok),
+    formatSteps(results),
+  ).toEqual([]);
   expect(results.map((r) => r.step)).toEqual(Array.from({ length: STEP_COUNTS[name]! }, (_, i) => i + 1));
   expect(results.every((r) => r.scenario === name)).toBe(true);
 }
@@ -99,12 +106,25 @@ describe('scenarios: template provisioning at once, no Query Order', () => {
 
   it('license without a code: an unknown code answers 000003, and the other steps are listed as skipped with the reason', async () => {
     const results = await SCENARIOS.license!.run(options);
-    expect(results[0]).toMatchObject({ step: 1, ok: true, resultCode: '000003', title: 'refreshLicenseCode for an unknown code answers 000003' });
+    expect(results[0]).toMatchObject({
+      step: 1,
+      ok: true,
+      resultCode: '000003',
+      title: 'refreshLicenseCode for an unknown code answers 000003',
+    });
     expect(results.slice(1)).toHaveLength(5);
     for (const skipped of results.slice(1)) {
-      expect(skipped).toMatchObject({ ok: true, skipped: true, detail: expect.stringMatching(/^skipped: no License code given \(--license\)/) });
+      expect(skipped).toMatchObject({
+        ok: true,
+        skipped: true,
+        detail: expect.stringMatching(/^skipped: no License code given \(--license\)/),
+      });
     }
-    expect(formatSteps(results).split('\n').filter((l) => l.startsWith('–'))).toHaveLength(5);
+    expect(
+      formatSteps(results)
+        .split('\n')
+        .filter((l) => l.startsWith('–')),
+    ).toHaveLength(5);
   });
 
   it('pay-per-use without a seller key fails its first step, sending nothing', async () => {
@@ -129,7 +149,9 @@ describe('scenarios: template provisioning at once, no Query Order', () => {
 
   it('retry-storm refuses a concurrency out of range', async () => {
     const results = await SCENARIOS['retry-storm']!.run({ ...options, concurrency: 0 });
-    expect(results).toEqual([expect.objectContaining({ step: 1, ok: false, detail: 'concurrency must be a whole number from 1 to 500, got 0' })]);
+    expect(results).toEqual([
+      expect.objectContaining({ step: 1, ok: false, detail: 'concurrency must be a whole number from 1 to 500, got 0' }),
+    ]);
   });
 
   it('reports each step through onStep as it happens, and prints them one a line', async () => {
@@ -176,7 +198,11 @@ describe('scenarios against stand-in servers', () => {
     try {
       const results = await SCENARIOS.debugger!.run({ url: server.url, key: TEST_KEY });
       expectAllOk('debugger', results);
-      expect(results[1]).toMatchObject({ title: 'queryInstance testFlag=1', resultCode: '000000', detail: expect.stringMatching(/^appInfo after 3 queries \(2 answered 000004\), \d+ ms$/) });
+      expect(results[1]).toMatchObject({
+        title: 'queryInstance testFlag=1',
+        resultCode: '000000',
+        detail: expect.stringMatching(/^appInfo after 3 queries \(2 answered 000004\), \d+ ms$/),
+      });
     } finally {
       await server.close();
     }
@@ -186,7 +212,14 @@ describe('scenarios against stand-in servers', () => {
     const server = await standIn({ processing: 0, signKey: 'not-the-access-key' });
     try {
       const results = await SCENARIOS.upgrade!.run({ url: server.url, key: TEST_KEY });
-      expect(results).toEqual([expect.objectContaining({ step: 1, ok: false, resultCode: '000000', detail: expect.stringMatching(/^Body-Sign does not match the answer — answer: HTTP 200 /) })]);
+      expect(results).toEqual([
+        expect.objectContaining({
+          step: 1,
+          ok: false,
+          resultCode: '000000',
+          detail: expect.stringMatching(/^Body-Sign does not match the answer — answer: HTTP 200 /),
+        }),
+      ]);
     } finally {
       await server.close();
     }
@@ -199,7 +232,9 @@ describe('scenarios against a broken server', () => {
   beforeAll(async () => {
     broken = createServer((req, res) => {
       req.resume();
-      req.on('end', () => res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"resultCode":"000005","resultMsg":"other inner error"}'));
+      req.on('end', () =>
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"resultCode":"000005","resultMsg":"other inner error"}'),
+      );
     });
     await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(broken.address() as AddressInfo).port}/koogallery/produce`;
@@ -210,7 +245,9 @@ describe('scenarios against a broken server', () => {
     const results = await SCENARIOS.period!.run({ url, key: TEST_KEY });
     expect(results).toHaveLength(1);
     expect(results[0]).toMatchObject({ scenario: 'period', step: 1, ok: false, resultCode: '000005' });
-    expect(results[0]!.detail).toMatch(/^resultCode "000005" "other inner error" \(expected 000000\); no Body-Sign header — answer: HTTP 200 /);
+    expect(results[0]!.detail).toMatch(
+      /^resultCode "000005" "other inner error" \(expected 000000\); no Body-Sign header — answer: HTTP 200 /,
+    );
     expect(formatSteps(results)).toMatch(/^✗ period #1 newInstance \(yearly order\) {2}000005 {2}\d+ ms\n {4}resultCode "000005"/);
   });
 
@@ -236,7 +273,9 @@ describe('scenarios with Query Order on the fake Open API and asynchronous provi
   const handled: string[] = [];
 
   /** Stands in for Lambda's SQS event source: the real provision function, messages it reports as failed left alone. */
-  async function consume(handler: (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>): Promise<void> {
+  async function consume(
+    handler: (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>,
+  ): Promise<void> {
     while (!stopping) {
       const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
       const messages = out.Messages ?? [];
@@ -259,7 +298,12 @@ describe('scenarios with Query Order on the fake Open API and asynchronous provi
       const done = messages.filter((m) => !failed.has(m.MessageId!));
       handled.push(...done.map((m) => m.MessageId!));
       if (done.length > 0) {
-        await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+          }),
+        );
       }
     }
   }
@@ -284,7 +328,13 @@ describe('scenarios with Query Order on the fake Open API and asynchronous provi
     // A failing consumer surfaces in afterAll (and as scenarios that never see appInfo).
     worker.catch(() => {});
     const key = await sellerKey('usage:write', 'usage:read', 'instances:read');
-    options = { url: `${server.url}/koogallery/produce`, key: TEST_KEY, sellerKey: key, openApiUrl: fake.url, license: await registeredLicense() };
+    options = {
+      url: `${server.url}/koogallery/produce`,
+      key: TEST_KEY,
+      sellerKey: key,
+      openApiUrl: fake.url,
+      license: await registeredLicense(),
+    };
   });
   afterAll(async () => {
     stopping = true;

@@ -140,7 +140,11 @@ function captureOutput(): OutputCapture {
   restore.push(() => logger.setLogLevel(previousLevel));
   let stopped = false;
   return {
-    lines: () => chunks.join('').split('\n').filter((l) => l.trim() !== ''),
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l.trim() !== ''),
     stop: () => {
       if (stopped) return;
       stopped = true;
@@ -169,7 +173,10 @@ function recordingFetch(original: typeof fetch): typeof fetch {
 // ── calling the functions ────────────────────────────────────────────────────────────────────────────────────────
 
 /** Signs `body` (with `key`) as the marketplace does, sends it to the produce function, and keeps the signatures. */
-async function v2(body: JsonObject, options: { key?: string; label?: string; nowMs?: number } = {}): Promise<ProduceResponse & { query: Record<string, string> }> {
+async function v2(
+  body: JsonObject,
+  options: { key?: string; label?: string; nowMs?: number } = {},
+): Promise<ProduceResponse & { query: Record<string, string> }> {
   const query = signedQuery(body, { ...(options.key ? { key: options.key } : {}), ...(options.nowMs ? { nowMs: options.nowMs } : {}) });
   signatures.push({ label: `V2 signature of ${options.label ?? String(body.activity)}`, value: query.signature });
   const response = await invokeRaw(JSON.stringify(body), query);
@@ -203,7 +210,13 @@ async function v1(params: Record<string, string>): Promise<ProduceResponse> {
   const correlationId = randomUUID();
   const result = (await produce(event, lambdaContext(correlationId))) as APIGatewayProxyStructuredResultV2;
   const raw = String(result.body);
-  const response = { status: result.statusCode ?? 0, headers: (result.headers ?? {}) as Record<string, string>, raw, json: JSON.parse(raw) as Record<string, unknown>, correlationId };
+  const response = {
+    status: result.statusCode ?? 0,
+    headers: (result.headers ?? {}) as Record<string, string>,
+    raw,
+    json: JSON.parse(raw) as Record<string, unknown>,
+    correlationId,
+  };
   keepBodySign(response);
   return response;
 }
@@ -217,7 +230,9 @@ async function drainQueue(): Promise<number> {
   const region = process.env.AWS_REGION ?? 'us-east-1';
   let handled = 0;
   for (let round = 0; round < 10; round++) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 60 }));
+    const out = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 60 }),
+    );
     const messages = out.Messages ?? [];
     if (messages.length === 0) return handled;
     queued.push(...messages.map((m) => m.Body ?? ''));
@@ -228,7 +243,12 @@ async function drainQueue(): Promise<number> {
       pending = pending.filter((m) => failed.has(m.MessageId!));
     }
     expect(pending.map((m) => m.Body)).toEqual([]);
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queue.url, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queue.url,
+        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+      }),
+    );
     handled += messages.length;
   }
   return handled;
@@ -302,7 +322,10 @@ afterAll(async () => {
   capture?.stop();
   if (realFetch) globalThis.fetch = realFetch;
   await Promise.all([fake?.close(), receiver?.close()]);
-  if (queue) await sqsClient().send(new DeleteQueueCommand({ QueueUrl: queue.url })).catch(() => undefined);
+  if (queue)
+    await sqsClient()
+      .send(new DeleteQueueCommand({ QueueUrl: queue.url }))
+      .catch(() => undefined);
 });
 
 // ── the flows ────────────────────────────────────────────────────────────────────────────────────────────────────
@@ -316,7 +339,13 @@ describe('flows run with known secrets', () => {
     fake.registerOrder(order(orderId));
     instanceId = uniqueId('scan');
 
-    const created = await v2({ activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: instanceId, note: BODY_CONTENT });
+    const created = await v2({
+      activity: 'newInstance',
+      orderId,
+      orderLineId: `${orderId}-000001`,
+      businessId: instanceId,
+      note: BODY_CONTENT,
+    });
     expect(created.json).toMatchObject({ resultCode: '000000', instanceId });
     expect((await v2({ activity: 'queryInstance', instanceId })).json.resultCode).toBe('000004');
     expect(await drainQueue()).toBe(1);
@@ -330,7 +359,14 @@ describe('flows run with known secrets', () => {
     const renewal = uniqueId('CS-scan-renew');
     fake.registerOrder(order(renewal));
     fake.injectFault({ path: ORDER_QUERY_PATH, status: 500, resultCode: 'MKT.0999', resultMsg: 'injected', times: 1 });
-    const refreshed = await v2({ activity: 'refreshInstance', scene: 'RENEWAL', orderId: renewal, orderLineId: `${renewal}-000001`, instanceId, expireTime: '20281201080000' });
+    const refreshed = await v2({
+      activity: 'refreshInstance',
+      scene: 'RENEWAL',
+      orderId: renewal,
+      orderLineId: `${renewal}-000001`,
+      instanceId,
+      expireTime: '20281201080000',
+    });
     expect(refreshed.json.resultCode).toBe('000000');
     expect(await drainQueue()).toBe(1);
 
@@ -338,14 +374,25 @@ describe('flows run with known secrets', () => {
     receiver.failNext(1, 503);
     expect((await v2({ activity: 'updateInstanceStatus', instanceId, status: 'FREEZE' })).json.resultCode).toBe('000000');
     expect(await drainQueue()).toBe(1);
-    const unfrozen = await v2({ activity: 'updateInstanceStatus', instanceId, status: 'UNFREEZE' }, { key: PREVIOUS_ACCESS_KEY, label: 'UNFREEZE under the previous key' });
+    const unfrozen = await v2(
+      { activity: 'updateInstanceStatus', instanceId, status: 'UNFREEZE' },
+      { key: PREVIOUS_ACCESS_KEY, label: 'UNFREEZE under the previous key' },
+    );
     expect(unfrozen.json.resultCode).toBe('000000');
     expect(await drainQueue()).toBe(1);
     expect(receiver.tenants().get(instanceId)?.state).toBe('ACTIVE');
-    expect(receiver.deliveries().filter((d) => d.id.startsWith(`${instanceId}:`)).map((d) => d.status)).toEqual([200, 200, 503, 200, 200]);
+    expect(
+      receiver
+        .deliveries()
+        .filter((d) => d.id.startsWith(`${instanceId}:`))
+        .map((d) => d.status),
+    ).toEqual([200, 200, 503, 200, 200]);
 
     // Refusals: a forged signature, a replayed nonce, a stale timestamp, a malformed body, a too-deep body.
-    const forged = await v2({ activity: 'releaseInstance', instanceId, note: BODY_CONTENT }, { key: FORGER_KEY, label: 'a forged releaseInstance' });
+    const forged = await v2(
+      { activity: 'releaseInstance', instanceId, note: BODY_CONTENT },
+      { key: FORGER_KEY, label: 'a forged releaseInstance' },
+    );
     expect(forged.json.resultCode).toBe('000001');
     const replay = await invokeRaw(JSON.stringify({ activity: 'queryInstance', instanceId }), query.query);
     expect(replay.json.resultCode).toBe('000001');
@@ -359,7 +406,10 @@ describe('flows run with known secrets', () => {
     const deepQuery = signedQuery({}, { payload: deepBody });
     signatures.push({ label: 'V2 signature of a too-deep body', value: deepQuery.signature });
     expect((await invokeRaw(deepBody, deepQuery)).json.resultCode).toBe('000002');
-    const invalid = await v2({ activity: 'updateInstanceStatus', instanceId, status: 'MELT', note: BODY_CONTENT }, { label: 'an invalid updateInstanceStatus' });
+    const invalid = await v2(
+      { activity: 'updateInstanceStatus', instanceId, status: 'MELT', note: BODY_CONTENT },
+      { label: 'an invalid updateInstanceStatus' },
+    );
     expect(invalid.json.resultCode).toBe('000002');
 
     expect((await store().getInstance(instanceId))?.state).toBe('ACTIVE');
@@ -390,7 +440,12 @@ describe('flows run with known secrets', () => {
     expect(first.json).toMatchObject({ resultCode: '000004', instanceId: businessId });
     expect(await drainQueue()).toBe(1);
     const retried = await v1(params);
-    expect(retried.json).toMatchObject({ resultCode: '000000', instanceId: businessId, encryptType: '1', appInfo: { frontEndUrl: expect.any(String) } });
+    expect(retried.json).toMatchObject({
+      resultCode: '000000',
+      instanceId: businessId,
+      encryptType: '1',
+      appInfo: { frontEndUrl: expect.any(String) },
+    });
     const password = receiver.tenants().get(businessId)?.appInfo.password;
     logOnly.push({ label: "the V1 tenant's appInfo password", value: password! });
     const encryptedPassword = (retried.json.appInfo as { password?: string }).password;
@@ -409,10 +464,15 @@ describe('flows run with known secrets', () => {
 
     const begin = hourStart();
     const end = new Date(Date.parse(begin) + HOUR).toISOString();
-    const reported = await seller('POST', '/seller/usage', { key: secret, body: { records: [{ instanceId, beginTime: begin, endTime: end, value: '2.5', clientRef: `scan-ref-${RUN}` }] } });
+    const reported = await seller('POST', '/seller/usage', {
+      key: secret,
+      body: { records: [{ instanceId, beginTime: begin, endTime: end, value: '2.5', clientRef: `scan-ref-${RUN}` }] },
+    });
     expect(reported.json).toMatchObject({ accepted: 1 });
     expect((await seller('GET', '/seller/usage', { key: secret, query: { instanceId } })).status).toBe(200);
-    expect((await seller('GET', '/seller/instances', { key: secret, query: { productId: PRODUCT } })).json).toMatchObject({ items: [{ instanceId }] });
+    expect((await seller('GET', '/seller/instances', { key: secret, query: { productId: PRODUCT } })).json).toMatchObject({
+      items: [{ instanceId }],
+    });
     const one = await seller('GET', `/seller/instances/${encodeURIComponent(instanceId)}`, { key: secret });
     expect(one.status).toBe(200);
     expect(JSON.stringify(one.json)).not.toContain('password');
@@ -421,7 +481,10 @@ describe('flows run with known secrets', () => {
     expect((await seller('GET', '/seller/instances', { key: unknown })).status).toBe(401);
     expect((await seller('GET', '/seller/usage', { key: revoked.secret, query: { instanceId } })).status).toBe(401);
     expect((await seller('GET', '/seller/instances', { headers: { authorization: `Bearer ${ACCESS_KEY}` } })).status).toBe(401);
-    expect((await seller('GET', '/seller/instances', { headers: { authorization: `Basic ${Buffer.from(`x:${secret}`).toString('base64')}` } })).status).toBe(401);
+    expect(
+      (await seller('GET', '/seller/instances', { headers: { authorization: `Basic ${Buffer.from(`x:${secret}`).toString('base64')}` } }))
+        .status,
+    ).toBe(401);
     const malformed = await seller('POST', '/seller/usage', { key: secret, rawBody: `{"records":[],"note":"${BODY_CONTENT}",` });
     expect(malformed.status).toBe(400);
     expect(key.keyId).toMatch(/^[0-9a-f]{12}$/);
@@ -430,11 +493,20 @@ describe('flows run with known secrets', () => {
   it('usage push to the Open API, signed with the AK/SK and the access key', async () => {
     const ledger = usageStore(dynamoClient(), env('MAIN_TABLE'));
     // Only this file's window: the ledger is shared, and other files' windows are theirs to push.
-    const mine: UsageLedger = { ...ledger, dueWindows: async (at, limit) => (await ledger.dueWindows(at, limit)).filter((w) => w.instanceId === instanceId) };
-    const client = openApiClient({ baseUrl: fake.url, credentials: async () => (CREDENTIALS), accessKey: async () => ACCESS_KEY, log });
+    const mine: UsageLedger = {
+      ...ledger,
+      dueWindows: async (at, limit) => (await ledger.dueWindows(at, limit)).filter((w) => w.instanceId === instanceId),
+    };
+    const client = openApiClient({ baseUrl: fake.url, credentials: async () => CREDENTIALS, accessKey: async () => ACCESS_KEY, log });
     const closesAt = Date.parse(hourStart()) + HOUR;
     const summary = await pushUsage(
-      { ledger: mine, pushUsage: (records) => client.pushUsage(records), audit: auditLog(dynamoClient(), env('AUDIT_TABLE')), now: () => closesAt + 5 * 60_000, log },
+      {
+        ledger: mine,
+        pushUsage: (records) => client.pushUsage(records),
+        audit: auditLog(dynamoClient(), env('AUDIT_TABLE')),
+        now: () => closesAt + 5 * 60_000,
+        log,
+      },
       { batchSize: 100, maxWindows: 100_000 },
     );
     if (!fake.usage().some((u) => u.instance_id === instanceId)) {
@@ -482,7 +554,11 @@ function forms(label: string, value: string): Needle[] {
     { label: `${label} (Java URL-encoded)`, value: javaUrlEncode(value) },
     { label: `${label} (JSON-escaped)`, value: JSON.stringify(value).slice(1, -1) },
   ];
-  if (/^[0-9a-fA-F]+$/.test(value)) out.push({ label: `${label} (lower case)`, value: value.toLowerCase() }, { label: `${label} (upper case)`, value: value.toUpperCase() });
+  if (/^[0-9a-fA-F]+$/.test(value))
+    out.push(
+      { label: `${label} (lower case)`, value: value.toLowerCase() },
+      { label: `${label} (upper case)`, value: value.toUpperCase() },
+    );
   const seen = new Set<string>();
   return out.filter((n) => n.value.length >= 8 && !seen.has(n.value) && seen.add(n.value));
 }
@@ -491,7 +567,8 @@ function forms(label: string, value: string): Needle[] {
 function strings(value: AttributeValue, path: string, out: [string, string][]): void {
   if (value.S !== undefined) out.push([path, value.S]);
   else if (value.N !== undefined) out.push([path, value.N]);
-  else if (value.B !== undefined) out.push([path, Buffer.from(value.B).toString('utf8')], [`${path} (as base64)`, Buffer.from(value.B).toString('base64')]);
+  else if (value.B !== undefined)
+    out.push([path, Buffer.from(value.B).toString('utf8')], [`${path} (as base64)`, Buffer.from(value.B).toString('base64')]);
   else if (value.SS) value.SS.forEach((s, i) => out.push([`${path}[${i}]`, s]));
   else if (value.NS) value.NS.forEach((s, i) => out.push([`${path}[${i}]`, s]));
   else if (value.BS) value.BS.forEach((b, i) => out.push([`${path}[${i}]`, Buffer.from(b).toString('utf8')]));
@@ -516,7 +593,11 @@ function excerpt(text: string, value: string): string {
 }
 
 /** Every item of a table (all pages) holding a needle: table, keys, attribute, which needle. */
-async function scanTable(table: string, needles: Needle[], allowed: (item: Record<string, AttributeValue>, needle: Needle) => boolean = () => false): Promise<{ hits: Hit[]; items: number }> {
+async function scanTable(
+  table: string,
+  needles: Needle[],
+  allowed: (item: Record<string, AttributeValue>, needle: Needle) => boolean = () => false,
+): Promise<{ hits: Hit[]; items: number }> {
   const hits: Hit[] = [];
   let items = 0;
   let start: Record<string, AttributeValue> | undefined;
@@ -530,7 +611,12 @@ async function scanTable(table: string, needles: Needle[], allowed: (item: Recor
       for (const needle of needles) {
         if (!all.includes(needle.value) || allowed(item, needle)) continue;
         for (const [path, s] of found) {
-          if (s.includes(needle.value)) hits.push({ where: `${table} pk=${item.pk?.S} sk=${item.sk?.S} attribute ${path.slice(1)}`, needle: needle.label, excerpt: excerpt(s, needle.value) });
+          if (s.includes(needle.value))
+            hits.push({
+              where: `${table} pk=${item.pk?.S} sk=${item.sk?.S} attribute ${path.slice(1)}`,
+              needle: needle.label,
+              excerpt: excerpt(s, needle.value),
+            });
         }
       }
     }
@@ -542,7 +628,9 @@ async function scanTable(table: string, needles: Needle[], allowed: (item: Recor
 function scanTexts(where: string, texts: string[], needles: Needle[]): Hit[] {
   const hits: Hit[] = [];
   texts.forEach((text, i) => {
-    for (const needle of needles) if (text.includes(needle.value)) hits.push({ where: `${where} #${i + 1}`, needle: needle.label, excerpt: excerpt(text, needle.value) });
+    for (const needle of needles)
+      if (text.includes(needle.value))
+        hits.push({ where: `${where} #${i + 1}`, needle: needle.label, excerpt: excerpt(text, needle.value) });
   });
   return hits;
 }
@@ -552,9 +640,18 @@ describe('the scan', () => {
     capture.stop();
     const logLines = capture.lines();
     // The capture saw the real handlers' logs.
-    const expected = ['marketplace call', 'seller API request', 'lifecycle event handled', 'lifecycle event failed; the queue will retry it', 'usage push run'];
+    const expected = [
+      'marketplace call',
+      'seller API request',
+      'lifecycle event handled',
+      'lifecycle event failed; the queue will retry it',
+      'usage push run',
+    ];
     for (const message of expected) {
-      expect(logLines.some((l) => l.includes(`"message":"${message}"`)), `no "${message}" log line was captured`).toBe(true);
+      expect(
+        logLines.some((l) => l.includes(`"message":"${message}"`)),
+        `no "${message}" log line was captured`,
+      ).toBe(true);
     }
     expect(signatures.filter((s) => s.label.startsWith('V2 signature')).length).toBeGreaterThanOrEqual(12);
     expect(signatures.some((s) => s.label.startsWith('APIG'))).toBe(true);
@@ -565,7 +662,10 @@ describe('the scan', () => {
     const secretNeedles = Object.entries({ ...SECRETS, ...MADE }).flatMap(([label, value]) => forms(label, value));
     for (const bits of [128, 256] as const) {
       const aes = deriveV1FieldKey(ACCESS_KEY, bits);
-      secretNeedles.push({ label: `V1 AES-${bits} key (hex)`, value: aes.toString('hex') }, { label: `V1 AES-${bits} key (base64)`, value: aes.toString('base64') });
+      secretNeedles.push(
+        { label: `V1 AES-${bits} key (hex)`, value: aes.toString('hex') },
+        { label: `V1 AES-${bits} key (base64)`, value: aes.toString('base64') },
+      );
     }
     const signatureNeedles = signatures.flatMap((s) => forms(s.label, s.value));
     const tokenNeedles = v1Tokens.flatMap((t) => forms('V1 authToken', t));
@@ -581,7 +681,11 @@ describe('the scan', () => {
       ...audit.hits,
       // Lifecycle events and the webhook's events carry ids and terms, never appInfo.
       ...scanTexts('provisioning queue message', queued, logNeedles),
-      ...scanTexts('outbound request', outboundBodies.map((b) => `${b.url} ${b.body}`), logNeedles),
+      ...scanTexts(
+        'outbound request',
+        outboundBodies.map((b) => `${b.url} ${b.body}`),
+        logNeedles,
+      ),
     ];
     if (hits.length > 0) console.error(`secrets found:\n${hits.map((h) => `  ${h.needle} in ${h.where}: …${h.excerpt}…`).join('\n')}`);
     expect(hits).toEqual([]);

@@ -23,16 +23,33 @@ const views = () => sellerViews(dynamoClient(), { main: env('MAIN_TABLE'), audit
 const cursorOf = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 
 /** An instance written straight through the store (no outbox event), created `ageSeconds` ago. */
-async function seedInstance(productId: string, ageSeconds: number, options: { state?: InstanceState; test?: boolean } = {}): Promise<Instance> {
+async function seedInstance(
+  productId: string,
+  ageSeconds: number,
+  options: { state?: InstanceState; test?: boolean } = {},
+): Promise<Instance> {
   const orderId = uniqueId('CS');
   const instanceId = uniqueId('view');
   const at = new Date(Date.now() - ageSeconds * 1000).toISOString();
   const { instance, entry } = createInstance(
-    { instanceId, orderId, orderLineId: `${orderId}-000001`, businessId: instanceId, test: options.test ?? false, state: options.state ?? 'ACTIVE' },
+    {
+      instanceId,
+      orderId,
+      orderLineId: `${orderId}-000001`,
+      businessId: instanceId,
+      test: options.test ?? false,
+      state: options.state ?? 'ACTIVE',
+    },
     at,
   );
   instance.productId = productId;
-  const writes = store().createInstance(instance, entry, eventFor(instance, entry, 'instance.created'), Math.floor(Date.now() / 1000), undefined);
+  const writes = store().createInstance(
+    instance,
+    entry,
+    eventFor(instance, entry, 'instance.created'),
+    Math.floor(Date.now() / 1000),
+    undefined,
+  );
   const result = await store().commit(writes.filter((w) => w.label !== 'outbox'));
   expect(result.ok).toBe(true);
   return instance;
@@ -62,7 +79,9 @@ const ids = (items: Instance[]) => items.map((i) => i.instanceId);
 describe('listInstances', () => {
   it('carries the list index attributes on every instance item', async () => {
     const instance = await seedInstance(uniqueId('P'), 0);
-    const item = await dynamoClient().send(new GetItemCommand({ TableName: env('MAIN_TABLE'), Key: marshall(keys.instance(instance.instanceId)), ConsistentRead: true }));
+    const item = await dynamoClient().send(
+      new GetItemCommand({ TableName: env('MAIN_TABLE'), Key: marshall(keys.instance(instance.instanceId)), ConsistentRead: true }),
+    );
     expect(item.Item?.listKind).toEqual({ S: 'INSTANCE' });
     expect(item.Item?.listAt).toEqual({ S: `${instance.createdAt}#${instance.instanceId}` });
   });
@@ -70,7 +89,8 @@ describe('listInstances', () => {
   it('pages through every matching instance exactly once, newest first', async () => {
     const productId = uniqueId('P');
     const seeded: Instance[] = [];
-    for (let i = 0; i < 27; i++) seeded.push(await seedInstance(productId, i, { state: i % 3 === 0 ? 'FROZEN' : 'ACTIVE', test: i % 4 === 0 }));
+    for (let i = 0; i < 27; i++)
+      seeded.push(await seedInstance(productId, i, { state: i % 3 === 0 ? 'FROZEN' : 'ACTIVE', test: i % 4 === 0 }));
     const newestFirst = ids(seeded); // seeded from the newest (age 0) to the oldest
 
     for (const limit of [1, 5, 26, 27, 100]) {
@@ -84,7 +104,8 @@ describe('listInstances', () => {
     expect(ids(first.items)).toEqual(newestFirst.slice(0, 25));
     expect(first.nextCursor).toBeDefined();
     expect(first.items[0]).toEqual(seeded[0]);
-    for (const hidden of ['pk', 'sk', 'type', 'listKind', 'listAt', 'dueKind', 'dueAt', 'expiresAt']) expect(first.items[0]).not.toHaveProperty(hidden);
+    for (const hidden of ['pk', 'sk', 'type', 'listKind', 'listAt', 'dueKind', 'dueAt', 'expiresAt'])
+      expect(first.items[0]).not.toHaveProperty(hidden);
     const second = await views().listInstances({ productId, cursor: first.nextCursor! });
     expect(ids(second.items)).toEqual(newestFirst.slice(25));
     expect(second.nextCursor).toBeUndefined();
@@ -113,10 +134,25 @@ describe('listInstances', () => {
     const created: string[] = [];
     for (const testFlag of ['0', '0', '1']) {
       const orderId = uniqueId('CS');
-      const response = await call({ activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: uniqueId('biz'), testFlag });
+      const response = await call({
+        activity: 'newInstance',
+        orderId,
+        orderLineId: `${orderId}-000001`,
+        businessId: uniqueId('biz'),
+        testFlag,
+      });
       expect(response.json.resultCode).toBe('000000');
       const instanceId = response.json.instanceId as string;
-      const renewal = { activity: 'refreshInstance', scene: 'RENEWAL_CHANGE', orderId: uniqueId('CS'), orderLineId: uniqueId('L'), instanceId, expireTime: '20300101000000', productId, testFlag };
+      const renewal = {
+        activity: 'refreshInstance',
+        scene: 'RENEWAL_CHANGE',
+        orderId: uniqueId('CS'),
+        orderLineId: uniqueId('L'),
+        instanceId,
+        expireTime: '20300101000000',
+        productId,
+        testFlag,
+      };
       expect((await call(renewal)).json.resultCode).toBe('000000');
       created.push(instanceId);
     }
@@ -151,7 +187,10 @@ describe('listInstances', () => {
     const [newer, older] = [await seedInstance(productId, 0), await seedInstance(productId, 1)];
     const page = await views().listInstances({ productId, limit: 1 });
     expect(ids(page.items)).toEqual([newer.instanceId]);
-    const genuine = JSON.parse(Buffer.from(page.nextCursor!, 'base64url').toString('utf8')) as { list: string; key: Record<string, string> };
+    const genuine = JSON.parse(Buffer.from(page.nextCursor!, 'base64url').toString('utf8')) as {
+      list: string;
+      key: Record<string, string>;
+    };
     expect(ids((await views().listInstances({ productId, cursor: cursorOf(genuine) })).items)).toEqual([older.instanceId]);
 
     const messages = await views().listMessages({ from: '2001-01-01T00:00:00Z', to: '2001-01-05T00:00:00Z', limit: 1 });
@@ -220,7 +259,11 @@ describe('listMessages', () => {
       test: false,
     };
     await dynamoClient().send(
-      new PutItemCommand({ TableName: env('AUDIT_TABLE'), Item: marshall({ ...keys.auditMessage(at, record.correlationId), ...record }), ConditionExpression: 'attribute_not_exists(pk)' }),
+      new PutItemCommand({
+        TableName: env('AUDIT_TABLE'),
+        Item: marshall({ ...keys.auditMessage(at, record.correlationId), ...record }),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
     );
     return record;
   }
@@ -243,11 +286,12 @@ describe('listMessages', () => {
     [3, '12:00:00.001', '000002'], // after to
   ];
   let seeded: Promise<AuditRecord[]> | undefined;
-  const seed = () => (seeded ??= (async () => {
-    const records: AuditRecord[] = [];
-    for (const [day, time, code] of layout) records.push(await putRecord(iso(day, time), code));
-    return records;
-  })());
+  const seed = () =>
+    (seeded ??= (async () => {
+      const records: AuditRecord[] = [];
+      for (const [day, time, code] of layout) records.push(await putRecord(iso(day, time), code));
+      return records;
+    })());
   const sk = (r: AuditRecord) => `${r.at}#${r.correlationId}`;
   const inRangeNewestFirst = async () => (await seed()).filter((r) => r.at >= from && r.at <= to).sort((a, b) => (sk(a) < sk(b) ? 1 : -1));
   const listAllMessages = (query: Omit<ListMessagesQuery, 'cursor'>) =>
@@ -281,7 +325,9 @@ describe('listMessages', () => {
   it('refuses from after to, a range over 31 days, non-ISO times and a limit out of 1..200', async () => {
     await expect(views().listMessages({ from: to, to: from })).rejects.toThrow(/from must not be after to/);
     await expect(views().listMessages({ from: iso(0, '00:00:00.000'), to: iso(31, '00:00:00.001') })).rejects.toThrow(/at most 31 days/);
-    await expect(views().listMessages({ from: iso(0, '00:00:00.000'), to: iso(31, '00:00:00.000') })).resolves.toMatchObject({ items: expect.any(Array) });
+    await expect(views().listMessages({ from: iso(0, '00:00:00.000'), to: iso(31, '00:00:00.000') })).resolves.toMatchObject({
+      items: expect.any(Array),
+    });
     for (const bad of ['yesterday', '2024-01-01', '']) {
       await expect(views().listMessages({ from: bad, to }), bad).rejects.toThrow(InvalidQueryError);
     }
@@ -293,7 +339,11 @@ describe('listMessages', () => {
     await seed();
     const page = await views().listMessages({ from, to, limit: 3 });
     expect(page.nextCursor).toBeDefined();
-    const genuine = JSON.parse(Buffer.from(page.nextCursor!, 'base64url').toString('utf8')) as { list: string; day: string; key?: Record<string, string> };
+    const genuine = JSON.parse(Buffer.from(page.nextCursor!, 'base64url').toString('utf8')) as {
+      list: string;
+      day: string;
+      key?: Record<string, string>;
+    };
     expect(genuine.key?.pk).toBe(`MSG#${genuine.day}`);
 
     const productId = uniqueId('P');
@@ -307,7 +357,14 @@ describe('listMessages', () => {
       ['a pk of another day', cursorOf({ ...genuine, key: { ...genuine.key, pk: 'MSG#1999-01-01' } })],
       ['a day that does not exist', cursorOf({ list: 'messages', day: '2001-02-30' })],
       ['a day outside the range', cursorOf({ list: 'messages', day: iso(5, '00:00:00.000').slice(0, 10) })],
-      ['a key outside the range', cursorOf({ ...genuine, key: { pk: `MSG#${iso(0, '').slice(0, 10)}`, sk: `${iso(0, '09:00:00.000')}#c` }, day: iso(0, '').slice(0, 10) })],
+      [
+        'a key outside the range',
+        cursorOf({
+          ...genuine,
+          key: { pk: `MSG#${iso(0, '').slice(0, 10)}`, sk: `${iso(0, '09:00:00.000')}#c` },
+          day: iso(0, '').slice(0, 10),
+        }),
+      ],
     ];
     for (const [name, cursor] of tampered) {
       await expect(views().listMessages({ from, to, cursor }), name).rejects.toThrow(InvalidCursorError);

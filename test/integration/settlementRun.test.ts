@@ -137,7 +137,13 @@ async function acceptedUsage(instanceId: string, beginTime: string, units: bigin
 }
 
 const L1 = facts('A-new', { amount: '100.00', effectiveAt: '2012-03-05T02:00:00.000Z' });
-const L2 = facts('B-renewal', { kind: 'RENEWAL', productId: 'ST-P2', amount: '19.90', currency: 'USD', effectiveAt: '2012-03-10T02:00:00.000Z' });
+const L2 = facts('B-renewal', {
+  kind: 'RENEWAL',
+  productId: 'ST-P2',
+  amount: '19.90',
+  currency: 'USD',
+  effectiveAt: '2012-03-10T02:00:00.000Z',
+});
 const L3 = facts('C-test', { amount: '88.00', test: true, effectiveAt: '2012-03-11T02:00:00.000Z' });
 const L4 = facts('D-supervised', { amount: '50.00', effectiveAt: '2012-03-12T02:00:00.000Z', supervision: {} });
 const L5 = facts('E-refunded', { amount: '60.00', effectiveAt: '2012-02-20T02:00:00.000Z' });
@@ -170,7 +176,11 @@ async function seedMarch(): Promise<void> {
 
 /** Hands the queue's messages to the worker function until the run ends. */
 function drain(period: string, runId: string, options: { deliverTwice?: (m: Message) => boolean } = {}): Promise<void> {
-  return drainSettlement({ url: queueUrl, arn: queueArn }, async () => (await deps.statements.getRun(period, runId))?.status !== 'RUNNING', options);
+  return drainSettlement(
+    { url: queueUrl, arn: queueArn },
+    async () => (await deps.statements.getRun(period, runId))?.status !== 'RUNNING',
+    options,
+  );
 }
 
 async function settle(period: string, options: { deliverTwice?: (m: Message) => boolean } = {}) {
@@ -198,7 +208,8 @@ async function exists(key: string): Promise<boolean> {
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const header = async (period: string) => (await deps.statements.getHeader(period))!;
 
-const HEADER_ROW = 'lineId,kind,orderKind,orderId,orderLineId,refundOrderId,instanceId,productId,adjustmentFor,at,serviceFrom,currency,quantity,unit,unitPrice,gross,fee,tax,net';
+const HEADER_ROW =
+  'lineId,kind,orderKind,orderId,orderLineId,refundOrderId,instanceId,productId,adjustmentFor,at,serviceFrom,currency,quantity,unit,unitPrice,gross,fee,tax,net';
 const orderRow = (f: OrderLineFacts, at: string, amounts: string, adjustmentFor = '', serviceFrom = '') =>
   `ORDER:${f.orderId}:${f.orderLineId},ORDER,${f.kind},${f.orderId},${f.orderLineId},,${f.instanceId},${f.productId},${adjustmentFor},${at},${serviceFrom},${f.currency},,,,${amounts}`;
 
@@ -250,7 +261,7 @@ describe('the settlement run', () => {
     await expect(closePeriod(deps, 'march')).rejects.toMatchObject({ code: 'unprocessable' });
   });
 
-  it('writes v1 of a month: exact CSV and JSON, header with totals and the CSV\'s SHA-256 (a redelivered segment counts once)', async () => {
+  it("writes v1 of a month: exact CSV and JSON, header with totals and the CSV's SHA-256 (a redelivered segment counts once)", async () => {
     let twice = 0;
     const run = await settle(MARCH, { deliverTwice: (m) => m.Body!.includes('"segment"') && twice++ < 3 });
     expect(run).toMatchObject({ status: 'DONE', version: 1, segments: 32, segmentsDone: 32 });
@@ -295,7 +306,12 @@ describe('the settlement run', () => {
       net: '79.90',
     });
     expect(json.problems).toEqual([
-      { code: 'NO_FEE_SHARE', ref: `ORDER:${L9.orderId}:${L9.orderLineId}`, productId: 'ST-NOFEE', message: 'no platform fee share is configured for product ST-NOFEE' },
+      {
+        code: 'NO_FEE_SHARE',
+        ref: `ORDER:${L9.orderId}:${L9.orderLineId}`,
+        productId: 'ST-NOFEE',
+        message: 'no platform fee share is configured for product ST-NOFEE',
+      },
     ]);
     expect(json.totals).toEqual(h.totals);
     // Nothing that differs between runs is inside the files.
@@ -308,7 +324,12 @@ describe('the settlement run', () => {
     expect(version).toMatchObject({ sha256Csv: sha256(csv), sha256Json: sha256(jsonText), lineCount: 5, problems: 1, runId: run.runId });
     expect(version.diffKey).toBeUndefined();
     const lines = await object(version.linesKey);
-    expect(lines.trimEnd().split('\n').map((l) => (JSON.parse(l) as { lineId: string }).lineId)).toEqual(json.lines.map((l) => l.lineId));
+    expect(
+      lines
+        .trimEnd()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { lineId: string }).lineId),
+    ).toEqual(json.lines.map((l) => l.lineId));
     // The segments' parts are gone once the statement is assembled.
     const parts = await s3().send(new ListObjectsV2Command({ Bucket: env('FILES_BUCKET'), Prefix: `settlement-runs/${MARCH}/` }));
     expect(parts.KeyCount ?? 0).toBe(0);
@@ -319,7 +340,12 @@ describe('the settlement run', () => {
     const run = await settle(MARCH);
     expect(run).toMatchObject({ status: 'UNCHANGED', version: 1 });
     const h = await header(MARCH);
-    expect(h).toMatchObject({ latestVersion: 1, sha256: sha256(before), runStartedAt: run.startedAt, lastRun: { runId: run.runId, status: 'UNCHANGED' } });
+    expect(h).toMatchObject({
+      latestVersion: 1,
+      sha256: sha256(before),
+      runStartedAt: run.startedAt,
+      lastRun: { runId: run.runId, status: 'UNCHANGED' },
+    });
     expect(await exists(`statements/${MARCH}/v2/statement.csv`)).toBe(false);
     expect(await object(`statements/${MARCH}/v1/statement.csv`)).toBe(before);
     expect(await deps.statements.listVersions(MARCH)).toHaveLength(1);
@@ -354,7 +380,13 @@ describe('the settlement run', () => {
     const stored = (await billing().getFacts(L2.orderId, L2.orderLineId))!;
     await record({ ...L2, amount: '29.90' }, new Date().toISOString(), stored.version, L2.effectiveAt);
     // L10's supervision completes in April: it leaves March alone (not billed there, ever).
-    const completed = await recorder().supervisionCompletedWrites(L10.orderId, L10.orderLineId, '2012-04-10T03:00:00.000Z', undefined, '2012-04-10T03:00:00.000Z');
+    const completed = await recorder().supervisionCompletedWrites(
+      L10.orderId,
+      L10.orderLineId,
+      '2012-04-10T03:00:00.000Z',
+      undefined,
+      '2012-04-10T03:00:00.000Z',
+    );
     expect((await commitWrites(dynamoClient(), completed)).ok).toBe(true);
 
     await expect(closePeriod(deps, MARCH)).rejects.toThrow(new InputsChangedError(1));
@@ -366,10 +398,18 @@ describe('the settlement run', () => {
     await drain(MARCH, started.runId);
 
     const h = await header(MARCH);
-    expect(h).toMatchObject({ status: 'DRAFT', latestVersion: 2, lineCount: 5, totals: { USD: { lines: 1, gross: '29.90', fee: '5.98', tax: '1.44', net: '22.48' } } });
+    expect(h).toMatchObject({
+      status: 'DRAFT',
+      latestVersion: 2,
+      lineCount: 5,
+      totals: { USD: { lines: 1, gross: '29.90', fee: '5.98', tax: '1.44', net: '22.48' } },
+    });
     const v2 = (await deps.statements.getVersion(MARCH, 2))!;
     expect(v2).toMatchObject({ diff: { against: 1, added: 0, removed: 0, changed: 1 }, diffKey: `statements/${MARCH}/v2/diff.jsonl` });
-    const diff = (await object(v2.diffKey!)).trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, Record<string, string> | string>);
+    const diff = (await object(v2.diffKey!))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, Record<string, string> | string>);
     expect(diff).toHaveLength(1);
     expect(diff[0]).toMatchObject({
       change: 'changed',
@@ -400,7 +440,13 @@ describe('the settlement run', () => {
 
   it('carries a late change of the closed month as an adjustment of the next, and bills late supervision once, in its month', async () => {
     // L4's supervision is accepted as of 20 March, recorded after March was closed: an adjustment.
-    const writes = await recorder().supervisionCompletedWrites(L4.orderId, L4.orderLineId, '2012-03-20T05:00:00.000Z', undefined, new Date().toISOString());
+    const writes = await recorder().supervisionCompletedWrites(
+      L4.orderId,
+      L4.orderLineId,
+      '2012-03-20T05:00:00.000Z',
+      undefined,
+      new Date().toISOString(),
+    );
     expect((await commitWrites(dynamoClient(), writes)).ok).toBe(true);
     expect((await billing().getFacts(L4.orderId, L4.orderLineId))?.facts.adjustmentFor).toBe(MARCH);
 
@@ -431,7 +477,12 @@ describe('the settlement run', () => {
     const started = await startRun(deps, JUNE, 'seller');
     // Assembling before the segments are done fails; on the last receive the run is given up.
     const body = JSON.stringify({ type: 'assemble', period: JUNE, runId: started.runId });
-    const early = (n: number): Message => ({ MessageId: `early-${n}`, ReceiptHandle: `rh-early-${n}`, Body: body, Attributes: { ApproximateReceiveCount: String(n) } });
+    const early = (n: number): Message => ({
+      MessageId: `early-${n}`,
+      ReceiptHandle: `rh-early-${n}`,
+      Body: body,
+      Attributes: { ApproximateReceiveCount: String(n) },
+    });
     let result = (await worker(sqsEvent([early(1)], queueArn, 'us-east-1'), lambdaContext('early-1'))) as SQSBatchResponse;
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'early-1' }]);
     expect((await deps.statements.getRun(JUNE, started.runId))?.status).toBe('RUNNING');

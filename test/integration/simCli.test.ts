@@ -32,8 +32,13 @@ describe('koogallery-sim', () => {
 
   it('send checks the expected code, sends V1 and debug calls, and fails on a wrong key', async () => {
     expect((await sim('send', 'queryInstance', '--field', 'instanceId=nope', '--url', url, '--key', TEST_KEY)).code).toBe(1);
-    expect((await sim('send', 'queryInstance', '--field', 'instanceId=nope', '--expect', '000003', '--url', url, '--key', TEST_KEY)).code).toBe(0);
-    expect((await sim('send', 'queryInstance', '--v1', '--field', 'instanceId=nope', '--expect', '000003', '--url', url, '--key', TEST_KEY)).code).toBe(0);
+    expect(
+      (await sim('send', 'queryInstance', '--field', 'instanceId=nope', '--expect', '000003', '--url', url, '--key', TEST_KEY)).code,
+    ).toBe(0);
+    expect(
+      (await sim('send', 'queryInstance', '--v1', '--field', 'instanceId=nope', '--expect', '000003', '--url', url, '--key', TEST_KEY))
+        .code,
+    ).toBe(0);
     expect((await sim('send', 'newInstance', '--test', '--url', url, '--key', TEST_KEY)).out).toContain('"testFlag":"1"');
     const wrongKey = await sim('send', 'newInstance', '--url', url, '--key', 'not-the-key');
     expect(wrongKey.code).toBe(1);
@@ -41,7 +46,16 @@ describe('koogallery-sim', () => {
   });
 
   it('answers bad arguments with the usage and exit code 2', async () => {
-    for (const argv of [[], ['fly'], ['send'], ['send', 'queryInstance'], ['send', 'deleteEverything'], ['send', 'newInstance', '--field', 'novalue'], ['scenario', 'nope'], ['send', 'newInstance', '--bogus']]) {
+    for (const argv of [
+      [],
+      ['fly'],
+      ['send'],
+      ['send', 'queryInstance'],
+      ['send', 'deleteEverything'],
+      ['send', 'newInstance', '--field', 'novalue'],
+      ['scenario', 'nope'],
+      ['send', 'newInstance', '--bogus'],
+    ]) {
       const result = await sim(...argv, '--url', url);
       expect(result.code, argv.join(' ')).toBe(2);
       expect(result.err, argv.join(' ')).toContain('Usage: koogallery-sim');
@@ -56,7 +70,9 @@ describe('koogallery-sim', () => {
   });
 
   it('serve runs the fake Open API through the package bin until stopped', { timeout: 20_000 }, async () => {
-    const child = spawn(process.execPath, ['scripts/sim/koogallery-sim.mjs', 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['scripts/sim/koogallery-sim.mjs', 'serve', '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let seen = '';

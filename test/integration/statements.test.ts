@@ -26,7 +26,13 @@ let reader: string;
 
 beforeAll(async () => {
   queue = await ownSettlementQueue(`statements-test-${RUN}`);
-  gateway = await startS3Gateway({ upstream: env('AWS_ENDPOINT_URL_S3'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, notifications: [], log: () => {} });
+  gateway = await startS3Gateway({
+    upstream: env('AWS_ENDPOINT_URL_S3'),
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    notifications: [],
+    log: () => {},
+  });
   // Before the seller function reads its configuration (at its first request).
   Object.assign(process.env, {
     SETTLEMENT_QUEUE_URL: queue.url,
@@ -138,7 +144,13 @@ describe('statements in the seller API', () => {
       version: 1,
       billRows: 3,
       compare: 'net',
-      totals: { matched: 1, amountDiffers: 1, onlyOurs: 1, onlyTheirs: 1, currencies: { CNY: { ours: '135.75', theirs: '104.90', difference: '-30.85' } } },
+      totals: {
+        matched: 1,
+        amountDiffers: 1,
+        onlyOurs: 1,
+        onlyTheirs: 1,
+        currencies: { CNY: { ours: '135.75', theirs: '104.90', difference: '-30.85' } },
+      },
     });
     const rows = report.json.rows as { status: string; key: string; ours?: string; theirs?: string }[];
     expect(rows.find((r) => r.status === 'AMOUNT_DIFFERS')).toMatchObject({ ours: '15.90', theirs: '15.00' });

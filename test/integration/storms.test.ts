@@ -9,9 +9,13 @@ describe('concurrency storms', () => {
   it.each([
     ['without a release', false],
     ['with a release among them', true],
-  ])('%s: every call answered 000000 and the instance consistent', async (_title, withRelease) => {
-    const results = await Promise.all(Array.from({ length: 4 }, () => storm(3, withRelease)));
-    for (const r of results) expect(r.problems, r.instanceId).toEqual([]);
-    expect(results.every((r) => r.calls === (withRelease ? 18 : 15))).toBe(true);
-  }, 60_000);
+  ])(
+    '%s: every call answered 000000 and the instance consistent',
+    async (_title, withRelease) => {
+      const results = await Promise.all(Array.from({ length: 4 }, () => storm(3, withRelease)));
+      for (const r of results) expect(r.problems, r.instanceId).toEqual([]);
+      expect(results.every((r) => r.calls === (withRelease ? 18 : 15))).toBe(true);
+    },
+    60_000,
+  );
 });

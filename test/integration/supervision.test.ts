@@ -91,7 +91,10 @@ beforeAll(async () => {
     SUPERVISION_REQUIRED_KINDS: 'acceptance',
     PROOF_MAX_BYTES: String(MAX_BYTES),
   });
-  deps = { ...supervisionDeps(cfg, { endpoint: gateway.endpoint, region: LOCAL_REGION, log: recordingLog }), now: () => Date.now() + flowSkewMs };
+  deps = {
+    ...supervisionDeps(cfg, { endpoint: gateway.endpoint, region: LOCAL_REGION, log: recordingLog }),
+    now: () => Date.now() + flowSkewMs,
+  };
   context = {
     routes: supervisionRoutes,
     authenticate: (secret, now) => keys().authenticate(secret, now),
@@ -116,7 +119,11 @@ interface Answer {
   json: Record<string, unknown>;
 }
 
-async function api(method: 'GET' | 'POST', path: string, options: { key?: string | null; body?: unknown; raw?: string } = {}): Promise<Answer> {
+async function api(
+  method: 'GET' | 'POST',
+  path: string,
+  options: { key?: string | null; body?: unknown; raw?: string } = {},
+): Promise<Answer> {
   const key = options.key === undefined ? writeKey : options.key;
   const response = await handleSellerRequest(
     {
@@ -146,12 +153,25 @@ async function provisioned(productId: string): Promise<Line> {
   const orderLineId = `${orderId}-000001`;
   const instanceId = uniqueId('sup');
   const at = new Date().toISOString();
-  const { instance, entry } = createInstance({ instanceId, orderId, orderLineId, businessId: instanceId, test: false, state: 'ACTIVE' }, at);
+  const { instance, entry } = createInstance(
+    { instanceId, orderId, orderLineId, businessId: instanceId, test: false, state: 'ACTIVE' },
+    at,
+  );
   instance.productId = productId;
-  const writes = store().createInstance(instance, entry, eventFor(instance, entry, 'instance.created'), Math.floor(Date.now() / 1000), undefined);
+  const writes = store().createInstance(
+    instance,
+    entry,
+    eventFor(instance, entry, 'instance.created'),
+    Math.floor(Date.now() / 1000),
+    undefined,
+  );
   expect((await store().commit(writes.filter((w) => w.label !== 'outbox'))).ok).toBe(true);
   const order: OrderTerms = { orderId, orderLineId, productId, amount: '100.00', currency: 'CNY', chargingMode: 'PERIOD' };
-  const cfg = parseConfig({ ...process.env, SUPERVISED_PRODUCTS: `${PRODUCT},${ENABLING_PRODUCT}`, SUPERVISION_ENABLING_CLOUD_PRODUCTS: ENABLING_PRODUCT });
+  const cfg = parseConfig({
+    ...process.env,
+    SUPERVISED_PRODUCTS: `${PRODUCT},${ENABLING_PRODUCT}`,
+    SUPERVISION_ENABLING_CLOUD_PRODUCTS: ENABLING_PRODUCT,
+  });
   const tables = { main: env('MAIN_TABLE') };
   const recorder = billingRecorder({
     billing: billingStore(dynamoClient(), tables),
@@ -169,7 +189,14 @@ async function provisioned(productId: string): Promise<Line> {
 async function flowWith(requiredKinds: ProofKind[]): Promise<Line> {
   const line = await provisioned(PLAIN_PRODUCT);
   const created = newSupervision(
-    { orderId: line.orderId, orderLineId: line.orderLineId, instanceId: line.instance.instanceId, productId: PLAIN_PRODUCT, enablingCloud: false, requiredKinds },
+    {
+      orderId: line.orderId,
+      orderLineId: line.orderLineId,
+      instanceId: line.instance.instanceId,
+      productId: PLAIN_PRODUCT,
+      enablingCloud: false,
+      requiredKinds,
+    },
     new Date().toISOString(),
   );
   expect((await deps.store.commit(deps.store.createWrites(created.record, created.entry))).ok).toBe(true);
@@ -186,8 +213,18 @@ interface Requested {
   upload: { url: string; fields: Record<string, string>; expiresAt: string };
 }
 
-function requestBody(bytes: Buffer, fields: Partial<{ kind: ProofKind; fileName: string; contentType: string; size: number; sha256: string; serviceStartAt: string }> = {}) {
-  return { kind: 'acceptance', fileName: 'acceptance.pdf', contentType: 'application/pdf', size: bytes.length, sha256: sha256(bytes), ...fields };
+function requestBody(
+  bytes: Buffer,
+  fields: Partial<{ kind: ProofKind; fileName: string; contentType: string; size: number; sha256: string; serviceStartAt: string }> = {},
+) {
+  return {
+    kind: 'acceptance',
+    fileName: 'acceptance.pdf',
+    contentType: 'application/pdf',
+    size: bytes.length,
+    sha256: sha256(bytes),
+    ...fields,
+  };
 }
 
 async function requestUpload(line: Line, body: Record<string, unknown>): Promise<Requested> {
@@ -197,7 +234,12 @@ async function requestUpload(line: Line, body: Record<string, unknown>): Promise
 }
 
 /** POSTs the form with `file`, as a browser would; waits for the front's event to be handled. */
-async function post(requested: Requested, file: Buffer, contentType: string, fieldChanges: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+async function post(
+  requested: Requested,
+  file: Buffer,
+  contentType: string,
+  fieldChanges: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
   const form = new FormData();
   for (const [name, value] of Object.entries({ ...requested.upload.fields, ...fieldChanges })) form.append(name, value);
   form.append('file', new Blob([file], { type: contentType }), 'upload.bin');
@@ -313,7 +355,9 @@ describe('a delivery proof uploaded end to end', () => {
     const after = await view(line);
     expect(after.supervision).toEqual(before.supervision);
     expect(after.history).toEqual(before.history);
-    expect(after.proofs.map(({ downloadUrl: _u, downloadExpiresAt: _e, ...p }) => p)).toEqual(before.proofs.map(({ downloadUrl: _u, downloadExpiresAt: _e, ...p }) => p));
+    expect(after.proofs.map(({ downloadUrl: _u, downloadExpiresAt: _e, ...p }) => p)).toEqual(
+      before.proofs.map(({ downloadUrl: _u, downloadExpiresAt: _e, ...p }) => p),
+    );
   });
 });
 
@@ -413,11 +457,9 @@ describe('uploads that are not the declared proof', () => {
     await putDirectly(unknownProof, bytes);
     await putDirectly(`proofs/${other.orderId}/not-a-proof-key`, bytes);
     await putDirectly(elsewhere, bytes);
-    expect(outcomes.filter((o) => [unknownProof, `proofs/${other.orderId}/not-a-proof-key`, elsewhere].includes(o.key)).map((o) => o.outcome)).toEqual([
-      'quarantined',
-      'quarantined',
-      'quarantined',
-    ]);
+    expect(
+      outcomes.filter((o) => [unknownProof, `proofs/${other.orderId}/not-a-proof-key`, elsewhere].includes(o.key)).map((o) => o.outcome),
+    ).toEqual(['quarantined', 'quarantined', 'quarantined']);
     for (const key of [unknownProof, `proofs/${other.orderId}/not-a-proof-key`, elsewhere]) {
       expect(await exists(key)).toBe(false);
       expect(await exists(quarantineKey(key))).toBe(true);
@@ -430,7 +472,9 @@ describe('uploads that are not the declared proof', () => {
     // Keys outside proofs/ (statements, quarantine) are not the check's business.
     const statement: S3Event = JSON.parse(JSON.stringify(delivered.at(-1))) as S3Event;
     statement.Records[0]!.s3.object.key = 'statements/2026-01/v1/statement.csv';
-    expect(await proofReceived(statement, deps)).toEqual([{ key: 'statements/2026-01/v1/statement.csv', outcome: 'ignored', reason: 'not under proofs/' }]);
+    expect(await proofReceived(statement, deps)).toEqual([
+      { key: 'statements/2026-01/v1/statement.csv', outcome: 'ignored', reason: 'not under proofs/' },
+    ]);
   });
 });
 
@@ -503,7 +547,13 @@ describe('the flow with a rejection and an appeal', () => {
     const rejected = await transition(line, { action: 'reject', reason: 'the acceptance document is not signed' });
     expect(rejected.status).toBe(200);
     expect(rejected.json.supervision).toMatchObject({ state: 'REJECTED', round: 2, rejections: 1 });
-    expect(rejected.json.entry).toMatchObject({ actor: 'marketplace', action: 'reject', from: 'PROOF_SUBMITTED', to: 'REJECTED', round: 1 });
+    expect(rejected.json.entry).toMatchObject({
+      actor: 'marketplace',
+      action: 'reject',
+      from: 'PROOF_SUBMITTED',
+      to: 'REJECTED',
+      round: 1,
+    });
     // A repeat is harmless.
     expect((await transition(line, { action: 'reject', reason: 'again' })).json).toMatchObject({ unchanged: true });
     // Accepting a rejected round is not possible.
@@ -519,7 +569,13 @@ describe('the flow with a rejection and an appeal', () => {
     const letter = await upload(line, pdf('letter of commitment'), { kind: 'appeal-evidence', fileName: 'letter.pdf' });
     const opened = await transition(line, { action: 'openAppeal', reason: 'buyer unreachable for 5 days', evidence: [letter] });
     expect(opened.status).toBe(200);
-    expect(opened.json.entry).toMatchObject({ actor: 'seller', action: 'openAppeal', from: 'PROOF_SUBMITTED', to: 'PROOF_SUBMITTED', evidence: [letter] });
+    expect(opened.json.entry).toMatchObject({
+      actor: 'seller',
+      action: 'openAppeal',
+      from: 'PROOF_SUBMITTED',
+      to: 'PROOF_SUBMITTED',
+      evidence: [letter],
+    });
 
     // Frozen: no acceptance, no delivery proof; appeal evidence is still welcome.
     const accept = await transition(line, { action: 'accept' });
@@ -530,7 +586,11 @@ describe('the flow with a rejection and an appeal', () => {
     await upload(line, pdf('more evidence'), { kind: 'appeal-evidence', fileName: 'more.pdf' });
     expect((await billing.getFacts(line.orderId, line.orderLineId))!.facts.supervision).toEqual({});
 
-    const closed = await transition(line, { action: 'closeAppeal', reason: 'operations manager asked the buyer to decide', outcome: 'upheld' });
+    const closed = await transition(line, {
+      action: 'closeAppeal',
+      reason: 'operations manager asked the buyer to decide',
+      outcome: 'upheld',
+    });
     expect(closed.status).toBe(200);
     expect(closed.json.entry).toMatchObject({ actor: 'marketplace', action: 'closeAppeal', outcome: 'upheld' });
     expect((closed.json.supervision as SupervisionRecord).appeal).toBeUndefined();
@@ -628,7 +688,11 @@ describe('bad input on every route changes nothing', () => {
       ['transitions: extra field', await transition(line, { action: 'accept', actor: 'system' }), 422],
       ['transitions: appeal without reason', await transition(line, { action: 'openAppeal' }), 422],
       ['transitions: evidence not a proof id', await transition(line, { action: 'openAppeal', reason: 'r', evidence: ['x'] }), 422],
-      ['transitions: evidence of no verified proof', await transition(line, { action: 'openAppeal', reason: 'r', evidence: [newProofId()] }), 422],
+      [
+        'transitions: evidence of no verified proof',
+        await transition(line, { action: 'openAppeal', reason: 'r', evidence: [newProofId()] }),
+        422,
+      ],
       ['transitions: bad outcome', await transition(line, { action: 'closeAppeal', reason: 'r', outcome: 'won' }), 422],
       ['transitions: close with no appeal', await transition(line, { action: 'closeAppeal', reason: 'r' }), 409],
       ['transitions: accept before proofs', await transition(line, { action: 'accept' }), 409],
@@ -660,17 +724,21 @@ describe('npm run proofs', () => {
   const run = async (argv: string[]) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runProofsCli(argv, { out: (l) => out.push(l), err: (l) => err.push(l) }, {
-      fetch: (...args) => fetch(...args),
-      readFile: async (path) => {
-        const file = files.get(path);
-        if (!file) throw new Error('ENOENT');
-        return file;
+    const code = await runProofsCli(
+      argv,
+      { out: (l) => out.push(l), err: (l) => err.push(l) },
+      {
+        fetch: (...args) => fetch(...args),
+        readFile: async (path) => {
+          const file = files.get(path);
+          if (!file) throw new Error('ENOENT');
+          return file;
+        },
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        now: Date.now,
+        env: { SELLER_API_KEY: writeKey },
       },
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      now: Date.now,
-      env: { SELLER_API_KEY: writeKey },
-    });
+    );
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
 
@@ -705,7 +773,18 @@ describe('npm run proofs', () => {
   it('uploads a file, waits for the check, and exits 0 once verified', async () => {
     const line = await provisioned(PRODUCT);
     files.set('/tmp/acceptance.pdf', pdf('via the CLI'));
-    const result = await run(['upload', '--order', line.orderId, '--line', line.orderLineId, '--kind', 'acceptance', '--url', url, '/tmp/acceptance.pdf']);
+    const result = await run([
+      'upload',
+      '--order',
+      line.orderId,
+      '--line',
+      line.orderLineId,
+      '--kind',
+      'acceptance',
+      '--url',
+      url,
+      '/tmp/acceptance.pdf',
+    ]);
     expect(result.err).toBe('');
     expect(result.code).toBe(0);
     expect(result.out).toMatch(/application\/pdf/);
@@ -726,7 +805,21 @@ describe('npm run proofs', () => {
       const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
         execFile(
           process.execPath,
-          ['--import', 'tsx', 'scripts/proofs.ts', 'upload', '--order', line.orderId, '--line', line.orderLineId, '--kind', 'acceptance', '--url', url, file],
+          [
+            '--import',
+            'tsx',
+            'scripts/proofs.ts',
+            'upload',
+            '--order',
+            line.orderId,
+            '--line',
+            line.orderLineId,
+            '--kind',
+            'acceptance',
+            '--url',
+            url,
+            file,
+          ],
           { env: { ...process.env, SELLER_API_KEY: writeKey }, timeout: 60_000 },
           (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
         );
@@ -742,13 +835,40 @@ describe('npm run proofs', () => {
   it('exits 1 when the proof is rejected or refused, 2 on bad arguments', async () => {
     const line = await provisioned(PRODUCT);
     files.set('/tmp/screenshot.png', PNG);
-    const forced = await run(['upload', '--order', line.orderId, '--line', line.orderLineId, '--kind', 'acceptance', '--content-type', 'application/pdf', '--url', url, '/tmp/screenshot.png']);
+    const forced = await run([
+      'upload',
+      '--order',
+      line.orderId,
+      '--line',
+      line.orderLineId,
+      '--kind',
+      'acceptance',
+      '--content-type',
+      'application/pdf',
+      '--url',
+      url,
+      '/tmp/screenshot.png',
+    ]);
     expect(forced.code).toBe(1);
     expect(forced.err).toMatch(/rejected: TYPE_MISMATCH/);
 
     files.set('/tmp/notes.txt', Buffer.from('plain text'));
-    expect((await run(['upload', '--order', line.orderId, '--line', line.orderLineId, '--kind', 'acceptance', '--url', url, '/tmp/notes.txt'])).code).toBe(1);
-    const unknown = await run(['upload', '--order', 'CS-none', '--line', 'CS-none-1', '--kind', 'acceptance', '--url', url, '/tmp/screenshot.png']);
+    expect(
+      (await run(['upload', '--order', line.orderId, '--line', line.orderLineId, '--kind', 'acceptance', '--url', url, '/tmp/notes.txt']))
+        .code,
+    ).toBe(1);
+    const unknown = await run([
+      'upload',
+      '--order',
+      'CS-none',
+      '--line',
+      'CS-none-1',
+      '--kind',
+      'acceptance',
+      '--url',
+      url,
+      '/tmp/screenshot.png',
+    ]);
     expect(unknown.code).toBe(1);
     expect(unknown.err).toMatch(/404 not_found/);
 
@@ -757,7 +877,18 @@ describe('npm run proofs', () => {
       ['upload', '--order', line.orderId, '--line', line.orderLineId, '--kind', 'acceptance'],
       ['upload', '--order', line.orderId, '--kind', 'acceptance', '/tmp/screenshot.png'],
       ['upload', '--order', line.orderId, '--line', line.orderLineId, '--kind', 'selfie', '/tmp/screenshot.png'],
-      ['upload', '--order', line.orderId, '--line', line.orderLineId, '--kind', 'acceptance', '--service-start', 'soon', '/tmp/screenshot.png'],
+      [
+        'upload',
+        '--order',
+        line.orderId,
+        '--line',
+        line.orderLineId,
+        '--kind',
+        'acceptance',
+        '--service-start',
+        'soon',
+        '/tmp/screenshot.png',
+      ],
       ['show', '--order', line.orderId],
       ['delete', '--order', line.orderId, '--line', line.orderLineId],
       ['show', '--order', line.orderId, '--line', line.orderLineId, '--bogus'],

@@ -63,11 +63,24 @@ async function seededInstance(fields: Partial<Instance>): Promise<Instance> {
   const orderId = uniqueId('CS');
   const instanceId = uniqueId('use');
   const { instance, entry } = createInstance(
-    { instanceId, orderId, orderLineId: `${orderId}-000001`, businessId: instanceId, test: fields.test ?? false, state: fields.state ?? 'ACTIVE' },
+    {
+      instanceId,
+      orderId,
+      orderLineId: `${orderId}-000001`,
+      businessId: instanceId,
+      test: fields.test ?? false,
+      state: fields.state ?? 'ACTIVE',
+    },
     new Date().toISOString(),
   );
   Object.assign(instance, fields);
-  const writes = store().createInstance(instance, entry, eventFor(instance, entry, 'instance.created'), Math.floor(Date.now() / 1000), undefined);
+  const writes = store().createInstance(
+    instance,
+    entry,
+    eventFor(instance, entry, 'instance.created'),
+    Math.floor(Date.now() / 1000),
+    undefined,
+  );
   expect((await store().commit(writes.filter((w) => w.label !== 'outbox'))).ok).toBe(true);
   return instance;
 }
@@ -183,7 +196,9 @@ describe('usage ingest', () => {
 
     // Only the two accepted records reached the ledger.
     expect((await windowsOf(metered)).map((w) => [w.beginTime, w.units])).toEqual([[hourStart(2), 15000n]]);
-    expect((await windowsOf(daily)).map((w) => [w.beginTime, w.endTime, w.units])).toEqual([[today, new Date(Date.parse(today) + DAY).toISOString(), 70000n]]);
+    expect((await windowsOf(daily)).map((w) => [w.beginTime, w.endTime, w.units])).toEqual([
+      [today, new Date(Date.parse(today) + DAY).toISOString(), 70000n],
+    ]);
     for (const id of [plain, test, released, provisioning.instanceId]) expect(await windowsOf(id)).toEqual([]);
   });
 
@@ -196,7 +211,11 @@ describe('usage ingest', () => {
       [seller('POST', '/seller/usage', { key: usageKey, body: { records: [] } }), 422, 'unprocessable'],
       [seller('POST', '/seller/usage', { key: usageKey, body: { records: [ok], more: 1 } }), 422, 'unprocessable'],
       [postUsage(Array.from({ length: 1001 }, () => ok)), 413, 'payload_too_large'],
-      [seller('POST', '/seller/usage', { key: usageKey, rawBody: JSON.stringify({ records: [ok], pad: 'x'.repeat(1_100_000) }) }), 413, 'payload_too_large'],
+      [
+        seller('POST', '/seller/usage', { key: usageKey, rawBody: JSON.stringify({ records: [ok], pad: 'x'.repeat(1_100_000) }) }),
+        413,
+        'payload_too_large',
+      ],
     ];
     for (const [pending, status, code] of cases) {
       const answer = await pending;
@@ -218,7 +237,11 @@ describe('usage ingest', () => {
     expect(first.json).toMatchObject({ accepted: 5, duplicates: 1, rejected: 0 });
     expect((first.json.results as { status: string }[])[5]).toEqual({ index: 5, status: 'duplicate', clientRef: 'r-1' });
 
-    const again = await postUsage([report(instanceId, 3, '0.1', 'r-1'), report(instanceId, 3, '0.2', 'r-2'), report(instanceId, 3, '0.4', 'r-3')]);
+    const again = await postUsage([
+      report(instanceId, 3, '0.1', 'r-1'),
+      report(instanceId, 3, '0.2', 'r-2'),
+      report(instanceId, 3, '0.4', 'r-3'),
+    ]);
     expect(again.json).toMatchObject({ accepted: 1, duplicates: 2 });
 
     // The same new clientRef in ten concurrent requests counts once.
@@ -250,7 +273,11 @@ describe('usage ingest when the ledger fails', () => {
     const result = await ingestUsage([report(busy, 2, '1', 'b-1'), report(fine, 2, '2'), report(busy, 3, '3')], {
       instances: (ids) => store().getInstances(ids),
       // Every write of `busy` keeps losing to concurrent writers (DynamoDB's TransactionConflict).
-      ledger: { ...real, add: async (addition, at) => (addition.instanceId === busy ? { ok: false, windowClosed: false, refTaken: false, conflict: true } : real.add(addition, at)) },
+      ledger: {
+        ...real,
+        add: async (addition, at) =>
+          addition.instanceId === busy ? { ok: false, windowClosed: false, refTaken: false, conflict: true } : real.add(addition, at),
+      },
       settings: { products: new Map([[PRODUCT, 'hourly']]), chargingModes: new Set(), packageChargingModes: new Set() },
       now: Date.now,
       log: { info: () => {}, warn: (message) => warnings.push(message), error: () => {} },
@@ -291,7 +318,10 @@ describe('usage push', () => {
     expect(new Set(accepted.map((u) => u.metering_sn)).size).toBe(120);
     expect(new Set(accepted.map((u) => `${u.instance_id}|${u.begin_time}`)).size).toBe(120);
     expect(accepted.filter((u) => u.instance_id === instances[1]).every((u) => u.usage_value === '2.25')).toBe(true);
-    expect(accepted[0]).toMatchObject({ begin_time: expect.stringMatching(/^\d{8}T\d{6}Z$/), end_time: expect.stringMatching(/^\d{8}T\d{6}Z$/) });
+    expect(accepted[0]).toMatchObject({
+      begin_time: expect.stringMatching(/^\d{8}T\d{6}Z$/),
+      end_time: expect.stringMatching(/^\d{8}T\d{6}Z$/),
+    });
 
     const windows = await windowsOf(instances[0]!);
     expect(windows.filter((w) => w.state === 'ACCEPTED')).toHaveLength(40);
@@ -314,7 +344,9 @@ describe('usage push', () => {
       },
     };
     await expect(push(Date.now(), { ledger: crashing })).rejects.toThrow('process killed');
-    const sentFirst = acceptedFor(...instances).map((u) => u.metering_sn).sort();
+    const sentFirst = acceptedFor(...instances)
+      .map((u) => u.metering_sn)
+      .sort();
     expect(sentFirst).toHaveLength(100);
     const states = (await Promise.all(instances.map(windowsOf))).flat().map((w) => w.state);
     expect(states.filter((s) => s === 'PUSHING')).toHaveLength(120);
@@ -338,7 +370,11 @@ describe('usage push', () => {
     const client = openApiClient({ baseUrl: fake.url, credentials: async () => CREDENTIALS, accessKey: async () => ACCESS_KEY });
     const begin = hourStart(2).replace(/[-:]/g, '').replace('.000', '');
     const end = plusHour(hourStart(2)).replace(/[-:]/g, '').replace('.000', '');
-    expect(await client.pushUsage([{ instance_id: instanceId, begin_time: begin, end_time: end, record_time: end, usage_value: '4', metering_sn: 'earlier-push' }])).toMatchObject({ ok: true });
+    expect(
+      await client.pushUsage([
+        { instance_id: instanceId, begin_time: begin, end_time: end, record_time: end, usage_value: '4', metering_sn: 'earlier-push' },
+      ]),
+    ).toMatchObject({ ok: true });
 
     expect(await push()).toMatchObject({ requests: 1, accepted: 1, duplicates: 1 });
     expect(await windowsOf(instanceId)).toMatchObject([{ state: 'ACCEPTED', duplicate: true }]);
@@ -348,7 +384,12 @@ describe('usage push', () => {
   it('backs off on a rate limit, keeping the metering_sn, and sends on a later run', async () => {
     const instanceId = await meteredInstance();
     await postUsage([report(instanceId, 2, '1'), report(instanceId, 3, '2')]);
-    fake.injectFault({ path: '/api/mkp-openapi-public/global/v1/isv/usage-data', status: 406, resultCode: 'MKT.0250', resultMsg: 'rate limited' });
+    fake.injectFault({
+      path: '/api/mkp-openapi-public/global/v1/isv/usage-data',
+      status: 406,
+      resultCode: 'MKT.0250',
+      resultMsg: 'rate limited',
+    });
 
     expect(await push()).toMatchObject({ requests: 1, accepted: 0, retrying: 2, stoppedBy: 'MKT.0250' });
     const waiting = await windowsOf(instanceId);
@@ -370,7 +411,12 @@ describe('usage push', () => {
   it('keeps the records waiting when the marketplace refuses the credentials (e.g. during a key rotation)', async () => {
     const instanceId = await meteredInstance();
     await postUsage([report(instanceId, 2, '1')]);
-    fake.injectFault({ path: '/api/mkp-openapi-public/global/v1/isv/usage-data', status: 401, resultCode: 'MKT.0154', resultMsg: 'illegal token' });
+    fake.injectFault({
+      path: '/api/mkp-openapi-public/global/v1/isv/usage-data',
+      status: 401,
+      resultCode: 'MKT.0154',
+      resultMsg: 'illegal token',
+    });
     expect(await push()).toMatchObject({ requests: 1, rejected: 0, retrying: 1, stoppedBy: 'MKT.0154' });
     expect(await windowsOf(instanceId)).toMatchObject([{ state: 'PUSHING', attempts: 1 }]);
     expect(await push(Date.now() + HOUR)).toMatchObject({ requests: 1, retrying: 0 });
@@ -382,7 +428,13 @@ describe('usage push', () => {
     const instanceId = await meteredInstance();
     await postUsage([report(instanceId, 2, '1'), report(instanceId, 3, '2'), report(instanceId, 4, '3')]);
     // The batch is refused, then the first record sent alone (the oldest window).
-    fake.injectFault({ path: '/api/mkp-openapi-public/global/v1/isv/usage-data', status: 500, resultCode: 'MKT.9002', resultMsg: 'Invalid usage entities.', times: 2 });
+    fake.injectFault({
+      path: '/api/mkp-openapi-public/global/v1/isv/usage-data',
+      status: 500,
+      resultCode: 'MKT.9002',
+      resultMsg: 'Invalid usage entities.',
+      times: 2,
+    });
 
     expect(await push()).toMatchObject({ requests: 4, accepted: 2, rejected: 1 });
     const windows = await windowsOf(instanceId);
@@ -419,14 +471,20 @@ describe('usage push', () => {
         { beginTime: hourStart(2), state: 'ACCEPTED', value: '5' },
         { beginTime: hourStart(0), state: 'OPEN', value: '0.75', lateValue: '0.75' },
       ],
-      corrections: [{ reportedFor: { beginTime: hourStart(2) }, appliedTo: { beginTime: hourStart(0) }, value: '0.75', clientRefs: ['late-1'] }],
+      corrections: [
+        { reportedFor: { beginTime: hourStart(2) }, appliedTo: { beginTime: hourStart(0) }, value: '0.75', clientRefs: ['late-1'] },
+      ],
     });
     // The retried report is still a duplicate.
     expect((await postUsage([report(instanceId, 2, '0.75', 'late-1')])).json).toMatchObject({ duplicates: 1 });
 
     // Once the current hour closes, the correction goes out with it: nothing is lost, nothing is sent twice.
     await push(Date.parse(plusHour(hourStart(0))) + 5 * 60_000);
-    expect(acceptedFor(instanceId).map((u) => u.usage_value).sort()).toEqual(['0.75', '5']);
+    expect(
+      acceptedFor(instanceId)
+        .map((u) => u.usage_value)
+        .sort(),
+    ).toEqual(['0.75', '5']);
   });
 });
 
@@ -454,11 +512,17 @@ describe('seller API: instances, messages and the OpenAPI document', () => {
     expect(list.status).toBe(200);
     expect((list.json.items as { instanceId: string }[]).length).toBe(2);
     expect(list.json.nextCursor).toEqual(expect.any(String));
-    const next = await seller('GET', '/seller/instances', { key: reader, query: { productId: PRODUCT, limit: '2', cursor: String(list.json.nextCursor) } });
+    const next = await seller('GET', '/seller/instances', {
+      key: reader,
+      query: { productId: PRODUCT, limit: '2', cursor: String(list.json.nextCursor) },
+    });
     expect(next.status).toBe(200);
 
     const one = await seller('GET', `/seller/instances/${encodeURIComponent(instanceId)}`, { key: reader });
-    expect(one.json).toMatchObject({ instance: { instanceId, state: 'ACTIVE', productId: PRODUCT }, history: [{ version: 1, to: 'ACTIVE', actor: 'marketplace' }] });
+    expect(one.json).toMatchObject({
+      instance: { instanceId, state: 'ACTIVE', productId: PRODUCT },
+      history: [{ version: 1, to: 'ACTIVE', actor: 'marketplace' }],
+    });
     expect(JSON.stringify(one.json)).not.toContain('password');
 
     expect((await seller('GET', '/seller/instances/no-such-instance', { key: reader })).status).toBe(404);
@@ -479,7 +543,10 @@ describe('seller API: instances, messages and the OpenAPI document', () => {
     expect((log.json.items as { correlationId: string }[]).some((m) => m.correlationId === probe.correlationId)).toBe(true);
     const pushes = await seller('GET', '/seller/messages', { key: reader, query: { resultCode: 'MKT.0000' } });
     expect((pushes.json.items as { channel: string }[]).every((m) => m.channel === 'usagePush')).toBe(true);
-    const tooWide = await seller('GET', '/seller/messages', { key: reader, query: { from: '2026-01-01T00:00:00Z', to: '2026-03-01T00:00:00Z' } });
+    const tooWide = await seller('GET', '/seller/messages', {
+      key: reader,
+      query: { from: '2026-01-01T00:00:00Z', to: '2026-03-01T00:00:00Z' },
+    });
     expect(tooWide.status).toBe(400);
     expect((await seller('GET', '/seller/messages', { key: usageKey })).status).toBe(403);
   });

@@ -63,10 +63,7 @@ function held(): Omit<AcceptedUsage, 'acceptedAt'>[] {
 }
 
 /** A raw push, signed correctly (unless told otherwise), of any body: what the client would refuse to send. */
-async function rawPush(
-  body: string,
-  options: { accessKey?: string; ts?: string; nonce?: string; headers?: Record<string, string> } = {},
-) {
+async function rawPush(body: string, options: { accessKey?: string; ts?: string; nonce?: string; headers?: Record<string, string> } = {}) {
   const url = `${fake.url}${USAGE_DATA_PATH}`;
   const ts = options.ts ?? String(Date.now());
   const nonce = options.nonce ?? randomBytes(16).toString('hex');
@@ -103,7 +100,14 @@ describe('pushing usage to the fake Open API', () => {
     expect(await client().pushUsage(records)).toEqual({ ok: true, code: 'MKT.0000', duplicate: false, via: 'primary' });
     expect(held()).toEqual(records);
     for (const u of fake.usage()) expect(u.acceptedAt).toBeGreaterThanOrEqual(before);
-    expect(fake.calls().at(-1)).toMatchObject({ method: 'POST', path: USAGE_DATA_PATH, akVerified: true, status: 200, resultCode: 'MKT.0000', records: 2 });
+    expect(fake.calls().at(-1)).toMatchObject({
+      method: 'POST',
+      path: USAGE_DATA_PATH,
+      akVerified: true,
+      status: 200,
+      resultCode: 'MKT.0000',
+      records: 2,
+    });
   });
 
   it('signs exactly the bytes it sends (both signatures), non-ASCII included', async () => {
@@ -249,7 +253,11 @@ describe('pushing usage to the fake Open API', () => {
 
   it('internal error (500) is transient', async () => {
     fake.injectFault({ path: USAGE_DATA_PATH, status: 500, times: 1 });
-    expect(expectFailure(await client().pushUsage([record('inst-a', 2)]))).toMatchObject({ retry: true, code: 'MKT.0999', httpStatus: 500 });
+    expect(expectFailure(await client().pushUsage([record('inst-a', 2)]))).toMatchObject({
+      retry: true,
+      code: 'MKT.0999',
+      httpStatus: 500,
+    });
     expect(fake.usage()).toEqual([]);
   });
 
@@ -415,7 +423,12 @@ describe('usage answer parsing', () => {
     interpretUsageAnswer(status, typeof body === 'string' ? body : JSON.stringify(body), 'primary', duplicateCodes);
 
   it('success, and duplicates by the configured codes only', () => {
-    expect(interpret(200, { resultCode: 'MKT.0000', resultMsg: 'success' })).toEqual({ ok: true, code: 'MKT.0000', duplicate: false, via: 'primary' });
+    expect(interpret(200, { resultCode: 'MKT.0000', resultMsg: 'success' })).toEqual({
+      ok: true,
+      code: 'MKT.0000',
+      duplicate: false,
+      via: 'primary',
+    });
     expect(interpret(200, { resultCode: 'MKT.9005' })).toMatchObject({ ok: true, duplicate: true });
     expect(interpret(500, { resultCode: 'MKT.9005' }, ['MKT.9006'])).toMatchObject({ ok: false, retry: false, code: 'MKT.9005' });
     expect(interpret(500, { resultCode: 'MKT.9006' }, ['MKT.9006'])).toMatchObject({ ok: true, duplicate: true, code: 'MKT.9006' });
@@ -427,12 +440,18 @@ describe('usage answer parsing', () => {
 
   it('retry classification and extra_info', () => {
     for (const code of ['MKT.9002', 'MKT.9003', 'MKT.9004', 'MKT.0100', 'MKT.0154', 'MKT.0151']) {
-      expect(interpret(code === 'MKT.0154' || code === 'MKT.0151' ? 401 : 500, { resultCode: code }), code).toMatchObject({ ok: false, retry: false, code });
+      expect(interpret(code === 'MKT.0154' || code === 'MKT.0151' ? 401 : 500, { resultCode: code }), code).toMatchObject({
+        ok: false,
+        retry: false,
+        code,
+      });
     }
     expect(interpret(406, { resultCode: 'MKT.0250' })).toMatchObject({ ok: false, retry: true });
     expect(interpret(500, { resultCode: 'MKT.0999' })).toMatchObject({ ok: false, retry: true });
     expect(interpret(503, { resultCode: 'MKT.0199' })).toMatchObject({ ok: false, retry: true });
-    const structured = expectFailure(interpret(500, { resultCode: 'MKT.9002', resultMsg: 'invalid', extra_info: { metering_sn: ['a', 'b'] } }));
+    const structured = expectFailure(
+      interpret(500, { resultCode: 'MKT.9002', resultMsg: 'invalid', extra_info: { metering_sn: ['a', 'b'] } }),
+    );
     expect(structured).toEqual({
       ok: false,
       retry: false,
@@ -451,7 +470,11 @@ describe('usage answer parsing', () => {
     expect(interpret(200, {})).toMatchObject({ ok: false, retry: true, code: 'BAD_RESPONSE' });
     expect(interpret(502, '<html>bad gateway</html>')).toMatchObject({ ok: false, retry: true, code: 'HTTP_502' });
     expect(interpret(404, '<html>no</html>')).toMatchObject({ ok: false, retry: false, code: 'HTTP_404' });
-    expect(interpret(429, { error_code: 'APIG.0308', error_msg: 'throttled' })).toMatchObject({ ok: false, retry: true, code: 'APIG.0308' });
+    expect(interpret(429, { error_code: 'APIG.0308', error_msg: 'throttled' })).toMatchObject({
+      ok: false,
+      retry: true,
+      code: 'APIG.0308',
+    });
     expect(interpretUsageAnswer(200, undefined, 'fallback')).toMatchObject({ ok: false, retry: true, code: 'BAD_RESPONSE' });
   });
 });

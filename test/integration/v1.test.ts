@@ -12,7 +12,17 @@ import { bodySignHeader } from '#lib/koogallery/signature.ts';
 import { javaUrlEncode, signV1Request } from '#lib/koogallery/v1Auth.ts';
 import { dynamoClient } from '#lib/aws/clients.ts';
 import { keys } from '#lib/store/keys.ts';
-import { auditRecord, call, env, httpEvent, lambdaContext, produceDeps, store, uniqueId, type ProduceResponse } from '../helpers/produce.ts';
+import {
+  auditRecord,
+  call,
+  env,
+  httpEvent,
+  lambdaContext,
+  produceDeps,
+  store,
+  uniqueId,
+  type ProduceResponse,
+} from '../helpers/produce.ts';
 import { TEST_KEY } from '../helpers/signing.ts';
 
 /**
@@ -55,7 +65,13 @@ async function invokeV1(rawQuery: string): Promise<ProduceResponse> {
   const correlationId = randomUUID();
   const result = (await handler(v1Event(rawQuery), lambdaContext(correlationId))) as APIGatewayProxyStructuredResultV2;
   const raw = String(result.body);
-  return { status: result.statusCode ?? 0, headers: (result.headers ?? {}) as Record<string, string>, raw, json: JSON.parse(raw) as Record<string, unknown>, correlationId };
+  return {
+    status: result.statusCode ?? 0,
+    headers: (result.headers ?? {}) as Record<string, string>,
+    raw,
+    json: JSON.parse(raw) as Record<string, unknown>,
+    correlationId,
+  };
 }
 
 /** A distinct millisecond per call, so identical parameters still make a fresh timeStamp (and authToken). */
@@ -88,7 +104,12 @@ async function v1Direct(params: Record<string, string>, deps: ProduceDeps) {
 /** Every item under a partition key of the main table, for "nothing changed" checks. */
 async function itemsUnder(pk: string): Promise<Record<string, unknown>[]> {
   const out = await dynamoClient().send(
-    new QueryCommand({ TableName: env('MAIN_TABLE'), KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: marshall({ ':pk': pk }), ConsistentRead: true }),
+    new QueryCommand({
+      TableName: env('MAIN_TABLE'),
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: marshall({ ':pk': pk }),
+      ConsistentRead: true,
+    }),
   );
   return (out.Items ?? []).map((item) => unmarshall(item));
 }
@@ -97,7 +118,10 @@ const instanceItems = (instanceId: string) => itemsUnder(keys.instance(instanceI
 const orderLineItems = (orderId: string, orderLineId = `${orderId}-000001`) => itemsUnder(keys.orderLine(orderId, orderLineId).pk);
 
 /** Everything stored for an order line and the instance it would have: both partitions. */
-const footprint = async (orderId: string, instanceId: string) => ({ orderLine: await orderLineItems(orderId), instance: await instanceItems(instanceId) });
+const footprint = async (orderId: string, instanceId: string) => ({
+  orderLine: await orderLineItems(orderId),
+  instance: await instanceItems(instanceId),
+});
 
 /** Every item of a table whose JSON contains one of `needles`. */
 async function itemsContaining(table: string, needles: string[]): Promise<Record<string, unknown>[]> {
@@ -118,7 +142,11 @@ async function itemsContaining(table: string, needles: string[]): Promise<Record
 function newInstanceParams(extra: Record<string, string> = {}) {
   const orderId = uniqueId('CS');
   const businessId = uniqueId('biz');
-  return { orderId, businessId, params: { activity: 'newInstance', orderId, businessId, customerId: 'cust-1', productId: 'P-1', testFlag: '0', ...extra } };
+  return {
+    orderId,
+    businessId,
+    params: { activity: 'newInstance', orderId, businessId, customerId: 'cust-1', productId: 'P-1', testFlag: '0', ...extra },
+  };
 }
 
 /** A V1 newInstance through the handler; the instance is ACTIVE (template provisioning in the test env). */
@@ -154,7 +182,13 @@ describe('V1 newInstance', () => {
     // The same process answers V2 unsigned: BODY_SIGN is really off, V1 is signed regardless.
     expect(v2.json.resultCode).toBe('000000');
     expect(v2.headers['Body-Sign']).toBeUndefined();
-    expect(await instance(businessId)).toMatchObject({ state: 'ACTIVE', orderId, orderLineId: `${orderId}-000001`, businessId, test: false });
+    expect(await instance(businessId)).toMatchObject({
+      state: 'ACTIVE',
+      orderId,
+      orderLineId: `${orderId}-000001`,
+      businessId,
+      test: false,
+    });
     expect(await auditRecord(response.correlationId)).toMatchObject({
       channel: 'produceV1',
       activity: 'newInstance',
@@ -196,7 +230,10 @@ describe('V1 newInstance', () => {
       // Another key cannot read it.
       expect(decryptV1Field('another-key', appInfo.userName!, encryptType)).not.toBe(`admin-${businessId}`);
       // Stored once, in clear (the answer's encryption is per call).
-      expect((await instance(businessId)).appInfo).toEqual({ frontEndUrl: `https://app.example.com/t/${businessId}`, userName: `admin-${businessId}` });
+      expect((await instance(businessId)).appInfo).toEqual({
+        frontEndUrl: `https://app.example.com/t/${businessId}`,
+        userName: `admin-${businessId}`,
+      });
     });
   }
 
@@ -224,7 +261,12 @@ describe('V1 newInstance', () => {
     const fromV1 = await v1({ activity: 'newInstance', orderId, businessId: v1Business });
 
     expect(fromV2.json.instanceId).toBe(v2Business);
-    expect(fromV1.json).toMatchObject({ resultCode: '000000', instanceId: v2Business, encryptType: '1', appInfo: { frontEndUrl: `https://app.example.com/t/${v2Business}` } });
+    expect(fromV1.json).toMatchObject({
+      resultCode: '000000',
+      instanceId: v2Business,
+      encryptType: '1',
+      appInfo: { frontEndUrl: `https://app.example.com/t/${v2Business}` },
+    });
     expect(await history(v2Business)).toHaveLength(1);
     expect(await instanceItems(v1Business)).toEqual([]);
   });
@@ -235,7 +277,12 @@ describe('V1 newInstance', () => {
 
     const repeats = [await v1(params), await v1(params), await v1({ ...params, businessId: uniqueId('biz-other') })];
 
-    for (const r of repeats) expect(r.json).toMatchObject({ resultCode: '000000', instanceId: businessId, appInfo: { frontEndUrl: `https://app.example.com/t/${businessId}` } });
+    for (const r of repeats)
+      expect(r.json).toMatchObject({
+        resultCode: '000000',
+        instanceId: businessId,
+        appInfo: { frontEndUrl: `https://app.example.com/t/${businessId}` },
+      });
     expect(await footprint(orderId, businessId)).toEqual(before);
   });
 
@@ -250,7 +297,11 @@ describe('V1 newInstance', () => {
     const contact = { mobilePhone: encryptedMobile, email: encryptedEmail, customerName, userName };
     const { businessId, params } = newInstanceParams(contact);
     const logged: unknown[] = [];
-    const recording = { info: (m: string, e?: object) => logged.push([m, e]), warn: (m: string, e?: object) => logged.push([m, e]), error: (m: string, e?: object) => logged.push([m, e]) };
+    const recording = {
+      info: (m: string, e?: object) => logged.push([m, e]),
+      warn: (m: string, e?: object) => logged.push([m, e]),
+      error: (m: string, e?: object) => logged.push([m, e]),
+    };
     const other = newInstanceParams(contact);
 
     // Act: through the handler, and through handleProduceCall with a recording log
@@ -299,12 +350,19 @@ describe('V1 newInstance with asynchronous provisioning', () => {
     const decision = provisioned(waiting, { appInfo }, new Date().toISOString());
     expect(decision.outcome).toBe('changed');
     if (decision.outcome !== 'changed') return;
-    const commit = await store().commit(store().applyChange(waiting.version, decision.next, decision.entry, undefined, undefined, Math.floor(Date.now() / 1000), undefined));
+    const commit = await store().commit(
+      store().applyChange(waiting.version, decision.next, decision.entry, undefined, undefined, Math.floor(Date.now() / 1000), undefined),
+    );
     expect(commit.ok).toBe(true);
     const done = await v1Direct(params, deps);
 
     // Assess 2
-    expect(done.json).toMatchObject({ resultCode: '000000', instanceId: businessId, encryptType: '1', appInfo: { frontEndUrl: appInfo.frontEndUrl } });
+    expect(done.json).toMatchObject({
+      resultCode: '000000',
+      instanceId: businessId,
+      encryptType: '1',
+      appInfo: { frontEndUrl: appInfo.frontEndUrl },
+    });
     const answered = done.json.appInfo as AppInfo;
     expect(answered.userName).not.toBe('buyer-admin');
     expect(answered.password).not.toBe('S3cret!pass');
@@ -333,14 +391,22 @@ describe('V1 lifecycle', () => {
     expect(await instance(instanceId)).toMatchObject({ state: 'ACTIVE', expireTime: '20310101000000', productId: 'P-2', version: 2 });
     const entries = await history(instanceId);
     expect(entries).toHaveLength(2);
-    expect(entries[1]).toMatchObject({ activity: 'refreshInstance', scene: 'RENEWAL', orderId: renewalOrder, orderLineId: `${renewalOrder}-000001`, changes: { expireTime: '20310101000000', productId: 'P-2' } });
+    expect(entries[1]).toMatchObject({
+      activity: 'refreshInstance',
+      scene: 'RENEWAL',
+      orderId: renewalOrder,
+      orderLineId: `${renewalOrder}-000001`,
+      changes: { expireTime: '20310101000000', productId: 'P-2' },
+    });
   });
 
   it('refreshInstance of a trial order (trialFlag=1) is recorded as TRIAL_TO_FORMAL', async () => {
     const { instanceId } = await created({ trialFlag: '1' });
     const order = uniqueId('CS');
 
-    expect((await v1({ activity: 'refreshInstance', instanceId, orderId: order, expireTime: '20310101000000', trialFlag: '1' })).json.resultCode).toBe('000000');
+    expect(
+      (await v1({ activity: 'refreshInstance', instanceId, orderId: order, expireTime: '20310101000000', trialFlag: '1' })).json.resultCode,
+    ).toBe('000000');
 
     expect((await history(instanceId))[1]).toMatchObject({ scene: 'TRIAL_TO_FORMAL', orderId: order });
   });
@@ -420,9 +486,15 @@ describe('V1 lifecycle', () => {
     const { businessId, params } = newInstanceParams();
     expect((await v1Direct(params, deps)).json.resultCode).toBe('000004');
     const waiting = await instance(businessId);
-    const decision = provisioned(waiting, { appInfo: { frontEndUrl: 'https://app.example.com/x', userName: 'u-1', password: 'p-1' } }, new Date().toISOString());
+    const decision = provisioned(
+      waiting,
+      { appInfo: { frontEndUrl: 'https://app.example.com/x', userName: 'u-1', password: 'p-1' } },
+      new Date().toISOString(),
+    );
     if (decision.outcome !== 'changed') throw new Error('expected a change');
-    expect((await store().commit(store().applyChange(waiting.version, decision.next, decision.entry, undefined, undefined, 0, undefined))).ok).toBe(true);
+    expect(
+      (await store().commit(store().applyChange(waiting.version, decision.next, decision.entry, undefined, undefined, 0, undefined))).ok,
+    ).toBe(true);
 
     // Act
     const response = await v1({ activity: 'queryInstance', instanceId: businessId });
@@ -503,7 +575,12 @@ describe('V1 bad input is answered with its code and changes nothing', () => {
     ['a missing timeStamp', (p) => signedV1(p).replace(/timeStamp=\d+&?/, ''), '000002', /timeStamp is required/],
     ['an unknown activity', (p) => signedV1({ ...p, activity: 'deleteEverything' }), '000002', /unknown activity/],
     ['a V2 activity name', (p) => signedV1({ ...p, activity: 'upgradeInstance' }), '000002', /unknown activity/],
-    ['a missing businessId', (p) => signedV1(Object.fromEntries(Object.entries(p).filter(([k]) => k !== 'businessId'))), '000002', /businessId is required/],
+    [
+      'a missing businessId',
+      (p) => signedV1(Object.fromEntries(Object.entries(p).filter(([k]) => k !== 'businessId'))),
+      '000002',
+      /businessId is required/,
+    ],
     ['a malformed percent-encoding', (p) => `${signedV1(p)}&customerName=%E0%A4%A`, '000002', /not correctly encoded/],
     ['a repeated parameter', (p) => `${signedV1(p)}&orderId=${uniqueId('CS')}`, '000002', /repeated/],
     ['a query over 8 KB', (p) => signedV1({ ...p, customerName: 'x'.repeat(8_200) }), '000002', /longer than 8192/],
@@ -619,7 +696,10 @@ describe('V1 bad input is answered with its code and changes nothing', () => {
   it('signs the generic 000005 of a call that runs out of time, as every V1 answer', async () => {
     // 1.5 s early timeout: with 1501 ms left, middy answers before the flow can.
     const context = { ...lambdaContext(randomUUID()), getRemainingTimeInMillis: () => 1_501 };
-    const result = (await handler(v1Event(signedV1({ activity: 'queryInstance', instanceId: 'slow' })), context)) as APIGatewayProxyStructuredResultV2;
+    const result = (await handler(
+      v1Event(signedV1({ activity: 'queryInstance', instanceId: 'slow' })),
+      context,
+    )) as APIGatewayProxyStructuredResultV2;
     const raw = String(result.body);
     expect(JSON.parse(raw)).toMatchObject({ resultCode: '000005' });
     expect((result.headers as Record<string, string>)['Body-Sign']).toBe(bodySignHeader(TEST_KEY, raw));

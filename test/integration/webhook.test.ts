@@ -31,7 +31,9 @@ function failure(outcome: WebhookOutcome): { retry: boolean; reason: string; sta
 }
 
 /** A one-route server that answers however the test says. */
-async function oddServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; close: () => Promise<void> }> {
+async function oddServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const server: Server = createServer((req, res) => {
     req.resume();
     req.on('end', () => handler(req, res));
@@ -201,7 +203,9 @@ describe('webhook adapter ↔ odd servers', () => {
   };
 
   it.each([400, 404])('HTTP %i → failed for good, with the status and the start of the body', async (status) => {
-    const client = await clientFor((_req, res) => res.writeHead(status, { 'content-type': 'text/plain' }).end(`no such hook\nline 2 ${'y'.repeat(400)}`));
+    const client = await clientFor((_req, res) =>
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(`no such hook\nline 2 ${'y'.repeat(400)}`),
+    );
     const outcome = failure(await client.deliver(created()));
     expect(outcome).toMatchObject({ retry: false, status });
     expect(outcome.reason.startsWith(`webhook answered HTTP ${status}: no such hook line 2 yyy`)).toBe(true);

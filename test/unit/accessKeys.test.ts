@@ -48,7 +48,11 @@ describe('accessKeyLoader', () => {
   });
 
   it('fails when the current key is missing or SSM fails otherwise', async () => {
-    await expect(accessKeyLoader(onAws, async () => { throw notFound(); })()).rejects.toThrow(GetParameterError);
+    await expect(
+      accessKeyLoader(onAws, async () => {
+        throw notFound();
+      })(),
+    ).rejects.toThrow(GetParameterError);
     const denied = new GetParameterError('AccessDenied', { cause: Object.assign(new Error('denied'), { name: 'AccessDeniedException' }) });
     await expect(
       accessKeyLoader(onAws, async (name) => {
@@ -60,6 +64,10 @@ describe('accessKeyLoader', () => {
 
   it('uses the plain keys locally', async () => {
     const local = parseConfig({ ...base, KOOGALLERY_ACCESS_KEY: 'local-key' });
-    expect(await accessKeyLoader(local, async () => { throw new Error('SSM must not be called locally'); })()).toEqual([{ id: keyId('local-key'), secret: 'local-key' }]);
+    expect(
+      await accessKeyLoader(local, async () => {
+        throw new Error('SSM must not be called locally');
+      })(),
+    ).toEqual([{ id: keyId('local-key'), secret: 'local-key' }]);
   });
 });

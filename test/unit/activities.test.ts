@@ -46,8 +46,16 @@ describe('parseActivity', () => {
     ['blank id list', { activity: 'queryInstance', instanceId: '' }, 'instanceId'],
     ['id list with a blank', { activity: 'queryInstance', instanceId: 'a,,b' }, 'without blanks'],
     ['101 ids', { activity: 'queryInstance', instanceId: Array.from({ length: 101 }, (_, i) => `i${i}`).join(',') }, 'at most 100'],
-    ['bad expireTime', { activity: 'refreshInstance', scene: 'RENEWAL', orderId: 'o', orderLineId: 'l', instanceId: 'i', expireTime: '2025-01-01' }, 'expireTime must be yyyyMMddHHmmss'],
-    ['impossible date', { activity: 'refreshInstance', scene: 'RENEWAL', orderId: 'o', orderLineId: 'l', instanceId: 'i', expireTime: '20250230120000' }, 'not a valid date'],
+    [
+      'bad expireTime',
+      { activity: 'refreshInstance', scene: 'RENEWAL', orderId: 'o', orderLineId: 'l', instanceId: 'i', expireTime: '2025-01-01' },
+      'expireTime must be yyyyMMddHHmmss',
+    ],
+    [
+      'impossible date',
+      { activity: 'refreshInstance', scene: 'RENEWAL', orderId: 'o', orderLineId: 'l', instanceId: 'i', expireTime: '20250230120000' },
+      'not a valid date',
+    ],
     ['bad status', { activity: 'updateInstanceStatus', instanceId: 'i', status: 'PAUSE' }, 'status'],
     ['productInfo not an object', { activity: 'changeInstanceCheck', instanceId: 'i', productInfo: '[1]' }, 'productInfo'],
     ['missing productInfo', { activity: 'changeInstanceCheck', instanceId: 'i' }, 'productInfo is required'],

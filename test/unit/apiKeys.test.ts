@@ -89,7 +89,12 @@ describe('sameHash', () => {
 });
 
 describe('hasScope', () => {
-  const key: SellerKey = { keyId: 'abcdef012345', name: 'billing', scopes: ['usage:write', 'messages:read'], createdAt: '2026-01-01T00:00:00.000Z' };
+  const key: SellerKey = {
+    keyId: 'abcdef012345',
+    name: 'billing',
+    scopes: ['usage:write', 'messages:read'],
+    createdAt: '2026-01-01T00:00:00.000Z',
+  };
 
   it('grants exactly the scopes the key was created with', () => {
     expect(SCOPES.filter((scope) => hasScope(key, scope))).toEqual(['usage:write', 'messages:read']);

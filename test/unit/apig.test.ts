@@ -17,7 +17,8 @@ import {
 // Made-up keys, not Huawei's.
 const CREDS: ApigCredentials = { ak: 'TESTAK0123456789ABCD', sk: 'testSecretKey-0123456789' };
 const NOW = new Date('2025-01-02T03:04:05.678Z');
-const URL_ = 'https://mkt.myhuaweicloud.com/api/mkp-openapi-public/global/v1/order/query?orderLineId=CS2211181819B4LVS-000001&orderId=CS2211181819B4LVS';
+const URL_ =
+  'https://mkt.myhuaweicloud.com/api/mkp-openapi-public/global/v1/order/query?orderLineId=CS2211181819B4LVS-000001&orderId=CS2211181819B4LVS';
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 const CANONICAL = [
@@ -88,7 +89,13 @@ describe('APIG SDK-HMAC-SHA256 worked example (spec §7.8)', () => {
     // As in Huawei's signer: a GET signs no body, and x-sdk-content-sha256 replaces the hash.
     const get = canonicalRequest({ method: 'GET', path: '/x', rawQuery: '', headers: { Host: 'h' }, body });
     expect(get.split('\n').at(-1)).toBe(EMPTY_SHA256);
-    const unsigned = canonicalRequest({ method: 'PUT', path: '/x', rawQuery: '', headers: { 'X-Sdk-Content-Sha256': 'UNSIGNED-PAYLOAD' }, body });
+    const unsigned = canonicalRequest({
+      method: 'PUT',
+      path: '/x',
+      rawQuery: '',
+      headers: { 'X-Sdk-Content-Sha256': 'UNSIGNED-PAYLOAD' },
+      body,
+    });
     expect(unsigned.split('\n').at(-1)).toBe('UNSIGNED-PAYLOAD');
   });
 });
@@ -108,9 +115,7 @@ describe('canonical parts', () => {
   });
 
   it('sorts the query by key then value and re-encodes it', () => {
-    expect(canonicalQueryString('b=2&a=z&a=y&c&%61b=x%2By&k=%E4%B8%AD&=dropped&m=a+b')).toBe(
-      'a=y&a=z&ab=x%2By&b=2&c=&k=%E4%B8%AD&m=a%2Bb',
-    );
+    expect(canonicalQueryString('b=2&a=z&a=y&c&%61b=x%2By&k=%E4%B8%AD&=dropped&m=a+b')).toBe('a=y&a=z&ab=x%2By&b=2&c=&k=%E4%B8%AD&m=a%2Bb');
     expect(canonicalQueryString('')).toBe('');
     expect(canonicalQueryString('orderId=A%20B')).toBe('orderId=A%20B');
   });
@@ -148,7 +153,9 @@ describe('verifyApigRequest', () => {
     const r = asReceived(URL_, signGet());
     expect(verifyApigRequest(r, secretFor, nowMs)).toEqual({ ok: true, ak: CREDS.ak });
     // …with the query in another order or another (equivalent) encoding
-    expect(verifyApigRequest({ ...r, rawQuery: 'orderId=CS2211181819B4LVS&orderLineId=CS2211181819B4LVS%2D000001' }, secretFor, nowMs).ok).toBe(true);
+    expect(
+      verifyApigRequest({ ...r, rawQuery: 'orderId=CS2211181819B4LVS&orderLineId=CS2211181819B4LVS%2D000001' }, secretFor, nowMs).ok,
+    ).toBe(true);
   });
 
   it('round-trips special characters in path and query', () => {
@@ -172,7 +179,9 @@ describe('verifyApigRequest', () => {
   it('rejects a tampered query, path, host or date', () => {
     const r = asReceived(URL_, signGet());
     const mismatch = { ok: false, reason: 'signature does not match' };
-    expect(verifyApigRequest({ ...r, rawQuery: 'orderId=CS2211181819B4LVT&orderLineId=CS2211181819B4LVS-000001' }, secretFor, nowMs)).toEqual(mismatch);
+    expect(
+      verifyApigRequest({ ...r, rawQuery: 'orderId=CS2211181819B4LVT&orderLineId=CS2211181819B4LVS-000001' }, secretFor, nowMs),
+    ).toEqual(mismatch);
     expect(verifyApigRequest({ ...r, rawQuery: `${r.rawQuery}&extra=1` }, secretFor, nowMs)).toEqual(mismatch);
     expect(verifyApigRequest({ ...r, path: `${r.path}2` }, secretFor, nowMs)).toEqual(mismatch);
     expect(verifyApigRequest({ ...r, headers: { ...r.headers, host: 'mkt.myhuaweicloud.cn' } }, secretFor, nowMs)).toEqual(mismatch);
@@ -199,7 +208,10 @@ describe('verifyApigRequest', () => {
     expect(verifyApigRequest(withAuth(undefined), secretFor, nowMs)).toEqual({ ok: false, reason: 'Authorization header is missing' });
     expect(verifyApigRequest(withAuth('Bearer x'), secretFor, nowMs)).toEqual({ ok: false, reason: 'Authorization header is malformed' });
     expect(verifyApigRequest(withAuth(auth.replace('Signature=', 'Signature=00')), secretFor, nowMs).ok).toBe(false);
-    expect(verifyApigRequest(withAuth(auth.replace(CREDS.ak, 'OTHERAK')), secretFor, nowMs)).toEqual({ ok: false, reason: 'unknown access key' });
+    expect(verifyApigRequest(withAuth(auth.replace(CREDS.ak, 'OTHERAK')), secretFor, nowMs)).toEqual({
+      ok: false,
+      reason: 'unknown access key',
+    });
     expect(verifyApigRequest(withAuth(auth.replace('content-type;host;x-sdk-date', 'content-type;x-sdk-date')), secretFor, nowMs)).toEqual({
       ok: false,
       reason: 'x-sdk-date and host must be signed',
@@ -210,7 +222,10 @@ describe('verifyApigRequest', () => {
     });
     expect(verifyApigRequest(r, () => 'another-secret', nowMs)).toEqual({ ok: false, reason: 'signature does not match' });
     // Hex case does not matter.
-    expect(verifyApigRequest(withAuth(auth.replace(/Signature=([0-9a-f]+)/, (_, s: string) => `Signature=${s.toUpperCase()}`)), secretFor, nowMs).ok).toBe(true);
+    expect(
+      verifyApigRequest(withAuth(auth.replace(/Signature=([0-9a-f]+)/, (_, s: string) => `Signature=${s.toUpperCase()}`)), secretFor, nowMs)
+        .ok,
+    ).toBe(true);
   });
 
   it('never puts the AK, SK or signature in a reason', () => {

@@ -13,12 +13,21 @@ const minimal = {
 describe('parseConfig', () => {
   it('applies documented defaults', () => {
     const cfg = parseConfig(minimal);
-    expect(cfg).toMatchObject({ SIGNATURE_WINDOW_SECONDS: 60, NONCE_TTL_SECONDS: 300, BODY_SIGN: true, TEST_INSTANCE_TTL_DAYS: 7, MAX_BODY_BYTES: 65536, CHANGE_CHECK_POLICY: 'allow' });
+    expect(cfg).toMatchObject({
+      SIGNATURE_WINDOW_SECONDS: 60,
+      NONCE_TTL_SECONDS: 300,
+      BODY_SIGN: true,
+      TEST_INSTANCE_TTL_DAYS: 7,
+      MAX_BODY_BYTES: 65536,
+      CHANGE_CHECK_POLICY: 'allow',
+    });
   });
 
   it('names the missing setting', () => {
     expect(() => parseConfig({ ...minimal, MAIN_TABLE: undefined })).toThrow(/MAIN_TABLE/);
-    expect(() => parseConfig({ ...minimal, KOOGALLERY_ACCESS_KEY: '' })).toThrow(/KOOGALLERY_ACCESS_KEY_PARAMETER .* or KOOGALLERY_ACCESS_KEY/);
+    expect(() => parseConfig({ ...minimal, KOOGALLERY_ACCESS_KEY: '' })).toThrow(
+      /KOOGALLERY_ACCESS_KEY_PARAMETER .* or KOOGALLERY_ACCESS_KEY/,
+    );
   });
 
   it('names a malformed setting', () => {
@@ -34,7 +43,9 @@ describe('parseConfig', () => {
 
   it('accepts an SSM parameter name instead of a plain key', () => {
     const { KOOGALLERY_ACCESS_KEY: _k, ...rest } = minimal;
-    expect(parseConfig({ ...rest, KOOGALLERY_ACCESS_KEY_PARAMETER: '/x/access-key' }).KOOGALLERY_ACCESS_KEY_PARAMETER).toBe('/x/access-key');
+    expect(parseConfig({ ...rest, KOOGALLERY_ACCESS_KEY_PARAMETER: '/x/access-key' }).KOOGALLERY_ACCESS_KEY_PARAMETER).toBe(
+      '/x/access-key',
+    );
   });
 
   it('requires the AK/SK while Query Order is on, and the webhook settings in webhook mode', () => {
@@ -44,13 +55,25 @@ describe('parseConfig', () => {
     expect(parseConfig({ ...noAkSk, KOOGALLERY_AK_PARAMETER: '/x/ak', KOOGALLERY_SK_PARAMETER: '/x/sk' }).ORDER_QUERY).toBe(true);
     expect(() => parseConfig({ ...minimal, PROVISIONING_MODE: 'webhook' })).toThrow(/PROVISIONING_MODE is webhook: WEBHOOK_URL/);
     expect(() => parseConfig({ ...minimal, PROVISIONING_MODE: 'webhook', WEBHOOK_URL: 'https://h.example/x' })).toThrow(/WEBHOOK_SECRET/);
-    expect(parseConfig({ ...minimal, PROVISIONING_MODE: 'webhook', WEBHOOK_URL: 'https://h.example/x', WEBHOOK_SECRET: 's' }).PROVISIONING_MODE).toBe('webhook');
+    expect(
+      parseConfig({ ...minimal, PROVISIONING_MODE: 'webhook', WEBHOOK_URL: 'https://h.example/x', WEBHOOK_SECRET: 's' }).PROVISIONING_MODE,
+    ).toBe('webhook');
     expect(() => parseConfig({ ...minimal, PROVISIONING_MODE: 'email' })).toThrow(/PROVISIONING_MODE/);
   });
 
   it('says when provisioning is asynchronous', () => {
     expect(asyncProvisioning(parseConfig(minimal))).toBe(true);
     expect(asyncProvisioning(parseConfig({ ...minimal, ORDER_QUERY: 'false' }))).toBe(false);
-    expect(asyncProvisioning(parseConfig({ ...minimal, ORDER_QUERY: 'false', PROVISIONING_MODE: 'webhook', WEBHOOK_URL: 'https://h.example/x', WEBHOOK_SECRET: 's' }))).toBe(true);
+    expect(
+      asyncProvisioning(
+        parseConfig({
+          ...minimal,
+          ORDER_QUERY: 'false',
+          PROVISIONING_MODE: 'webhook',
+          WEBHOOK_URL: 'https://h.example/x',
+          WEBHOOK_SECRET: 's',
+        }),
+      ),
+    ).toBe(true);
   });
 });

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { decodeCursor, encodeCursor, InvalidCursorError, MAX_CURSOR_LENGTH, startKey } from '#lib/store/cursor.ts';
 
-const shape = z.strictObject({ list: z.literal('things'), key: z.strictObject({ pk: z.string().startsWith('THING#'), sk: z.literal('#THING') }) });
+const shape = z.strictObject({
+  list: z.literal('things'),
+  key: z.strictObject({ pk: z.string().startsWith('THING#'), sk: z.literal('#THING') }),
+});
 const raw = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 
 describe('page cursors', () => {
@@ -15,7 +18,12 @@ describe('page cursors', () => {
   });
 
   it('encode without a key as the extra fields alone', () => {
-    expect(decodeCursor(encodeCursor(undefined, { list: 'days', day: '2025-01-01' }), z.strictObject({ list: z.literal('days'), day: z.string() }))).toEqual({
+    expect(
+      decodeCursor(
+        encodeCursor(undefined, { list: 'days', day: '2025-01-01' }),
+        z.strictObject({ list: z.literal('days'), day: z.string() }),
+      ),
+    ).toEqual({
       list: 'days',
       day: '2025-01-01',
     });

@@ -20,9 +20,7 @@ describe('javaSha1PrngBytes', () => {
   it('reproduces the spec §7.6 derived keys', () => {
     const seed = Buffer.from(TEST_KEY, 'utf8');
     expect(javaSha1PrngBytes(seed, 16).toString('hex')).toBe('d541c57628630b2c5fd2ed8e8e9c7d26');
-    expect(javaSha1PrngBytes(seed, 32).toString('hex')).toBe(
-      'd541c57628630b2c5fd2ed8e8e9c7d266099d6cb05239a534c200ce5f3b32f9a',
-    );
+    expect(javaSha1PrngBytes(seed, 32).toString('hex')).toBe('d541c57628630b2c5fd2ed8e8e9c7d266099d6cb05239a534c200ce5f3b32f9a');
   });
 
   it('starts with SHA1(SHA1(seed)) and is a prefix-stable stream', () => {

@@ -15,11 +15,21 @@ const AT = '2026-01-01T00:00:00.000Z';
 const LATER = '2026-01-02T00:00:00.000Z';
 
 function licenseIn(state: LicenseState, extra: Partial<License> = {}): License {
-  const { license } = registerLicense({ license: 'PL-1', test: false, orderId: 'CS1', orderLineId: 'CS1-000001', productId: 'P1', expireTime: '20270101000000' }, AT);
+  const { license } = registerLicense(
+    { license: 'PL-1', test: false, orderId: 'CS1', orderLineId: 'CS1-000001', productId: 'P1', expireTime: '20270101000000' },
+    AT,
+  );
   return { ...license, state, ...extra };
 }
 
-const renew: LicenseCommand = { activity: 'refreshLicenseCode', scene: 'RENEWAL', orderId: 'CS2', orderLineId: 'CS2-000001', expireTime: '20280101000000', productId: 'P2' };
+const renew: LicenseCommand = {
+  activity: 'refreshLicenseCode',
+  scene: 'RENEWAL',
+  orderId: 'CS2',
+  orderLineId: 'CS2-000001',
+  expireTime: '20280101000000',
+  productId: 'P2',
+};
 const freeze: LicenseCommand = { activity: 'updateLicenseCodeStatus', status: 'FREEZE' };
 const unfreeze: LicenseCommand = { activity: 'updateLicenseCodeStatus', status: 'UNFREEZE' };
 const release: LicenseCommand = { activity: 'releaseLicenseCode', orderId: 'CS1', orderLineId: 'CS1-000001' };
@@ -69,7 +79,15 @@ describe('decideLicense: every state × command', () => {
         expect(decision.outcome).toBe('changed');
         if (decision.outcome !== 'changed') return;
         expect(decision.next).toMatchObject({ license: 'PL-1', state: to, version: 4, updatedAt: LATER, createdAt: AT });
-        expect(decision.entry).toMatchObject({ license: 'PL-1', actor: 'marketplace', version: 4, at: LATER, activity: command.activity, from, to });
+        expect(decision.entry).toMatchObject({
+          license: 'PL-1',
+          actor: 'marketplace',
+          version: 4,
+          at: LATER,
+          activity: command.activity,
+          from,
+          to,
+        });
         // The input is not mutated (pure).
         expect(license).toMatchObject({ state: from, version: 3 });
       });
@@ -83,14 +101,24 @@ describe('decideLicense details', () => {
     expect(decision).toMatchObject({
       outcome: 'changed',
       next: { expireTime: '20280101000000', productId: 'P2', state: 'ACTIVE' },
-      entry: { event: 'license.renewed', scene: 'RENEWAL', orderId: 'CS2', orderLineId: 'CS2-000001', changes: { expireTime: '20280101000000', productId: 'P2' } },
+      entry: {
+        event: 'license.renewed',
+        scene: 'RENEWAL',
+        orderId: 'CS2',
+        orderLineId: 'CS2-000001',
+        changes: { expireTime: '20280101000000', productId: 'P2' },
+      },
     });
   });
 
   it('a renewal without productId keeps the product', () => {
     const { productId: _p, ...withoutProduct } = renew as Extract<LicenseCommand, { activity: 'refreshLicenseCode' }>;
     const decision = decideLicense(licenseIn('ACTIVE'), withoutProduct, LATER);
-    expect(decision).toMatchObject({ outcome: 'changed', next: { productId: 'P1', expireTime: '20280101000000' }, entry: { changes: { expireTime: '20280101000000' } } });
+    expect(decision).toMatchObject({
+      outcome: 'changed',
+      next: { productId: 'P1', expireTime: '20280101000000' },
+      entry: { changes: { expireTime: '20280101000000' } },
+    });
     if (decision.outcome === 'changed') expect(decision.entry.changes).not.toHaveProperty('productId');
   });
 
@@ -119,9 +147,13 @@ describe('decideLicense details', () => {
 describe('licenseIdempotencyKey', () => {
   it('a renewal order applies once per scene', () => {
     expect(licenseIdempotencyKey(renew)).toBe('refreshLicenseCode#CS2#RENEWAL');
-    expect(licenseIdempotencyKey({ ...renew, scene: 'UNSUBSCRIBE_RENEWAL_PERIOD' } as LicenseCommand)).toBe('refreshLicenseCode#CS2#UNSUBSCRIBE_RENEWAL_PERIOD');
+    expect(licenseIdempotencyKey({ ...renew, scene: 'UNSUBSCRIBE_RENEWAL_PERIOD' } as LicenseCommand)).toBe(
+      'refreshLicenseCode#CS2#UNSUBSCRIBE_RENEWAL_PERIOD',
+    );
     // The key does not depend on what the renewal sets: a retry with other values is the same renewal.
-    expect(licenseIdempotencyKey({ ...renew, expireTime: '20990101000000', productId: 'P9' } as LicenseCommand)).toBe(licenseIdempotencyKey(renew));
+    expect(licenseIdempotencyKey({ ...renew, expireTime: '20990101000000', productId: 'P9' } as LicenseCommand)).toBe(
+      licenseIdempotencyKey(renew),
+    );
   });
 
   it('status changes and release are idempotent by state and have no key', () => {
@@ -134,7 +166,16 @@ describe('licenseIdempotencyKey', () => {
 describe('registerLicense', () => {
   it('makes an ACTIVE license at version 1 with a seller history entry', () => {
     const { license, entry } = registerLicense({ license: 'PL-9', test: true, orderId: 'CS9', orderLineId: 'CS9-000001' }, AT);
-    expect(license).toEqual({ license: 'PL-9', test: true, orderId: 'CS9', orderLineId: 'CS9-000001', state: 'ACTIVE', createdAt: AT, updatedAt: AT, version: 1 });
+    expect(license).toEqual({
+      license: 'PL-9',
+      test: true,
+      orderId: 'CS9',
+      orderLineId: 'CS9-000001',
+      state: 'ACTIVE',
+      createdAt: AT,
+      updatedAt: AT,
+      version: 1,
+    });
     expect(entry).toEqual({
       license: 'PL-9',
       actor: 'seller',

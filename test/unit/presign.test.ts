@@ -50,7 +50,12 @@ describe('presigningS3Client', () => {
   });
 
   it('takes an endpoint, path style and a session token', async () => {
-    const local = presigningS3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:4566', forcePathStyle: true, credentials: { ...CREDENTIALS, sessionToken: 'token' } });
+    const local = presigningS3Client({
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:4566',
+      forcePathStyle: true,
+      credentials: { ...CREDENTIALS, sessionToken: 'token' },
+    });
     expect(local.config.forcePathStyle).toBe(true);
     expect((await local.config.credentials()).sessionToken).toBe('token');
   });
@@ -104,9 +109,21 @@ describe('proofUploadForm', () => {
       'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
     });
     expect(Object.keys(form.fields).sort()).toEqual(
-      ['Content-Type', 'Policy', 'X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Signature', 'bucket', 'key', 'x-amz-checksum-algorithm', 'x-amz-checksum-sha256'].sort(),
+      [
+        'Content-Type',
+        'Policy',
+        'X-Amz-Algorithm',
+        'X-Amz-Credential',
+        'X-Amz-Date',
+        'X-Amz-Signature',
+        'bucket',
+        'key',
+        'x-amz-checksum-algorithm',
+        'x-amz-checksum-sha256',
+      ].sort(),
     );
-    const everything = `${form.url} ${JSON.stringify(form.fields)} ${Buffer.from(form.fields.Policy ?? '', 'base64').toString('utf8')}`.toLowerCase();
+    const everything =
+      `${form.url} ${JSON.stringify(form.fields)} ${Buffer.from(form.fields.Policy ?? '', 'base64').toString('utf8')}`.toLowerCase();
     expect(everything).not.toContain('crc32');
     expect(form.url).not.toContain('?');
   });
@@ -119,7 +136,12 @@ describe('proofUploadForm', () => {
   });
 
   it('uses a path-style endpoint and carries a session token when given', async () => {
-    const local = presigningS3Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:4566', forcePathStyle: true, credentials: { ...CREDENTIALS, sessionToken: 'session-token' } });
+    const local = presigningS3Client({
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:4566',
+      forcePathStyle: true,
+      credentials: { ...CREDENTIALS, sessionToken: 'session-token' },
+    });
     const form = await proofUploadForm(local, uploadInput);
     expect(form.url).toBe(`http://127.0.0.1:4566/${BUCKET}`);
     expect(form.fields['X-Amz-Security-Token']).toBe('session-token');
@@ -127,7 +149,9 @@ describe('proofUploadForm', () => {
   });
 
   it('refuses inputs that would make a looser or broken policy', async () => {
-    await expect(proofUploadForm(client, { ...uploadInput, sha256Base64: createHash('sha256').update('x').digest('hex') })).rejects.toThrow(RangeError);
+    await expect(proofUploadForm(client, { ...uploadInput, sha256Base64: createHash('sha256').update('x').digest('hex') })).rejects.toThrow(
+      RangeError,
+    );
     await expect(proofUploadForm(client, { ...uploadInput, expiresSeconds: 0 })).rejects.toThrow(RangeError);
     await expect(proofUploadForm(client, { ...uploadInput, expiresSeconds: MAX_PRESIGN_SECONDS + 1 })).rejects.toThrow(RangeError);
     await expect(proofUploadForm(client, { ...uploadInput, maxBytes: 0 })).rejects.toThrow(RangeError);

@@ -33,7 +33,8 @@ function produce() {
   let serial = 0;
   const send = async (rawBody: string, query: SignedQuery) =>
     (await handleProduceCall({ version: 'v2', rawBody, query, correlationId: `c-${++serial}` }, deps)).answer;
-  const call = (body: JsonObject, options: { key?: string } = {}) => send(JSON.stringify(body), signedQuery(body, { nowMs: NOW, ...options }));
+  const call = (body: JsonObject, options: { key?: string } = {}) =>
+    send(JSON.stringify(body), signedQuery(body, { nowMs: NOW, ...options }));
   return { ...world, logged, send, call, audits: () => auditRecords(world.table) };
 }
 
@@ -67,16 +68,48 @@ describe('newInstance', () => {
     // Assess
     expect(answer).toEqual({ resultCode: '000000', resultMsg: 'success.', instanceId: 'biz-1' });
     expect(world.table.commits).toEqual([['nonce', 'orderLine', 'instance', 'history', 'outbox', 'audit']]);
-    expect(world.store.instances()).toMatchObject([{ instanceId: 'biz-1', orderId: 'CS-1', state: 'ACTIVE', test: false, version: 1, createdAt: AT }]);
+    expect(world.store.instances()).toMatchObject([
+      { instanceId: 'biz-1', orderId: 'CS-1', state: 'ACTIVE', test: false, version: 1, createdAt: AT },
+    ]);
     expect(world.store.instances()[0]?.appInfo).toEqual({ frontEndUrl: 'https://app.example.com/t/biz-1' });
     expect(await world.store.getHistory('biz-1')).toEqual([
-      { instanceId: 'biz-1', actor: 'marketplace', version: 1, at: AT, activity: 'newInstance', event: 'instance.created', orderId: 'CS-1', orderLineId: 'CS-1-000001', to: 'ACTIVE' },
+      {
+        instanceId: 'biz-1',
+        actor: 'marketplace',
+        version: 1,
+        at: AT,
+        activity: 'newInstance',
+        event: 'instance.created',
+        orderId: 'CS-1',
+        orderLineId: 'CS-1-000001',
+        to: 'ACTIVE',
+      },
     ]);
-    const event = { eventId: 'biz-1:1', type: 'instance.created', instanceId: 'biz-1', version: 1, state: 'ACTIVE', occurredAt: AT, test: false, orderId: 'CS-1', orderLineId: 'CS-1-000001' };
+    const event = {
+      eventId: 'biz-1:1',
+      type: 'instance.created',
+      instanceId: 'biz-1',
+      version: 1,
+      state: 'ACTIVE',
+      occurredAt: AT,
+      test: false,
+      orderId: 'CS-1',
+      orderLineId: 'CS-1-000001',
+    };
     expect(world.outbox.events()).toEqual([event]);
     expect(world.publisher.published).toEqual([event]);
     expect(world.audits()).toEqual([
-      expect.objectContaining({ correlationId: 'c-1', channel: 'produce', resultCode: '000000', activity: 'newInstance', orderId: 'CS-1', instanceId: 'biz-1', keyId: 'test-key', signatureForm: 'top-level-sorted', test: false }),
+      expect.objectContaining({
+        correlationId: 'c-1',
+        channel: 'produce',
+        resultCode: '000000',
+        activity: 'newInstance',
+        orderId: 'CS-1',
+        instanceId: 'biz-1',
+        keyId: 'test-key',
+        signatureForm: 'top-level-sorted',
+        test: false,
+      }),
     ]);
     expect(world.store.expiryOf('biz-1')).toBeUndefined();
   });
@@ -152,11 +185,25 @@ describe('refusals', () => {
   });
 
   const refused: [string, (world: World) => Promise<unknown>, { resultCode: string; resultMsg: string }, string][] = [
-    ['a bad signature', (w) => w.call(newInstanceBody('biz-1'), { key: 'not-the-key' }), { resultCode: '000001', resultMsg: 'token is invalid' }, 'signature does not match'],
-    ['malformed JSON', (w) => w.send('{"activity":', signedQuery({}, { nowMs: NOW })), { resultCode: '000002', resultMsg: 'param is invalid: body is not a JSON object' }, 'malformed JSON'],
+    [
+      'a bad signature',
+      (w) => w.call(newInstanceBody('biz-1'), { key: 'not-the-key' }),
+      { resultCode: '000001', resultMsg: 'token is invalid' },
+      'signature does not match',
+    ],
+    [
+      'malformed JSON',
+      (w) => w.send('{"activity":', signedQuery({}, { nowMs: NOW })),
+      { resultCode: '000002', resultMsg: 'param is invalid: body is not a JSON object' },
+      'malformed JSON',
+    ],
     [
       'an oversized body',
-      (w) => w.send(JSON.stringify({ activity: 'queryInstance', instanceId: 'x', pad: 'y'.repeat(PRODUCE_SETTINGS.maxBodyBytes) }), signedQuery({}, { nowMs: NOW })),
+      (w) =>
+        w.send(
+          JSON.stringify({ activity: 'queryInstance', instanceId: 'x', pad: 'y'.repeat(PRODUCE_SETTINGS.maxBodyBytes) }),
+          signedQuery({}, { nowMs: NOW }),
+        ),
       { resultCode: '000002', resultMsg: 'param is invalid: body is empty or too large' },
       'body size',
     ],
@@ -188,7 +235,9 @@ describe('refusals', () => {
     // Assess
     expect(answer).toEqual({ resultCode: '000002', resultMsg: 'param is invalid: orderLineId is required' });
     expect(world.table.commits).toEqual([['nonce', 'audit']]);
-    expect(world.audits()).toEqual([expect.objectContaining({ resultCode: '000002', activity: 'newInstance', reason: 'orderLineId is required' })]);
+    expect(world.audits()).toEqual([
+      expect.objectContaining({ resultCode: '000002', activity: 'newInstance', reason: 'orderLineId is required' }),
+    ]);
   });
 });
 
@@ -199,7 +248,11 @@ describe('lifecycle', () => {
     const instanceId = await created(world);
 
     // Act
-    const answers = [await world.call(status(instanceId, 'FREEZE')), await world.call(status(instanceId, 'UNFREEZE')), await world.call({ activity: 'releaseInstance', instanceId, orderId: 'CS-9' })];
+    const answers = [
+      await world.call(status(instanceId, 'FREEZE')),
+      await world.call(status(instanceId, 'UNFREEZE')),
+      await world.call({ activity: 'releaseInstance', instanceId, orderId: 'CS-9' }),
+    ];
 
     // Assess
     expect(answers.map((a) => a.resultCode)).toEqual(['000000', '000000', '000000']);
@@ -243,7 +296,14 @@ describe('lifecycle', () => {
     // Act
     const late = [
       await world.call(status(instanceId, 'FREEZE')),
-      await world.call({ activity: 'refreshInstance', scene: 'RENEWAL', orderId: 'CS-2', orderLineId: 'CS-2-000001', instanceId, expireTime: '20300101000000' }),
+      await world.call({
+        activity: 'refreshInstance',
+        scene: 'RENEWAL',
+        orderId: 'CS-2',
+        orderLineId: 'CS-2-000001',
+        instanceId,
+        expireTime: '20300101000000',
+      }),
       await world.call({ activity: 'upgradeInstance', instanceId, orderId: 'CS-3', orderLineId: 'CS-3-000001' }),
       await world.call({ activity: 'releaseInstance', instanceId }),
     ];
@@ -291,7 +351,14 @@ describe('races and failing commits', () => {
     // Prepare
     const world = produce();
     const instanceId = await created(world);
-    const renewal = { activity: 'refreshInstance', scene: 'RENEWAL', orderId: 'CS-2', orderLineId: 'CS-2-000001', instanceId, expireTime: '20300101000000' };
+    const renewal = {
+      activity: 'refreshInstance',
+      scene: 'RENEWAL',
+      orderId: 'CS-2',
+      orderLineId: 'CS-2-000001',
+      instanceId,
+      expireTime: '20300101000000',
+    };
     world.table.inject({ kind: 'race', otherWriter: () => world.call(renewal) }, { when: touches('instance') });
 
     // Act
@@ -300,7 +367,11 @@ describe('races and failing commits', () => {
     // Assess
     expect(answer.resultCode).toBe('000000');
     expect(await world.store.getInstance(instanceId)).toMatchObject({ state: 'FROZEN', expireTime: '20300101000000', version: 3 });
-    expect((await world.store.getHistory(instanceId)).map((h) => h.event)).toEqual(['instance.created', 'instance.renewed', 'instance.frozen']);
+    expect((await world.store.getHistory(instanceId)).map((h) => h.event)).toEqual([
+      'instance.created',
+      'instance.renewed',
+      'instance.frozen',
+    ]);
   });
 
   it('answers as planned when the commit answer was lost but its nonce is claimed', async () => {
@@ -316,7 +387,11 @@ describe('races and failing commits', () => {
     expect(world.store.instances().map((i) => i.instanceId)).toEqual(['biz-1']);
     expect(world.publisher.published.map((e) => e.eventId)).toEqual(['biz-1:1']);
     expect(world.audits()).toEqual([expect.objectContaining({ resultCode: '000000', instanceId: 'biz-1' })]);
-    expect(world.logged.lines).toContainEqual({ level: 'warn', message: 'commit answer lost; the write is durable', extra: { correlationId: 'c-1', error: 'InjectedFault' } });
+    expect(world.logged.lines).toContainEqual({
+      level: 'warn',
+      message: 'commit answer lost; the write is durable',
+      extra: { correlationId: 'c-1', error: 'InjectedFault' },
+    });
   });
 
   it('answers 000005 and records it when a commit fails and its nonce is not claimed', async () => {
@@ -348,19 +423,34 @@ describe('races and failing commits', () => {
     expect(answer.resultCode).toBe('000000');
     expect(world.publisher.published).toEqual([]);
     expect(world.outbox.events().map((e) => e.eventId)).toEqual(['biz-1:1']);
-    expect(world.logged.lines).toContainEqual({ level: 'warn', message: 'events left to the outbox sweep', extra: { eventIds: ['biz-1:1'] } });
+    expect(world.logged.lines).toContainEqual({
+      level: 'warn',
+      message: 'events left to the outbox sweep',
+      extra: { eventIds: ['biz-1:1'] },
+    });
   });
 });
 
 describe('License-code calls', () => {
   /** A code the seller registered (npm run licenses -- register). */
   async function registered(world: World, code = 'PL-1') {
-    const { license, entry } = registerLicense({ license: code, test: false, orderId: 'CS-1', orderLineId: 'CS-1-000001', productId: 'P-1', expireTime: '20270101000000' }, AT);
+    const { license, entry } = registerLicense(
+      { license: code, test: false, orderId: 'CS-1', orderLineId: 'CS-1-000001', productId: 'P-1', expireTime: '20270101000000' },
+      AT,
+    );
     expect(await world.table.commit(world.licenses.register(license, entry, undefined))).toEqual({ ok: true });
     world.table.commits.length = 0;
     return code;
   }
-  const renewal = (license: string) => ({ activity: 'refreshLicenseCode', license, orderId: 'CS-2', orderLineId: 'CS-2-000001', scene: 'RENEWAL', expireTime: '20280101000000', productId: 'P-2' });
+  const renewal = (license: string) => ({
+    activity: 'refreshLicenseCode',
+    license,
+    orderId: 'CS-2',
+    orderLineId: 'CS-2-000001',
+    scene: 'RENEWAL',
+    expireTime: '20280101000000',
+    productId: 'P-2',
+  });
 
   it('renews a registered code once per order: the license writes share the call transaction', async () => {
     // Prepare
@@ -380,7 +470,12 @@ describe('License-code calls', () => {
       ['nonce', 'license', 'history', 'applied', 'audit'],
       ['nonce', 'audit'],
     ]);
-    expect(await world.licenses.getLicense(code)).toMatchObject({ state: 'ACTIVE', expireTime: '20280101000000', productId: 'P-2', version: 2 });
+    expect(await world.licenses.getLicense(code)).toMatchObject({
+      state: 'ACTIVE',
+      expireTime: '20280101000000',
+      productId: 'P-2',
+      version: 2,
+    });
     expect((await world.licenses.getHistory(code)).map((h) => h.event)).toEqual(['license.registered', 'license.renewed']);
     expect(world.audits()[0]).toMatchObject({ activity: 'refreshLicenseCode', licenseId: code, orderId: 'CS-2', resultCode: '000000' });
     expect(world.publisher.published).toEqual([]);

@@ -14,10 +14,21 @@ import { dueAttributes, expireTimeIso } from '#lib/store/instanceStore.ts';
 const AT = '2026-01-01T00:00:00.000Z';
 const LATER = '2026-01-01T00:05:00.000Z';
 const appInfo = { frontEndUrl: 'https://tenant.example.com/t/i-1' };
-const terms: OrderTerms = { orderId: 'o-1', orderLineId: 'o-1-000001', productId: 'P1', skuCode: 'basic', linearValue: 10, expireTime: '20270101000000', amount: '19.90' };
+const terms: OrderTerms = {
+  orderId: 'o-1',
+  orderLineId: 'o-1-000001',
+  productId: 'P1',
+  skuCode: 'basic',
+  linearValue: 10,
+  expireTime: '20270101000000',
+  amount: '19.90',
+};
 
 function waiting(state: InstanceState = 'PROVISIONING', extra: Partial<Instance> = {}): Instance {
-  const { instance } = createInstance({ instanceId: 'i-1', orderId: 'o-1', orderLineId: 'o-1-000001', businessId: 'i-1', test: false, state: 'PROVISIONING' }, AT);
+  const { instance } = createInstance(
+    { instanceId: 'i-1', orderId: 'o-1', orderLineId: 'o-1-000001', businessId: 'i-1', test: false, state: 'PROVISIONING' },
+    AT,
+  );
   return { ...instance, state, ...extra };
 }
 
@@ -26,8 +37,22 @@ describe('provisioning outcomes', () => {
     const done = provisioned(waiting(), { appInfo, order: terms }, LATER);
     expect(done.outcome).toBe('changed');
     if (done.outcome !== 'changed') return;
-    expect(done.next).toMatchObject({ state: 'ACTIVE', appInfo, order: terms, expireTime: '20270101000000', productId: 'P1', version: 2, updatedAt: LATER });
-    expect(done.entry).toMatchObject({ actor: 'provisioner', event: 'instance.provisioned', from: 'PROVISIONING', to: 'ACTIVE', version: 2 });
+    expect(done.next).toMatchObject({
+      state: 'ACTIVE',
+      appInfo,
+      order: terms,
+      expireTime: '20270101000000',
+      productId: 'P1',
+      version: 2,
+      updatedAt: LATER,
+    });
+    expect(done.entry).toMatchObject({
+      actor: 'provisioner',
+      event: 'instance.provisioned',
+      from: 'PROVISIONING',
+      to: 'ACTIVE',
+      version: 2,
+    });
     const frozen = provisioned(waiting('FROZEN'), { appInfo }, LATER);
     expect(frozen.outcome === 'changed' && frozen.next.state).toBe('FROZEN');
   });
@@ -49,7 +74,13 @@ describe('provisioning outcomes', () => {
     ]);
     if (failed.outcome !== 'changed') return;
     expect(provisioningFailed(failed.next, 'again', 'i-1:1', 'newInstance', LATER).outcome).toBe('unchanged');
-    const upgradeFailed = provisioningFailed({ ...waiting('ACTIVE'), appInfo }, 'order query: MKT.0150', 'i-1:5', 'instance.upgraded', LATER);
+    const upgradeFailed = provisioningFailed(
+      { ...waiting('ACTIVE'), appInfo },
+      'order query: MKT.0150',
+      'i-1:5',
+      'instance.upgraded',
+      LATER,
+    );
     expect(upgradeFailed.outcome === 'changed' && upgradeFailed.next.state).toBe('ACTIVE');
     expect(provisioningFailed(waiting('RELEASED'), 'x', 'i-1:9', 'newInstance', LATER).outcome).toBe('unchanged');
   });
@@ -57,13 +88,11 @@ describe('provisioning outcomes', () => {
   it('the seller retries only a failed provisioning; the failure is cleared', () => {
     const failed = { ...waiting('PROVISIONING_FAILED'), provisioning: { failure: { reason: 'x', at: AT, eventId: 'i-1:1' } } };
     const retried = retryProvisioning(failed, LATER);
-    expect(retried.outcome === 'changed' && [retried.next.state, retried.next.provisioning, retried.entry.actor, retried.entry.event]).toEqual([
-      'PROVISIONING',
-      undefined,
-      'seller',
-      'instance.provisioningRetried',
-    ]);
-    for (const state of ['PROVISIONING', 'ACTIVE', 'FROZEN', 'RELEASED'] as const) expect(retryProvisioning(waiting(state), LATER).outcome).toBe('unchanged');
+    expect(
+      retried.outcome === 'changed' && [retried.next.state, retried.next.provisioning, retried.entry.actor, retried.entry.event],
+    ).toEqual(['PROVISIONING', undefined, 'seller', 'instance.provisioningRetried']);
+    for (const state of ['PROVISIONING', 'ACTIVE', 'FROZEN', 'RELEASED'] as const)
+      expect(retryProvisioning(waiting(state), LATER).outcome).toBe('unchanged');
   });
 
   it('an unfrozen instance returns to where its provisioning stands', () => {
@@ -89,7 +118,11 @@ describe('provisioning outcomes', () => {
 
   it('renewals and freezes clear the overdue flag', () => {
     const overdue = { ...waiting('ACTIVE'), appInfo, overdueSince: AT };
-    const renewed = decide(overdue, { activity: 'refreshInstance', scene: 'RENEWAL', orderId: 'r', orderLineId: 'r-1', expireTime: '20280101000000' }, LATER);
+    const renewed = decide(
+      overdue,
+      { activity: 'refreshInstance', scene: 'RENEWAL', orderId: 'r', orderLineId: 'r-1', expireTime: '20280101000000' },
+      LATER,
+    );
     expect(renewed.outcome === 'changed' && renewed.next.overdueSince).toBeUndefined();
     const frozen = decide(overdue, { activity: 'updateInstanceStatus', status: 'FREEZE' }, LATER);
     expect(frozen.outcome === 'changed' && frozen.next.overdueSince).toBeUndefined();

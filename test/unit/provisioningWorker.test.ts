@@ -24,7 +24,14 @@ const ORDER: OrderTerms = {
   linearValue: 10,
   amount: '19.90',
 };
-const UPGRADE: OrderTerms = { ...ORDER, orderId: 'CS-UP', orderLineId: 'CS-UP-000001', skuCode: 'sku-pro', linearValue: 50, amount: '80.00' };
+const UPGRADE: OrderTerms = {
+  ...ORDER,
+  orderId: 'CS-UP',
+  orderLineId: 'CS-UP-000001',
+  skuCode: 'sku-pro',
+  linearValue: 50,
+  amount: '80.00',
+};
 
 function provisioning(options: { billing?: boolean } = {}) {
   const world = fakeStores();
@@ -51,7 +58,14 @@ type World = ReturnType<typeof provisioning>;
 async function waiting(world: World, fields: { instanceId?: string; orderId?: string; test?: boolean } = {}): Promise<LifecycleEvent> {
   const orderId = fields.orderId ?? ORDER.orderId;
   const { instance, entry } = createInstance(
-    { instanceId: fields.instanceId ?? 'inst-1', orderId, orderLineId: `${orderId}-000001`, businessId: 'inst-1', test: fields.test ?? false, state: 'PROVISIONING' },
+    {
+      instanceId: fields.instanceId ?? 'inst-1',
+      orderId,
+      orderLineId: `${orderId}-000001`,
+      businessId: 'inst-1',
+      test: fields.test ?? false,
+      state: 'PROVISIONING',
+    },
     '2026-11-20T08:00:00.000Z',
   );
   const event = eventFor(instance, entry, 'instance.created');
@@ -66,7 +80,11 @@ async function changed(world: World, instanceId: string, command: Command): Prom
   const decision = decide(instance, command, AT);
   if (decision.outcome !== 'changed') throw new Error(decision.reason);
   const event = queueEventFor(decision.next, decision.entry)!;
-  expect(await world.table.commit(world.store.applyChange(instance.version, decision.next, decision.entry, undefined, event, NOW / 1000, undefined))).toEqual({ ok: true });
+  expect(
+    await world.table.commit(
+      world.store.applyChange(instance.version, decision.next, decision.entry, undefined, event, NOW / 1000, undefined),
+    ),
+  ).toEqual({ ok: true });
   world.table.commits.length = 0;
   return event;
 }
@@ -91,7 +109,14 @@ describe('instance.created', () => {
     // Assess
     expect(result).toBe('provisioned');
     const instance = await world.store.getInstance('inst-1');
-    expect(instance).toMatchObject({ state: 'ACTIVE', version: 2, appInfo: { frontEndUrl: 'https://tenant.example.com/inst-1' }, order: ORDER, expireTime: ORDER.expireTime, productId: 'OFFI-1' });
+    expect(instance).toMatchObject({
+      state: 'ACTIVE',
+      version: 2,
+      appInfo: { frontEndUrl: 'https://tenant.example.com/inst-1' },
+      order: ORDER,
+      expireTime: ORDER.expireTime,
+      productId: 'OFFI-1',
+    });
     expect((await world.store.getHistory('inst-1')).map((h) => [h.event, h.actor, h.to])).toEqual([
       ['instance.created', 'marketplace', 'PROVISIONING'],
       ['instance.provisioned', 'provisioner', 'ACTIVE'],
@@ -100,7 +125,9 @@ describe('instance.created', () => {
     expect(world.table.commits).toEqual([['order', 'instance', 'history'], ['outbox']]);
     expect(world.outbox.events()).toEqual([]);
     expect(world.orders.calls).toEqual([{ orderId: 'CS-1', orderLineId: 'CS-1-000001' }]);
-    expect(world.product.calls.map((c) => [c.step, c.event.eventId, c.instance.order?.skuCode])).toEqual([['provision', 'inst-1:1', 'sku-basic']]);
+    expect(world.product.calls.map((c) => [c.step, c.event.eventId, c.instance.order?.skuCode])).toEqual([
+      ['provision', 'inst-1:1', 'sku-basic'],
+    ]);
   });
 
   it('goes back to the queue on a retryable failure and changes nothing meanwhile', async () => {
@@ -139,7 +166,11 @@ describe('instance.created', () => {
       version: 2,
       provisioning: { failure: { reason: 'webhook: HTTP 422', at: AT, eventId: 'inst-1:1' } },
     });
-    expect((await world.store.getHistory('inst-1')).at(-1)).toMatchObject({ event: 'instance.provisioningFailed', actor: 'provisioner', reason: 'webhook: HTTP 422' });
+    expect((await world.store.getHistory('inst-1')).at(-1)).toMatchObject({
+      event: 'instance.provisioningFailed',
+      actor: 'provisioner',
+      reason: 'webhook: HTTP 422',
+    });
     expect(world.outbox.events()).toEqual([]);
     expect(world.logged.messages('error')).toEqual(['provisioning failed; the seller must fix the cause and retry']);
   });
@@ -182,7 +213,10 @@ describe('instance.created', () => {
     // Prepare
     const world = provisioning();
     const event = await waiting(world);
-    world.table.inject({ kind: 'race', otherWriter: () => changed(world, 'inst-1', { activity: 'updateInstanceStatus', status: 'FREEZE' }) }, { when: touches('instance') });
+    world.table.inject(
+      { kind: 'race', otherWriter: () => changed(world, 'inst-1', { activity: 'updateInstanceStatus', status: 'FREEZE' }) },
+      { when: touches('instance') },
+    );
 
     // Act
     const result = handleLifecycleEvent(event, world.deps);
@@ -192,7 +226,11 @@ describe('instance.created', () => {
     expect(await world.store.getInstance('inst-1')).toMatchObject({ state: 'FROZEN', version: 2 });
     expect(world.store.orderRecordOf('CS-1', 'CS-1-000001')).toBeUndefined();
     expect(await handleLifecycleEvent(event, world.deps)).toBe('provisioned');
-    expect(await world.store.getInstance('inst-1')).toMatchObject({ state: 'FROZEN', version: 3, appInfo: { frontEndUrl: 'https://tenant.example.com/inst-1' } });
+    expect(await world.store.getInstance('inst-1')).toMatchObject({
+      state: 'FROZEN',
+      version: 3,
+      appInfo: { frontEndUrl: 'https://tenant.example.com/inst-1' },
+    });
   });
 });
 
@@ -231,7 +269,10 @@ describe('later events', () => {
     expect(world.product.calls).toEqual([]);
     expect(await handleLifecycleEvent(created, world.deps)).toBe('provisioned');
     expect(await handleLifecycleEvent(frozen, world.deps)).toBe('notified');
-    expect(await world.store.getInstance('inst-1')).toMatchObject({ state: 'FROZEN', appInfo: { frontEndUrl: 'https://tenant.example.com/inst-1' } });
+    expect(await world.store.getInstance('inst-1')).toMatchObject({
+      state: 'FROZEN',
+      appInfo: { frontEndUrl: 'https://tenant.example.com/inst-1' },
+    });
   });
 
   it("stores an upgrade order's terms before telling the product, once however often it is delivered", async () => {
@@ -246,7 +287,10 @@ describe('later events', () => {
     // Assess
     expect(results).toEqual(['notified', 'notified']);
     expect(await world.store.getInstance('inst-1')).toMatchObject({ version: 4, order: UPGRADE });
-    expect((await world.store.getHistory('inst-1')).at(-1)).toMatchObject({ activity: 'upgradeInstance', changes: { skuCode: 'sku-pro', linearValue: 50 } });
+    expect((await world.store.getHistory('inst-1')).at(-1)).toMatchObject({
+      activity: 'upgradeInstance',
+      changes: { skuCode: 'sku-pro', linearValue: 50 },
+    });
     expect(world.product.calls.map((c) => [c.event.eventId, c.instance.order?.skuCode])).toEqual([
       ['inst-1:3', 'sku-pro'],
       ['inst-1:3', 'sku-pro'],
@@ -267,7 +311,17 @@ describe('billing facts', () => {
     // Assess
     expect(result).toBe('provisioned');
     expect(world.table.commits[0]).toEqual(['billing', 'order', 'instance', 'history']);
-    expect(world.billing.rows()).toEqual([{ kind: 'order', instanceId: 'inst-1', orderId: 'CS-1', orderLineId: 'CS-1-000001', activity: 'newInstance', amount: '19.90', at: AT }]);
+    expect(world.billing.rows()).toEqual([
+      {
+        kind: 'order',
+        instanceId: 'inst-1',
+        orderId: 'CS-1',
+        orderLineId: 'CS-1-000001',
+        activity: 'newInstance',
+        amount: '19.90',
+        at: AT,
+      },
+    ]);
   });
 
   it('writes nothing when the commit fails, and the event goes back to the queue', async () => {
@@ -298,7 +352,13 @@ describe('billing facts', () => {
     // Assess
     expect(result).toBe('notified');
     expect(world.table.commits).toEqual([['billing'], ['outbox']]);
-    expect(world.billing.rows()).toContainEqual({ kind: 'refund', instanceId: 'inst-1', refundOrderId: 'CS-REFUND', amount: '-19.90', at: AT });
+    expect(world.billing.rows()).toContainEqual({
+      kind: 'refund',
+      instanceId: 'inst-1',
+      refundOrderId: 'CS-REFUND',
+      amount: '-19.90',
+      at: AT,
+    });
     expect(world.product.calls.map((c) => c.event.type)).toEqual(['instance.released']);
   });
 });

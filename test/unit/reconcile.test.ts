@@ -14,9 +14,18 @@ import {
 
 describe('parseCsvRecords', () => {
   it('reads plain records with CRLF or LF', () => {
-    expect(parseCsvRecords('a,b,c\r\n1,2,3\r\n')).toStrictEqual([['a', 'b', 'c'], ['1', '2', '3']]);
-    expect(parseCsvRecords('a,b\n1,2')).toStrictEqual([['a', 'b'], ['1', '2']]);
-    expect(parseCsvRecords('a,b\r1,2\r')).toStrictEqual([['a', 'b'], ['1', '2']]);
+    expect(parseCsvRecords('a,b,c\r\n1,2,3\r\n')).toStrictEqual([
+      ['a', 'b', 'c'],
+      ['1', '2', '3'],
+    ]);
+    expect(parseCsvRecords('a,b\n1,2')).toStrictEqual([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
+    expect(parseCsvRecords('a,b\r1,2\r')).toStrictEqual([
+      ['a', 'b'],
+      ['1', '2'],
+    ]);
   });
 
   it('reads quoted fields with commas, line breaks and doubled quotes', () => {
@@ -27,11 +36,17 @@ describe('parseCsvRecords', () => {
   });
 
   it('keeps empty fields, including trailing ones', () => {
-    expect(parseCsvRecords('a,,\n,b,')).toStrictEqual([['a', '', ''], ['', 'b', '']]);
+    expect(parseCsvRecords('a,,\n,b,')).toStrictEqual([
+      ['a', '', ''],
+      ['', 'b', ''],
+    ]);
   });
 
   it('strips a UTF-8 byte order mark and skips blank lines', () => {
-    expect(parseCsvRecords('\uFEFFOrder ID,Amount\r\n\r\nO1,1.00\n\n')).toStrictEqual([['Order ID', 'Amount'], ['O1', '1.00']]);
+    expect(parseCsvRecords('\uFEFFOrder ID,Amount\r\n\r\nO1,1.00\n\n')).toStrictEqual([
+      ['Order ID', 'Amount'],
+      ['O1', '1.00'],
+    ]);
   });
 
   it('reads an empty text as no records', () => {
@@ -74,7 +89,9 @@ describe('billRows', () => {
 
   it('matches header names trimmed and ignoring case, in any column order, optional ones may be absent', () => {
     const text = ' settlement amount ,ORDER LINE ID,order id\n12.3,O1-1,O1\n';
-    expect(billRows(parseCsvRecords(text), DEFAULT_BILL_COLUMNS).rows).toStrictEqual([{ row: 2, orderId: 'O1', orderLineId: 'O1-1', amount: '12.30' }]);
+    expect(billRows(parseCsvRecords(text), DEFAULT_BILL_COLUMNS).rows).toStrictEqual([
+      { row: 2, orderId: 'O1', orderLineId: 'O1-1', amount: '12.30' },
+    ]);
   });
 
   it('uses configured column names', () => {
@@ -118,7 +135,9 @@ describe('billRows', () => {
   });
 
   it('treats a short row as having empty cells', () => {
-    expect(billRows(parseCsvRecords(`${HEADER}\nO1,O1-1\n`), DEFAULT_BILL_COLUMNS).problems).toStrictEqual([{ row: 2, message: 'amount "" is not a decimal number' }]);
+    expect(billRows(parseCsvRecords(`${HEADER}\nO1,O1-1\n`), DEFAULT_BILL_COLUMNS).problems).toStrictEqual([
+      { row: 2, message: 'amount "" is not a decimal number' },
+    ]);
   });
 });
 
@@ -129,7 +148,11 @@ describe('parseBillColumns', () => {
   });
 
   it('replaces the names it is given', () => {
-    expect(parseBillColumns('amount=Net Amount, currency=Cur')).toStrictEqual({ ...DEFAULT_BILL_COLUMNS, amount: 'Net Amount', currency: 'Cur' });
+    expect(parseBillColumns('amount=Net Amount, currency=Cur')).toStrictEqual({
+      ...DEFAULT_BILL_COLUMNS,
+      amount: 'Net Amount',
+      currency: 'Cur',
+    });
   });
 
   it.each([
@@ -159,7 +182,13 @@ const line = (over: Partial<StatementLine>): StatementLine => ({
   ...over,
 });
 
-const bill = (row: number, orderLineId: string, amount: string, over: Partial<BillRow> = {}): BillRow => ({ row, orderId: 'O', orderLineId, amount, ...over });
+const bill = (row: number, orderLineId: string, amount: string, over: Partial<BillRow> = {}): BillRow => ({
+  row,
+  orderId: 'O',
+  orderLineId,
+  amount,
+  ...over,
+});
 
 describe('reconcile', () => {
   const ours = [
@@ -167,7 +196,18 @@ describe('reconcile', () => {
     line({ orderLineId: 'B', net: '50.00' }),
     line({ orderLineId: 'C' }),
     line({ lineId: 'REFUND:O:A', kind: 'REFUND', orderLineId: 'A', gross: '-40.00', fee: '-6.00', tax: '-2.04', net: '-31.96' }),
-    line({ lineId: 'USAGE:IU', kind: 'USAGE', orderKind: undefined, orderId: undefined, orderLineId: undefined, instanceId: 'IU', gross: '15.43', fee: '3.09', tax: '0.74', net: '11.60' }),
+    line({
+      lineId: 'USAGE:IU',
+      kind: 'USAGE',
+      orderKind: undefined,
+      orderId: undefined,
+      orderLineId: undefined,
+      instanceId: 'IU',
+      gross: '15.43',
+      fee: '3.09',
+      tax: '0.74',
+      net: '11.60',
+    }),
   ];
   const theirs = [
     bill(2, 'A', '79.90'),
@@ -200,7 +240,9 @@ describe('reconcile', () => {
 
   it('sums bill rows with the same key', () => {
     const report = reconcile([line({ orderLineId: 'A' })], [bill(2, 'A', '40.00'), bill(3, 'A', '39.90')]);
-    expect(report.rows).toStrictEqual([{ status: 'MATCHED', key: 'ORDER:A', currency: 'CNY', ours: '79.90', theirs: '79.90', billRows: [2, 3] }]);
+    expect(report.rows).toStrictEqual([
+      { status: 'MATCHED', key: 'ORDER:A', currency: 'CNY', ours: '79.90', theirs: '79.90', billRows: [2, 3] },
+    ]);
   });
 
   it('tells an order line from its refund by the sign of the bill amount', () => {
@@ -220,7 +262,9 @@ describe('reconcile', () => {
 
   it('shows a different currency as a difference', () => {
     const report = reconcile([line({ orderLineId: 'A' })], [bill(2, 'A', '79.90', { currency: 'USD' })]);
-    expect(report.rows).toStrictEqual([{ status: 'AMOUNT_DIFFERS', key: 'ORDER:A', currency: 'CNY', theirsCurrency: 'USD', ours: '79.90', theirs: '79.90', billRows: [2] }]);
+    expect(report.rows).toStrictEqual([
+      { status: 'AMOUNT_DIFFERS', key: 'ORDER:A', currency: 'CNY', theirsCurrency: 'USD', ours: '79.90', theirs: '79.90', billRows: [2] },
+    ]);
     expect(report.totals.currencies).toStrictEqual({
       CNY: { ours: '79.90', theirs: '0.00', difference: '-79.90' },
       USD: { ours: '0.00', theirs: '79.90', difference: '79.90' },
@@ -235,7 +279,11 @@ describe('reconcile', () => {
   });
 
   it('reconciles nothing against nothing', () => {
-    expect(reconcile([], [])).toStrictEqual({ compare: 'net', totals: { matched: 0, amountDiffers: 0, onlyOurs: 0, onlyTheirs: 0, currencies: {} }, rows: [] });
+    expect(reconcile([], [])).toStrictEqual({
+      compare: 'net',
+      totals: { matched: 0, amountDiffers: 0, onlyOurs: 0, onlyTheirs: 0, currencies: {} },
+      rows: [],
+    });
   });
 
   it('reads a bill end to end', () => {

@@ -63,7 +63,9 @@ describe('openApiDocument of the seller routes', () => {
       expect(op, `${r.method} ${r.path}`).toBeDefined();
       expect(op.summary).toBe(r.summary);
     }
-    const operations = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`));
+    const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((method) => `${method.toUpperCase()} ${path}`),
+    );
     expect(operations.sort()).toEqual(sellerRoutes.map((r) => `${r.method} ${r.path}`).sort());
     expect(operations).toContain('GET /seller/openapi.json');
     expect(operations).toContain('POST /seller/usage');
@@ -88,7 +90,9 @@ describe('openApiDocument of the seller routes', () => {
       expect(op.security).toEqual([{ apiKey: [r.scope] }]);
       expect(op['x-required-scope']).toBe(r.scope);
       for (const status of ['401', '403']) {
-        expect(op.responses[status]?.content?.['application/json'].schema, `${r.path} ${status}`).toEqual({ $ref: '#/components/schemas/Error' });
+        expect(op.responses[status]?.content?.['application/json'].schema, `${r.path} ${status}`).toEqual({
+          $ref: '#/components/schemas/Error',
+        });
       }
     }
   });
@@ -117,7 +121,9 @@ describe('openApiDocument of the seller routes', () => {
       }
       for (const [status, description] of Object.entries(r.errors ?? {})) expect(op.responses[status]?.description).toBe(description);
     }
-    expect(operationOf(doc, { method: 'GET', path: '/seller/instances/{instanceId}' }).responses['404']?.description).toBe('Unknown instance');
+    expect(operationOf(doc, { method: 'GET', path: '/seller/instances/{instanceId}' }).responses['404']?.description).toBe(
+      'Unknown instance',
+    );
   });
 
   it('lists every path parameter as required, and nothing the path does not name', () => {
@@ -159,7 +165,11 @@ describe('openApiDocument of the seller routes', () => {
 
     const { records } = schema.properties;
     expect(records).toMatchObject({ type: 'array', minItems: 1, maxItems: 1000 });
-    const items = records.items as { properties: Record<string, { type: string; description?: string; pattern?: string }>; required: string[]; additionalProperties: boolean };
+    const items = records.items as {
+      properties: Record<string, { type: string; description?: string; pattern?: string }>;
+      required: string[];
+      additionalProperties: boolean;
+    };
     expect(Object.keys(items.properties).sort()).toEqual(['beginTime', 'clientRef', 'endTime', 'instanceId', 'value']);
     expect(Object.keys(items.properties).sort()).toEqual(Object.keys(UsageReportSchema.shape).sort());
     expect(items.required.sort()).toEqual(['beginTime', 'endTime', 'instanceId', 'value']);

@@ -4,7 +4,13 @@ import type { Log } from '#lib/log.ts';
 import type { SellerKey } from '#lib/seller-api/apiKeys.ts';
 import { SellerApiError } from '#lib/seller-api/errors.ts';
 import { defineRoute, type AnyRoute } from '#lib/seller-api/defineRoute.ts';
-import { handleSellerRequest, type Authenticate, type RouterContext, type SellerRequest, type SellerResponse } from '#lib/seller-api/router.ts';
+import {
+  handleSellerRequest,
+  type Authenticate,
+  type RouterContext,
+  type SellerRequest,
+  type SellerResponse,
+} from '#lib/seller-api/router.ts';
 
 /** The seller API's request pipeline with small routes, an in-memory key list and a recording log. */
 
@@ -122,7 +128,11 @@ beforeEach(() => {
   ctx = { routes: ROUTES, authenticate, deps, now: () => NOW, maxBodyBytes: MAX_BODY_BYTES, log };
 });
 
-function request(method: string, path: string, options: { key?: string; authorization?: string; query?: Record<string, string>; body?: string } = {}) {
+function request(
+  method: string,
+  path: string,
+  options: { key?: string; authorization?: string; query?: Record<string, string>; body?: string } = {},
+) {
   const headers: Record<string, string | undefined> = { 'content-type': 'application/json' };
   if (options.key) headers.authorization = `Bearer ${options.key}`;
   if (options.authorization !== undefined) headers.Authorization = options.authorization;
@@ -165,11 +175,25 @@ describe('routing', () => {
     expect(deps.calls).toEqual([
       {
         route: 'things',
-        input: { params: { thingId: 't-1' }, query: { limit: 7 }, body: undefined, key: KEYS[READER], correlationId: CORRELATION_ID, now: NOW },
+        input: {
+          params: { thingId: 't-1' },
+          query: { limit: 7 },
+          body: undefined,
+          key: KEYS[READER],
+          correlationId: CORRELATION_ID,
+          now: NOW,
+        },
       },
       {
         route: 'create',
-        input: { params: undefined, query: undefined, body: { name: 'n', size: 3 }, key: KEYS[WRITER], correlationId: CORRELATION_ID, now: NOW },
+        input: {
+          params: undefined,
+          query: undefined,
+          body: { name: 'n', size: 3 },
+          key: KEYS[WRITER],
+          correlationId: CORRELATION_ID,
+          now: NOW,
+        },
       },
     ]);
   });
@@ -254,7 +278,9 @@ describe('authentication', () => {
     const message = expectError(await request('GET', '/seller/things/t-1', { key: WRITER }), 403, 'forbidden');
 
     expect(message).toContain('"instances:read"');
-    expect(expectError(await request('POST', '/seller/things', { key: READER, body: '{"name":"n"}' }), 403, 'forbidden')).toContain('"usage:write"');
+    expect(expectError(await request('POST', '/seller/things', { key: READER, body: '{"name":"n"}' }), 403, 'forbidden')).toContain(
+      '"usage:write"',
+    );
   });
 
   it('needs no key on a route without a scope, and ignores any Authorization header there', async () => {
@@ -274,16 +300,22 @@ describe('authentication', () => {
 
 describe('validation', () => {
   it('answers 400 naming the query field', async () => {
-    const message = expectError(await request('GET', '/seller/things/t-1', { key: READER, query: { limit: '11' } }), 400, 'invalid_request');
+    const message = expectError(
+      await request('GET', '/seller/things/t-1', { key: READER, query: { limit: '11' } }),
+      400,
+      'invalid_request',
+    );
 
     expect(message).toMatch(/^query\.limit: /);
   });
 
   it('answers 400 for an unknown query field and a bad enum value', async () => {
-    expect(expectError(await request('GET', '/seller/things/t-1', { key: READER, query: { sort: 'asc' } }), 400, 'invalid_request')).toContain('sort');
-    expect(expectError(await request('GET', '/seller/things/t-1', { key: READER, query: { verbose: 'yes' } }), 400, 'invalid_request')).toContain(
-      'query.verbose',
-    );
+    expect(
+      expectError(await request('GET', '/seller/things/t-1', { key: READER, query: { sort: 'asc' } }), 400, 'invalid_request'),
+    ).toContain('sort');
+    expect(
+      expectError(await request('GET', '/seller/things/t-1', { key: READER, query: { verbose: 'yes' } }), 400, 'invalid_request'),
+    ).toContain('query.verbose');
   });
 
   it('answers 400 naming the path parameter', async () => {
@@ -322,7 +354,9 @@ describe('validation', () => {
     expect((await request('POST', '/seller/things', { key: WRITER, body: fits })).status).toBe(201);
 
     const over = JSON.stringify({ name: 'n'.repeat(MAX_BODY_BYTES - 10) });
-    expect(expectError(await request('POST', '/seller/things', { key: WRITER, body: over }), 413, 'payload_too_large')).toContain(`${MAX_BODY_BYTES} bytes`);
+    expect(expectError(await request('POST', '/seller/things', { key: WRITER, body: over }), 413, 'payload_too_large')).toContain(
+      `${MAX_BODY_BYTES} bytes`,
+    );
 
     // As many characters as fit, but ü is two bytes in UTF-8.
     const wide = JSON.stringify({ name: 'ü'.repeat(MAX_BODY_BYTES - 11) });
@@ -339,12 +373,18 @@ describe('validation', () => {
   });
 
   it.each(['[]', 'null', '1', '"records"', 'true'])('answers 422 when a lenient route gets %s', async (body) => {
-    expect(expectError(await request('POST', '/seller/reports', { key: WRITER, body }), 422, 'unprocessable')).toBe('the body must be a JSON object');
+    expect(expectError(await request('POST', '/seller/reports', { key: WRITER, body }), 422, 'unprocessable')).toBe(
+      'the body must be a JSON object',
+    );
   });
 
   it('still refuses invalid JSON and an oversized body on a lenient route', async () => {
     expectError(await request('POST', '/seller/reports', { key: WRITER, body: '{' }), 400, 'invalid_json');
-    expectError(await request('POST', '/seller/reports', { key: WRITER, body: `{"records":["${'r'.repeat(MAX_BODY_BYTES)}"]}` }), 413, 'payload_too_large');
+    expectError(
+      await request('POST', '/seller/reports', { key: WRITER, body: `{"records":["${'r'.repeat(MAX_BODY_BYTES)}"]}` }),
+      413,
+      'payload_too_large',
+    );
   });
 });
 
@@ -361,7 +401,11 @@ describe('failures', () => {
       {
         level: 'error',
         message: 'seller API request failed',
-        extra: { correlationId: CORRELATION_ID, path: '/seller/failing', error: { name: 'Error', message: 'ConditionalCheckFailed on table secret-main-table' } },
+        extra: {
+          correlationId: CORRELATION_ID,
+          path: '/seller/failing',
+          error: { name: 'Error', message: 'ConditionalCheckFailed on table secret-main-table' },
+        },
       },
     ]);
   });
@@ -385,7 +429,7 @@ describe('failures', () => {
     },
   );
 
-  it("answers a SellerApiError with its own status, code, message and headers", async () => {
+  it('answers a SellerApiError with its own status, code, message and headers', async () => {
     failure = new SellerApiError('conflict', 'the instance changed meanwhile', { 'X-Extra': 'yes' });
     const res = await request('GET', '/seller/failing');
 
@@ -405,7 +449,11 @@ describe('failures', () => {
     const res = await request('GET', '/seller/things/t-1', { key: READER });
     expect(res.status).toBe(200);
     expect(logged).toEqual([
-      { level: 'info', message: 'seller API request', extra: expect.objectContaining({ route: 'GET /seller/things/{thingId}', status: 200, keyId: KEYS[READER]!.keyId }) },
+      {
+        level: 'info',
+        message: 'seller API request',
+        extra: expect.objectContaining({ route: 'GET /seller/things/{thingId}', status: 200, keyId: KEYS[READER]!.keyId }),
+      },
     ]);
     expect(JSON.stringify(logged)).not.toContain(READER);
   });

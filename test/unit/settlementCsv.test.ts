@@ -49,16 +49,22 @@ describe('STATEMENT_CSV_HEADER', () => {
 
 describe('statementCsvRow', () => {
   it('writes every column in order, negative amounts as plain numbers', () => {
-    expect(statementCsvRow(refund)).toBe('REFUND:O1:O1-1,REFUND,NEW,O1,O1-1,R1,I1,P1,2026-03,2026-04-10T00:00:00Z,,CNY,,,,-40.00,-6.00,-2.04,-31.96\r\n');
+    expect(statementCsvRow(refund)).toBe(
+      'REFUND:O1:O1-1,REFUND,NEW,O1,O1-1,R1,I1,P1,2026-03,2026-04-10T00:00:00Z,,CNY,,,,-40.00,-6.00,-2.04,-31.96\r\n',
+    );
   });
 
   it('leaves absent fields empty', () => {
-    expect(statementCsvRow(usage)).toBe('USAGE:IU,USAGE,,,,,IU,U1,,2026-02-28T16:00:00.000Z,,CNY,1234.5,GB,0.0125,15.43,3.09,0.74,11.60\r\n');
+    expect(statementCsvRow(usage)).toBe(
+      'USAGE:IU,USAGE,,,,,IU,U1,,2026-02-28T16:00:00.000Z,,CNY,1234.5,GB,0.0125,15.43,3.09,0.74,11.60\r\n',
+    );
   });
 
   it('quotes commas, quotes and line breaks (RFC 4180)', () => {
     const row = statementCsvRow({ ...usage, productId: 'a,b', unit: 'say "hi"', instanceId: 'x\r\ny' });
-    expect(row).toBe('USAGE:IU,USAGE,,,,,"x\r\ny","a,b",,2026-02-28T16:00:00.000Z,,CNY,1234.5,"say ""hi""",0.0125,15.43,3.09,0.74,11.60\r\n');
+    expect(row).toBe(
+      'USAGE:IU,USAGE,,,,,"x\r\ny","a,b",,2026-02-28T16:00:00.000Z,,CNY,1234.5,"say ""hi""",0.0125,15.43,3.09,0.74,11.60\r\n',
+    );
   });
 
   it.each([

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { CurrencyTotals, OrderLineFacts, OrderLineKind, Period, SettlementProblem, SettlementSettings, StatementLine, UsageFacts } from '#lib/settlement/model.ts';
+import type {
+  CurrencyTotals,
+  OrderLineFacts,
+  OrderLineKind,
+  Period,
+  SettlementProblem,
+  SettlementSettings,
+  StatementLine,
+  UsageFacts,
+} from '#lib/settlement/model.ts';
 import { statement } from '#lib/settlement/rules.ts';
 
 /**
@@ -19,7 +28,8 @@ interface World {
   usage: Map<Period, UsageFacts[]>;
 }
 
-const ORDER = /^(\S+Z) (NEW|TRIAL_TO_PAID|RENEWAL|UPGRADE) order (\S+) line (\S+) paid (\S+) ([A-Z]{3}), product (\S+), instance (\S+)((?:, (?:supervised|test|pending))*)$/;
+const ORDER =
+  /^(\S+Z) (NEW|TRIAL_TO_PAID|RENEWAL|UPGRADE) order (\S+) line (\S+) paid (\S+) ([A-Z]{3}), product (\S+), instance (\S+)((?:, (?:supervised|test|pending))*)$/;
 const TOOK_EFFECT = /^(\S+Z) (\S+) took effect$/;
 const ACCEPTED = /^(\S+Z) (\S+) supervision accepted(?:, service from (\S+Z))?$/;
 const REFUNDED = /^(\S+Z) (\S+) refunded (\S+) by order (\S+)$/;
@@ -97,8 +107,20 @@ const scenarios: Scenario[] = [
         period: '2026-04',
         lines: [
           {
-            lineId: 'ORDER:S:S-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'S', orderLineId: 'S-1', instanceId: 'I-S', productId: 'P1',
-            currency: 'CNY', at: '2026-04-02T03:00:00Z', serviceFrom: '2026-03-20T00:00:00Z', gross: '19.90', fee: '2.99', tax: '1.01', net: '15.90',
+            lineId: 'ORDER:S:S-1',
+            kind: 'ORDER',
+            orderKind: 'NEW',
+            orderId: 'S',
+            orderLineId: 'S-1',
+            instanceId: 'I-S',
+            productId: 'P1',
+            currency: 'CNY',
+            at: '2026-04-02T03:00:00Z',
+            serviceFrom: '2026-03-20T00:00:00Z',
+            gross: '19.90',
+            fee: '2.99',
+            tax: '1.01',
+            net: '15.90',
           },
         ],
         totals: { CNY: { lines: 1, gross: '19.90', fee: '2.99', tax: '1.01', net: '15.90' } },
@@ -120,8 +142,19 @@ const scenarios: Scenario[] = [
         period: '2026-03',
         lines: [
           {
-            lineId: 'ORDER:C:C-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'C', orderLineId: 'C-1', instanceId: 'I-C', productId: 'P1',
-            currency: 'CNY', at: '2026-03-05T01:00:00Z', gross: '50.00', fee: '7.50', tax: '2.55', net: '39.95',
+            lineId: 'ORDER:C:C-1',
+            kind: 'ORDER',
+            orderKind: 'NEW',
+            orderId: 'C',
+            orderLineId: 'C-1',
+            instanceId: 'I-C',
+            productId: 'P1',
+            currency: 'CNY',
+            at: '2026-03-05T01:00:00Z',
+            gross: '50.00',
+            fee: '7.50',
+            tax: '2.55',
+            net: '39.95',
           },
         ],
       },
@@ -140,8 +173,19 @@ const scenarios: Scenario[] = [
         period: '2026-03',
         lines: [
           {
-            lineId: 'ORDER:D:D-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'D', orderLineId: 'D-1', instanceId: 'I-D', productId: 'P1',
-            currency: 'CNY', at: '2026-03-05T01:00:00Z', gross: '100.00', fee: '15.00', tax: '5.10', net: '79.90',
+            lineId: 'ORDER:D:D-1',
+            kind: 'ORDER',
+            orderKind: 'NEW',
+            orderId: 'D',
+            orderLineId: 'D-1',
+            instanceId: 'I-D',
+            productId: 'P1',
+            currency: 'CNY',
+            at: '2026-03-05T01:00:00Z',
+            gross: '100.00',
+            fee: '15.00',
+            tax: '5.10',
+            net: '79.90',
           },
         ],
         totals: { CNY: { lines: 1, gross: '100.00', fee: '15.00', tax: '5.10', net: '79.90' } },
@@ -150,8 +194,20 @@ const scenarios: Scenario[] = [
         period: '2026-04',
         lines: [
           {
-            lineId: 'REFUND:D:D-1', kind: 'REFUND', orderKind: 'NEW', orderId: 'D', orderLineId: 'D-1', refundOrderId: 'RD', instanceId: 'I-D',
-            productId: 'P1', currency: 'CNY', at: '2026-04-10T01:00:00Z', gross: '-40.00', fee: '-6.00', tax: '-2.04', net: '-31.96',
+            lineId: 'REFUND:D:D-1',
+            kind: 'REFUND',
+            orderKind: 'NEW',
+            orderId: 'D',
+            orderLineId: 'D-1',
+            refundOrderId: 'RD',
+            instanceId: 'I-D',
+            productId: 'P1',
+            currency: 'CNY',
+            at: '2026-04-10T01:00:00Z',
+            gross: '-40.00',
+            fee: '-6.00',
+            tax: '-2.04',
+            net: '-31.96',
           },
         ],
         totals: { CNY: { lines: 1, gross: '-40.00', fee: '-6.00', tax: '-2.04', net: '-31.96' } },
@@ -171,8 +227,21 @@ const scenarios: Scenario[] = [
         period: '2026-04',
         lines: [
           {
-            lineId: 'ORDER:E:E-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'E', orderLineId: 'E-1', refundOrderId: 'RE', instanceId: 'I-E',
-            productId: 'P1', currency: 'CNY', at: '2026-04-02T00:00:00Z', serviceFrom: '2026-04-02T00:00:00Z', gross: '70.00', fee: '10.50', tax: '3.57', net: '55.93',
+            lineId: 'ORDER:E:E-1',
+            kind: 'ORDER',
+            orderKind: 'NEW',
+            orderId: 'E',
+            orderLineId: 'E-1',
+            refundOrderId: 'RE',
+            instanceId: 'I-E',
+            productId: 'P1',
+            currency: 'CNY',
+            at: '2026-04-02T00:00:00Z',
+            serviceFrom: '2026-04-02T00:00:00Z',
+            gross: '70.00',
+            fee: '10.50',
+            tax: '3.57',
+            net: '55.93',
           },
         ],
       },
@@ -190,8 +259,19 @@ const scenarios: Scenario[] = [
         period: '2026-03',
         lines: [
           {
-            lineId: 'ORDER:T2:T2-1', kind: 'ORDER', orderKind: 'TRIAL_TO_PAID', orderId: 'T2', orderLineId: 'T2-1', instanceId: 'I-T', productId: 'P2',
-            currency: 'CNY', at: '2026-03-15T02:00:00Z', gross: '299.00', fee: '59.80', tax: '14.35', net: '224.85',
+            lineId: 'ORDER:T2:T2-1',
+            kind: 'ORDER',
+            orderKind: 'TRIAL_TO_PAID',
+            orderId: 'T2',
+            orderLineId: 'T2-1',
+            instanceId: 'I-T',
+            productId: 'P2',
+            currency: 'CNY',
+            at: '2026-03-15T02:00:00Z',
+            gross: '299.00',
+            fee: '59.80',
+            tax: '14.35',
+            net: '224.85',
           },
         ],
         problems: [],
@@ -209,12 +289,34 @@ const scenarios: Scenario[] = [
         period: '2026-03',
         lines: [
           {
-            lineId: 'ORDER:G:G-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'G', orderLineId: 'G-1', instanceId: 'I-G', productId: 'P3',
-            currency: 'CNY', at: '2026-03-02T00:00:00Z', gross: '120.00', fee: '8.10', tax: '6.71', net: '105.19',
+            lineId: 'ORDER:G:G-1',
+            kind: 'ORDER',
+            orderKind: 'NEW',
+            orderId: 'G',
+            orderLineId: 'G-1',
+            instanceId: 'I-G',
+            productId: 'P3',
+            currency: 'CNY',
+            at: '2026-03-02T00:00:00Z',
+            gross: '120.00',
+            fee: '8.10',
+            tax: '6.71',
+            net: '105.19',
           },
           {
-            lineId: 'ORDER:H:H-1', kind: 'ORDER', orderKind: 'UPGRADE', orderId: 'H', orderLineId: 'H-1', instanceId: 'I-G', productId: 'P3',
-            currency: 'CNY', at: '2026-03-18T09:30:00Z', gross: '33.33', fee: '2.25', tax: '1.86', net: '29.22',
+            lineId: 'ORDER:H:H-1',
+            kind: 'ORDER',
+            orderKind: 'UPGRADE',
+            orderId: 'H',
+            orderLineId: 'H-1',
+            instanceId: 'I-G',
+            productId: 'P3',
+            currency: 'CNY',
+            at: '2026-03-18T09:30:00Z',
+            gross: '33.33',
+            fee: '2.25',
+            tax: '1.86',
+            net: '29.22',
           },
         ],
         totals: { CNY: { lines: 2, gross: '153.33', fee: '10.35', tax: '8.57', net: '134.41' } },
@@ -234,8 +336,20 @@ const scenarios: Scenario[] = [
         period: '2026-02',
         lines: [
           {
-            lineId: 'ORDER:K:K-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'K', orderLineId: 'K-1', instanceId: 'I-K', productId: 'P1',
-            currency: 'CNY', at: '2026-02-03T00:00:00Z', serviceFrom: '2026-02-03T00:00:00Z', gross: '1000.00', fee: '150.00', tax: '51.00', net: '799.00',
+            lineId: 'ORDER:K:K-1',
+            kind: 'ORDER',
+            orderKind: 'NEW',
+            orderId: 'K',
+            orderLineId: 'K-1',
+            instanceId: 'I-K',
+            productId: 'P1',
+            currency: 'CNY',
+            at: '2026-02-03T00:00:00Z',
+            serviceFrom: '2026-02-03T00:00:00Z',
+            gross: '1000.00',
+            fee: '150.00',
+            tax: '51.00',
+            net: '799.00',
           },
         ],
       },
@@ -244,8 +358,19 @@ const scenarios: Scenario[] = [
         period: '2027-01',
         lines: [
           {
-            lineId: 'ORDER:L:L-1', kind: 'ORDER', orderKind: 'RENEWAL', orderId: 'L', orderLineId: 'L-1', instanceId: 'I-K', productId: 'P1',
-            currency: 'CNY', at: '2027-01-09T16:00:00Z', gross: '1000.00', fee: '150.00', tax: '51.00', net: '799.00',
+            lineId: 'ORDER:L:L-1',
+            kind: 'ORDER',
+            orderKind: 'RENEWAL',
+            orderId: 'L',
+            orderLineId: 'L-1',
+            instanceId: 'I-K',
+            productId: 'P1',
+            currency: 'CNY',
+            at: '2027-01-09T16:00:00Z',
+            gross: '1000.00',
+            fee: '150.00',
+            tax: '51.00',
+            net: '799.00',
           },
         ],
       },
@@ -263,8 +388,19 @@ const scenarios: Scenario[] = [
         period: '2026-04',
         lines: [
           {
-            lineId: 'ORDER:W:W-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'W', orderLineId: 'W-1', instanceId: 'I-W', productId: 'P1',
-            currency: 'CNY', at: '2026-04-01T00:00:00Z', gross: '10.00', fee: '1.50', tax: '0.51', net: '7.99',
+            lineId: 'ORDER:W:W-1',
+            kind: 'ORDER',
+            orderKind: 'NEW',
+            orderId: 'W',
+            orderLineId: 'W-1',
+            instanceId: 'I-W',
+            productId: 'P1',
+            currency: 'CNY',
+            at: '2026-04-01T00:00:00Z',
+            gross: '10.00',
+            fee: '1.50',
+            tax: '0.51',
+            net: '7.99',
           },
         ],
       },
@@ -272,14 +408,29 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'usage priced from the price list; a product without a price is reported',
-    events: ['1. 2026-03 usage I-U product U1: 1234.5 units in 700 windows', '2. 2026-03 usage I-V product U2: 10 units in 3 windows', '3. 2026-04 usage I-U product U1: 0.4 units in 1 windows'],
+    events: [
+      '1. 2026-03 usage I-U product U1: 1234.5 units in 700 windows',
+      '2. 2026-03 usage I-V product U2: 10 units in 3 windows',
+      '3. 2026-04 usage I-U product U1: 0.4 units in 1 windows',
+    ],
     expect: [
       {
         period: '2026-03',
         lines: [
           {
-            lineId: 'USAGE:I-U', kind: 'USAGE', instanceId: 'I-U', productId: 'U1', currency: 'CNY', quantity: '1234.5', unit: 'GB', unitPrice: '0.0125',
-            at: '2026-02-28T16:00:00.000Z', gross: '15.43', fee: '3.09', tax: '0.74', net: '11.60',
+            lineId: 'USAGE:I-U',
+            kind: 'USAGE',
+            instanceId: 'I-U',
+            productId: 'U1',
+            currency: 'CNY',
+            quantity: '1234.5',
+            unit: 'GB',
+            unitPrice: '0.0125',
+            at: '2026-02-28T16:00:00.000Z',
+            gross: '15.43',
+            fee: '3.09',
+            tax: '0.74',
+            net: '11.60',
           },
         ],
         problems: [{ code: 'NO_PRICE', ref: 'USAGE:I-V', productId: 'U2', message: 'no pay-per-use price is configured for product U2' }],
@@ -288,8 +439,19 @@ const scenarios: Scenario[] = [
         period: '2026-04',
         lines: [
           {
-            lineId: 'USAGE:I-U', kind: 'USAGE', instanceId: 'I-U', productId: 'U1', currency: 'CNY', quantity: '0.4', unit: 'GB', unitPrice: '0.0125',
-            at: '2026-03-31T16:00:00.000Z', gross: '0.01', fee: '0.00', tax: '0.00', net: '0.01',
+            lineId: 'USAGE:I-U',
+            kind: 'USAGE',
+            instanceId: 'I-U',
+            productId: 'U1',
+            currency: 'CNY',
+            quantity: '0.4',
+            unit: 'GB',
+            unitPrice: '0.0125',
+            at: '2026-03-31T16:00:00.000Z',
+            gross: '0.01',
+            fee: '0.00',
+            tax: '0.00',
+            net: '0.01',
           },
         ],
         problems: [],
@@ -335,8 +497,20 @@ const scenarios: Scenario[] = [
         period: '2026-04',
         lines: [
           {
-            lineId: 'ORDER:M:M-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'M', orderLineId: 'M-1', instanceId: 'I-M', productId: 'P1',
-            currency: 'CNY', adjustmentFor: '2026-03', at: '2026-03-20T04:00:00Z', gross: '100.00', fee: '15.00', tax: '5.10', net: '79.90',
+            lineId: 'ORDER:M:M-1',
+            kind: 'ORDER',
+            orderKind: 'NEW',
+            orderId: 'M',
+            orderLineId: 'M-1',
+            instanceId: 'I-M',
+            productId: 'P1',
+            currency: 'CNY',
+            adjustmentFor: '2026-03',
+            at: '2026-03-20T04:00:00Z',
+            gross: '100.00',
+            fee: '15.00',
+            tax: '5.10',
+            net: '79.90',
           },
         ],
       },
@@ -355,8 +529,19 @@ const scenarios: Scenario[] = [
         period: '2026-02',
         lines: [
           {
-            lineId: 'ORDER:Q:Q-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'Q', orderLineId: 'Q-1', instanceId: 'I-Q', productId: 'P1',
-            currency: 'CNY', at: '2026-02-10T00:00:00Z', gross: '100.00', fee: '15.00', tax: '5.10', net: '79.90',
+            lineId: 'ORDER:Q:Q-1',
+            kind: 'ORDER',
+            orderKind: 'NEW',
+            orderId: 'Q',
+            orderLineId: 'Q-1',
+            instanceId: 'I-Q',
+            productId: 'P1',
+            currency: 'CNY',
+            at: '2026-02-10T00:00:00Z',
+            gross: '100.00',
+            fee: '15.00',
+            tax: '5.10',
+            net: '79.90',
           },
         ],
       },
@@ -366,8 +551,21 @@ const scenarios: Scenario[] = [
         period: '2026-05',
         lines: [
           {
-            lineId: 'REFUND:Q:Q-1', kind: 'REFUND', orderKind: 'NEW', orderId: 'Q', orderLineId: 'Q-1', refundOrderId: 'RQ', instanceId: 'I-Q',
-            productId: 'P1', currency: 'CNY', adjustmentFor: '2026-03', at: '2026-03-28T00:00:00Z', gross: '-100.00', fee: '-15.00', tax: '-5.10', net: '-79.90',
+            lineId: 'REFUND:Q:Q-1',
+            kind: 'REFUND',
+            orderKind: 'NEW',
+            orderId: 'Q',
+            orderLineId: 'Q-1',
+            refundOrderId: 'RQ',
+            instanceId: 'I-Q',
+            productId: 'P1',
+            currency: 'CNY',
+            adjustmentFor: '2026-03',
+            at: '2026-03-28T00:00:00Z',
+            gross: '-100.00',
+            fee: '-15.00',
+            tax: '-5.10',
+            net: '-79.90',
           },
         ],
       },
@@ -384,8 +582,19 @@ const scenarios: Scenario[] = [
         period: '2026-03',
         lines: [
           {
-            lineId: 'ORDER:A:A-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'A', orderLineId: 'A-1', instanceId: 'I-A', productId: 'P1',
-            currency: 'CNY', at: '2026-03-31T15:59:59Z', gross: '100.00', fee: '15.00', tax: '5.10', net: '79.90',
+            lineId: 'ORDER:A:A-1',
+            kind: 'ORDER',
+            orderKind: 'NEW',
+            orderId: 'A',
+            orderLineId: 'A-1',
+            instanceId: 'I-A',
+            productId: 'P1',
+            currency: 'CNY',
+            at: '2026-03-31T15:59:59Z',
+            gross: '100.00',
+            fee: '15.00',
+            tax: '5.10',
+            net: '79.90',
           },
         ],
       },
@@ -393,8 +602,19 @@ const scenarios: Scenario[] = [
         period: '2026-04',
         lines: [
           {
-            lineId: 'ORDER:A2:A2-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'A2', orderLineId: 'A2-1', instanceId: 'I-A2', productId: 'P1',
-            currency: 'CNY', at: '2026-03-31T16:00:00Z', gross: '19.90', fee: '2.99', tax: '1.01', net: '15.90',
+            lineId: 'ORDER:A2:A2-1',
+            kind: 'ORDER',
+            orderKind: 'NEW',
+            orderId: 'A2',
+            orderLineId: 'A2-1',
+            instanceId: 'I-A2',
+            productId: 'P1',
+            currency: 'CNY',
+            at: '2026-03-31T16:00:00Z',
+            gross: '19.90',
+            fee: '2.99',
+            tax: '1.01',
+            net: '15.90',
           },
         ],
       },
@@ -413,12 +633,34 @@ const scenarios: Scenario[] = [
         lines: [
           // Sorted by lineId in code units: '2' (U+0032) comes before ':' (U+003A).
           {
-            lineId: 'ORDER:A2:A2-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'A2', orderLineId: 'A2-1', instanceId: 'I-A2', productId: 'P1',
-            currency: 'CNY', at: '2026-03-31T16:00:00Z', gross: '19.90', fee: '2.99', tax: '1.01', net: '15.90',
+            lineId: 'ORDER:A2:A2-1',
+            kind: 'ORDER',
+            orderKind: 'NEW',
+            orderId: 'A2',
+            orderLineId: 'A2-1',
+            instanceId: 'I-A2',
+            productId: 'P1',
+            currency: 'CNY',
+            at: '2026-03-31T16:00:00Z',
+            gross: '19.90',
+            fee: '2.99',
+            tax: '1.01',
+            net: '15.90',
           },
           {
-            lineId: 'ORDER:A:A-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'A', orderLineId: 'A-1', instanceId: 'I-A', productId: 'P1',
-            currency: 'CNY', at: '2026-03-31T15:59:59Z', gross: '100.00', fee: '15.00', tax: '5.10', net: '79.90',
+            lineId: 'ORDER:A:A-1',
+            kind: 'ORDER',
+            orderKind: 'NEW',
+            orderId: 'A',
+            orderLineId: 'A-1',
+            instanceId: 'I-A',
+            productId: 'P1',
+            currency: 'CNY',
+            at: '2026-03-31T15:59:59Z',
+            gross: '100.00',
+            fee: '15.00',
+            tax: '5.10',
+            net: '79.90',
           },
         ],
         totals: { CNY: { lines: 2, gross: '119.90', fee: '17.99', tax: '6.11', net: '95.80' } },
@@ -440,12 +682,34 @@ const scenarios: Scenario[] = [
         period: '2026-03',
         lines: [
           {
-            lineId: 'ORDER:D:D-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'D', orderLineId: 'D-1', instanceId: 'I-D', productId: 'P1',
-            currency: 'CNY', at: '2026-03-05T01:00:00Z', gross: '100.00', fee: '15.00', tax: '5.10', net: '79.90',
+            lineId: 'ORDER:D:D-1',
+            kind: 'ORDER',
+            orderKind: 'NEW',
+            orderId: 'D',
+            orderLineId: 'D-1',
+            instanceId: 'I-D',
+            productId: 'P1',
+            currency: 'CNY',
+            at: '2026-03-05T01:00:00Z',
+            gross: '100.00',
+            fee: '15.00',
+            tax: '5.10',
+            net: '79.90',
           },
           {
-            lineId: 'USAGE:I-U', kind: 'USAGE', instanceId: 'I-U', productId: 'U1', currency: 'CNY', quantity: '1234.5', unit: 'GB', unitPrice: '0.0125',
-            at: '2026-02-28T16:00:00.000Z', gross: '15.43', fee: '3.09', tax: '0.74', net: '11.60',
+            lineId: 'USAGE:I-U',
+            kind: 'USAGE',
+            instanceId: 'I-U',
+            productId: 'U1',
+            currency: 'CNY',
+            quantity: '1234.5',
+            unit: 'GB',
+            unitPrice: '0.0125',
+            at: '2026-02-28T16:00:00.000Z',
+            gross: '15.43',
+            fee: '3.09',
+            tax: '0.74',
+            net: '11.60',
           },
         ],
         problems: [],
@@ -455,12 +719,36 @@ const scenarios: Scenario[] = [
         period: '2026-04',
         lines: [
           {
-            lineId: 'ORDER:S:S-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'S', orderLineId: 'S-1', instanceId: 'I-S', productId: 'P1',
-            currency: 'CNY', at: '2026-04-02T03:00:00Z', serviceFrom: '2026-04-02T03:00:00Z', gross: '19.90', fee: '2.99', tax: '1.01', net: '15.90',
+            lineId: 'ORDER:S:S-1',
+            kind: 'ORDER',
+            orderKind: 'NEW',
+            orderId: 'S',
+            orderLineId: 'S-1',
+            instanceId: 'I-S',
+            productId: 'P1',
+            currency: 'CNY',
+            at: '2026-04-02T03:00:00Z',
+            serviceFrom: '2026-04-02T03:00:00Z',
+            gross: '19.90',
+            fee: '2.99',
+            tax: '1.01',
+            net: '15.90',
           },
           {
-            lineId: 'REFUND:D:D-1', kind: 'REFUND', orderKind: 'NEW', orderId: 'D', orderLineId: 'D-1', refundOrderId: 'RD', instanceId: 'I-D',
-            productId: 'P1', currency: 'CNY', at: '2026-04-10T01:00:00Z', gross: '-40.00', fee: '-6.00', tax: '-2.04', net: '-31.96',
+            lineId: 'REFUND:D:D-1',
+            kind: 'REFUND',
+            orderKind: 'NEW',
+            orderId: 'D',
+            orderLineId: 'D-1',
+            refundOrderId: 'RD',
+            instanceId: 'I-D',
+            productId: 'P1',
+            currency: 'CNY',
+            at: '2026-04-10T01:00:00Z',
+            gross: '-40.00',
+            fee: '-6.00',
+            tax: '-2.04',
+            net: '-31.96',
           },
         ],
         problems: [],
@@ -479,8 +767,20 @@ const scenarios: Scenario[] = [
         period: '2026-03',
         lines: [
           {
-            lineId: 'ORDER:D:D-1', kind: 'ORDER', orderKind: 'NEW', orderId: 'D', orderLineId: 'D-1', refundOrderId: 'RD', instanceId: 'I-D',
-            productId: 'P1', currency: 'CNY', at: '2026-03-05T01:00:00Z', gross: '60.00', fee: '9.00', tax: '3.06', net: '47.94',
+            lineId: 'ORDER:D:D-1',
+            kind: 'ORDER',
+            orderKind: 'NEW',
+            orderId: 'D',
+            orderLineId: 'D-1',
+            refundOrderId: 'RD',
+            instanceId: 'I-D',
+            productId: 'P1',
+            currency: 'CNY',
+            at: '2026-03-05T01:00:00Z',
+            gross: '60.00',
+            fee: '9.00',
+            tax: '3.06',
+            net: '47.94',
           },
         ],
       },
@@ -491,19 +791,32 @@ const scenarios: Scenario[] = [
 
 describe('settlement golden scenarios', () => {
   describe.each(scenarios)('$name', (scenario) => {
-    it.each(scenario.expect.map((e) => ({ ...e, label: `${e.period} after event ${e.afterEvent ?? scenario.events.length}` })))('$label', (expected) => {
-      const world: World = { orders: new Map(), usage: new Map() };
-      for (const event of scenario.events.slice(0, expected.afterEvent ?? scenario.events.length)) apply(world, event.replace(/^\d+\. /, ''));
+    it.each(scenario.expect.map((e) => ({ ...e, label: `${e.period} after event ${e.afterEvent ?? scenario.events.length}` })))(
+      '$label',
+      (expected) => {
+        const world: World = { orders: new Map(), usage: new Map() };
+        for (const event of scenario.events.slice(0, expected.afterEvent ?? scenario.events.length))
+          apply(world, event.replace(/^\d+\. /, ''));
 
-      const result = statement(expected.period, world.orders.values(), world.usage.get(expected.period) ?? [], scenario.settings ?? SETTINGS);
+        const result = statement(
+          expected.period,
+          world.orders.values(),
+          world.usage.get(expected.period) ?? [],
+          scenario.settings ?? SETTINGS,
+        );
 
-      expect(result.lines).toStrictEqual(expected.lines);
-      if (expected.problems) expect(result.problems).toStrictEqual(expected.problems);
-      if (expected.totals) expect(result.totals).toStrictEqual(expected.totals);
-    });
+        expect(result.lines).toStrictEqual(expected.lines);
+        if (expected.problems) expect(result.problems).toStrictEqual(expected.problems);
+        if (expected.totals) expect(result.totals).toStrictEqual(expected.totals);
+      },
+    );
   });
 
   it('numbers the events of every scenario 1, 2, 3…', () => {
-    for (const s of scenarios) expect(s.events.map((e) => Number(/^(\d+)\. /.exec(e)?.[1])), s.name).toStrictEqual(s.events.map((_, i) => i + 1));
+    for (const s of scenarios)
+      expect(
+        s.events.map((e) => Number(/^(\d+)\. /.exec(e)?.[1])),
+        s.name,
+      ).toStrictEqual(s.events.map((_, i) => i + 1));
   });
 });

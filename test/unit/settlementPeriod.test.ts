@@ -121,7 +121,18 @@ describe('periodBounds', () => {
   });
 
   it('agrees with periodOf at both ends, in zones with and without daylight saving', () => {
-    const zones = ['Asia/Shanghai', 'UTC', 'America/New_York', 'Europe/London', 'America/Santiago', 'Australia/Lord_Howe', 'Pacific/Chatham', 'America/St_Johns', 'Asia/Kathmandu', 'Pacific/Apia'];
+    const zones = [
+      'Asia/Shanghai',
+      'UTC',
+      'America/New_York',
+      'Europe/London',
+      'America/Santiago',
+      'Australia/Lord_Howe',
+      'Pacific/Chatham',
+      'America/St_Johns',
+      'Asia/Kathmandu',
+      'Pacific/Apia',
+    ];
     const periods = periodsBetween('2024-01', '2026-12');
     for (const zone of zones) {
       for (const period of periods) {

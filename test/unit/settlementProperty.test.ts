@@ -21,12 +21,10 @@ function cents(amount: string): bigint {
   return BigInt(amount.replace('.', ''));
 }
 
-const decimal = fc
-  .tuple(fc.bigInt({ min: 0n, max: 10n ** 10n }), fc.integer({ min: 0, max: 4 }))
-  .map(([units, scale]) => {
-    const digits = units.toString().padStart(scale + 1, '0');
-    return scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
-  });
+const decimal = fc.tuple(fc.bigInt({ min: 0n, max: 10n ** 10n }), fc.integer({ min: 0, max: 4 })).map(([units, scale]) => {
+  const digits = units.toString().padStart(scale + 1, '0');
+  return scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+});
 const amount = fc.oneof({ weight: 12, arbitrary: decimal }, { weight: 1, arbitrary: fc.constantFrom('0', '1e3', '-5.00', 'abc', '0.004') });
 const rate = fc.oneof(
   fc.constantFrom('0', '1', '0.15', '0.2', '0.0675', '0.06', '0.5'),
@@ -67,16 +65,23 @@ const orderLine = fc
     ...(f.refund && refundQuarters < 5 && parseCents(f.amount) !== undefined
       ? { refund: { ...f.refund, amount: formatCents((parseCents(f.amount)! * BigInt(refundQuarters)) / 4n) } }
       : {}),
-    ...(adjustment ? { adjustmentFor: adjustment[0], ...(adjustment[1] === 2 ? { adjustmentIn: PERIODS[PERIODS.indexOf(adjustment[0]) + 2]! } : {}) } : {}),
+    ...(adjustment
+      ? { adjustmentFor: adjustment[0], ...(adjustment[1] === 2 ? { adjustmentIn: PERIODS[PERIODS.indexOf(adjustment[0]) + 2]! } : {}) }
+      : {}),
   }));
 
 const world = fc.record({
   settings,
-  orders: fc.array(orderLine, { maxLength: 8 }).map((lines) =>
-    lines.map((l, i): OrderLineFacts => ({ orderId: `O${i}`, orderLineId: `O${i}-1`, instanceId: `I${i}`, ...l })),
-  ),
+  orders: fc
+    .array(orderLine, { maxLength: 8 })
+    .map((lines) => lines.map((l, i): OrderLineFacts => ({ orderId: `O${i}`, orderLineId: `O${i}-1`, instanceId: `I${i}`, ...l }))),
   usage: fc.array(
-    fc.record({ productId: fc.constantFrom(...PRODUCTS, undefined), units: fc.oneof(decimal, fc.constant('x')), test: fc.boolean(), currency: fc.constantFrom('CNY', 'USD', undefined) }),
+    fc.record({
+      productId: fc.constantFrom(...PRODUCTS, undefined),
+      units: fc.oneof(decimal, fc.constant('x')),
+      test: fc.boolean(),
+      currency: fc.constantFrom('CNY', 'USD', undefined),
+    }),
     { maxLength: 4 },
   ),
 });
@@ -85,7 +90,13 @@ describe('settlement properties', () => {
   it('balances every line, totals the lines exactly, and settles each order line and refund once', () => {
     fc.assert(
       fc.property(world, ({ settings, orders, usage }) => {
-        const usageFacts: UsageFacts[] = usage.map((u, i) => ({ instanceId: `U${i}`, windows: 1, ...u, productId: u.productId, currency: u.currency }));
+        const usageFacts: UsageFacts[] = usage.map((u, i) => ({
+          instanceId: `U${i}`,
+          windows: 1,
+          ...u,
+          productId: u.productId,
+          currency: u.currency,
+        }));
         const seen = new Map<string, string>();
         const problemsSeen = new Set<string>();
         const grossByOrderLine = new Map<string, bigint>();
@@ -116,7 +127,12 @@ describe('settlement properties', () => {
           for (const [currency, sum] of sums) {
             const total = s.totals[currency]!;
             expect(total.lines).toBe(sum.lines);
-            expect([cents(total.gross), cents(total.fee), cents(total.tax), cents(total.net)]).toStrictEqual([sum.gross, sum.fee, sum.tax, sum.net]);
+            expect([cents(total.gross), cents(total.fee), cents(total.tax), cents(total.net)]).toStrictEqual([
+              sum.gross,
+              sum.fee,
+              sum.tax,
+              sum.net,
+            ]);
           }
         }
 

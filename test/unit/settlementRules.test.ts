@@ -59,7 +59,10 @@ function byPeriod(f: OrderLineFacts, settings = SETTINGS) {
   for (const p of ['2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06']) {
     const e = orderLineEntries(f, p, settings);
     if (e.lines.length + e.problems.length > 0) {
-      out[p] = { lines: e.lines.map((l) => `${l.lineId} ${l.gross}${l.adjustmentFor ? ` for ${l.adjustmentFor}` : ''}`), problems: e.problems.map((x) => `${x.code} ${x.ref}`) };
+      out[p] = {
+        lines: e.lines.map((l) => `${l.lineId} ${l.gross}${l.adjustmentFor ? ` for ${l.adjustmentFor}` : ''}`),
+        problems: e.problems.map((x) => `${x.code} ${x.ref}`),
+      };
     }
   }
   return out;
@@ -79,7 +82,11 @@ describe('billingPeriod', () => {
     ['supervised, not accepted: not yet', { supervision: {} }, undefined],
     ['supervised, a start time but no acceptance: not yet', { supervision: { serviceStartAt: '2026-03-06T00:00:00Z' } }, undefined],
     ['supervised, accepted a month later: the month of acceptance', { supervision: { completedAt: '2026-04-02T00:00:00Z' } }, '2026-04'],
-    ['supervised, accepted before it took effect: the effective month', { effectiveAt: '2026-05-01T00:00:00Z', supervision: { completedAt: '2026-04-02T00:00:00Z' } }, '2026-05'],
+    [
+      'supervised, accepted before it took effect: the effective month',
+      { effectiveAt: '2026-05-01T00:00:00Z', supervision: { completedAt: '2026-04-02T00:00:00Z' } },
+      '2026-05',
+    ],
     ['a refund does not move it', { refund: { orderId: 'R', at: '2026-03-06T00:00:00Z', amount: '100.00' } }, '2026-03'],
   ])('%s', (_, overrides, period) => {
     expect(billingPeriod(facts(overrides), 'Asia/Shanghai')).toBe(period);
@@ -94,7 +101,12 @@ describe('billingPeriod', () => {
 describe('orderLineEntries: order lines', () => {
   it('bills the line in its billing period, with fee and tax rounded half up', () => {
     expect(orderLineEntries(facts(), '2026-03', SETTINGS)).toStrictEqual({ lines: [order100], problems: [] });
-    expect(orderLineEntries(facts({ amount: '19.9' }), '2026-03', SETTINGS).lines[0]).toMatchObject({ gross: '19.90', fee: '2.99', tax: '1.01', net: '15.90' });
+    expect(orderLineEntries(facts({ amount: '19.9' }), '2026-03', SETTINGS).lines[0]).toMatchObject({
+      gross: '19.90',
+      fee: '2.99',
+      tax: '1.01',
+      net: '15.90',
+    });
   });
 
   it('gives nothing in any other period', () => {
@@ -113,13 +125,18 @@ describe('orderLineEntries: order lines', () => {
   it('reports a product without a fee share instead of guessing one', () => {
     expect(orderLineEntries(facts({ productId: 'P9' }), '2026-03', SETTINGS)).toStrictEqual({
       lines: [],
-      problems: [{ code: 'NO_FEE_SHARE', ref: 'ORDER:O1:O1-1', productId: 'P9', message: 'no platform fee share is configured for product P9' }],
+      problems: [
+        { code: 'NO_FEE_SHARE', ref: 'ORDER:O1:O1-1', productId: 'P9', message: 'no platform fee share is configured for product P9' },
+      ],
     });
   });
 
-  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])('does not find a fee share for the product id "%s" on the object prototype', (productId) => {
-    expect(orderLineEntries(facts({ productId }), '2026-03', SETTINGS).problems.map((p) => p.code)).toStrictEqual(['NO_FEE_SHARE']);
-  });
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(
+    'does not find a fee share for the product id "%s" on the object prototype',
+    (productId) => {
+      expect(orderLineEntries(facts({ productId }), '2026-03', SETTINGS).problems.map((p) => p.code)).toStrictEqual(['NO_FEE_SHARE']);
+    },
+  );
 
   it('reports a line without a product', () => {
     expect(orderLineEntries(facts({ productId: undefined }), '2026-03', SETTINGS).problems).toStrictEqual([
@@ -130,13 +147,21 @@ describe('orderLineEntries: order lines', () => {
 
   it('reports a malformed fee share', () => {
     expect(orderLineEntries(facts({ productId: 'BAD' }), '2026-03', SETTINGS).problems).toStrictEqual([
-      { code: 'BAD_SETTING', ref: 'ORDER:O1:O1-1', productId: 'BAD', message: 'the fee share of product BAD is not a fraction from 0 to 1: "15%"' },
+      {
+        code: 'BAD_SETTING',
+        ref: 'ORDER:O1:O1-1',
+        productId: 'BAD',
+        message: 'the fee share of product BAD is not a fraction from 0 to 1: "15%"',
+      },
     ]);
   });
 
-  it.each(['1e2', 'NaN', '', '12,50', '-5.00', '1000000000000000000'])('reports the malformed amount "%s" once, in the month it would have been billed', (amount) => {
-    expect(byPeriod(facts({ amount }))).toStrictEqual({ '2026-03': { lines: [], problems: ['BAD_AMOUNT ORDER:O1:O1-1'] } });
-  });
+  it.each(['1e2', 'NaN', '', '12,50', '-5.00', '1000000000000000000'])(
+    'reports the malformed amount "%s" once, in the month it would have been billed',
+    (amount) => {
+      expect(byPeriod(facts({ amount }))).toStrictEqual({ '2026-03': { lines: [], problems: ['BAD_AMOUNT ORDER:O1:O1-1'] } });
+    },
+  );
 
   it('reports a malformed amount in the refund month when the refund comes first', () => {
     const f = facts({ amount: 'x', supervision: {}, refund: { orderId: 'R', at: '2026-02-10T00:00:00Z', amount: '1.00' } });
@@ -145,7 +170,9 @@ describe('orderLineEntries: order lines', () => {
 
   it('refuses a malformed period or tax rate', () => {
     expect(() => orderLineEntries(facts(), '2026-3', SETTINGS)).toThrow(RangeError);
-    expect(() => orderLineEntries(facts(), '2026-03', { ...SETTINGS, taxRate: '6%' })).toThrow('taxRate must be a fraction from 0 to 1, got "6%"');
+    expect(() => orderLineEntries(facts(), '2026-03', { ...SETTINGS, taxRate: '6%' })).toThrow(
+      'taxRate must be a fraction from 0 to 1, got "6%"',
+    );
   });
 });
 
@@ -190,11 +217,19 @@ describe('orderLineEntries: refunds', () => {
   it('bills what was kept after a partial refund made before billing, in the billing month, net of the refund', () => {
     const f = facts({ supervision: { completedAt: '2026-04-02T00:00:00Z' }, ...refund('2026-03-20T00:00:00Z', '30.00') });
     expect(byPeriod(f)).toStrictEqual({ '2026-04': { lines: ['ORDER:O1:O1-1 70.00'], problems: [] } });
-    expect(orderLineEntries(f, '2026-04', SETTINGS).lines[0]).toMatchObject({ refundOrderId: 'R1', gross: '70.00', fee: '10.50', tax: '3.57', net: '55.93' });
+    expect(orderLineEntries(f, '2026-04', SETTINGS).lines[0]).toMatchObject({
+      refundOrderId: 'R1',
+      gross: '70.00',
+      fee: '10.50',
+      tax: '3.57',
+      net: '55.93',
+    });
   });
 
   it('treats a partial refund in the billing month the same way', () => {
-    expect(byPeriod(facts(refund('2026-03-31T00:00:00Z', '0.01')))).toStrictEqual({ '2026-03': { lines: ['ORDER:O1:O1-1 99.99'], problems: [] } });
+    expect(byPeriod(facts(refund('2026-03-31T00:00:00Z', '0.01')))).toStrictEqual({
+      '2026-03': { lines: ['ORDER:O1:O1-1 99.99'], problems: [] },
+    });
   });
 
   it('bills nothing for a partially refunded line that never becomes billable', () => {
@@ -202,7 +237,9 @@ describe('orderLineEntries: refunds', () => {
   });
 
   it('writes no line for a zero refund (an unsubscription that refunds nothing)', () => {
-    expect(byPeriod(facts(refund('2026-04-10T00:00:00Z', '0')))).toStrictEqual({ '2026-03': { lines: ['ORDER:O1:O1-1 100.00'], problems: [] } });
+    expect(byPeriod(facts(refund('2026-04-10T00:00:00Z', '0')))).toStrictEqual({
+      '2026-03': { lines: ['ORDER:O1:O1-1 100.00'], problems: [] },
+    });
     const before = facts(refund('2026-03-10T00:00:00Z', '0.00'));
     expect(byPeriod(before)).toStrictEqual({ '2026-03': { lines: ['ORDER:O1:O1-1 100.00'], problems: [] } });
     expect(orderLineEntries(before, '2026-03', SETTINGS).lines[0]?.refundOrderId).toBeUndefined();
@@ -221,7 +258,9 @@ describe('orderLineEntries: refunds', () => {
   });
 
   it('withholds a line not billed before a malformed refund, and reports the refund once', () => {
-    expect(byPeriod(facts(refund('2026-03-10T00:00:00Z', '150.00')))).toStrictEqual({ '2026-03': { lines: [], problems: ['BAD_AMOUNT REFUND:O1:O1-1'] } });
+    expect(byPeriod(facts(refund('2026-03-10T00:00:00Z', '150.00')))).toStrictEqual({
+      '2026-03': { lines: [], problems: ['BAD_AMOUNT REFUND:O1:O1-1'] },
+    });
     const later = facts({ supervision: { completedAt: '2026-05-02T00:00:00Z' }, ...refund('2026-03-10T00:00:00Z', '150.00') });
     expect(byPeriod(later)).toStrictEqual({ '2026-03': { lines: [], problems: ['BAD_AMOUNT REFUND:O1:O1-1'] } });
   });
@@ -236,8 +275,12 @@ describe('orderLineEntries: refunds', () => {
 
 describe('orderLineEntries: adjustments of a closed period', () => {
   it('moves the closed month contribution to the next month, marked, and leaves the closed month untouched', () => {
-    expect(byPeriod(facts({ adjustmentFor: '2026-03' }))).toStrictEqual({ '2026-04': { lines: ['ORDER:O1:O1-1 100.00 for 2026-03'], problems: [] } });
-    expect(orderLineEntries(facts({ adjustmentFor: '2026-03' }), '2026-04', SETTINGS).lines).toStrictEqual([{ ...order100, adjustmentFor: '2026-03' }]);
+    expect(byPeriod(facts({ adjustmentFor: '2026-03' }))).toStrictEqual({
+      '2026-04': { lines: ['ORDER:O1:O1-1 100.00 for 2026-03'], problems: [] },
+    });
+    expect(orderLineEntries(facts({ adjustmentFor: '2026-03' }), '2026-04', SETTINGS).lines).toStrictEqual([
+      { ...order100, adjustmentFor: '2026-03' },
+    ]);
   });
 
   it('carries it in the month named by adjustmentIn', () => {
@@ -248,11 +291,17 @@ describe('orderLineEntries: adjustments of a closed period', () => {
 
   it('keeps the normal contribution of the carrying month beside the adjustment, each once', () => {
     const f = facts({ adjustmentFor: '2026-03', refund: { orderId: 'R1', at: '2026-04-10T00:00:00Z', amount: '40.00' } });
-    expect(byPeriod(f)).toStrictEqual({ '2026-04': { lines: ['REFUND:O1:O1-1 -40.00', 'ORDER:O1:O1-1 100.00 for 2026-03'], problems: [] } });
+    expect(byPeriod(f)).toStrictEqual({
+      '2026-04': { lines: ['REFUND:O1:O1-1 -40.00', 'ORDER:O1:O1-1 100.00 for 2026-03'], problems: [] },
+    });
   });
 
   it('leaves the contributions to other months alone', () => {
-    const f = facts({ effectiveAt: '2026-02-10T00:00:00Z', adjustmentFor: '2026-03', refund: { orderId: 'R1', at: '2026-03-28T00:00:00Z', amount: '100.00' } });
+    const f = facts({
+      effectiveAt: '2026-02-10T00:00:00Z',
+      adjustmentFor: '2026-03',
+      refund: { orderId: 'R1', at: '2026-03-28T00:00:00Z', amount: '100.00' },
+    });
     expect(byPeriod(f)).toStrictEqual({
       '2026-02': { lines: ['ORDER:O1:O1-1 100.00'], problems: [] },
       '2026-04': { lines: ['REFUND:O1:O1-1 -100.00 for 2026-03'], problems: [] },
@@ -260,7 +309,9 @@ describe('orderLineEntries: adjustments of a closed period', () => {
   });
 
   it('moves problems with the contribution', () => {
-    expect(byPeriod(facts({ productId: 'P9', adjustmentFor: '2026-03' }))).toStrictEqual({ '2026-04': { lines: [], problems: ['NO_FEE_SHARE ORDER:O1:O1-1'] } });
+    expect(byPeriod(facts({ productId: 'P9', adjustmentFor: '2026-03' }))).toStrictEqual({
+      '2026-04': { lines: [], problems: ['NO_FEE_SHARE ORDER:O1:O1-1'] },
+    });
   });
 
   it('adds nothing when the facts contributed nothing to the closed month', () => {
@@ -269,13 +320,21 @@ describe('orderLineEntries: adjustments of a closed period', () => {
 
   it('refuses an adjustment that is not a period or is carried in a month that is not later', () => {
     expect(() => orderLineEntries(facts({ adjustmentFor: '2026-3' }), '2026-04', SETTINGS)).toThrow(RangeError);
-    expect(() => orderLineEntries(facts({ adjustmentFor: '2026-03', adjustmentIn: '2026-03' }), '2026-04', SETTINGS)).toThrow(/must be a period after 2026-03/);
+    expect(() => orderLineEntries(facts({ adjustmentFor: '2026-03', adjustmentIn: '2026-03' }), '2026-04', SETTINGS)).toThrow(
+      /must be a period after 2026-03/,
+    );
     expect(() => orderLineEntries(facts({ adjustmentFor: '2026-03', adjustmentIn: '2026-02' }), '2026-04', SETTINGS)).toThrow(RangeError);
   });
 });
 
 describe('usageEntries', () => {
-  const usage = (overrides: Partial<UsageFacts> = {}): UsageFacts => ({ instanceId: 'IU', productId: 'U1', units: '1234.5', windows: 700, ...overrides });
+  const usage = (overrides: Partial<UsageFacts> = {}): UsageFacts => ({
+    instanceId: 'IU',
+    productId: 'U1',
+    units: '1234.5',
+    windows: 700,
+    ...overrides,
+  });
 
   it('prices the units from the price list, rounded half up to cents', () => {
     expect(usageEntries(usage(), '2026-03', SETTINGS)).toStrictEqual({
@@ -348,7 +407,10 @@ describe('lineAmounts', () => {
 describe('compareLines', () => {
   it('orders by lineId in UTF-16 code units, independent of locale', () => {
     const ids = ['USAGE:i', 'ORDER:b:1', 'REFUND:a:1', 'ORDER:B:1', 'ORDER:A2:1', 'ORDER:A:1', 'ORDER:é:1', 'ORDER:z:1'];
-    const sorted = ids.map((lineId) => ({ ...order100, lineId })).sort(compareLines).map((l) => l.lineId);
+    const sorted = ids
+      .map((lineId) => ({ ...order100, lineId }))
+      .sort(compareLines)
+      .map((l) => l.lineId);
     expect(sorted).toStrictEqual(['ORDER:A2:1', 'ORDER:A:1', 'ORDER:B:1', 'ORDER:b:1', 'ORDER:z:1', 'ORDER:é:1', 'REFUND:a:1', 'USAGE:i']);
     expect(compareLines(order100, order100)).toBe(0);
   });
@@ -382,15 +444,27 @@ describe('StatementTotals', () => {
   });
 
   it('refuses an amount without exactly 2 decimals', () => {
-    expect(() => new StatementTotals().add({ ...order100, net: '79.9' })).toThrow('ORDER:O1:O1-1: net is not an amount with 2 decimals: "79.9"');
-    expect(() => new StatementTotals().addTotals('CNY', { lines: 1, gross: '1', fee: '0.00', tax: '0.00', net: '1.00' })).toThrow(RangeError);
+    expect(() => new StatementTotals().add({ ...order100, net: '79.9' })).toThrow(
+      'ORDER:O1:O1-1: net is not an amount with 2 decimals: "79.9"',
+    );
+    expect(() => new StatementTotals().addTotals('CNY', { lines: 1, gross: '1', fee: '0.00', tax: '0.00', net: '1.00' })).toThrow(
+      RangeError,
+    );
   });
 });
 
 describe('statement', () => {
   it('sorts lines by lineId and problems by ref, and totals them', () => {
     const orders = [facts({ orderId: 'O2', orderLineId: 'O2-1' }), facts(), facts({ orderId: 'O3', orderLineId: 'O3-1', productId: 'P9' })];
-    const s = statement('2026-03', orders, [{ instanceId: 'IU', productId: 'U1', units: '1234.5', windows: 1 }, { instanceId: 'IA', productId: 'U9', units: '1', windows: 1 }], SETTINGS);
+    const s = statement(
+      '2026-03',
+      orders,
+      [
+        { instanceId: 'IU', productId: 'U1', units: '1234.5', windows: 1 },
+        { instanceId: 'IA', productId: 'U9', units: '1', windows: 1 },
+      ],
+      SETTINGS,
+    );
     expect(s.period).toBe('2026-03');
     expect(s.lines.map((l) => l.lineId)).toStrictEqual(['ORDER:O1:O1-1', 'ORDER:O2:O2-1', 'USAGE:IU']);
     expect(s.problems.map((p) => `${p.code} ${p.ref}`)).toStrictEqual(['NO_FEE_SHARE ORDER:O3:O3-1', 'NO_PRICE USAGE:IA']);

@@ -84,7 +84,10 @@ describe('canonical candidates for nested bodies (spec §7.2.4)', () => {
     const raw = '{"productInfo":{"skuCode":"s","productId":"p"},"activity":"changeInstanceCheck","instanceId":"i"}';
     const candidates = canonicalCandidates(JSON.parse(raw) as JsonObject, raw);
     expect(candidates).toEqual([
-      { form: 'top-level-sorted', payload: '{"activity":"changeInstanceCheck","instanceId":"i","productInfo":{"skuCode":"s","productId":"p"}}' },
+      {
+        form: 'top-level-sorted',
+        payload: '{"activity":"changeInstanceCheck","instanceId":"i","productInfo":{"skuCode":"s","productId":"p"}}',
+      },
       { form: 'deep-sorted', payload: '{"activity":"changeInstanceCheck","instanceId":"i","productInfo":{"productId":"p","skuCode":"s"}}' },
       {
         form: 'stringified-scalars',

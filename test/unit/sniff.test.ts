@@ -77,14 +77,19 @@ function zip(entries: Entry[]): Buffer {
   return Buffer.concat([...locals, directory, end]);
 }
 
-const CONTENT_TYPES_XML = '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>';
+const CONTENT_TYPES_XML =
+  '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>';
 const RELS = '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"/>';
 
 function docx(options: { deflate?: boolean; descriptor?: boolean } = {}): Buffer {
   return zip([
     { name: '[Content_Types].xml', data: CONTENT_TYPES_XML, ...options },
     { name: '_rels/.rels', data: RELS, ...options },
-    { name: 'word/document.xml', data: '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body/></w:document>', ...options },
+    {
+      name: 'word/document.xml',
+      data: '<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body/></w:document>',
+      ...options,
+    },
   ]);
 }
 
@@ -133,9 +138,23 @@ describe('sniffContentType', () => {
 
   it('a ZIP with [Content_Types].xml alone, or with other entries, is a plain ZIP', () => {
     expect(sniffContentType(zip([{ name: '[Content_Types].xml', data: CONTENT_TYPES_XML }]))).toBe('application/zip');
-    expect(sniffContentType(zip([{ name: 'report/word/notes.txt', data: 'x' }, { name: 'readme.txt', data: 'hello', deflate: true }]))).toBe('application/zip');
+    expect(
+      sniffContentType(
+        zip([
+          { name: 'report/word/notes.txt', data: 'x' },
+          { name: 'readme.txt', data: 'hello', deflate: true },
+        ]),
+      ),
+    ).toBe('application/zip');
     // Both word/ and xl/ at the top: not an Office file we can name.
-    expect(sniffContentType(zip([{ name: 'word/document.xml', data: 'a' }, { name: 'xl/workbook.xml', data: 'b' }]))).toBe('application/zip');
+    expect(
+      sniffContentType(
+        zip([
+          { name: 'word/document.xml', data: 'a' },
+          { name: 'xl/workbook.xml', data: 'b' },
+        ]),
+      ),
+    ).toBe('application/zip');
   });
 
   it('an empty archive (end record only) is a ZIP', () => {

@@ -8,7 +8,15 @@ const LATER = '2026-01-02T00:00:00.000Z';
 
 function instanceIn(state: InstanceState, extra: Partial<Instance> = {}): Instance {
   const { instance } = createInstance(
-    { instanceId: 'i-1', orderId: 'o-1', orderLineId: 'o-1-000001', businessId: 'i-1', test: false, state: 'ACTIVE', appInfo: { frontEndUrl: 'https://x' } },
+    {
+      instanceId: 'i-1',
+      orderId: 'o-1',
+      orderLineId: 'o-1-000001',
+      businessId: 'i-1',
+      test: false,
+      state: 'ACTIVE',
+      appInfo: { frontEndUrl: 'https://x' },
+    },
     AT,
   );
   return { ...instance, state, ...extra };
@@ -17,7 +25,14 @@ function instanceIn(state: InstanceState, extra: Partial<Instance> = {}): Instan
 const freeze: Command = { activity: 'updateInstanceStatus', status: 'FREEZE' };
 const unfreeze: Command = { activity: 'updateInstanceStatus', status: 'UNFREEZE' };
 const release: Command = { activity: 'releaseInstance', orderId: 'o-9' };
-const renew: Command = { activity: 'refreshInstance', scene: 'RENEWAL', orderId: 'o-2', orderLineId: 'o-2-000001', expireTime: '20270101000000', productId: 'P2' };
+const renew: Command = {
+  activity: 'refreshInstance',
+  scene: 'RENEWAL',
+  orderId: 'o-2',
+  orderLineId: 'o-2-000001',
+  expireTime: '20270101000000',
+  productId: 'P2',
+};
 const upgrade: Command = { activity: 'upgradeInstance', orderId: 'o-3', orderLineId: 'o-3-000001' };
 
 describe('instance state machine', () => {

@@ -97,7 +97,20 @@ describe('proofRequestSchemaFor', () => {
   });
 
   it('refuses bad file names', () => {
-    for (const fileName of ['', 'report\ud800.pdf', 'a/b.pdf', '..\\x.pdf', 'x\u0000.pdf', 'x\n.pdf', 'x\u007f.pdf', 'x\u0085.pdf', 'invoice\u202efdp.exe', '.', '..', 'é'.repeat(256)]) {
+    for (const fileName of [
+      '',
+      'report\ud800.pdf',
+      'a/b.pdf',
+      '..\\x.pdf',
+      'x\u0000.pdf',
+      'x\n.pdf',
+      'x\u007f.pdf',
+      'x\u0085.pdf',
+      'invoice\u202efdp.exe',
+      '.',
+      '..',
+      'é'.repeat(256),
+    ]) {
       expect(issues({ ...valid, fileName }), JSON.stringify(fileName)).toHaveLength(1);
     }
     expect(issues({ ...valid, fileName: '😀'.repeat(255) })).toEqual([]);
@@ -115,7 +128,10 @@ describe('proofRequestSchemaFor', () => {
 
   it('needs a positive integer limit and can be documented as JSON Schema', () => {
     expect(() => proofRequestSchemaFor(0)).toThrow(RangeError);
-    const schema = z.toJSONSchema(proofRequestSchemaFor(MAX), { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, unknown>; required: string[] };
+    const schema = z.toJSONSchema(proofRequestSchemaFor(MAX), { io: 'input', unrepresentable: 'any' }) as {
+      properties: Record<string, unknown>;
+      required: string[];
+    };
     expect(Object.keys(schema.properties).sort()).toEqual(['contentType', 'fileName', 'kind', 'serviceStartAt', 'sha256', 'size']);
     expect(schema.required.sort()).toEqual(['contentType', 'fileName', 'kind', 'sha256', 'size']);
   });
@@ -151,7 +167,11 @@ describe('object keys', () => {
   it('builds proofs/{orderId}/{orderLineId}/{proofId} and parses it back', () => {
     const key = proofObjectKey('CS2211181819B4LVS', 'CS2211181819B4LVS-000001', '01KDZ0000000000000000000AB');
     expect(key).toBe('proofs/CS2211181819B4LVS/CS2211181819B4LVS-000001/01KDZ0000000000000000000AB');
-    expect(parseProofObjectKey(key)).toEqual({ orderId: 'CS2211181819B4LVS', orderLineId: 'CS2211181819B4LVS-000001', proofId: '01KDZ0000000000000000000AB' });
+    expect(parseProofObjectKey(key)).toEqual({
+      orderId: 'CS2211181819B4LVS',
+      orderLineId: 'CS2211181819B4LVS-000001',
+      proofId: '01KDZ0000000000000000000AB',
+    });
   });
 
   it('URI-encodes ids, so slashes and dots cannot escape the prefix', () => {
@@ -207,7 +227,13 @@ describe('object keys', () => {
 
 describe('checkReceivedObject', () => {
   const declared = { size: 100, contentType: 'application/pdf', sha256Hex: HEX };
-  const received = { size: 100, sha256Hex: HEX.toUpperCase(), sniffed: 'application/pdf', receivedAt: '2026-01-01T00:10:00Z', uploadExpiresAt: '2026-01-01T00:15:00Z' };
+  const received = {
+    size: 100,
+    sha256Hex: HEX.toUpperCase(),
+    sniffed: 'application/pdf',
+    receivedAt: '2026-01-01T00:10:00Z',
+    uploadExpiresAt: '2026-01-01T00:15:00Z',
+  };
 
   it('accepts the declared object', () => {
     expect(checkReceivedObject(declared, received)).toEqual({ ok: true });
@@ -215,32 +241,59 @@ describe('checkReceivedObject', () => {
   });
 
   it('names each mismatch', () => {
-    expect(checkReceivedObject(declared, { ...received, receivedAt: '2026-01-01T00:15:01Z' })).toMatchObject({ ok: false, reason: 'UPLOAD_EXPIRED' });
+    expect(checkReceivedObject(declared, { ...received, receivedAt: '2026-01-01T00:15:01Z' })).toMatchObject({
+      ok: false,
+      reason: 'UPLOAD_EXPIRED',
+    });
     expect(checkReceivedObject(declared, { ...received, receivedAt: 'soon' })).toMatchObject({ ok: false, reason: 'UPLOAD_EXPIRED' });
-    expect(checkReceivedObject(declared, { ...received, size: 101 })).toMatchObject({ ok: false, reason: 'SIZE_MISMATCH', message: 'received 101 bytes, 100 were declared' });
-    expect(checkReceivedObject(declared, { ...received, sha256Hex: '0'.repeat(64) })).toMatchObject({ ok: false, reason: 'CHECKSUM_MISMATCH' });
+    expect(checkReceivedObject(declared, { ...received, size: 101 })).toMatchObject({
+      ok: false,
+      reason: 'SIZE_MISMATCH',
+      message: 'received 101 bytes, 100 were declared',
+    });
+    expect(checkReceivedObject(declared, { ...received, sha256Hex: '0'.repeat(64) })).toMatchObject({
+      ok: false,
+      reason: 'CHECKSUM_MISMATCH',
+    });
     expect(checkReceivedObject(declared, { ...received, sniffed: 'image/png' })).toMatchObject({ ok: false, reason: 'TYPE_MISMATCH' });
     expect(checkReceivedObject(declared, { ...received, sniffed: undefined })).toMatchObject({
       ok: false,
       reason: 'TYPE_MISMATCH',
       message: 'declared application/pdf, the content is no accepted format',
     });
-    expect(checkReceivedObject({ ...declared, contentType: 'text/html' }, { ...received, sniffed: undefined })).toMatchObject({ ok: false, reason: 'TYPE_NOT_ALLOWED' });
+    expect(checkReceivedObject({ ...declared, contentType: 'text/html' }, { ...received, sniffed: undefined })).toMatchObject({
+      ok: false,
+      reason: 'TYPE_NOT_ALLOWED',
+    });
   });
 
   it('checks in its documented order: type allowed, expiry, size, checksum, content', () => {
-    const everythingWrong = { size: 1, sha256Hex: '0'.repeat(64), sniffed: undefined, receivedAt: '2026-01-02T00:00:00Z', uploadExpiresAt: '2026-01-01T00:00:00Z' };
+    const everythingWrong = {
+      size: 1,
+      sha256Hex: '0'.repeat(64),
+      sniffed: undefined,
+      receivedAt: '2026-01-02T00:00:00Z',
+      uploadExpiresAt: '2026-01-01T00:00:00Z',
+    };
     expect(checkReceivedObject({ ...declared, contentType: 'text/plain' }, everythingWrong)).toMatchObject({ reason: 'TYPE_NOT_ALLOWED' });
     expect(checkReceivedObject(declared, everythingWrong)).toMatchObject({ reason: 'UPLOAD_EXPIRED' });
-    expect(checkReceivedObject(declared, { ...everythingWrong, receivedAt: '2025-12-31T00:00:00Z' })).toMatchObject({ reason: 'SIZE_MISMATCH' });
-    expect(checkReceivedObject(declared, { ...everythingWrong, receivedAt: '2025-12-31T00:00:00Z', size: 100 })).toMatchObject({ reason: 'CHECKSUM_MISMATCH' });
-    expect(checkReceivedObject(declared, { ...everythingWrong, receivedAt: '2025-12-31T00:00:00Z', size: 100, sha256Hex: HEX })).toMatchObject({ reason: 'TYPE_MISMATCH' });
+    expect(checkReceivedObject(declared, { ...everythingWrong, receivedAt: '2025-12-31T00:00:00Z' })).toMatchObject({
+      reason: 'SIZE_MISMATCH',
+    });
+    expect(checkReceivedObject(declared, { ...everythingWrong, receivedAt: '2025-12-31T00:00:00Z', size: 100 })).toMatchObject({
+      reason: 'CHECKSUM_MISMATCH',
+    });
+    expect(
+      checkReceivedObject(declared, { ...everythingWrong, receivedAt: '2025-12-31T00:00:00Z', size: 100, sha256Hex: HEX }),
+    ).toMatchObject({ reason: 'TYPE_MISMATCH' });
   });
 
   it('a declared ZIP may be an Office file, not the reverse', () => {
     const docx = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
     expect(checkReceivedObject({ ...declared, contentType: 'application/zip' }, { ...received, sniffed: docx })).toEqual({ ok: true });
-    expect(checkReceivedObject({ ...declared, contentType: docx }, { ...received, sniffed: 'application/zip' })).toMatchObject({ reason: 'TYPE_MISMATCH' });
+    expect(checkReceivedObject({ ...declared, contentType: docx }, { ...received, sniffed: 'application/zip' })).toMatchObject({
+      reason: 'TYPE_MISMATCH',
+    });
     expect(checkReceivedObject({ ...declared, contentType: docx }, { ...received, sniffed: docx })).toEqual({ ok: true });
   });
 });

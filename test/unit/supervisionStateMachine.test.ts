@@ -8,7 +8,14 @@ import {
   type SupervisionRecord,
   type SupervisionState,
 } from '#lib/supervision/model.ts';
-import { applySupervision, effectiveServiceStart, isIsoInstant, isTerminal, newSupervision, type SupervisionResult } from '#lib/supervision/stateMachine.ts';
+import {
+  applySupervision,
+  effectiveServiceStart,
+  isIsoInstant,
+  isTerminal,
+  newSupervision,
+  type SupervisionResult,
+} from '#lib/supervision/stateMachine.ts';
 
 const AT = '2026-01-01T00:00:00.000Z';
 const LATER = '2026-01-02T00:00:00.000Z';
@@ -16,7 +23,14 @@ const START = '2025-12-20T08:00:00+08:00';
 
 function recordIn(state: SupervisionState, extra: Partial<SupervisionRecord> = {}): SupervisionRecord {
   const { record } = newSupervision(
-    { orderId: 'o-1', orderLineId: 'o-1-000001', instanceId: 'i-1', productId: 'P1', enablingCloud: false, requiredKinds: ['requirement', 'acceptance'] },
+    {
+      orderId: 'o-1',
+      orderLineId: 'o-1-000001',
+      instanceId: 'i-1',
+      productId: 'P1',
+      enablingCloud: false,
+      requiredKinds: ['requirement', 'acceptance'],
+    },
     AT,
   );
   return { ...record, state, ...extra };
@@ -36,18 +50,88 @@ type Expected = SupervisionState | 'unchanged' | 'ILLEGAL_TRANSITION' | 'NO_APPE
 /** Every state × action, without an appeal open, for ordinary and enabling-cloud orders. */
 const TABLE: Record<'ordinary' | 'enablingCloud', Record<SupervisionState, Record<SupervisionActionType, Expected>>> = {
   ordinary: {
-    AWAITING_DELIVERY: { proofSubmitted: 'PROOF_SUBMITTED', startReview: 'ILLEGAL_TRANSITION', accept: 'ILLEGAL_TRANSITION', reject: 'ILLEGAL_TRANSITION', openAppeal: 'AWAITING_DELIVERY', closeAppeal: 'NO_APPEAL' },
-    PROOF_SUBMITTED: { proofSubmitted: 'unchanged', startReview: 'ILLEGAL_TRANSITION', accept: 'ACCEPTED', reject: 'REJECTED', openAppeal: 'PROOF_SUBMITTED', closeAppeal: 'NO_APPEAL' },
-    HUAWEI_REVIEW: { proofSubmitted: 'unchanged', startReview: 'unchanged', accept: 'ILLEGAL_TRANSITION', reject: 'REJECTED', openAppeal: 'HUAWEI_REVIEW', closeAppeal: 'NO_APPEAL' },
-    ACCEPTED: { proofSubmitted: 'ILLEGAL_TRANSITION', startReview: 'ILLEGAL_TRANSITION', accept: 'unchanged', reject: 'ILLEGAL_TRANSITION', openAppeal: 'ACCEPTED', closeAppeal: 'NO_APPEAL' },
-    REJECTED: { proofSubmitted: 'PROOF_SUBMITTED', startReview: 'ILLEGAL_TRANSITION', accept: 'ILLEGAL_TRANSITION', reject: 'unchanged', openAppeal: 'REJECTED', closeAppeal: 'NO_APPEAL' },
+    AWAITING_DELIVERY: {
+      proofSubmitted: 'PROOF_SUBMITTED',
+      startReview: 'ILLEGAL_TRANSITION',
+      accept: 'ILLEGAL_TRANSITION',
+      reject: 'ILLEGAL_TRANSITION',
+      openAppeal: 'AWAITING_DELIVERY',
+      closeAppeal: 'NO_APPEAL',
+    },
+    PROOF_SUBMITTED: {
+      proofSubmitted: 'unchanged',
+      startReview: 'ILLEGAL_TRANSITION',
+      accept: 'ACCEPTED',
+      reject: 'REJECTED',
+      openAppeal: 'PROOF_SUBMITTED',
+      closeAppeal: 'NO_APPEAL',
+    },
+    HUAWEI_REVIEW: {
+      proofSubmitted: 'unchanged',
+      startReview: 'unchanged',
+      accept: 'ILLEGAL_TRANSITION',
+      reject: 'REJECTED',
+      openAppeal: 'HUAWEI_REVIEW',
+      closeAppeal: 'NO_APPEAL',
+    },
+    ACCEPTED: {
+      proofSubmitted: 'ILLEGAL_TRANSITION',
+      startReview: 'ILLEGAL_TRANSITION',
+      accept: 'unchanged',
+      reject: 'ILLEGAL_TRANSITION',
+      openAppeal: 'ACCEPTED',
+      closeAppeal: 'NO_APPEAL',
+    },
+    REJECTED: {
+      proofSubmitted: 'PROOF_SUBMITTED',
+      startReview: 'ILLEGAL_TRANSITION',
+      accept: 'ILLEGAL_TRANSITION',
+      reject: 'unchanged',
+      openAppeal: 'REJECTED',
+      closeAppeal: 'NO_APPEAL',
+    },
   },
   enablingCloud: {
-    AWAITING_DELIVERY: { proofSubmitted: 'PROOF_SUBMITTED', startReview: 'ILLEGAL_TRANSITION', accept: 'ILLEGAL_TRANSITION', reject: 'ILLEGAL_TRANSITION', openAppeal: 'AWAITING_DELIVERY', closeAppeal: 'NO_APPEAL' },
-    PROOF_SUBMITTED: { proofSubmitted: 'unchanged', startReview: 'HUAWEI_REVIEW', accept: 'ILLEGAL_TRANSITION', reject: 'REJECTED', openAppeal: 'PROOF_SUBMITTED', closeAppeal: 'NO_APPEAL' },
-    HUAWEI_REVIEW: { proofSubmitted: 'unchanged', startReview: 'unchanged', accept: 'ACCEPTED', reject: 'REJECTED', openAppeal: 'HUAWEI_REVIEW', closeAppeal: 'NO_APPEAL' },
-    ACCEPTED: { proofSubmitted: 'ILLEGAL_TRANSITION', startReview: 'ILLEGAL_TRANSITION', accept: 'unchanged', reject: 'ILLEGAL_TRANSITION', openAppeal: 'ACCEPTED', closeAppeal: 'NO_APPEAL' },
-    REJECTED: { proofSubmitted: 'PROOF_SUBMITTED', startReview: 'ILLEGAL_TRANSITION', accept: 'ILLEGAL_TRANSITION', reject: 'unchanged', openAppeal: 'REJECTED', closeAppeal: 'NO_APPEAL' },
+    AWAITING_DELIVERY: {
+      proofSubmitted: 'PROOF_SUBMITTED',
+      startReview: 'ILLEGAL_TRANSITION',
+      accept: 'ILLEGAL_TRANSITION',
+      reject: 'ILLEGAL_TRANSITION',
+      openAppeal: 'AWAITING_DELIVERY',
+      closeAppeal: 'NO_APPEAL',
+    },
+    PROOF_SUBMITTED: {
+      proofSubmitted: 'unchanged',
+      startReview: 'HUAWEI_REVIEW',
+      accept: 'ILLEGAL_TRANSITION',
+      reject: 'REJECTED',
+      openAppeal: 'PROOF_SUBMITTED',
+      closeAppeal: 'NO_APPEAL',
+    },
+    HUAWEI_REVIEW: {
+      proofSubmitted: 'unchanged',
+      startReview: 'unchanged',
+      accept: 'ACCEPTED',
+      reject: 'REJECTED',
+      openAppeal: 'HUAWEI_REVIEW',
+      closeAppeal: 'NO_APPEAL',
+    },
+    ACCEPTED: {
+      proofSubmitted: 'ILLEGAL_TRANSITION',
+      startReview: 'ILLEGAL_TRANSITION',
+      accept: 'unchanged',
+      reject: 'ILLEGAL_TRANSITION',
+      openAppeal: 'ACCEPTED',
+      closeAppeal: 'NO_APPEAL',
+    },
+    REJECTED: {
+      proofSubmitted: 'PROOF_SUBMITTED',
+      startReview: 'ILLEGAL_TRANSITION',
+      accept: 'ILLEGAL_TRANSITION',
+      reject: 'unchanged',
+      openAppeal: 'REJECTED',
+      closeAppeal: 'NO_APPEAL',
+    },
   },
 };
 
@@ -92,7 +176,14 @@ describe('supervision state machine: every state × action', () => {
 describe('supervision state machine: effects of each transition', () => {
   it('creates a flow awaiting delivery in round 1, with a created entry and de-duplicated required kinds', () => {
     const { record, entry } = newSupervision(
-      { orderId: 'o', orderLineId: 'l', instanceId: 'i', productId: 'p', enablingCloud: true, requiredKinds: ['acceptance', 'acceptance', 'deployment'] },
+      {
+        orderId: 'o',
+        orderLineId: 'l',
+        instanceId: 'i',
+        productId: 'p',
+        enablingCloud: true,
+        requiredKinds: ['acceptance', 'acceptance', 'deployment'],
+      },
       AT,
     );
     expect(record).toEqual({
@@ -113,7 +204,14 @@ describe('supervision state machine: effects of each transition', () => {
   });
 
   it('proofSubmitted records the submission time, the service start and the proof ids', () => {
-    const changed = expectChanged(applySupervision(recordIn('AWAITING_DELIVERY'), { type: 'proofSubmitted', proofIds: ['p1'], serviceStartAt: START, note: 'delivered on site' }, LATER, 'system'));
+    const changed = expectChanged(
+      applySupervision(
+        recordIn('AWAITING_DELIVERY'),
+        { type: 'proofSubmitted', proofIds: ['p1'], serviceStartAt: START, note: 'delivered on site' },
+        LATER,
+        'system',
+      ),
+    );
     expect(changed.next).toMatchObject({ state: 'PROOF_SUBMITTED', submittedAt: LATER, serviceStartAt: START });
     expect(changed.entry).toEqual({
       version: 2,
@@ -130,7 +228,9 @@ describe('supervision state machine: effects of each transition', () => {
   });
 
   it('proofSubmitted without a service start leaves it unset (validity then starts at acceptance)', () => {
-    const changed = expectChanged(applySupervision(recordIn('AWAITING_DELIVERY'), { type: 'proofSubmitted', proofIds: ['p1'] }, LATER, 'system'));
+    const changed = expectChanged(
+      applySupervision(recordIn('AWAITING_DELIVERY'), { type: 'proofSubmitted', proofIds: ['p1'] }, LATER, 'system'),
+    );
     expect(changed.next.serviceStartAt).toBeUndefined();
     expect(changed.entry).not.toHaveProperty('serviceStartAt');
   });
@@ -139,7 +239,9 @@ describe('supervision state machine: effects of each transition', () => {
     const accepted = expectChanged(applySupervision(recordIn('PROOF_SUBMITTED'), { type: 'accept' }, LATER, 'seller'));
     expect(accepted.next).toMatchObject({ state: 'ACCEPTED', acceptedAt: LATER });
 
-    const rejected = expectChanged(applySupervision(recordIn('PROOF_SUBMITTED'), { type: 'reject', reason: 'missing SOW' }, LATER, 'marketplace'));
+    const rejected = expectChanged(
+      applySupervision(recordIn('PROOF_SUBMITTED'), { type: 'reject', reason: 'missing SOW' }, LATER, 'marketplace'),
+    );
     expect(rejected.next).toMatchObject({ state: 'REJECTED', rejections: 1, round: 2 });
     expect(rejected.next.acceptedAt).toBeUndefined();
     // The entry names the round that was rejected.
@@ -159,7 +261,9 @@ describe('supervision state machine: effects of each transition', () => {
     const rejected = recordIn('REJECTED', { serviceStartAt: START, round: 2, rejections: 1 });
     const kept = expectChanged(applySupervision(rejected, { type: 'proofSubmitted', proofIds: ['p3'] }, LATER, 'system'));
     expect(kept.next).toMatchObject({ state: 'PROOF_SUBMITTED', serviceStartAt: START, round: 2 });
-    const replaced = expectChanged(applySupervision(rejected, { type: 'proofSubmitted', proofIds: ['p3'], serviceStartAt: AT }, LATER, 'system'));
+    const replaced = expectChanged(
+      applySupervision(rejected, { type: 'proofSubmitted', proofIds: ['p3'], serviceStartAt: AT }, LATER, 'system'),
+    );
     expect(replaced.next.serviceStartAt).toBe(AT);
   });
 
@@ -168,7 +272,9 @@ describe('supervision state machine: effects of each transition', () => {
     const stale = applySupervision(rejected, { type: 'proofSubmitted', proofIds: ['p1'], round: 1 }, LATER, 'system');
     expect(stale).toMatchObject({ ok: true, unchanged: true, next: rejected });
     if (stale.ok && stale.unchanged) expect(stale.reason).toMatch(/round 1/);
-    expect(expectChanged(applySupervision(rejected, { type: 'proofSubmitted', proofIds: ['p4'], round: 2 }, LATER, 'system')).next.state).toBe('PROOF_SUBMITTED');
+    expect(
+      expectChanged(applySupervision(rejected, { type: 'proofSubmitted', proofIds: ['p4'], round: 2 }, LATER, 'system')).next.state,
+    ).toBe('PROOF_SUBMITTED');
   });
 
   it('does not mutate its input', () => {
@@ -192,7 +298,11 @@ describe('supervision state machine: invalid actions', () => {
     ['proofSubmitted with no proof ids', { type: 'proofSubmitted', proofIds: [] }, 'system'],
     ['proofSubmitted with a blank proof id', { type: 'proofSubmitted', proofIds: [' '] }, 'system'],
     ['proofSubmitted with a date that is no instant', { type: 'proofSubmitted', proofIds: ['p1'], serviceStartAt: '2026-01-01' }, 'system'],
-    ['proofSubmitted with an impossible date', { type: 'proofSubmitted', proofIds: ['p1'], serviceStartAt: '2026-13-01T00:00:00Z' }, 'system'],
+    [
+      'proofSubmitted with an impossible date',
+      { type: 'proofSubmitted', proofIds: ['p1'], serviceStartAt: '2026-13-01T00:00:00Z' },
+      'system',
+    ],
     ['proofSubmitted with round 0', { type: 'proofSubmitted', proofIds: ['p1'], round: 0 }, 'system'],
     ['reject without a reason', { type: 'reject', reason: '  ' }, 'marketplace'],
     ['openAppeal without a reason', { type: 'openAppeal', reason: '', evidence: [] }, 'seller'],
@@ -224,7 +334,13 @@ describe('supervision state machine: appeals', () => {
       const changed = expectChanged(applySupervision(recordIn(state), ACTIONS.openAppeal.action, LATER, 'seller'));
       expect(changed.next.state).toBe(state);
       expect(changed.next.appeal).toEqual({ openedAt: LATER, reason: 'buyer idle for 6 days', evidence: ['p9'] });
-      expect(changed.entry).toMatchObject({ action: 'openAppeal', from: state, to: state, reason: 'buyer idle for 6 days', evidence: ['p9'] });
+      expect(changed.entry).toMatchObject({
+        action: 'openAppeal',
+        from: state,
+        to: state,
+        reason: 'buyer idle for 6 days',
+        evidence: ['p9'],
+      });
     }
   });
 
@@ -245,7 +361,9 @@ describe('supervision state machine: appeals', () => {
   it('an identical openAppeal while it is open is a harmless repeat', () => {
     const record = appealOpen('REJECTED');
     expect(applySupervision(record, ACTIONS.openAppeal.action, LATER, 'seller')).toMatchObject({ ok: true, unchanged: true, next: record });
-    expect(applySupervision(record, { type: 'openAppeal', reason: 'buyer idle for 6 days', evidence: ['p9', 'p10'] }, LATER, 'seller')).toMatchObject({
+    expect(
+      applySupervision(record, { type: 'openAppeal', reason: 'buyer idle for 6 days', evidence: ['p9', 'p10'] }, LATER, 'seller'),
+    ).toMatchObject({
       ok: false,
       code: 'APPEAL_OPEN',
     });
@@ -253,7 +371,14 @@ describe('supervision state machine: appeals', () => {
 
   it('closing an appeal unfreezes the flow where it stood and records the outcome', () => {
     for (const state of SUPERVISION_STATES) {
-      const changed = expectChanged(applySupervision(appealOpen(state), { type: 'closeAppeal', reason: 'operations manager decided', outcome: 'dismissed' }, LATER, 'marketplace'));
+      const changed = expectChanged(
+        applySupervision(
+          appealOpen(state),
+          { type: 'closeAppeal', reason: 'operations manager decided', outcome: 'dismissed' },
+          LATER,
+          'marketplace',
+        ),
+      );
       expect(changed.next.state).toBe(state);
       expect(changed.next).not.toHaveProperty('appeal');
       expect(changed.next.version).toBe(2);

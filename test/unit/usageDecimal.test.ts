@@ -69,8 +69,30 @@ describe('formatQuantity', () => {
   });
 
   it('round-trips every value it reads, in its shortest form', () => {
-    const values = ['0.0001', '0.001', '0.01', '0.1', '1', '1.5', '2.25', '3.125', '4.0625', '10', '10.01', '123456789012.3456', '999999999999.9999'];
-    for (let i = 1; i < 2000; i += 7) values.push(String(i), `${i}.${String(i % 10_000).padStart(4, '0').replace(/0+$/, '') || '5'}`);
+    const values = [
+      '0.0001',
+      '0.001',
+      '0.01',
+      '0.1',
+      '1',
+      '1.5',
+      '2.25',
+      '3.125',
+      '4.0625',
+      '10',
+      '10.01',
+      '123456789012.3456',
+      '999999999999.9999',
+    ];
+    for (let i = 1; i < 2000; i += 7)
+      values.push(
+        String(i),
+        `${i}.${
+          String(i % 10_000)
+            .padStart(4, '0')
+            .replace(/0+$/, '') || '5'
+        }`,
+      );
 
     for (const value of values) {
       const units = parseQuantity(value);

@@ -18,11 +18,19 @@ const NOW = Date.parse('2026-11-20T08:30:00.000Z');
 const hourStart = (hoursAgo: number) => new Date(NOW - (NOW % HOUR) - hoursAgo * HOUR).toISOString();
 const plusHour = (iso: string) => new Date(Date.parse(iso) + HOUR).toISOString();
 const window = (hoursAgo: number) => ({ beginTime: hourStart(hoursAgo), endTime: plusHour(hourStart(hoursAgo)) });
-const report = (instanceId: string, hoursAgo: number, value: string, clientRef?: string) => ({ instanceId, ...window(hoursAgo), value, ...(clientRef ? { clientRef } : {}) });
+const report = (instanceId: string, hoursAgo: number, value: string, clientRef?: string) => ({
+  instanceId,
+  ...window(hoursAgo),
+  value,
+  ...(clientRef ? { clientRef } : {}),
+});
 
 /** An instance of a product, ACTIVE unless told otherwise. */
 function instance(instanceId: string, productId: string, fields: Partial<Instance> = {}): Instance {
-  const { instance } = createInstance({ instanceId, orderId: `CS-${instanceId}`, orderLineId: `CS-${instanceId}-1`, businessId: instanceId, test: false, state: 'ACTIVE' }, '2026-11-01T00:00:00.000Z');
+  const { instance } = createInstance(
+    { instanceId, orderId: `CS-${instanceId}`, orderLineId: `CS-${instanceId}-1`, businessId: instanceId, test: false, state: 'ACTIVE' },
+    '2026-11-01T00:00:00.000Z',
+  );
   return { ...instance, productId, ...fields };
 }
 
@@ -44,11 +52,19 @@ function ingest() {
   const deps: IngestDeps = {
     instances: async (ids) => new Map(ids.flatMap((id) => (known.has(id) ? [[id, known.get(id)!] as const] : []))),
     ledger,
-    settings: { products: new Map([['METERED', 'hourly'], ['DAILY', 'daily']]), chargingModes: new Set(), packageChargingModes: new Set() },
+    settings: {
+      products: new Map([
+        ['METERED', 'hourly'],
+        ['DAILY', 'daily'],
+      ]),
+      chargingModes: new Set(),
+      packageChargingModes: new Set(),
+    },
     now: () => NOW,
     log: logged.log,
   };
-  const windowsOf = (instanceId: string) => ledger.windows(instanceId, new Date(NOW - 22 * DAY).toISOString(), new Date(NOW + DAY).toISOString(), 1000);
+  const windowsOf = (instanceId: string) =>
+    ledger.windows(instanceId, new Date(NOW - 22 * DAY).toISOString(), new Date(NOW + DAY).toISOString(), 1000);
   return { table, ledger, logged, deps, windowsOf, send: (records: unknown[]) => ingestUsage(records, deps) };
 }
 
@@ -58,7 +74,12 @@ describe('accepted reports', () => {
     const world = ingest();
 
     // Act
-    const result = await world.send([report('metered', 3, '0.1'), report('metered', 3, '0.2'), report('metered', 4, '99999999999.9999'), report('metered', 3, '0.0001')]);
+    const result = await world.send([
+      report('metered', 3, '0.1'),
+      report('metered', 3, '0.2'),
+      report('metered', 4, '99999999999.9999'),
+      report('metered', 3, '0.0001'),
+    ]);
 
     // Assess
     expect(result).toMatchObject({ accepted: 4, duplicates: 0, rejected: 0, retry: 0 });
@@ -67,7 +88,9 @@ describe('accepted reports', () => {
       [hourStart(4), 'OPEN', 999_999_999_999_999n, 1, 0n],
       [hourStart(3), 'OPEN', 3_001n, 3, 0n],
     ]);
-    expect(await world.ledger.totals(['metered'])).toEqual(new Map([['metered', { units: 1_000_000_000_003_000n, updatedAt: new Date(NOW).toISOString() }]]));
+    expect(await world.ledger.totals(['metered'])).toEqual(
+      new Map([['metered', { units: 1_000_000_000_003_000n, updatedAt: new Date(NOW).toISOString() }]]),
+    );
     expect(world.table.commits).toEqual([
       ['usageWindow', 'usageTotal'],
       ['usageWindow', 'usageTotal'],
@@ -100,7 +123,11 @@ describe('rejected reports', () => {
     // Assess
     expect(result).toMatchObject({ accepted: 0, rejected: sent.length });
     expect(result.results.map((r) => (r.status === 'rejected' ? r.reason.code : r.status))).toEqual(sent.map(([, code]) => code));
-    expect(result.results[4]).toEqual({ index: 4, status: 'rejected', reason: { code: 'unknownInstance', message: 'no such instance: nobody' } });
+    expect(result.results[4]).toEqual({
+      index: 4,
+      status: 'rejected',
+      reason: { code: 'unknownInstance', message: 'no such instance: nobody' },
+    });
     expect(world.table.commits).toEqual([]);
   });
 });
@@ -109,10 +136,18 @@ describe('duplicates', () => {
   it('takes a clientRef once within a request and across requests', async () => {
     // Prepare
     const world = ingest();
-    const first = await world.send([report('metered', 3, '0.1', 'r-1'), report('metered', 3, '0.2', 'r-2'), report('metered', 3, '5', 'r-1')]);
+    const first = await world.send([
+      report('metered', 3, '0.1', 'r-1'),
+      report('metered', 3, '0.2', 'r-2'),
+      report('metered', 3, '5', 'r-1'),
+    ]);
 
     // Act
-    const again = await world.send([report('metered', 3, '0.1', 'r-1'), report('metered', 3, '0.2', 'r-2'), report('metered', 3, '0.4', 'r-3')]);
+    const again = await world.send([
+      report('metered', 3, '0.1', 'r-1'),
+      report('metered', 3, '0.2', 'r-2'),
+      report('metered', 3, '0.4', 'r-3'),
+    ]);
 
     // Assess
     expect(first).toMatchObject({ accepted: 2, duplicates: 1 });
@@ -120,7 +155,12 @@ describe('duplicates', () => {
     expect(again).toMatchObject({ accepted: 1, duplicates: 2 });
     expect(again.results.map((r) => r.status)).toEqual(['duplicate', 'duplicate', 'accepted']);
     expect((await world.windowsOf('metered')).map((w) => [w.units, w.reports])).toEqual([[7_000n, 3]]);
-    expect(await world.ledger.takenRefs([{ instanceId: 'metered', clientRef: 'r-3' }, { instanceId: 'metered', clientRef: 'r-4' }])).toEqual(new Set(['metered\nr-3']));
+    expect(
+      await world.ledger.takenRefs([
+        { instanceId: 'metered', clientRef: 'r-3' },
+        { instanceId: 'metered', clientRef: 'r-4' },
+      ]),
+    ).toEqual(new Set(['metered\nr-3']));
   });
 
   it('answers duplicate exactly the report whose clientRef a concurrent request took meanwhile', async () => {
@@ -147,7 +187,11 @@ describe('late reports', () => {
     const world = ingest();
     await world.send([report('metered', 2, '5')]);
     const [pushed] = await world.windowsOf('metered');
-    await world.ledger.seal(pushed!, { meteringSn: meteringSn('metered', pushed!.beginTime, pushed!.endTime, 1), recordTime: usageApiTime(NOW), at: new Date(NOW).toISOString() });
+    await world.ledger.seal(pushed!, {
+      meteringSn: meteringSn('metered', pushed!.beginTime, pushed!.endTime, 1),
+      recordTime: usageApiTime(NOW),
+      at: new Date(NOW).toISOString(),
+    });
 
     // Act
     const late = await world.send([report('metered', 2, '0.75', 'late-1')]);
@@ -161,7 +205,15 @@ describe('late reports', () => {
       [hourStart(0), 'OPEN', 7_500n, 7_500n],
     ]);
     expect(await world.ledger.corrections('metered', 10)).toEqual([
-      { instanceId: 'metered', at: new Date(NOW).toISOString(), reportedFor: window(2), appliedTo: window(0), units: 7_500n, reports: 1, clientRefs: ['late-1'] },
+      {
+        instanceId: 'metered',
+        at: new Date(NOW).toISOString(),
+        reportedFor: window(2),
+        appliedTo: window(0),
+        units: 7_500n,
+        reports: 1,
+        clientRefs: ['late-1'],
+      },
     ]);
     expect((await world.ledger.totals(['metered'])).get('metered')?.units).toBe(57_500n);
   });

@@ -23,13 +23,20 @@ function usagePush(settings = { batchSize: 100, maxWindows: 10_000 }) {
   const logged = recordingLog();
   const deps: PushDeps = { ledger, pushUsage: api.pushUsage, audit: fakeAuditLog(table), now: () => NOW, log: logged.log };
   /** A run at `now`, with the deps it was given otherwise. */
-  const push = (now = NOW, overrides: Partial<PushDeps> = {}): Promise<PushSummary> => pushUsage({ ...deps, now: () => now, ...overrides }, settings);
+  const push = (now = NOW, overrides: Partial<PushDeps> = {}): Promise<PushSummary> =>
+    pushUsage({ ...deps, now: () => now, ...overrides }, settings);
   /** `units` (of 0.0001) used in the hour `hoursAgo` hours back. */
   const used = async (instanceId: string, hoursAgo: number, units: bigint) => {
     const beginTime = hourStart(hoursAgo);
-    expect(await ledger.add({ instanceId, beginTime, endTime: plusHour(beginTime), units, reports: 1, clientRefs: [] }, new Date(NOW).toISOString())).toEqual({ ok: true });
+    expect(
+      await ledger.add(
+        { instanceId, beginTime, endTime: plusHour(beginTime), units, reports: 1, clientRefs: [] },
+        new Date(NOW).toISOString(),
+      ),
+    ).toEqual({ ok: true });
   };
-  const windowsOf = (instanceId: string) => ledger.windows(instanceId, new Date(NOW - 22 * DAY).toISOString(), new Date(NOW + 3 * DAY).toISOString(), 1000);
+  const windowsOf = (instanceId: string) =>
+    ledger.windows(instanceId, new Date(NOW - 22 * DAY).toISOString(), new Date(NOW + 3 * DAY).toISOString(), 1000);
   return { table, ledger, api, logged, push, used, windowsOf, audits: () => auditRecords(table) };
 }
 
@@ -101,7 +108,9 @@ describe('the marketplace answers', () => {
 
     // Assess
     expect(summary).toMatchObject({ requests: 1, accepted: 1, duplicates: 1 });
-    expect(await world.windowsOf('inst-a')).toMatchObject([{ state: 'ACCEPTED', duplicate: true, meteringSn: sn, acceptedAt: new Date(NOW).toISOString() }]);
+    expect(await world.windowsOf('inst-a')).toMatchObject([
+      { state: 'ACCEPTED', duplicate: true, meteringSn: sn, acceptedAt: new Date(NOW).toISOString() },
+    ]);
   });
 
   it('backs off on a rate limit, keeping the metering_sn, and leaves the batches not sent in their place', async () => {
@@ -119,7 +128,16 @@ describe('the marketplace answers', () => {
     expect(limited).toMatchObject({ sealed: 3, requests: 1, accepted: 0, retrying: 2, stoppedBy: 'MKT.0250' });
     expect(inBackoff).toMatchObject({ waiting: 2, requests: 1, accepted: 1 });
     expect(later).toMatchObject({ requests: 1, accepted: 2, retrying: 0 });
-    expect(world.api.held().map((r) => r.metering_sn).sort()).toEqual(world.api.requests[0]!.concat(world.api.requests[1]!).map((r) => r.metering_sn).sort());
+    expect(
+      world.api
+        .held()
+        .map((r) => r.metering_sn)
+        .sort(),
+    ).toEqual(
+      world.api.requests[0]!.concat(world.api.requests[1]!)
+        .map((r) => r.metering_sn)
+        .sort(),
+    );
     expect((await world.windowsOf('inst-a')).map((w) => [w.state, w.attempts, w.lastError, w.nextAttemptAt])).toEqual([
       ['ACCEPTED', 1, undefined, undefined],
       ['ACCEPTED', 1, undefined, undefined],
@@ -214,7 +232,9 @@ describe('windows too old', () => {
 
     // Assess
     expect(summary).toMatchObject({ due: 1, sealed: 1, rejected: 1, requests: 0 });
-    expect(await world.windowsOf('inst-a')).toMatchObject([{ state: 'REJECTED', rejection: { code: 'MKT.9004', message: 'begin time older than 21 days: not sent' } }]);
+    expect(await world.windowsOf('inst-a')).toMatchObject([
+      { state: 'REJECTED', rejection: { code: 'MKT.9004', message: 'begin time older than 21 days: not sent' } },
+    ]);
     expect(world.api.requests).toEqual([]);
     expect(world.audits()).toEqual([]);
     expect(world.logged.messages('warn')).toEqual(['usage window too old to push']);

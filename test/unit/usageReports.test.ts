@@ -113,25 +113,38 @@ describe('meteringOf', () => {
 
   it('follows the product list first, whatever the charging mode', () => {
     expect(meteringOf(dailyInstance(), SETTINGS)).toBe('daily');
-    expect(meteringOf(dailyInstance({ order: { orderId: 'o', orderLineId: 'l', chargingMode: 'ON_DEMAND', productId: 'OFFI-DAILY' } }), SETTINGS)).toBe(
-      'daily',
-    );
-    expect(meteringOf(instance({ productId: 'OFFI-HOURLY', order: { orderId: 'o', orderLineId: 'l', chargingMode: 'PERIOD', productId: 'OFFI-HOURLY' } }), SETTINGS)).toBe(
-      'hourly',
-    );
+    expect(
+      meteringOf(
+        dailyInstance({ order: { orderId: 'o', orderLineId: 'l', chargingMode: 'ON_DEMAND', productId: 'OFFI-DAILY' } }),
+        SETTINGS,
+      ),
+    ).toBe('daily');
+    expect(
+      meteringOf(
+        instance({ productId: 'OFFI-HOURLY', order: { orderId: 'o', orderLineId: 'l', chargingMode: 'PERIOD', productId: 'OFFI-HOURLY' } }),
+        SETTINGS,
+      ),
+    ).toBe('hourly');
   });
 
-  it("takes the product from the order, else from the instance", () => {
+  it('takes the product from the order, else from the instance', () => {
     // An upgrade replaced the order's terms: the order's product counts.
-    expect(meteringOf(instance({ productId: 'OFFI-DAILY', order: { orderId: 'o', orderLineId: 'l', chargingMode: 'PERIOD', productId: 'OFFI-OTHER' } }), SETTINGS)).toBe(
-      undefined,
-    );
-    expect(meteringOf(instance({ productId: 'OFFI-DAILY', order: { orderId: 'o', orderLineId: 'l', chargingMode: 'PERIOD' } }), SETTINGS)).toBe('daily');
+    expect(
+      meteringOf(
+        instance({ productId: 'OFFI-DAILY', order: { orderId: 'o', orderLineId: 'l', chargingMode: 'PERIOD', productId: 'OFFI-OTHER' } }),
+        SETTINGS,
+      ),
+    ).toBe(undefined);
+    expect(
+      meteringOf(instance({ productId: 'OFFI-DAILY', order: { orderId: 'o', orderLineId: 'l', chargingMode: 'PERIOD' } }), SETTINGS),
+    ).toBe('daily');
     expect(meteringOf(instance({ productId: 'OFFI-DAILY', order: undefined }), SETTINGS)).toBe('daily');
   });
 
   it('is undefined when neither the product nor the charging mode is metered', () => {
-    expect(meteringOf(instance({ order: { orderId: 'o', orderLineId: 'l', chargingMode: 'PERIOD', productId: 'OFFI-OTHER' } }), SETTINGS)).toBeUndefined();
+    expect(
+      meteringOf(instance({ order: { orderId: 'o', orderLineId: 'l', chargingMode: 'PERIOD', productId: 'OFFI-OTHER' } }), SETTINGS),
+    ).toBeUndefined();
     expect(meteringOf(instance({ order: { orderId: 'o', orderLineId: 'l', productId: 'OFFI-OTHER' } }), SETTINGS)).toBeUndefined();
     expect(meteringOf(instance({ order: undefined }), SETTINGS)).toBeUndefined();
     expect(meteringOf(instance({ order: undefined, productId: undefined }), SETTINGS)).toBeUndefined();
@@ -201,9 +214,13 @@ describe('parseReport', () => {
 describe('UsageIngestRequestSchema', () => {
   it(`takes 1 to ${MAX_REPORTS_PER_REQUEST} records and nothing else`, () => {
     expect(UsageIngestRequestSchema.safeParse({ records: [report()] }).success).toBe(true);
-    expect(UsageIngestRequestSchema.safeParse({ records: Array.from({ length: MAX_REPORTS_PER_REQUEST }, () => report()) }).success).toBe(true);
+    expect(UsageIngestRequestSchema.safeParse({ records: Array.from({ length: MAX_REPORTS_PER_REQUEST }, () => report()) }).success).toBe(
+      true,
+    );
     expect(UsageIngestRequestSchema.safeParse({ records: [] }).success).toBe(false);
-    expect(UsageIngestRequestSchema.safeParse({ records: Array.from({ length: MAX_REPORTS_PER_REQUEST + 1 }, () => report()) }).success).toBe(false);
+    expect(
+      UsageIngestRequestSchema.safeParse({ records: Array.from({ length: MAX_REPORTS_PER_REQUEST + 1 }, () => report()) }).success,
+    ).toBe(false);
     expect(UsageIngestRequestSchema.safeParse({ records: [report()], dryRun: true }).success).toBe(false);
   });
 });
@@ -212,7 +229,13 @@ describe('checkReport', () => {
   it('accepts a closed hourly window of an ACTIVE instance, in units of 0.0001', () => {
     expect(checkReport(report(), instance(), SETTINGS, NOW)).toEqual({
       ok: true,
-      report: { instanceId: 'inst-1', beginMs: Date.parse('2026-11-20T07:00:00Z'), endMs: Date.parse('2026-11-20T08:00:00Z'), granularity: 'hourly', units: 125_000n },
+      report: {
+        instanceId: 'inst-1',
+        beginMs: Date.parse('2026-11-20T07:00:00Z'),
+        endMs: Date.parse('2026-11-20T08:00:00Z'),
+        granularity: 'hourly',
+        units: 125_000n,
+      },
     });
   });
 
@@ -227,12 +250,21 @@ describe('checkReport', () => {
   });
 
   it('accepts the current, still open window and times with milliseconds', () => {
-    expect(checkReport(report({ beginTime: '2026-11-20T08:00:00Z', endTime: '2026-11-20T09:00:00Z' }), instance(), SETTINGS, NOW).ok).toBe(true);
-    expect(checkReport(report({ beginTime: '2026-11-20T07:00:00.000Z', endTime: '2026-11-20T08:00:00.000Z' }), instance(), SETTINGS, NOW).ok).toBe(true);
+    expect(checkReport(report({ beginTime: '2026-11-20T08:00:00Z', endTime: '2026-11-20T09:00:00Z' }), instance(), SETTINGS, NOW).ok).toBe(
+      true,
+    );
+    expect(
+      checkReport(report({ beginTime: '2026-11-20T07:00:00.000Z', endTime: '2026-11-20T08:00:00.000Z' }), instance(), SETTINGS, NOW).ok,
+    ).toBe(true);
   });
 
   it('accepts a whole UTC day for a daily product', () => {
-    const result = checkReport(report({ beginTime: '2026-11-19T00:00:00Z', endTime: '2026-11-20T00:00:00Z' }), dailyInstance(), SETTINGS, NOW);
+    const result = checkReport(
+      report({ beginTime: '2026-11-19T00:00:00Z', endTime: '2026-11-20T00:00:00Z' }),
+      dailyInstance(),
+      SETTINGS,
+      NOW,
+    );
 
     expect(result.ok && result.report.granularity).toBe('daily');
     expect(result.ok && result.report.endMs - result.report.beginMs).toBe(DAY);
@@ -264,7 +296,10 @@ describe('checkReport', () => {
   });
 
   it('refuses released', () => {
-    expect(rejectionOf(checkReport(report(), instance({ state: 'RELEASED' }), SETTINGS, NOW))).toEqual({ code: 'released', message: REJECTIONS.released });
+    expect(rejectionOf(checkReport(report(), instance({ state: 'RELEASED' }), SETTINGS, NOW))).toEqual({
+      code: 'released',
+      message: REJECTIONS.released,
+    });
   });
 
   it.each<InstanceState>(['PROVISIONING', 'PROVISIONING_FAILED'])('refuses notProvisioned for %s', (state) => {
@@ -304,7 +339,9 @@ describe('checkReport', () => {
   });
 
   it('refuses future when the window begins after now', () => {
-    const rejection = rejectionOf(checkReport(report({ beginTime: '2026-11-20T09:00:00Z', endTime: '2026-11-20T10:00:00Z' }), instance(), SETTINGS, NOW));
+    const rejection = rejectionOf(
+      checkReport(report({ beginTime: '2026-11-20T09:00:00Z', endTime: '2026-11-20T10:00:00Z' }), instance(), SETTINGS, NOW),
+    );
 
     expect(rejection).toEqual({ code: 'future', message: `${REJECTIONS.future}: 2026-11-20T09:00:00.000Z` });
   });
@@ -312,8 +349,13 @@ describe('checkReport', () => {
   it('accepts a window beginning exactly now', () => {
     const at = Date.parse('2026-11-20T08:00:00Z');
 
-    expect(checkReport(report({ beginTime: '2026-11-20T08:00:00Z', endTime: '2026-11-20T09:00:00Z' }), instance(), SETTINGS, at).ok).toBe(true);
-    expect(rejectionOf(checkReport(report({ beginTime: '2026-11-20T08:00:00Z', endTime: '2026-11-20T09:00:00Z' }), instance(), SETTINGS, at - 1)).code).toBe('future');
+    expect(checkReport(report({ beginTime: '2026-11-20T08:00:00Z', endTime: '2026-11-20T09:00:00Z' }), instance(), SETTINGS, at).ok).toBe(
+      true,
+    );
+    expect(
+      rejectionOf(checkReport(report({ beginTime: '2026-11-20T08:00:00Z', endTime: '2026-11-20T09:00:00Z' }), instance(), SETTINGS, at - 1))
+        .code,
+    ).toBe('future');
   });
 
   it('refuses tooOld beyond 21 days and accepts exactly 21 days', () => {
@@ -332,7 +374,18 @@ describe('checkReport', () => {
   it('has a test for every rejection code', () => {
     // parseReport gives `invalid`; checkReport gives every other code (each covered above).
     expect(Object.keys(REJECTIONS).sort()).toEqual(
-      ['invalid', 'invalidTime', 'invalidValue', 'unknownInstance', 'notMetered', 'test', 'released', 'notProvisioned', 'tooOld', 'future'].sort(),
+      [
+        'invalid',
+        'invalidTime',
+        'invalidValue',
+        'unknownInstance',
+        'notMetered',
+        'test',
+        'released',
+        'notProvisioned',
+        'tooOld',
+        'future',
+      ].sort(),
     );
   });
 });

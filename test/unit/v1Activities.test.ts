@@ -8,13 +8,24 @@ const EXPIRE = '20301231235959';
 describe('V1 → V2 mapping', () => {
   it('newInstance takes the first order line when V1 sends none, and keeps businessId and testFlag', () => {
     // Prepare
-    const params = { activity: 'newInstance', orderId: 'CS1', businessId: 'biz-1', testFlag: '1', customerId: 'c', mobilePhone: 'x', email: 'y' };
+    const params = {
+      activity: 'newInstance',
+      orderId: 'CS1',
+      businessId: 'biz-1',
+      testFlag: '1',
+      customerId: 'c',
+      mobilePhone: 'x',
+      email: 'y',
+    };
 
     // Act
     const parsed = parseV1Activity(params);
 
     // Assess: the contact fields are not part of the request at all
-    expect(parsed).toEqual({ ok: true, request: { activity: 'newInstance', orderId: 'CS1', orderLineId: 'CS1-000001', businessId: 'biz-1', testFlag: '1' } });
+    expect(parsed).toEqual({
+      ok: true,
+      request: { activity: 'newInstance', orderId: 'CS1', orderLineId: 'CS1-000001', businessId: 'biz-1', testFlag: '1' },
+    });
   });
 
   it('newInstance keeps an explicit orderLineId', () => {
@@ -26,7 +37,15 @@ describe('V1 → V2 mapping', () => {
     const parsed = parseV1Activity({ activity: 'refreshInstance', instanceId: 'i-1', orderId: 'CS2', productId: 'P2', expireTime: EXPIRE });
     expect(parsed).toEqual({
       ok: true,
-      request: { activity: 'refreshInstance', scene: 'RENEWAL', instanceId: 'i-1', orderId: 'CS2', orderLineId: 'CS2-000001', productId: 'P2', expireTime: EXPIRE },
+      request: {
+        activity: 'refreshInstance',
+        scene: 'RENEWAL',
+        instanceId: 'i-1',
+        orderId: 'CS2',
+        orderLineId: 'CS2-000001',
+        productId: 'P2',
+        expireTime: EXPIRE,
+      },
     });
   });
 
@@ -55,7 +74,10 @@ describe('V1 → V2 mapping', () => {
   });
 
   it('releaseInstance carries the order only when V1 sends one', () => {
-    expect(parseV1Activity({ activity: 'releaseInstance', instanceId: 'i-1' })).toEqual({ ok: true, request: { activity: 'releaseInstance', instanceId: 'i-1' } });
+    expect(parseV1Activity({ activity: 'releaseInstance', instanceId: 'i-1' })).toEqual({
+      ok: true,
+      request: { activity: 'releaseInstance', instanceId: 'i-1' },
+    });
     expect(parseV1Activity({ activity: 'releaseInstance', instanceId: 'i-1', orderId: 'CS3' })).toEqual({
       ok: true,
       request: { activity: 'releaseInstance', instanceId: 'i-1', orderId: 'CS3', orderLineId: 'CS3-000001' },
@@ -63,14 +85,19 @@ describe('V1 → V2 mapping', () => {
   });
 
   it('upgrade is an upgradeInstance for the upgrade order', () => {
-    expect(parseV1Activity({ activity: 'upgrade', instanceId: 'i-1', orderId: 'CS4', skuCode: 'sku-2', productId: 'P4', amount: '2' })).toEqual({
+    expect(
+      parseV1Activity({ activity: 'upgrade', instanceId: 'i-1', orderId: 'CS4', skuCode: 'sku-2', productId: 'P4', amount: '2' }),
+    ).toEqual({
       ok: true,
       request: { activity: 'upgradeInstance', instanceId: 'i-1', orderId: 'CS4', orderLineId: 'CS4-000001' },
     });
   });
 
   it('queryInstance is a queryInstance (a list of ids)', () => {
-    expect(parseV1Activity({ activity: 'queryInstance', instanceId: 'i-1,i-2' })).toEqual({ ok: true, request: { activity: 'queryInstance', instanceId: ['i-1', 'i-2'] } });
+    expect(parseV1Activity({ activity: 'queryInstance', instanceId: 'i-1,i-2' })).toEqual({
+      ok: true,
+      request: { activity: 'queryInstance', instanceId: ['i-1', 'i-2'] },
+    });
   });
 
   it('every V1 activity is mapped', () => {
@@ -95,14 +122,38 @@ describe('V1 refusals name the V1 field', () => {
     ['a License-code activity', { activity: 'refreshLicenseCode', license: 'PL1' }, 'unknown activity'],
     ['newInstance without businessId', { activity: 'newInstance', orderId: 'o' }, 'businessId is required'],
     ['newInstance without orderId', { activity: 'newInstance', businessId: 'b' }, 'orderId is required'],
-    ['newInstance with an overlong businessId', { activity: 'newInstance', orderId: 'o', businessId: 'b'.repeat(65) }, 'businessId must be at most 64 characters'],
+    [
+      'newInstance with an overlong businessId',
+      { activity: 'newInstance', orderId: 'o', businessId: 'b'.repeat(65) },
+      'businessId must be at most 64 characters',
+    ],
     ['refreshInstance without expireTime', { activity: 'refreshInstance', instanceId: 'i', orderId: 'o' }, 'expireTime is required'],
-    ['refreshInstance with a malformed expireTime', { activity: 'refreshInstance', instanceId: 'i', orderId: 'o', expireTime: '2030-01-01' }, 'expireTime must be yyyyMMddHHmmss'],
-    ['refreshInstance with an impossible date', { activity: 'refreshInstance', instanceId: 'i', orderId: 'o', expireTime: '20300230000000' }, 'expireTime is not a valid date and time'],
+    [
+      'refreshInstance with a malformed expireTime',
+      { activity: 'refreshInstance', instanceId: 'i', orderId: 'o', expireTime: '2030-01-01' },
+      'expireTime must be yyyyMMddHHmmss',
+    ],
+    [
+      'refreshInstance with an impossible date',
+      { activity: 'refreshInstance', instanceId: 'i', orderId: 'o', expireTime: '20300230000000' },
+      'expireTime is not a valid date and time',
+    ],
     ['expireInstance without instanceId', { activity: 'expireInstance' }, 'instanceId is required'],
-    ['instanceStatus PAUSE', { activity: 'instanceStatus', instanceId: 'i', instanceStatus: 'PAUSE' }, 'instanceStatus must be FREEZE or NORMAL'],
-    ['instanceStatus in lower case', { activity: 'instanceStatus', instanceId: 'i', instanceStatus: 'normal' }, 'instanceStatus must be FREEZE or NORMAL'],
-    ['instanceStatus empty', { activity: 'instanceStatus', instanceId: 'i', instanceStatus: '' }, 'instanceStatus must be FREEZE or NORMAL'],
+    [
+      'instanceStatus PAUSE',
+      { activity: 'instanceStatus', instanceId: 'i', instanceStatus: 'PAUSE' },
+      'instanceStatus must be FREEZE or NORMAL',
+    ],
+    [
+      'instanceStatus in lower case',
+      { activity: 'instanceStatus', instanceId: 'i', instanceStatus: 'normal' },
+      'instanceStatus must be FREEZE or NORMAL',
+    ],
+    [
+      'instanceStatus empty',
+      { activity: 'instanceStatus', instanceId: 'i', instanceStatus: '' },
+      'instanceStatus must be FREEZE or NORMAL',
+    ],
     ['instanceStatus missing', { activity: 'instanceStatus', instanceId: 'i' }, 'instanceStatus is required'],
     ['upgrade without orderId', { activity: 'upgrade', instanceId: 'i' }, 'orderId is required'],
     ['queryInstance without instanceId', { activity: 'queryInstance' }, 'instanceId is required'],

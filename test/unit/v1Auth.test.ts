@@ -44,7 +44,11 @@ const base = { activity: 'queryInstance', instanceId: 'abc', testFlag: '1' };
 
 describe('v1AuthToken', () => {
   it('reproduces the spec §7.5 vector', () => {
-    expect(createHmac('sha256', TEST_KEY + '20200727073711903').update(VECTOR_DATA).digest('base64')).toBe(VECTOR_TOKEN);
+    expect(
+      createHmac('sha256', TEST_KEY + '20200727073711903')
+        .update(VECTOR_DATA)
+        .digest('base64'),
+    ).toBe(VECTOR_TOKEN);
     expect(v1AuthToken(TEST_KEY, VECTOR_PARAMS)).toBe(VECTOR_TOKEN);
   });
 
@@ -82,8 +86,18 @@ describe('V1 timeStamp', () => {
   });
 
   it('refuses values that are not a real instant', () => {
-    for (const raw of ['', '2020072707371190', '202007270737119030', '20200230073711903', '20201327073711903',
-      '20200727243711903', '20200727076011903', '2020-07-27T07:37', '1595835431903', '２0200727073711903']) {
+    for (const raw of [
+      '',
+      '2020072707371190',
+      '202007270737119030',
+      '20200230073711903',
+      '20201327073711903',
+      '20200727243711903',
+      '20200727076011903',
+      '2020-07-27T07:37',
+      '1595835431903',
+      '２0200727073711903',
+    ]) {
       expect(parseV1Timestamp(raw)).toBeUndefined();
     }
   });
@@ -172,7 +186,11 @@ describe('verifyV1Request', () => {
     expect(query).toMatch(/^activity=queryInstance&instanceId=abc&testFlag=1&timeStamp=\d{17}&authToken=[A-Za-z0-9%*]+$/);
     const { authToken, ...unsigned } = params;
     expect(verifyV1Request([current], query, NOW, WINDOW)).toEqual({
-      ok: true, keyId: current.id, params: unsigned, authToken, reading: 'form',
+      ok: true,
+      keyId: current.id,
+      params: unsigned,
+      authToken,
+      reading: 'form',
     });
   });
 
@@ -186,16 +204,23 @@ describe('verifyV1Request', () => {
     expect(query).toContain('customerName=Zhang+San');
     expect(query).toContain('memo=a%2Bb+%26+c%3Dd+%E4%B8%AD');
     expect(verifyV1Request([current], query, NOW, WINDOW)).toMatchObject({
-      ok: true, reading: 'form', params: { customerName: 'Zhang San', memo: 'a+b & c=d 中' }, authToken: params.authToken,
+      ok: true,
+      reading: 'form',
+      params: { customerName: 'Zhang San', memo: 'a+b & c=d 中' },
+      authToken: params.authToken,
     });
   });
 
   it('accepts a value whose + was not encoded, under the literal reading', () => {
     const { params } = signV1Request(TEST_KEY, { ...base, email: 'a+b@example.com' }, NOW);
-    const raw = Object.entries(params).map(([k, v]) => `${k}=${k === 'authToken' ? encodeURIComponent(v) : v}`).join('&');
+    const raw = Object.entries(params)
+      .map(([k, v]) => `${k}=${k === 'authToken' ? encodeURIComponent(v) : v}`)
+      .join('&');
     expect(raw).toContain('email=a+b@example.com');
     expect(verifyV1Request([current], raw, NOW, WINDOW)).toMatchObject({
-      ok: true, reading: 'literal', params: { email: 'a+b@example.com' },
+      ok: true,
+      reading: 'literal',
+      params: { email: 'a+b@example.com' },
     });
   });
 
@@ -207,11 +232,14 @@ describe('verifyV1Request', () => {
 
   it('refuses a wrong key or a changed parameter with 000001', () => {
     expect(verifyV1Request([current], signV1Request('other', base, NOW).query, NOW, WINDOW)).toEqual({
-      ok: false, code: '000001', reason: 'authToken does not match',
+      ok: false,
+      code: '000001',
+      reason: 'authToken does not match',
     });
     const { query } = signV1Request(TEST_KEY, base, NOW);
     expect(verifyV1Request([current], query.replace('instanceId=abc', 'instanceId=abd'), NOW, WINDOW)).toMatchObject({
-      ok: false, code: '000001',
+      ok: false,
+      code: '000001',
     });
     expect(verifyV1Request([], query, NOW, WINDOW)).toMatchObject({ ok: false, code: '000001' });
   });
@@ -220,11 +248,15 @@ describe('verifyV1Request', () => {
     const { query } = signV1Request(TEST_KEY, base, NOW);
     const withoutToken = query.replace(/&authToken=[^&]*/, '');
     expect(verifyV1Request([current], withoutToken, NOW, WINDOW)).toEqual({
-      ok: false, code: '000001', reason: 'authToken is missing',
+      ok: false,
+      code: '000001',
+      reason: 'authToken is missing',
     });
     expect(verifyV1Request([current], `${withoutToken}&authToken=`, NOW, WINDOW)).toMatchObject({ code: '000001' });
     expect(verifyV1Request([current], `${withoutToken}&authToken=${'A'.repeat(129)}`, NOW, WINDOW)).toEqual({
-      ok: false, code: '000001', reason: 'authToken is malformed',
+      ok: false,
+      code: '000001',
+      reason: 'authToken is malformed',
     });
   });
 
@@ -232,7 +264,9 @@ describe('verifyV1Request', () => {
     const token = v1AuthToken(TEST_KEY, { ...base, timeStamp: formatV1Timestamp(NOW) });
     const raw = `activity=queryInstance&instanceId=abc&testFlag=1&authToken=${encodeURIComponent(token)}`;
     expect(verifyV1Request([current], raw, NOW, WINDOW)).toEqual({
-      ok: false, code: '000002', reason: 'timeStamp is required',
+      ok: false,
+      code: '000002',
+      reason: 'timeStamp is required',
     });
   });
 
@@ -240,7 +274,9 @@ describe('verifyV1Request', () => {
     for (const skew of [-60_001, 60_001, -86_400_000]) {
       const { query } = signV1Request(TEST_KEY, base, NOW + skew);
       expect(verifyV1Request([current], query, NOW, WINDOW)).toEqual({
-        ok: false, code: '000002', reason: 'timeStamp is outside the allowed window',
+        ok: false,
+        code: '000002',
+        reason: 'timeStamp is outside the allowed window',
       });
     }
     for (const skew of [-60_000, 60_000]) {
@@ -252,7 +288,9 @@ describe('verifyV1Request', () => {
     for (const timeStamp of [String(NOW), '20240501120000', '20240231120000000', '2024050112000000x']) {
       const { query } = signV1Request(TEST_KEY, { ...base, timeStamp }, NOW);
       expect(verifyV1Request([current], query, NOW, WINDOW)).toEqual({
-        ok: false, code: '000002', reason: 'timeStamp is malformed',
+        ok: false,
+        code: '000002',
+        reason: 'timeStamp is malformed',
       });
     }
   });
@@ -261,7 +299,9 @@ describe('verifyV1Request', () => {
     const { query } = signV1Request(TEST_KEY, base, NOW);
     expect(verifyV1Request([current], `${query}&x=%E5%8C`, NOW, WINDOW)).toMatchObject({ ok: false, code: '000002' });
     expect(verifyV1Request([current], `${query}&instanceId=abc`, NOW, WINDOW)).toEqual({
-      ok: false, code: '000002', reason: 'parameter instanceId is repeated',
+      ok: false,
+      code: '000002',
+      reason: 'parameter instanceId is repeated',
     });
     expect(verifyV1Request([current], query, NOW, WINDOW, { maxLength: 20 })).toMatchObject({ ok: false, code: '000002' });
   });

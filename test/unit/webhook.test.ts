@@ -42,7 +42,14 @@ describe('webhook signature header', () => {
     expect(verifyWebhookSignature(SECRET, header, BODY, T)).toEqual({ ok: true });
     expect(verifyWebhookSignature(SECRET, header, BODY, T + 300_000)).toEqual({ ok: true });
     expect(verifyWebhookSignature(SECRET, header, BODY, T - 300_000)).toEqual({ ok: true });
-    expect(verifyWebhookSignature(SECRET, header.replace(/v1=(\w+)/, (_m, h: string) => `v1=${h.toUpperCase()}`), BODY, T)).toEqual({ ok: true });
+    expect(
+      verifyWebhookSignature(
+        SECRET,
+        header.replace(/v1=(\w+)/, (_m, h: string) => `v1=${h.toUpperCase()}`),
+        BODY,
+        T,
+      ),
+    ).toEqual({ ok: true });
   });
 
   it('refuses a tampered body, a wrong secret, a stale or future time', () => {
@@ -163,7 +170,10 @@ describe('webhookEventSchema', () => {
     ['test as a string', { test: '1' }],
     ['an unknown state', { instance: { instanceId: 'inst-1', state: 'GONE', orderId: 'CS1', orderLineId: 'L1' } }],
     ['no orderLineId', { instance: { instanceId: 'inst-1', state: 'ACTIVE', orderId: 'CS1' } }],
-    ['linearValue as a string', { instance: { instanceId: 'inst-1', state: 'ACTIVE', orderId: 'CS1', orderLineId: 'L1', linearValue: '10' } }],
+    [
+      'linearValue as a string',
+      { instance: { instanceId: 'inst-1', state: 'ACTIVE', orderId: 'CS1', orderLineId: 'L1', linearValue: '10' } },
+    ],
     ['a float amount', { order: { orderId: 'CS1', orderLineId: 'L1', amount: 99.5 } }],
     ['a non-decimal amount', { order: { orderId: 'CS1', orderLineId: 'L1', amount: '1e3' } }],
     ['a fractional periodNumber', { order: { orderId: 'CS1', orderLineId: 'L1', periodNumber: 1.5 } }],
@@ -250,9 +260,7 @@ describe('webhook client (fake fetch)', () => {
     expect(JSON.parse(body)).toEqual(event());
     expect(headers['content-type']).toBe('application/json');
     expect(headers['X-KooGallery-Event-Id']).toBe('inst-1:1');
-    expect(headers['X-KooGallery-Signature']).toBe(
-      `t=${T},v1=${createHmac('sha256', SECRET).update(`${T}.${body}`).digest('hex')}`,
-    );
+    expect(headers['X-KooGallery-Signature']).toBe(`t=${T},v1=${createHmac('sha256', SECRET).update(`${T}.${body}`).digest('hex')}`);
   });
 
   it.each([408, 429, 500, 502, 503, 504])('retries on HTTP %i', async (status) => {

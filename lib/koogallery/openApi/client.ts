@@ -34,8 +34,7 @@ export function openApiClient(config: OpenApiConfig): OpenApiClient {
   return {
     async queryOrder(orderId, orderLineId) {
       const validIds =
-        OrderIdSchema.safeParse(orderId).success &&
-        (orderLineId === undefined || OrderIdSchema.safeParse(orderLineId).success);
+        OrderIdSchema.safeParse(orderId).success && (orderLineId === undefined || OrderIdSchema.safeParse(orderLineId).success);
       if (!validIds) {
         const reason = 'orderId and orderLineId must be 1 to 64 characters';
         return { ok: false, retry: false, code: OpenApiFailure.invalidInput, reason };
@@ -43,8 +42,7 @@ export function openApiClient(config: OpenApiConfig): OpenApiClient {
       const credentials = await loadCredentials();
       if ('ok' in credentials) return credentials;
       // Already in canonical order and encoding, as Huawei's signer sends it.
-      const query =
-        `orderId=${uriEncode(orderId)}` + (orderLineId !== undefined ? `&orderLineId=${uriEncode(orderLineId)}` : '');
+      const query = `orderId=${uriEncode(orderId)}` + (orderLineId !== undefined ? `&orderLineId=${uriEncode(orderLineId)}` : '');
       const result = await exchange(`${ORDER_QUERY_PATH}?${query}`, credentials, () => ({
         method: 'GET',
         headers: { 'Content-Type': 'application/json' },

@@ -3,16 +3,7 @@
  * reviver cannot see the source text. So before parsing, number literals that are values of these keys are
  * rewritten as strings holding the same characters.
  */
-const EXACT_KEYS = new Set([
-  'orderAmount',
-  'amount',
-  'orderId',
-  'orderLineId',
-  'customerId',
-  'userId',
-  'productId',
-  'skuCode',
-]);
+const EXACT_KEYS = new Set(['orderAmount', 'amount', 'orderId', 'orderLineId', 'customerId', 'userId', 'productId', 'skuCode']);
 const NUMBER_LITERAL = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 
 /** `json` with the number values of `keys` (at any depth) turned into JSON strings of the same digits. */

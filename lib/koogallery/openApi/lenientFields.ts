@@ -11,11 +11,23 @@ export const optText = z
   .optional()
   .catch(undefined);
 export const optCount = z
-  .union([z.number().int().nonnegative(), z.string().regex(/^\d{1,9}$/).transform(Number)])
+  .union([
+    z.number().int().nonnegative(),
+    z
+      .string()
+      .regex(/^\d{1,9}$/)
+      .transform(Number),
+  ])
   .optional()
   .catch(undefined);
 export const optQuantity = z
-  .union([z.number().finite().nonnegative(), z.string().regex(/^\d{1,12}(\.\d{1,6})?$/).transform(Number)])
+  .union([
+    z.number().finite().nonnegative(),
+    z
+      .string()
+      .regex(/^\d{1,12}(\.\d{1,6})?$/)
+      .transform(Number),
+  ])
   .optional()
   .catch(undefined);
 /** Amounts are strings by the time they are parsed (exactNumbers); exponent forms are expanded exactly. */

@@ -107,17 +107,11 @@ export function selectOrderLine(
   orderId: string,
   orderLineId?: string,
 ): OrderLine | undefined {
-  const orders: OrderInfo[] = Array.isArray(response.orderInfo)
-    ? response.orderInfo
-    : response.orderInfo
-      ? [response.orderInfo]
-      : [];
+  const orders: OrderInfo[] = Array.isArray(response.orderInfo) ? response.orderInfo : response.orderInfo ? [response.orderInfo] : [];
   for (const order of orders) {
     if (order.orderId !== undefined && order.orderId !== orderId) continue;
     const lines: OrderLineInfo[] = order.orderLine?.length ? order.orderLine : [order];
-    const line = lines.find((l) =>
-      orderLineId === undefined ? l.orderLineId !== undefined : l.orderLineId === orderLineId,
-    );
+    const line = lines.find((l) => (orderLineId === undefined ? l.orderLineId !== undefined : l.orderLineId === orderLineId));
     if (!line?.orderLineId) continue;
     if (line.orderId !== undefined && line.orderId !== orderId) continue;
     const product = line.productInfo?.[0] ?? order.productInfo?.[0];

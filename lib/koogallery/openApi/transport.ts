@@ -98,9 +98,7 @@ export function openApiTransport(config: OpenApiConfig): OpenApiTransport {
   if (!checked.success) throw new Error(`Invalid Open API configuration: ${z.prettifyError(checked.error)}`);
   const usesTls = [config.baseUrl, config.fallbackUrl].some((u) => u?.startsWith('https:'));
   if (usesTls && process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0') {
-    throw new Error(
-      'NODE_TLS_REJECT_UNAUTHORIZED=0 turns off certificate checks; the Open API is only called over verified TLS',
-    );
+    throw new Error('NODE_TLS_REJECT_UNAUTHORIZED=0 turns off certificate checks; the Open API is only called over verified TLS');
   }
   const timeoutMs = config.timeoutMs ?? OPEN_API_DEFAULT_TIMEOUT_MS;
   const doFetch = config.fetch ?? fetch;
@@ -123,11 +121,7 @@ export function openApiTransport(config: OpenApiConfig): OpenApiTransport {
    * One request to one host. `prepare` runs per attempt, at the attempt's time: the APIG signature covers the
    * method, the URL, every header and the body, which is sent as exactly the UTF-8 bytes that were hashed.
    */
-  async function attempt(
-    url: string,
-    credentials: ApigCredentials,
-    prepare: (atMs: number) => Outgoing,
-  ): Promise<Attempt> {
+  async function attempt(url: string, credentials: ApigCredentials, prepare: (atMs: number) => Outgoing): Promise<Attempt> {
     const atMs = now();
     const { method, headers: own, body } = prepare(atMs);
     const signed = signApigRequest({ method, url, headers: own, body }, credentials, new Date(atMs));
@@ -155,11 +149,7 @@ export function openApiTransport(config: OpenApiConfig): OpenApiTransport {
   }
 
   /** The call on the primary host, then, only if that host could not be reached (or timed out), the fallback. */
-  async function exchange(
-    pathAndQuery: string,
-    credentials: ApigCredentials,
-    prepare: (atMs: number) => Outgoing,
-  ): Promise<Exchange> {
+  async function exchange(pathAndQuery: string, credentials: ApigCredentials, prepare: (atMs: number) => Outgoing): Promise<Exchange> {
     const failures: string[] = [];
     let lastCode: string = OpenApiFailure.network;
     for (const { via, base } of hosts) {

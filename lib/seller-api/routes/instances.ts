@@ -26,7 +26,10 @@ const InstanceViewSchema = z.object({
     .describe('What the buyer sees (the initial password is never shown here)'),
   order: z.record(z.string(), z.unknown()).optional().describe("The order line's terms from Query Order"),
   provisioning: z
-    .object({ failure: z.object({ reason: z.string(), at: z.string(), eventId: z.string() }).optional(), stuckSince: z.string().optional() })
+    .object({
+      failure: z.object({ reason: z.string(), at: z.string(), eventId: z.string() }).optional(),
+      stuckSince: z.string().optional(),
+    })
     .optional(),
   overdueSince: z.string().optional().describe('Expired and not frozen by the marketplace since'),
   createdAt: z.string(),
@@ -61,7 +64,8 @@ const historyView = (entry: HistoryEntry): z.infer<typeof HistoryEntrySchema> =>
   return rest;
 };
 
-const limit = (bounds: { min: number; max: number; default: number }) => z.coerce.number().int().min(bounds.min).max(bounds.max).default(bounds.default);
+const limit = (bounds: { min: number; max: number; default: number }) =>
+  z.coerce.number().int().min(bounds.min).max(bounds.max).default(bounds.default);
 const cursor = z.string().min(1).max(2048).optional().describe('nextCursor of the previous page');
 
 export const listInstances = defineRoute({
@@ -72,7 +76,10 @@ export const listInstances = defineRoute({
   query: z.strictObject({
     state: z.enum(INSTANCE_STATES).optional(),
     productId: z.string().min(1).max(64).optional(),
-    test: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+    test: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional(),
     limit: limit(INSTANCE_LIMIT),
     cursor,
   }),

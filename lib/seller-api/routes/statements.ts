@@ -1,6 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import * as z from 'zod';
-import { BILL_MAX_BYTES, BILL_UPLOAD_SECONDS, reconciliationReport, requestBillUpload, type ReconciliationDeps } from '#lib/settlement/reconciliation.ts';
+import {
+  BILL_MAX_BYTES,
+  BILL_UPLOAD_SECONDS,
+  reconciliationReport,
+  requestBillUpload,
+  type ReconciliationDeps,
+} from '#lib/settlement/reconciliation.ts';
 import { FIRST_YEAR, isPeriod } from '#lib/settlement/period.ts';
 import { closePeriod } from '#lib/settlement/close.ts';
 import type { SettlementDeps } from '#lib/settlement/ports.ts';
@@ -99,7 +105,9 @@ export const getStatement = defineRoute({
   response: z.object({
     header: HeaderSchema,
     versions: z.array(VersionSchema).describe('Newest first'),
-    activeRun: z.object({ runId: z.string(), status: z.string(), segments: z.number().int(), segmentsDone: z.number().int(), startedAt: z.string() }).optional(),
+    activeRun: z
+      .object({ runId: z.string(), status: z.string(), segments: z.number().int(), segmentsDone: z.number().int(), startedAt: z.string() })
+      .optional(),
   }),
   errors: { 404: 'The month was never run' },
   async handle({ params, now }, deps: StatementRouteDeps) {
@@ -128,7 +136,17 @@ export const getStatement = defineRoute({
       body: {
         header: view.header,
         versions,
-        ...(run ? { activeRun: { runId: run.runId, status: run.status, segments: run.segments, segmentsDone: run.segmentsDone, startedAt: run.startedAt } } : {}),
+        ...(run
+          ? {
+              activeRun: {
+                runId: run.runId,
+                status: run.status,
+                segments: run.segments,
+                segmentsDone: run.segmentsDone,
+                startedAt: run.startedAt,
+              },
+            }
+          : {}),
       },
     };
   },
@@ -188,7 +206,9 @@ export const requestReconciliation = defineRoute({
   async handle({ params, body }, deps: StatementRouteDeps) {
     const digest = sha256Forms(body.sha256);
     if (!digest) throw new SellerApiError('unprocessable', 'body.sha256: must be 64 hex characters or 44 base64 characters');
-    return { body: await requestBillUpload(deps.statements.reconciliation, params.period, { size: body.size, sha256Base64: digest.base64 }) };
+    return {
+      body: await requestBillUpload(deps.statements.reconciliation, params.period, { size: body.size, sha256Base64: digest.base64 }),
+    };
   },
 });
 
@@ -229,7 +249,11 @@ export const getReconciliation = defineRoute({
     reportKey: z.string(),
     reportUrl: z.string(),
   }),
-  errors: { 404: 'No bill export uploaded for the month', 409: 'No statement yet, or the export has not arrived', 422: 'The export lacks the configured columns' },
+  errors: {
+    404: 'No bill export uploaded for the month',
+    409: 'No statement yet, or the export has not arrived',
+    422: 'The export lacks the configured columns',
+  },
   async handle({ params }, deps: StatementRouteDeps) {
     return { body: await reconciliationReport(deps.statements.reconciliation, params.period) };
   },

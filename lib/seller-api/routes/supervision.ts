@@ -29,7 +29,10 @@ const SupervisionSchema = z.object({
   state: z.enum(SUPERVISION_STATES),
   round: z.number().int().describe('Delivery round, from 1; a rejection starts the next'),
   rejections: z.number().int(),
-  appeal: z.object({ openedAt: z.string(), reason: z.string(), evidence: z.array(z.string()) }).optional().describe('Open appeal: the flow is frozen'),
+  appeal: z
+    .object({ openedAt: z.string(), reason: z.string(), evidence: z.array(z.string()) })
+    .optional()
+    .describe('Open appeal: the flow is frozen'),
   serviceStartAt: z.string().optional().describe('Actual service start declared with the proofs'),
   submittedAt: z.string().optional(),
   acceptedAt: z.string().optional(),
@@ -112,7 +115,8 @@ export const requestProof = defineRoute({
 export const getSupervision = defineRoute({
   method: 'GET',
   path: '/seller/supervision/{orderId}/{orderLineId}/proofs',
-  summary: "An order line's supervision: its state, history (who did what, from and to which state) and proofs, with short-lived download links for verified proofs",
+  summary:
+    "An order line's supervision: its state, history (who did what, from and to which state) and proofs, with short-lived download links for verified proofs",
   scope: 'instances:read',
   params: OrderLineParams,
   response: z.object({

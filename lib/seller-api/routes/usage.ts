@@ -30,7 +30,11 @@ const RecordResultSchema = z.discriminatedUnion('status', [
     status: z.literal('rejected'),
     reason: z.object({ code: z.enum(Object.keys(REJECTIONS) as [keyof typeof REJECTIONS]), message: z.string() }),
   }),
-  z.object({ index: z.number().int(), status: z.literal('retry'), message: z.string().describe('Not recorded this time: send the record again') }),
+  z.object({
+    index: z.number().int(),
+    status: z.literal('retry'),
+    message: z.string().describe('Not recorded this time: send the record again'),
+  }),
 ]);
 
 const IngestAnswerSchema = z.object({
@@ -51,7 +55,8 @@ export const reportUsage = defineRoute({
   response: IngestAnswerSchema,
   async handle({ body }, deps: UsageRouteDeps) {
     const records = (body as { records?: unknown }).records;
-    if (!Array.isArray(records) || records.length === 0) throw new SellerApiError('unprocessable', 'body.records must be a non-empty array');
+    if (!Array.isArray(records) || records.length === 0)
+      throw new SellerApiError('unprocessable', 'body.records must be a non-empty array');
     if (records.length > MAX_REPORTS_PER_REQUEST) {
       throw new SellerApiError('payload_too_large', `at most ${MAX_REPORTS_PER_REQUEST} records per request, got ${records.length}`);
     }
@@ -86,7 +91,14 @@ const LedgerAnswerSchema = z.object({
   total: z.string().describe('Everything ever reported for the instance (decimal string)'),
   windows: z.array(WindowViewSchema),
   corrections: z.array(
-    z.object({ at: z.string(), reportedFor: windowRef, appliedTo: windowRef, value: z.string(), reports: z.number().int(), clientRefs: z.array(z.string()) }),
+    z.object({
+      at: z.string(),
+      reportedFor: windowRef,
+      appliedTo: windowRef,
+      value: z.string(),
+      reports: z.number().int(),
+      clientRefs: z.array(z.string()),
+    }),
   ),
 });
 

@@ -79,7 +79,11 @@ export const activityChecks: CheckDef[] = [
     run: async (t) => {
       const { instanceId } = await t.newInstance();
       await t.ready(instanceId);
-      await t.send({ label: 'status PAUSE', body: requestBody('updateInstanceStatus', { instanceId, status: 'PAUSE' }), expect: [INVALID] });
+      await t.send({
+        label: 'status PAUSE',
+        body: requestBody('updateInstanceStatus', { instanceId, status: 'PAUSE' }),
+        expect: [INVALID],
+      });
     },
   },
   {
@@ -90,7 +94,8 @@ export const activityChecks: CheckDef[] = [
       const { instanceId } = await t.newInstance();
       await t.ready(instanceId);
       await t.send({ label: 'releaseInstance', body: requestBody('releaseInstance', { instanceId }), expect: [OK] });
-      const query = () => t.send({ label: 'queryInstance after release', body: requestBody('queryInstance', { instanceId }), expect: [OK, NOT_FOUND] });
+      const query = () =>
+        t.send({ label: 'queryInstance after release', body: requestBody('queryInstance', { instanceId }), expect: [OK, NOT_FOUND] });
       const before = await query();
       await t.send({ label: 'late FREEZE', body: requestBody('updateInstanceStatus', { instanceId, status: 'FREEZE' }), expect: [OK] });
       await t.send({ label: 'late renewal', body: renewal(instanceId), expect: [OK] });
@@ -112,7 +117,11 @@ export const activityChecks: CheckDef[] = [
       const { instanceId } = await t.newInstance();
       await t.ready(instanceId);
       const orderId = newOrderId();
-      await t.send({ label: 'upgradeInstance', body: requestBody('upgradeInstance', { instanceId, orderId, orderLineId: firstLine(orderId) }), expect: [OK] });
+      await t.send({
+        label: 'upgradeInstance',
+        body: requestBody('upgradeInstance', { instanceId, orderId, orderLineId: firstLine(orderId) }),
+        expect: [OK],
+      });
     },
   },
   {
@@ -123,7 +132,11 @@ export const activityChecks: CheckDef[] = [
       const { instanceId } = await t.newInstance();
       await t.ready(instanceId);
       const productInfo = JSON.stringify({ productId: `OFFI${Date.now()}`, skuCode: randomUUID() });
-      const r = await t.send({ label: 'changeInstanceCheck', body: requestBody('changeInstanceCheck', { instanceId, productInfo }), expect: [OK, NO_RESOURCE] });
+      const r = await t.send({
+        label: 'changeInstanceCheck',
+        body: requestBody('changeInstanceCheck', { instanceId, productInfo }),
+        expect: [OK, NO_RESOURCE],
+      });
       if (codeOf(r)) t.note(codeOf(r) === OK ? 'change allowed' : 'change refused');
     },
   },
@@ -134,8 +147,16 @@ export const activityChecks: CheckDef[] = [
     run: async (t) => {
       const instanceId = unknownId();
       const orderId = newOrderId();
-      await t.send({ label: 'updateInstanceStatus', body: requestBody('updateInstanceStatus', { instanceId, status: 'FREEZE' }), expect: [NOT_FOUND] });
-      await t.send({ label: 'upgradeInstance', body: requestBody('upgradeInstance', { instanceId, orderId, orderLineId: firstLine(orderId) }), expect: [NOT_FOUND] });
+      await t.send({
+        label: 'updateInstanceStatus',
+        body: requestBody('updateInstanceStatus', { instanceId, status: 'FREEZE' }),
+        expect: [NOT_FOUND],
+      });
+      await t.send({
+        label: 'upgradeInstance',
+        body: requestBody('upgradeInstance', { instanceId, orderId, orderLineId: firstLine(orderId) }),
+        expect: [NOT_FOUND],
+      });
       await t.send({ label: 'changeInstanceCheck', body: requestBody('changeInstanceCheck', { instanceId }), expect: [NOT_FOUND] });
       // §3.5: the docs list 000003 for release; success for an unknown instance is allowed too.
       const r = await t.send({ label: 'releaseInstance', body: requestBody('releaseInstance', { instanceId }), expect: [NOT_FOUND, OK] });
@@ -147,7 +168,11 @@ export const activityChecks: CheckDef[] = [
     group: 'activities',
     title: 'an unknown activity answers 000002',
     run: async (t) => {
-      await t.send({ label: 'activity deleteEverything', body: { activity: 'deleteEverything', instanceId: unknownId(), testFlag: '0' }, expect: [INVALID] });
+      await t.send({
+        label: 'activity deleteEverything',
+        body: { activity: 'deleteEverything', instanceId: unknownId(), testFlag: '0' },
+        expect: [INVALID],
+      });
     },
   },
   {
@@ -157,7 +182,11 @@ export const activityChecks: CheckDef[] = [
     run: async (t) => {
       const license = `PL${randomUUID().replace(/-/g, '').toUpperCase()}`;
       await t.send({ label: 'refreshLicenseCode', body: requestBody('refreshLicenseCode', { license }), expect: [NOT_FOUND] });
-      await t.send({ label: 'updateLicenseCodeStatus', body: requestBody('updateLicenseCodeStatus', { license, status: 'FREEZE' }), expect: [NOT_FOUND] });
+      await t.send({
+        label: 'updateLicenseCodeStatus',
+        body: requestBody('updateLicenseCodeStatus', { license, status: 'FREEZE' }),
+        expect: [NOT_FOUND],
+      });
       await t.send({ label: 'releaseLicenseCode', body: requestBody('releaseLicenseCode', { license }), expect: [NOT_FOUND] });
     },
   },

@@ -16,7 +16,8 @@ function headerValue(result: CallResult, name: string): string | undefined {
   return result.headers.find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
 }
 
-export const codeOf = (result: CallResult): string | undefined => (typeof result.json?.resultCode === 'string' ? result.json.resultCode : undefined);
+export const codeOf = (result: CallResult): string | undefined =>
+  typeof result.json?.resultCode === 'string' ? result.json.resultCode : undefined;
 
 /** The general rule (see the module comment): what is wrong with an answer, whatever the call was. */
 export function answerProblems(result: CallResult, rule: { budgetMs: number; requireBodySign: boolean }): string[] {
@@ -32,7 +33,8 @@ export function answerProblems(result: CallResult, rule: { budgetMs: number; req
     else if (resultMsg.length > 255) problems.push(`resultMsg is ${resultMsg.length} characters long, over 255`);
   }
   const contentType = headerValue(result, 'Content-Type');
-  if (!contentType || !/^application\/json\s*(;|$)/i.test(contentType)) problems.push(`Content-Type is ${contentType ? `"${contentType}"` : 'missing'}, not application/json`);
+  if (!contentType || !/^application\/json\s*(;|$)/i.test(contentType))
+    problems.push(`Content-Type is ${contentType ? `"${contentType}"` : 'missing'}, not application/json`);
   if (result.latencyMs > rule.budgetMs) problems.push(`answered in ${result.latencyMs} ms, over the ${rule.budgetMs} ms budget`);
   // A Body-Sign that is there must be right, required or not: a marketplace that checks it would refuse the answer.
   if (result.bodySign === 'invalid' || (rule.requireBodySign && result.bodySign !== 'valid')) {
@@ -51,7 +53,9 @@ export function answerProblems(result: CallResult, rule: { budgetMs: number; req
 export function infoProblems(result: CallResult, instanceId: string): string[] {
   const info = result.json?.info;
   if (!Array.isArray(info)) return ['queryInstance answered without an info array'];
-  const entry: unknown = info.find((i: unknown) => i !== null && typeof i === 'object' && (i as Record<string, unknown>).instanceId === instanceId);
+  const entry: unknown = info.find(
+    (i: unknown) => i !== null && typeof i === 'object' && (i as Record<string, unknown>).instanceId === instanceId,
+  );
   if (!entry) return [`queryInstance info has no entry for ${instanceId}`];
   return appInfoProblems((entry as Record<string, unknown>).appInfo, 'queryInstance');
 }

@@ -24,4 +24,5 @@ export function signedOver(key: string, payload: string): CallOptions['signing']
 export const queryUnknown = () => requestBody('queryInstance', { instanceId: unknownId() });
 
 /** A body as sent, keys in sorted order and compact, so it is its own canonical form (spec §7.2 steps 1–3). */
-export const compact = (fields: Record<string, string>): string => JSON.stringify(Object.fromEntries(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : 1))));
+export const compact = (fields: Record<string, string>): string =>
+  JSON.stringify(Object.fromEntries(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : 1))));

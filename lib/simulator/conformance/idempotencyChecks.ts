@@ -63,7 +63,10 @@ export const idempotencyChecks: CheckDef[] = [
       const r = await t.poll('debug queryInstance', () => requestBody('queryInstance', { instanceId, testFlag: '1' }));
       if (codeOf(r) !== OK) return;
       const info = r.json?.info;
-      if (!Array.isArray(info) || !info.some((i: unknown) => i !== null && typeof i === 'object' && (i as Record<string, unknown>).instanceId === instanceId)) {
+      if (
+        !Array.isArray(info) ||
+        !info.some((i: unknown) => i !== null && typeof i === 'object' && (i as Record<string, unknown>).instanceId === instanceId)
+      ) {
         t.fail('debug queryInstance: info has no entry for the instance');
       }
     },

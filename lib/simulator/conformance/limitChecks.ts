@@ -36,7 +36,11 @@ export const limitChecks: CheckDef[] = [
     title: 'an orderId of 65 characters answers 000002',
     run: async (t) => {
       const orderId = newOrderId().padEnd(65, 'X');
-      await t.send({ label: 'newInstance (orderId of 65)', body: requestBody('newInstance', { orderId, orderLineId: `${orderId.slice(0, 57)}-000001` }), expect: [INVALID] });
+      await t.send({
+        label: 'newInstance (orderId of 65)',
+        body: requestBody('newInstance', { orderId, orderLineId: `${orderId.slice(0, 57)}-000001` }),
+        expect: [INVALID],
+      });
     },
   },
   {
@@ -56,7 +60,12 @@ export const limitChecks: CheckDef[] = [
     title: 'malformed JSON is refused (000001 or 000002)',
     run: async (t) => {
       // The spec names no code: the body cannot be canonicalised to verify its signature (000001), nor validated (000002).
-      const r = await t.send({ label: 'body {"activity":', body: queryUnknown(), options: { rawBody: '{"activity":' }, expect: [AUTH_FAILED, INVALID] });
+      const r = await t.send({
+        label: 'body {"activity":',
+        body: queryUnknown(),
+        options: { rawBody: '{"activity":' },
+        expect: [AUTH_FAILED, INVALID],
+      });
       if (codeOf(r)) t.note(`refused with ${codeOf(r)}`);
     },
   },
@@ -87,7 +96,12 @@ export const limitChecks: CheckDef[] = [
       const fields = { activity: 'queryInstance', instanceId: unknownId(), testFlag: '0' };
       const deep = `${'['.repeat(DEEP_JSON_DEPTH)}${']'.repeat(DEEP_JSON_DEPTH)}`;
       const raw = compact(fields).replace(/^\{/, `{"a":${deep},`);
-      const r = await t.send({ label: `body nested ${DEEP_JSON_DEPTH} deep`, body: fields, options: { rawBody: raw, signing: signedOver(t.s.key, raw) }, expect: [INVALID, NOT_FOUND, AUTH_FAILED] });
+      const r = await t.send({
+        label: `body nested ${DEEP_JSON_DEPTH} deep`,
+        body: fields,
+        options: { rawBody: raw, signing: signedOver(t.s.key, raw) },
+        expect: [INVALID, NOT_FOUND, AUTH_FAILED],
+      });
       if (codeOf(r)) t.note(codeOf(r) === NOT_FOUND ? 'ignored (000003)' : `refused with ${codeOf(r)}`);
     },
   },
@@ -97,9 +111,21 @@ export const limitChecks: CheckDef[] = [
     title: 'non-string field values answer 000002',
     run: async (t) => {
       const orderId = newOrderId();
-      await t.send({ label: 'newInstance with an object orderId', body: { ...requestBody('newInstance'), orderId: { id: orderId } }, expect: [INVALID] });
-      await t.send({ label: 'queryInstance with an array instanceId', body: { ...queryUnknown(), instanceId: [unknownId()] }, expect: [INVALID] });
-      await t.send({ label: 'newInstance with a boolean testFlag', body: { ...requestBody('newInstance'), testFlag: true }, expect: [INVALID] });
+      await t.send({
+        label: 'newInstance with an object orderId',
+        body: { ...requestBody('newInstance'), orderId: { id: orderId } },
+        expect: [INVALID],
+      });
+      await t.send({
+        label: 'queryInstance with an array instanceId',
+        body: { ...queryUnknown(), instanceId: [unknownId()] },
+        expect: [INVALID],
+      });
+      await t.send({
+        label: 'newInstance with a boolean testFlag',
+        body: { ...requestBody('newInstance'), testFlag: true },
+        expect: [INVALID],
+      });
     },
   },
 ];

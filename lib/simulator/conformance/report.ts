@@ -8,7 +8,13 @@ export function summary(results: readonly CheckResult[]): { passed: number; fail
 
 /** Aligned columns (ok/FAIL, group, title, code, latency), failures' details under their line, a summary line. */
 export function formatTable(results: readonly CheckResult[]): string {
-  const rows = results.map((r) => [r.ok ? 'ok' : 'FAIL', r.group, r.title, r.resultCode ?? '-', r.latencyMs !== undefined ? `${r.latencyMs} ms` : '-']);
+  const rows = results.map((r) => [
+    r.ok ? 'ok' : 'FAIL',
+    r.group,
+    r.title,
+    r.resultCode ?? '-',
+    r.latencyMs !== undefined ? `${r.latencyMs} ms` : '-',
+  ]);
   const header = ['', 'group', 'check', 'code', 'latency'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>

@@ -60,7 +60,9 @@ const ALL_CHECKS: readonly CheckDef[] = [...signatureChecks, ...activityChecks, 
 /** Which checks `only` selects: group names or check ids; an unknown name is an error (a usage mistake). */
 function selected(only: readonly string[] | undefined): CheckDef[] {
   if (!only || only.length === 0) return [...ALL_CHECKS];
-  const unknown = only.filter((name) => !(CONFORMANCE_GROUPS as readonly string[]).includes(name) && !ALL_CHECKS.some((c) => c.id === name));
+  const unknown = only.filter(
+    (name) => !(CONFORMANCE_GROUPS as readonly string[]).includes(name) && !ALL_CHECKS.some((c) => c.id === name),
+  );
   if (unknown.length > 0) {
     throw new Error(`unknown conformance group or check: ${unknown.join(', ')} (groups: ${CONFORMANCE_GROUPS.join(', ')})`);
   }

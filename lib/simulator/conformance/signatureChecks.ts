@@ -28,7 +28,12 @@ export const signatureChecks: CheckDef[] = [
     group: 'signatures',
     title: 'a signature made with another key is refused with 000001',
     run: async (t) => {
-      await t.send({ label: 'queryInstance', body: queryUnknown(), options: { signing: { key: `not-${t.s.key}` } }, expect: [AUTH_FAILED] });
+      await t.send({
+        label: 'queryInstance',
+        body: queryUnknown(),
+        options: { signing: { key: `not-${t.s.key}` } },
+        expect: [AUTH_FAILED],
+      });
     },
   },
   {
@@ -47,7 +52,12 @@ export const signatureChecks: CheckDef[] = [
     title: 'a timestamp 10 minutes old is refused (000001 or 000002)',
     run: async (t) => {
       // §7.2 step 8 (window of 60 s); the demo and §3.8 answer an expired timestamp with 000002.
-      const r = await t.send({ label: 'queryInstance', body: queryUnknown(), options: { signing: { nowMs: Date.now() - TEN_MINUTES_MS } }, expect: [AUTH_FAILED, INVALID] });
+      const r = await t.send({
+        label: 'queryInstance',
+        body: queryUnknown(),
+        options: { signing: { nowMs: Date.now() - TEN_MINUTES_MS } },
+        expect: [AUTH_FAILED, INVALID],
+      });
       if (codeOf(r)) t.note(`refused with ${codeOf(r)}`);
     },
   },
@@ -56,7 +66,12 @@ export const signatureChecks: CheckDef[] = [
     group: 'signatures',
     title: 'a timestamp 10 minutes ahead is refused (000001 or 000002)',
     run: async (t) => {
-      const r = await t.send({ label: 'queryInstance', body: queryUnknown(), options: { signing: { nowMs: Date.now() + TEN_MINUTES_MS } }, expect: [AUTH_FAILED, INVALID] });
+      const r = await t.send({
+        label: 'queryInstance',
+        body: queryUnknown(),
+        options: { signing: { nowMs: Date.now() + TEN_MINUTES_MS } },
+        expect: [AUTH_FAILED, INVALID],
+      });
       if (codeOf(r)) t.note(`refused with ${codeOf(r)}`);
     },
   },
@@ -102,7 +117,12 @@ export const signatureChecks: CheckDef[] = [
     run: async (t) => {
       // §10.11 recommends reading a 10-digit timestamp as seconds; §7.2 (ms) reads it as far in the past. Either way
       // the answer must be well-formed; the detail says which reading the server made.
-      const r = await t.send({ label: 'queryInstance', body: queryUnknown(), options: { signing: { nowMs: Math.floor(Date.now() / 1000) } }, expect: [NOT_FOUND, AUTH_FAILED, INVALID] });
+      const r = await t.send({
+        label: 'queryInstance',
+        body: queryUnknown(),
+        options: { signing: { nowMs: Math.floor(Date.now() / 1000) } },
+        expect: [NOT_FOUND, AUTH_FAILED, INVALID],
+      });
       const code = codeOf(r);
       if (code === NOT_FOUND) t.note('accepted: read as seconds');
       else if (code) t.note(`refused with ${code}: read as milliseconds (§10.11 recommends seconds)`);

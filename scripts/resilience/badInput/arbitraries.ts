@@ -15,7 +15,11 @@ export const anyText = (maxLength: number, minLength = 0) =>
   );
 /** A UTF-16 string that is not well formed: a lone surrogate among ASCII. */
 export const loneSurrogate = fc
-  .tuple(fc.string({ unit: 'grapheme-ascii', maxLength: 8 }), fc.integer({ min: 0xd800, max: 0xdfff }), fc.string({ unit: 'grapheme-ascii', maxLength: 8 }))
+  .tuple(
+    fc.string({ unit: 'grapheme-ascii', maxLength: 8 }),
+    fc.integer({ min: 0xd800, max: 0xdfff }),
+    fc.string({ unit: 'grapheme-ascii', maxLength: 8 }),
+  )
   .map(([a, s, b]) => a + String.fromCharCode(s) + b);
 /** Whitespace only: refused wherever a non-empty value is required (values are trimmed). */
 export const blank = fc.constantFrom('', ' ', '   ', '\t', '\r\n', '\u00a0', '\u3000', '\ufeff', ' \u2028 ');
@@ -32,7 +36,10 @@ export const smallWrongType = fc.oneof(
   fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { maxKeys: 3 }),
 );
 /** Numbers, booleans, arrays (some huge), objects: never null, which counts as absent. */
-export const wrongType = fc.oneof(smallWrongType, fc.integer({ min: 1000, max: 20_000 }).map((n) => Array.from({ length: n }, (_, i) => i)));
+export const wrongType = fc.oneof(
+  smallWrongType,
+  fc.integer({ min: 1000, max: 20_000 }).map((n) => Array.from({ length: n }, (_, i) => i)),
+);
 /** Not an object: for fields where an object is acceptable (productInfo). */
 export const wrongTypeNotObject = fc.oneof(
   fc.integer(),
@@ -51,7 +58,13 @@ export function withField(body: Body, field: string, value: unknown): Body {
 }
 
 /** Replaces the character at `index` by the first candidate that `accept` takes; undefined if none is. */
-export function flip(text: string, index: number, candidates: readonly string[], start: number, accept: (mutated: string) => boolean): string | undefined {
+export function flip(
+  text: string,
+  index: number,
+  candidates: readonly string[],
+  start: number,
+  accept: (mutated: string) => boolean,
+): string | undefined {
   for (let k = 0; k < candidates.length; k++) {
     const c = candidates[(start + k) % candidates.length]!;
     if (c === text[index]) continue;
@@ -80,11 +93,23 @@ export const badLimit = (min: number, max: number) =>
 
 /** A string that is not an ISO date-time by any reading: no `yyyy-` start. */
 export const notIsoTime = fc.oneof(
-  fc.constantFrom('yesterday', '2025-13-01T00:00:00Z', '2025-02-30T00:00:00Z', '2025-01-01T24:00:00Z', '2025-01-01', '1735689600000', '', 'T', '2025-01-01T00:00:00+25:00', '２０２５-01-01T00:00:00Z'),
+  fc.constantFrom(
+    'yesterday',
+    '2025-13-01T00:00:00Z',
+    '2025-02-30T00:00:00Z',
+    '2025-01-01T24:00:00Z',
+    '2025-01-01',
+    '1735689600000',
+    '',
+    'T',
+    '2025-01-01T00:00:00+25:00',
+    '２０２５-01-01T00:00:00Z',
+  ),
   anyText(30).filter((s) => !/^\d{4}-/.test(s)),
 );
 
-export const b64url = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8').toString('base64url');
+export const b64url = (value: unknown) =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8').toString('base64url');
 
 const isNotJson = (text: string) => {
   try {
@@ -100,8 +125,24 @@ export const notJsonText = (nearMisses: readonly string[]): fc.Arbitrary<string>
   fc.oneof(
     anyText(500).filter(isNotJson),
     fc.constantFrom(...nearMisses),
-    fc.uint8Array({ minLength: 1, maxLength: 2000 }).map((b) => Buffer.from(b).toString('latin1')).filter(isNotJson),
+    fc
+      .uint8Array({ minLength: 1, maxLength: 2000 })
+      .map((b) => Buffer.from(b).toString('latin1'))
+      .filter(isNotJson),
   );
 
 /** Bodies that are not JSON (400), in text or base64. */
-export const notJson: fc.Arbitrary<string> = notJsonText(['', '{', '{"kind":', '{"action":"accept",}', "{'action':'accept'}", '{"size":NaN}', '\ufeff{}', '{"a":1}}', 'undefined', '{"a":1}{"b":2}', '[1,]', '{"sha256":"a"\u0000}']);
+export const notJson: fc.Arbitrary<string> = notJsonText([
+  '',
+  '{',
+  '{"kind":',
+  '{"action":"accept",}',
+  "{'action':'accept'}",
+  '{"size":NaN}',
+  '\ufeff{}',
+  '{"a":1}}',
+  'undefined',
+  '{"a":1}{"b":2}',
+  '[1,]',
+  '{"sha256":"a"\u0000}',
+]);

@@ -71,11 +71,19 @@ export interface Recipe {
 type Build<C> = (ctx: BuildContext) => Omit<C, 'generator' | 'target'>;
 
 export function produceRecipe(generator: string, arb: fc.Arbitrary<Build<ProduceCase>>): fc.Arbitrary<Recipe> {
-  return arb.map((build) => ({ generator, target: 'produce' as const, build: (ctx) => ({ generator, target: 'produce' as const, ...build(ctx) }) }));
+  return arb.map((build) => ({
+    generator,
+    target: 'produce' as const,
+    build: (ctx) => ({ generator, target: 'produce' as const, ...build(ctx) }),
+  }));
 }
 
 export function sellerRecipe(generator: string, arb: fc.Arbitrary<Build<SellerCase>>): fc.Arbitrary<Recipe> {
-  return arb.map((build) => ({ generator, target: 'seller' as const, build: (ctx) => ({ generator, target: 'seller' as const, ...build(ctx) }) }));
+  return arb.map((build) => ({
+    generator,
+    target: 'seller' as const,
+    build: (ctx) => ({ generator, target: 'seller' as const, ...build(ctx) }),
+  }));
 }
 
 /** A JSON request body, or one record of it, as the generators build it. */

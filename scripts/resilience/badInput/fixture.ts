@@ -16,7 +16,12 @@ import { LIMITED_KEY_SCOPES } from './sellerRoutes.ts';
  * a far expiry as `productId`, a supervision flow awaiting delivery on an order line of the first, three seller API
  * keys (every scope; LIMITED_KEY_SCOPES only; revoked), and one real cursor of each listing.
  */
-export async function prepareFixture(options: { prefix: string; accessKey: string; productId: string; instances?: number }): Promise<Fixture> {
+export async function prepareFixture(options: {
+  prefix: string;
+  accessKey: string;
+  productId: string;
+  instances?: number;
+}): Promise<Fixture> {
   const { prefix, accessKey } = options;
   if (!/^[A-Za-z0-9-]{1,40}$/.test(prefix)) throw new Error(`prefix must be 1 to 40 of A-Z a-z 0-9 -, got ${JSON.stringify(prefix)}`);
   const cfg = config();
@@ -24,7 +29,15 @@ export async function prepareFixture(options: { prefix: string; accessKey: strin
   for (let i = 0; i < (options.instances ?? 3); i++) {
     const orderId = `${prefix}-seed${i}`;
     const created = { activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: `${prefix}-seed${i}`, testFlag: '0' };
-    const renewal = { activity: 'refreshInstance', scene: 'RENEWAL', orderId: `${orderId}-r`, orderLineId: `${orderId}-r-000001`, instanceId: created.businessId, productId: options.productId, expireTime: '20991231235959' };
+    const renewal = {
+      activity: 'refreshInstance',
+      scene: 'RENEWAL',
+      orderId: `${orderId}-r`,
+      orderLineId: `${orderId}-r-000001`,
+      instanceId: created.businessId,
+      productId: options.productId,
+      expireTime: '20991231235959',
+    };
     for (const [n, body] of [created, renewal].entries()) {
       const { raw, query } = signedV2(accessKey, body, Date.now(), `${prefix}-seed-${i}-${n}`);
       const answer = await send('produce', produceEvent(raw, query), `${prefix}-seed-${i}-${n}`);
@@ -42,12 +55,20 @@ export async function prepareFixture(options: { prefix: string; accessKey: strin
   // The supervised order line: a flow as the worker creates it for a supervised product's new order.
   const supervised = { orderId: `${prefix}-sup`, orderLineId: `${prefix}-sup-000001`, instanceId: instances[0]!.instanceId };
   const flows = supervisionStore(dynamoClient(), { main: cfg.MAIN_TABLE });
-  const flow = newSupervision({ ...supervised, productId: options.productId, enablingCloud: false, requiredKinds: ['deployment'] }, new Date(now).toISOString());
+  const flow = newSupervision(
+    { ...supervised, productId: options.productId, enablingCloud: false, requiredKinds: ['deployment'] },
+    new Date(now).toISOString(),
+  );
   const created = await flows.commit(flows.createWrites(flow.record, flow.entry));
-  if (!created.ok) throw new Error(`seeding the supervision flow of ${supervised.orderId}/${supervised.orderLineId} failed: ${JSON.stringify(created)}`);
+  if (!created.ok)
+    throw new Error(`seeding the supervision flow of ${supervised.orderId}/${supervised.orderLineId} failed: ${JSON.stringify(created)}`);
 
   const cursor = async (path: string) => {
-    const page = await send('seller', sellerEvent({ method: 'GET', path, authorization: bearer(full), query: { limit: '1' } }), `${prefix}-cursor`);
+    const page = await send(
+      'seller',
+      sellerEvent({ method: 'GET', path, authorization: bearer(full), query: { limit: '1' } }),
+      `${prefix}-cursor`,
+    );
     return typeof page.json.nextCursor === 'string' ? page.json.nextCursor : undefined;
   };
   const fixture: Fixture = {

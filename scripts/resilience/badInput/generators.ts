@@ -17,7 +17,15 @@
  */
 import fc from 'fast-check';
 import type { Recipe } from './cases.ts';
-import { produceBadSignature, produceDeepJson, produceInvalidFields, produceMutated, produceOversized, produceRandomBytes, produceUnicode } from './produceGenerators.ts';
+import {
+  produceBadSignature,
+  produceDeepJson,
+  produceInvalidFields,
+  produceMutated,
+  produceOversized,
+  produceRandomBytes,
+  produceUnicode,
+} from './produceGenerators.ts';
 import { sellerBadAuth, sellerBadCursor, sellerBadPathParams, sellerBadPaths, sellerBadQuery } from './sellerGenerators.ts';
 import { sellerSupervisionStatements } from './supervisionStatements.ts';
 import { sellerBadJson, sellerGarbageRecords, sellerHugeArrays, sellerWrongTypes } from './usageGenerators.ts';

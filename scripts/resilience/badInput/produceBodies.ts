@@ -97,7 +97,12 @@ export function validBody(activity: Activity, ctx: BuildContext, pick: number): 
 }
 
 /** Serialises and signs a body as the marketplace does; the signature is over the body as the server will parse it. */
-export function signedV2(key: string, body: Body, nowMs: number, nonce: string): { raw: string; query: { signature: string; timestamp: string; nonce: string } } {
+export function signedV2(
+  key: string,
+  body: Body,
+  nowMs: number,
+  nonce: string,
+): { raw: string; query: { signature: string; timestamp: string; nonce: string } } {
   const raw = JSON.stringify(body);
   const query = signRequest(key, JSON.parse(raw) as JsonObject, { nowMs, nonce });
   return { raw, query };
@@ -113,17 +118,16 @@ function brokenValue(spec: FieldSpec): fc.Arbitrary<{ label: string; value: unkn
   if (required) common.push(fc.constant({ label: 'missing', value: DELETE }), fc.constant({ label: 'null', value: null }));
   switch (spec.kind) {
     case 'text':
-      return fc.oneof(
-        ...common,
-        blank.map(l('blank')),
-        overLong(spec.max).map(l('over-long')),
-        loneSurrogate.map(l('lone surrogate')),
-      );
+      return fc.oneof(...common, blank.map(l('blank')), overLong(spec.max).map(l('over-long')), loneSurrogate.map(l('lone surrogate')));
     case 'enum':
       return fc.oneof(
         ...common,
-        fc.constantFrom('freeze', 'FREEZE ', ' UNFREEZE', 'Freeze', '2', '00', 'true', '', 'FREEZE\u0000', 'ＦＲＥＥＺＥ').map(l('not one of the values')),
-        anyText(40).filter((s) => !spec.values.includes(s)).map(l('not one of the values')),
+        fc
+          .constantFrom('freeze', 'FREEZE ', ' UNFREEZE', 'Freeze', '2', '00', 'true', '', 'FREEZE\u0000', 'ＦＲＥＥＺＥ')
+          .map(l('not one of the values')),
+        anyText(40)
+          .filter((s) => !spec.values.includes(s))
+          .map(l('not one of the values')),
         overLong(64).map(l('over-long')),
       );
     case 'expireTime':
@@ -145,7 +149,9 @@ function brokenValue(spec: FieldSpec): fc.Arbitrary<{ label: string; value: unkn
             '',
           )
           .map(l('not yyyyMMddHHmmss')),
-        anyText(30).filter((s) => !/^\d{14}$/.test(s)).map(l('not yyyyMMddHHmmss')),
+        anyText(30)
+          .filter((s) => !/^\d{14}$/.test(s))
+          .map(l('not yyyyMMddHHmmss')),
         loneSurrogate.map(l('lone surrogate')),
       );
     case 'idList':
@@ -161,7 +167,9 @@ function brokenValue(spec: FieldSpec): fc.Arbitrary<{ label: string; value: unkn
       return fc.oneof(
         ...common,
         fc.constantFrom('abc', '[]', '[1]', '1', 'null', '"x"', '{', '', 'true').map(l('not a JSON object string')),
-        fc.constantFrom<unknown>({ productId: 5 }, { productId: '' }, { skuCode: ['x'] }, { productId: 'x'.repeat(65) }, { skuCode: ' ' }).map(l('bad productInfo field')),
+        fc
+          .constantFrom<unknown>({ productId: 5 }, { productId: '' }, { skuCode: ['x'] }, { productId: 'x'.repeat(65) }, { skuCode: ' ' })
+          .map(l('bad productInfo field')),
         fc.integer({ min: 4_097, max: 10_000 }).map((n) => l('string over 4096')(JSON.stringify({ productId: 'p', pad: 'x'.repeat(n) }))),
         loneSurrogate.map((s) => l('lone surrogate')({ productId: s })),
       );
@@ -174,7 +182,23 @@ const brokenActivity: fc.Arbitrary<{ label: string; value: unknown }> = fc.oneof
   fc.constant({ label: 'activity missing', value: DELETE }),
   fc.constant({ label: 'activity null', value: null }),
   fc
-    .constantFrom('NewInstance', 'newinstance', 'newInstance ', ' queryInstance', 'newInstancе', 'ｎｅｗＩｎｓｔａｎｃｅ', 'toString', '__proto__', 'constructor', 'hasOwnProperty', 'newInstance\u0000', 'expireInstance', 'upgrade', 'instanceStatus', '')
+    .constantFrom(
+      'NewInstance',
+      'newinstance',
+      'newInstance ',
+      ' queryInstance',
+      'newInstancе',
+      'ｎｅｗＩｎｓｔａｎｃｅ',
+      'toString',
+      '__proto__',
+      'constructor',
+      'hasOwnProperty',
+      'newInstance\u0000',
+      'expireInstance',
+      'upgrade',
+      'instanceStatus',
+      '',
+    )
     .map((value) => ({ label: 'unknown activity', value })),
   anyText(40)
     .filter((s) => !(ACTIVITIES as readonly string[]).includes(s))

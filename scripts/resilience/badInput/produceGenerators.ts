@@ -23,8 +23,21 @@ export const produceUnicode = produceRecipe(
   'produce: unicode',
   fc
     .tuple(
-      fc.constantFrom<Activity>('queryInstance', 'refreshInstance', 'updateInstanceStatus', 'releaseInstance', 'upgradeInstance', 'changeInstanceCheck', 'updateLicenseCodeStatus', 'releaseLicenseCode'),
-      fc.oneof(anyText(64, 1), loneSurrogate, fc.constantFrom('\u202eevil', 'a\u0000b', '\ufeffid', 'é', 'é', '😀'.repeat(40), '\u0000', '%41', '#INSTANCE', 'a#b', '../x')),
+      fc.constantFrom<Activity>(
+        'queryInstance',
+        'refreshInstance',
+        'updateInstanceStatus',
+        'releaseInstance',
+        'upgradeInstance',
+        'changeInstanceCheck',
+        'updateLicenseCodeStatus',
+        'releaseLicenseCode',
+      ),
+      fc.oneof(
+        anyText(64, 1),
+        loneSurrogate,
+        fc.constantFrom('\u202eevil', 'a\u0000b', '\ufeffid', 'é', 'é', '😀'.repeat(40), '\u0000', '%41', '#INSTANCE', 'a#b', '../x'),
+      ),
       fc.nat(),
       nonceArb,
     )
@@ -84,19 +97,46 @@ export const produceRandomBytes = produceRecipe(
     .tuple(
       fc.oneof(
         fc.uint8Array({ maxLength: 4096 }).map((bytes) => ({ kind: 'bytes' as const, bytes })),
-        fc.jsonValue({ maxDepth: 4 }).filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)).map((v) => ({ kind: 'json' as const, text: JSON.stringify(v) ?? 'null' })),
-        fc.constantFrom('', ' ', 'null', 'true', '"x"', '[]', '1e999', '-0', '{', '}', '{"a":1,}', "{'activity':'newInstance'}", '\ufeff{}', '{"activity":"newInstance"}\u0000').map((text) => ({ kind: 'json' as const, text })),
+        fc
+          .jsonValue({ maxDepth: 4 })
+          .filter((v) => v === null || typeof v !== 'object' || Array.isArray(v))
+          .map((v) => ({ kind: 'json' as const, text: JSON.stringify(v) ?? 'null' })),
+        fc
+          .constantFrom(
+            '',
+            ' ',
+            'null',
+            'true',
+            '"x"',
+            '[]',
+            '1e999',
+            '-0',
+            '{',
+            '}',
+            '{"a":1,}',
+            "{'activity':'newInstance'}",
+            '\ufeff{}',
+            '{"activity":"newInstance"}\u0000',
+          )
+          .map((text) => ({ kind: 'json' as const, text })),
       ),
       fc.constantFrom('text', 'base64', 'latin1'),
       fc.oneof(
         fc.constant<QueryParams>({}),
-        fc.record({ signature: fc.option(anyText(80), { nil: undefined }), timestamp: fc.option(anyText(16), { nil: undefined }), nonce: fc.option(anyText(80), { nil: undefined }) }),
-        fc.record({ signature: fc.string({ unit: charsOf(HEX), minLength: 64, maxLength: 64 }), nonce: nonceArb }).map((q) => ({ ...q, timestamp: 'now' })),
+        fc.record({
+          signature: fc.option(anyText(80), { nil: undefined }),
+          timestamp: fc.option(anyText(16), { nil: undefined }),
+          nonce: fc.option(anyText(80), { nil: undefined }),
+        }),
+        fc
+          .record({ signature: fc.string({ unit: charsOf(HEX), minLength: 64, maxLength: 64 }), nonce: nonceArb })
+          .map((q) => ({ ...q, timestamp: 'now' })),
       ),
     )
     .map(([payload, encoding, q]) => (ctx: BuildContext) => {
       const bytes = payload.kind === 'bytes' ? Buffer.from(payload.bytes) : Buffer.from(payload.text, 'utf8');
-      const body = encoding === 'base64' ? bytes.toString('base64') : encoding === 'latin1' ? bytes.toString('latin1') : bytes.toString('utf8');
+      const body =
+        encoding === 'base64' ? bytes.toString('base64') : encoding === 'latin1' ? bytes.toString('latin1') : bytes.toString('utf8');
       const query = q.timestamp === 'now' ? { ...q, timestamp: String(ctx.nowMs) } : q;
       return { event: produceEvent(body, query, encoding === 'base64'), expect: ['000001', '000002'], ids: [] };
     }),
@@ -158,7 +198,10 @@ export const produceBadSignature = produceRecipe(
       const raw = JSON.stringify(body);
       const key = ctx.fixture.accessKey;
       const sign = (options: { nowMs?: number; nonce?: string; key?: string; body?: Body } = {}) =>
-        signRequest(options.key ?? key, (options.body ?? body) as JsonObject, { nowMs: options.nowMs ?? ctx.nowMs, nonce: options.nonce ?? nonce });
+        signRequest(options.key ?? key, (options.body ?? body) as JsonObject, {
+          nowMs: options.nowMs ?? ctx.nowMs,
+          nonce: options.nonce ?? nonce,
+        });
       const good = sign();
       const randomHex = (n: number) => Array.from({ length: n }, (_, i) => HEX[(text.charCodeAt(i % text.length) + i) % 16]).join('');
       let query: QueryParams;
@@ -254,7 +297,16 @@ export const produceMutated = produceRecipe(
   'produce: mutated after signing',
   fc
     .tuple(
-      fc.constantFrom<Activity>('newInstance', 'refreshInstance', 'updateInstanceStatus', 'releaseInstance', 'upgradeInstance', 'queryInstance', 'changeInstanceCheck', 'refreshLicenseCode'),
+      fc.constantFrom<Activity>(
+        'newInstance',
+        'refreshInstance',
+        'updateInstanceStatus',
+        'releaseInstance',
+        'upgradeInstance',
+        'queryInstance',
+        'changeInstanceCheck',
+        'refreshLicenseCode',
+      ),
       fc.nat(),
       nonceArb,
       fc.constantFrom('signature', 'timestamp', 'nonce', 'body'),
@@ -270,7 +322,13 @@ export const produceMutated = produceRecipe(
       if (part === 'signature') {
         // Hex signatures compare case-insensitively: a change of case is no change.
         const same = query.signature[at(query.signature)]!.toLowerCase();
-        mutatedQuery.signature = flip(query.signature, at(query.signature), FLIP_CHARS, start, (m) => m[at(query.signature)]!.toLowerCase() !== same);
+        mutatedQuery.signature = flip(
+          query.signature,
+          at(query.signature),
+          FLIP_CHARS,
+          start,
+          (m) => m[at(query.signature)]!.toLowerCase() !== same,
+        );
       } else if (part === 'timestamp') {
         mutatedQuery.timestamp = flip(query.timestamp, at(query.timestamp), FLIP_CHARS, start, () => true);
       } else if (part === 'nonce') {

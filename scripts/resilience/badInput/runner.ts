@@ -52,7 +52,11 @@ export function captureServerLog(): () => void {
 }
 
 /** Sends one event to a function's handler and reads its JSON answer (the fixture's seeding calls). */
-export async function send(target: Target, event: APIGatewayProxyEventV2, correlationId: string): Promise<{ status: number; json: Record<string, unknown> }> {
+export async function send(
+  target: Target,
+  event: APIGatewayProxyEventV2,
+  correlationId: string,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await handlers[target](event, lambdaContext(correlationId, target));
   const json = parseJson(typeof res.body === 'string' ? res.body : '');
   return { status: res.statusCode ?? 0, json: isRecord(json) ? json : {} };

@@ -53,7 +53,11 @@ const NOT_STARTED_MONTH = '2999-01';
  * even with a right key: proofs and decisions name an order line without a supervision flow (404), a run names a
  * month that has not started (422), a close and a bill upload a month never run (409).
  */
-export function routeRequest(route: SellerRoute, ctx: BuildContext, pick: number): { path: string; query: Record<string, string>; body?: string } {
+export function routeRequest(
+  route: SellerRoute,
+  ctx: BuildContext,
+  pick: number,
+): { path: string; query: Record<string, string>; body?: string } {
   const seeded = ctx.fixture.instances[pick % ctx.fixture.instances.length]!;
   const line = `/seller/supervision/${encodeURIComponent(seeded.orderId)}/${encodeURIComponent(seeded.orderLineId)}`;
   switch (`${route.method} ${route.path}`) {
@@ -67,7 +71,13 @@ export function routeRequest(route: SellerRoute, ctx: BuildContext, pick: number
       return {
         path: `${line}/proofs`,
         query: {},
-        body: JSON.stringify({ kind: 'deployment', fileName: 'deployment.pdf', contentType: 'application/pdf', size: 2048, sha256: hexDigest(ctx.tag) }),
+        body: JSON.stringify({
+          kind: 'deployment',
+          fileName: 'deployment.pdf',
+          contentType: 'application/pdf',
+          size: 2048,
+          sha256: hexDigest(ctx.tag),
+        }),
       };
     case 'GET /seller/supervision/{orderId}/{orderLineId}/proofs':
       return { path: `${line}/proofs`, query: {} };
@@ -80,7 +90,11 @@ export function routeRequest(route: SellerRoute, ctx: BuildContext, pick: number
     case 'POST /seller/statements/{period}/run':
       return { path: route.path.replace('{period}', NOT_STARTED_MONTH), query: {} };
     case 'POST /seller/statements/{period}/reconciliation':
-      return { path: route.path.replace('{period}', NEVER_RUN_MONTH), query: {}, body: JSON.stringify({ size: 4096, sha256: hexDigest(ctx.tag) }) };
+      return {
+        path: route.path.replace('{period}', NEVER_RUN_MONTH),
+        query: {},
+        body: JSON.stringify({ size: 4096, sha256: hexDigest(ctx.tag) }),
+      };
     default:
       return { path: route.path, query: { limit: '5' } };
   }
@@ -90,5 +104,10 @@ export function routeRequest(route: SellerRoute, ctx: BuildContext, pick: number
 export function usageRecord(instanceId: string, nowMs: number): Record<string, unknown> {
   const hour = 3_600_000;
   const begin = Math.floor(nowMs / hour) * hour - hour;
-  return { instanceId, beginTime: new Date(begin).toISOString().replace('.000', ''), endTime: new Date(begin + hour).toISOString().replace('.000', ''), value: '1.5' };
+  return {
+    instanceId,
+    beginTime: new Date(begin).toISOString().replace('.000', ''),
+    endTime: new Date(begin + hour).toISOString().replace('.000', ''),
+    value: '1.5',
+  };
 }

@@ -28,11 +28,14 @@ export function unsupervisedLine(ctx: BuildContext, pick: number): Line {
 }
 
 /** The fixture's supervised order line, or (`elsewhere`) one without a flow: for requests refused before the lookup. */
-export const anyLine = (ctx: BuildContext, elsewhere: boolean, pick: number): Line => (elsewhere ? unsupervisedLine(ctx, pick) : ctx.fixture.supervised);
+export const anyLine = (ctx: BuildContext, elsewhere: boolean, pick: number): Line =>
+  elsewhere ? unsupervisedLine(ctx, pick) : ctx.fixture.supervised;
 
 /** A value for a field, or DELETE to leave the field out; some depend on the stack's limits. */
 export type Broken = { label: string; value: (fixture: Fixture) => unknown };
-export const fixedValue = (label: string) => (value: unknown): Broken => ({ label, value: () => value });
+export const fixedValue =
+  (label: string) =>
+  (value: unknown): Broken => ({ label, value: () => value });
 export const missingOrNull = fc.constantFrom<unknown>(DELETE, null).map(fixedValue('missing or null'));
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -51,7 +54,10 @@ export const badSha256: fc.Arbitrary<Broken> = fc.oneof(
   smallWrongType.map(fixedValue('wrong type')),
   missingOrNull,
   fc
-    .tuple(fc.integer({ min: 0, max: 200 }).filter((n) => n !== 64), fc.string({ maxLength: 8 }))
+    .tuple(
+      fc.integer({ min: 0, max: 200 }).filter((n) => n !== 64),
+      fc.string({ maxLength: 8 }),
+    )
     .map(([n, seed]) => hexDigest(seed).repeat(4).slice(0, n))
     .map(fixedValue('hex of the wrong length')),
   fc
@@ -62,7 +68,10 @@ export const badSha256: fc.Arbitrary<Broken> = fc.oneof(
     })
     .map(fixedValue('64 characters, not all hex')),
   fc
-    .tuple(fc.string({ maxLength: 8 }), fc.constantFrom('no padding', 'double padding', 'base64url', 'non-canonical', 'prefixed', 'spaced', 'wrapped'))
+    .tuple(
+      fc.string({ maxLength: 8 }),
+      fc.constantFrom('no padding', 'double padding', 'base64url', 'non-canonical', 'prefixed', 'spaced', 'wrapped'),
+    )
     .map(([seed, how]) => {
       const hex = hexDigest(seed);
       const b64 = Buffer.from(hex, 'hex').toString('base64');
@@ -88,6 +97,8 @@ export const badSha256: fc.Arbitrary<Broken> = fc.oneof(
       }
     })
     .map(fixedValue('malformed digest')),
-  anyText(80).filter((s) => !/^[0-9a-fA-F]{64}$/.test(s) && !/^[A-Za-z0-9+/]{43}=$/.test(s)).map(fixedValue('random text')),
+  anyText(80)
+    .filter((s) => !/^[0-9a-fA-F]{64}$/.test(s) && !/^[A-Za-z0-9+/]{43}=$/.test(s))
+    .map(fixedValue('random text')),
   loneSurrogate.map(fixedValue('lone surrogate')),
 );

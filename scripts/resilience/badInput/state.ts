@@ -18,7 +18,9 @@ export async function scanTable(client: DynamoDBClient, table: string, segments 
     Array.from({ length: segments }, async (_, segment) => {
       let start: Record<string, AttributeValue> | undefined;
       do {
-        const page = await client.send(new ScanCommand({ TableName: table, Segment: segment, TotalSegments: segments, ConsistentRead: true, ExclusiveStartKey: start }));
+        const page = await client.send(
+          new ScanCommand({ TableName: table, Segment: segment, TotalSegments: segments, ConsistentRead: true, ExclusiveStartKey: start }),
+        );
         for (const raw of page.Items ?? []) {
           const item = unmarshall(raw);
           out.set(itemKey(item), item);
@@ -58,7 +60,12 @@ export function noncePk(accessKey: string, nonce: string): string {
  *   - a seller API key's lastUsedAt (authenticating the request that was then refused is a use of the key).
  * `relevant` narrows the comparison to the items a run could have touched (on a table others write to as well).
  */
-export function mainTableChanges(before: Snapshot, after: Snapshot, allowedNonces: ReadonlySet<string>, relevant: (item: Item) => boolean = () => true): { changes: StateChange[]; nonceClaims: number } {
+export function mainTableChanges(
+  before: Snapshot,
+  after: Snapshot,
+  allowedNonces: ReadonlySet<string>,
+  relevant: (item: Item) => boolean = () => true,
+): { changes: StateChange[]; nonceClaims: number } {
   const changes: StateChange[] = [];
   let nonceClaims = 0;
   for (const [key, item] of after) {
@@ -93,7 +100,8 @@ export function auditProblems(records: Item[], answered: ReadonlyMap<string, str
     seen.set(id, (seen.get(id) ?? 0) + 1);
     const code = answered.get(id);
     if (code === undefined) problems.push(`message-log record ${String(r.pk)} ${String(r.sk)} is for no call of this run`);
-    else if (r.resultCode !== code) problems.push(`message-log record of ${id} says ${String(r.resultCode)}, the call was answered ${code}`);
+    else if (r.resultCode !== code)
+      problems.push(`message-log record of ${id} says ${String(r.resultCode)}, the call was answered ${code}`);
   }
   for (const [id, n] of seen) if (n > 1) problems.push(`${n} message-log records for ${id}`);
   let missing = 0;

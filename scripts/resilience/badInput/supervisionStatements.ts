@@ -11,23 +11,40 @@ import { idTries, transitionTries } from './transitionTries.ts';
 
 /** Bodies that are not JSON (400) on the supervision routes, or past the size limit (413) there and on the bill upload. */
 const supervisionBodyTries: fc.Arbitrary<TryBuild> = fc.oneof(
-  fc.tuple(notJson, fc.constantFrom<'proofs' | 'transitions'>('proofs', 'transitions'), fc.boolean(), fc.boolean(), fc.nat()).map(([text, tail, base64, elsewhere, pick]) => (ctx: BuildContext): SellerTry => {
-    const line = anyLine(ctx, elsewhere, pick);
-    return {
-      method: 'POST',
-      path: supervisionPath(line, tail),
-      body: base64 ? Buffer.from(text, 'utf8').toString('base64') : text,
-      ...(base64 ? { base64: true } : {}),
-      statuses: [400],
-      ids: [line.orderId, line.orderLineId],
-    };
-  }),
   fc
-    .tuple(fc.constantFrom('proofs', 'transitions', 'reconciliation'), validProof, fc.integer({ min: 1, max: 300_000 }), fc.constantFrom('x', '中', '😀'), fc.boolean(), fc.nat())
+    .tuple(notJson, fc.constantFrom<'proofs' | 'transitions'>('proofs', 'transitions'), fc.boolean(), fc.boolean(), fc.nat())
+    .map(([text, tail, base64, elsewhere, pick]) => (ctx: BuildContext): SellerTry => {
+      const line = anyLine(ctx, elsewhere, pick);
+      return {
+        method: 'POST',
+        path: supervisionPath(line, tail),
+        body: base64 ? Buffer.from(text, 'utf8').toString('base64') : text,
+        ...(base64 ? { base64: true } : {}),
+        statuses: [400],
+        ids: [line.orderId, line.orderLineId],
+      };
+    }),
+  fc
+    .tuple(
+      fc.constantFrom('proofs', 'transitions', 'reconciliation'),
+      validProof,
+      fc.integer({ min: 1, max: 300_000 }),
+      fc.constantFrom('x', '中', '😀'),
+      fc.boolean(),
+      fc.nat(),
+    )
     .map(([where, proof, extra, pad, elsewhere, pick]) => (ctx: BuildContext): SellerTry => {
       const line = anyLine(ctx, elsewhere, pick);
-      const base: Body = where === 'proofs' ? proof(ctx.fixture) : where === 'transitions' ? { action: 'closeAppeal', reason: 'x' } : { size: 1, sha256: hexDigest('x') };
-      const body = JSON.stringify({ ...base, pad: pad.repeat(Math.ceil((ctx.fixture.sellerMaxBodyBytes + extra) / Buffer.byteLength(pad))) });
+      const base: Body =
+        where === 'proofs'
+          ? proof(ctx.fixture)
+          : where === 'transitions'
+            ? { action: 'closeAppeal', reason: 'x' }
+            : { size: 1, sha256: hexDigest('x') };
+      const body = JSON.stringify({
+        ...base,
+        pad: pad.repeat(Math.ceil((ctx.fixture.sellerMaxBodyBytes + extra) / Buffer.byteLength(pad))),
+      });
       return where === 'reconciliation'
         ? periodTry('POST reconciliation', NEVER_RUN_MONTH, [413], [NEVER_RUN_MONTH], body)
         : { method: 'POST', path: supervisionPath(line, where), body, statuses: [413], ids: [line.orderId, line.orderLineId] };

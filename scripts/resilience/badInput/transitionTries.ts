@@ -8,7 +8,10 @@ import { anyLine, proofIdArb, type SellerTry, supervisionPath, type TryBuild, un
 
 const ACTIONS = ['startReview', 'accept', 'reject', 'openAppeal', 'closeAppeal'] as const;
 type Action = (typeof ACTIONS)[number];
-const reasonArb = fc.oneof(fc.constantFrom('the buyer signed the acceptance', '验收不通过：缺少部署文档', ' trimmed '), fc.string({ minLength: 1, maxLength: 200 }).filter((s) => s.trim() !== ''));
+const reasonArb = fc.oneof(
+  fc.constantFrom('the buyer signed the acceptance', '验收不通过：缺少部署文档', ' trimmed '),
+  fc.string({ minLength: 1, maxLength: 200 }).filter((s) => s.trim() !== ''),
+);
 
 /**
  * A valid decision of each kind. On the fixture's supervised line (AWAITING_DELIVERY, no appeal) every one is refused:
@@ -19,7 +22,10 @@ const validTransition = fc
   .tuple(
     fc.constantFrom(...ACTIONS),
     reasonArb,
-    fc.option(fc.string({ minLength: 1, maxLength: 100 }).filter((s) => s.trim() !== ''), { nil: undefined }),
+    fc.option(
+      fc.string({ minLength: 1, maxLength: 100 }).filter((s) => s.trim() !== ''),
+      { nil: undefined },
+    ),
     fc.array(proofIdArb, { minLength: 1, maxLength: 20 }),
     fc.option(fc.constantFrom('seller', 'buyer'), { nil: undefined }),
     fc.option(fc.constantFrom(...APPEAL_OUTCOMES), { nil: undefined }),
@@ -55,18 +61,40 @@ const brokenTransition: fc.Arbitrary<(body: Body, action: Action) => Body> = fc.
   fc
     .oneof(
       smallWrongType,
-      fc.constantFrom<unknown>(DELETE, null, 'Accept', 'approve', 'proofSubmitted', 'created', 'open_appeal', 'openappeal', 'accept ', '', '__proto__', 'toString', 'ａｃｃｅｐｔ'),
+      fc.constantFrom<unknown>(
+        DELETE,
+        null,
+        'Accept',
+        'approve',
+        'proofSubmitted',
+        'created',
+        'open_appeal',
+        'openappeal',
+        'accept ',
+        '',
+        '__proto__',
+        'toString',
+        'ａｃｃｅｐｔ',
+      ),
       anyText(20).filter((s) => !(ACTIONS as readonly string[]).includes(s)),
       loneSurrogate,
     )
     .map((value) => (body: Body) => withField(body, 'action', value)),
   fc
     .oneof(fc.constantFrom<unknown>(DELETE, null), smallWrongType, blank, overLong(2000))
-    .map((value) => (body: Body, action: Action) => withField(action === 'startReview' || action === 'accept' ? { ...body, action: 'reject' } : body, 'reason', value)),
+    .map(
+      (value) => (body: Body, action: Action) =>
+        withField(action === 'startReview' || action === 'accept' ? { ...body, action: 'reject' } : body, 'reason', value),
+    ),
   fc.oneof(fc.constant<unknown>(null), smallWrongType, blank, overLong(2000)).map((value) => (body: Body) => ({ ...body, note: value })),
   fc
     .oneof(
-      fc.oneof(proofIdArb, fc.integer(), fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 }), { maxKeys: 2 }), fc.constant(null)),
+      fc.oneof(
+        proofIdArb,
+        fc.integer(),
+        fc.dictionary(fc.string({ maxLength: 4 }), fc.string({ maxLength: 4 }), { maxKeys: 2 }),
+        fc.constant(null),
+      ),
       fc.array(proofIdArb, { minLength: 21, maxLength: 100 }),
       fc
         .tuple(
@@ -75,28 +103,51 @@ const brokenTransition: fc.Arbitrary<(body: Body, action: Action) => Body> = fc.
             proofIdArb.map((id) => id.toLowerCase()),
             proofIdArb.map((id) => id.slice(1)),
             proofIdArb.map((id) => `${id}0`),
-            fc.tuple(proofIdArb, fc.nat({ max: 25 }), fc.constantFrom('I', 'L', 'O', 'U', 'i', '-', ' ')).map(([id, at, c]) => id.slice(0, at) + c + id.slice(at + 1)),
+            fc
+              .tuple(proofIdArb, fc.nat({ max: 25 }), fc.constantFrom('I', 'L', 'O', 'U', 'i', '-', ' '))
+              .map(([id, at, c]) => id.slice(0, at) + c + id.slice(at + 1)),
             fc.constantFrom<unknown>('', ' ', 5, null, ['x'], 'proofs/o/l/x'),
             anyText(30).filter((s) => !/^[0-9A-HJKMNP-TV-Z]{26}$/.test(s)),
           ),
         )
         .map(([good, bad]) => [...good, bad]),
     )
-    .map((value) => (body: Body) => ({ ...body, action: 'openAppeal', reason: typeof body.reason === 'string' ? body.reason : 'appeal', evidence: value })),
+    .map((value) => (body: Body) => ({
+      ...body,
+      action: 'openAppeal',
+      reason: typeof body.reason === 'string' ? body.reason : 'appeal',
+      evidence: value,
+    })),
   fc
-    .oneof(fc.constantFrom<unknown>('accepted', 'Upheld', 'upheld ', '', 'won', 0, true), anyText(12).filter((s) => !(APPEAL_OUTCOMES as readonly string[]).includes(s)))
-    .map((value) => (body: Body) => ({ action: 'closeAppeal', reason: typeof body.reason === 'string' ? body.reason : 'decided', outcome: value })),
+    .oneof(
+      fc.constantFrom<unknown>('accepted', 'Upheld', 'upheld ', '', 'won', 0, true),
+      anyText(12).filter((s) => !(APPEAL_OUTCOMES as readonly string[]).includes(s)),
+    )
+    .map((value) => (body: Body) => ({
+      action: 'closeAppeal',
+      reason: typeof body.reason === 'string' ? body.reason : 'decided',
+      outcome: value,
+    })),
   fc
-    .oneof(fc.constantFrom<unknown>('huawei', 'Seller', 'marketplace', 'system', '', 1), anyText(12).filter((s) => s !== 'seller' && s !== 'buyer'))
+    .oneof(
+      fc.constantFrom<unknown>('huawei', 'Seller', 'marketplace', 'system', '', 1),
+      anyText(12).filter((s) => s !== 'seller' && s !== 'buyer'),
+    )
     .map((value) => () => ({ action: 'openAppeal', reason: 'appeal', evidence: [], appellant: value })),
+  fc.tuple(fc.constantFrom(...MISPLACED_FIELDS), reasonArb).map(([[action, field, value], reason]) => () => {
+    const base: Body =
+      action === 'accept' || action === 'startReview'
+        ? { action }
+        : action === 'openAppeal'
+          ? { action, reason, evidence: [] }
+          : { action, reason };
+    return { ...base, [field]: value };
+  }),
   fc
-    .tuple(fc.constantFrom(...MISPLACED_FIELDS), reasonArb)
-    .map(([[action, field, value], reason]) => () => {
-      const base: Body = action === 'accept' || action === 'startReview' ? { action } : action === 'openAppeal' ? { action, reason, evidence: [] } : { action, reason };
-      return { ...base, [field]: value };
-    }),
-  fc
-    .tuple(anyText(12, 1).filter((k) => !['action', 'reason', 'note', 'evidence', 'outcome', 'appellant'].includes(k)), fc.jsonValue({ maxDepth: 1 }))
+    .tuple(
+      anyText(12, 1).filter((k) => !['action', 'reason', 'note', 'evidence', 'outcome', 'appellant'].includes(k)),
+      fc.jsonValue({ maxDepth: 1 }),
+    )
     .map(([k, v]) => (body: Body) => ({ ...body, [k]: v })),
 );
 
@@ -105,7 +156,13 @@ export const transitionTries: fc.Arbitrary<TryBuild> = fc.oneof(
   {
     arbitrary: validTransition.map((t) => (ctx: BuildContext): SellerTry => {
       const line = ctx.fixture.supervised;
-      return { method: 'POST', path: supervisionPath(line, 'transitions'), body: JSON.stringify(t.body), statuses: [t.onSupervised], ids: [line.orderId, line.orderLineId] };
+      return {
+        method: 'POST',
+        path: supervisionPath(line, 'transitions'),
+        body: JSON.stringify(t.body),
+        statuses: [t.onSupervised],
+        ids: [line.orderId, line.orderLineId],
+      };
     }),
     weight: 4,
   },
@@ -113,7 +170,13 @@ export const transitionTries: fc.Arbitrary<TryBuild> = fc.oneof(
   {
     arbitrary: fc.tuple(validTransition, fc.nat()).map(([t, pick]) => (ctx: BuildContext): SellerTry => {
       const line = unsupervisedLine(ctx, pick);
-      return { method: 'POST', path: supervisionPath(line, 'transitions'), body: JSON.stringify(t.body), statuses: [404], ids: [line.orderId, line.orderLineId] };
+      return {
+        method: 'POST',
+        path: supervisionPath(line, 'transitions'),
+        body: JSON.stringify(t.body),
+        statuses: [404],
+        ids: [line.orderId, line.orderLineId],
+      };
     }),
     weight: 2,
   },
@@ -121,7 +184,13 @@ export const transitionTries: fc.Arbitrary<TryBuild> = fc.oneof(
   {
     arbitrary: fc.tuple(reasonArb, fc.nat()).map(([reason, pick]) => (ctx: BuildContext): SellerTry => {
       const line = unsupervisedLine(ctx, pick);
-      return { method: 'POST', path: supervisionPath(line, 'transitions'), body: JSON.stringify({ action: 'openAppeal', reason }), statuses: [404], ids: [line.orderId, line.orderLineId] };
+      return {
+        method: 'POST',
+        path: supervisionPath(line, 'transitions'),
+        body: JSON.stringify({ action: 'openAppeal', reason }),
+        statuses: [404],
+        ids: [line.orderId, line.orderLineId],
+      };
     }),
     weight: 1,
   },
@@ -132,16 +201,32 @@ export const transitionTries: fc.Arbitrary<TryBuild> = fc.oneof(
         let body = t.body;
         for (const b of breakers) body = b(body, t.action);
         const line = anyLine(ctx, elsewhere, pick);
-        return { method: 'POST', path: supervisionPath(line, 'transitions'), body: JSON.stringify(body), statuses: [422], ids: [line.orderId, line.orderLineId] };
+        return {
+          method: 'POST',
+          path: supervisionPath(line, 'transitions'),
+          body: JSON.stringify(body),
+          statuses: [422],
+          ids: [line.orderId, line.orderLineId],
+        };
       }),
     weight: 4,
   },
   {
     arbitrary: fc
-      .tuple(fc.jsonValue({ maxDepth: 3 }).filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)), fc.boolean(), fc.nat())
+      .tuple(
+        fc.jsonValue({ maxDepth: 3 }).filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)),
+        fc.boolean(),
+        fc.nat(),
+      )
       .map(([value, elsewhere, pick]) => (ctx: BuildContext): SellerTry => {
         const line = anyLine(ctx, elsewhere, pick);
-        return { method: 'POST', path: supervisionPath(line, 'transitions'), body: JSON.stringify(value), statuses: [422], ids: [line.orderId, line.orderLineId] };
+        return {
+          method: 'POST',
+          path: supervisionPath(line, 'transitions'),
+          body: JSON.stringify(value),
+          statuses: [422],
+          ids: [line.orderId, line.orderLineId],
+        };
       }),
     weight: 1,
   },
@@ -149,11 +234,37 @@ export const transitionTries: fc.Arbitrary<TryBuild> = fc.oneof(
 
 /** An id as a path segment: percent-encoded as a client would, with the decoded text the router validates. */
 const idSegment: fc.Arbitrary<{ segment: string; decoded: string | undefined }> = fc.oneof(
-  fc.oneof(anyText(60, 1), fc.constantFrom('é', 'é', '中文订单', '😀'.repeat(64), '😀'.repeat(65), '\u0000', 'a\nb', '\u007f', '\u202eevil', '\ufeffid', '#SUPERVISION', 'a#b', 'a/b', '..', '.', ' ', '%', '%41')).map((s) => ({ segment: encodeURIComponent(s), decoded: s })),
+  fc
+    .oneof(
+      anyText(60, 1),
+      fc.constantFrom(
+        'é',
+        'é',
+        '中文订单',
+        '😀'.repeat(64),
+        '😀'.repeat(65),
+        '\u0000',
+        'a\nb',
+        '\u007f',
+        '\u202eevil',
+        '\ufeffid',
+        '#SUPERVISION',
+        'a#b',
+        'a/b',
+        '..',
+        '.',
+        ' ',
+        '%',
+        '%41',
+      ),
+    )
+    .map((s) => ({ segment: encodeURIComponent(s), decoded: s })),
   fc.integer({ min: 129, max: 3_000 }).map((n) => ({ segment: 'o'.repeat(n), decoded: 'o'.repeat(n) })),
   fc.integer({ min: 129, max: 600 }).map((n) => ({ segment: encodeURIComponent('😀'.repeat(n)), decoded: '😀'.repeat(n) })),
   fc.integer({ min: 100, max: 128 }).map((n) => ({ segment: 'o'.repeat(n), decoded: 'o'.repeat(n) })),
-  fc.constantFrom('%', '%Z', '%ZZ', '%E0%A4', '%ED%A0%80', '%C0%AF', '%FF%FE', 'a%', '%%41').map((segment) => ({ segment, decoded: undefined })),
+  fc
+    .constantFrom('%', '%Z', '%ZZ', '%E0%A4', '%ED%A0%80', '%C0%AF', '%FF%FE', 'a%', '%%41')
+    .map((segment) => ({ segment, decoded: undefined })),
 );
 
 /**
@@ -161,13 +272,26 @@ const idSegment: fc.Arbitrary<{ segment: string; decoded: string | undefined }> 
  * counted in code points), else 404 (no flow).
  */
 export const idTries: fc.Arbitrary<TryBuild> = fc
-  .tuple(idSegment, fc.constantFrom('orderId', 'orderLineId', 'both'), idSegment, fc.constantFrom('GET proofs', 'POST proofs', 'POST transitions'), validProof, validTransition)
+  .tuple(
+    idSegment,
+    fc.constantFrom('orderId', 'orderLineId', 'both'),
+    idSegment,
+    fc.constantFrom('GET proofs', 'POST proofs', 'POST transitions'),
+    validProof,
+    validTransition,
+  )
   .map(([a, which, b, route, proof, transition]) => (ctx: BuildContext): SellerTry => {
     const own = { segment: encodeURIComponent(`${ctx.tag}-o`), decoded: `${ctx.tag}-o` };
     const [order, orderLine] = which === 'orderId' ? [a, own] : which === 'orderLineId' ? [own, a] : [a, b];
-    const valid = (s: { decoded: string | undefined }) => s.decoded !== undefined && [...s.decoded].length >= 1 && [...s.decoded].length <= 128;
+    const valid = (s: { decoded: string | undefined }) =>
+      s.decoded !== undefined && [...s.decoded].length >= 1 && [...s.decoded].length <= 128;
     const tail = route === 'POST transitions' ? 'transitions' : 'proofs';
-    const body = route === 'POST proofs' ? JSON.stringify(proof(ctx.fixture)) : route === 'POST transitions' ? JSON.stringify(transition.body) : undefined;
+    const body =
+      route === 'POST proofs'
+        ? JSON.stringify(proof(ctx.fixture))
+        : route === 'POST transitions'
+          ? JSON.stringify(transition.body)
+          : undefined;
     return {
       method: route === 'GET proofs' ? 'GET' : 'POST',
       path: `/seller/supervision/${order.segment}/${orderLine.segment}/${tail}`,

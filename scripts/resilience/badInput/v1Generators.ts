@@ -39,7 +39,22 @@ export const v1BadQuery = produceRecipe(
         fc
           .array(
             fc.tuple(
-              fc.oneof(fc.constantFrom('activity', 'timeStamp', 'authToken', 'instanceId', 'orderId', 'businessId', '', '%', '%ZZ', 'a b', 'timeStamp'), anyText(12)),
+              fc.oneof(
+                fc.constantFrom(
+                  'activity',
+                  'timeStamp',
+                  'authToken',
+                  'instanceId',
+                  'orderId',
+                  'businessId',
+                  '',
+                  '%',
+                  '%ZZ',
+                  'a b',
+                  'timeStamp',
+                ),
+                anyText(12),
+              ),
               fc.oneof(
                 anyText(40),
                 fc.constantFrom('%', '%G1', '%E0%A4%', '%ED%A0%80', '%C0%AF', '%FF', '+', '%2B', 'newInstance', 'NOW', '=', '&'),
@@ -49,8 +64,12 @@ export const v1BadQuery = produceRecipe(
             { maxLength: 80 },
           )
           .map((pairs) => ({ kind: 'pairs' as const, pairs })),
-        fc.integer({ min: 8_193, max: 40_000 }).map((n) => ({ kind: 'text' as const, s: `activity=queryInstance&instanceId=${'x'.repeat(n)}` })),
-        fc.integer({ min: 65, max: 300 }).map((n) => ({ kind: 'text' as const, s: Array.from({ length: n }, (_, i) => `p${i}=1`).join('&') })),
+        fc
+          .integer({ min: 8_193, max: 40_000 })
+          .map((n) => ({ kind: 'text' as const, s: `activity=queryInstance&instanceId=${'x'.repeat(n)}` })),
+        fc
+          .integer({ min: 65, max: 300 })
+          .map((n) => ({ kind: 'text' as const, s: Array.from({ length: n }, (_, i) => `p${i}=1`).join('&') })),
       ),
       fc.boolean(),
     )
@@ -99,7 +118,22 @@ export const v1SignedInvalid = produceRecipe(
       let at = ctx.nowMs;
       switch (how) {
         case 'unknown activity':
-          params = { ...validV1(ctx, which, pick), activity: (['newInstance', 'expireInstance', 'releaseInstance', 'instanceStatus', 'refreshInstance', 'upgrade', 'queryInstance'] as string[]).includes(text) ? `${text}x` : text };
+          params = {
+            ...validV1(ctx, which, pick),
+            activity: (
+              [
+                'newInstance',
+                'expireInstance',
+                'releaseInstance',
+                'instanceStatus',
+                'refreshInstance',
+                'upgrade',
+                'queryInstance',
+              ] as string[]
+            ).includes(text)
+              ? `${text}x`
+              : text,
+          };
           break;
         case 'no activity': {
           const { activity: _a, ...rest } = validV1(ctx, which, pick);
@@ -107,7 +141,11 @@ export const v1SignedInvalid = produceRecipe(
           break;
         }
         case 'bad instanceStatus':
-          params = { activity: 'instanceStatus', instanceId: seeded.instanceId, instanceStatus: ['FREEZE', 'NORMAL'].includes(text) ? 'normal' : text };
+          params = {
+            activity: 'instanceStatus',
+            instanceId: seeded.instanceId,
+            instanceStatus: ['FREEZE', 'NORMAL'].includes(text) ? 'normal' : text,
+          };
           break;
         case 'newInstance without businessId':
           params = { activity: 'newInstance', orderId: `${t}-o` };
@@ -119,7 +157,12 @@ export const v1SignedInvalid = produceRecipe(
           params = { activity: 'newInstance', orderId: `${t}-o`, businessId: `${t}-${'b'.repeat(65)}` };
           break;
         case 'bad expireTime':
-          params = { activity: 'refreshInstance', instanceId: seeded.instanceId, orderId: `${t}-o`, expireTime: /^\d{14}$/.test(text) ? '20991301000000' : text };
+          params = {
+            activity: 'refreshInstance',
+            instanceId: seeded.instanceId,
+            orderId: `${t}-o`,
+            expireTime: /^\d{14}$/.test(text) ? '20991301000000' : text,
+          };
           break;
         case 'no instanceId':
           params = { activity: ['expireInstance', 'releaseInstance', 'queryInstance', 'upgrade'][which % 4]!, orderId: `${t}-o` };

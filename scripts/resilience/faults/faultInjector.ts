@@ -50,7 +50,8 @@ export class FaultInjector {
           this.inside.set(context, { kind: planned.kind, struck });
           return next(args);
         }
-        if (planned.kind.respond) return { output: planned.kind.respond(args.input) as unknown as Awaited<ReturnType<typeof next>>['output'], response: {} };
+        if (planned.kind.respond)
+          return { output: planned.kind.respond(args.input) as unknown as Awaited<ReturnType<typeof next>>['output'], response: {} };
         if (planned.kind.when === 'before') throw planned.kind.error(args.input);
         await next(args);
         struck.applied = true;

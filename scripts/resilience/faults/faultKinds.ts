@@ -16,7 +16,12 @@ export interface FaultKind {
   respond?: (input: unknown) => Record<string, unknown>;
 }
 
-const timeout = () => Object.assign(new Error('socket timed out after 1500 ms (the request was sent)'), { name: 'TimeoutError', code: 'ETIMEDOUT', $metadata: {} });
+const timeout = () =>
+  Object.assign(new Error('socket timed out after 1500 ms (the request was sent)'), {
+    name: 'TimeoutError',
+    code: 'ETIMEDOUT',
+    $metadata: {},
+  });
 
 /** A cancellation naming `code` for one item and `None` for the others, as DynamoDB reports one. */
 function cancelled(input: unknown, code: string): Error {
@@ -46,7 +51,10 @@ export const FAULT_KINDS: readonly FaultKind[] = [
     when: 'before',
     absorbed: false,
     error: () =>
-      new ProvisionedThroughputExceededException({ message: 'The level of configured provisioned throughput for the table was exceeded', $metadata: { httpStatusCode: 400 } }),
+      new ProvisionedThroughputExceededException({
+        message: 'The level of configured provisioned throughput for the table was exceeded',
+        $metadata: { httpStatusCode: 400 },
+      }),
   },
   {
     name: 'connection reset',
@@ -55,8 +63,22 @@ export const FAULT_KINDS: readonly FaultKind[] = [
     absorbed: false,
     error: () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', $metadata: {} }),
   },
-  { name: 'cancelled: ThrottlingError', layer: 'surfaced', when: 'before', only: TRANSACT, absorbed: false, error: (input) => cancelled(input, 'ThrottlingError') },
-  { name: 'cancelled: TransactionConflict', layer: 'surfaced', when: 'before', only: TRANSACT, absorbed: true, error: (input) => cancelled(input, 'TransactionConflict') },
+  {
+    name: 'cancelled: ThrottlingError',
+    layer: 'surfaced',
+    when: 'before',
+    only: TRANSACT,
+    absorbed: false,
+    error: (input) => cancelled(input, 'ThrottlingError'),
+  },
+  {
+    name: 'cancelled: TransactionConflict',
+    layer: 'surfaced',
+    when: 'before',
+    only: TRANSACT,
+    absorbed: true,
+    error: (input) => cancelled(input, 'TransactionConflict'),
+  },
   {
     name: 'every key unprocessed',
     layer: 'surfaced',
@@ -64,7 +86,11 @@ export const FAULT_KINDS: readonly FaultKind[] = [
     only: 'BatchGetItem',
     absorbed: true,
     error: timeout,
-    respond: (input) => ({ Responses: {}, UnprocessedKeys: (input as { RequestItems?: unknown }).RequestItems ?? {}, $metadata: { httpStatusCode: 200 } }),
+    respond: (input) => ({
+      Responses: {},
+      UnprocessedKeys: (input as { RequestItems?: unknown }).RequestItems ?? {},
+      $metadata: { httpStatusCode: 200 },
+    }),
   },
   { name: 'lost answer (applied, then timeout)', layer: 'surfaced', when: 'after', absorbed: false, error: timeout },
   {

@@ -40,5 +40,4 @@ export function normalise(value: unknown, tag: string, key = ''): unknown {
   return value;
 }
 
-
 export const byKey = (a: Item, b: Item) => `${String(a.pk)}\n${String(a.sk)}`.localeCompare(`${String(b.pk)}\n${String(b.sk)}`);

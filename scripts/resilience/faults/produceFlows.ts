@@ -46,7 +46,13 @@ interface ProduceFlowSpec {
   call: (ids: Ids) => Body;
 }
 
-const newInstance = (ids: Ids): Body => ({ activity: 'newInstance', orderId: ids.orderId, orderLineId: ids.orderLineId, businessId: ids.instanceId, testFlag: '0' });
+const newInstance = (ids: Ids): Body => ({
+  activity: 'newInstance',
+  orderId: ids.orderId,
+  orderLineId: ids.orderLineId,
+  businessId: ids.instanceId,
+  testFlag: '0',
+});
 const freeze = (ids: Ids): Body => ({ activity: 'updateInstanceStatus', instanceId: ids.instanceId, status: 'FREEZE' });
 
 export const PRODUCE_FLOWS: readonly ProduceFlowSpec[] = [
@@ -142,7 +148,10 @@ async function sendProduce(ctx: FaultContext, body: Body, correlationId: string)
   const errors: string[] = [];
   const base = { nonce: query.nonce, correlationId, published, errors };
   try {
-    const result = await handleProduceCall({ version: 'v2', rawBody: JSON.stringify(body), query, correlationId }, produceDeps(ctx, clock, published, errors));
+    const result = await handleProduceCall(
+      { version: 'v2', rawBody: JSON.stringify(body), query, correlationId },
+      produceDeps(ctx, clock, published, errors),
+    );
     return { ...base, answer: result.answer, at: new Date(clock.first ?? 0).toISOString() };
   } catch (error) {
     return { ...base, at: new Date(clock.first ?? 0).toISOString(), threw: errorText(error) };
@@ -156,13 +165,18 @@ async function produceState(ctx: FaultContext, ids: Ids): Promise<unknown[]> {
     ...(await queryPartition(inspect, tables.main, keys.instance(ids.instanceId).pk)),
     ...(await queryPartition(inspect, tables.main, keys.orderLine(ids.orderId, ids.orderLineId).pk)),
     ...(await queryPartition(inspect, tables.main, keys.license(ids.license).pk)),
-    ...(await queryPartition(inspect, tables.main, keys.outboxPartition, { expression: 'begins_with(eventId, :event)', values: { ':event': `${ids.instanceId}:` } })),
+    ...(await queryPartition(inspect, tables.main, keys.outboxPartition, {
+      expression: 'begins_with(eventId, :event)',
+      values: { ':event': `${ids.instanceId}:` },
+    })),
   ];
   return items.sort(byKey).map((item) => normalise(item, ids.tag));
 }
 
 async function nonceClaimed(ctx: FaultContext, nonce: string): Promise<boolean> {
-  const out = await ctx.inspect.send(new GetItemCommand({ TableName: ctx.tables.main, Key: marshall(keys.nonce(KEY_ID, nonce)), ConsistentRead: true }));
+  const out = await ctx.inspect.send(
+    new GetItemCommand({ TableName: ctx.tables.main, Key: marshall(keys.nonce(KEY_ID, nonce)), ConsistentRead: true }),
+  );
   return out.Item !== undefined;
 }
 
@@ -185,7 +199,8 @@ async function prepareProduce(ctx: FaultContext, spec: ProduceFlowSpec, ids: Ids
   }
   for (const [n, body] of spec.setup(ids).entries()) {
     const sent = await sendProduce(ctx, body, `${ids.tag}-s${n}`);
-    if (sent.answer?.resultCode !== '000000') throw new Error(`${spec.name}: setup ${body.activity} answered ${JSON.stringify(sent.answer ?? sent.threw)}`);
+    if (sent.answer?.resultCode !== '000000')
+      throw new Error(`${spec.name}: setup ${body.activity} answered ${JSON.stringify(sent.answer ?? sent.threw)}`);
   }
 }
 
@@ -208,7 +223,8 @@ export function produceFlow(spec: ProduceFlowSpec): Flow<ProduceBaseline> {
       ctx.injector.reset();
       const sent = await sendProduce(ctx, spec.call(ids), `${ids.tag}-c1`);
       const commands = [...ctx.injector.sent];
-      if (sent.answer?.resultCode !== '000000') throw new Error(`${spec.name}: the fault-free call answered ${showAnswer(sent.answer, sent.threw)}`);
+      if (sent.answer?.resultCode !== '000000')
+        throw new Error(`${spec.name}: the fault-free call answered ${showAnswer(sent.answer, sent.threw)}`);
       const final = await produceState(ctx, ids);
       if (isDeepStrictEqual(before, final)) throw new Error(`${spec.name}: the fault-free call changed nothing`);
       return { answer: normalise(sent.answer, ids.tag), final, commands };
@@ -241,7 +257,9 @@ export function produceFlow(spec: ProduceFlowSpec): Flow<ProduceBaseline> {
       let halfWritten = false;
       if (!applied && !untouched) {
         halfWritten = true;
-        problems.push(`half-written: after the faulted call the state is neither untouched nor the fault-free result: ${JSON.stringify(mid).slice(0, 600)}`);
+        problems.push(
+          `half-written: after the faulted call the state is neither untouched nor the fault-free result: ${JSON.stringify(mid).slice(0, 600)}`,
+        );
       }
       if (claimed !== applied && (applied || untouched)) {
         halfWritten = true;
@@ -259,7 +277,9 @@ export function produceFlow(spec: ProduceFlowSpec): Flow<ProduceBaseline> {
       if (kind.absorbed) {
         if (!isDeepStrictEqual(got, baseline.answer)) {
           answeredCorrectly = false;
-          problems.push(`an absorbed fault (${kind.name}) was answered ${showAnswer(first.answer, first.threw)}, the fault-free call ${JSON.stringify(baseline.answer)}`);
+          problems.push(
+            `an absorbed fault (${kind.name}) was answered ${showAnswer(first.answer, first.threw)}, the fault-free call ${JSON.stringify(baseline.answer)}`,
+          );
         }
         if (!applied) problems.push('an absorbed fault left the change unwritten');
       } else if (writeLost) {
@@ -267,7 +287,9 @@ export function produceFlow(spec: ProduceFlowSpec): Flow<ProduceBaseline> {
         // planned, and its message-log record (written in the same transaction) says so too.
         if (!isDeepStrictEqual(got, baseline.answer)) {
           answeredCorrectly = false;
-          problems.push(`a lost commit answer was answered ${showAnswer(first.answer, first.threw)}, the fault-free call ${JSON.stringify(baseline.answer)}`);
+          problems.push(
+            `a lost commit answer was answered ${showAnswer(first.answer, first.threw)}, the fault-free call ${JSON.stringify(baseline.answer)}`,
+          );
         }
         if (!applied) problems.push('a lost commit answer left the change unwritten');
       } else {
@@ -275,24 +297,33 @@ export function produceFlow(spec: ProduceFlowSpec): Flow<ProduceBaseline> {
           answeredCorrectly = false;
           problems.push(`answered ${showAnswer(first.answer, first.threw)}, expected 000005`);
         }
-        if (applied !== writeLost) problems.push(`the change is ${applied ? '' : 'not '}there after a ${kind.name} on ${struck?.command ?? '?'}`);
+        if (applied !== writeLost)
+          problems.push(`the change is ${applied ? '' : 'not '}there after a ${kind.name} on ${struck?.command ?? '?'}`);
       }
       // The retry answers exactly as the fault-free call did.
       const retried = second.answer ? normalise(second.answer, ids.tag) : undefined;
       if (!isDeepStrictEqual(retried, baseline.answer)) {
         answeredCorrectly = false;
-        problems.push(`the retry answered ${showAnswer(second.answer, second.threw)}, the fault-free call ${JSON.stringify(baseline.answer)}`);
+        problems.push(
+          `the retry answered ${showAnswer(second.answer, second.threw)}, the fault-free call ${JSON.stringify(baseline.answer)}`,
+        );
       }
       const stateEqual = isDeepStrictEqual(final, baseline.final);
       if (!stateEqual) problems.push(`final state differs from the fault-free run: ${JSON.stringify(final).slice(0, 600)}`);
       const published = new Set([...first.published, ...second.published].map((e) => normalise(e.eventId, ids.tag)));
       const before = new Set((pre as Item[]).map((i) => i.eventId));
-      const leftToSweep = (final as Item[]).filter((i) => i.pk === keys.outboxPartition && !before.has(i.eventId) && !published.has(i.eventId)).length;
+      const leftToSweep = (final as Item[]).filter(
+        (i) => i.pk === keys.outboxPartition && !before.has(i.eventId) && !published.has(i.eventId),
+      ).length;
 
       const logMismatches: string[] = [];
-      for (const [which, sent] of [['faulted call', first], ['retry', second]] as const) {
+      for (const [which, sent] of [
+        ['faulted call', first],
+        ['retry', second],
+      ] as const) {
         const code = await loggedCode(ctx, sent);
-        if (sent.answer && code !== sent.answer.resultCode) logMismatches.push(`${which} answered ${sent.answer.resultCode}, its message-log record says ${code ?? '(none)'}`);
+        if (sent.answer && code !== sent.answer.resultCode)
+          logMismatches.push(`${which} answered ${sent.answer.resultCode}, its message-log record says ${code ?? '(none)'}`);
       }
       // Law 6: the message log says what the marketplace was answered.
       for (const mismatch of logMismatches) problems.push(`message log: ${mismatch}`);

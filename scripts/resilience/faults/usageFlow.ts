@@ -19,7 +19,11 @@ import { type Flow, silentLog } from './outcomes.ts';
 
 const USAGE_PRODUCT = 'FAULTS-METERED';
 const SELLER_SECRET = `kgs_${'f'.repeat(43)}`;
-const METERING: MeteringSettings = { products: new Map([[USAGE_PRODUCT, 'hourly']]), chargingModes: new Set(), packageChargingModes: new Set() };
+const METERING: MeteringSettings = {
+  products: new Map([[USAGE_PRODUCT, 'hourly']]),
+  chargingModes: new Set(),
+  packageChargingModes: new Set(),
+};
 
 interface UsageRecord {
   instanceId: string;
@@ -52,7 +56,13 @@ async function meteredInstance(ctx: FaultContext, instanceId: string): Promise<v
   );
   const metered: Instance = { ...instance, productId: USAGE_PRODUCT };
   const store = instanceStore(ctx.client, ctx.tables);
-  const writes = store.createInstance(metered, entry, eventFor(metered, entry, 'instance.created'), Math.floor(Date.now() / 1000), undefined);
+  const writes = store.createInstance(
+    metered,
+    entry,
+    eventFor(metered, entry, 'instance.created'),
+    Math.floor(Date.now() / 1000),
+    undefined,
+  );
   const result = await store.commit(writes);
   if (!result.ok) throw new Error(`seeding ${instanceId}: ${JSON.stringify(result)}`);
 }
@@ -83,7 +93,10 @@ async function postUsage(ctx: FaultContext, records: UsageRecord[], correlationI
       {
         routes: usageRoutes,
         // The key check is not part of the flow: a stand-in accepts the run's key.
-        authenticate: async () => ({ ok: true, key: { keyId: 'faults', name: 'faults', scopes: ['usage:write'], createdAt: new Date(0).toISOString() } }),
+        authenticate: async () => ({
+          ok: true,
+          key: { keyId: 'faults', name: 'faults', scopes: ['usage:write'], createdAt: new Date(0).toISOString() },
+        }),
         deps: {
           usage: {
             instances: (ids) => instances.getInstances(ids),
@@ -124,10 +137,18 @@ async function ledgerState(ctx: FaultContext, records: UsageRecord[]): Promise<L
     const total = items.find((i) => i.sk === '#TOTAL');
     const windows = items
       .filter((i) => String(i.sk).startsWith('WINDOW#'))
-      .map((w) => ({ beginTime: String(w.beginTime), state: w.usageState, units: String(w.units), reports: w.reports, lateUnits: w.lateUnits === undefined ? undefined : String(w.lateUnits) }));
+      .map((w) => ({
+        beginTime: String(w.beginTime),
+        state: w.usageState,
+        units: String(w.units),
+        reports: w.reports,
+        lateUnits: w.lateUnits === undefined ? undefined : String(w.lateUnits),
+      }));
     const refs: { clientRef: string; windowBegin: unknown }[] = [];
     for (const clientRef of [...new Set(records.filter((r) => r.instanceId === instanceId).map((r) => r.clientRef))].sort()) {
-      const got = await ctx.inspect.send(new GetItemCommand({ TableName: ctx.tables.main, Key: marshall(keys.usageRef(instanceId, clientRef)), ConsistentRead: true }));
+      const got = await ctx.inspect.send(
+        new GetItemCommand({ TableName: ctx.tables.main, Key: marshall(keys.usageRef(instanceId, clientRef)), ConsistentRead: true }),
+      );
       if (got.Item) refs.push({ clientRef, windowBegin: unmarshall(got.Item).windowBegin });
     }
     out.instances.push({
@@ -151,16 +172,20 @@ function ledgerProblems(state: LedgerState, records: UsageRecord[]): string[] {
     for (const beginTime of [...new Set(mine.map((r) => r.beginTime))]) {
       const group = mine.filter((r) => r.beginTime === beginTime);
       const inGroup = group.filter((r) => claimed.has(r.clientRef));
-      if (inGroup.length !== 0 && inGroup.length !== group.length) problems.push(`instance ${n}, window ${beginTime}: ${inGroup.length} of ${group.length} clientRefs claimed`);
+      if (inGroup.length !== 0 && inGroup.length !== group.length)
+        problems.push(`instance ${n}, window ${beginTime}: ${inGroup.length} of ${group.length} clientRefs claimed`);
       const expected = inGroup.reduce((s, r) => s + (parseQuantity(r.value) ?? 0n), 0n);
       const window = inst.windows.find((w) => w.beginTime === beginTime);
       const units = window ? BigInt(window.units) : 0n;
       if (units !== expected || (window ? Number(window.reports) : 0) !== inGroup.length) {
-        problems.push(`instance ${n}, window ${beginTime}: ${units} units in ${String(window?.reports ?? 0)} reports, the claimed clientRefs make ${expected} in ${inGroup.length}`);
+        problems.push(
+          `instance ${n}, window ${beginTime}: ${units} units in ${String(window?.reports ?? 0)} reports, the claimed clientRefs make ${expected} in ${inGroup.length}`,
+        );
       }
       sum += units;
     }
-    if (BigInt(inst.total ?? '0') !== sum) problems.push(`instance ${n}: running total ${inst.total ?? '(none)'} ≠ sum of its windows ${sum}`);
+    if (BigInt(inst.total ?? '0') !== sum)
+      problems.push(`instance ${n}: running total ${inst.total ?? '(none)'} ≠ sum of its windows ${sum}`);
   });
   return problems;
 }
@@ -170,7 +195,8 @@ const claimedRefs = (state: LedgerState, records: UsageRecord[]) => {
   return new Set(state.instances.flatMap((inst, n) => inst.refs.map((r) => `${instanceIds[n]}\n${r.clientRef}`)));
 };
 
-const showUsage = (a: UsageAnswer) => (a.threw ? `threw ${a.threw}` : `HTTP ${a.status} ${a.statuses.join(',') || JSON.stringify(a.json).slice(0, 200)}`);
+const showUsage = (a: UsageAnswer) =>
+  a.threw ? `threw ${a.threw}` : `HTTP ${a.status} ${a.statuses.join(',') || JSON.stringify(a.json).slice(0, 200)}`;
 
 export interface UsageBaseline {
   answer: string;
@@ -189,7 +215,8 @@ export const usageFlow: Flow<UsageBaseline> = {
     ctx.injector.reset();
     const sent = await postUsage(ctx, records, `${tag}-u1`);
     const commands = [...ctx.injector.sent];
-    if (sent.status !== 200 || sent.statuses.some((s) => s !== 'accepted')) throw new Error(`usage: the fault-free request answered ${showUsage(sent)}`);
+    if (sent.status !== 200 || sent.statuses.some((s) => s !== 'accepted'))
+      throw new Error(`usage: the fault-free request answered ${showUsage(sent)}`);
     const final = await ledgerState(ctx, records);
     const problems = ledgerProblems(final, records);
     if (problems.length > 0) throw new Error(`usage: the fault-free ledger is inconsistent: ${problems.join('; ')}`);
@@ -279,7 +306,14 @@ export const usageFlow: Flow<UsageBaseline> = {
       crash,
       logMismatches: [],
       faultedAnswer: `${
-        first.threw ? 'threw' : first.status === 200 ? `200 ${Object.entries(counts).sort().map(([s, n]) => `${s}×${n}`).join(' ')}` : `HTTP ${first.status}`
+        first.threw
+          ? 'threw'
+          : first.status === 200
+            ? `200 ${Object.entries(counts)
+                .sort()
+                .map(([s, n]) => `${s}×${n}`)
+                .join(' ')}`
+            : `HTTP ${first.status}`
       }, ${claimed.size}/${records.length} in the ledger`,
       committed,
       leftToSweep: 0,
