@@ -243,12 +243,10 @@ export const sellerBadQuery = sellerRecipe(
               .map(([k, v]) => ({ [k]: v })),
             notIsoTime.map((from) => ({ from })),
             notIsoTime.map((to) => ({ to })),
-            fc
-              .integer({ min: 32, max: 4_000 })
-              .map((days) => ({
-                from: new Date(Date.UTC(2025, 0, 1) - days * 86_400_000).toISOString(),
-                to: new Date(Date.UTC(2025, 0, 1)).toISOString(),
-              })),
+            fc.integer({ min: 32, max: 4_000 }).map((days) => ({
+              from: new Date(Date.UTC(2025, 0, 1) - days * 86_400_000).toISOString(),
+              to: new Date(Date.UTC(2025, 0, 1)).toISOString(),
+            })),
             fc
               .integer({ min: 1, max: 1_000_000 })
               .map((s) => ({ from: new Date(Date.UTC(2025, 0, 2) + s * 1000).toISOString(), to: '2025-01-02T00:00:00Z' })),
@@ -362,12 +360,10 @@ export const sellerBadCursor = sellerRecipe(
             lenient: true,
           })),
         fc.integer({ min: 2_049, max: 20_000 }).map((n) => ({ build: () => 'A'.repeat(n), lenient: false })),
-        fc
-          .tuple(fc.nat(), fc.nat())
-          .map(([position, start]) => ({
-            build: (real: string | undefined, other: string | undefined) => tamper(real ?? other ?? 'AAAA', position, start),
-            lenient: true,
-          })),
+        fc.tuple(fc.nat(), fc.nat()).map(([position, start]) => ({
+          build: (real: string | undefined, other: string | undefined) => tamper(real ?? other ?? 'AAAA', position, start),
+          lenient: true,
+        })),
         fc.constant({ build: (_real: string | undefined, other: string | undefined) => other ?? 'e30', lenient: false }),
       ),
     )
