@@ -66,14 +66,7 @@ export function licenseStore(client: DynamoDBClient, table: string): LicenseStor
       ];
     },
 
-    /** The changed license (only if still at `previousVersion`), its history entry and the renewal's applied marker. */
-    applyChange(
-      previousVersion: number,
-      next: License,
-      entry: LicenseHistoryEntry,
-      idempotencyKey: string | undefined,
-      expiresAt: Expiry,
-    ): LabeledWrite[] {
+    applyChange(previousVersion, next, entry, idempotencyKey, expiresAt): LabeledWrite[] {
       const writes: LabeledWrite[] = [
         putIfVersion(
           'license',
