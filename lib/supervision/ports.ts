@@ -50,7 +50,7 @@ export interface SupervisionStore {
   commit: Commit;
 }
 
-/** Billing's part in an acceptance (the billing recorder, lib/settlement/recording.ts). */
+/** Billing's part in an acceptance (the billing recorder, lib/settlement/billingFacts.ts). */
 export interface SupervisionBilling {
   /** The order line's billing facts for an accepted delivery, written in the acceptance's transaction. */
   supervisionCompletedWrites(

@@ -935,7 +935,7 @@ async function main(argv: string[]): Promise<number> {
   );
   tableRoles = { [stack.tables.main]: 'main', [stack.tables.audit]: 'audit' };
 
-  // The handler's clients are the shared ones (lib/store/client.ts, lib/outbox/sqsClient.ts); the floor's have their settings.
+  // The handler's clients are the shared ones (lib/aws/clients.ts); the floor's have their settings.
   const floorDynamo = new DynamoDBClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 500, requestTimeout: 1_500 } });
   const floorSqs = new SQSClient({ useQueueUrlAsEndpoint: false, maxAttempts: 2, requestHandler: { requestTimeout: 1_000 } });
   cleanups.push(async () => floorDynamo.destroy());

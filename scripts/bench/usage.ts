@@ -300,7 +300,7 @@ async function startStack(): Promise<Stack> {
   const audit = resources.tables.AuditTable;
   if (!main || !audit) throw new Error('serverless.yml defines no MainTable/AuditTable');
 
-  // The stores' shared client (lib/store/client.ts) reads its endpoint from the standard AWS variables.
+  // The stores' shared client (lib/aws/clients.ts) reads its endpoint from the standard AWS variables.
   for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN', 'AWS_ENDPOINT_URL']) delete process.env[name];
   Object.assign(process.env, awsEnv({ dynamo: dynamo.endpoint, sqs: fauxqs.endpoint }));
   cleanups.push(async () => dynamoClient().destroy());

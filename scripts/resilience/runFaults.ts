@@ -4,7 +4,7 @@
  *
  *   node --import tsx scripts/resilience/runFaults.ts [--flows newInstance,releaseInstance,…] [--show 5]
  *
- * The flows (scripts/resilience/faults/) run through the real code with a DynamoDB client of their own (built like lib/store/client.ts, with a
+ * The flows (scripts/resilience/faults/) run through the real code with a DynamoDB client of their own (built like lib/aws/clients.ts's, with a
  * `faults` middleware), against a DynamoDB Local of the script's own (in memory) with the tables of serverless.yml:
  *   - production interface (lib/instances/produceCall.ts, V2, signed like the marketplace): newInstance; and on a new
  *     instance refreshInstance (RENEWAL), updateInstanceStatus FREEZE, UNFREEZE (of a frozen instance),
@@ -21,7 +21,7 @@
  *     cancelled for ThrottlingError or TransactionConflict (TransactWriteItems only; nothing applied); a BatchGetItem
  *     that returns every key unprocessed (as under throttling); a lost answer (the server applied the command, the
  *     client timed out);
- *   - inside the client's own retries (maxAttempts 3, as lib/store/client.ts): one attempt fails with a 500, or is
+ *   - inside the client's own retries (maxAttempts 3, as lib/aws/clients.ts): one attempt fails with a 500, or is
  *     applied and its answer lost (the SDK resends it; a transaction carries the same ClientRequestToken).
  * Checked for every fault:
  *   - answered correctly: the faulted call's answer is 000000 only if its write committed (law 1); it is the

@@ -75,7 +75,7 @@ export class FaultInjector {
   }
 }
 
-/** A DynamoDB client like lib/store/client.ts's (its timeouts and retries), separate from it. */
+/** A DynamoDB client like lib/aws/clients.ts's (its timeouts and retries), separate from it. */
 export function storeLikeClient(): DynamoDBClient {
   return new DynamoDBClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 500, requestTimeout: 1_500 } });
 }
