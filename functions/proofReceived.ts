@@ -1,7 +1,7 @@
 import type { S3Event } from 'aws-lambda';
 import { config } from '#lib/config.ts';
 import { supervisionDeps } from '#lib/supervision/deps.ts';
-import type { SupervisionDeps } from '#lib/supervision/ports.ts';
+import { lazy } from '#lib/shared/lazy.ts';
 import { proofReceived, type ReceivedOutcome } from '#lib/supervision/proofCheck.ts';
 
 /**
@@ -10,9 +10,8 @@ import { proofReceived, type ReceivedOutcome } from '#lib/supervision/proofCheck
  * a repeated event changes nothing.
  */
 
-let deps: SupervisionDeps | undefined;
+const deps = lazy(() => supervisionDeps(config()));
 
 export async function handler(event: S3Event): Promise<{ outcomes: ReceivedOutcome[] }> {
-  deps ??= supervisionDeps(config());
-  return { outcomes: await proofReceived(event, deps) };
+  return { outcomes: await proofReceived(event, deps()) };
 }

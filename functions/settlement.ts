@@ -6,6 +6,7 @@ import type { Period } from '#lib/settlement/model.ts';
 import { periodOf, previousPeriod } from '#lib/settlement/period.ts';
 import { PeriodClosedError, RunInProgressError } from '#lib/settlement/errors.ts';
 import { startRun } from '#lib/settlement/start.ts';
+import { lazy } from '#lib/shared/lazy.ts';
 import { iso } from '#lib/shared/time.ts';
 
 /**
@@ -23,9 +24,10 @@ export function periodToSettle(nowMs: number, timeZone: string): Period {
 export type ScheduleResult =
   { started: true; period: Period; runId: string } | { started: false; period: Period; reason: 'closed' | 'running' };
 
+const settlement = lazy(() => settlementDeps(config(), { dynamo: settlementDynamoClient(), log }));
+
 export async function handler(): Promise<ScheduleResult> {
-  const cfg = config();
-  const deps = settlementDeps(cfg, { dynamo: settlementDynamoClient(), log });
+  const deps = settlement();
   const period = periodToSettle(deps.now(), deps.settings.timeZone);
   try {
     const run = await startRun(deps, period, 'schedule');
