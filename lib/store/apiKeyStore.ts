@@ -1,6 +1,5 @@
 import {
   ConditionalCheckFailedException,
-  GetItemCommand,
   PutItemCommand,
   UpdateItemCommand,
   type AttributeValue,
@@ -20,7 +19,7 @@ import {
 } from '#lib/seller-api/apiKeys.ts';
 import type { ApiKeyStore, Authentication } from '#lib/seller-api/ports.ts';
 import { iso } from '#lib/shared/time.ts';
-import { LIST_INDEX, queryItems, toItem } from './dynamo.ts';
+import { getItem, LIST_INDEX, queryItems, toItem } from './dynamo.ts';
 import { keys } from './keys.ts';
 
 /** API keys in the main table's `list` index (resources/dynamodb.yml): `listKind = APIKEY`. */
@@ -178,9 +177,9 @@ export function apiKeyStore(client: DynamoDBClient, table: string, options: { to
     async authenticate(secret: string, now: number): Promise<Authentication> {
       if (!API_KEY_PATTERN.test(secret)) return { ok: false, reason: 'unknown' };
       const hash = hashApiKey(secret);
-      const out = await client.send(new GetItemCommand({ TableName: table, Key: marshall(keys.apiKey(hash)) }));
-      if (!out.Item) return { ok: false, reason: 'unknown' };
-      const item = fromItem(out.Item);
+      const found = await getItem(client, table, keys.apiKey(hash), { eventual: true });
+      if (!found) return { ok: false, reason: 'unknown' };
+      const item = fromItem(found);
       if (!sameHash(item.hash, hash)) return { ok: false, reason: 'unknown' };
       if (item.revokedAt !== undefined) return { ok: false, reason: 'revoked' };
       const touchedAt = await touch(item, now);

@@ -1,9 +1,9 @@
-import { GetItemCommand, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
 import { BILL_SHARDS, type BillKind, type OrderLineFacts } from '#lib/settlement/model.ts';
 import type { BillingStore, BillItem, StoredFacts } from '#lib/settlement/ports.ts';
-import { put, putIfVersion, queryPages, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
+import { getItem, put, putIfVersion, queryPages, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
 import { keys } from './keys.ts';
 
 /**
@@ -104,11 +104,9 @@ export function billingStore(client: DynamoDBClient, tables: Pick<StoreTables, '
   return {
     /** An order line's billing facts (consistent read), or undefined. */
     async getFacts(orderId: string, orderLineId: string): Promise<StoredFacts | undefined> {
-      const out = await client.send(
-        new GetItemCommand({ TableName: tables.main, Key: marshall(keys.billing(orderId, orderLineId)), ConsistentRead: true }),
-      );
-      if (!out.Item) return undefined;
-      const row = unmarshall(out.Item);
+      const item = await getItem(client, tables.main, keys.billing(orderId, orderLineId));
+      if (!item) return undefined;
+      const row = unmarshall(item);
       return { facts: toFacts(row), version: Number(row.version), recordedAt: String(row.recordedAt) };
     },
 
@@ -131,16 +129,8 @@ export function billingStore(client: DynamoDBClient, tables: Pick<StoreTables, '
 
     /** Whether a month's statement is closed (a change belonging to it becomes an adjustment of a later month). */
     async isClosed(period: string): Promise<boolean> {
-      const out = await client.send(
-        new GetItemCommand({
-          TableName: tables.main,
-          Key: marshall(keys.statement(period)),
-          ConsistentRead: true,
-          ProjectionExpression: '#status',
-          ExpressionAttributeNames: { '#status': 'status' },
-        }),
-      );
-      return out.Item ? unmarshall(out.Item).status === 'CLOSED' : false;
+      const item = await getItem(client, tables.main, keys.statement(period), { projection: '#status', names: { '#status': 'status' } });
+      return item ? unmarshall(item).status === 'CLOSED' : false;
     },
 
     /**

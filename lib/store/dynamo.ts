@@ -4,6 +4,7 @@
  */
 import {
   BatchGetItemCommand,
+  GetItemCommand,
   QueryCommand,
   TransactWriteItemsCommand,
   TransactionCanceledException,
@@ -85,6 +86,25 @@ export async function commitWrites(
     if (conditionFailed.length === 0 && !conflict) throw error;
     return { ok: false, conditionFailed, conflict };
   }
+}
+
+/** One item by its key, read strongly consistent unless `eventual`; only the `projection`'s attributes if given. */
+export async function getItem(
+  client: DynamoDBClient,
+  table: string,
+  key: Key,
+  options: { projection?: string; names?: Record<string, string>; eventual?: boolean } = {},
+): Promise<Item | undefined> {
+  const out = await client.send(
+    new GetItemCommand({
+      TableName: table,
+      Key: marshall(key),
+      ...(options.eventual ? {} : { ConsistentRead: true }),
+      ...(options.projection ? { ProjectionExpression: options.projection } : {}),
+      ...(options.names ? { ExpressionAttributeNames: options.names } : {}),
+    }),
+  );
+  return out.Item;
 }
 
 /** Strongly consistent BatchGetItem of up to 100 keys of one table, retrying unprocessed keys. */

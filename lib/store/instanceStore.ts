@@ -1,10 +1,4 @@
-import {
-  ConditionalCheckFailedException,
-  GetItemCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AuditRecord } from '#lib/audit/records.ts';
 import type { HistoryEntry, Instance, OrderTerms } from '#lib/instances/model.ts';
@@ -12,6 +6,7 @@ import type { InstanceStore } from '#lib/instances/ports.ts';
 import type { LifecycleEvent } from '#lib/outbox/events.ts';
 import type { Expiry } from '#lib/shared/testData.ts';
 import {
+  getItem,
   batchGet,
   commitWrites,
   DUE_INDEX,
@@ -106,10 +101,8 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables): Inst
 
   return {
     async getInstance(instanceId: string): Promise<Instance | undefined> {
-      const out = await client.send(
-        new GetItemCommand({ TableName: tables.main, Key: marshall(keys.instance(instanceId)), ConsistentRead: true }),
-      );
-      return out.Item ? toInstance(out.Item) : undefined;
+      const item = await getItem(client, tables.main, keys.instance(instanceId));
+      return item ? toInstance(item) : undefined;
     },
 
     /** The instance and whether an order-carrying command was already applied to it, in one round trip. */
@@ -138,15 +131,7 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables): Inst
     },
 
     async getOrderLineInstanceId(orderId: string, orderLineId: string): Promise<string | undefined> {
-      const out = await client.send(
-        new GetItemCommand({
-          TableName: tables.main,
-          Key: marshall(keys.orderLine(orderId, orderLineId)),
-          ConsistentRead: true,
-          ProjectionExpression: 'instanceId',
-        }),
-      );
-      return out.Item?.instanceId?.S;
+      return (await getItem(client, tables.main, keys.orderLine(orderId, orderLineId), { projection: 'instanceId' }))?.instanceId?.S;
     },
 
     async getHistory(instanceId: string): Promise<HistoryEntry[]> {
@@ -159,15 +144,7 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables): Inst
 
     /** Whether the nonce is claimed (consistent read): after a commit whose answer was lost, whether it committed. */
     async nonceClaimed(keyId: string, nonce: string): Promise<boolean> {
-      const out = await client.send(
-        new GetItemCommand({
-          TableName: tables.main,
-          Key: marshall(keys.nonce(keyId, nonce)),
-          ConsistentRead: true,
-          ProjectionExpression: 'pk',
-        }),
-      );
-      return out.Item !== undefined;
+      return (await getItem(client, tables.main, keys.nonce(keyId, nonce), { projection: 'pk' })) !== undefined;
     },
 
     /** The order-line claim, the instance, its first history entry and the outbox event, all or nothing. */

@@ -1,9 +1,9 @@
-import { GetItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { License, LicenseHistoryEntry } from '#lib/licenses/license.ts';
 import type { LicenseStore } from '#lib/licenses/ports.ts';
 import type { Expiry } from '#lib/shared/testData.ts';
-import { batchGet, put, putIfVersion, queryHistory, toItem, type LabeledWrite } from './dynamo.ts';
+import { getItem, batchGet, put, putIfVersion, queryHistory, toItem, type LabeledWrite } from './dynamo.ts';
 import { keys } from './keys.ts';
 
 const LICENSE_FIELDS = [
@@ -39,8 +39,8 @@ export function licenseStore(client: DynamoDBClient, table: string): LicenseStor
 
   return {
     async getLicense(code: string): Promise<License | undefined> {
-      const out = await client.send(new GetItemCommand({ TableName: table, Key: marshall(keys.license(code)), ConsistentRead: true }));
-      return out.Item ? toLicense(out.Item) : undefined;
+      const item = await getItem(client, table, keys.license(code));
+      return item ? toLicense(item) : undefined;
     },
 
     /** The license and whether a renewal order was already applied to it, in one round trip. */

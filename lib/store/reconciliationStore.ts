@@ -1,17 +1,16 @@
-import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ReconciliationRecord, ReconciliationStore } from '#lib/settlement/ports.ts';
+import { getItem } from './dynamo.ts';
 import { keys } from './keys.ts';
 
 /** The month's reconciliation (`STATEMENT#<period>/#RECONCILIATION`): the latest bill upload and its last report. */
 export function reconciliationStore(client: DynamoDBClient, table: string): ReconciliationStore {
   return {
     async get(period: string): Promise<ReconciliationRecord | undefined> {
-      const out = await client.send(
-        new GetItemCommand({ TableName: table, Key: marshall(keys.reconciliation(period)), ConsistentRead: true }),
-      );
-      if (!out.Item) return undefined;
-      const { pk: _pk, sk: _sk, type: _type, ...record } = unmarshall(out.Item);
+      const item = await getItem(client, table, keys.reconciliation(period));
+      if (!item) return undefined;
+      const { pk: _pk, sk: _sk, type: _type, ...record } = unmarshall(item);
       return record as ReconciliationRecord;
     },
     /** A new upload replaces the previous one (and its report); a report is added to its upload. */

@@ -1,11 +1,4 @@
-import {
-  ConditionalCheckFailedException,
-  GetItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import type { Period } from '#lib/settlement/model.ts';
@@ -13,8 +6,8 @@ import type { BeginRunResult, SegmentDoneResult, StatementStore } from '#lib/set
 import type { RunStatus, SegmentMarker, SettlementRun, StatementHeader, StatementVersion } from '#lib/settlement/statementRecords.ts';
 import { sleep } from '#lib/shared/time.ts';
 import { decodeCursor, encodeCursor, keyString, startKey } from './cursor.ts';
-import { commitWrites, LIST_INDEX, put, queryPrefix, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
-import { keys } from './keys.ts';
+import { getItem, commitWrites, LIST_INDEX, put, queryPrefix, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
+import { keys, type Key } from './keys.ts';
 import { toHeader, toMarker, toRun, toVersion } from './statementItems.ts';
 
 /**
@@ -38,10 +31,7 @@ const statementCursor = z.strictObject({
 export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables, 'main'>): StatementStore {
   const table = tables.main;
 
-  async function getItem(key: { pk: string; sk: string }): Promise<Record<string, AttributeValue> | undefined> {
-    const out = await client.send(new GetItemCommand({ TableName: table, Key: marshall(key), ConsistentRead: true }));
-    return out.Item;
-  }
+  const itemAt = (key: Key) => getItem(client, table, key);
 
   /** A conditional UpdateItem; false when the condition did not hold. */
   async function updateIf(
@@ -58,17 +48,17 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
   }
 
   const getRun = async (period: Period, runId: string): Promise<SettlementRun | undefined> => {
-    const item = await getItem(keys.settlementRun(period, runId));
+    const item = await itemAt(keys.settlementRun(period, runId));
     return item ? toRun(item) : undefined;
   };
 
   const getHeader = async (period: Period): Promise<StatementHeader | undefined> => {
-    const item = await getItem(keys.statement(period));
+    const item = await itemAt(keys.statement(period));
     return item ? toHeader(item) : undefined;
   };
 
   const getSegment = async (period: Period, runId: string, segment: number): Promise<SegmentMarker | undefined> => {
-    const item = await getItem(keys.settlementSegment(period, runId, segment));
+    const item = await itemAt(keys.settlementSegment(period, runId, segment));
     return item ? toMarker(item) : undefined;
   };
 
@@ -101,7 +91,7 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
     },
 
     async getVersion(period: Period, version: number): Promise<StatementVersion | undefined> {
-      const item = await getItem(keys.statementVersion(period, version));
+      const item = await itemAt(keys.statementVersion(period, version));
       return item ? toVersion(item) : undefined;
     },
 

@@ -1,9 +1,9 @@
-import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ProofRecord, SupervisionHistoryEntry, SupervisionRecord, SupervisionView } from '#lib/supervision/model.ts';
 import type { SupervisionStore } from '#lib/supervision/ports.ts';
 import type { PlannedWrite } from '#lib/shared/transaction.ts';
-import { commitWrites, put, putIfVersion, queryPartition, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
+import { getItem, commitWrites, put, putIfVersion, queryPartition, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
 import { keys } from './keys.ts';
 
 /**
@@ -41,10 +41,8 @@ export function supervisionStore(client: DynamoDBClient, tables: Pick<StoreTable
     },
 
     async get(orderId: string, orderLineId: string): Promise<SupervisionRecord | undefined> {
-      const out = await client.send(
-        new GetItemCommand({ TableName: tables.main, Key: marshall(keys.supervision(orderId, orderLineId)), ConsistentRead: true }),
-      );
-      return out.Item ? (strip(unmarshall(out.Item)) as unknown as SupervisionRecord) : undefined;
+      const item = await getItem(client, tables.main, keys.supervision(orderId, orderLineId));
+      return item ? (strip(unmarshall(item)) as unknown as SupervisionRecord) : undefined;
     },
 
     /** The record with its whole history and every proof (one partition, consistent). */
@@ -63,10 +61,8 @@ export function supervisionStore(client: DynamoDBClient, tables: Pick<StoreTable
     },
 
     async getProof(orderId: string, orderLineId: string, proofId: string): Promise<ProofRecord | undefined> {
-      const out = await client.send(
-        new GetItemCommand({ TableName: tables.main, Key: marshall(keys.proof(orderId, orderLineId, proofId)), ConsistentRead: true }),
-      );
-      return out.Item ? (strip(unmarshall(out.Item)) as unknown as ProofRecord) : undefined;
+      const item = await getItem(client, tables.main, keys.proof(orderId, orderLineId, proofId));
+      return item ? (strip(unmarshall(item)) as unknown as ProofRecord) : undefined;
     },
 
     /** A requested upload; refused (false) if the supervision record does not exist. */
