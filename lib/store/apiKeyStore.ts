@@ -19,7 +19,7 @@ import {
 } from '#lib/seller-api/apiKeys.ts';
 import type { ApiKeyStore, Authentication } from '#lib/seller-api/ports.ts';
 import { iso } from '#lib/shared/time.ts';
-import { getItem, LIST_INDEX, queryItems, toItem } from './dynamo.ts';
+import { getItem, LIST_INDEX, queryItems, toItem, updateIf } from './dynamo.ts';
 import { keys } from './keys.ts';
 
 /** API keys in the main table's `list` index (resources/dynamodb.yml): `listKind = APIKEY`. */
@@ -80,22 +80,13 @@ export function apiKeyStore(client: DynamoDBClient, table: string, options: { to
     const threshold = iso(nowMs - touchEveryMs);
     if (item.lastUsedAt !== undefined && item.lastUsedAt >= threshold) return undefined;
     const lastUsedAt = iso(nowMs);
-    try {
-      await client.send(
-        new UpdateItemCommand({
-          TableName: table,
-          Key: marshall(keys.apiKey(item.hash)),
-          UpdateExpression: 'SET lastUsedAt = :now',
-          // attribute_exists(pk): an update must never create a key item.
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :threshold)',
-          ExpressionAttributeValues: marshall({ ':now': lastUsedAt, ':threshold': threshold }),
-        }),
-      );
-      return lastUsedAt;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
+    const updated = await updateIf(client, table, keys.apiKey(item.hash), {
+      UpdateExpression: 'SET lastUsedAt = :now',
+      // attribute_exists(pk): an update must never create a key item.
+      ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :threshold)',
+      ExpressionAttributeValues: marshall({ ':now': lastUsedAt, ':threshold': threshold }),
+    });
+    return updated === undefined ? undefined : lastUsedAt;
   }
 
   return {

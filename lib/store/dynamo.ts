@@ -4,14 +4,17 @@
  */
 import {
   BatchGetItemCommand,
+  ConditionalCheckFailedException,
   GetItemCommand,
   QueryCommand,
   TransactWriteItemsCommand,
   TransactionCanceledException,
+  UpdateItemCommand,
   type AttributeValue,
   type DynamoDBClient,
   type QueryCommandInput,
   type TransactWriteItem,
+  type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { CommitResult, PlannedWrite, WriteLabel } from '#lib/shared/transaction.ts';
@@ -105,6 +108,25 @@ export async function getItem(
     }),
   );
   return out.Item;
+}
+
+/**
+ * A conditional UpdateItem: the item as it is after the update, or undefined when the condition did not hold (the
+ * one failure a caller decides on; any other error is thrown).
+ */
+export async function updateIf(
+  client: DynamoDBClient,
+  table: string,
+  key: Key,
+  update: Omit<UpdateItemCommandInput, 'TableName' | 'Key' | 'ReturnValues'>,
+): Promise<Item | undefined> {
+  try {
+    const out = await client.send(new UpdateItemCommand({ TableName: table, Key: marshall(key), ReturnValues: 'ALL_NEW', ...update }));
+    return out.Attributes ?? {};
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return undefined;
+    throw error;
+  }
 }
 
 /** Strongly consistent BatchGetItem of up to 100 keys of one table, retrying unprocessed keys. */

@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AuditRecord } from '#lib/audit/records.ts';
 import type { HistoryEntry, Instance, OrderTerms } from '#lib/instances/model.ts';
@@ -17,6 +17,7 @@ import {
   toItem,
   type LabeledWrite,
   type StoreTables,
+  updateIf,
 } from './dynamo.ts';
 import { keys } from './keys.ts';
 
@@ -211,23 +212,14 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables): Inst
         values[`:${field}`] = value;
         sets.push(`#${field} = :${field}`);
       }
-      try {
-        await client.send(
-          new UpdateItemCommand({
-            TableName: tables.main,
-            Key: marshall(keys.instance(instanceId)),
-            // Flagged overdue: out of the sweep's index until a renewal or freeze rewrites the item.
-            UpdateExpression: `SET ${sets.join(', ')}${fields.overdueSince ? ' REMOVE dueKind, dueAt' : ''}`,
-            ConditionExpression: '#version = :version',
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }),
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false;
-        throw error;
-      }
+      const updated = await updateIf(client, tables.main, keys.instance(instanceId), {
+        // Flagged overdue: out of the sweep's index until a renewal or freeze rewrites the item.
+        UpdateExpression: `SET ${sets.join(', ')}${fields.overdueSince ? ' REMOVE dueKind, dueAt' : ''}`,
+        ConditionExpression: '#version = :version',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }),
+      });
+      return updated !== undefined;
     },
 
     /** Real ACTIVE instances whose expiry is before `before`, oldest first (the sparse `due` index). */

@@ -1,8 +1,8 @@
-import { DeleteItemCommand, UpdateItemCommand, ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { lifecycleEventSchema, type LifecycleEvent } from '#lib/outbox/events.ts';
 import type { OutboxStore, PendingEvent } from '#lib/outbox/ports.ts';
-import { queryItems } from './dynamo.ts';
+import { queryItems, updateIf } from './dynamo.ts';
 import { keys } from './keys.ts';
 
 /**
@@ -12,21 +12,12 @@ import { keys } from './keys.ts';
 export function outboxStore(client: DynamoDBClient, table: string): OutboxStore {
   /** A conditional update of an outbox item that still exists; false when the condition does not hold. */
   async function update(event: LifecycleEvent, expression: string, condition: string, values: Record<string, unknown>): Promise<boolean> {
-    try {
-      await client.send(
-        new UpdateItemCommand({
-          TableName: table,
-          Key: marshall(keys.outbox(event.occurredAt, event.eventId)),
-          UpdateExpression: expression,
-          ConditionExpression: `attribute_exists(pk) AND (${condition})`,
-          ExpressionAttributeValues: marshall(values),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    const updated = await updateIf(client, table, keys.outbox(event.occurredAt, event.eventId), {
+      UpdateExpression: expression,
+      ConditionExpression: `attribute_exists(pk) AND (${condition})`,
+      ExpressionAttributeValues: marshall(values),
+    });
+    return updated !== undefined;
   }
 
   return {

@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import type { Period } from '#lib/settlement/model.ts';
@@ -6,7 +6,7 @@ import type { BeginRunResult, SegmentDoneResult, StatementStore } from '#lib/set
 import type { RunStatus, SegmentMarker, SettlementRun, StatementHeader, StatementVersion } from '#lib/settlement/statementRecords.ts';
 import { sleep } from '#lib/shared/time.ts';
 import { decodeCursor, encodeCursor, keyString, startKey } from './cursor.ts';
-import { getItem, commitWrites, LIST_INDEX, put, queryPrefix, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
+import { getItem, commitWrites, LIST_INDEX, put, queryPrefix, toItem, type LabeledWrite, type StoreTables, updateIf } from './dynamo.ts';
 import { keys, type Key } from './keys.ts';
 import { toHeader, toMarker, toRun, toVersion } from './statementItems.ts';
 
@@ -34,18 +34,8 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
   const itemAt = (key: Key) => getItem(client, table, key);
 
   /** A conditional UpdateItem; false when the condition did not hold. */
-  async function updateIf(
-    key: { pk: string; sk: string },
-    update: Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName' | 'Key'>,
-  ): Promise<boolean> {
-    try {
-      await client.send(new UpdateItemCommand({ TableName: table, Key: marshall(key), ...update }));
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
-  }
+  const updateIfHeld = async (key: Key, update: Parameters<typeof updateIf>[3]): Promise<boolean> =>
+    (await updateIf(client, table, key, update)) !== undefined;
 
   const getRun = async (period: Period, runId: string): Promise<SettlementRun | undefined> => {
     const item = await itemAt(keys.settlementRun(period, runId));
@@ -294,13 +284,13 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
 
     /** A run that cannot finish: FAILED, and no longer the month's run under way (each step only if still true). */
     async failRun(period: Period, runId: string, error: string, at: string): Promise<void> {
-      await updateIf(keys.settlementRun(period, runId), {
+      await updateIfHeld(keys.settlementRun(period, runId), {
         UpdateExpression: 'SET #status = :failed, finishedAt = :at, #error = :error, updatedAt = :at',
         ConditionExpression: '#status = :running',
         ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
         ExpressionAttributeValues: marshall({ ':failed': 'FAILED', ':running': 'RUNNING', ':at': at, ':error': error.slice(0, 1000) }),
       });
-      await updateIf(keys.statement(period), {
+      await updateIfHeld(keys.statement(period), {
         UpdateExpression: `SET ${SET_LAST_RUN} REMOVE activeRunId, activeRunStartedAt`,
         ConditionExpression: 'activeRunId = :lastRunId',
         ExpressionAttributeValues: marshall(lastRunValues(runId, 'FAILED', at)),
@@ -312,7 +302,7 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
      * `runStartedAt`, no run under way (one started before `staleBefore` is abandoned and cleared).
      */
     async close(period: Period, version: number, runStartedAt: string, at: string, staleBefore: string): Promise<boolean> {
-      return updateIf(keys.statement(period), {
+      return updateIfHeld(keys.statement(period), {
         UpdateExpression: 'SET #status = :closed, closedAt = :at, updatedAt = :at REMOVE activeRunId, activeRunStartedAt',
         ConditionExpression:
           '#status = :draft AND latestVersion = :version AND runStartedAt = :runStartedAt AND ' +
@@ -331,7 +321,7 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
 
     /** CLOSED → DRAFT by the close that just made it CLOSED (its `closedAt`), when that close found inputs changed. */
     async reopen(period: Period, closedAt: string, at: string): Promise<boolean> {
-      return updateIf(keys.statement(period), {
+      return updateIfHeld(keys.statement(period), {
         UpdateExpression: 'SET #status = :draft, updatedAt = :at REMOVE closedAt',
         ConditionExpression: '#status = :closed AND closedAt = :closedAt',
         ExpressionAttributeNames: { '#status': 'status' },

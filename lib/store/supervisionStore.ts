@@ -1,9 +1,19 @@
-import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ProofRecord, SupervisionHistoryEntry, SupervisionRecord, SupervisionView } from '#lib/supervision/model.ts';
 import type { SupervisionStore } from '#lib/supervision/ports.ts';
 import type { PlannedWrite } from '#lib/shared/transaction.ts';
-import { getItem, commitWrites, put, putIfVersion, queryPartition, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
+import {
+  getItem,
+  commitWrites,
+  put,
+  putIfVersion,
+  queryPartition,
+  toItem,
+  type LabeledWrite,
+  type StoreTables,
+  updateIf,
+} from './dynamo.ts';
 import { keys } from './keys.ts';
 
 /**
@@ -92,26 +102,16 @@ export function supervisionStore(client: DynamoDBClient, tables: Pick<StoreTable
       outcome: Pick<ProofRecord, 'state' | 'receivedAt' | 'verifiedAt' | 'rejection' | 'quarantineKey'>,
     ): Promise<ProofRecord | undefined> {
       const fields = Object.entries(outcome).filter(([, v]) => v !== undefined);
-      try {
-        const out = await client.send(
-          new UpdateItemCommand({
-            TableName: tables.main,
-            Key: marshall(keys.proof(proof.orderId, proof.orderLineId, proof.proofId)),
-            UpdateExpression: `SET ${fields.map(([k]) => `#${k} = :${k}`).join(', ')}`,
-            ConditionExpression: '#state = :awaiting',
-            ExpressionAttributeNames: Object.fromEntries(fields.map(([k]) => [`#${k}`, k])),
-            ExpressionAttributeValues: marshall(
-              { ...Object.fromEntries(fields.map(([k, v]) => [`:${k}`, v])), ':awaiting': 'AWAITING_UPLOAD' },
-              { removeUndefinedValues: true },
-            ),
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return out.Attributes ? (strip(unmarshall(out.Attributes)) as unknown as ProofRecord) : undefined;
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return undefined;
-        throw error;
-      }
+      const updated = await updateIf(client, tables.main, keys.proof(proof.orderId, proof.orderLineId, proof.proofId), {
+        UpdateExpression: `SET ${fields.map(([k]) => `#${k} = :${k}`).join(', ')}`,
+        ConditionExpression: '#state = :awaiting',
+        ExpressionAttributeNames: Object.fromEntries(fields.map(([k]) => [`#${k}`, k])),
+        ExpressionAttributeValues: marshall(
+          { ...Object.fromEntries(fields.map(([k, v]) => [`:${k}`, v])), ':awaiting': 'AWAITING_UPLOAD' },
+          { removeUndefinedValues: true },
+        ),
+      });
+      return updated ? (strip(unmarshall(updated)) as unknown as ProofRecord) : undefined;
     },
 
     commit: (writes: readonly PlannedWrite[]) => commitWrites(client, writes),

@@ -1,7 +1,7 @@
-import { ConditionalCheckFailedException, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
-import { batchGet, commitWrites, DUE_INDEX, put, queryItems, toItem, type LabeledWrite } from './dynamo.ts';
+import { batchGet, commitWrites, DUE_INDEX, put, queryItems, toItem, type LabeledWrite, updateIf } from './dynamo.ts';
 import { usageBillAttributes } from './billingStore.ts';
 import { keys, type Key } from './keys.ts';
 import {
@@ -73,19 +73,8 @@ function toCorrection(item: Record<string, AttributeValue>): UsageCorrection {
 export function usageStore(client: DynamoDBClient, table: string): UsageLedger {
   const windowKey = (w: { instanceId: string; beginTime: string }): Key => keys.usageWindow(w.instanceId, w.beginTime);
 
-  /** A conditional update; false when the condition did not hold. */
-  async function updateIf(
-    key: Key,
-    update: Omit<ConstructorParameters<typeof UpdateItemCommand>[0], 'TableName' | 'Key'>,
-  ): Promise<Record<string, AttributeValue> | false> {
-    try {
-      const out = await client.send(new UpdateItemCommand({ TableName: table, Key: marshall(key), ReturnValues: 'ALL_NEW', ...update }));
-      return out.Attributes ?? {};
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
-  }
+  const updateWindow = (w: { instanceId: string; beginTime: string }, update: Parameters<typeof updateIf>[3]) =>
+    updateIf(client, table, windowKey(w), update);
 
   return {
     /** Which of these (instanceId, clientRef) pairs are already taken; keys of the answer are `${instanceId}\n${clientRef}`. */
@@ -212,7 +201,7 @@ export function usageStore(client: DynamoDBClient, table: string): UsageLedger {
      * stops reports from joining the window. Undefined if the window was not OPEN any more.
      */
     async seal(w: UsageWindow, sealed: { meteringSn: string; recordTime: string; at: string }): Promise<UsageWindow | undefined> {
-      const out = await updateIf(windowKey(w), {
+      const out = await updateWindow(w, {
         UpdateExpression: 'SET usageState = :pushing, meteringSn = :sn, recordTime = :recordTime, pushedUnits = units, updatedAt = :at',
         ConditionExpression: 'usageState = :open',
         ExpressionAttributeValues: marshall({
@@ -223,14 +212,14 @@ export function usageStore(client: DynamoDBClient, table: string): UsageLedger {
           ':at': sealed.at,
         }),
       });
-      return out === false ? undefined : toWindow(out);
+      return out === undefined ? undefined : toWindow(out);
     },
 
     /** PUSHING → ACCEPTED for the record with this metering_sn; leaves the `due` index, enters the `bill` index. */
     async accept(w: UsageWindow, verdict: { duplicate: boolean; at: string }): Promise<boolean> {
       // Accepted usage is settlement's input: listed in the `bill` index by its acceptance (billingStore.ts).
       const bill = usageBillAttributes(w.instanceId, w.beginTime, verdict.at);
-      const out = await updateIf(windowKey(w), {
+      const out = await updateWindow(w, {
         UpdateExpression:
           'SET usageState = :accepted, acceptedAt = :at, duplicate = :duplicate, updatedAt = :at, billShard = :billShard, billAt = :billAt REMOVE dueKind, dueAt, nextAttemptAt, lastError',
         ConditionExpression: 'usageState = :pushing AND meteringSn = :sn',
@@ -244,12 +233,12 @@ export function usageStore(client: DynamoDBClient, table: string): UsageLedger {
           ':billAt': bill.billAt,
         }),
       });
-      return out !== false;
+      return out !== undefined;
     },
 
     /** PUSHING → REJECTED with the marketplace's (or our pre-check's) reason; leaves the `due` index. */
     async reject(w: UsageWindow, rejection: { code: string; message: string }, at: string): Promise<boolean> {
-      const out = await updateIf(windowKey(w), {
+      const out = await updateWindow(w, {
         UpdateExpression: 'SET usageState = :rejected, rejection = :rejection, updatedAt = :at REMOVE dueKind, dueAt, nextAttemptAt',
         ConditionExpression: 'usageState = :pushing AND meteringSn = :sn',
         ExpressionAttributeValues: marshall({
@@ -260,12 +249,12 @@ export function usageStore(client: DynamoDBClient, table: string): UsageLedger {
           ':at': at,
         }),
       });
-      return out !== false;
+      return out !== undefined;
     },
 
     /** Stays PUSHING (same metering_sn); the next run after `nextAttemptAt` sends it again. */
     async retryLater(w: UsageWindow, retry: { nextAttemptAt: string; lastError: string; at: string }): Promise<boolean> {
-      const out = await updateIf(windowKey(w), {
+      const out = await updateWindow(w, {
         UpdateExpression: 'SET nextAttemptAt = :next, lastError = :error, updatedAt = :at ADD attempts :one',
         ConditionExpression: 'usageState = :pushing AND meteringSn = :sn',
         ExpressionAttributeValues: marshall({
@@ -277,7 +266,7 @@ export function usageStore(client: DynamoDBClient, table: string): UsageLedger {
           ':one': 1,
         }),
       });
-      return out !== false;
+      return out !== undefined;
     },
 
     /** Running totals (0.0001 units) of up to 100 instances; instances without usage are absent. */
