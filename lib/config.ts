@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { assertWebhookUrl } from '#lib/provisioning/webhook.ts';
-import { parseBillColumns } from '#lib/settlement/billComparison.ts';
+import { assertWebhookUrl } from '#lib/provisioning/webhookUrl.ts';
+import { parseBillColumns } from '#lib/settlement/billColumns.ts';
 import type { SupervisionSettings } from '#lib/settlement/billingFacts.ts';
 import type { SettlementSettings } from '#lib/settlement/model.ts';
 import { parseFeeShares, parsePrices, parseProofKinds, parseTimeZone } from '#lib/settlement/settings.ts';

@@ -3,7 +3,7 @@ import { requireSetting, type Config } from '#lib/config.ts';
 import { openApiClientFor } from '#lib/koogallery/openApi/fromConfig.ts';
 import type { Log } from '#lib/log.ts';
 import { secretLoader } from '#lib/secrets.ts';
-import { billingRecorderFor } from '#lib/settlement/deps.ts';
+import { billingRecorderFor } from '#lib/settlement/billingDeps.ts';
 import { instanceStore } from '#lib/store/instanceStore.ts';
 import { outboxStore } from '#lib/store/outboxStore.ts';
 import { orderQueryVia, templateAdapter, webhookAdapter } from './adapters.ts';

@@ -5,6 +5,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import { readCapped } from '#lib/http/readCapped.ts';
+import { assertWebhookUrl } from './webhookUrl.ts';
 import type { AppInfo } from '#lib/instances/model.ts';
 
 export const WEBHOOK_EVENT_TYPES = [
@@ -198,23 +199,6 @@ export interface WebhookClientConfig {
 
 export interface WebhookClient {
   deliver(event: WebhookEvent): Promise<WebhookOutcome>;
-}
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
-
-/** Throws, with a message naming the rule, unless the URL may receive webhooks. Never echoes path or query. */
-export function assertWebhookUrl(value: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new Error('webhook URL is not a valid absolute URL');
-  }
-  const where = `${url.protocol}//${url.host}`;
-  if (url.username || url.password) throw new Error(`webhook URL must not contain credentials (${where})`);
-  if (url.protocol === 'https:') return url;
-  if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) return url;
-  throw new Error(`webhook URL must use https: (http: is allowed only for 127.0.0.1, ::1 and localhost), got ${where}`);
 }
 
 /** One line, no control characters, at most 200 characters: safe to put in a reason and a log. */

@@ -1,12 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { requireSetting, settlementSettings, supervisionSettings, type Config } from '#lib/config.ts';
+import { requireSetting, settlementSettings, type Config } from '#lib/config.ts';
 import type { Log } from '#lib/log.ts';
 import { billingStore } from '#lib/store/billingStore.ts';
 import { instanceStore } from '#lib/store/instanceStore.ts';
 import { s3Client, sqsClient } from '#lib/aws/clients.ts';
 import { statementStore } from '#lib/store/statementStore.ts';
-import { supervisionStore } from '#lib/store/supervisionStore.ts';
-import { billingRecorder, type BillingRecorder } from './billingFacts.ts';
 import { statementFiles } from './files.ts';
 import type { SettlementDeps } from './ports.ts';
 import { sqsSettlementQueue } from './queue.ts';
@@ -26,16 +24,4 @@ export function settlementDeps(cfg: Config, options: { dynamo: DynamoDBClient; l
     now: options.now ?? Date.now,
     log: options.log,
   };
-}
-
-/** The recorder from the configuration: the provisioning worker's and the supervision flows' (one per container). */
-export function billingRecorderFor(cfg: Config, dynamo: DynamoDBClient): BillingRecorder {
-  const tables = { main: cfg.MAIN_TABLE };
-  return billingRecorder({
-    billing: billingStore(dynamo, tables),
-    supervision: supervisionStore(dynamo, tables),
-    supervisionSettings: supervisionSettings(cfg),
-    timeZone: cfg.SETTLEMENT_TIME_ZONE,
-    currency: cfg.SETTLEMENT_CURRENCY,
-  });
 }

@@ -1,6 +1,6 @@
 import { requireSetting, type Config } from '#lib/config.ts';
 import { log as defaultLog, type Log } from '#lib/log.ts';
-import { billingRecorderFor } from '#lib/settlement/deps.ts';
+import { billingRecorderFor } from '#lib/settlement/billingDeps.ts';
 import { dynamoClient, presigningS3Client, s3Client } from '#lib/aws/clients.ts';
 import { instanceStore } from '#lib/store/instanceStore.ts';
 import { supervisionStore } from '#lib/store/supervisionStore.ts';

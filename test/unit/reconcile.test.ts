@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StatementLine } from '#lib/settlement/model.ts';
-import {
-  BillFormatError,
-  billRows,
-  DEFAULT_BILL_COLUMNS,
-  parseBillColumns,
-  parseCsvRecords,
-  reconcile,
-  type BillRow,
-} from '#lib/settlement/billComparison.ts';
+import { BillFormatError, DEFAULT_BILL_COLUMNS, parseBillColumns } from '#lib/settlement/billColumns.ts';
+import { billRows, parseCsvRecords, reconcile, type BillRow } from '#lib/settlement/billComparison.ts';
 
 /** Reconciliation: the marketplace's bill export (CSV) against our statement. */
 

@@ -6,13 +6,13 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   appInfoResponseSchema,
-  assertWebhookUrl,
   verifyWebhookSignature,
   webhookClient,
   webhookEventSchema,
   webhookSignatureHeader,
   type WebhookEvent,
 } from '#lib/provisioning/webhook.ts';
+import { assertWebhookUrl } from '#lib/provisioning/webhookUrl.ts';
 
 const SECRET = 'whsec-test-0123456789abcdef';
 const T = 1_767_225_600_000; // 2026-01-01T00:00:00Z
