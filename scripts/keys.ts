@@ -15,7 +15,7 @@ import { ApiKeyError, SCOPES, type Scope, type SellerKey } from '#lib/seller-api
 import type { ApiKeyStore } from '#lib/seller-api/ports.ts';
 import { apiKeyStore } from '#lib/store/apiKeyStore.ts';
 import { dynamoClient } from '#lib/aws/clients.ts';
-import { consoleOutput, parseCommandLine, runIfMain, usageError as cliUsageError, type CliOutput } from './local/cli.ts';
+import { cliEnvironment, consoleOutput, parseCommandLine, runIfMain, type CliOutput } from './local/cli.ts';
 
 export const USAGE = `Usage:
   keys create --name <name> --scopes <scope>[,<scope>...]
@@ -60,19 +60,9 @@ export async function runKeysCli(
   nowMs: number,
   io: CliOutput = consoleOutput,
 ): Promise<number> {
-  const usageError = (message: string) => cliUsageError(io, USAGE, message);
-  const line = parseCommandLine(
-    argv,
-    {
-      name: { type: 'string' },
-      scopes: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    USAGE,
-    io,
-  );
+  const line = parseCommandLine(argv, { name: { type: 'string' }, scopes: { type: 'string' } }, USAGE, io);
   if (!line.ok) return line.exitCode;
-  const { command, target: target, values } = line;
+  const { command, target, values, usageError } = line;
   const hasOptions = values.name !== undefined || values.scopes !== undefined;
 
   switch (command) {
@@ -146,12 +136,9 @@ const envSchema = z.object({
 });
 
 async function main(): Promise<number> {
-  const env = envSchema.safeParse(process.env);
-  if (!env.success) {
-    console.error(`error: ${env.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
-    return 2;
-  }
-  const table = env.data.MAIN_TABLE;
+  const env = cliEnvironment(envSchema);
+  if (!env) return 2;
+  const table = env.MAIN_TABLE;
   return runKeysCli(process.argv.slice(2), () => apiKeyStore(dynamoClient(), table), Date.now());
 }
 

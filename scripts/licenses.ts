@@ -20,7 +20,7 @@ import { commitWrites } from '#lib/store/dynamo.ts';
 import { testExpiry } from '#lib/shared/testData.ts';
 import type { LicenseStore } from '#lib/licenses/ports.ts';
 import { licenseStore } from '#lib/store/licenseStore.ts';
-import { consoleOutput, parseCommandLine, runIfMain, usageError as cliUsageError, type CliOutput } from './local/cli.ts';
+import { cliEnvironment, consoleOutput, parseCommandLine, runIfMain, type CliOutput } from './local/cli.ts';
 
 export const USAGE = `Usage:
   licenses register <code> [--order <orderId>] [--line <orderLineId>] [--product <productId>] [--expire yyyyMMddHHmmss] [--test]
@@ -133,7 +133,6 @@ export async function runLicensesCli(
   io: CliOutput = consoleOutput,
   testTtlDays: number = TEST_LICENSE_TTL_DAYS,
 ): Promise<number> {
-  const usageError = (message: string) => cliUsageError(io, USAGE, message);
   const line = parseCommandLine(
     argv,
     {
@@ -142,13 +141,12 @@ export async function runLicensesCli(
       product: { type: 'string' },
       expire: { type: 'string' },
       test: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
     USAGE,
     io,
   );
   if (!line.ok) return line.exitCode;
-  const { command, target: code, values } = line;
+  const { command, target: code, values, usageError } = line;
 
   switch (command) {
     case 'register': {
@@ -202,18 +200,15 @@ const envSchema = z.object({
 });
 
 async function main(): Promise<number> {
-  const env = envSchema.safeParse(process.env);
-  if (!env.success) {
-    console.error(`error: ${env.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
-    return 2;
-  }
-  const table = env.data.MAIN_TABLE;
+  const env = cliEnvironment(envSchema);
+  if (!env) return 2;
+  const table = env.MAIN_TABLE;
   return runLicensesCli(
     process.argv.slice(2),
     () => licenseCliStore(dynamoClient(), table),
     Date.now(),
     consoleOutput,
-    env.data.TEST_INSTANCE_TTL_DAYS,
+    env.TEST_INSTANCE_TTL_DAYS,
   );
 }
 

@@ -18,7 +18,7 @@ import { sleep } from '#lib/shared/time.ts';
 import { isIsoInstant } from '#lib/supervision/stateMachine.ts';
 import { PROOF_KINDS, type ProofKind } from '#lib/supervision/proofs.ts';
 import { SNIFF_HEAD_BYTES, SNIFFED_TYPES, sniffContentType } from '#lib/supervision/sniff.ts';
-import { consoleOutput, parseCommandLine, runIfMain, usageError as cliUsageError, type CliOutput } from './local/cli.ts';
+import { consoleOutput, parseCommandLine, runIfMain, type CliOutput } from './local/cli.ts';
 
 export const USAGE = `Usage:
   proofs upload --order <orderId> --line <orderLineId> --kind <kind> [--service-start <iso>]
@@ -107,7 +107,6 @@ export async function runProofsCli(
   io: CliOutput = consoleOutput,
   deps: ProofsCliDeps = defaultDeps,
 ): Promise<number> {
-  const usageError = (message: string) => cliUsageError(io, USAGE, message);
   const line = parseCommandLine(
     argv,
     {
@@ -119,13 +118,12 @@ export async function runProofsCli(
       url: { type: 'string' },
       key: { type: 'string' },
       timeout: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
     USAGE,
     io,
   );
   if (!line.ok) return line.exitCode;
-  const { command, target, values } = line;
+  const { command, target, values, usageError } = line;
   if (command !== 'upload' && command !== 'show') return usageError(`unknown command ${JSON.stringify(command)}`);
   if (!values.order) return usageError(`${command} needs --order`);
   if (!values.line) return usageError(`${command} needs --line`);

@@ -11,27 +11,20 @@
 import * as z from 'zod';
 import { redrive } from '#lib/outbox/redrive.ts';
 import { sqsClient } from '#lib/aws/clients.ts';
-import { consoleOutput, parseCommandLine, runIfMain, type CliOutput } from './local/cli.ts';
+import { cliEnvironment, consoleOutput, parseCommandLine, runIfMain, type CliOutput } from './local/cli.ts';
 
 export const USAGE = `Usage:
   redrive [--dry-run] [--max <n>]`;
 
 export async function runRedriveCli(argv: readonly string[], queueUrl: string, io: CliOutput = consoleOutput): Promise<number> {
   // parseCommandLine wants a command: "move" is implied.
-  const line = parseCommandLine(
-    ['move', ...argv],
-    { 'dry-run': { type: 'boolean' }, max: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    USAGE,
-    io,
-  );
+  const line = parseCommandLine(['move', ...argv], { 'dry-run': { type: 'boolean' }, max: { type: 'string' } }, USAGE, io);
   if (!line.ok) return line.exitCode;
   const max = line.values.max === undefined ? undefined : Number(line.values.max);
   if (line.target !== undefined || (max !== undefined && (!Number.isInteger(max) || max <= 0))) {
-    io.err(
-      `error: ${line.target !== undefined ? `unexpected argument ${JSON.stringify(line.target)}` : '--max must be a positive integer'}`,
+    return line.usageError(
+      line.target !== undefined ? `unexpected argument ${JSON.stringify(line.target)}` : '--max must be a positive integer',
     );
-    io.err(USAGE);
-    return 2;
   }
   const dryRun = line.values['dry-run'] ?? false;
   const summary = await redrive(sqsClient(), queueUrl, { ...(max !== undefined ? { max } : {}), dryRun });
@@ -47,10 +40,7 @@ export async function runRedriveCli(argv: readonly string[], queueUrl: string, i
 const envSchema = z.object({ PROVISIONING_QUEUE_URL: z.url({ error: 'must be set (the provisioning queue URL)' }) });
 
 runIfMain(import.meta.url, async () => {
-  const env = envSchema.safeParse(process.env);
-  if (!env.success) {
-    console.error(`error: ${env.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
-    return 2;
-  }
-  return runRedriveCli(process.argv.slice(2), env.data.PROVISIONING_QUEUE_URL);
+  const env = cliEnvironment(envSchema);
+  if (!env) return 2;
+  return runRedriveCli(process.argv.slice(2), env.PROVISIONING_QUEUE_URL);
 });

@@ -206,6 +206,18 @@ interface MockTerms {
   productName: string;
 }
 
+/** The monthly subscription the trial-to-formal, unsubscribe and renewal orders are about. */
+const MONTHLY: Omit<MockTerms, 'orderType'> = {
+  chargingMode: 'PERIOD',
+  period: { type: 'month', number: 1 },
+  trialFlag: '0',
+  amount: '100.00',
+  productId: 'OFFI758576253042421765',
+  skuCode: 'ae7b6f9d-d08c-4b1f-8d64-5fc07b8c9da6',
+  linearValue: 5,
+  productName: 'Demo SaaS (monthly)',
+};
+
 const MOCK_TERMS: Record<MockOrderId, MockTerms> = {
   MOCKPERIODYEARNEW: {
     orderType: 'NEW',
@@ -260,39 +272,9 @@ const MOCK_TERMS: Record<MockOrderId, MockTerms> = {
     linearValue: 5,
     productName: 'Demo SaaS (trial)',
   },
-  MOCKMONTYTRIALTOFORMAL: {
-    orderType: 'TRIAL_TO_FORMAL',
-    chargingMode: 'PERIOD',
-    period: { type: 'month', number: 1 },
-    trialFlag: '0',
-    amount: '100.00',
-    productId: 'OFFI758576253042421765',
-    skuCode: 'ae7b6f9d-d08c-4b1f-8d64-5fc07b8c9da6',
-    linearValue: 5,
-    productName: 'Demo SaaS (monthly)',
-  },
-  MOCKMONTYUNSUBSCRIBE: {
-    orderType: 'UNSUBSCRIBE',
-    chargingMode: 'PERIOD',
-    period: { type: 'month', number: 1 },
-    trialFlag: '0',
-    amount: '100.00',
-    productId: 'OFFI758576253042421765',
-    skuCode: 'ae7b6f9d-d08c-4b1f-8d64-5fc07b8c9da6',
-    linearValue: 5,
-    productName: 'Demo SaaS (monthly)',
-  },
-  MOCKMONTYRENEW: {
-    orderType: 'RENEW',
-    chargingMode: 'PERIOD',
-    period: { type: 'month', number: 1 },
-    trialFlag: '0',
-    amount: '100.00',
-    productId: 'OFFI758576253042421765',
-    skuCode: 'ae7b6f9d-d08c-4b1f-8d64-5fc07b8c9da6',
-    linearValue: 5,
-    productName: 'Demo SaaS (monthly)',
-  },
+  MOCKMONTYTRIALTOFORMAL: { orderType: 'TRIAL_TO_FORMAL', ...MONTHLY },
+  MOCKMONTYUNSUBSCRIBE: { orderType: 'UNSUBSCRIBE', ...MONTHLY },
+  MOCKMONTYRENEW: { orderType: 'RENEW', ...MONTHLY },
   MOCKMONTYCHANGE: {
     orderType: 'CHANGE',
     chargingMode: 'PERIOD',

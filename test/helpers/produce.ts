@@ -70,9 +70,14 @@ export function lambdaContext(correlationId: string): Context {
 }
 
 /** Invokes the real produce handler with an HTTP API event. */
-export async function invokeRaw(rawBody: string, query: Record<string, string | undefined>): Promise<ProduceResponse> {
+export function invokeRaw(rawBody: string, query: Record<string, string | undefined>): Promise<ProduceResponse> {
+  return invokeEvent(httpEvent(rawBody, query));
+}
+
+/** Invokes the real produce handler with this event, under a fresh correlation id. */
+export async function invokeEvent(event: APIGatewayProxyEventV2): Promise<ProduceResponse> {
   const correlationId = randomUUID();
-  const result = (await handler(httpEvent(rawBody, query), lambdaContext(correlationId))) as APIGatewayProxyStructuredResultV2;
+  const result = (await handler(event, lambdaContext(correlationId))) as APIGatewayProxyStructuredResultV2;
   const raw = String(result.body);
   return {
     status: result.statusCode ?? 0,

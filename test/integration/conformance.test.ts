@@ -258,9 +258,8 @@ describe('against broken servers', () => {
   });
 
   it('a server answering 000004 for a while is polled until it is ready', async () => {
-    let queries = 0;
-    const url = await proxy((reply, received) => {
-      if (!received.body.includes('"queryInstance"') || ++queries > 2) return reply;
+    /** A signed 000004 ("request is processing") answer. */
+    const processingAnswer = (): Reply => {
       const body = JSON.stringify({ resultCode: '000004', resultMsg: 'request is processing' });
       return {
         status: 200,
@@ -270,6 +269,11 @@ describe('against broken servers', () => {
         ],
         body,
       };
+    };
+    let queries = 0;
+    const url = await proxy((reply, received) => {
+      if (!received.body.includes('"queryInstance"') || ++queries > 2) return reply;
+      return processingAnswer();
     });
     const [result] = await runConformance({ url, key: TEST_KEY, only: ['act.query'] });
     expect(result, result?.detail).toMatchObject({ ok: true, resultCode: '000000' });
@@ -277,15 +281,7 @@ describe('against broken servers', () => {
 
     const stuck = await proxy((reply, received) => {
       if (!received.body.includes('"queryInstance"')) return reply;
-      const body = JSON.stringify({ resultCode: '000004', resultMsg: 'request is processing' });
-      return {
-        status: 200,
-        headers: [
-          ['Content-Type', 'application/json;charset=UTF-8'],
-          ['Body-Sign', bodySignHeader(TEST_KEY, body)],
-        ],
-        body,
-      };
+      return processingAnswer();
     });
     const [late] = await runConformance({ url: stuck, key: TEST_KEY, only: ['act.query'], provisioningWaitMs: 1_200 });
     expect(late).toMatchObject({ ok: false, resultCode: '000004' });

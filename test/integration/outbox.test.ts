@@ -11,6 +11,7 @@ import { dynamoClient } from '#lib/aws/clients.ts';
 import { outboxStore } from '#lib/store/outboxStore.ts';
 import { sqsEvent } from '../helpers/localStack.ts';
 import { env, lambdaContext, produceDeps, uniqueId } from '../helpers/produce.ts';
+import { goneInstanceEvent } from '../helpers/instances.ts';
 import { signedQuery } from '../helpers/signing.ts';
 
 /** Transaction + outbox: an event the send after commit lost is re-sent by the sweep and handled once. */
@@ -74,15 +75,7 @@ describe('outbox relay', () => {
       awsRegion: 'us-east-1',
     };
     // An event for an instance that no longer exists (a purged test instance) is done, not retried.
-    const gone: LifecycleEvent = {
-      eventId: 'gone:2',
-      type: 'instance.frozen',
-      instanceId: uniqueId('gone'),
-      version: 2,
-      state: 'FROZEN',
-      occurredAt: new Date().toISOString(),
-      test: true,
-    };
+    const gone = goneInstanceEvent();
     const result = await provision(
       {
         Records: [

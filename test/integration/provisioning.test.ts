@@ -15,6 +15,7 @@ import { outboxStore } from '#lib/store/outboxStore.ts';
 import { startFakeOpenApi, type FakeOpenApi, type FakeOrder } from '../../scripts/local/fake-openapi.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../scripts/local/webhook-receiver.ts';
 import { env, produceAsync, store, uniqueId } from '../helpers/produce.ts';
+import { goneInstanceEvent } from '../helpers/instances.ts';
 
 /**
  * The provisioning worker against real services: DynamoDB Local, the fake Open API (AK/SK verified) and the
@@ -317,15 +318,7 @@ describe('asynchronous provisioning', () => {
   });
 
   it('skips events of instances that no longer exist and of provisioning that never happened', async () => {
-    const gone: LifecycleEvent = {
-      eventId: 'gone:2',
-      type: 'instance.frozen',
-      instanceId: uniqueId('gone'),
-      version: 2,
-      state: 'FROZEN',
-      occurredAt: new Date().toISOString(),
-      test: true,
-    };
+    const gone = goneInstanceEvent();
     expect(await handleLifecycleEvent(gone, worker())).toBe('skipped');
     const { instanceId, event } = await newInstance(uniqueId('CS'));
     expect(await handleLifecycleEvent(event, worker())).toBe('failed');

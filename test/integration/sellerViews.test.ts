@@ -3,8 +3,6 @@ import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import type { Instance, InstanceState } from '#lib/instances/model.ts';
-import { createInstance } from '#lib/instances/stateMachine.ts';
-import { eventFor } from '#lib/outbox/events.ts';
 import { dynamoClient } from '#lib/aws/clients.ts';
 import { InvalidCursorError } from '#lib/store/cursor.ts';
 import type { AuditRecord } from '#lib/audit/records.ts';
@@ -12,6 +10,7 @@ import { keys } from '#lib/store/keys.ts';
 import { InvalidQueryError, type ListInstancesQuery, type ListMessagesQuery, type Page } from '#lib/seller-api/ports.ts';
 import { sellerViews } from '#lib/store/sellerViews.ts';
 import { call, env, store, uniqueId } from '../helpers/produce.ts';
+import { storedInstance } from '../helpers/instances.ts';
 
 /**
  * The seller API's read side against DynamoDB Local. The tables are shared with the other test files, so every
@@ -22,38 +21,9 @@ import { call, env, store, uniqueId } from '../helpers/produce.ts';
 const views = () => sellerViews(dynamoClient(), { main: env('MAIN_TABLE'), audit: env('AUDIT_TABLE') });
 const cursorOf = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 
-/** An instance written straight through the store (no outbox event), created `ageSeconds` ago. */
-async function seedInstance(
-  productId: string,
-  ageSeconds: number,
-  options: { state?: InstanceState; test?: boolean } = {},
-): Promise<Instance> {
-  const orderId = uniqueId('CS');
-  const instanceId = uniqueId('view');
-  const at = new Date(Date.now() - ageSeconds * 1000).toISOString();
-  const { instance, entry } = createInstance(
-    {
-      instanceId,
-      orderId,
-      orderLineId: `${orderId}-000001`,
-      businessId: instanceId,
-      test: options.test ?? false,
-      state: options.state ?? 'ACTIVE',
-    },
-    at,
-  );
-  instance.productId = productId;
-  const writes = store().createInstance(
-    instance,
-    entry,
-    eventFor(instance, entry, 'instance.created'),
-    Math.floor(Date.now() / 1000),
-    undefined,
-  );
-  const result = await store().commit(writes.filter((w) => w.label !== 'outbox'));
-  expect(result.ok).toBe(true);
-  return instance;
-}
+/** An instance of a product written straight through the store (no outbox event), created `ageSeconds` ago. */
+const seedInstance = (productId: string, ageSeconds: number, options: { state?: InstanceState; test?: boolean } = {}): Promise<Instance> =>
+  storedInstance('view', { productId, ...options }, new Date(Date.now() - ageSeconds * 1000).toISOString());
 
 /** Every page of a listing, following the cursors. */
 async function allPages<T>(list: (cursor?: string) => Promise<Page<T>>, limit: number): Promise<{ items: T[]; pages: number }> {

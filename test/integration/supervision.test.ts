@@ -10,9 +10,7 @@ import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, supervisionSettings } from '#lib/config.ts';
 import type { Instance, OrderTerms } from '#lib/instances/model.ts';
-import { createInstance } from '#lib/instances/stateMachine.ts';
 import type { Log } from '#lib/log.ts';
-import { eventFor } from '#lib/outbox/events.ts';
 import { handleSellerRequest, type RouterContext } from '#lib/seller-api/router.ts';
 import { supervisionRoutes, type SupervisionRouteDeps } from '#lib/seller-api/routes/supervision.ts';
 import { billingRecorder } from '#lib/settlement/billingFacts.ts';
@@ -29,7 +27,8 @@ import { newSupervision } from '#lib/supervision/stateMachine.ts';
 import { runProofsCli } from '../../scripts/proofs.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/emulators.ts';
 import { startS3Gateway, type S3Gateway } from '../../scripts/local/s3-gateway.ts';
-import { env, store, uniqueId } from '../helpers/produce.ts';
+import { env, uniqueId } from '../helpers/produce.ts';
+import { storedInstance } from '../helpers/instances.ts';
 import { keys, sellerKey } from '../helpers/seller.ts';
 
 /**
@@ -149,23 +148,9 @@ interface Line {
 
 /** An instance of a product provisioned as the worker does it: order line claim, then the recorder's writes. */
 async function provisioned(productId: string): Promise<Line> {
-  const orderId = uniqueId('CS');
-  const orderLineId = `${orderId}-000001`;
-  const instanceId = uniqueId('sup');
   const at = new Date().toISOString();
-  const { instance, entry } = createInstance(
-    { instanceId, orderId, orderLineId, businessId: instanceId, test: false, state: 'ACTIVE' },
-    at,
-  );
-  instance.productId = productId;
-  const writes = store().createInstance(
-    instance,
-    entry,
-    eventFor(instance, entry, 'instance.created'),
-    Math.floor(Date.now() / 1000),
-    undefined,
-  );
-  expect((await store().commit(writes.filter((w) => w.label !== 'outbox'))).ok).toBe(true);
+  const instance = await storedInstance('sup', { productId }, at);
+  const { orderId, orderLineId } = instance;
   const order: OrderTerms = { orderId, orderLineId, productId, amount: '100.00', currency: 'CNY', chargingMode: 'PERIOD' };
   const cfg = parseConfig({
     ...process.env,

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Instance } from '#lib/instances/model.ts';
-import { createInstance } from '#lib/instances/stateMachine.ts';
 import { openApiClient } from '#lib/koogallery/openApi/client.ts';
-import { eventFor } from '#lib/outbox/events.ts';
 import { auditLog } from '#lib/store/auditLog.ts';
 import { dynamoClient } from '#lib/aws/clients.ts';
 import { usageStore } from '#lib/store/usageStore.ts';
@@ -12,6 +10,7 @@ import { ingestUsage } from '#lib/usage/ingest.ts';
 import { pushUsage, type PushSummary } from '#lib/usage/push.ts';
 import { startFakeOpenApi, type FakeOpenApi } from '../../scripts/local/fake-openapi.ts';
 import { call, env, store, uniqueId } from '../helpers/produce.ts';
+import { storedInstance } from '../helpers/instances.ts';
 import { keys, seller, sellerKey } from '../helpers/seller.ts';
 
 /**
@@ -59,31 +58,7 @@ async function meteredInstance(productId = PRODUCT, fields: Partial<Instance> = 
 }
 
 /** An instance written through the store, for states and order terms newInstance cannot give. */
-async function seededInstance(fields: Partial<Instance>): Promise<Instance> {
-  const orderId = uniqueId('CS');
-  const instanceId = uniqueId('use');
-  const { instance, entry } = createInstance(
-    {
-      instanceId,
-      orderId,
-      orderLineId: `${orderId}-000001`,
-      businessId: instanceId,
-      test: fields.test ?? false,
-      state: fields.state ?? 'ACTIVE',
-    },
-    new Date().toISOString(),
-  );
-  Object.assign(instance, fields);
-  const writes = store().createInstance(
-    instance,
-    entry,
-    eventFor(instance, entry, 'instance.created'),
-    Math.floor(Date.now() / 1000),
-    undefined,
-  );
-  expect((await store().commit(writes.filter((w) => w.label !== 'outbox'))).ok).toBe(true);
-  return instance;
-}
+const seededInstance = (fields: Partial<Instance>): Promise<Instance> => storedInstance('use', fields);
 
 const postUsage = (records: unknown[], key = usageKey) => seller('POST', '/seller/usage', { key, body: { records } });
 

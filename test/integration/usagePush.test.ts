@@ -19,6 +19,7 @@ import {
   type FakeOpenApi,
 } from '../../scripts/local/fake-openapi.ts';
 import { freePort } from '../../scripts/local/processes.ts';
+import { SPEC_USAGE_RECORD } from '../helpers/usageExample.ts';
 
 // Made-up keys, not Huawei's.
 const CREDS: ApigCredentials = { ak: 'FAKEAK0123456789ABCD', sk: 'fake-sk-0123456789-abcdef' };
@@ -295,14 +296,7 @@ describe('pushing usage to the fake Open API', () => {
     const at = Date.UTC(2022, 7, 9, 9, 15);
     const past = await startFakeOpenApi({ credentials: CREDS, accessKey: ACCESS_KEY, now: () => at });
     try {
-      const example: UsagePushRecord = {
-        instance_id: '7f141bf1-aec8-4859-8323-fb3a8ad50721',
-        record_time: '20220809T091000Z',
-        begin_time: '20220809T080000Z',
-        end_time: '20220809T090000Z',
-        usage_value: '99',
-        metering_sn: 'a1b2c3d4',
-      };
+      const example = SPEC_USAGE_RECORD;
       const pushAt = (base: FakeOpenApi, now: number) =>
         openApiClient({ baseUrl: base.url, credentials: async () => CREDS, accessKey: async () => ACCESS_KEY, now: () => now });
       // Signed with today's clock: both signatures are outside the fake's window.

@@ -17,6 +17,7 @@ import {
   call,
   env,
   httpEvent,
+  invokeEvent,
   lambdaContext,
   produceDeps,
   store,
@@ -61,18 +62,7 @@ function v1Event(rawQueryString: string): APIGatewayProxyEventV2 {
 }
 
 /** Sends a raw V1 query string to the real handler. */
-async function invokeV1(rawQuery: string): Promise<ProduceResponse> {
-  const correlationId = randomUUID();
-  const result = (await handler(v1Event(rawQuery), lambdaContext(correlationId))) as APIGatewayProxyStructuredResultV2;
-  const raw = String(result.body);
-  return {
-    status: result.statusCode ?? 0,
-    headers: (result.headers ?? {}) as Record<string, string>,
-    raw,
-    json: JSON.parse(raw) as Record<string, unknown>,
-    correlationId,
-  };
-}
+const invokeV1 = (rawQuery: string): Promise<ProduceResponse> => invokeEvent(v1Event(rawQuery));
 
 /** A distinct millisecond per call, so identical parameters still make a fresh timeStamp (and authToken). */
 let lastMs = 0;

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { UsagePushRecord } from '#lib/koogallery/openApi/contract.ts';
 import { usageBody, usageSignature, verifyUsageSignature } from '#lib/koogallery/usageSignature.ts';
+import { SPEC_USAGE_RECORD } from '../helpers/usageExample.ts';
 
 // Spec §7.7 test vector (made-up key, not Huawei's).
 const KEY = 'testAccessKey-0123456789';
@@ -11,14 +12,7 @@ const BODY =
   '{"usage_records":[{"begin_time":"20220809T080000Z","end_time":"20220809T090000Z","instance_id":"7f141bf1-aec8-4859-8323-fb3a8ad50721","metering_sn":"a1b2c3d4","record_time":"20220809T091000Z","usage_value":"99"}]}';
 const SIGNATURE = 'vB73XAxY31yXnVc/qNZsZH7KpxlCzH//1IPu8NwM6Ig=';
 
-const RECORD: UsagePushRecord = {
-  instance_id: '7f141bf1-aec8-4859-8323-fb3a8ad50721',
-  record_time: '20220809T091000Z',
-  begin_time: '20220809T080000Z',
-  end_time: '20220809T090000Z',
-  usage_value: '99',
-  metering_sn: 'a1b2c3d4',
-};
+const RECORD = SPEC_USAGE_RECORD;
 
 /** The same fields in every rotation of their order. */
 function rotations(record: UsagePushRecord): UsagePushRecord[] {

@@ -9,9 +9,11 @@ import {
   type Broken,
   fixedValue,
   missingOrNull,
+  nonObjectBodyTries,
   type SellerTry,
   sha256Arb,
   supervisionPath,
+  supervisionPost,
   type TryBuild,
   unsupervisedLine,
 } from './sellerTries.ts';
@@ -199,30 +201,9 @@ export const proofRequestTries: fc.Arbitrary<TryBuild> = fc.oneof(
       let body = valid(ctx.fixture);
       for (const b of broken) body = withField(body, b.field, b.value(ctx.fixture));
       const line = anyLine(ctx, elsewhere, pick);
-      return {
-        method: 'POST',
-        path: supervisionPath(line, 'proofs'),
-        body: JSON.stringify(body),
-        statuses: [422],
-        ids: [line.orderId, line.orderLineId],
-      };
+      return supervisionPost(line, 'proofs', body, [422]);
     }),
-  fc
-    .tuple(
-      fc.jsonValue({ maxDepth: 3 }).filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)),
-      fc.boolean(),
-      fc.nat(),
-    )
-    .map(([value, elsewhere, pick]) => (ctx: BuildContext): SellerTry => {
-      const line = anyLine(ctx, elsewhere, pick);
-      return {
-        method: 'POST',
-        path: supervisionPath(line, 'proofs'),
-        body: JSON.stringify(value),
-        statuses: [422],
-        ids: [line.orderId, line.orderLineId],
-      };
-    }),
+  nonObjectBodyTries('proofs'),
 );
 
 /** A valid delivery-proof request, and a GET, for an order line without a supervision flow: 404. */
@@ -232,11 +213,5 @@ export const noFlowTries: fc.Arbitrary<TryBuild> = fc
     const line = unsupervisedLine(ctx, pick);
     return get
       ? { method: 'GET', path: supervisionPath(line, 'proofs'), statuses: [404], ids: [line.orderId, line.orderLineId] }
-      : {
-          method: 'POST',
-          path: supervisionPath(line, 'proofs'),
-          body: JSON.stringify(proof(ctx.fixture)),
-          statuses: [404],
-          ids: [line.orderId, line.orderLineId],
-        };
+      : supervisionPost(line, 'proofs', proof(ctx.fixture), [404]);
   });

@@ -31,6 +31,29 @@ export function unsupervisedLine(ctx: BuildContext, pick: number): Line {
 export const anyLine = (ctx: BuildContext, elsewhere: boolean, pick: number): Line =>
   elsewhere ? unsupervisedLine(ctx, pick) : ctx.fixture.supervised;
 
+/** A POST of `body` (as JSON) to an order line's proofs or transitions, and the statuses it may get. */
+export const supervisionPost = (line: Line, tail: 'proofs' | 'transitions', body: unknown, statuses: readonly number[]): SellerTry => ({
+  method: 'POST',
+  path: supervisionPath(line, tail),
+  body: JSON.stringify(body),
+  statuses,
+  ids: [line.orderId, line.orderLineId],
+});
+
+/** JSON that is not an object (null, a scalar, an array) as the body of a proof or transition, on any order line: 422. */
+export const nonObjectBodyTries = (tail: 'proofs' | 'transitions'): fc.Arbitrary<TryBuild> =>
+  fc
+    .tuple(
+      fc.jsonValue({ maxDepth: 3 }).filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)),
+      fc.boolean(),
+      fc.nat(),
+    )
+    .map(
+      ([value, elsewhere, pick]) =>
+        (ctx: BuildContext): SellerTry =>
+          supervisionPost(anyLine(ctx, elsewhere, pick), tail, value, [422]),
+    );
+
 /** A value for a field, or DELETE to leave the field out; some depend on the stack's limits. */
 export type Broken = { label: string; value: (fixture: Fixture) => unknown };
 export const fixedValue =

@@ -4,7 +4,15 @@ import { APPEAL_OUTCOMES } from '#lib/supervision/model.ts';
 import { anyText, blank, DELETE, loneSurrogate, overLong, smallWrongType, withField } from './arbitraries.ts';
 import type { Body, BuildContext } from './cases.ts';
 import { validProof } from './proofTries.ts';
-import { anyLine, proofIdArb, type SellerTry, supervisionPath, type TryBuild, unsupervisedLine } from './sellerTries.ts';
+import {
+  anyLine,
+  nonObjectBodyTries,
+  proofIdArb,
+  type SellerTry,
+  supervisionPost,
+  type TryBuild,
+  unsupervisedLine,
+} from './sellerTries.ts';
 
 const ACTIONS = ['startReview', 'accept', 'reject', 'openAppeal', 'closeAppeal'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -156,13 +164,7 @@ export const transitionTries: fc.Arbitrary<TryBuild> = fc.oneof(
   {
     arbitrary: validTransition.map((t) => (ctx: BuildContext): SellerTry => {
       const line = ctx.fixture.supervised;
-      return {
-        method: 'POST',
-        path: supervisionPath(line, 'transitions'),
-        body: JSON.stringify(t.body),
-        statuses: [t.onSupervised],
-        ids: [line.orderId, line.orderLineId],
-      };
+      return supervisionPost(line, 'transitions', t.body, [t.onSupervised]);
     }),
     weight: 4,
   },
@@ -170,13 +172,7 @@ export const transitionTries: fc.Arbitrary<TryBuild> = fc.oneof(
   {
     arbitrary: fc.tuple(validTransition, fc.nat()).map(([t, pick]) => (ctx: BuildContext): SellerTry => {
       const line = unsupervisedLine(ctx, pick);
-      return {
-        method: 'POST',
-        path: supervisionPath(line, 'transitions'),
-        body: JSON.stringify(t.body),
-        statuses: [404],
-        ids: [line.orderId, line.orderLineId],
-      };
+      return supervisionPost(line, 'transitions', t.body, [404]);
     }),
     weight: 2,
   },
@@ -184,13 +180,7 @@ export const transitionTries: fc.Arbitrary<TryBuild> = fc.oneof(
   {
     arbitrary: fc.tuple(reasonArb, fc.nat()).map(([reason, pick]) => (ctx: BuildContext): SellerTry => {
       const line = unsupervisedLine(ctx, pick);
-      return {
-        method: 'POST',
-        path: supervisionPath(line, 'transitions'),
-        body: JSON.stringify({ action: 'openAppeal', reason }),
-        statuses: [404],
-        ids: [line.orderId, line.orderLineId],
-      };
+      return supervisionPost(line, 'transitions', { action: 'openAppeal', reason }, [404]);
     }),
     weight: 1,
   },
@@ -201,33 +191,12 @@ export const transitionTries: fc.Arbitrary<TryBuild> = fc.oneof(
         let body = t.body;
         for (const b of breakers) body = b(body, t.action);
         const line = anyLine(ctx, elsewhere, pick);
-        return {
-          method: 'POST',
-          path: supervisionPath(line, 'transitions'),
-          body: JSON.stringify(body),
-          statuses: [422],
-          ids: [line.orderId, line.orderLineId],
-        };
+        return supervisionPost(line, 'transitions', body, [422]);
       }),
     weight: 4,
   },
   {
-    arbitrary: fc
-      .tuple(
-        fc.jsonValue({ maxDepth: 3 }).filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)),
-        fc.boolean(),
-        fc.nat(),
-      )
-      .map(([value, elsewhere, pick]) => (ctx: BuildContext): SellerTry => {
-        const line = anyLine(ctx, elsewhere, pick);
-        return {
-          method: 'POST',
-          path: supervisionPath(line, 'transitions'),
-          body: JSON.stringify(value),
-          statuses: [422],
-          ids: [line.orderId, line.orderLineId],
-        };
-      }),
+    arbitrary: nonObjectBodyTries('transitions'),
     weight: 1,
   },
 );
