@@ -8,6 +8,8 @@ import { v1Answer } from '#lib/koogallery/v1Answer.ts';
 import { verifyV1Request } from '#lib/koogallery/v1Auth.ts';
 import { sha256Hex } from '#lib/koogallery/signature.ts';
 import type { Log } from '#lib/log.ts';
+import { errorFields, errorName } from '#lib/shared/errors.ts';
+import { sleep } from '#lib/shared/time.ts';
 import type { EventPublisher } from '#lib/outbox/publisher.ts';
 import type { AuditRecord } from '#lib/audit/records.ts';
 import type { InstanceStore } from './ports.ts';
@@ -69,8 +71,6 @@ function parseBody(rawBody: string): JsonObject | undefined {
     return undefined;
   }
 }
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** V2: size, JSON, signature (spec §7.2), then the activity's schema. */
 function authenticateV2(
@@ -188,7 +188,7 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
         if (!(await store.nonceClaimed(verdict.keyId, verdict.nonce))) throw error;
         log.warn('commit answer lost; the write is durable', {
           correlationId: call.correlationId,
-          error: error instanceof Error ? error.name : String(error),
+          error: errorName(error),
         });
         return { ok: true } as const;
       }
@@ -236,7 +236,7 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
         if (!settled.ok && settled.conditionFailed.includes('nonce')) return await replayed();
         return finish(final, { attempt, conditionFailed: result.conditionFailed });
       }
-      await pause(Math.random() * 15 * attempt);
+      await sleep(Math.random() * 15 * attempt);
     }
     throw new Error(`could not commit after ${MAX_ATTEMPTS} attempts`);
   } catch (error) {
@@ -244,14 +244,14 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
     log.error('marketplace call failed', {
       correlationId: call.correlationId,
       activity: audit.activity,
-      error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+      error: errorFields(error),
     });
     try {
       await store.commit([auditWrite(given, 'internal error')]);
     } catch (auditError) {
       log.error('message log write failed', {
         correlationId: call.correlationId,
-        error: auditError instanceof Error ? auditError.name : String(auditError),
+        error: errorName(auditError),
       });
     }
     return { answer: given, signingKey };

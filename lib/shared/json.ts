@@ -3,8 +3,7 @@ import type * as z from 'zod';
 export type Parsed<T> = { ok: true; value: T } | { ok: false; issue: string };
 
 /** A zod error as one line: every issue with its path. */
-export const issuesText = (error: z.ZodError): string =>
-  error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; ');
+const issuesText = (error: z.ZodError): string => error.issues.map((i) => `${i.path.join('.') || '(message)'}: ${i.message}`).join('; ');
 
 /** A message body (a queue message, a stored event) parsed as JSON and checked by `schema`; or what is wrong with it. */
 export function parseJsonMessage<S extends z.ZodType>(body: string, schema: S): Parsed<z.infer<S>> {

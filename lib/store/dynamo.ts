@@ -1,6 +1,6 @@
 /**
- * Generic DynamoDB helpers every adapter in lib/store uses: labelled transactions, conditional puts, a
- * strongly consistent batch get and one paged query. Nothing here knows the table layout (that is keys.ts).
+ * Generic DynamoDB helpers every adapter in lib/store uses: labelled transactions, conditional puts and updates,
+ * consistent single and batch reads, and one paged query. Nothing here knows the table layout (that is keys.ts).
  */
 import {
   BatchGetItemCommand,
@@ -36,7 +36,7 @@ export interface StoreTables {
 }
 
 /** The writes a domain planned, as DynamoDB writes: every write a DynamoDB adapter plans carries its item. */
-export function dynamoWrites(writes: readonly PlannedWrite[]): LabeledWrite[] {
+function dynamoWrites(writes: readonly PlannedWrite[]): LabeledWrite[] {
   return writes.map((w) => {
     if (!('write' in w)) throw new TypeError(`write '${w.label}' was not planned by a DynamoDB adapter`);
     return w as LabeledWrite;
@@ -210,7 +210,7 @@ export function queryPartition(client: DynamoDBClient, table: string, pk: string
 }
 
 /** An item's own fields: without its keys, type and TTL. */
-export function withoutBookkeeping(item: Item): Record<string, unknown> {
+function withoutBookkeeping(item: Item): Record<string, unknown> {
   const { pk: _pk, sk: _sk, type: _type, expiresAt: _exp, ...fields } = unmarshall(item);
   return fields;
 }

@@ -5,6 +5,7 @@ import { batchGet, commitWrites, DUE_INDEX, put, queryItems, toItem, type Labele
 import { usageBillAttributes } from './billingStore.ts';
 import { keys, type Key } from './keys.ts';
 import {
+  additionResultOf,
   MAX_REFS_PER_ADDITION,
   WINDOW_STATES,
   type AdditionResult,
@@ -163,14 +164,7 @@ export function usageStore(client: DynamoDBClient, table: string): UsageLedger {
         const claim = { type: 'usageRef', instanceId: addition.instanceId, clientRef, windowBegin: addition.beginTime, at, late };
         writes.push(put('usageRef', table, toItem(keys.usageRef(addition.instanceId, clientRef), claim), true));
       }
-      const result = await commitWrites(client, writes);
-      if (result.ok) return result;
-      return {
-        ok: false,
-        windowClosed: result.conditionFailed.includes('usageWindow'),
-        refTaken: result.conditionFailed.includes('usageRef'),
-        conflict: result.conflict,
-      };
+      return additionResultOf(await commitWrites(client, writes));
     },
 
     /** Windows whose end is at or before `nowIso` and that are not pushed yet (OPEN or PUSHING), oldest first. */

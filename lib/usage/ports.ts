@@ -3,6 +3,8 @@
  * it on DynamoDB (docs/data-model.md); test/fakes has an in-memory one.
  */
 
+import type { CommitResult } from '#lib/shared/transaction.ts';
+
 export const WINDOW_STATES = ['OPEN', 'PUSHING', 'ACCEPTED', 'REJECTED'] as const;
 export type WindowState = (typeof WINDOW_STATES)[number];
 
@@ -58,6 +60,17 @@ export interface WindowAddition {
 }
 
 export type AdditionResult = { ok: true } | { ok: false; windowClosed: boolean; refTaken: boolean; conflict: boolean };
+
+/** An addition's transaction result, read as the ledger answers it: which of its conditions stopped it. */
+export function additionResultOf(result: CommitResult): AdditionResult {
+  if (result.ok) return result;
+  return {
+    ok: false,
+    windowClosed: result.conditionFailed.includes('usageWindow'),
+    refTaken: result.conditionFailed.includes('usageRef'),
+    conflict: result.conflict,
+  };
+}
 
 /** Transactions hold at most 100 items: the window, the total, a correction, and up to 97 clientRef claims. */
 export const MAX_REFS_PER_ADDITION = 97;

@@ -6,6 +6,7 @@
  * Windows OPEN or PUSHING are due by their end time.
  */
 import {
+  additionResultOf,
   MAX_REFS_PER_ADDITION,
   type AdditionResult,
   type UsageCorrection,
@@ -97,14 +98,7 @@ export function fakeUsageLedger(table: MemoryTable): UsageLedger {
         const claim = { windowBegin: addition.beginTime, at, late: addition.late !== undefined };
         writes.push(put('usageRef', rows.ref(addition.instanceId, clientRef), claim, mustBeNew));
       }
-      const result = await table.commit(writes);
-      if (result.ok) return result;
-      return {
-        ok: false,
-        windowClosed: result.conditionFailed.includes('usageWindow'),
-        refTaken: result.conditionFailed.includes('usageRef'),
-        conflict: result.conflict,
-      };
+      return additionResultOf(await table.commit(writes));
     },
 
     async dueWindows(nowIso, limit) {
