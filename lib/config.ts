@@ -244,8 +244,7 @@ export function asyncProvisioning(config: Config): boolean {
  */
 export function requireSetting<K extends keyof Config>(config: Config, name: K, neededBy: string): NonNullable<Config[K]> {
   const value = config[name];
-  if (value === undefined || value === null || value === '')
-    throw new ConfigError(`Invalid configuration. ${name} must be set for ${neededBy}`);
+  if (value === undefined || value === '') throw new ConfigError(`Invalid configuration. ${name} must be set for ${neededBy}`);
   return value as NonNullable<Config[K]>;
 }
 
