@@ -31,6 +31,25 @@ export interface ProvisioningStatus {
   stuckSince?: string;
 }
 
+/**
+ * The seller's product was asked for a tenant (an `instance.created` call), kept beside the instance rather than on
+ * it so the marketplace's writes never race with it. Once an instance is released, a release reaches the product
+ * whenever one of these exists, and only after the call it records was answered or abandoned (law 10).
+ */
+export interface ProvisioningAttempt {
+  instanceId: string;
+  /** The `instance.created` event of the latest call. */
+  eventId: string;
+  /** Calls made to the product for this instance, in all. */
+  attempts: number;
+  /** `calling` from just before the call until its answer is recorded; a worker that died leaves it so. */
+  status: 'calling' | 'answered';
+  startedAt: string;
+  answeredAt?: string;
+  /** Why the latest call failed (a retryable or a permanent failure); absent when it succeeded. */
+  lastError?: string;
+}
+
 export interface Instance {
   instanceId: string;
   orderId: string;

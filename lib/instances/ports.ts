@@ -6,7 +6,7 @@ import type { AuditRecord } from '#lib/audit/records.ts';
 import type { LifecycleEvent } from '#lib/outbox/events.ts';
 import type { Expiry } from '#lib/shared/testData.ts';
 import type { Commit, PlannedWrite } from '#lib/shared/transaction.ts';
-import type { HistoryEntry, Instance, OrderTerms } from './model.ts';
+import type { HistoryEntry, Instance, OrderTerms, ProvisioningAttempt } from './model.ts';
 
 export interface DueInstance {
   instanceId: string;
@@ -51,6 +51,12 @@ export interface InstanceStore {
   annotate(instanceId: string, version: number, fields: Partial<Pick<Instance, 'overdueSince' | 'provisioning'>>): Promise<boolean>;
   /** Real ACTIVE instances whose expiry is before `before`, oldest first. */
   dueForExpiry(before: string, limit: number): Promise<DueInstance[]>;
+  /** The latest call to the seller's product for a tenant (consistent read), if one was ever made. */
+  getProvisioningAttempt(instanceId: string): Promise<ProvisioningAttempt | undefined>;
+  /** Records a call to the product (replacing the previous record). */
+  provisioningAttempt(attempt: ProvisioningAttempt, expiresAt: Expiry): PlannedWrite;
+  /** Writes nothing; fails the transaction (label `instance`) if the instance is no longer at `version`. */
+  instanceAt(instanceId: string, version: number): PlannedWrite;
   /** The message-log record of a marketplace call (law 6): created, never replaced. */
   audit(record: AuditRecord): PlannedWrite;
   commit: Commit;

@@ -1,4 +1,4 @@
-import type { Instance, OrderTerms } from '#lib/instances/model.ts';
+import type { Instance, OrderTerms, ProvisioningAttempt } from '#lib/instances/model.ts';
 import { awaitsProvisioning, orderTermsUpdated, provisioned, provisioningFailed, type Decision } from '#lib/instances/stateMachine.ts';
 import type { Log } from '#lib/log.ts';
 import type { LifecycleEvent } from '#lib/outbox/events.ts';
@@ -20,6 +20,12 @@ import type { OrderBilling, OrderQuery, ProvisioningAdapter } from './ports.ts';
  * A step that may succeed later (rate limit, 5xx, timeout, a lost race) throws RetryLater: the message goes back
  * to the queue, and after 5 receives to the dead-letter queue. Every delivery of one transition carries the same
  * event id, so the product can drop repeats.
+ *
+ * Law 10 (a released instance leaves no live tenant): every call asking the product for a tenant is recorded before
+ * it is made (`ProvisioningAttempt`, only while the instance is still at the version read, so none starts after a
+ * release is committed) and again when it is answered. A release of an instance without appInfo reaches the product
+ * whenever such a call was made, and only once that call was answered (or its worker died): so the release always
+ * comes after the tenant that call may have created.
  */
 
 export interface WorkerDeps {
@@ -42,6 +48,9 @@ export class RetryLater extends Error {
 
 export type WorkerResult = 'provisioned' | 'failed' | 'updated' | 'notified' | 'skipped';
 
+/** How long a call to the product may still be in flight: twice the provision function's timeout (30 s). */
+export const CALL_LIFETIME_MS = 60_000;
+
 export async function handleLifecycleEvent(event: LifecycleEvent, deps: WorkerDeps): Promise<WorkerResult> {
   const result = await route(event, deps);
   await deps.outbox.complete(event);
@@ -60,18 +69,38 @@ async function route(event: LifecycleEvent, deps: WorkerDeps): Promise<WorkerRes
     throw new RetryLater('instance is not provisioned yet');
   }
   if (event.type === 'instance.released' && event.orderId) await recordRefund(instance, event.orderId, event.orderLineId, deps);
-  // Never provisioned (failed, or released before it was): the product has no tenant to tell about.
-  const hasTenant = Boolean(instance.appInfo);
+  if (!instance.appInfo) {
+    // Released before its appInfo was stored: the product may still hold a tenant if it was ever asked for one.
+    if (event.type === 'instance.released' && (await mayHoldTenant(instance, deps))) return tell(instance, event, deps);
+    // Never asked (failed before the call, or released before it): the product has no tenant to tell about.
+    return 'skipped';
+  }
   let current = instance;
-  if (hasTenant && carriesOrder(event)) {
+  if (carriesOrder(event)) {
     const updated = await recordOrder(instance, event, deps);
     if (updated === 'failed') return 'failed';
     current = updated;
   }
-  if (!hasTenant) return 'skipped';
-  const told = await deps.adapter.notify(current, event);
-  if (!told.ok) return failStep(current, event, told, deps);
+  return tell(current, event, deps);
+}
+
+async function tell(instance: Instance, event: LifecycleEvent, deps: WorkerDeps): Promise<WorkerResult> {
+  const told = await deps.adapter.notify(instance, event);
+  if (!told.ok) return failStep(instance, event, told, deps);
   return 'notified';
+}
+
+/**
+ * Whether the product was asked for a tenant of this instance. A call still in flight makes the release wait for its
+ * answer (RetryLater), so that the release reaches the product after the tenant the call may create.
+ */
+async function mayHoldTenant(instance: Instance, deps: WorkerDeps): Promise<boolean> {
+  const attempt = await deps.store.getProvisioningAttempt(instance.instanceId);
+  if (!attempt) return false;
+  if (attempt.status === 'calling' && deps.now() - Date.parse(attempt.startedAt) < CALL_LIFETIME_MS) {
+    throw new RetryLater('the product is still being asked for this tenant; the release follows its answer');
+  }
+  return true;
 }
 
 /** Upgrades and renewals bring a new order line whose terms the worker stores (settlement needs them). */
@@ -94,12 +123,41 @@ async function provision(instance: Instance, event: LifecycleEvent, deps: Worker
       });
     else return failStep(instance, event, found, deps);
   }
+  const attempt = await startAttempt(instance, event, deps);
   const given = await deps.adapter.provision(order ? { ...instance, order } : instance, event);
-  if (!given.ok) return failStep(instance, event, given, deps);
   const at = new Date(deps.now()).toISOString();
-  const billing = order && deps.billing ? await deps.billing.orderWrites(instance, order, 'newInstance', undefined, at) : [];
-  await commitDecision(instance, provisioned(instance, { appInfo: given.value, order }, at), deps, order, billing);
-  return 'provisioned';
+  const { lastError: _previous, ...rest } = attempt;
+  const answered: ProvisioningAttempt = { ...rest, status: 'answered', answeredAt: at, ...(given.ok ? {} : { lastError: given.reason }) };
+  const answer = deps.store.provisioningAttempt(answered, testExpiry(instance, deps.testTtlDays));
+  try {
+    if (!given.ok) return await failStep(instance, event, given, deps, [answer]);
+    const billing = order && deps.billing ? await deps.billing.orderWrites(instance, order, 'newInstance', undefined, at) : [];
+    await commitDecision(instance, provisioned(instance, { appInfo: given.value, order }, at), deps, order, [...billing, answer]);
+    return 'provisioned';
+  } catch (error) {
+    // The instance moved on meanwhile (released, frozen) or the answer asks for a retry: the answer is recorded anyway.
+    if (error instanceof RetryLater) await deps.store.commit([answer]);
+    throw error;
+  }
+}
+
+/** Records that the product is about to be asked for a tenant, only if the instance is still as read. */
+async function startAttempt(instance: Instance, event: LifecycleEvent, deps: WorkerDeps): Promise<ProvisioningAttempt> {
+  const previous = await deps.store.getProvisioningAttempt(instance.instanceId);
+  const attempt: ProvisioningAttempt = {
+    instanceId: instance.instanceId,
+    eventId: event.eventId,
+    attempts: (previous?.attempts ?? 0) + 1,
+    status: 'calling',
+    startedAt: new Date(deps.now()).toISOString(),
+    ...(previous?.lastError ? { lastError: previous.lastError } : {}),
+  };
+  const result = await deps.store.commit([
+    deps.store.instanceAt(instance.instanceId, instance.version),
+    deps.store.provisioningAttempt(attempt, testExpiry(instance, deps.testTtlDays)),
+  ]);
+  if (!result.ok) throw new RetryLater('instance changed before the product was asked for its tenant');
+  return attempt;
 }
 
 /** An unsubscription: the refund goes into the order line's billing facts (its amount from Query Order when on). */
@@ -144,11 +202,12 @@ async function failStep(
   event: LifecycleEvent,
   outcome: { retry: boolean; reason: string },
   deps: WorkerDeps,
+  alsoWrite: PlannedWrite[] = [],
 ): Promise<'failed'> {
   if (outcome.retry) throw new RetryLater(outcome.reason);
   const at = new Date(deps.now()).toISOString();
   const activity = event.type === 'instance.created' ? 'newInstance' : event.type;
-  await commitDecision(instance, provisioningFailed(instance, outcome.reason, event.eventId, activity, at), deps);
+  await commitDecision(instance, provisioningFailed(instance, outcome.reason, event.eventId, activity, at), deps, undefined, alsoWrite);
   deps.log.error('provisioning failed; the seller must fix the cause and retry', {
     instanceId: instance.instanceId,
     eventId: event.eventId,
@@ -159,7 +218,8 @@ async function failStep(
 }
 
 /**
- * Writes a decision (and the order record and billing facts, if any) in one transaction, conditioned on the version read.
+ * Writes a decision (and the order record, billing facts and attempt record, if any) in one transaction, conditioned
+ * on the version read.
  * A lost race retries the whole event from a fresh read.
  */
 async function commitDecision(
@@ -167,11 +227,11 @@ async function commitDecision(
   decision: Decision,
   deps: WorkerDeps,
   order?: OrderTerms,
-  billing: PlannedWrite[] = [],
+  alsoWrite: PlannedWrite[] = [],
 ): Promise<Instance> {
   const nowSeconds = Math.floor(deps.now() / 1000);
   const expiresAt = testExpiry(instance, deps.testTtlDays);
-  const writes = [...billing];
+  const writes = [...alsoWrite];
   if (order) writes.push(deps.store.orderRecord(order, instance.instanceId, new Date(deps.now()).toISOString(), expiresAt));
   if (decision.outcome === 'changed') {
     writes.push(...deps.store.applyChange(instance.version, decision.next, decision.entry, undefined, undefined, nowSeconds, expiresAt));

@@ -8,6 +8,7 @@ export type WriteLabel =
   | 'orderLine'
   | 'instance'
   | 'history'
+  | 'provisioningAttempt'
   | 'applied'
   | 'outbox'
   | 'audit'

@@ -1,7 +1,7 @@
 import { type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AuditRecord } from '#lib/audit/records.ts';
-import type { HistoryEntry, Instance, OrderTerms } from '#lib/instances/model.ts';
+import type { HistoryEntry, Instance, OrderTerms, ProvisioningAttempt } from '#lib/instances/model.ts';
 import type { InstanceStore } from '#lib/instances/ports.ts';
 import type { LifecycleEvent } from '#lib/outbox/events.ts';
 import type { Expiry } from '#lib/shared/testData.ts';
@@ -220,6 +220,38 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables): Inst
         ExpressionAttributeValues: marshall(values, { removeUndefinedValues: true }),
       });
       return updated !== undefined;
+    },
+
+    async getProvisioningAttempt(instanceId: string): Promise<ProvisioningAttempt | undefined> {
+      const item = await getItem(client, tables.main, keys.provisioningAttempt(instanceId));
+      if (!item) return undefined;
+      const { pk: _pk, sk: _sk, type: _type, expiresAt: _ttl, ...attempt } = unmarshall(item);
+      return attempt as ProvisioningAttempt;
+    },
+
+    provisioningAttempt(attempt: ProvisioningAttempt, expiresAt: Expiry): LabeledWrite {
+      const ttl = expiresAt === undefined ? {} : { expiresAt };
+      return put(
+        'provisioningAttempt',
+        tables.main,
+        toItem(keys.provisioningAttempt(attempt.instanceId), { type: 'provisioningAttempt', ...attempt, ...ttl }),
+        false,
+      );
+    },
+
+    instanceAt(instanceId: string, version: number): LabeledWrite {
+      return {
+        label: 'instance',
+        write: {
+          ConditionCheck: {
+            TableName: tables.main,
+            Key: marshall(keys.instance(instanceId)),
+            ConditionExpression: '#version = :version',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':version': { N: String(version) } },
+          },
+        },
+      };
     },
 
     /** Real ACTIVE instances whose expiry is before `before`, oldest first (the sparse `due` index). */

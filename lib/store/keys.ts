@@ -14,6 +14,8 @@ export const keys = {
     pk: `INSTANCE#${enc(instanceId)}`,
     sk: `HISTORY#${String(version).padStart(8, '0')}`,
   }),
+  /** The latest call to the seller's product for the instance's tenant. */
+  provisioningAttempt: (instanceId: string): Key => ({ pk: `INSTANCE#${enc(instanceId)}`, sk: 'PROVISIONING' }),
   applied: (instanceId: string, idempotencyKey: string): Key => ({
     pk: `INSTANCE#${enc(instanceId)}`,
     sk: `APPLIED#${idempotencyKey}`,

@@ -108,6 +108,8 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
   const frontEndBase = (options.frontEndBase ?? 'https://app.example.com').replace(/\/+$/, '');
   const log = options.log ?? (() => {});
   const tenants = new Map<string, Tenant>();
+  /** Instances released before any tenant was created: a late `instance.created` for one creates nothing. */
+  const releasedUnknown = new Set<string>();
   /** The answer given to each event id that was handled: a redelivery gets it again. */
   const answers = new Map<string, Answer>();
   const deliveries: Delivery[] = [];
@@ -121,6 +123,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
     const version = webhookEventVersion(event.id);
     const tenant = tenants.get(instanceId);
     if (event.type === 'instance.created') {
+      if (releasedUnknown.has(instanceId)) return { status: 410, body: { error: 'instance was released' } };
       if (tenant) {
         // Another created event for a known tenant: the same appInfo, never a second tenant.
         tenant.provisions++;
@@ -137,7 +140,10 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
     }
     if (!tenant) {
       // Nothing to delete; anything else must wait for the tenant (events can arrive out of order): retry later.
-      if (event.type === 'instance.released') return { status: 200, body: { ok: true } };
+      if (event.type === 'instance.released') {
+        releasedUnknown.add(instanceId);
+        return { status: 200, body: { ok: true } };
+      }
       return { status: 503, body: { error: 'unknown tenant (not provisioned yet)' } };
     }
     if (version < tenant.version || tenant.state === 'DELETED') return { status: 200, body: { ok: true } };

@@ -5,7 +5,7 @@
  * in the same transaction, and the `due` index for the safety sweep.
  */
 import type { AuditRecord } from '#lib/audit/records.ts';
-import type { HistoryEntry, Instance, OrderTerms } from '#lib/instances/model.ts';
+import type { HistoryEntry, Instance, OrderTerms, ProvisioningAttempt } from '#lib/instances/model.ts';
 import type { DueInstance, InstanceStore } from '#lib/instances/ports.ts';
 import type { LifecycleEvent } from '#lib/outbox/events.ts';
 import type { Expiry } from '#lib/shared/testData.ts';
@@ -21,6 +21,7 @@ const rows = {
   orderLine: (orderId: string, orderLineId: string): RowKey => ['orderLine', orderId, orderLineId],
   order: (orderId: string, orderLineId: string): RowKey => ['order', orderId, orderLineId],
   nonce: (keyId: string, nonce: string): RowKey => ['nonce', keyId, nonce],
+  attempt: (instanceId: string): RowKey => ['provisioningAttempt', instanceId],
 };
 
 /** Query Order's terms for an order line as the worker stored them. */
@@ -103,6 +104,13 @@ export function fakeInstanceStore(table: MemoryTable): FakeInstanceStore {
         .sort((a, b) => (a.dueAt < b.dueAt ? -1 : a.dueAt > b.dueAt ? 1 : 0))
         .slice(0, limit);
     },
+
+    getProvisioningAttempt: async (instanceId) => table.get<ProvisioningAttempt>(rows.attempt(instanceId)),
+
+    provisioningAttempt: (attempt, expiresAt) =>
+      put('provisioningAttempt', rows.attempt(attempt.instanceId), attempt, undefined, expiresAt),
+
+    instanceAt: (instanceId, version) => update('instance', rows.instance(instanceId), (current) => current, ifVersion(version)),
 
     audit: (record: AuditRecord) => auditWrite(record),
 

@@ -157,6 +157,14 @@ describe('webhook adapter ↔ reference receiver', () => {
     expect(receiver.tenants().get(event.instance.instanceId)?.state).toBe('FROZEN');
   });
 
+  it('a release of a tenant never created is acknowledged, and a late instance.created then creates nothing', async () => {
+    const event = created();
+    const id = event.instance.instanceId;
+    expect(await client.deliver(next(event, 'instance.released', 3, 'RELEASED'))).toEqual({ ok: true });
+    expect(failure(await client.deliver(event))).toMatchObject({ retry: false, status: 410 });
+    expect(receiver.tenants().has(id)).toBe(false);
+  });
+
   it('a wrong secret → the receiver answers 401 and the client fails for good', async () => {
     const event = created();
     const wrong = webhookClient({ url: receiver.url, secret: 'another-secret-0123456789' });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Instance, OrderTerms } from '#lib/instances/model.ts';
 import { createInstance, decide, type Command } from '#lib/instances/stateMachine.ts';
 import { eventFor, queueEventFor, type LifecycleEvent } from '#lib/outbox/events.ts';
-import { handleLifecycleEvent, RetryLater, type WorkerDeps } from '#lib/provisioning/worker.ts';
+import { CALL_LIFETIME_MS, handleLifecycleEvent, RetryLater, type WorkerDeps } from '#lib/provisioning/worker.ts';
 import { fakeOrderBilling, fakeOrderQuery, fakeProduct, fakeStores, recordingLog, touches } from '../fakes/index.ts';
 
 /**
@@ -122,7 +122,19 @@ describe('instance.created', () => {
       ['instance.provisioned', 'provisioner', 'ACTIVE'],
     ]);
     expect(world.store.orderRecordOf('CS-1', 'CS-1-000001')).toEqual({ ...ORDER, instanceId: 'inst-1', fetchedAt: AT });
-    expect(world.table.commits).toEqual([['order', 'instance', 'history'], ['outbox']]);
+    expect(world.table.commits).toEqual([
+      ['instance', 'provisioningAttempt'],
+      ['provisioningAttempt', 'order', 'instance', 'history'],
+      ['outbox'],
+    ]);
+    expect(await world.store.getProvisioningAttempt('inst-1')).toEqual({
+      instanceId: 'inst-1',
+      eventId: 'inst-1:1',
+      attempts: 1,
+      status: 'answered',
+      startedAt: AT,
+      answeredAt: AT,
+    });
     expect(world.outbox.events()).toEqual([]);
     expect(world.orders.calls).toEqual([{ orderId: 'CS-1', orderLineId: 'CS-1-000001' }]);
     expect(world.product.calls.map((c) => [c.step, c.event.eventId, c.instance.order?.skuCode])).toEqual([
@@ -130,7 +142,7 @@ describe('instance.created', () => {
     ]);
   });
 
-  it('goes back to the queue on a retryable failure and changes nothing meanwhile', async () => {
+  it('goes back to the queue on a retryable failure, the instance unchanged meanwhile and the failed call recorded', async () => {
     // Prepare
     const world = provisioning();
     const event = await waiting(world);
@@ -145,9 +157,18 @@ describe('instance.created', () => {
 
     // Assess
     expect(await world.store.getInstance('inst-1')).toMatchObject({ state: 'PROVISIONING', version: 1 });
-    expect(world.table.commits).toEqual([]);
+    // The order query asked nothing of the product; the refused call is recorded as answered, with its error.
+    expect(world.table.commits).toEqual([['instance', 'provisioningAttempt'], ['provisioningAttempt']]);
+    expect(await world.store.getProvisioningAttempt('inst-1')).toMatchObject({
+      attempts: 1,
+      status: 'answered',
+      lastError: 'webhook: HTTP 503',
+    });
     expect(world.outbox.events().map((e) => e.eventId)).toEqual(['inst-1:1']);
     expect(await handleLifecycleEvent(event, world.deps)).toBe('provisioned');
+    const attempt = await world.store.getProvisioningAttempt('inst-1');
+    expect(attempt).toMatchObject({ attempts: 2, status: 'answered' });
+    expect(attempt?.lastError).toBeUndefined();
   });
 
   it('records a permanent failure: PROVISIONING_FAILED with the reason, the event completed', async () => {
@@ -206,7 +227,12 @@ describe('instance.created', () => {
     expect(again).toBe('skipped');
     expect(await world.store.getInstance('inst-1')).toEqual(done);
     expect(world.product.calls.filter((c) => c.step === 'provision')).toHaveLength(1);
-    expect(world.table.commits).toEqual([['order', 'instance', 'history'], ['outbox'], ['outbox']]);
+    expect(world.table.commits).toEqual([
+      ['instance', 'provisioningAttempt'],
+      ['provisioningAttempt', 'order', 'instance', 'history'],
+      ['outbox'],
+      ['outbox'],
+    ]);
   });
 
   it('goes back to the queue when the instance changed while it was being provisioned', async () => {
@@ -215,7 +241,7 @@ describe('instance.created', () => {
     const event = await waiting(world);
     world.table.inject(
       { kind: 'race', otherWriter: () => changed(world, 'inst-1', { activity: 'updateInstanceStatus', status: 'FREEZE' }) },
-      { when: touches('instance') },
+      { when: touches('history') },
     );
 
     // Act
@@ -224,6 +250,8 @@ describe('instance.created', () => {
     // Assess
     await expect(result).rejects.toThrow(new RetryLater('instance changed while it was being provisioned'));
     expect(await world.store.getInstance('inst-1')).toMatchObject({ state: 'FROZEN', version: 2 });
+    // The product's answer is recorded all the same: a release need not wait for it.
+    expect(await world.store.getProvisioningAttempt('inst-1')).toMatchObject({ attempts: 1, status: 'answered' });
     expect(world.store.orderRecordOf('CS-1', 'CS-1-000001')).toBeUndefined();
     expect(await handleLifecycleEvent(event, world.deps)).toBe('provisioned');
     expect(await world.store.getInstance('inst-1')).toMatchObject({
@@ -231,6 +259,81 @@ describe('instance.created', () => {
       version: 3,
       appInfo: { frontEndUrl: 'https://tenant.example.com/inst-1' },
     });
+  });
+});
+
+describe('a release before the tenant is stored (law 10)', () => {
+  /** A new instance whose product was asked for a tenant at `startedAt` and has not answered, then released. */
+  async function releasedWhileAsking(world: World, startedAt: string) {
+    const event = await waiting(world);
+    const asking = { instanceId: 'inst-1', eventId: event.eventId, attempts: 1, status: 'calling' as const, startedAt };
+    expect(await world.table.commit([world.store.provisioningAttempt(asking, undefined)])).toEqual({ ok: true });
+    return changed(world, 'inst-1', { activity: 'releaseInstance' });
+  }
+
+  it('does not start asking the product once the instance is released', async () => {
+    // Prepare
+    const world = provisioning();
+    const event = await waiting(world);
+    world.table.inject(
+      { kind: 'race', otherWriter: () => changed(world, 'inst-1', { activity: 'releaseInstance' }) },
+      { when: touches('provisioningAttempt') },
+    );
+
+    // Act
+    const first = handleLifecycleEvent(event, world.deps);
+
+    // Assess
+    await expect(first).rejects.toThrow(new RetryLater('instance changed before the product was asked for its tenant'));
+    expect(await handleLifecycleEvent(event, world.deps)).toBe('skipped');
+    expect(await world.store.getProvisioningAttempt('inst-1')).toBeUndefined();
+    expect(world.product.calls).toEqual([]);
+  });
+
+  it('waits while the product is being asked for the tenant, then tells it of the release', async () => {
+    // Prepare
+    const world = provisioning();
+    const released = await releasedWhileAsking(world, AT);
+
+    // Act
+    const whileAsking = handleLifecycleEvent(released, world.deps);
+    await expect(whileAsking).rejects.toThrow(/still being asked for this tenant/);
+    const asked = (await world.store.getProvisioningAttempt('inst-1'))!;
+    await world.table.commit([world.store.provisioningAttempt({ ...asked, status: 'answered', answeredAt: AT }, undefined)]);
+    const afterAnswer = await handleLifecycleEvent(released, world.deps);
+
+    // Assess
+    expect(afterAnswer).toBe('notified');
+    expect(world.product.calls.map((c) => [c.step, c.event.type])).toEqual([['notify', 'instance.released']]);
+    // Only the instance.created event, whose worker is still asking, is left in the outbox.
+    expect(world.outbox.events().map((e) => e.eventId)).toEqual(['inst-1:1']);
+  });
+
+  it('tells the product of the release when the call was left by a worker that died', async () => {
+    // Prepare
+    const world = provisioning();
+    const released = await releasedWhileAsking(world, new Date(NOW - CALL_LIFETIME_MS).toISOString());
+
+    // Act
+    const result = await handleLifecycleEvent(released, world.deps);
+
+    // Assess
+    expect(result).toBe('notified');
+    expect(world.product.calls.map((c) => [c.step, c.event.type])).toEqual([['notify', 'instance.released']]);
+  });
+
+  it('tells the product nothing when it was never asked for a tenant', async () => {
+    // Prepare
+    const world = provisioning();
+    await waiting(world);
+    const released = await changed(world, 'inst-1', { activity: 'releaseInstance' });
+
+    // Act
+    const result = await handleLifecycleEvent(released, world.deps);
+
+    // Assess
+    expect(result).toBe('skipped');
+    expect(world.product.calls).toEqual([]);
   });
 });
 
@@ -310,7 +413,7 @@ describe('billing facts', () => {
 
     // Assess
     expect(result).toBe('provisioned');
-    expect(world.table.commits[0]).toEqual(['billing', 'order', 'instance', 'history']);
+    expect(world.table.commits[1]).toEqual(['billing', 'provisioningAttempt', 'order', 'instance', 'history']);
     expect(world.billing.rows()).toEqual([
       {
         kind: 'order',
