@@ -267,6 +267,19 @@ describe('refusals', () => {
     expect(world.audits()).toEqual([expect.objectContaining({ resultCode: '000000', signatureForm: 'jackson' })]);
   });
 
+  it('refuses a signed body with a __proto__ member, which validation cannot see, with 000002', async () => {
+    // Prepare
+    const world = produce();
+    const raw = '{"activity":"changeInstanceCheck","instanceId":"i-1","productInfo":{"skuCode":"s","__proto__":{"productId":"p"}}}';
+
+    // Act
+    const answer = await world.send(raw, signedQuery({}, { nowMs: NOW, payload: raw }));
+
+    // Assess
+    expect(answer).toEqual({ resultCode: '000002', resultMsg: 'param is invalid: productInfo has a member named __proto__' });
+    expect(world.table.commits).toEqual([['nonce', 'audit']]);
+  });
+
   it('claims the nonce of a well-signed call that fails validation, and answers 000002 naming the field', async () => {
     // Prepare
     const world = produce();
