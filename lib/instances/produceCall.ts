@@ -1,6 +1,7 @@
 import { parseActivity, type ParsedActivity } from '#lib/koogallery/activities.ts';
 import { verifyRequest, type AccessKey, type SignedQuery } from '#lib/koogallery/auth.ts';
 import { MAX_JSON_DEPTH, nestedDeeperThan, type JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { parseJsonTree, plainValue, type JsonMap } from '#lib/koogallery/jsonTree.ts';
 import type { EncryptType } from '#lib/koogallery/fieldCrypto.ts';
 import { answer, ResultCode, type Answer } from '#lib/koogallery/resultCodes.ts';
 import { parseV1Activity } from '#lib/koogallery/v1Activities.ts';
@@ -63,13 +64,15 @@ type Refused = { ok: false; given: Answer; reason: string };
 /** Re-planning after a lost race: enough for 50 concurrent duplicates, bounded for the 5 s budget. */
 const MAX_ATTEMPTS = 6;
 
-function parseBody(rawBody: string): JsonObject | undefined {
-  try {
-    const value: unknown = JSON.parse(rawBody);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : undefined;
-  } catch {
-    return undefined;
-  }
+/**
+ * The body read once: the tree the signature is checked over and, from that same tree, the plain values the
+ * activity's schema validates, so both see the same members. A repeated key is refused: readers disagree on it.
+ */
+function parseBody(rawBody: string): { tree: JsonMap; body: JsonObject } | { message: string; reason: string } {
+  const reading = parseJsonTree(rawBody, MAX_JSON_DEPTH);
+  if (reading.ok && reading.value instanceof Map) return { tree: reading.value, body: plainValue(reading.value) as JsonObject };
+  if (!reading.ok && reading.problem === 'duplicate key') return { message: 'body has a duplicate key', reason: 'duplicate key' };
+  return { message: 'body is not a JSON object', reason: 'malformed JSON' };
 }
 
 /** V2: size, JSON, signature (spec §7.2), then the activity's schema. */
@@ -91,10 +94,11 @@ function authenticateV2(
       reason: 'deep JSON',
     };
   }
-  const body = parseBody(call.rawBody);
-  if (!body) return { ok: false, given: answer(ResultCode.invalidParameter, 'body is not a JSON object'), reason: 'malformed JSON' };
+  const read = parseBody(call.rawBody);
+  if (!('tree' in read)) return { ok: false, given: answer(ResultCode.invalidParameter, read.message), reason: read.reason };
+  const { tree, body } = read;
   if (typeof body.activity === 'string') audit.activity = body.activity.slice(0, 32);
-  const verdict = verifyRequest(keys, call.query, body, call.rawBody, nowMs, settings.signatureWindowSeconds * 1000);
+  const verdict = verifyRequest(keys, call.query, tree, call.rawBody, nowMs, settings.signatureWindowSeconds * 1000);
   if (!verdict.ok) return { ok: false, given: answer(verdict.code), reason: verdict.reason };
   return { ok: true, keyId: verdict.keyId, nonce: verdict.nonce, form: verdict.form, parsed: parseActivity(body) };
 }

@@ -192,13 +192,19 @@ function isActivityName(value: unknown): value is ActivityName {
 /** A lone UTF-16 surrogate (a `\uD800`-style JSON escape without its pair): such text can be neither stored nor encoded. */
 const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
-/** The first field (or the object holding a key) whose text is not well-formed Unicode; bodies are at most 32 levels deep. */
-function illFormedField(value: unknown, field: string): string | undefined {
-  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? field : undefined;
+/**
+ * Why the body cannot be validated as received, naming the first field (or the object holding a key) at fault:
+ * text that is not well-formed Unicode, or a `__proto__` member, which the schemas would drop unseen although the
+ * signature covered it. Bodies are at most 32 levels deep.
+ */
+function unvalidatableField(value: unknown, field: string): string | undefined {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? `${field.slice(0, 64)} is not valid Unicode text` : undefined;
   if (value === null || typeof value !== 'object') return undefined;
   for (const [key, item] of Object.entries(value)) {
-    if (LONE_SURROGATE.test(key)) return field || 'body';
-    const found = illFormedField(item, field ? `${field}.${key}` : key);
+    const holder = (field || 'body').slice(0, 64);
+    if (LONE_SURROGATE.test(key)) return `${holder} is not valid Unicode text`;
+    if (key === '__proto__') return `${holder} has a member named __proto__`;
+    const found = unvalidatableField(item, field ? `${field}.${key}` : key);
     if (found) return found;
   }
   return undefined;
@@ -211,8 +217,8 @@ export function parseActivity(body: JsonObject): ParsedActivity {
   if (!isActivityName(activity)) {
     return { ok: false, reason: typeof activity === 'string' ? 'unknown activity' : 'activity is required' };
   }
-  const illFormed = illFormedField(withoutNulls, '');
-  if (illFormed) return { ok: false, activity, reason: `${illFormed.slice(0, 64)} is not valid Unicode text` };
+  const unvalidatable = unvalidatableField(withoutNulls, '');
+  if (unvalidatable) return { ok: false, activity, reason: unvalidatable };
   const result = schemas[activity].safeParse(withoutNulls);
   if (!result.success) {
     const issue = result.error.issues[0];

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { canonicalCandidates, canonicalPayload, type CanonicalForm, type JsonObject } from './canonicalJson.ts';
+import type { JsonMap } from './jsonTree.ts';
 import { ResultCode } from './resultCodes.ts';
 import { signaturesEqual, signatureV2 } from './signature.ts';
 
@@ -35,13 +36,14 @@ export function parseTimestamp(raw: string): number | undefined {
 
 /**
  * Verifies a V2 request (spec §7.2): timestamp window, then the signature under each configured key
- * (current first, then the previous one during rotation) and each canonical form of the body.
- * The nonce replay check is done by the store when the call commits.
+ * (current first, then the previous one during rotation) and each canonical form of the body, rendered from the
+ * body as `parseJsonTree` read it (every key, each number as written). The nonce replay check is done by the
+ * store when the call commits.
  */
 export function verifyRequest(
   keys: readonly AccessKey[],
   query: SignedQuery,
-  body: JsonObject,
+  body: JsonMap,
   rawBody: string,
   nowMs: number,
   windowMs: number,

@@ -86,6 +86,31 @@ describe('authentication (spec §7.2)', () => {
     expect(await auditRecord(response.correlationId)).toMatchObject({ resultCode: '000001', reason: 'signature does not match' });
   });
 
+  it('refuses a body with a __proto__ member appended after signing with 000001 and changes nothing', async () => {
+    const orderId = uniqueId('CS');
+    const body = { activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: uniqueId('biz') };
+    const appended = `${JSON.stringify(body).slice(0, -1)},"__proto__":{"testFlag":"1"}}`;
+    const response = await invokeRaw(appended, signedQuery(body));
+    expect(response.json.resultCode).toBe('000001');
+    expect(await store().getOrderLineInstanceId(orderId, `${orderId}-000001`)).toBeUndefined();
+    expect(await auditRecord(response.correlationId)).toMatchObject({ resultCode: '000001', reason: 'signature does not match' });
+  });
+
+  it('accepts a body with a control character and a 1.0 signed the Jackson way (spec §7.2.3)', async () => {
+    const orderId = uniqueId('CS');
+    const businessId = uniqueId('biz');
+    const raw = `{"activity":"newInstance","orderId":"${orderId}","orderLineId":"${orderId}-000001","businessId":"${businessId}","remark":"a\\u001fb","quantity":1.0}`;
+    const jackson = `{"activity":"newInstance","businessId":"${businessId}","orderId":"${orderId}","orderLineId":"${orderId}-000001","quantity":"1.0","remark":"a\\u001Fb"}`;
+    const nonce = uniqueId('n');
+    const timestamp = String(Date.now());
+    const hmac = (message: string) => createHmac('sha256', TEST_KEY).update(message, 'utf8').digest('hex');
+    const signature = hmac(`${TEST_KEY}${nonce}${timestamp}${hmac(jackson)}`).toUpperCase();
+    const response = await invokeRaw(raw, { signature, timestamp, nonce });
+    expect(response.json).toMatchObject({ resultCode: '000000', instanceId: businessId });
+    expect(await store().getOrderLineInstanceId(orderId, `${orderId}-000001`)).toBe(businessId);
+    expect(await auditRecord(response.correlationId)).toMatchObject({ resultCode: '000000', signatureForm: 'jackson' });
+  });
+
   it('refuses a replayed nonce with 000001', async () => {
     const body = { activity: 'queryInstance', instanceId: uniqueId('none') };
     const query = signedQuery(body);

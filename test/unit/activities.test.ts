@@ -59,6 +59,22 @@ describe('parseActivity', () => {
     ['bad status', { activity: 'updateInstanceStatus', instanceId: 'i', status: 'PAUSE' }, 'status'],
     ['productInfo not an object', { activity: 'changeInstanceCheck', instanceId: 'i', productInfo: '[1]' }, 'productInfo'],
     ['missing productInfo', { activity: 'changeInstanceCheck', instanceId: 'i' }, 'productInfo is required'],
+    [
+      'a __proto__ member',
+      JSON.parse('{"activity":"queryInstance","instanceId":"i","__proto__":"x"}'),
+      'body has a member named __proto__',
+    ],
+    [
+      'a nested __proto__ member',
+      JSON.parse('{"activity":"changeInstanceCheck","instanceId":"i","productInfo":{"skuCode":"s","__proto__":{"productId":"p"}}}'),
+      'productInfo has a member named __proto__',
+    ],
+    [
+      'a lone surrogate in a key',
+      JSON.parse('{"activity":"queryInstance","instanceId":"i","x":{"\\ud800":"y"}}'),
+      'x is not valid Unicode text',
+    ],
+    ['a lone surrogate in a value', { activity: 'queryInstance', instanceId: 'i\ud800' }, 'instanceId is not valid Unicode text'],
   ];
   for (const [name, body, reason] of refusals) {
     it(`refuses ${name}`, () => {

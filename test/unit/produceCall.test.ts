@@ -192,6 +192,34 @@ describe('refusals', () => {
       'signature does not match',
     ],
     [
+      'a __proto__ member appended after signing',
+      (w) => {
+        const body = newInstanceBody('biz-1');
+        return w.send(`${JSON.stringify(body).slice(0, -1)},"__proto__":"x"}`, signedQuery(body, { nowMs: NOW }));
+      },
+      { resultCode: '000001', resultMsg: 'token is invalid' },
+      'signature does not match',
+    ],
+    [
+      'a nested __proto__ member appended after signing',
+      (w) => {
+        const body = { activity: 'changeInstanceCheck', instanceId: 'i-1', productInfo: { skuCode: 's' } };
+        const raw = '{"activity":"changeInstanceCheck","instanceId":"i-1","productInfo":{"skuCode":"s","__proto__":{"productId":"p"}}}';
+        return w.send(raw, signedQuery(body, { nowMs: NOW }));
+      },
+      { resultCode: '000001', resultMsg: 'token is invalid' },
+      'signature does not match',
+    ],
+    [
+      'a key repeated in one object',
+      (w) => {
+        const raw = '{"activity":"updateInstanceStatus","instanceId":"i-1","status":"FREEZE","status":"UNFREEZE"}';
+        return w.send(raw, signedQuery({}, { nowMs: NOW, payload: raw }));
+      },
+      { resultCode: '000002', resultMsg: 'param is invalid: body has a duplicate key' },
+      'duplicate key',
+    ],
+    [
       'malformed JSON',
       (w) => w.send('{"activity":', signedQuery({}, { nowMs: NOW })),
       { resultCode: '000002', resultMsg: 'param is invalid: body is not a JSON object' },
@@ -224,6 +252,33 @@ describe('refusals', () => {
       expect(world.publisher.published).toEqual([]);
     });
   }
+
+  it('accepts a body signed the Jackson way: upper-case escapes, numbers as the text they were written as', async () => {
+    // Prepare
+    const world = produce();
+    const raw = String.raw`{"activity":"newInstance","orderId":"CS-1","orderLineId":"CS-1-000001","businessId":"biz-1","remark":"a\u001fb","quantity":1.0}`;
+    const jackson = String.raw`{"activity":"newInstance","businessId":"biz-1","orderId":"CS-1","orderLineId":"CS-1-000001","quantity":"1.0","remark":"a\u001Fb"}`;
+
+    // Act
+    const answer = await world.send(raw, signedQuery({}, { nowMs: NOW, payload: jackson }));
+
+    // Assess
+    expect(answer).toMatchObject({ resultCode: '000000', instanceId: 'biz-1' });
+    expect(world.audits()).toEqual([expect.objectContaining({ resultCode: '000000', signatureForm: 'jackson' })]);
+  });
+
+  it('refuses a signed body with a __proto__ member, which validation cannot see, with 000002', async () => {
+    // Prepare
+    const world = produce();
+    const raw = '{"activity":"changeInstanceCheck","instanceId":"i-1","productInfo":{"skuCode":"s","__proto__":{"productId":"p"}}}';
+
+    // Act
+    const answer = await world.send(raw, signedQuery({}, { nowMs: NOW, payload: raw }));
+
+    // Assess
+    expect(answer).toEqual({ resultCode: '000002', resultMsg: 'param is invalid: productInfo has a member named __proto__' });
+    expect(world.table.commits).toEqual([['nonce', 'audit']]);
+  });
 
   it('claims the nonce of a well-signed call that fails validation, and answers 000002 naming the field', async () => {
     // Prepare

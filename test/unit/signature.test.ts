@@ -1,8 +1,18 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { canonicalCandidates, canonicalPayload, type JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { canonicalCandidates, canonicalPayload, MAX_JSON_DEPTH, type JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { parseJsonTree, type JsonMap } from '#lib/koogallery/jsonTree.ts';
+import { verifyRequest } from '#lib/koogallery/auth.ts';
 import { bodySignHeader, hmacHex, keyId, signaturesEqual, signatureV2 } from '#lib/koogallery/signature.ts';
 
 const KEY = 'testAccessKey-0123456789';
+
+/** A received body as the verifier reads it. */
+function tree(raw: string): JsonMap {
+  const reading = parseJsonTree(raw, MAX_JSON_DEPTH);
+  if (!reading.ok || !(reading.value instanceof Map)) throw new Error('not a JSON object');
+  return reading.value;
+}
 
 // spec §7.2.2
 const vectors = [
@@ -53,6 +63,8 @@ describe('V2 request signature (spec §7.2.2 vectors)', () => {
       expect(canonical).toBe(v.canonical);
       expect(hmacHex(KEY, canonical)).toBe(v.inner);
       expect(signatureV2(KEY, v.nonce, v.timestamp, canonical)).toBe(v.signature.toLowerCase());
+      // The verifier's reading of the body as received gives the same single candidate.
+      expect(canonicalCandidates(tree(v.body), v.body)).toEqual([{ form: 'top-level-sorted', payload: v.canonical }]);
     });
   }
 
@@ -67,6 +79,48 @@ describe('V2 request signature (spec §7.2.2 vectors)', () => {
   });
 });
 
+/**
+ * Bodies the marketplace's Java side signs differently from JSON.stringify (spec §7.2.3): canonical payloads written
+ * by hand from Jackson's rules (TreeMap<String, String>: scalars as the text they were written as; control
+ * characters as upper-case \u00XX), the HMACs computed here with node:crypto.
+ */
+const jacksonVectors = [
+  {
+    name: 'J-1 a control character',
+    body: String.raw`{"activity":"queryInstance","instanceId":"10e758d0-31ad-4c4b-8f1b-81d03469a10e","remark":"a\u001fb\tc"}`,
+    canonical: String.raw`{"activity":"queryInstance","instanceId":"10e758d0-31ad-4c4b-8f1b-81d03469a10e","remark":"a\u001Fb\tc"}`,
+  },
+  {
+    name: 'J-2 numbers and a boolean',
+    body: '{"testFlag":"0","quantity":1.0,"activity":"queryInstance","instanceId":"10e758d0-31ad-4c4b-8f1b-81d03469a10e","ratio":1e21,"zero":-0,"big":12345678901234567890,"paid":true}',
+    canonical:
+      '{"activity":"queryInstance","big":"12345678901234567890","instanceId":"10e758d0-31ad-4c4b-8f1b-81d03469a10e","paid":"true","quantity":"1.0","ratio":"1e21","testFlag":"0","zero":"-0"}',
+  },
+];
+
+describe('V2 request signature, bodies signed the Jackson way', () => {
+  const nonce = '50D83FDECAED6CCD8EF597F2A577950527928BA287D04E6036E92B2806FD17DA';
+  const timestamp = '1680508066618';
+  const hmac = (message: string) => createHmac('sha256', KEY).update(message, 'utf8').digest('hex');
+  for (const v of jacksonVectors) {
+    it(v.name, () => {
+      const jackson = canonicalCandidates(tree(v.body), v.body).find((c) => c.form === 'jackson');
+      expect(jackson?.payload).toBe(v.canonical);
+      const signature = hmac(`${KEY}${nonce}${timestamp}${hmac(v.canonical)}`);
+      expect(signatureV2(KEY, nonce, timestamp, v.canonical)).toBe(signature);
+      const verdict = verifyRequest(
+        [{ id: 'k', secret: KEY }],
+        { signature, timestamp, nonce },
+        tree(v.body),
+        v.body,
+        Number(timestamp),
+        60_000,
+      );
+      expect(verdict).toMatchObject({ ok: true, form: 'jackson' });
+    });
+  }
+});
+
 describe('Body-Sign response header (spec §7.4)', () => {
   it('matches the vector, in the marketplace format', () => {
     const body = '{"resultCode":"000000","resultMsg":"success.","instanceId":"61e834ba-7b97-4418-b8f7-e5345137278c"}';
@@ -76,13 +130,13 @@ describe('Body-Sign response header (spec §7.4)', () => {
 
 describe('canonical candidates for nested bodies (spec §7.2.4)', () => {
   it('offers only the documented form for flat string bodies', () => {
-    const body = { activity: 'queryInstance', instanceId: 'a' };
-    expect(canonicalCandidates(body, JSON.stringify(body)).map((c) => c.form)).toEqual(['top-level-sorted']);
+    const raw = '{"instanceId":"a","activity":"queryInstance"}';
+    expect(canonicalCandidates(tree(raw), raw).map((c) => c.form)).toEqual(['top-level-sorted']);
   });
 
   it('offers four forms when a value is an object', () => {
     const raw = '{"productInfo":{"skuCode":"s","productId":"p"},"activity":"changeInstanceCheck","instanceId":"i"}';
-    const candidates = canonicalCandidates(JSON.parse(raw) as JsonObject, raw);
+    const candidates = canonicalCandidates(tree(raw), raw);
     expect(candidates).toEqual([
       {
         form: 'top-level-sorted',
