@@ -11,9 +11,8 @@ import { iso } from '#lib/shared/time.ts';
 
 /**
  * The monthly schedule: starts the settlement run of the previous month in SETTLEMENT_TIME_ZONE. serverless.yml
- * fires it at `cron(0 18 L * ? *)`, 18:00 UTC on the last day of each month, which is 02:00 on the 1st in
- * Asia/Shanghai (the default zone); with another zone, set SETTLEMENT_SCHEDULE to 02:00 on the 1st there.
- * A month already closed, or with a run under way, is left alone.
+ * fires it at `cron(0 2 1 * ? *)` in that zone (EventBridge Scheduler), 02:00 on the 1st; SETTLEMENT_SCHEDULE
+ * replaces the expression. A month already closed, or with a run under way, is left alone.
  */
 
 /** The month to settle at `nowMs`: the one before the current month in the zone. */

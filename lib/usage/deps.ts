@@ -5,10 +5,11 @@ import { openApiClientFor } from '#lib/koogallery/openApi/fromConfig.ts';
 import type { Log } from '#lib/log.ts';
 import { auditLog } from '#lib/store/auditLog.ts';
 import { usageStore } from '#lib/store/usageStore.ts';
+import { usagePushMetrics, type UsagePushMetrics } from './metrics.ts';
 import type { PushDeps, PushSettings } from './push.ts';
 
 /** The hourly usage push's collaborators and settings from the configuration. */
-export function pushDeps(cfg: Config, log: Log): PushDeps & { settings: PushSettings } {
+export function pushDeps(cfg: Config, log: Log): PushDeps & { settings: PushSettings; metrics: UsagePushMetrics } {
   const dynamo = dynamoClient();
   const accessKeys = accessKeyLoader(cfg);
   const openApi = openApiClientFor(cfg, log, async () => (await accessKeys())[0]?.secret ?? '');
@@ -19,5 +20,6 @@ export function pushDeps(cfg: Config, log: Log): PushDeps & { settings: PushSett
     settings: { batchSize: cfg.USAGE_PUSH_BATCH_SIZE, maxWindows: cfg.USAGE_PUSH_MAX_WINDOWS },
     now: Date.now,
     log,
+    metrics: usagePushMetrics(cfg.STAGE),
   };
 }

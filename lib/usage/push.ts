@@ -18,12 +18,19 @@ import { iso } from '#lib/shared/time.ts';
  * recording, and the re-sent record is one the marketplace already has, never a second one.
  */
 
+/** What the push counts for the operator's alarms (lib/usage/metrics.ts writes it as CloudWatch metrics). */
+export interface PushMetrics {
+  /** A record the marketplace refused, or one too old to send: it will not be billed. */
+  recordRefused(): void;
+}
+
 export interface PushDeps {
   ledger: UsageLedger;
   pushUsage: (records: UsagePushRecord[]) => Promise<UsagePushOutcome>;
   audit: (record: AuditRecord) => Promise<void>;
   now: () => number;
   log: Log;
+  metrics?: PushMetrics;
 }
 
 export interface PushSettings {
@@ -106,7 +113,10 @@ export async function pushUsage(deps: PushDeps, settings: PushSettings): Promise
   const isTooOld = (w: UsageWindow) => Date.parse(w.beginTime) < nowMs - MAX_AGE_MS;
   const tooOld = ready.filter(isTooOld);
   await forEachConcurrently(tooOld, PARALLEL_UPDATES, async (w) => {
-    if (await deps.ledger.reject(w, { code: 'MKT.9004', message: 'begin time older than 21 days: not sent' }, at)) summary.rejected++;
+    if (await deps.ledger.reject(w, { code: 'MKT.9004', message: 'begin time older than 21 days: not sent' }, at)) {
+      summary.rejected++;
+      deps.metrics?.recordRefused();
+    }
     deps.log.warn('usage window too old to push', { instanceId: w.instanceId, beginTime: w.beginTime, meteringSn: w.meteringSn });
   });
   const sendable = ready.filter((w) => !isTooOld(w));
@@ -157,7 +167,10 @@ export async function pushUsage(deps: PushDeps, settings: PushSettings): Promise
     }
     const w = batch[0]!;
     const rejection = { code: outcome.code, message: [outcome.reason, outcome.extraInfo].filter(Boolean).join(' ').slice(0, 500) };
-    if (await deps.ledger.reject(w, rejection, at)) summary.rejected++;
+    if (await deps.ledger.reject(w, rejection, at)) {
+      summary.rejected++;
+      deps.metrics?.recordRefused();
+    }
     deps.log.warn('usage record rejected by the marketplace', {
       instanceId: w.instanceId,
       beginTime: w.beginTime,

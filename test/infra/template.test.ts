@@ -3,18 +3,29 @@
  * environment `serverless offline --stage local` hands the functions (`serverless print`).
  *
  * The project is copied to a temporary directory (node_modules linked) and packaged there for stage
- * prod and stage dev, so the test never touches the working tree's `.esbuild/` or `.serverless/`
+ * prod with the default stage parameters, and for stage dev with a custom domain and another reserved
+ * concurrency (`--param`), so the test never touches the working tree's `.esbuild/` or `.serverless/`
  * (a running `npm start` keeps its build). No AWS credentials are used or needed.
  */
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inflateRawSync } from 'node:zlib';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '#lib/config.ts';
+import { allowAllChanges } from '#lib/instances/changePolicy.ts';
+import { handleProduceCall } from '#lib/instances/produceCall.ts';
+import { safetySweep } from '#lib/instances/safetySweep.ts';
+import type { Log } from '#lib/log.ts';
 import { WORKER_HEAP_MB } from '#lib/settlement/worker.ts';
+import { usagePushMetrics } from '#lib/usage/metrics.ts';
+import { fakeStores } from '../fakes/index.ts';
+import { PRODUCE_SETTINGS } from '../helpers/produce.ts';
+import { signedQuery, TEST_KEY } from '../helpers/signing.ts';
 
 const run = promisify(execFile);
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
@@ -54,9 +65,12 @@ interface Resource {
   Properties: JsonObject;
   DependsOn?: string | string[];
   DeletionPolicy?: string;
+  Condition?: string;
 }
 interface Template {
   Resources: Record<string, Resource>;
+  Conditions?: JsonObject;
+  Outputs?: Record<string, JsonObject>;
 }
 interface Statement {
   Effect: 'Allow' | 'Deny';
@@ -85,6 +99,8 @@ const PASS_THROUGH = [
   'AUDIT_TABLE',
   'PROVISIONING_QUEUE_URL',
   'KOOGALLERY_PREVIOUS_ACCESS_KEY',
+  'SETTLEMENT_SCHEDULE',
+  'SETTLEMENT_TIME_ZONE',
 ];
 const LEAK_CANARY = 'plain-access-key-must-not-reach-aws';
 
@@ -104,7 +120,18 @@ function packagingEnv(): NodeJS.ProcessEnv {
 let work: string;
 let prodDir: string;
 let prod: Template;
+/** Stage dev, packaged with DEV_PARAMS. */
 let dev: Template;
+/** The settlement schedule as `serverless print` resolves it with SETTLEMENT_OVERRIDES in the shell. */
+let settlementOverridden: Json;
+/** Each function's events on stage local: what serverless-offline schedules. */
+let localSchedules: Record<string, Json>;
+const DEV_PARAMS = {
+  domainName: 'isv.example.com',
+  certificateArn: 'arn:aws:acm:ap-southeast-1:123456789012:certificate/0f3c9a51-example',
+  produceReservedConcurrency: '20',
+};
+const SETTLEMENT_OVERRIDES = { SETTLEMENT_TIME_ZONE: 'Europe/Berlin', SETTLEMENT_SCHEDULE: 'cron(30 3 1 * ? *)' };
 /** provider.environment as serverless-offline sees it on stage local: without and with the local stack's overrides. */
 let localDefault: JsonObject;
 let localOverridden: JsonObject;
@@ -114,9 +141,10 @@ const LOCAL_OVERRIDES = {
   KOOGALLERY_ACCESS_KEY: 'local-key',
 };
 
-async function packageStage(stage: string): Promise<string> {
+async function packageStage(stage: string, params: Record<string, string> = {}): Promise<string> {
   const out = join(work, `package-${stage}`);
-  await run(join(repoRoot, 'node_modules/.bin/serverless'), ['package', '--stage', stage, '--package', out], {
+  const paramArgs = Object.entries(params).map(([key, value]) => `--param=${key}=${value}`);
+  await run(join(repoRoot, 'node_modules/.bin/serverless'), ['package', '--stage', stage, '--package', out, ...paramArgs], {
     cwd: join(work, 'project'),
     env: packagingEnv(),
     timeout: 150_000,
@@ -135,6 +163,22 @@ async function localEnvironment(extra: Record<string, string>): Promise<JsonObje
   return JSON.parse(stdout) as JsonObject;
 }
 
+/** `serverless print` of one path of the resolved configuration on `stage`, with `extra` in the shell. */
+async function printed(stage: string, path: string, extra: Record<string, string> = {}): Promise<Json> {
+  const { stdout } = await run(
+    join(repoRoot, 'node_modules/.bin/serverless'),
+    ['print', '--stage', stage, '--format', 'json', '--path', path],
+    { cwd: join(work, 'project'), env: { ...packagingEnv(), ...extra }, timeout: 60_000 },
+  );
+  return JSON.parse(stdout) as Json;
+}
+
+/** Each function's events as serverless-offline gets them (stage local). */
+async function localEvents(): Promise<Record<string, Json>> {
+  const functions = (await printed('local', 'functions')) as Record<string, JsonObject>;
+  return Object.fromEntries(Object.entries(functions).map(([key, f]) => [key, f.events ?? []]));
+}
+
 const readTemplate = (dir: string): Template =>
   JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8')) as Template;
 
@@ -150,15 +194,20 @@ beforeAll(async () => {
     },
   });
   symlinkSync(join(repoRoot, 'node_modules'), join(project, 'node_modules'), 'dir');
-  const printed = Promise.all([localEnvironment({}), localEnvironment(LOCAL_OVERRIDES)]);
-  printed.catch(() => {}); // awaited below; do not report it as unhandled if packaging fails first
+  const prints = Promise.all([
+    localEnvironment({}),
+    localEnvironment(LOCAL_OVERRIDES),
+    printed('prod', 'functions.settlement.events', SETTLEMENT_OVERRIDES),
+    localEvents(),
+  ]);
+  prints.catch(() => {}); // awaited below; do not report it as unhandled if packaging fails first
   // One after the other: both runs copy their artifacts through the copy's .serverless/ folder.
   prodDir = await packageStage('prod');
-  const devDir = await packageStage('dev');
-  [localDefault, localOverridden] = await printed;
+  const devDir = await packageStage('dev', DEV_PARAMS);
+  [localDefault, localOverridden, settlementOverridden, localSchedules] = await prints;
   prod = readTemplate(prodDir);
   dev = readTemplate(devDir);
-}, 180_000);
+}, 300_000);
 
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
@@ -244,6 +293,130 @@ function zipEntries(file: string): string[] {
   return names;
 }
 
+/** The content of one file of a zip (stored or deflated), found through the central directory. */
+function zipFile(file: string, name: string): string {
+  const buf = readFileSync(file);
+  const eocd = buf.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  const count = buf.readUInt16LE(eocd + 10);
+  let offset = buf.readUInt32LE(eocd + 16);
+  for (let i = 0; i < count; i++) {
+    const method = buf.readUInt16LE(offset + 10);
+    const compressedSize = buf.readUInt32LE(offset + 20);
+    const nameLength = buf.readUInt16LE(offset + 28);
+    const extraLength = buf.readUInt16LE(offset + 30);
+    const commentLength = buf.readUInt16LE(offset + 32);
+    const localHeader = buf.readUInt32LE(offset + 42);
+    if (buf.toString('utf8', offset + 46, offset + 46 + nameLength) === name) {
+      const start = localHeader + 30 + buf.readUInt16LE(localHeader + 26) + buf.readUInt16LE(localHeader + 28);
+      const data = buf.subarray(start, start + compressedSize);
+      return (method === 8 ? inflateRawSync(data) : data).toString('utf8');
+    }
+    offset += 46 + nameLength + extraLength + commentLength;
+  }
+  throw new Error(`${name} is not in ${file}`);
+}
+
+/** Evaluates a CloudFormation condition expression (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition) of `t`. */
+function condition(t: Template, expr: Json): boolean {
+  if (!isObject(expr)) throw new Error(`not a condition: ${JSON.stringify(expr)}`);
+  if (typeof expr.Condition === 'string') return condition(t, t.Conditions?.[expr.Condition] ?? null);
+  const [fn, args] = Object.entries(expr)[0] ?? [];
+  const list = asArray(args);
+  if (fn === 'Fn::Equals') return JSON.stringify(list[0]) === JSON.stringify(list[1]);
+  if (fn === 'Fn::Not') return !condition(t, list[0] ?? null);
+  if (fn === 'Fn::And') return list.every((c) => condition(t, c));
+  if (fn === 'Fn::Or') return list.some((c) => condition(t, c));
+  throw new Error(`unsupported condition ${String(fn)}`);
+}
+const conditionHolds = (t: Template, name: string) => condition(t, { Condition: name });
+
+/** A value with its Fn::If resolved as CloudFormation would in `t`. */
+function resolveIf(t: Template, v: Json): Json {
+  const ifArgs = isObject(v) ? v['Fn::If'] : undefined;
+  if (!Array.isArray(ifArgs)) return v;
+  return resolveIf(t, (conditionHolds(t, String(ifArgs[0])) ? ifArgs[1] : ifArgs[2]) ?? null);
+}
+
+/** Resources of `t` that CloudFormation creates: without a condition, or with one that holds. */
+const created = (t: Template, id: string) => {
+  const r = t.Resources[id];
+  return r !== undefined && (r.Condition === undefined || conditionHolds(t, r.Condition));
+};
+
+/**
+ * Whether a CloudWatch Logs JSON filter pattern made of `$.field = "value"` terms joined by && matches a log event.
+ * (The patterns in resources/alarms.yml are of this form; anything else fails the test.)
+ */
+function filterMatches(pattern: string, event: Record<string, unknown>): boolean {
+  const body = /^\{\s*(.*?)\s*\}$/.exec(pattern.trim())?.[1];
+  if (!body) throw new Error(`not a JSON filter pattern: ${pattern}`);
+  return body.split('&&').every((term) => {
+    const m = /^\(?\s*\$\.([\w.]+)\s*=\s*"([^"]*)"\s*\)?$/.exec(term.trim());
+    if (!m) throw new Error(`unsupported filter term: ${term}`);
+    const value = m[1]!.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], event);
+    return String(value) === m[2];
+  });
+}
+
+/**
+ * A Log that writes through a real Powertools logger (as lib/log.ts does on Lambda), and the JSON lines it printed:
+ * what the log group receives, and what a metric filter sees.
+ */
+function printedLogLines<T>(act: (log: Log) => Promise<T>): Promise<{ result: T; lines: Record<string, unknown>[] }> {
+  const logger = new Logger({ serviceName: 'koogallery-isv', logLevel: 'INFO' });
+  const log: Log = {
+    info: (message, extra) => logger.info(message, extra ?? {}),
+    warn: (message, extra) => logger.warn(message, extra ?? {}),
+    error: (message, extra) => logger.error(message, extra ?? {}),
+  };
+  const written: string[] = [];
+  const capture = (chunk: string | Uint8Array) => {
+    written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  };
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+  return act(log)
+    .then((result) => ({
+      result,
+      lines: written
+        .join('')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    }))
+    .finally(() => {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    });
+}
+
+/** The functions that are invoked asynchronously (S3, EventBridge, EventBridge Scheduler), and where their failures go. */
+const ASYNC_FAILURES: Partial<Record<FunctionName, string>> = {
+  sweep: 'ScheduledRunFailedQueue',
+  usagePush: 'ScheduledRunFailedQueue',
+  probe: 'ScheduledRunFailedQueue',
+  proofReceived: 'ProofCheckFailedQueue',
+  settlement: 'SettlementStartFailedQueue',
+};
+
+function alarm(t: Template, id: string): JsonObject {
+  const r = resource(t, id);
+  expect(r.Type, id).toBe('AWS::CloudWatch::Alarm');
+  expect(r.Properties.AlarmActions, `${id} goes to the alarm topic`).toEqual([{ Ref: 'AlarmTopic' }]);
+  return r.Properties;
+}
+
+/** The alarm that watches a queue's visible messages, if any. */
+function queueAlarm(t: Template, queueId: string): JsonObject | undefined {
+  return Object.values(t.Resources).find(
+    (r) =>
+      r.Type === 'AWS::CloudWatch::Alarm' &&
+      r.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' &&
+      JSON.stringify(r.Properties.Dimensions) === JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }]),
+  )?.Properties;
+}
+
 // ---------- the checks ----------
 
 describe('functions', () => {
@@ -321,7 +494,7 @@ describe('functions', () => {
     );
   });
 
-  it('runs the outbox sweep every 5 minutes, the safety sweep hourly, the usage push at minute 5 and the probe twice a day', () => {
+  it('runs the outbox sweep every 5 minutes, the safety sweep hourly and the usage push at minute 5 on EventBridge rules', () => {
     const rules = Object.values(prod.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
     const schedules = rules.map((rule) => {
       const targets = asArray(rule.Properties.Targets).filter(isObject);
@@ -337,10 +510,125 @@ describe('functions', () => {
       ['{SweepLambdaFunction.Arn}', 'rate(5 minutes)', { job: 'outbox' }],
       ['{SweepLambdaFunction.Arn}', 'rate(1 hour)', { job: 'safety' }],
       ['{UsagePushLambdaFunction.Arn}', 'cron(5 * * * ? *)', undefined],
-      ['{ProbeLambdaFunction.Arn}', 'cron(0 1,7 * * ? *)', undefined],
-      // 02:00 on the 1st in Asia/Shanghai.
-      ['{SettlementLambdaFunction.Arn}', 'cron(0 18 L * ? *)', undefined],
     ]);
+  });
+
+  it('runs the monthly settlement at 02:00 on the 1st and the probe at 09:00 and 15:00, in Asia/Shanghai, on EventBridge Scheduler', () => {
+    const schedules = Object.entries(prod.Resources).filter(([, r]) => r.Type === 'AWS::Scheduler::Schedule');
+    expect(schedules.map(([id, r]) => [id, r.Properties.ScheduleExpression, r.Properties.ScheduleExpressionTimezone])).toEqual([
+      ['ProbeSchedulerSchedule1', 'cron(0 9,15 * * ? *)', 'Asia/Shanghai'],
+      ['SettlementSchedulerSchedule1', 'cron(0 2 1 * ? *)', 'Asia/Shanghai'],
+    ]);
+    for (const [id, r] of schedules) {
+      expect(r.Properties.State, id).toBe('ENABLED');
+      expect(r.Properties.FlexibleTimeWindow, id).toEqual({ Mode: 'OFF' });
+    }
+    // Each invokes its function with the scheduler's role; what Scheduler cannot deliver goes to a queue with an alarm.
+    expect(resource(prod, 'SettlementSchedulerSchedule1').Properties.Target).toEqual({
+      Arn: { 'Fn::GetAtt': ['SettlementLambdaFunction', 'Arn'] },
+      RoleArn: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
+      DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['SettlementStartFailedQueue', 'Arn'] } },
+    });
+    expect(resource(prod, 'ProbeSchedulerSchedule1').Properties.Target).toEqual({
+      Arn: { 'Fn::GetAtt': ['ProbeLambdaFunction', 'Arn'] },
+      RoleArn: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
+      DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['ScheduledRunFailedQueue', 'Arn'] } },
+    });
+    expect(queueAlarm(prod, 'SettlementStartFailedQueue')).toBeDefined();
+    expect(queueAlarm(prod, 'ScheduledRunFailedQueue')).toBeDefined();
+  });
+
+  it('moves the settlement schedule with SETTLEMENT_TIME_ZONE and takes SETTLEMENT_SCHEDULE as its expression', () => {
+    expect(settlementOverridden).toEqual([
+      {
+        schedule: {
+          method: 'scheduler',
+          timezone: 'Europe/Berlin',
+          rate: ['cron(30 3 1 * ? *)'],
+          roleArn: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
+        },
+      },
+    ]);
+  });
+
+  it('lets only EventBridge Scheduler (of this account) assume the scheduler role, which may only invoke the two scheduled functions', () => {
+    const role = resource(prod, 'SchedulerRole');
+    expect(role.Type).toBe('AWS::IAM::Role');
+    expect((role.Properties.AssumeRolePolicyDocument as JsonObject).Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      },
+    ]);
+    expect(roleStatements(prod, 'SchedulerRole').map((st) => [st.Action, st.Resource.map(render)])).toEqual([
+      [['lambda:InvokeFunction'], ['{SettlementLambdaFunction.Arn}', '{ProbeLambdaFunction.Arn}']],
+      [['sqs:SendMessage'], ['{SettlementStartFailedQueue.Arn}', '{ScheduledRunFailedQueue.Arn}']],
+    ]);
+    // The functions' own roles trust Lambda only: the scheduler cannot act with their data access.
+    for (const roleId of new Set(Object.values(ROLE))) {
+      const trust = (resource(prod, roleId).Properties.AssumeRolePolicyDocument as JsonObject).Statement as JsonObject[];
+      expect(
+        trust.map((st) => st.Principal),
+        roleId,
+      ).toEqual([{ Service: 'lambda.amazonaws.com' }]);
+    }
+  });
+
+  it('sends every asynchronous invocation that fails its retries to a queue with an alarm, which the function may write', () => {
+    const invokeConfigs = Object.values(prod.Resources).filter((r) => r.Type === 'AWS::Lambda::EventInvokeConfig');
+    expect(invokeConfigs).toHaveLength(Object.keys(ASYNC_FAILURES).length);
+    for (const [name, queue] of Object.entries(ASYNC_FAILURES) as [FunctionName, string][]) {
+      const config = invokeConfigs.find((r) => render(r.Properties.FunctionName as Json) === `{${LOGICAL[name]}LambdaFunction}`);
+      expect(config?.Properties, name).toMatchObject({
+        Qualifier: '$LATEST',
+        MaximumRetryAttempts: 2,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queue, 'Arn'] } } },
+      });
+      expect(resource(prod, queue).Type).toBe('AWS::SQS::Queue');
+      expect(resource(prod, queue).Properties).toMatchObject({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
+      // Lambda sends the failure record with the function's own role.
+      const sends = roleStatements(prod, ROLE[name]).filter((st) => st.Resource.some((r) => render(r) === `{${queue}.Arn}`));
+      expect(sends.flatMap(ALL_ACTIONS), name).toEqual(['sqs:SendMessage']);
+      expect(queueAlarm(prod, queue), `${queue} alarm`).toMatchObject({
+        Statistic: 'Maximum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      });
+    }
+  });
+
+  it('runs the schedules locally too: serverless-offline schedules the method: scheduler events it is given', async () => {
+    // serverless-offline ignores `method` and `timezone` and schedules every `schedule` event with node-schedule in
+    // the machine's time zone (node_modules/serverless-offline/src/events/schedule/Schedule.js).
+    const offlineRoot = pathToFileURL(join(repoRoot, 'node_modules/serverless-offline/src/events/schedule/')).href;
+    const { default: Schedule } = (await import(`${offlineRoot}Schedule.js`)) as {
+      default: new (lambda: unknown, region: string) => { create(events: { functionKey: string; schedule: Json }[]): void };
+    };
+    const { default: nodeSchedule } = (await import(pathToFileURL(join(repoRoot, 'node_modules/node-schedule/index.js')).href)) as {
+      default: { scheduledJobs: Record<string, { nextInvocation(): Date | null; cancel(): boolean }> };
+    };
+    const before = new Set(Object.keys(nodeSchedule.scheduledJobs));
+    const events = ['settlement', 'probe'].map((functionKey) => ({
+      functionKey,
+      schedule: (localSchedules[functionKey] as JsonObject[])[0]!.schedule as Json,
+    }));
+    expect(events.map((e) => (e.schedule as JsonObject).method)).toEqual(['scheduler', 'scheduler']);
+
+    new Schedule({ get: () => ({ setEvent: () => {}, runHandler: async () => {} }) }, 'us-east-1').create(events);
+
+    const jobs = Object.entries(nodeSchedule.scheduledJobs).filter(([name]) => !before.has(name));
+    try {
+      expect(jobs).toHaveLength(2);
+      const [settlement, probe] = jobs.map(([, job]) => job.nextInvocation()!);
+      // 02:00 on a 1st; 09:00 or 15:00 (machine time).
+      expect([settlement!.getDate(), settlement!.getHours(), settlement!.getMinutes()]).toEqual([1, 2, 0]);
+      expect([9, 15]).toContain(probe!.getHours());
+    } finally {
+      for (const [, job] of jobs) job.cancel();
+    }
   });
 
   it('routes GET and POST /seller/{proxy+} to the seller API', () => {
@@ -404,6 +692,271 @@ describe('functions', () => {
         name,
       ).toEqual([]);
     }
+  });
+});
+
+describe('concurrency', () => {
+  it('reserves concurrency for produce (stage parameter, 50 by default) and publishes no versions', () => {
+    expect(fn(prod, 'produce').Properties.ReservedConcurrentExecutions).toBe(50);
+    expect(fn(dev, 'produce').Properties.ReservedConcurrentExecutions).toBe(20);
+    for (const name of FUNCTIONS.filter((f) => f !== 'produce')) {
+      expect(fn(prod, name).Properties.ReservedConcurrentExecutions, name).toBeUndefined();
+    }
+    expect(Object.values(prod.Resources).filter((r) => r.Type === 'AWS::Lambda::Version')).toEqual([]);
+  });
+
+  it('caps the queue consumers so a provisioning backlog or a settlement fan-out cannot take the pool', () => {
+    const scaling = Object.values(prod.Resources)
+      .filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping')
+      .map((r) => [render(r.Properties.FunctionName as Json), r.Properties.ScalingConfig]);
+    expect(scaling).toEqual([
+      ['{ProvisionLambdaFunction.Arn}', { MaximumConcurrency: 5 }],
+      ['{SettlementWorkerLambdaFunction.Arn}', { MaximumConcurrency: 4 }],
+    ]);
+  });
+});
+
+describe('HTTP API', () => {
+  it('writes JSON access logs (request id, ip, route, status, latency) to a log group kept 30 days, never the query string', () => {
+    const stage = resource(prod, 'HttpApiStage').Properties;
+    const settings = stage.AccessLogSettings as JsonObject;
+    expect(settings.DestinationArn).toEqual({ 'Fn::GetAtt': ['HttpApiLogGroup', 'Arn'] });
+    expect(resource(prod, 'HttpApiLogGroup').Properties.RetentionInDays).toBe(30);
+    const format = String(settings.Format);
+    // $context.error.messageString is a quoted string: fill every variable with a quoted sample to parse it.
+    const sample = JSON.parse(format.replace(/"?\$context\.[\w.]+"?/g, '"x"')) as Record<string, string>;
+    expect(Object.keys(sample)).toEqual(expect.arrayContaining(['requestId', 'ip', 'routeKey', 'status', 'latency']));
+    expect(format).toContain('"requestId":"$context.requestId"');
+    expect(format).toContain('"ip":"$context.identity.sourceIp"');
+    expect(format).toContain('"routeKey":"$context.routeKey"');
+    expect(format).toContain('"status":"$context.status"');
+    expect(format).toContain('"latency":"$context.responseLatency"');
+    // The V1 call's authToken travels in the query string; headers may carry keys.
+    expect(format).not.toMatch(/\$context\.path|\$request\.|querystring|header/i);
+  });
+
+  it('throttles every route by default, from stage parameters', () => {
+    expect(resource(prod, 'HttpApiStage').Properties.DefaultRouteSettings).toEqual({
+      DetailedMetricsEnabled: false,
+      ThrottlingRateLimit: 100,
+      ThrottlingBurstLimit: 200,
+    });
+  });
+
+  it('has no custom domain by default, and keeps the execute-api endpoint', () => {
+    expect(conditionHolds(prod, 'HasCustomDomain')).toBe(false);
+    expect(created(prod, 'HttpApiDomainName')).toBe(false);
+    expect(created(prod, 'HttpApiDomainMapping')).toBe(false);
+    expect(resolveIf(prod, resource(prod, 'HttpApi').Properties.DisableExecuteApiEndpoint ?? null)).toBe(false);
+    expect(prod.Outputs?.HttpApiDomainTarget?.Condition).toBe('HasCustomDomain');
+  });
+
+  it('maps the custom domain (TLS 1.2, its ACM certificate) when the stage sets one, and switches off the execute-api endpoint', () => {
+    expect(conditionHolds(dev, 'HasCustomDomain')).toBe(true);
+    expect(created(dev, 'HttpApiDomainName')).toBe(true);
+    expect(resource(dev, 'HttpApiDomainName')).toMatchObject({
+      Type: 'AWS::ApiGatewayV2::DomainName',
+      Properties: {
+        DomainName: DEV_PARAMS.domainName,
+        DomainNameConfigurations: [{ CertificateArn: DEV_PARAMS.certificateArn, EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' }],
+      },
+    });
+    expect(created(dev, 'HttpApiDomainMapping')).toBe(true);
+    expect(resource(dev, 'HttpApiDomainMapping')).toMatchObject({
+      Type: 'AWS::ApiGatewayV2::ApiMapping',
+      Properties: { ApiId: { Ref: 'HttpApi' }, DomainName: { Ref: 'HttpApiDomainName' }, Stage: '$default' },
+    });
+    expect(asArray(resource(dev, 'HttpApiDomainMapping').DependsOn as Json)).toContain('HttpApiStage');
+    expect(resolveIf(dev, resource(dev, 'HttpApi').Properties.DisableExecuteApiEndpoint ?? null)).toBe(true);
+    expect(dev.Outputs?.HttpApiCustomDomainUrl?.Value).toBe('https://isv.example.com/koogallery/produce');
+  });
+});
+
+describe('alarms', () => {
+  it('publishes alarms to a topic encrypted with a key CloudWatch may use (not the AWS managed aws/sns key)', () => {
+    expect(resource(prod, 'AlarmTopic').Properties.KmsMasterKeyId).toEqual({ Ref: 'AlarmTopicKey' });
+    const key = resource(prod, 'AlarmTopicKey');
+    expect(key.Type).toBe('AWS::KMS::Key');
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    const policy = (key.Properties.KeyPolicy as JsonObject).Statement as JsonObject[];
+    expect(policy.find((st) => isObject(st.Principal) && st.Principal.Service === 'cloudwatch.amazonaws.com')).toMatchObject({
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+    });
+    // Every alarm of the stack notifies the topic.
+    for (const [id, r] of Object.entries(prod.Resources)) {
+      if (r.Type === 'AWS::CloudWatch::Alarm') expect(r.Properties.AlarmActions, id).toEqual([{ Ref: 'AlarmTopic' }]);
+    }
+  });
+
+  it('alarms on produce errors, throttles, and a p99 duration over 4 s of the 5 s budget', () => {
+    const onProduce = [{ Name: 'FunctionName', Value: { Ref: 'ProduceLambdaFunction' } }];
+    expect(alarm(prod, 'ProduceErrorsAlarm')).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: onProduce,
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(alarm(prod, 'ProduceThrottlesAlarm')).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Throttles',
+      Dimensions: onProduce,
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    const duration = alarm(prod, 'ProduceDurationAlarm');
+    expect(duration).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Duration',
+      Dimensions: onProduce,
+      ExtendedStatistic: 'p99',
+      Threshold: 4000,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(duration.Threshold as number).toBeLessThan((fn(prod, 'produce').Properties.Timeout as number) * 1000 - 1500);
+  });
+
+  it('alarms on 5xx answers of the HTTP API', () => {
+    expect(alarm(prod, 'HttpApi5xxAlarm')).toMatchObject({
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '5xx',
+      Dimensions: [{ Name: 'ApiId', Value: { Ref: 'HttpApi' } }],
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('alarms on refused usage records: exactly the metric the usage push writes, in its stage namespace', () => {
+    // What the usage push prints on Lambda, with the environment the template gives it.
+    const vars = (fn(prod, 'usagePush').Properties.Environment as JsonObject).Variables as JsonObject;
+    vi.stubEnv('POWERTOOLS_SERVICE_NAME', String(vars.POWERTOOLS_SERVICE_NAME));
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const metrics = usagePushMetrics(String(vars.STAGE));
+      metrics.recordRefused();
+      metrics.flush();
+    } finally {
+      spy.mockRestore();
+      vi.unstubAllEnvs();
+    }
+    const emf = JSON.parse(written.join('').trim()) as Record<string, unknown> & {
+      _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
+    };
+    const directive = emf._aws.CloudWatchMetrics[0]!;
+
+    const usage = alarm(prod, 'UsageRecordsRefusedAlarm');
+    expect(usage).toMatchObject({ Statistic: 'Sum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(usage.Namespace).toBe(directive.Namespace);
+    expect(usage.Namespace).toBe('KooGalleryISV/prod');
+    expect(directive.Metrics.map((m) => m.Name)).toContain(usage.MetricName);
+    expect(usage.Dimensions).toEqual(directive.Dimensions[0]!.map((name) => ({ Name: name, Value: emf[name] })));
+    // The produce bundle carries no metrics code; the usage push's does.
+    expect(zipFile(join(prodDir, 'produce.zip'), 'functions/produce.cjs')).not.toContain('CloudWatchMetrics');
+    expect(zipFile(join(prodDir, 'usagePush.zip'), 'functions/usagePush.cjs')).toContain('CloudWatchMetrics');
+  });
+
+  it('alarms when the safety sweep reports provisioning stuck: the metric filter matches the line it logs', async () => {
+    const filter = resource(prod, 'ProvisioningStuckMetricFilter');
+    expect(filter.Type).toBe('AWS::Logs::MetricFilter');
+    expect(filter.Properties.LogGroupName).toEqual({ Ref: 'SweepLogGroup' });
+    const transform = (filter.Properties.MetricTransformations as JsonObject[])[0]!;
+    expect(transform).toMatchObject({ MetricNamespace: 'KooGalleryISV/prod', MetricName: 'ProvisioningStuck', MetricValue: '1' });
+    expect(alarm(prod, 'ProvisioningStuckAlarm')).toMatchObject({
+      Namespace: transform.MetricNamespace,
+      MetricName: transform.MetricName,
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+
+    // A new instance whose provisioning never finishes, then the sweep after its re-queues are spent.
+    const world = fakeStores();
+    const now = Date.parse('2026-11-20T08:30:00.000Z');
+    const body = { activity: 'newInstance', orderId: 'CS-STUCK', orderLineId: 'CS-STUCK-000001', businessId: 'biz-stuck' };
+    const answer = await handleProduceCall(
+      { version: 'v2', rawBody: JSON.stringify(body), query: signedQuery(body, { nowMs: now }), correlationId: 'c-stuck' },
+      {
+        accessKeys: async () => [{ id: 'test-key', secret: TEST_KEY }],
+        store: world.store,
+        licenses: world.licenses,
+        publisher: world.publisher,
+        changePolicy: allowAllChanges,
+        settings: { ...PRODUCE_SETTINGS, provisioning: { async: true, inProgressAnswer: '000004' } },
+        now: () => now,
+        log: { info: () => {}, warn: () => {}, error: () => {} },
+      },
+    );
+    expect(answer.answer.resultCode).toBe('000000');
+    const { result, lines } = await printedLogLines((log) =>
+      safetySweep(
+        { store: world.store, outbox: world.outbox, publisher: world.publisher, log, now: () => now + 3_600_000 },
+        { stuckAfterMinutes: 10, maxRequeues: 0, graceHours: 24, limit: 100 },
+      ),
+    );
+    expect(result.reported).toBe(1);
+    const pattern = String(filter.Properties.FilterPattern);
+    expect(lines.filter((line) => filterMatches(pattern, line))).toHaveLength(1);
+    expect(lines.filter((line) => !filterMatches(pattern, line)).map((line) => line.message)).toEqual(['safety sweep']);
+  });
+
+  it('alarms on a burst of refused signatures: the metric filter on the produce log counts each refused call, and only those', async () => {
+    const filter = resource(prod, 'SignatureRefusalsMetricFilter');
+    expect(filter.Type).toBe('AWS::Logs::MetricFilter');
+    expect(filter.Properties.LogGroupName).toEqual({ Ref: 'ProduceLogGroup' });
+    const transform = (filter.Properties.MetricTransformations as JsonObject[])[0]!;
+    expect(transform).toMatchObject({ MetricNamespace: 'KooGalleryISV/prod', MetricName: 'SignatureRefusals', MetricValue: '1' });
+    expect(alarm(prod, 'SignatureRefusalsAlarm')).toMatchObject({
+      Namespace: transform.MetricNamespace,
+      MetricName: transform.MetricName,
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 10,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+
+    // Calls through the real produce flow: a wrongly keyed signature, a replayed nonce, a good call, a bad body.
+    const world = fakeStores();
+    const now = Date.parse('2026-11-20T08:30:00.000Z');
+    const body = { activity: 'newInstance', orderId: 'CS-SIG', orderLineId: 'CS-SIG-000001', businessId: 'biz-sig' };
+    const good = signedQuery(body, { nowMs: now, nonce: 'nonce-good-0001' });
+    const calls = [
+      { rawBody: JSON.stringify(body), query: signedQuery(body, { nowMs: now, key: 'not-the-key-0123456789' }) },
+      { rawBody: JSON.stringify(body), query: good },
+      { rawBody: JSON.stringify(body), query: good },
+      { rawBody: '{"activity":', query: signedQuery(body, { nowMs: now }) },
+    ];
+    const { result, lines } = await printedLogLines(async (log) => {
+      const answers: string[] = [];
+      for (const [i, call] of calls.entries()) {
+        const given = await handleProduceCall(
+          { version: 'v2', ...call, correlationId: `c-sig-${i}` },
+          {
+            accessKeys: async () => [{ id: 'test-key', secret: TEST_KEY }],
+            store: world.store,
+            licenses: world.licenses,
+            publisher: world.publisher,
+            changePolicy: allowAllChanges,
+            settings: PRODUCE_SETTINGS,
+            now: () => now,
+            log,
+          },
+        );
+        answers.push(given.answer.resultCode);
+      }
+      return answers;
+    });
+    expect(result).toEqual(['000001', '000000', '000001', '000002']);
+    const pattern = String(filter.Properties.FilterPattern);
+    const counted = lines.filter((line) => filterMatches(pattern, line));
+    expect(counted.map((line) => line.correlationId)).toEqual(['c-sig-0', 'c-sig-2']);
   });
 });
 
@@ -705,9 +1258,9 @@ describe('IAM: least privilege', () => {
     }
   });
 
-  it('gives the probe no data access at all', () => {
+  it('gives the probe no data access at all (only its failed runs go to the failure queue)', () => {
     const data = roleStatements(prod, 'ProbeRole').filter((s) => s.Action.some((a) => /^(dynamodb|sqs|s3):/.test(a)));
-    expect(data).toEqual([]);
+    expect(data.map((s) => [s.Action, s.Resource.map(render)])).toEqual([[['sqs:SendMessage'], ['{ScheduledRunFailedQueue.Arn}']]]);
   });
 
   it('alarms when the availability probe fails', () => {

@@ -240,3 +240,50 @@ describe('windows too old', () => {
     expect(world.logged.messages('warn')).toEqual(['usage window too old to push']);
   });
 });
+
+describe('refused-usage metric', () => {
+  /** A metrics port that keeps what it was told. */
+  const countingMetrics = () => {
+    const counted = { refused: 0 };
+    return { counted, metrics: { recordRefused: () => void counted.refused++ } };
+  };
+
+  it('counts each record the marketplace refuses, once, and nothing it accepts, delays or refuses for the credentials', async () => {
+    // Prepare
+    const world = usagePush();
+    for (const hoursAgo of [2, 3, 4]) await world.used('inst-a', hoursAgo, 10_000n);
+    await world.used('inst-b', 2, 10_000n);
+    world.api.refuseNext({ retry: false, code: 'MKT.9002', reason: 'Invalid usage entities.', httpStatus: 500 }, 2);
+    const { counted, metrics } = countingMetrics();
+
+    // Act
+    const summary = await world.push(NOW, { metrics });
+    const rerun = await world.push(NOW + HOUR, { metrics });
+    world.api.refuseNext({ retry: true, code: 'MKT.0250', reason: 'rate limited', httpStatus: 406 });
+    await world.used('inst-b', 1, 10_000n);
+    const rateLimited = await world.push(NOW + HOUR, { metrics });
+    world.api.refuseNext({ retry: false, code: 'MKT.0154', reason: 'illegal token', httpStatus: 401 });
+    const badCredentials = await world.push(NOW + 3 * HOUR, { metrics });
+
+    // Assess
+    expect(summary).toMatchObject({ rejected: 1, accepted: 3 });
+    expect(rerun).toMatchObject({ requests: 0 });
+    expect(rateLimited).toMatchObject({ retrying: 1, rejected: 0 });
+    expect(badCredentials).toMatchObject({ retrying: 1, rejected: 0 });
+    expect(counted.refused).toBe(1);
+  });
+
+  it('counts a window too old to send as refused', async () => {
+    // Prepare
+    const world = usagePush();
+    await world.used('inst-a', 20 * 24, 10_000n);
+    const { counted, metrics } = countingMetrics();
+
+    // Act
+    const summary = await world.push(NOW + 2 * DAY, { metrics });
+
+    // Assess
+    expect(summary).toMatchObject({ rejected: 1, requests: 0 });
+    expect(counted.refused).toBe(1);
+  });
+});
