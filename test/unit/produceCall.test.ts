@@ -302,6 +302,12 @@ describe('what the message log keeps of a refused call', () => {
     const [record] = world.audits();
     expect(record).not.toHaveProperty('activity');
     expect(record).toMatchObject({ channel: 'produceV1', claimedActivity: 'newInstance_b_', reason: 'authToken does not match' });
+
+    // A query string that cannot be read claims nothing.
+    await handleProduceCall({ version: 'v1', rawQuery: 'activity=newInstance&x=%ZZ', correlationId: 'c-v1-bad' }, world.deps);
+    const unreadable = world.audits().find((r) => r.correlationId === 'c-v1-bad');
+    expect(unreadable).toMatchObject({ resultCode: '000002', reason: 'parameter x is not correctly encoded' });
+    expect(unreadable).not.toHaveProperty('claimedActivity');
   });
 });
 
