@@ -98,6 +98,12 @@ const envSchema = z.object({
   WEBHOOK_SECRET_PARAMETER: optionalText,
   WEBHOOK_SECRET: optionalText,
   WEBHOOK_TIMEOUT_MS: positiveInt(3_000),
+  /**
+   * Let the webhook reach loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7), link-local (cloud metadata),
+   * CGNAT, unspecified, multicast and reserved addresses: a product on the same machine or network. The local stack
+   * turns it on; on AWS leave it off (lib/provisioning/webhookAddress.ts).
+   */
+  WEBHOOK_ALLOW_PRIVATE_HOSTS: flag(false),
 
   /** Safety sweep: provisioning older than this is re-queued, at most STUCK_PROVISIONING_REQUEUES times, then reported. */
   STUCK_PROVISIONING_MINUTES: positiveInt(10),

@@ -6,10 +6,11 @@ import type { EncryptType } from '#lib/koogallery/fieldCrypto.ts';
 import { answer, ResultCode, type Answer } from '#lib/koogallery/resultCodes.ts';
 import { parseV1Activity } from '#lib/koogallery/v1Activities.ts';
 import { v1Answer } from '#lib/koogallery/v1Answer.ts';
-import { verifyV1Request } from '#lib/koogallery/v1Auth.ts';
+import { parseV1Query, verifyV1Request } from '#lib/koogallery/v1Auth.ts';
 import { sha256Hex } from '#lib/koogallery/signature.ts';
 import type { Log } from '#lib/log.ts';
 import { errorFields, errorName } from '#lib/shared/errors.ts';
+import { safeText } from '#lib/shared/safeText.ts';
 import { sleep } from '#lib/shared/time.ts';
 import type { EventPublisher } from '#lib/outbox/publisher.ts';
 import type { AuditRecord } from '#lib/audit/records.ts';
@@ -57,9 +58,13 @@ export interface ProduceResult {
   signingKey: AccessKey | undefined;
 }
 
-/** What authentication established: the key, the nonce to claim, and the validated request. */
-type Authenticated = { ok: true; keyId: string; nonce: string; form: string; parsed: ParsedActivity };
-type Refused = { ok: false; given: Answer; reason: string };
+/** What authentication established: the key, the nonce to claim, the activity named, and the validated request. */
+type Authenticated = { ok: true; keyId: string; nonce: string; form: string; activity: string | undefined; parsed: ParsedActivity };
+/** A refused call: the answer, why, and the activity it claimed (unauthenticated, raw). */
+type Refused = { ok: false; given: Answer; reason: string; claimedActivity?: string };
+
+/** How much of an activity name the message log keeps. */
+const MAX_ACTIVITY_CHARS = 32;
 
 /** Re-planning after a lost race: enough for 50 concurrent duplicates, bounded for the 5 s budget. */
 const MAX_ATTEMPTS = 6;
@@ -81,7 +86,6 @@ function authenticateV2(
   keys: AccessKey[],
   nowMs: number,
   settings: ProduceSettings,
-  audit: AuditRecord,
 ): Authenticated | Refused {
   const bodyBytes = Buffer.byteLength(call.rawBody, 'utf8');
   if (bodyBytes === 0 || bodyBytes > settings.maxBodyBytes) {
@@ -97,10 +101,17 @@ function authenticateV2(
   const read = parseBody(call.rawBody);
   if (!('tree' in read)) return { ok: false, given: answer(ResultCode.invalidParameter, read.message), reason: read.reason };
   const { tree, body } = read;
-  if (typeof body.activity === 'string') audit.activity = body.activity.slice(0, 32);
+  const activity = typeof body.activity === 'string' ? body.activity : undefined;
   const verdict = verifyRequest(keys, call.query, tree, call.rawBody, nowMs, settings.signatureWindowSeconds * 1000);
-  if (!verdict.ok) return { ok: false, given: answer(verdict.code), reason: verdict.reason };
-  return { ok: true, keyId: verdict.keyId, nonce: verdict.nonce, form: verdict.form, parsed: parseActivity(body) };
+  if (!verdict.ok)
+    return { ok: false, given: answer(verdict.code), reason: verdict.reason, ...(activity ? { claimedActivity: activity } : {}) };
+  return { ok: true, keyId: verdict.keyId, nonce: verdict.nonce, form: verdict.form, activity, parsed: parseActivity(body) };
+}
+
+/** The `activity` parameter of a refused V1 query string, as sent, if it can be read. */
+function claimedV1Activity(rawQuery: string): string | undefined {
+  const parsed = parseV1Query(rawQuery);
+  return parsed.ok ? parsed.literal.activity || undefined : undefined;
 }
 
 /** V1: the authToken over the query string (spec §7.5); the authToken, unique per call, is the nonce. */
@@ -109,16 +120,18 @@ function authenticateV1(
   keys: AccessKey[],
   nowMs: number,
   settings: ProduceSettings,
-  audit: AuditRecord,
 ): Authenticated | Refused {
   const verdict = verifyV1Request(keys, call.rawQuery, nowMs, settings.signatureWindowSeconds * 1000);
-  if (!verdict.ok) return { ok: false, given: answer(verdict.code), reason: verdict.reason };
-  if (verdict.params.activity) audit.activity = verdict.params.activity.slice(0, 32);
+  if (!verdict.ok) {
+    const claimedActivity = claimedV1Activity(call.rawQuery);
+    return { ok: false, given: answer(verdict.code), reason: verdict.reason, ...(claimedActivity ? { claimedActivity } : {}) };
+  }
   return {
     ok: true,
     keyId: verdict.keyId,
     nonce: `v1:${verdict.authToken}`,
     form: `v1-${verdict.reading}`,
+    activity: verdict.params.activity || undefined,
     parsed: parseV1Activity(verdict.params),
   };
 }
@@ -167,9 +180,13 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
   try {
     const keys = await deps.accessKeys();
     signingKey = keys[0];
-    const verdict =
-      call.version === 'v2' ? authenticateV2(call, keys, started, settings, audit) : authenticateV1(call, keys, started, settings, audit);
-    if (!verdict.ok) return await refuse(verdict.given, verdict.reason);
+    const verdict = call.version === 'v2' ? authenticateV2(call, keys, started, settings) : authenticateV1(call, keys, started, settings);
+    if (!verdict.ok) {
+      // What an unauthenticated call claims is kept apart, short and cleaned: anyone can send it.
+      if (verdict.claimedActivity) audit.claimedActivity = safeText(verdict.claimedActivity, MAX_ACTIVITY_CHARS);
+      return await refuse(verdict.given, verdict.reason);
+    }
+    if (verdict.activity) audit.activity = verdict.activity.slice(0, MAX_ACTIVITY_CHARS);
 
     const key = keys.find((k) => k.id === verdict.keyId) ?? signingKey;
     signingKey = key;

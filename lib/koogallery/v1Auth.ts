@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { NAME_CHARACTER, safeText } from '#lib/shared/safeText.ts';
 import type { AccessKey } from './auth.ts';
 import { ResultCode } from './resultCodes.ts';
 
@@ -121,8 +122,10 @@ function decodeComponent(raw: string, plusIsSpace: boolean): string | undefined 
   }
 }
 
+/** A parameter name as a refusal quotes it: it comes from an unauthenticated request, so only safe characters. */
 function quote(name: string): string {
-  return name.length > MAX_QUOTED_NAME ? `${name.slice(0, MAX_QUOTED_NAME)}…` : name;
+  const safe = safeText(name, MAX_QUOTED_NAME, NAME_CHARACTER);
+  return Array.from(name).length > MAX_QUOTED_NAME ? `${safe}…` : safe;
 }
 
 /**

@@ -34,7 +34,15 @@ function adapter(cfg: Config): ProvisioningAdapter {
   return webhookAdapter(async (event) => {
     const current = await secret();
     if (client?.secret !== current)
-      client = { secret: current, ...webhookClient({ url: webhookUrl, secret: current, timeoutMs: cfg.WEBHOOK_TIMEOUT_MS }) };
+      client = {
+        secret: current,
+        ...webhookClient({
+          url: webhookUrl,
+          secret: current,
+          timeoutMs: cfg.WEBHOOK_TIMEOUT_MS,
+          allowPrivateHosts: cfg.WEBHOOK_ALLOW_PRIVATE_HOSTS,
+        }),
+      };
     return client.deliver(event);
   });
 }

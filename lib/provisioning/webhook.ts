@@ -5,6 +5,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import { readCapped } from '#lib/http/readCapped.ts';
+import { RefusedWebhookHost } from './webhookAddress.ts';
+import { guardedTransport, type WebhookTransport } from './webhookTransport.ts';
 import { assertWebhookUrl } from './webhookUrl.ts';
 import type { AppInfo } from '#lib/instances/model.ts';
 
@@ -193,7 +195,13 @@ export interface WebhookClientConfig {
   url: string;
   secret: string;
   timeoutMs?: number;
-  fetch?: typeof fetch;
+  /**
+   * Let the webhook reach loopback, private, link-local and other restricted addresses (WEBHOOK_ALLOW_PRIVATE_HOSTS:
+   * a product on the same machine or network, as under the local stack). Off by default.
+   */
+  allowPrivateHosts?: boolean;
+  /** Sends the request; by default the transport that checks the host's addresses (`webhookTransport.ts`). */
+  fetch?: WebhookTransport;
   now?: () => number;
 }
 
@@ -239,7 +247,9 @@ function appInfoFrom(text: string, tooLarge: boolean): { appInfo: AppInfo } | { 
 }
 
 function networkReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  const failure = error as { code?: unknown; cause?: { code?: unknown; message?: unknown } } | null;
+  if (typeof failure?.code === 'string') return `webhook request failed: ${failure.code}`;
+  const cause = failure?.cause;
   if (typeof cause?.code === 'string') return `webhook request failed: ${cause.code}`;
   if (typeof cause?.message === 'string') return `webhook request failed: ${snippet(cause.message)}`;
   return `webhook request failed: ${error instanceof Error ? snippet(error.message) : 'unknown error'}`;
@@ -258,7 +268,7 @@ export function webhookClient(config: WebhookClientConfig): WebhookClient {
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000) {
     throw new Error('webhook timeoutMs must be an integer from 1 to 60000');
   }
-  const doFetch = config.fetch ?? fetch;
+  const doFetch = config.fetch ?? guardedTransport({ allowPrivateHosts: config.allowPrivateHosts ?? false });
   const now = config.now ?? Date.now;
   const { secret } = config;
 
@@ -322,6 +332,8 @@ export function webhookClient(config: WebhookClientConfig): WebhookClient {
           status,
         };
       } catch (error) {
+        // A host on a restricted address stays refused until the configuration changes: failed for good.
+        if (error instanceof RefusedWebhookHost) return { ok: false, retry: false, reason: error.message };
         if (timedOut) return { ok: false, retry: true, reason: `webhook timed out after ${timeoutMs} ms` };
         return { ok: false, retry: true, reason: networkReason(error) };
       } finally {

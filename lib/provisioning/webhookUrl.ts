@@ -1,4 +1,7 @@
-/** Where webhooks may go: checked at start-up by lib/config.ts and by the webhook client. */
+/**
+ * Where webhooks may go, by the URL's form: checked at start-up by lib/config.ts and by the webhook client. The
+ * addresses its host resolves to are checked at every delivery (webhookAddress.ts).
+ */
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 

@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { signRequest } from '#lib/koogallery/auth.ts';
 import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
-import { bodySignHeader, signaturesEqual } from '#lib/koogallery/signature.ts';
+import { bodySignMatches } from '#lib/koogallery/signature.ts';
 import { signV1Request } from '#lib/koogallery/v1Auth.ts';
 
 /**
@@ -62,6 +62,10 @@ const MAX_ANSWER_BYTES = 1024 * 1024;
  */
 export type HeaderCase = 'exact' | 'any';
 
+/**
+ * The verdict on an answer's `Body-Sign` header: its name as `headerCase` says, its value in the format of §7.4
+ * (whitespace around `=` and `,` tolerated), and its base64 signature exactly that of the raw body.
+ */
 export function bodySignVerdict(
   headers: readonly [string, string][],
   raw: string,
@@ -72,7 +76,7 @@ export function bodySignVerdict(
   const found =
     headers.find(([name]) => name === BODY_SIGN_HEADER) ?? (headerCase === 'any' ? headers.find(([name]) => same(name)) : undefined);
   if (!found) return headers.some(([name]) => same(name)) ? 'wrong-case' : 'absent';
-  return signaturesEqual(bodySignHeader(key, raw), found[1]) ? 'valid' : 'invalid';
+  return bodySignMatches(key, raw, found[1]) ? 'valid' : 'invalid';
 }
 
 /** The V2 query parameters of a call, spoiled as `overrides` says. */

@@ -76,6 +76,7 @@ const AUDIT_FIELDS = [
   'bodySha256',
   'bodyBytes',
   'activity',
+  'claimedActivity',
   'orderId',
   'orderLineId',
   'instanceId',

@@ -31,12 +31,14 @@ export const LOCAL_SUPERVISED_PRODUCT = 'OFFI-LOCAL-SUPERVISED';
 
 /**
  * Local defaults that differ from lib/config.ts's: the whole asynchronous flow runs (Query Order on the fake, the
- * reference receiver as the seller's product). `.env` or the shell may set `PROVISIONING_MODE=template` or
- * `ORDER_QUERY=false` instead.
+ * reference receiver as the seller's product, which the webhook may reach on the loopback). `.env` or the shell may
+ * set `PROVISIONING_MODE=template` or `ORDER_QUERY=false` instead.
  */
 export const LOCAL_DEFAULT_SETTINGS = {
   PROVISIONING_MODE: 'webhook',
   ORDER_QUERY: 'true',
+  // The reference receiver, or the seller's own product under test, listens on this machine (127.0.0.1).
+  WEBHOOK_ALLOW_PRIVATE_HOSTS: 'true',
   // A demo product under service supervision with a fee share, for `koogallery-sim scenario supervision`.
   SUPERVISED_PRODUCTS: LOCAL_SUPERVISED_PRODUCT,
   SETTLEMENT_FEE_SHARES: `${LOCAL_SUPERVISED_PRODUCT}=0.15`,

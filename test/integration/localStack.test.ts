@@ -465,6 +465,8 @@ describe('npm start: the settings of the fake Open API and the webhook receiver'
       KOOGALLERY_SK: LOCAL_DEFAULT_OPENAPI_CREDENTIALS.sk,
       WEBHOOK_URL: 'http://127.0.0.1:4010/webhook',
       WEBHOOK_SECRET: LOCAL_DEFAULT_WEBHOOK_SECRET,
+      // The receiver is on the loopback, which the webhook may reach only when allowed.
+      WEBHOOK_ALLOW_PRIVATE_HOSTS: 'true',
     });
     expect(functionEnvProblem(env)).toBeUndefined();
   });

@@ -83,7 +83,9 @@ describe('authentication (spec §7.2)', () => {
     const response = await call(body, { key: 'not-the-key' });
     expect(response.json.resultCode).toBe('000001');
     expect(await store().getOrderLineInstanceId(orderId, `${orderId}-000001`)).toBeUndefined();
-    expect(await auditRecord(response.correlationId)).toMatchObject({ resultCode: '000001', reason: 'signature does not match' });
+    const record = await auditRecord(response.correlationId);
+    expect(record).toMatchObject({ resultCode: '000001', reason: 'signature does not match', claimedActivity: 'newInstance' });
+    expect(record).not.toHaveProperty('activity');
   });
 
   it('refuses a body with a __proto__ member appended after signing with 000001 and changes nothing', async () => {

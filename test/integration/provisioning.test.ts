@@ -1,11 +1,13 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '#lib/config.ts';
 import type { Instance } from '#lib/instances/model.ts';
 import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
 import { openApiClient } from '#lib/koogallery/openApi/client.ts';
 import type { LifecycleEvent } from '#lib/outbox/events.ts';
 import { orderQueryVia, templateAdapter, webhookAdapter } from '#lib/provisioning/adapters.ts';
+import { workerDeps } from '#lib/provisioning/deps.ts';
 import { retryFailedProvisioning } from '#lib/provisioning/retry.ts';
 import { webhookClient } from '#lib/provisioning/webhook.ts';
 import { handleLifecycleEvent, RetryLater, type WorkerDeps } from '#lib/provisioning/worker.ts';
@@ -42,7 +44,7 @@ afterAll(async () => {
 });
 
 function worker(overrides: Partial<WorkerDeps> = {}): WorkerDeps {
-  const client = webhookClient({ url: receiver.url, secret: webhookSecret });
+  const client = webhookClient({ url: receiver.url, secret: webhookSecret, allowPrivateHosts: true });
   return {
     store: store(),
     outbox: outboxStore(dynamoClient(), env('MAIN_TABLE')),
@@ -253,6 +255,39 @@ describe('asynchronous provisioning', () => {
     receiver.failNext(1, 422);
     expect(await handleLifecycleEvent(event, worker())).toBe('failed');
     expect((await instance(instanceId)).provisioning?.failure?.reason).toMatch(/^webhook: .*422/);
+  });
+
+  it('refuses for good a webhook host that resolves to 127.0.0.1 unless WEBHOOK_ALLOW_PRIVATE_HOSTS is on (the worker as configured)', async () => {
+    const settings = {
+      ...process.env,
+      PROVISIONING_MODE: 'webhook',
+      ORDER_QUERY: 'false',
+      WEBHOOK_URL: `${receiver.url.replace('127.0.0.1', 'localhost')}?token=never-shown`,
+      WEBHOOK_SECRET: webhookSecret,
+    };
+    const { instanceId, event } = await newInstance(uniqueId('CS'));
+
+    expect(await handleLifecycleEvent(event, workerDeps(parseConfig(settings), quiet))).toBe('failed');
+    const failed = await instance(instanceId);
+    expect(failed.state).toBe('PROVISIONING_FAILED');
+    const reason = failed.provisioning?.failure?.reason ?? '';
+    expect(reason).toMatch(/^webhook: webhook host localhost resolves to (127\.0\.0\.1|::1), a loopback address: refused/);
+    expect(reason).not.toMatch(/never-shown|\/webhook/);
+    expect(receiver.tenants().has(instanceId)).toBe(false);
+
+    // Allowed: the seller retries, and the same host now gets the event.
+    const retried = await retryFailedProvisioning(instanceId, {
+      store: store(),
+      publisher: { publish: async (events) => (published.push(...events), []) },
+      now: Date.now,
+      log: quiet,
+      testTtlDays: 7,
+    });
+    expect(retried.ok).toBe(true);
+    const allowed = workerDeps(parseConfig({ ...settings, WEBHOOK_ALLOW_PRIVATE_HOSTS: 'true' }), quiet);
+    expect(await handleLifecycleEvent(lastEvent(instanceId), allowed)).toBe('provisioned');
+    expect((await instance(instanceId)).state).toBe('ACTIVE');
+    expect(receiver.tenants().get(instanceId)?.state).toBe('ACTIVE');
   });
 
   it('provisions a debug (test) instance even when its order does not exist', async () => {

@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
@@ -94,6 +96,7 @@ const v1Tokens: string[] = [];
 
 let fake: FakeOpenApi;
 let receiver: WebhookReceiver;
+let front: { url: string; close: () => Promise<void> };
 let queue: { url: string; arn: string };
 const queued: string[] = [];
 const outboundBodies: { url: string; body: string }[] = [];
@@ -153,20 +156,56 @@ function captureOutput(): OutputCapture {
   };
 }
 
+/** Keeps an outbound request's signature headers and body. */
+function recordRequest(url: string, headers: Headers, body: unknown): void {
+  const apig = /Signature=([0-9a-fA-F]{64})/.exec(headers.get('authorization') ?? '')?.[1];
+  if (apig) signatures.push({ label: `APIG signature to ${new URL(url).pathname}`, value: apig });
+  const usage = headers.get('signature');
+  if (usage) signatures.push({ label: 'usage push business signature', value: usage });
+  for (const v1 of (headers.get('x-koogallery-signature') ?? '').matchAll(/v1=([0-9a-fA-F]{64})/g)) {
+    signatures.push({ label: 'webhook signature', value: v1[1]! });
+  }
+  if (typeof body === 'string') outboundBodies.push({ url, body });
+}
+
 /** Records every outbound request's signature headers and body, then sends it. */
 function recordingFetch(original: typeof fetch): typeof fetch {
   return async (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
-    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
-    const apig = /Signature=([0-9a-fA-F]{64})/.exec(headers.get('authorization') ?? '')?.[1];
-    if (apig) signatures.push({ label: `APIG signature to ${new URL(url).pathname}`, value: apig });
-    const usage = headers.get('signature');
-    if (usage) signatures.push({ label: 'usage push business signature', value: usage });
-    for (const v1 of (headers.get('x-koogallery-signature') ?? '').matchAll(/v1=([0-9a-fA-F]{64})/g)) {
-      signatures.push({ label: 'webhook signature', value: v1[1]! });
-    }
-    if (typeof init?.body === 'string') outboundBodies.push({ url, body: init.body });
+    recordRequest(url, new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)), init?.body);
     return original(input, init);
+  };
+}
+
+/**
+ * A front of the webhook receiver on 127.0.0.1 that records each request as recordingFetch does (the webhook's own
+ * transport is node:http, not fetch), then passes it on and relays the answer.
+ */
+async function recordingFront(target: string): Promise<{ url: string; close: () => Promise<void> }> {
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', async () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const headers = new Headers();
+      for (const name of ['content-type', 'user-agent', 'x-koogallery-event-id', 'x-koogallery-signature']) {
+        const value = request.headers[name];
+        if (typeof value === 'string') headers.set(name, value);
+      }
+      recordRequest(target, headers, body);
+      const answer = await realFetch(target, { method: request.method ?? 'POST', headers, body });
+      response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/plain' }).end(await answer.text());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}${new URL(target).pathname}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -291,6 +330,7 @@ beforeAll(async () => {
     startFakeOpenApi({ credentials: CREDENTIALS, accessKey: ACCESS_KEY }),
     startWebhookReceiver({ secret: WEBHOOK_SECRET, frontEndBase: 'https://tenant.example.com' }),
   ]);
+  front = await recordingFront(receiver.url);
   const sqs = sqsClient();
   const created = await sqs.send(new CreateQueueCommand({ QueueName: `secrets-scan-${RUN}` }));
   const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: created.QueueUrl!, AttributeNames: ['QueueArn'] }));
@@ -300,8 +340,9 @@ beforeAll(async () => {
     KOOGALLERY_ACCESS_KEY: ACCESS_KEY,
     KOOGALLERY_PREVIOUS_ACCESS_KEY: PREVIOUS_ACCESS_KEY,
     PROVISIONING_MODE: 'webhook',
-    WEBHOOK_URL: receiver.url,
+    WEBHOOK_URL: front.url,
     WEBHOOK_SECRET: WEBHOOK_SECRET,
+    WEBHOOK_ALLOW_PRIVATE_HOSTS: 'true',
     ORDER_QUERY: 'true',
     KOOGALLERY_AK: CREDENTIALS.ak,
     KOOGALLERY_SK: CREDENTIALS.sk,
@@ -321,7 +362,7 @@ beforeAll(async () => {
 afterAll(async () => {
   capture?.stop();
   if (realFetch) globalThis.fetch = realFetch;
-  await Promise.all([fake?.close(), receiver?.close()]);
+  await Promise.all([fake?.close(), receiver?.close(), front?.close()]);
   if (queue)
     await sqsClient()
       .send(new DeleteQueueCommand({ QueueUrl: queue.url }))

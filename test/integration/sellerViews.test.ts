@@ -215,7 +215,9 @@ describe('listMessages', () => {
   const base = Date.parse('2001-01-01T00:00:00.000Z') + randomInt(0, 7000) * DAY;
   const iso = (day: number, time: string) => `${new Date(base + day * DAY).toISOString().slice(0, 10)}T${time}Z`;
 
+  /** A refused call (000001) claims an activity; an authenticated one names it. */
   async function putRecord(at: string, resultCode: string): Promise<AuditRecord> {
+    const named = resultCode === '000001' ? { claimedActivity: 'queryInstance__script_' } : { activity: 'queryInstance' };
     const record: AuditRecord = {
       at,
       correlationId: uniqueId('c'),
@@ -224,7 +226,7 @@ describe('listMessages', () => {
       latencyMs: 12,
       bodySha256: 'a'.repeat(64),
       bodyBytes: 120,
-      activity: 'queryInstance',
+      ...named,
       instanceId: uniqueId('i'),
       test: false,
     };
@@ -288,7 +290,9 @@ describe('listMessages', () => {
     for (const limit of [1, 2, 5, 200]) {
       expect((await listAllMessages({ from, to, resultCode: '000002', limit })).items, `limit ${limit}`).toEqual(rejected);
     }
-    expect((await views().listMessages({ from, to, resultCode: '000001' })).items.map((r) => r.resultCode)).toEqual(['000001']);
+    const [refused] = (await views().listMessages({ from, to, resultCode: '000001' })).items;
+    expect(refused).toMatchObject({ resultCode: '000001', claimedActivity: 'queryInstance__script_' });
+    expect(refused).not.toHaveProperty('activity');
     expect((await views().listMessages({ from, to, resultCode: '999999' })).items).toEqual([]);
   });
 

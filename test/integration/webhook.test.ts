@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookClient, webhookSignatureHeader, type WebhookEvent, type WebhookOutcome } from '#lib/provisioning/webhook.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../scripts/local/webhook-receiver.ts';
 
-/** The webhook adapter against the reference receiver and odd servers, over real HTTP on 127.0.0.1. */
+/**
+ * The webhook adapter against the reference receiver and odd servers, over real HTTP on 127.0.0.1 (a restricted
+ * address: these clients allow private hosts, as the local stack does), and the refusal of restricted hosts.
+ */
 
 const SECRET = 'whsec-integration-0123456789';
 
@@ -56,7 +59,7 @@ describe('webhook adapter ↔ reference receiver', () => {
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver({ secret: SECRET, frontEndBase: 'https://app.example.test/' });
-    client = webhookClient({ url: receiver.url, secret: SECRET });
+    client = webhookClient({ url: receiver.url, secret: SECRET, allowPrivateHosts: true });
   });
   afterAll(() => receiver.close());
 
@@ -118,7 +121,7 @@ describe('webhook adapter ↔ reference receiver', () => {
 
   it('an answer slower than timeoutMs → retry "timed out"; the redelivery gets the same appInfo', async () => {
     const event = created();
-    const quick = webhookClient({ url: receiver.url, secret: SECRET, timeoutMs: 200 });
+    const quick = webhookClient({ url: receiver.url, secret: SECRET, timeoutMs: 200, allowPrivateHosts: true });
     receiver.delayNext(1, 1_000);
     const started = Date.now();
     const late = failure(await quick.deliver(event));
@@ -167,7 +170,7 @@ describe('webhook adapter ↔ reference receiver', () => {
 
   it('a wrong secret → the receiver answers 401 and the client fails for good', async () => {
     const event = created();
-    const wrong = webhookClient({ url: receiver.url, secret: 'another-secret-0123456789' });
+    const wrong = webhookClient({ url: receiver.url, secret: 'another-secret-0123456789', allowPrivateHosts: true });
     expect(failure(await wrong.deliver(event))).toEqual({
       ok: false,
       retry: false,
@@ -207,7 +210,7 @@ describe('webhook adapter ↔ odd servers', () => {
   const clientFor = async (handler: (req: IncomingMessage, res: ServerResponse) => void, timeoutMs?: number) => {
     const server = await oddServer(handler);
     servers.push(server);
-    return webhookClient({ url: server.url, secret: SECRET, ...(timeoutMs ? { timeoutMs } : {}) });
+    return webhookClient({ url: server.url, secret: SECRET, allowPrivateHosts: true, ...(timeoutMs ? { timeoutMs } : {}) });
   };
 
   it.each([400, 404])('HTTP %i → failed for good, with the status and the start of the body', async (status) => {
@@ -254,14 +257,16 @@ describe('webhook adapter ↔ odd servers', () => {
   });
 
   it('a huge body is not read past 64 KB', async () => {
+    const MAX_WRITTEN = 100_000_000;
     let written = 0;
     const client = await clientFor((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write(`{"frontEndUrl":"https://a.example/${'a'.repeat(100)}","memo":"`);
       const chunk = 'm'.repeat(16_384);
-      // Up to 4 MB; stops as soon as the client goes away.
+      // Up to 100 MB, more than the kernel's socket buffers can hold (a receive buffer may grow to 32 MB), so the
+      // server can only finish if the client reads on; it stops as soon as the client goes away.
       const pump = () => {
-        while (written < 4_000_000 && !res.destroyed) {
+        while (written < MAX_WRITTEN && !res.destroyed) {
           written += chunk.length;
           if (!res.write(chunk)) return void res.once('drain', pump);
         }
@@ -272,7 +277,7 @@ describe('webhook adapter ↔ odd servers', () => {
     });
     const outcome = failure(await client.deliver(created()));
     expect(outcome).toMatchObject({ retry: false, reason: 'webhook answered without a valid appInfo: body larger than 65536 bytes' });
-    expect(written).toBeLessThan(4_000_000);
+    expect(written).toBeLessThan(MAX_WRITTEN);
   });
 
   it('no answer within timeoutMs → retry, timed out', async () => {
@@ -283,12 +288,97 @@ describe('webhook adapter ↔ odd servers', () => {
   it('connection refused → retry', async () => {
     const gone = await oddServer(() => {});
     await gone.close();
-    const client = webhookClient({ url: gone.url, secret: SECRET });
+    const client = webhookClient({ url: gone.url, secret: SECRET, allowPrivateHosts: true });
     expect(failure(await client.deliver(created()))).toEqual({ ok: false, retry: true, reason: 'webhook request failed: ECONNREFUSED' });
+  });
+
+  it('a status that is no final HTTP answer → retry, naming it', async () => {
+    const server = createNetServer((socket) => {
+      socket.on('data', () => socket.end('HTTP/1.1 999 Odd\r\ncontent-length: 2\r\n\r\nno'));
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push({ close: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+    const { port } = server.address() as AddressInfo;
+    const client = webhookClient({ url: `http://127.0.0.1:${port}/hook`, secret: SECRET, allowPrivateHosts: true });
+    expect(failure(await client.deliver(created()))).toEqual({
+      ok: false,
+      retry: true,
+      reason: 'webhook request failed: webhook answered HTTP status 999, which is not a final answer',
+    });
   });
 
   it.each([408, 429, 502])('HTTP %i → retry', async (status) => {
     const client = await clientFor((_req, res) => res.writeHead(status).end());
     expect(failure(await client.deliver(created()))).toEqual({ ok: false, retry: true, status, reason: `webhook answered HTTP ${status}` });
   });
+});
+
+describe('webhook adapter ↔ hosts on restricted addresses', () => {
+  const frozen = () => next(created(), 'instance.frozen', 2, 'FROZEN');
+
+  it('refuses for good a host that resolves to the loopback, without connecting; delivers to it when allowed', async () => {
+    let requests = 0;
+    const server = await oddServer((_req, res) => {
+      requests += 1;
+      res.writeHead(204).end();
+    });
+    try {
+      const url = `${server.url.replace('127.0.0.1', 'localhost')}?token=abc`;
+      const refused = failure(await webhookClient({ url, secret: SECRET }).deliver(frozen()));
+      expect(refused).toEqual({ ok: false, retry: false, reason: expect.any(String) });
+      expect(refused.reason).toMatch(
+        /^webhook host localhost resolves to (127\.0\.0\.1|::1), a loopback address: refused \(set WEBHOOK_ALLOW_PRIVATE_HOSTS=true to allow private hosts\)$/,
+      );
+      expect(requests).toBe(0);
+      expect(await webhookClient({ url, secret: SECRET, allowPrivateHosts: true }).deliver(frozen())).toEqual({ ok: true });
+      expect(requests).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it.each([
+    ['http://127.0.0.1:9/hook', 'webhook host 127.0.0.1 is a loopback address'],
+    ['http://[::1]:9/hook', 'webhook host ::1 is a loopback address'],
+    ['https://169.254.169.254/latest/meta-data/', 'webhook host 169.254.169.254 is a link-local address'],
+    ['https://[fd00:ec2::254]/latest/meta-data/', 'webhook host fd00:ec2::254 is a private address'],
+    ['https://[::ffff:169.254.169.254]/', 'webhook host ::ffff:a9fe:a9fe is a link-local address'],
+    ['https://10.0.0.8/hook', 'webhook host 10.0.0.8 is a private address'],
+    ['https://100.64.1.1/hook', 'webhook host 100.64.1.1 is a shared (CGNAT) address'],
+    ['https://0.0.0.0/hook', 'webhook host 0.0.0.0 is an unspecified address'],
+    ['https://224.0.0.1/hook', 'webhook host 224.0.0.1 is a multicast address'],
+  ])('refuses %s for good, at once', async (url, reason) => {
+    const started = Date.now();
+    const refused = failure(await webhookClient({ url, secret: SECRET, timeoutMs: 2_000 }).deliver(frozen()));
+    expect(refused).toEqual({
+      ok: false,
+      retry: false,
+      reason: `${reason}: refused (set WEBHOOK_ALLOW_PRIVATE_HOSTS=true to allow private hosts)`,
+    });
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('does not follow a redirect to the metadata address', async () => {
+    const client = webhookClient({
+      url: (await redirecting('http://169.254.169.254/latest/meta-data/')).url,
+      secret: SECRET,
+      allowPrivateHosts: true,
+    });
+    expect(failure(await client.deliver(frozen()))).toMatchObject({
+      retry: false,
+      status: 302,
+      reason: expect.stringMatching(/redirects are not followed/),
+    });
+  });
+
+  const opened: { close: () => Promise<void> }[] = [];
+  afterAll(async () => {
+    for (const server of opened) await server.close();
+  });
+  async function redirecting(location: string) {
+    const server = await oddServer((_req, res) => res.writeHead(302, { location }).end());
+    opened.push(server);
+    return server;
+  }
 });

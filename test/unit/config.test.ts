@@ -41,6 +41,12 @@ describe('parseConfig', () => {
     expect(parseConfig({ ...minimal, BODY_SIGN: '' }).BODY_SIGN).toBe(true);
   });
 
+  it('keeps the webhook off restricted addresses unless WEBHOOK_ALLOW_PRIVATE_HOSTS says otherwise', () => {
+    expect(parseConfig(minimal).WEBHOOK_ALLOW_PRIVATE_HOSTS).toBe(false);
+    expect(parseConfig({ ...minimal, WEBHOOK_ALLOW_PRIVATE_HOSTS: 'true' }).WEBHOOK_ALLOW_PRIVATE_HOSTS).toBe(true);
+    expect(() => parseConfig({ ...minimal, WEBHOOK_ALLOW_PRIVATE_HOSTS: 'sometimes' })).toThrow(/WEBHOOK_ALLOW_PRIVATE_HOSTS/);
+  });
+
   it('accepts an SSM parameter name instead of a plain key', () => {
     const { KOOGALLERY_ACCESS_KEY: _k, ...rest } = minimal;
     expect(parseConfig({ ...rest, KOOGALLERY_ACCESS_KEY_PARAMETER: '/x/access-key' }).KOOGALLERY_ACCESS_KEY_PARAMETER).toBe(

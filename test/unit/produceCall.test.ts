@@ -3,6 +3,7 @@ import { allowAllChanges } from '#lib/instances/changePolicy.ts';
 import { handleProduceCall, type ProduceDeps } from '#lib/instances/produceCall.ts';
 import type { SignedQuery } from '#lib/koogallery/auth.ts';
 import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
+import { signV1Request } from '#lib/koogallery/v1Auth.ts';
 import { registerLicense } from '#lib/licenses/license.ts';
 import { auditRecords, fakeStores, recordingLog, touches } from '../fakes/index.ts';
 import { PRODUCE_SETTINGS } from '../helpers/produce.ts';
@@ -35,7 +36,7 @@ function produce() {
     (await handleProduceCall({ version: 'v2', rawBody, query, correlationId: `c-${++serial}` }, deps)).answer;
   const call = (body: JsonObject, options: { key?: string } = {}) =>
     send(JSON.stringify(body), signedQuery(body, { nowMs: NOW, ...options }));
-  return { ...world, logged, send, call, audits: () => auditRecords(world.table) };
+  return { ...world, deps, logged, send, call, audits: () => auditRecords(world.table) };
 }
 
 type World = ReturnType<typeof produce>;
@@ -293,6 +294,75 @@ describe('refusals', () => {
     expect(world.audits()).toEqual([
       expect.objectContaining({ resultCode: '000002', activity: 'newInstance', reason: 'orderLineId is required' }),
     ]);
+  });
+});
+
+describe('what the message log keeps of a refused call', () => {
+  const claimed = 'newInstance\u0000<script>';
+
+  it("records an unsigned call's activity only as claimedActivity, cleaned", async () => {
+    // Prepare
+    const world = produce();
+    const body = { activity: claimed, orderId: 'CS-1' };
+
+    // Act
+    const answer = await world.send(JSON.stringify(body), { timestamp: String(NOW), nonce: 'n-unsigned' });
+
+    // Assess
+    expect(answer.resultCode).toBe('000001');
+    const [record] = world.audits();
+    expect(record).not.toHaveProperty('activity');
+    expect(record).toMatchObject({ claimedActivity: 'newInstance__script_', reason: 'signature is missing' });
+  });
+
+  it('bounds and cleans what a badly signed call claims', async () => {
+    // Prepare
+    const world = produce();
+
+    // Act
+    await world.call({ activity: `<img src=x onerror=alert(1)>${'a'.repeat(100)}` }, { key: 'not-the-key' });
+
+    // Assess
+    const [record] = world.audits();
+    expect(record).not.toHaveProperty('activity');
+    expect(record?.claimedActivity).toBe('_img_src_x_onerror_alert_1__aaaa');
+    expect(record?.claimedActivity).toMatch(/^[A-Za-z0-9_.-]{1,32}$/);
+    expect(world.logged.lines.at(-1)?.extra).not.toHaveProperty('activity');
+    expect(world.logged.lines.at(-1)?.extra?.claimedActivity).toBe(record?.claimedActivity);
+  });
+
+  it("records a signed call's activity as activity, and nothing as claimed", async () => {
+    // Prepare
+    const world = produce();
+
+    // Act
+    await world.call(newInstanceBody('biz-1'));
+
+    // Assess
+    const [record] = world.audits();
+    expect(record).toMatchObject({ activity: 'newInstance', resultCode: '000000' });
+    expect(record).not.toHaveProperty('claimedActivity');
+  });
+
+  it("records a badly signed V1 call's activity only as claimedActivity", async () => {
+    // Prepare
+    const world = produce();
+    const { query } = signV1Request('not-the-key', { activity: 'newInstance<b>', orderId: 'CS-1' }, NOW);
+
+    // Act
+    const result = await handleProduceCall({ version: 'v1', rawQuery: query, correlationId: 'c-v1' }, world.deps);
+
+    // Assess
+    expect(result.answer.resultCode).toBe('000001');
+    const [record] = world.audits();
+    expect(record).not.toHaveProperty('activity');
+    expect(record).toMatchObject({ channel: 'produceV1', claimedActivity: 'newInstance_b_', reason: 'authToken does not match' });
+
+    // A query string that cannot be read claims nothing.
+    await handleProduceCall({ version: 'v1', rawQuery: 'activity=newInstance&x=%ZZ', correlationId: 'c-v1-bad' }, world.deps);
+    const unreadable = world.audits().find((r) => r.correlationId === 'c-v1-bad');
+    expect(unreadable).toMatchObject({ resultCode: '000002', reason: 'parameter x is not correctly encoded' });
+    expect(unreadable).not.toHaveProperty('claimedActivity');
   });
 });
 

@@ -146,6 +146,13 @@ describe('parseV1Query', () => {
     expect(parseV1Query('a+b=1&a%20b=2')).toEqual({ ok: false, reason: 'parameter a b is repeated' });
   });
 
+  it('quotes a parameter name in a refusal only in safe characters, cut to 64', () => {
+    expect(parseV1Query('x%00%3Cscript%3E=1&x%00%3Cscript%3E=2')).toEqual({ ok: false, reason: 'parameter x__script_ is repeated' });
+    expect(parseV1Query('<b>%ZZ=1')).toEqual({ ok: false, reason: 'parameter _b_%ZZ is not correctly encoded' });
+    const long = `${'n'.repeat(70)}\u2028`;
+    expect(parseV1Query(`${long}=1&${long}=2`)).toEqual({ ok: false, reason: `parameter ${'n'.repeat(64)}… is repeated` });
+  });
+
   it('refuses unnamed parameters', () => {
     expect(parseV1Query('=1&a=2')).toEqual({ ok: false, reason: 'a parameter has no name' });
   });

@@ -113,7 +113,13 @@ const MessageSchema = z.object({
   latencyMs: z.number(),
   bodySha256: z.string(),
   bodyBytes: z.number(),
-  activity: z.string().optional(),
+  activity: z.string().optional().describe('The activity of an authenticated call'),
+  claimedActivity: z
+    .string()
+    .optional()
+    .describe(
+      'A refused call: the activity it claimed, not authenticated (at most 32 characters of A-Z a-z 0-9 _ . -, others replaced by _)',
+    ),
   orderId: z.string().optional(),
   orderLineId: z.string().optional(),
   instanceId: z.string().optional(),
