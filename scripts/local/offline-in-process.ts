@@ -75,16 +75,28 @@ export function buildFolder(serverless: ServerlessLike): string {
   return resolve(serverless.config.servicePath, typeof offline?.location === 'string' ? offline.location : '');
 }
 
+/** Whether serverless offline runs the handlers in its own process: its command-line option, else serverless.yml's. */
+export function runsInProcess(serverless: ServerlessLike, options: unknown): boolean {
+  const cli = (options as { useInProcess?: unknown } | undefined)?.useInProcess;
+  const custom = (serverless.service.custom?.['serverless-offline'] as { useInProcess?: unknown } | undefined)?.useInProcess;
+  return (cli ?? custom) === true;
+}
+
 export default class OfflineInProcess {
   readonly hooks: Record<string, () => void>;
   private readonly require = createRequire(import.meta.url);
 
   constructor(
     private readonly serverless: ServerlessLike,
-    _options: unknown,
+    options: unknown,
     private readonly utils: { log: PluginLog },
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {
+    // With worker threads each worker loads its bundle and gets its environment itself: nothing to do.
+    if (!runsInProcess(serverless, options)) {
+      this.hooks = {};
+      return;
+    }
     const start = () => {
       this.isolate();
       this.load();
@@ -129,7 +141,8 @@ export default class OfflineInProcess {
         this.require(file);
         loaded++;
       } catch (error) {
-        this.utils.log.warning(`offline in process: ${key} did not load (${(error as Error).message}); its calls will say why`);
+        const reason = error instanceof Error ? error.message : String(error);
+        this.utils.log.warning(`offline in process: ${key} did not load (${reason}); its calls will say why`);
       }
     }
     this.utils.log.notice(`offline in process: ${loaded} functions loaded in ${Date.now() - started} ms`);

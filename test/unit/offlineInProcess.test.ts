@@ -11,6 +11,7 @@ import OfflineInProcess, {
   bundleFile,
   declaredEnvironment,
   isolateEnvironment,
+  runsInProcess,
   type ServerlessLike,
 } from '../../scripts/local/offline-in-process.ts';
 
@@ -49,18 +50,18 @@ function serverless(functions: NonNullable<ServerlessLike['service']['functions'
   return {
     config: { servicePath: project },
     service: {
-      custom: { 'serverless-offline': { location: '.esbuild/.build' } },
+      custom: { 'serverless-offline': { location: '.esbuild/.build', useInProcess: true } },
       provider: { environment: { GREETING: 'provider', MAIN_TABLE: 'main', RETRIES: 3, QUEUE: { Ref: 'Queue' } } },
       functions,
     },
   };
 }
 
-function plugin(sls: ServerlessLike, env: NodeJS.ProcessEnv) {
+function plugin(sls: ServerlessLike, env: NodeJS.ProcessEnv, options: Record<string, unknown> = {}) {
   record.__offlineTestLoads!.env = env;
   const lines: string[] = [];
   const log = { notice: (line: string) => lines.push(line), warning: (line: string) => lines.push(`warning: ${line}`) };
-  return { instance: new OfflineInProcess(sls, {}, { log }, env), lines };
+  return { instance: new OfflineInProcess(sls, options, { log }, env), lines };
 }
 
 describe('declaredEnvironment', () => {
@@ -115,7 +116,26 @@ describe('bundleFile', () => {
   });
 });
 
+describe('runsInProcess', () => {
+  it("follows serverless offline's command-line option, else serverless.yml", () => {
+    const sls = serverless({});
+    expect(runsInProcess(sls, {})).toBe(true);
+    expect(runsInProcess(sls, { useInProcess: false })).toBe(false);
+    sls.service.custom = {};
+    expect(runsInProcess(sls, {})).toBe(false);
+    expect(runsInProcess(sls, { useInProcess: true })).toBe(true);
+  });
+});
+
 describe('the plugin', () => {
+  it('does nothing when serverless offline runs the handlers in worker threads', () => {
+    writeBundle('produce');
+    const env: NodeJS.ProcessEnv = { SHELL_SECRET: 'x' };
+    const { instance } = plugin(serverless({ produce: { handler: 'functions/produce.handler' } }), env, { useInProcess: false });
+    expect(instance.hooks).toEqual({});
+    expect(env.SHELL_SECRET).toBe('x');
+  });
+
   it('loads every bundle once before serverless offline starts, each with its own declared environment', () => {
     writeBundle('first');
     writeBundle('second');
