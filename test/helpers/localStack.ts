@@ -12,6 +12,8 @@ export interface RunningOffline {
   url: string;
   /** http://127.0.0.1:<lambdaPort>, the Lambda invoke API */
   lambdaUrl: string;
+  /** The serverless offline process (where in-process handlers run). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -44,5 +46,5 @@ export async function startOffline(
     // A copy of the project, so a running `npm start` or another test never shares serverless-esbuild's .esbuild/.
     isolated: true,
   });
-  return { url: offline.url, lambdaUrl: offline.lambdaUrl, stop: offline.stop };
+  return { url: offline.url, lambdaUrl: offline.lambdaUrl, pid: offline.process.pid, stop: offline.stop };
 }

@@ -374,6 +374,32 @@ describe('serverless offline (test helper)', () => {
     expect(JSON.parse(malformed.raw).resultCode).toBe('000002');
   });
 
+  it('answers 10 concurrent copies of a newInstance within the budget from the one loaded copy of the function', async () => {
+    // The marketplace resends concurrently (the simulator's conformance suite sends 10 copies at once). Serverless
+    // offline loads each function once (useInProcess, scripts/local/offline-in-process.ts): a burst adds no thread
+    // and no load per call, where worker threads started one thread per concurrent call, each loading the bundle.
+    const threads = () => Number(/^Threads:\s+(\d+)$/m.exec(readFileSync(`/proc/${offline!.pid}/status`, 'utf8'))?.[1]);
+    await post({ activity: 'queryInstance', instanceId: randomUUID() });
+    const before = threads();
+    const orderId = `CS-BURST-${randomUUID().slice(0, 8)}`;
+    const body = { activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: randomUUID() };
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const started = Date.now();
+        const answer = await post(body);
+        return { ...answer, ms: Date.now() - started };
+      }),
+    );
+    const grown = threads() - before;
+
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+    expect(new Set(answers.map((a) => JSON.parse(a.raw).instanceId)).size).toBe(1);
+    expect(answers.map((a) => JSON.parse(a.raw).resultCode)).toEqual(Array(10).fill('000000'));
+    expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(5_000);
+    // A worker thread per concurrent call would add at least 9 threads.
+    expect(grown).toBeLessThan(5);
+  });
+
   it('runs the real provision function behind the SQS bridge', async () => {
     const q = await queue('offline-bridge', { VisibilityTimeout: '60' });
     await sqs.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: JSON.stringify({ not: 'a lifecycle event' }) }));
