@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { config } from '#lib/config.ts';
 import { marketplaceErrors, produceResponse, toProduceCall, type AnswerSigning } from '#lib/http/produceHttp.ts';
 import { produceDeps } from '#lib/instances/deps.ts';
-import { handleProduceCall } from '#lib/instances/produceCall.ts';
+import { handleProduceCall, type ProduceDeps } from '#lib/instances/produceCall.ts';
 import { accessKeyLoader, rememberingKeys } from '#lib/koogallery/accessKeys.ts';
 import { log } from '#lib/log.ts';
 import { lazy } from '#lib/shared/lazy.ts';
@@ -32,11 +32,15 @@ function attempt<T>(read: () => T): T | undefined {
   }
 }
 
-async function produce(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
-  const result = await handleProduceCall(toProduceCall(event, context.awsRequestId), deps());
-  return produceResponse(event, result.answer, result.signingKey, signing);
+/** The produce function over these collaborators (the resilience runs give it clients at other endpoints). */
+export function produceHandler(flowDeps: () => ProduceDeps, answerSigning: AnswerSigning) {
+  async function produce(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
+    const result = await handleProduceCall(toProduceCall(event, context.awsRequestId), flowDeps());
+    return produceResponse(event, result.answer, result.signingKey, answerSigning);
+  }
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({ timeoutEarlyInMillis: TIMEOUT_EARLY_MS })
+    .use(marketplaceErrors(log, answerSigning))
+    .handler(produce);
 }
 
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>({ timeoutEarlyInMillis: TIMEOUT_EARLY_MS })
-  .use(marketplaceErrors(log, signing))
-  .handler(produce);
+export const handler = produceHandler(deps, signing);

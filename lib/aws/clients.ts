@@ -12,12 +12,23 @@ let longDynamo: DynamoDBClient | undefined;
 let sqs: SQSClient | undefined;
 let s3: S3Client | undefined;
 
-/** DynamoDB with timeouts sized for the marketplace's 5-second budget. */
-export function dynamoClient(): DynamoDBClient {
-  dynamo ??= new DynamoDBClient({
+/** Where a client sends its requests when not where the standard environment variables say (resilience runs). */
+export interface ClientEndpoint {
+  endpoint?: string | undefined;
+}
+
+/** A DynamoDB client like dynamoClient()'s, separate from it (its own connections), optionally at another endpoint. */
+export function newDynamoClient(options: ClientEndpoint = {}): DynamoDBClient {
+  return new DynamoDBClient({
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     maxAttempts: 3,
     requestHandler: { connectionTimeout: 500, requestTimeout: 1_500 },
   });
+}
+
+/** DynamoDB with timeouts sized for the marketplace's 5-second budget. */
+export function dynamoClient(): DynamoDBClient {
+  dynamo ??= newDynamoClient();
   return dynamo;
 }
 
@@ -35,8 +46,18 @@ export function settlementDynamoClient(): DynamoDBClient {
  * (host `sqs.<region>.localhost`) work without DNS; on AWS both are the same.
  */
 export function sqsClient(): SQSClient {
-  sqs ??= new SQSClient({ useQueueUrlAsEndpoint: false, maxAttempts: 2, requestHandler: { requestTimeout: 1_000 } });
+  sqs ??= newSqsClient();
   return sqs;
+}
+
+/** An SQS client like sqsClient()'s, separate from it, optionally at another endpoint. */
+export function newSqsClient(options: ClientEndpoint = {}): SQSClient {
+  return new SQSClient({
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    useQueueUrlAsEndpoint: false,
+    maxAttempts: 2,
+    requestHandler: { requestTimeout: 1_000 },
+  });
 }
 
 /**
