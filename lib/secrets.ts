@@ -1,5 +1,7 @@
 import type { Config } from '#lib/config.ts';
-import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
+import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
+import { ssmClient } from '#lib/aws/clients.ts';
+import { lazy } from '#lib/shared/lazy.ts';
 
 /** SSM values are cached this long, so a rotated secret reaches warm functions within five minutes. */
 export const SECRET_CACHE_SECONDS = 300;
@@ -7,7 +9,10 @@ export const SECRET_CACHE_SECONDS = 300;
 /** Reads one SecureString; Powertools caches values for SECRET_CACHE_SECONDS. */
 export type ParameterReader = (name: string) => Promise<string | undefined>;
 
-export const readSsm: ParameterReader = (name) => getParameter(name, { decrypt: true, maxAge: SECRET_CACHE_SECONDS });
+/** Powertools' SSM provider over the client of lib/aws/clients.ts (its timeouts), one per container. */
+const ssmProvider = lazy(() => new SSMProvider({ awsSdkV3Client: ssmClient() }));
+
+export const readSsm: ParameterReader = (name) => ssmProvider().get(name, { decrypt: true, maxAge: SECRET_CACHE_SECONDS });
 
 /**
  * One secret from configuration (law 7): an SSM SecureString on AWS (`parameter`), the plain value locally.

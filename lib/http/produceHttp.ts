@@ -1,9 +1,9 @@
 import type { MiddlewareObj } from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { AccessKey } from '#lib/koogallery/auth.ts';
 import { answer, ResultCode, type Answer } from '#lib/koogallery/resultCodes.ts';
 import { bodySignHeader } from '#lib/koogallery/signature.ts';
-import type { ProduceCall } from '#lib/instances/produceCall.ts';
+import type { ProduceCall, ProduceResult } from '#lib/instances/produceCall.ts';
 import type { Log } from '#lib/log.ts';
 import { errorFields } from '#lib/shared/errors.ts';
 
@@ -47,9 +47,13 @@ export function produceResponse(
   return toHttpResponse(given, key, isV1(event) || signing.bodySign());
 }
 
+/** The Lambda context of a produce call: it carries the call's answer once its transaction is durable. */
+export type ProduceContext = Context & { committedAnswer?: ProduceResult };
+
 /**
  * Last line of defence: any error that escapes the flow (including middy's early timeout) becomes a
  * generic 000005 answer, never a bare 500 and never internals (as middy's http-error-handler does for 5xx).
+ * A call whose transaction is already durable is answered as committed, as its message-log record says.
  */
 export function marketplaceErrors(
   log: Log,
@@ -57,7 +61,14 @@ export function marketplaceErrors(
 ): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
   return {
     onError: (request) => {
-      log.error('unhandled error answered with 000005', { correlationId: request.context.awsRequestId, error: errorFields(request.error) });
+      const correlationId = request.context.awsRequestId;
+      const committed = (request.context as ProduceContext).committedAnswer;
+      if (committed) {
+        log.warn('answered as committed after an unhandled error', { correlationId, error: errorFields(request.error) });
+        request.response = produceResponse(request.event, committed.answer, committed.signingKey ?? signing.key(), signing);
+        return;
+      }
+      log.error('unhandled error answered with 000005', { correlationId, error: errorFields(request.error) });
       request.response = produceResponse(request.event, answer(ResultCode.internalError), signing.key(), signing);
     },
   };

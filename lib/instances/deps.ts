@@ -1,3 +1,5 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { dynamoClient, sqsClient } from '#lib/aws/clients.ts';
 import { asyncProvisioning, meteringSettings, type Config } from '#lib/config.ts';
 import { accessKeyLoader } from '#lib/koogallery/accessKeys.ts';
@@ -12,15 +14,26 @@ import type { SafetySweepDeps, SafetySweepOptions } from './safetySweep.ts';
 import { changePolicyFor } from './changePolicy.ts';
 import type { ProduceDeps } from './produceCall.ts';
 
+/** The AWS clients the production interface uses: the process's own unless a resilience run gives others. */
+export interface ProduceClients {
+  dynamo: DynamoDBClient;
+  sqs: SQSClient;
+}
+
 /** The production interface's collaborators from the configuration. */
-export function produceDeps(cfg: Config, log: Log, accessKeys: () => Promise<AccessKey[]> = accessKeyLoader(cfg)): ProduceDeps {
-  const dynamo = dynamoClient();
+export function produceDeps(
+  cfg: Config,
+  log: Log,
+  accessKeys: () => Promise<AccessKey[]> = accessKeyLoader(cfg),
+  clients: ProduceClients = { dynamo: dynamoClient(), sqs: sqsClient() },
+): ProduceDeps {
+  const { dynamo } = clients;
   const ledger = usageStore(dynamo, cfg.MAIN_TABLE);
   return {
     accessKeys,
     store: instanceStore(dynamo, { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE }),
     licenses: licenseStore(dynamo, cfg.MAIN_TABLE),
-    publisher: sqsPublisher(sqsClient(), cfg.PROVISIONING_QUEUE_URL),
+    publisher: sqsPublisher(clients.sqs, cfg.PROVISIONING_QUEUE_URL),
     changePolicy: changePolicyFor(cfg.CHANGE_CHECK_POLICY),
     usage: { settings: meteringSettings(cfg), totals: (ids) => ledger.totals(ids) },
     settings: {

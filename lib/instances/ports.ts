@@ -28,8 +28,6 @@ export interface InstanceStore {
   getHistory(instanceId: string): Promise<HistoryEntry[]>;
   /** Claims a nonce; the write fails (label `nonce`) if it was claimed before. */
   claimNonce(keyId: string, nonce: string, expiresAt: number): PlannedWrite;
-  /** Whether the nonce is claimed (consistent read): after a commit whose answer was lost, whether it committed. */
-  nonceClaimed(keyId: string, nonce: string): Promise<boolean>;
   /** The order-line claim, the instance, its first history entry and the outbox event, all or nothing. */
   createInstance(instance: Instance, entry: HistoryEntry, event: LifecycleEvent, nowSeconds: number, expiresAt: Expiry): PlannedWrite[];
   /**

@@ -15,7 +15,9 @@ import { sleep } from '#lib/shared/time.ts';
 import type { EventPublisher } from '#lib/outbox/publisher.ts';
 import type { AuditRecord } from '#lib/audit/records.ts';
 import type { InstanceStore } from './ports.ts';
-import type { PlannedWrite } from '#lib/shared/transaction.ts';
+import type { CommitResult, PlannedWrite } from '#lib/shared/transaction.ts';
+import { budget } from '#lib/shared/budget.ts';
+import type { LifecycleEvent } from '#lib/outbox/events.ts';
 import type { LicenseStore } from '#lib/licenses/ports.ts';
 import type { AppInfoTemplates } from './appInfo.ts';
 import type { ChangePolicy } from './changePolicy.ts';
@@ -136,13 +138,50 @@ function authenticateV1(
   };
 }
 
+/** How long the marketplace's 5 s leave the flow, less the network's and the gateway's share. */
+export const ANSWER_WITHIN_MS = 4_000;
+/**
+ * How a call's budget is shared, as fractions of it (with ANSWER_WITHIN_MS: 1.5 s, 1 s, 0.5 s). Everything after
+ * the decision (its transaction; after a lost transaction answer, the fence; the publish) ends within `settle` of
+ * it: the message-log record, written in the transaction, carries the latency at the decision, and the answer
+ * leaves at most `settle` later. Reads end `settle` before the budget does.
+ */
+export const BUDGET_SHARES = {
+  settle: 3 / 8,
+  /** The transaction carrying the decision. */
+  commit: 1 / 4,
+  /** The publish of a committed call's events, or the 000005 record of a failed call. */
+  afterCommit: 1 / 8,
+} as const;
+
+export interface CallOptions {
+  /** How long the caller waits for the answer (default ANSWER_WITHIN_MS). */
+  answerWithinMs?: number;
+  /** Told the answer as soon as the call's transaction is durable, before its events are published. */
+  onCommitted?: (result: ProduceResult) => void;
+}
+
+/** An answer decided and sent to be committed with its message-log record, and what follows once it is durable. */
+interface Decided {
+  given: Answer;
+  events: readonly LifecycleEvent[];
+  /** Fields of the call's log line. */
+  note: Record<string, unknown>;
+}
+
 /**
  * Handles one call to the production interface: size and JSON checks, signature (spec §7.2),
  * validation, the activity's plan, and one transaction holding the nonce claim, the state change
- * and the message-log record (laws 1, 4, 6). Whatever happens, the answer is a result code.
+ * and the message-log record (laws 1, 4, 6). Whatever happens, the answer is a result code, given within
+ * `answerWithinMs` (law 11): each wait on another system is a step of the call's budget.
  */
-export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): Promise<ProduceResult> {
+export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps, options: CallOptions = {}): Promise<ProduceResult> {
   const { store, settings, log } = deps;
+  const totalMs = options.answerWithinMs ?? ANSWER_WITHIN_MS;
+  const time = budget(totalMs);
+  const settleMs = totalMs * BUDGET_SHARES.settle;
+  const commitMs = totalMs * BUDGET_SHARES.commit;
+  const afterCommitMs = totalMs * BUDGET_SHARES.afterCommit;
   const started = deps.now();
   const at = new Date(started).toISOString();
   const received = call.version === 'v2' ? call.rawBody : call.rawQuery;
@@ -156,6 +195,10 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
     bodyBytes: Buffer.byteLength(received, 'utf8'),
   };
   let signingKey: AccessKey | undefined;
+  /** The decided answer whose transaction was sent and whose outcome is unknown: it may be durable. */
+  let unconfirmed: Decided | undefined;
+  /** The mark on the budget's clock by which everything after the last decision ends. */
+  let settleBy = Infinity;
 
   const auditWrite = (given: Answer, reason?: string): PlannedWrite => {
     audit.resultCode = given.resultCode;
@@ -171,14 +214,65 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
     return { answer: given, signingKey };
   };
 
+  /** Commits a decided answer with its message-log record, within the commit's share of the decision's settle time. */
+  const commitDecided = async (writes: PlannedWrite[], decided: Decided, reason?: string): Promise<CommitResult> => {
+    const record = auditWrite(decided.given, reason);
+    settleBy = time.elapsed() + settleMs;
+    unconfirmed = decided;
+    const result = await time.step({ atMost: commitMs }, () => store.commit([...writes, record]));
+    unconfirmed = undefined;
+    if (result.ok) options.onCommitted?.({ answer: decided.given, signingKey });
+    return result;
+  };
+
+  /** Sends a committed call's events; whatever the queue does, the outbox keeps them for the sweep and the answer stands. */
+  const publishCommitted = async (events: readonly LifecycleEvent[]): Promise<void> => {
+    if (events.length === 0) return;
+    try {
+      const unsent = await time.step({ atMost: afterCommitMs, by: settleBy }, () => deps.publisher.publish(events));
+      if (unsent.length > 0) log.warn('events left to the outbox sweep', { eventIds: unsent });
+    } catch (error) {
+      log.warn('events left to the outbox sweep', { eventIds: events.map((e) => e.eventId), error: errorName(error) });
+    }
+  };
+
+  const committed = async (decided: Decided): Promise<ProduceResult> => {
+    await publishCommitted(decided.events);
+    return finish(decided.given, decided.note);
+  };
+
   /** Refusals before anything is claimed: only the message-log record is written. */
   const refuse = async (given: Answer, reason: string): Promise<ProduceResult> => {
-    await store.commit([auditWrite(given, reason)]);
+    await commitDecided([], { given, events: [], note: { reason } }, reason);
     return finish(given, { reason });
   };
 
+  /**
+   * A call that failed is answered 000005 with its own record. The record's key is the call's, so when a transaction
+   * of the call was sent and its answer lost, writing it either fences that transaction off for good (its record
+   * can no longer be created) or finds it committed: then the call is answered as committed (law 1 holds, the
+   * message log matches the answer).
+   */
+  const afterFailure = async (error: unknown): Promise<ProduceResult> => {
+    const given = answer(ResultCode.internalError);
+    const lost = unconfirmed;
+    let recorded: CommitResult | undefined;
+    try {
+      recorded = await time.step({ atMost: afterCommitMs, by: settleBy }, () => store.commit([auditWrite(given, 'internal error')]));
+    } catch (auditError) {
+      log.error('message log write failed', { correlationId: call.correlationId, error: errorName(auditError) });
+    }
+    if (lost && recorded && !recorded.ok && recorded.conditionFailed.includes('audit')) {
+      log.warn('commit answer lost; the write is durable', { correlationId: call.correlationId, error: errorName(error) });
+      options.onCommitted?.({ answer: lost.given, signingKey });
+      return await committed(lost);
+    }
+    log.error('marketplace call failed', { correlationId: call.correlationId, activity: audit.activity, error: errorFields(error) });
+    return { answer: given, signingKey };
+  };
+
   try {
-    const keys = await deps.accessKeys();
+    const keys = await time.step({ leaving: settleMs }, () => deps.accessKeys());
     signingKey = keys[0];
     const verdict = call.version === 'v2' ? authenticateV2(call, keys, started, settings) : authenticateV1(call, keys, started, settings);
     if (!verdict.ok) {
@@ -197,28 +291,10 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
     // V1 answers carry appInfo's credentials encrypted under the key that signed the call.
     const shape = (given: Answer) => (call.version === 'v1' && key ? v1Answer(given, key.secret, settings.v1EncryptType) : given);
 
-    /**
-     * Commits the plan. If the answer is lost (a timeout after DynamoDB applied it), the nonce claim, written in
-     * the same transaction, tells whether it committed: then the call is answered as planned (law 1 holds, the
-     * message log matches the answer); otherwise the error stands and the call is answered 000005.
-     */
-    const commitOrFindCommitted = async (writes: PlannedWrite[]) => {
-      try {
-        return await store.commit(writes);
-      } catch (error) {
-        if (!(await store.nonceClaimed(verdict.keyId, verdict.nonce))) throw error;
-        log.warn('commit answer lost; the write is durable', {
-          correlationId: call.correlationId,
-          error: errorName(error),
-        });
-        return { ok: true } as const;
-      }
-    };
-
     const parsed = verdict.parsed;
     if (!parsed.ok) {
       const given = answer(ResultCode.invalidParameter, parsed.reason);
-      const result = await store.commit([nonceClaim, auditWrite(given, parsed.reason)]);
+      const result = await commitDecided([nonceClaim], { given, events: [], note: { reason: parsed.reason } }, parsed.reason);
       if (!result.ok && result.conditionFailed.includes('nonce')) return await replayed();
       return finish(given, { reason: parsed.reason });
     }
@@ -226,55 +302,38 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps): P
     audit.test = request.testFlag === '1';
 
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const plan: Plan = await planActivity(request, {
-        legacy: call.version === 'v1',
-        store,
-        licenses: deps.licenses,
-        changePolicy: deps.changePolicy,
-        appInfo: settings.appInfo,
-        provisioning: settings.provisioning,
-        testTtlDays: settings.testTtlDays,
-        releaseUnknownAnswer: settings.releaseUnknownAnswer,
-        nowMs: deps.now(),
-        ...(deps.usage ? { usage: deps.usage } : {}),
-      });
+      const plan: Plan = await time.step({ leaving: settleMs }, () =>
+        planActivity(request, {
+          legacy: call.version === 'v1',
+          store,
+          licenses: deps.licenses,
+          changePolicy: deps.changePolicy,
+          appInfo: settings.appInfo,
+          provisioning: settings.provisioning,
+          testTtlDays: settings.testTtlDays,
+          releaseUnknownAnswer: settings.releaseUnknownAnswer,
+          nowMs: deps.now(),
+          ...(deps.usage ? { usage: deps.usage } : {}),
+        }),
+      );
       Object.assign(audit, plan.refs);
 
-      const result = await commitOrFindCommitted([nonceClaim, ...plan.writes, auditWrite(plan.answer)]);
-      if (result.ok) {
-        if (plan.events.length > 0) {
-          const unsent = await deps.publisher.publish(plan.events);
-          // The events are in the outbox; the sweep sends what could not be sent now.
-          if (unsent.length > 0) log.warn('events left to the outbox sweep', { eventIds: unsent });
-        }
-        return finish(shape(plan.answer), { attempt, ...plan.note });
-      }
+      const decided: Decided = { given: shape(plan.answer), events: plan.events, note: { attempt, ...plan.note } };
+      const result = await commitDecided([nonceClaim, ...plan.writes], decided);
+      if (result.ok) return await committed(decided);
       if (result.conditionFailed.includes('nonce')) return await replayed();
 
       const final = result.conditionFailed.length > 0 ? plan.onConditionFailed?.(result.conditionFailed) : undefined;
       if (final) {
-        const settled = await store.commit([nonceClaim, auditWrite(final)]);
+        const note = { attempt, conditionFailed: result.conditionFailed };
+        const settled = await commitDecided([nonceClaim], { given: final, events: [], note });
         if (!settled.ok && settled.conditionFailed.includes('nonce')) return await replayed();
-        return finish(final, { attempt, conditionFailed: result.conditionFailed });
+        return finish(final, note);
       }
       await sleep(Math.random() * 15 * attempt);
     }
     throw new Error(`could not commit after ${MAX_ATTEMPTS} attempts`);
   } catch (error) {
-    const given = answer(ResultCode.internalError);
-    log.error('marketplace call failed', {
-      correlationId: call.correlationId,
-      activity: audit.activity,
-      error: errorFields(error),
-    });
-    try {
-      await store.commit([auditWrite(given, 'internal error')]);
-    } catch (auditError) {
-      log.error('message log write failed', {
-        correlationId: call.correlationId,
-        error: errorName(auditError),
-      });
-    }
-    return { answer: given, signingKey };
+    return await afterFailure(error);
   }
 }

@@ -143,11 +143,6 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables): Inst
       return put('nonce', tables.main, toItem(keys.nonce(keyId, nonce), { type: 'nonce', expiresAt }), true);
     },
 
-    /** Whether the nonce is claimed (consistent read): after a commit whose answer was lost, whether it committed. */
-    async nonceClaimed(keyId: string, nonce: string): Promise<boolean> {
-      return (await getItem(client, tables.main, keys.nonce(keyId, nonce), { projection: 'pk' })) !== undefined;
-    },
-
     /** The order-line claim, the instance, its first history entry and the outbox event, all or nothing. */
     createInstance(instance: Instance, entry: HistoryEntry, event: LifecycleEvent, nowSeconds: number, expiresAt: Expiry): LabeledWrite[] {
       const ttl = expiresAt === undefined ? {} : { expiresAt };

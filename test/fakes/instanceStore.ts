@@ -59,8 +59,6 @@ export function fakeInstanceStore(table: MemoryTable): FakeInstanceStore {
 
     claimNonce: (keyId, nonce, expiresAt) => put('nonce', rows.nonce(keyId, nonce), {}, mustBeNew, expiresAt),
 
-    nonceClaimed: async (keyId, nonce) => table.get(rows.nonce(keyId, nonce)) !== undefined,
-
     createInstance(instance: Instance, entry: HistoryEntry, event: LifecycleEvent, nowSeconds: number, expiresAt: Expiry): MemoryWrite[] {
       return [
         put('orderLine', rows.orderLine(instance.orderId, instance.orderLineId), { instanceId: instance.instanceId }, mustBeNew, expiresAt),

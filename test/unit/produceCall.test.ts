@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { allowAllChanges } from '#lib/instances/changePolicy.ts';
-import { handleProduceCall, type ProduceDeps } from '#lib/instances/produceCall.ts';
+import { handleProduceCall, type CallOptions, type ProduceDeps, type ProduceResult } from '#lib/instances/produceCall.ts';
 import type { SignedQuery } from '#lib/koogallery/auth.ts';
 import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
 import { signV1Request } from '#lib/koogallery/v1Auth.ts';
@@ -18,7 +18,7 @@ import { signedQuery, TEST_KEY } from '../helpers/signing.ts';
 const NOW = Date.parse('2026-11-20T08:30:00.000Z');
 const AT = new Date(NOW).toISOString();
 
-function produce() {
+function produce(options: CallOptions = {}) {
   const world = fakeStores();
   const logged = recordingLog();
   const deps: ProduceDeps = {
@@ -33,7 +33,7 @@ function produce() {
   };
   let serial = 0;
   const send = async (rawBody: string, query: SignedQuery) =>
-    (await handleProduceCall({ version: 'v2', rawBody, query, correlationId: `c-${++serial}` }, deps)).answer;
+    (await handleProduceCall({ version: 'v2', rawBody, query, correlationId: `c-${++serial}` }, deps, options)).answer;
   const call = (body: JsonObject, options: { key?: string } = {}) =>
     send(JSON.stringify(body), signedQuery(body, { nowMs: NOW, ...options }));
   return { ...world, deps, logged, send, call, audits: () => auditRecords(world.table) };
@@ -499,7 +499,7 @@ describe('races and failing commits', () => {
     ]);
   });
 
-  it('answers as planned when the commit answer was lost but its nonce is claimed', async () => {
+  it('answers as planned when the commit answer was lost but its message-log record is there', async () => {
     // Prepare
     const world = produce();
     world.table.inject({ kind: 'lostAnswer' }, { when: touches('instance') });
@@ -519,7 +519,7 @@ describe('races and failing commits', () => {
     });
   });
 
-  it('answers 000005 and records it when a commit fails and its nonce is not claimed', async () => {
+  it('answers 000005 and records it when a commit fails and left nothing', async () => {
     // Prepare
     const world = produce();
     world.table.inject({ kind: 'throw' }, { when: touches('instance') });
@@ -617,5 +617,83 @@ describe('License-code calls', () => {
     expect(answer).toEqual({ resultCode: '000003', resultMsg: 'license code does not exist' });
     expect(await world.licenses.getLicense('PL-unknown')).toBeUndefined();
     expect(world.table.commits).toEqual([['nonce', 'audit']]);
+  });
+});
+
+describe('the time budget (law 11)', () => {
+  const never = () => new Promise<never>(() => {});
+
+  it('answers a committed call 000000 when the publish hangs, leaving its event to the outbox sweep', async () => {
+    // Prepare
+    const committed: ProduceResult[] = [];
+    const world = produce({ onCommitted: (result) => committed.push(result) });
+    world.deps.publisher = { publish: never };
+    const started = performance.now();
+
+    // Act
+    const answer = await world.call(newInstanceBody('biz-1'));
+
+    // Assess: the publish gets 500 ms after the commit
+    expect(performance.now() - started).toBeLessThan(1_500);
+    expect(answer).toEqual({ resultCode: '000000', resultMsg: 'success.', instanceId: 'biz-1' });
+    expect(committed.map((c) => c.answer)).toEqual([answer]);
+    expect(world.audits()).toEqual([expect.objectContaining({ resultCode: '000000', instanceId: 'biz-1' })]);
+    expect(world.outbox.events().map((e) => e.eventId)).toEqual(['biz-1:1']);
+    expect(world.logged.lines).toContainEqual({
+      level: 'warn',
+      message: 'events left to the outbox sweep',
+      extra: { eventIds: ['biz-1:1'], error: 'TimeoutError' },
+    });
+  });
+
+  it('answers a committed call 000000 when the publish throws', async () => {
+    // Prepare
+    const world = produce();
+    world.deps.publisher = {
+      publish: async () => {
+        throw new Error('queue unreachable');
+      },
+    };
+
+    // Act
+    const answer = await world.call(newInstanceBody('biz-1'));
+
+    // Assess
+    expect(answer.resultCode).toBe('000000');
+    expect(world.audits()).toEqual([expect.objectContaining({ resultCode: '000000' })]);
+  });
+
+  it('abandons a read that hangs and answers 000005 within the budget, recording it', async () => {
+    // Prepare: reads get what the budget leaves before the 1.5 s kept for after the decision
+    const world = produce({ answerWithinMs: 1_700 });
+    world.deps.store = { ...world.store, getOrderLineInstanceId: never };
+    const started = performance.now();
+
+    // Act
+    const answer = await world.call(newInstanceBody('biz-1'));
+
+    // Assess
+    expect(performance.now() - started).toBeLessThan(1_200);
+    expect(answer).toEqual({ resultCode: '000005', resultMsg: 'other inner error' });
+    expect(world.store.instances()).toEqual([]);
+    expect(world.audits()).toEqual([expect.objectContaining({ resultCode: '000005', reason: 'internal error' })]);
+  });
+
+  it('abandons a commit that hangs, then fences it off with the 000005 record', async () => {
+    // Prepare: the transaction never answers (and never applies)
+    const world = produce();
+    world.deps.store = {
+      ...world.store,
+      commit: (writes) => (writes.some((w) => w.label === 'instance') ? never() : world.store.commit(writes)),
+    };
+    const started = performance.now();
+
+    // Act
+    const answer = await world.call(newInstanceBody('biz-1'));
+
+    // Assess: the transaction gets 1 s from the decision
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(answer.resultCode).toBe('000005');
+    expect(world.audits()).toEqual([expect.objectContaining({ resultCode: '000005', reason: 'internal error' })]);
   });
 });

@@ -59,4 +59,30 @@ describe('produce HTTP mapping', () => {
     expect(response.headers?.['Body-Sign']).toBeDefined();
     expect(logged[0]).toMatchObject({ correlationId: 'req-1' });
   });
+
+  it('answers a call whose transaction is durable as committed, even after the early timeout', () => {
+    // Prepare: the flow told the context its committed answer, then middy's early timeout fired
+    const warned: string[] = [];
+    const middleware = marketplaceErrors(
+      { info: () => {}, warn: (message) => warned.push(message), error: () => {} },
+      { key: () => undefined, bodySign: () => true },
+    );
+    const committed = answer('000000', undefined, { instanceId: 'i-1' });
+    const request = {
+      event: {} as APIGatewayProxyEventV2,
+      context: { awsRequestId: 'req-2', committedAnswer: { answer: committed, signingKey: key } } as unknown as Context,
+      response: null,
+      error: Object.assign(new Error('[AbortError]: The operation was aborted.'), { name: 'TimeoutError' }),
+      internal: {},
+    } as Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+
+    // Act
+    middleware.onError?.(request);
+
+    // Assess
+    const response = request.response as APIGatewayProxyStructuredResultV2;
+    expect(JSON.parse(String(response.body))).toEqual(committed);
+    expect(response.headers?.['Body-Sign']).toBe(bodySignHeader(key.secret, String(response.body)));
+    expect(warned).toEqual(['answered as committed after an unhandled error']);
+  });
 });

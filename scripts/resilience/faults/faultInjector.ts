@@ -1,5 +1,6 @@
 /** The faulting client: counts the DynamoDB commands a client sends and makes the k-th fail. */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { newDynamoClient } from '#lib/aws/clients.ts';
 import type { FaultKind } from './faultKinds.ts';
 
 /** What an armed fault struck. */
@@ -75,7 +76,7 @@ export class FaultInjector {
   }
 }
 
-/** A DynamoDB client like lib/aws/clients.ts's (its timeouts and retries), separate from it. */
+/** A DynamoDB client built as lib/aws/clients.ts builds the functions' (its timeouts and retries), separate from it. */
 export function storeLikeClient(): DynamoDBClient {
-  return new DynamoDBClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 500, requestTimeout: 1_500 } });
+  return newDynamoClient();
 }
