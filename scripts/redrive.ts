@@ -10,7 +10,7 @@
  */
 import * as z from 'zod';
 import { redrive } from '#lib/outbox/redrive.ts';
-import { sqsClient } from '#lib/aws/clients.ts';
+import { sqsReceivingClient } from '#lib/aws/clients.ts';
 import { cliEnvironment, consoleOutput, parseCommandLine, runIfMain, type CliOutput } from './local/cli.ts';
 
 export const USAGE = `Usage:
@@ -27,7 +27,7 @@ export async function runRedriveCli(argv: readonly string[], queueUrl: string, i
     );
   }
   const dryRun = line.values['dry-run'] ?? false;
-  const summary = await redrive(sqsClient(), queueUrl, { ...(max !== undefined ? { max } : {}), dryRun });
+  const summary = await redrive(sqsReceivingClient(), queueUrl, { ...(max !== undefined ? { max } : {}), dryRun });
   for (const id of summary.listed) io.out(`${dryRun ? 'dead-lettered' : 'moved back'}  ${id}`);
   io.out(
     dryRun

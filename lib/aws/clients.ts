@@ -14,6 +14,7 @@ let longDynamo: DynamoDBClient | undefined;
 let sqs: SQSClient | undefined;
 let s3: S3Client | undefined;
 let ssm: SSMClient | undefined;
+let sqsReceive: SQSClient | undefined;
 
 /**
  * The limits of one client. Per attempt: connecting (`connectionTimeout`), the wait for the answer's headers
@@ -36,6 +37,8 @@ export const CLIENT_TIMEOUTS = {
   settlementDynamo: { maxAttempts: 5, connectionTimeout: 2_000, requestTimeout: 15_000, socketTimeout: 15_000 },
   /** Sends to the provisioning and settlement queues. */
   sqs: { maxAttempts: 2, connectionTimeout: 500, requestTimeout: 1_000, socketTimeout: 1_000 },
+  /** Receives with a long poll (WaitTimeSeconds up to 20): the operator's redrive, off the marketplace's path. */
+  sqsReceive: { maxAttempts: 2, connectionTimeout: 1_000, requestTimeout: 25_000, socketTimeout: 25_000 },
   /** Statement files and delivery proofs: an upload's answer comes once its whole body is sent. */
   s3: { maxAttempts: 3, connectionTimeout: 1_000, requestTimeout: 30_000, socketTimeout: 10_000 },
   /** SecureStrings (access keys, AK/SK), read once per container and cached (lib/secrets.ts). */
@@ -96,6 +99,12 @@ export function settlementDynamoClient(): DynamoDBClient {
 export function sqsClient(): SQSClient {
   sqs ??= newSqsClient();
   return sqs;
+}
+
+/** SQS for receiving with a long poll (a 1 s request timeout would cut a 1 s wait short). */
+export function sqsReceivingClient(): SQSClient {
+  sqsReceive ??= new SQSClient({ useQueueUrlAsEndpoint: false, ...clientLimits(CLIENT_TIMEOUTS.sqsReceive) });
+  return sqsReceive;
 }
 
 /** An SQS client like sqsClient()'s, separate from it, optionally at another endpoint. */

@@ -33,7 +33,7 @@ import {
 } from '../../scripts/local/env.ts';
 import { mockOrder, startFakeOpenApi, type FakeOpenApi, type FakeOrder } from '../../scripts/local/fake-openapi.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../scripts/local/webhook-receiver.ts';
-import { sqsClient } from '#lib/aws/clients.ts';
+import { sqsReceivingClient } from '#lib/aws/clients.ts';
 import { request as httpRequest } from 'node:http';
 import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
 import { bodySignHeader } from '#lib/koogallery/signature.ts';
@@ -43,7 +43,7 @@ import { interpretResult, startOffline, startSqsBridge, type SqsBridge } from '.
 
 const stack = inject('localStack');
 const dynamo = new DynamoDBClient({});
-const sqs = sqsClient();
+const sqs = sqsReceivingClient();
 const created: string[] = [];
 
 afterAll(async () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { handleProduceCall } from '#lib/instances/produceCall.ts';
 import type { LifecycleEvent } from '#lib/outbox/events.ts';
 import { sqsPublisher } from '#lib/outbox/publisher.ts';
-import { sqsClient } from '#lib/aws/clients.ts';
+import { sqsReceivingClient } from '#lib/aws/clients.ts';
 import { handler as provision } from '../../functions/provision.ts';
 import { sweepOutbox } from '#lib/outbox/relay.ts';
 import { dynamoClient } from '#lib/aws/clients.ts';
@@ -17,7 +17,7 @@ import { signedQuery } from '../helpers/signing.ts';
 /** Transaction + outbox: an event the send after commit lost is re-sent by the sweep and handled once. */
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
-const sqs = sqsClient();
+const sqs = sqsReceivingClient();
 
 async function receiveEvent(queueUrl: string, eventId: string): Promise<SQSRecord> {
   for (let i = 0; i < 100; i++) {

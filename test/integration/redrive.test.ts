@@ -7,12 +7,12 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sqsClient } from '#lib/aws/clients.ts';
+import { sqsReceivingClient } from '#lib/aws/clients.ts';
 import { runRedriveCli } from '../../scripts/redrive.ts';
 
 /** npm run redrive against fauxqs: dead-lettered events go back to their queue, and only after they were sent. */
 
-const sqs = sqsClient();
+const sqs = sqsReceivingClient();
 const created: string[] = [];
 afterAll(async () => {
   for (const url of created) await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => {});

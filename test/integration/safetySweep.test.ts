@@ -5,7 +5,7 @@ import { handleProduceCall } from '#lib/instances/produceCall.ts';
 import { safetySweep, type SafetySweepDeps } from '#lib/instances/safetySweep.ts';
 import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
 import type { LifecycleEvent } from '#lib/outbox/events.ts';
-import { sqsClient } from '#lib/aws/clients.ts';
+import { sqsReceivingClient } from '#lib/aws/clients.ts';
 import { dynamoClient } from '#lib/aws/clients.ts';
 import { instanceStore } from '#lib/store/instanceStore.ts';
 import type { InstanceStore } from '#lib/instances/ports.ts';
@@ -168,7 +168,7 @@ describe('safety sweep', () => {
 
 describe('dead-letter queue', () => {
   it('moves a poison message to the DLQ after 5 receives', async () => {
-    const sqs = sqsClient();
+    const sqs = sqsReceivingClient();
     const queue = queues.ProvisioningQueue!;
     const dlq = queues.ProvisioningDeadLetterQueue!;
     const marker = uniqueId('poison');
