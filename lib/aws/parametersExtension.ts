@@ -82,7 +82,9 @@ function valueOf(name: string, reply: Reply): string {
     if (!parsed.success) throw new Error(`the Parameters and Secrets extension answered ${name} with an unexpected body`);
     return parsed.data.Parameter.Value;
   }
-  if (reply.status === 400 && reply.body.includes('ParameterNotFound')) throw new ParameterNotFound(`parameter ${name} not found`);
+  // The extension answers a missing parameter with a 4xx (400 in the versions described) naming SSM's error.
+  const clientError = reply.status >= 400 && reply.status < 500;
+  if (clientError && reply.body.includes('ParameterNotFound')) throw new ParameterNotFound(`parameter ${name} not found`);
   throw new Error(`the Parameters and Secrets extension answered ${reply.status} for ${name}`);
 }
 

@@ -12,6 +12,7 @@ const CURRENT = '/koogallery-isv/prod/access-key';
 const PREVIOUS = '/koogallery-isv/prod/previous-access-key';
 const HANGING = '/koogallery-isv/prod/hanging';
 const MALFORMED = '/koogallery-isv/prod/malformed';
+const GONE = '/koogallery-isv/prod/gone';
 const SECRET = 'current-secret-value-0123456789';
 
 /** What the fake extension holds; a test may take the previous key away. */
@@ -32,6 +33,7 @@ function fakeExtension(seen: Seen[], closed: string[]): Server {
     if (token !== TOKEN) return void res.writeHead(401).end('unauthorized');
     if (url.pathname !== '/systemsmanager/parameters/get') return void res.writeHead(404).end('not found');
     if (name === HANGING) return void req.socket.on('close', () => closed.push(name));
+    if (name === GONE) return void res.writeHead(404).end(`ParameterNotFound: Parameter ${name} not found.`);
     if (name === MALFORMED) return void res.writeHead(200).end(`{"Parameter":"${SECRET}"`);
     const value = stored.get(name);
     if (value === undefined) {
@@ -98,6 +100,7 @@ describe('extensionParameterReader', () => {
     const error = await reader()(PREVIOUS).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ParameterNotFound);
     expect((error as Error).name).toBe('ParameterNotFound');
+    await expect(reader()(GONE)).rejects.toThrow(ParameterNotFound);
   });
 
   it('gives up on an extension that does not answer after its timeout, and closes the connection', async () => {
