@@ -1,6 +1,7 @@
 import { config } from '#lib/config.ts';
 import { accessKeyLoader } from '#lib/koogallery/accessKeys.ts';
 import { log } from '#lib/log.ts';
+import { readSsm } from '#lib/secrets.ts';
 import { marketplaceClient } from '#lib/simulator/client.ts';
 import { probe, type ProbeResult } from '#lib/simulator/probe.ts';
 
@@ -13,7 +14,7 @@ import { probe, type ProbeResult } from '#lib/simulator/probe.ts';
 export async function handler(): Promise<ProbeResult | { skipped: string }> {
   const cfg = config();
   if (!cfg.PROBE_URL) return { skipped: 'PROBE_URL is not set' };
-  const [current] = await accessKeyLoader(cfg)();
+  const [current] = await accessKeyLoader(cfg, readSsm)();
   const result = await probe(marketplaceClient(cfg.PROBE_URL, current!.secret));
   const summary = { url: result.url, checks: result.checks };
   if (!result.ok) {

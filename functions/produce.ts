@@ -4,6 +4,7 @@ import { config } from '#lib/config.ts';
 import { marketplaceErrors, produceResponse, toProduceCall, type AnswerSigning, type ProduceContext } from '#lib/http/produceHttp.ts';
 import { produceDeps } from '#lib/instances/deps.ts';
 import { ANSWER_WITHIN_MS, handleProduceCall, type ProduceDeps } from '#lib/instances/produceCall.ts';
+import { extensionParameterReader } from '#lib/aws/parametersExtension.ts';
 import { accessKeyLoader, rememberingKeys } from '#lib/koogallery/accessKeys.ts';
 import { log } from '#lib/log.ts';
 import { lazy } from '#lib/shared/lazy.ts';
@@ -24,7 +25,8 @@ function answerWithinMs(context: Context): number {
   return Math.min(ANSWER_WITHIN_MS, remaining - TIMEOUT_EARLY_MS - ANSWER_MARGIN_MS);
 }
 
-const keys = lazy(() => rememberingKeys(accessKeyLoader(config())));
+/** On AWS the access keys come through the Parameters and Secrets extension (its layer in serverless.yml); locally from the environment. */
+const keys = lazy(() => rememberingKeys(accessKeyLoader(config(), extensionParameterReader())));
 const deps = lazy(() => produceDeps(config(), log, keys().load));
 
 /** Error answers are signed with what is at hand: a configuration that cannot be read signs nothing. */

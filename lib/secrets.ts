@@ -2,16 +2,14 @@ import type { Config } from '#lib/config.ts';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { ssmClient } from '#lib/aws/clients.ts';
 import { lazy } from '#lib/shared/lazy.ts';
+import { SECRET_CACHE_SECONDS, type ParameterReader } from './parameterReader.ts';
 
-/** SSM values are cached this long, so a rotated secret reaches warm functions within five minutes. */
-export const SECRET_CACHE_SECONDS = 300;
-
-/** Reads one SecureString; Powertools caches values for SECRET_CACHE_SECONDS. */
-export type ParameterReader = (name: string) => Promise<string | undefined>;
+export { SECRET_CACHE_SECONDS, type ParameterReader };
 
 /** Powertools' SSM provider over the client of lib/aws/clients.ts (its timeouts), one per container. */
 const ssmProvider = lazy(() => new SSMProvider({ awsSdkV3Client: ssmClient() }));
 
+/** Reads one SecureString through Powertools, which caches values for SECRET_CACHE_SECONDS. */
 export const readSsm: ParameterReader = (name) => ssmProvider().get(name, { decrypt: true, maxAge: SECRET_CACHE_SECONDS });
 
 /**

@@ -2,7 +2,6 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { dynamoClient, sqsClient } from '#lib/aws/clients.ts';
 import { asyncProvisioning, meteringSettings, type Config } from '#lib/config.ts';
-import { accessKeyLoader } from '#lib/koogallery/accessKeys.ts';
 import type { AccessKey } from '#lib/koogallery/auth.ts';
 import type { Log } from '#lib/log.ts';
 import { sqsPublisher } from '#lib/outbox/publisher.ts';
@@ -20,11 +19,11 @@ export interface ProduceClients {
   sqs: SQSClient;
 }
 
-/** The production interface's collaborators from the configuration. */
+/** The production interface's collaborators from the configuration and its access keys (functions/produce.ts). */
 export function produceDeps(
   cfg: Config,
   log: Log,
-  accessKeys: () => Promise<AccessKey[]> = accessKeyLoader(cfg),
+  accessKeys: () => Promise<AccessKey[]>,
   clients: ProduceClients = { dynamo: dynamoClient(), sqs: sqsClient() },
 ): ProduceDeps {
   const { dynamo } = clients;

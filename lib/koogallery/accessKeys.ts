@@ -1,9 +1,9 @@
 import type { Config } from '#lib/config.ts';
-import { readSsm, SECRET_CACHE_SECONDS as CACHE_SECONDS, type ParameterReader } from '#lib/secrets.ts';
+import { SECRET_CACHE_SECONDS as CACHE_SECONDS, type ParameterReader } from '#lib/parameterReader.ts';
 import type { AccessKey } from './auth.ts';
 import { keyId } from './signature.ts';
 
-/** Powertools wraps the SDK's error; the original is its `cause`. */
+/** A missing parameter: the reader's own error, or (Powertools) the SDK's error as its `cause`. */
 function isParameterNotFound(error: unknown): boolean {
   const cause = error instanceof Error ? error.cause : undefined;
   return (error instanceof Error && error.name === 'ParameterNotFound') || (cause instanceof Error && cause.name === 'ParameterNotFound');
@@ -11,10 +11,11 @@ function isParameterNotFound(error: unknown): boolean {
 
 /**
  * The access keys requests may be signed with (spec §7.1): the current one, then the previous one while a
- * rotation is under way. On AWS they are SSM SecureStrings; locally they come from the environment.
+ * rotation is under way. On AWS they are SSM SecureStrings, read with `read` (the produce function's through the
+ * Parameters and Secrets extension, the others' through Powertools); locally they come from the environment.
  * A missing previous-key parameter means "no rotation"; that answer is cached too, so it costs no call per request.
  */
-export function accessKeyLoader(config: Config, read: ParameterReader = readSsm, now: () => number = Date.now): () => Promise<AccessKey[]> {
+export function accessKeyLoader(config: Config, read: ParameterReader, now: () => number = Date.now): () => Promise<AccessKey[]> {
   let previousMissingUntil = 0;
 
   async function previousFromSsm(name: string): Promise<string | undefined> {

@@ -1,6 +1,7 @@
 import { dynamoClient } from '#lib/aws/clients.ts';
 import type { Config } from '#lib/config.ts';
 import { accessKeyLoader } from '#lib/koogallery/accessKeys.ts';
+import { readSsm } from '#lib/secrets.ts';
 import { openApiClientFor } from '#lib/koogallery/openApi/fromConfig.ts';
 import type { Log } from '#lib/log.ts';
 import { auditLog } from '#lib/store/auditLog.ts';
@@ -11,7 +12,7 @@ import type { PushDeps, PushSettings } from './push.ts';
 /** The hourly usage push's collaborators and settings from the configuration. */
 export function pushDeps(cfg: Config, log: Log): PushDeps & { settings: PushSettings; metrics: UsagePushMetrics } {
   const dynamo = dynamoClient();
-  const accessKeys = accessKeyLoader(cfg);
+  const accessKeys = accessKeyLoader(cfg, readSsm);
   const openApi = openApiClientFor(cfg, log, async () => (await accessKeys())[0]?.secret ?? '');
   return {
     ledger: usageStore(dynamo, cfg.MAIN_TABLE),

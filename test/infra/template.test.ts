@@ -16,11 +16,13 @@ import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { EXTENSION_DEFAULT_PORT, EXTENSION_TIMEOUT_MS } from '#lib/aws/parametersExtension.ts';
 import { parseConfig } from '#lib/config.ts';
 import { allowAllChanges } from '#lib/instances/changePolicy.ts';
 import { handleProduceCall } from '#lib/instances/produceCall.ts';
 import { safetySweep } from '#lib/instances/safetySweep.ts';
 import type { Log } from '#lib/log.ts';
+import { SECRET_CACHE_SECONDS } from '#lib/parameterReader.ts';
 import { WORKER_HEAP_MB } from '#lib/settlement/worker.ts';
 import { usagePushMetrics } from '#lib/usage/metrics.ts';
 import { fakeStores } from '../fakes/index.ts';
@@ -451,6 +453,19 @@ describe('functions', () => {
     );
   });
 
+  it('runs produce with the Parameters and Secrets extension layer of its region, caching no longer than the keys are re-read', () => {
+    const p = fn(prod, 'produce').Properties;
+    expect(p.Layers).toEqual(['arn:aws:lambda:ap-southeast-1:044395824272:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:24']);
+    const env = (p.Environment as JsonObject).Variables as JsonObject;
+    expect(env.PARAMETERS_SECRETS_EXTENSION_CACHE_ENABLED).toBe('true');
+    expect(Number(env.SSM_PARAMETER_STORE_TTL)).toBeGreaterThan(0);
+    expect(Number(env.SSM_PARAMETER_STORE_TTL)).toBeLessThanOrEqual(SECRET_CACHE_SECONDS);
+    expect(Number(env.SSM_PARAMETER_STORE_TIMEOUT_MILLIS)).toBeLessThanOrEqual(EXTENSION_TIMEOUT_MS);
+    // It listens where the reader asks.
+    expect(env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT ?? String(EXTENSION_DEFAULT_PORT)).toBe(String(EXTENSION_DEFAULT_PORT));
+    for (const name of FUNCTIONS.filter((f) => f !== 'produce')) expect(fn(prod, name).Properties.Layers, name).toBeUndefined();
+  });
+
   it('keeps logs for 30 days', () => {
     for (const name of FUNCTIONS) {
       expect(resource(prod, `${LOGICAL[name]}LogGroup`).Properties.RetentionInDays, name).toBe(30);
@@ -691,6 +706,25 @@ describe('functions', () => {
         entries.filter((e) => e.startsWith('node_modules/')),
         name,
       ).toEqual([]);
+    }
+  });
+});
+
+describe('bundles', () => {
+  const bundle = (name: FunctionName) => zipFile(join(prodDir, `${name}.zip`), `functions/${name}.cjs`);
+
+  it('carries no SSM client in produce: its access keys come through the Parameters and Secrets extension', () => {
+    const code = bundle('produce');
+    expect(code.includes('X-Aws-Parameters-Secrets-Token'), 'the extension reader').toBe(true);
+    expect(code.includes('AmazonSSM'), 'the SSM client').toBe(false);
+  });
+
+  it('carries no default credential chain (SSO, STS) in any function: the credentials come from the environment', () => {
+    for (const name of FUNCTIONS) {
+      const code = bundle(name);
+      expect(code.includes('AWS_SECRET_ACCESS_KEY'), `${name}: the environment provider`).toBe(true);
+      expect(code.includes('AWSSecurityTokenServiceV20110615'), `${name}: the STS client`).toBe(false);
+      expect(code.includes('SWBPortalService'), `${name}: the SSO client`).toBe(false);
     }
   });
 });
