@@ -26,7 +26,9 @@ function answerWithinMs(context: Context): number {
 }
 
 /** On AWS the access keys come through the Parameters and Secrets extension (its layer in serverless.yml); locally from the environment. */
-const keys = lazy(() => rememberingKeys(accessKeyLoader(config(), extensionParameterReader())));
+const keys = lazy(() =>
+  rememberingKeys(accessKeyLoader(config(), extensionParameterReader(), Date.now, (message, fields) => log.warn(message, fields))),
+);
 const deps = lazy(() => produceDeps(config(), log, keys().load));
 
 /** Error answers are signed with what is at hand: a configuration that cannot be read signs nothing. */

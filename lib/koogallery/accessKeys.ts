@@ -14,8 +14,16 @@ function isParameterNotFound(error: unknown): boolean {
  * rotation is under way. On AWS they are SSM SecureStrings, read with `read` (the produce function's through the
  * Parameters and Secrets extension, the others' through Powertools); locally they come from the environment.
  * A missing previous-key parameter means "no rotation"; that answer is cached too, so it costs no call per request.
+ * The previous key is optional: a read of it that fails otherwise (denied, an answer the reader does not know) must
+ * not fail every call signed with the current key, so it counts as absent for the same five minutes, and `warn`
+ * says why. Only the current key is required.
  */
-export function accessKeyLoader(config: Config, read: ParameterReader, now: () => number = Date.now): () => Promise<AccessKey[]> {
+export function accessKeyLoader(
+  config: Config,
+  read: ParameterReader,
+  now: () => number = Date.now,
+  warn: (message: string, fields: Record<string, unknown>) => void = () => {},
+): () => Promise<AccessKey[]> {
   let previousMissingUntil = 0;
 
   async function previousFromSsm(name: string): Promise<string | undefined> {
@@ -23,8 +31,13 @@ export function accessKeyLoader(config: Config, read: ParameterReader, now: () =
     try {
       return await read(name);
     } catch (error) {
-      if (!isParameterNotFound(error)) throw error;
       previousMissingUntil = now() + CACHE_SECONDS * 1000;
+      if (!isParameterNotFound(error)) {
+        warn('the previous access key could not be read; only the current key is accepted for now', {
+          parameter: name,
+          error: error instanceof Error ? error.name : 'Error',
+        });
+      }
       return undefined;
     }
   }

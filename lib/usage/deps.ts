@@ -12,7 +12,7 @@ import type { PushDeps, PushSettings } from './push.ts';
 /** The hourly usage push's collaborators and settings from the configuration. */
 export function pushDeps(cfg: Config, log: Log): PushDeps & { settings: PushSettings; metrics: UsagePushMetrics } {
   const dynamo = dynamoClient();
-  const accessKeys = accessKeyLoader(cfg, readSsm);
+  const accessKeys = accessKeyLoader(cfg, readSsm, Date.now, (message, fields) => log.warn(message, fields));
   const openApi = openApiClientFor(cfg, log, async () => (await accessKeys())[0]?.secret ?? '');
   return {
     ledger: usageStore(dynamo, cfg.MAIN_TABLE),

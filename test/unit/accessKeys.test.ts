@@ -53,13 +53,31 @@ describe('accessKeyLoader', () => {
         throw notFound();
       })(),
     ).rejects.toThrow(GetParameterError);
+  });
+
+  it('accepts the current key alone, and says why, when the previous key cannot be read', async () => {
     const denied = new GetParameterError('AccessDenied', { cause: Object.assign(new Error('denied'), { name: 'AccessDeniedException' }) });
-    await expect(
-      accessKeyLoader(onAws, async (name) => {
-        if (name.endsWith('previous-access-key')) throw denied;
-        return 'k';
-      })(),
-    ).rejects.toThrow('AccessDenied');
+    const warnings: Array<[string, Record<string, unknown>]> = [];
+    let previousReads = 0;
+    const load = accessKeyLoader(
+      onAws,
+      async (name) => {
+        if (!name.endsWith('previous-access-key')) return 'k';
+        previousReads++;
+        throw denied;
+      },
+      () => 0,
+      (message, fields) => warnings.push([message, fields]),
+    );
+    expect(await load()).toEqual([{ id: keyId('k'), secret: 'k' }]);
+    expect(await load()).toEqual([{ id: keyId('k'), secret: 'k' }]);
+    expect(previousReads).toBe(1);
+    expect(warnings).toEqual([
+      [
+        'the previous access key could not be read; only the current key is accepted for now',
+        { parameter: '/svc/prod/previous-access-key', error: 'GetParameterError' },
+      ],
+    ]);
   });
 
   it('uses the plain keys locally', async () => {
