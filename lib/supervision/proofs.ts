@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import * as z from 'zod';
 import { SNIFFED_TYPES } from './sniff.ts';
 
 /**
@@ -55,7 +54,7 @@ export function sha256Forms(value: string): { hex: string; base64: string } | un
 // ---------------------------------------------------------------------------------------------------------------
 // The seller's upload request.
 
-const MAX_FILE_NAME_CHARS = 255;
+export const MAX_FILE_NAME_CHARS = 255;
 // Control characters (C0, DEL, C1) and the bidirectional overrides and isolates that disguise an extension.
 // eslint-disable-next-line no-control-regex
 const FORBIDDEN_IN_FILE_NAME = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069/\\]/u;
@@ -72,47 +71,6 @@ export function fileNameProblem(name: string): string | undefined {
   if (name === '.' || name === '..') return 'fileName must name a file';
   return undefined;
 }
-
-const allowedList = PROOF_CONTENT_TYPES.join(', ');
-
-/** The body of a seller's request to upload one proof, with files of at most `maxBytes`. */
-export function proofRequestSchemaFor(maxBytes: number) {
-  if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError('maxBytes must be a positive integer');
-  return z.strictObject({
-    kind: z
-      .enum(PROOF_KINDS)
-      .describe('requirement (requirement document / SOW), acceptance, license-screenshot, deployment, appeal-evidence, other'),
-    fileName: z
-      .string()
-      .superRefine((name, ctx) => {
-        const problem = fileNameProblem(name);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      })
-      .describe(`The file's name as the buyer and reviewers will see it: 1..${MAX_FILE_NAME_CHARS} characters, no path`),
-    contentType: z
-      .string()
-      .trim()
-      .toLowerCase()
-      .refine(isProofContentType, { message: `contentType is not accepted for proofs; accepted: ${allowedList}` })
-      .describe(`One of ${allowedList}; the uploaded bytes must be of this type`),
-    size: z
-      .number()
-      .int()
-      .min(1)
-      .max(maxBytes, { message: `size must be at most ${maxBytes} bytes` })
-      .describe('Exact size in bytes'),
-    sha256: z
-      .string()
-      .refine((value) => sha256Forms(value) !== undefined, { message: 'sha256 must be 64 hex characters or 44 base64 characters' })
-      .describe("The file's SHA-256, as 64 hex characters or 44 base64 characters"),
-    serviceStartAt: z.iso
-      .datetime({ offset: true })
-      .optional()
-      .describe('Actual service start (ISO 8601); without it validity starts at acceptance'),
-  });
-}
-
-export type ProofRequest = z.infer<ReturnType<typeof proofRequestSchemaFor>>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Proof ids and object keys.

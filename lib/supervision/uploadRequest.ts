@@ -3,7 +3,8 @@ import { iso } from '#lib/shared/time.ts';
 import type { ProofRecord, SupervisionRecord } from './model.ts';
 import type { SupervisionDeps } from './ports.ts';
 import { proofUploadForm, type ProofUploadForm } from './presign.ts';
-import { newProofId, proofObjectKey, proofRequestSchemaFor, sha256Forms, type ProofKind } from './proofs.ts';
+import { proofRequestSchemaFor } from './proofRequest.ts';
+import { newProofId, proofObjectKey, sha256Forms, type ProofKind } from './proofs.ts';
 import { noSupervision } from './refusals.ts';
 
 /** How long an upload form is valid. */

@@ -13,11 +13,11 @@ import {
   parseProofObjectKey,
   proofIdTime,
   proofObjectKey,
-  proofRequestSchemaFor,
   quarantineKey,
   requiredKindsPresent,
   sha256Forms,
 } from '#lib/supervision/proofs.ts';
+import { proofRequestSchemaFor } from '#lib/supervision/proofRequest.ts';
 
 const DIGEST = createHash('sha256').update('delivery proof').digest();
 const HEX = DIGEST.toString('hex');

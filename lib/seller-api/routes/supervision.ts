@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { APPEAL_OUTCOMES, PROOF_STATES, SUPERVISION_ACTION_TYPES, SUPERVISION_ACTORS, SUPERVISION_STATES } from '#lib/supervision/model.ts';
-import { PROOF_KINDS, proofRequestSchemaFor } from '#lib/supervision/proofs.ts';
+import { proofRequestSchemaFor } from '#lib/supervision/proofRequest.ts';
+import { PROOF_KINDS } from '#lib/supervision/proofs.ts';
 import type { SupervisionDeps } from '#lib/supervision/ports.ts';
 import { recordTransition, TransitionRequestSchema } from '#lib/supervision/transitions.ts';
 import { requestProofUpload, UPLOAD_SECONDS } from '#lib/supervision/uploadRequest.ts';
