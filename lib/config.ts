@@ -1,10 +1,11 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { assertWebhookUrl } from '#lib/provisioning/webhookUrl.ts';
 import { parseBillColumns } from '#lib/settlement/billColumns.ts';
 import type { SupervisionSettings } from '#lib/settlement/billingFacts.ts';
 import type { SettlementSettings } from '#lib/settlement/model.ts';
 import { parseFeeShares, parsePrices, parseProofKinds, parseTimeZone } from '#lib/settlement/settings.ts';
 import { errorMessage } from '#lib/shared/errors.ts';
+import { addCustomIssue } from '#lib/shared/zodMessages.ts';
 import { csvSet, parseUsageProducts, type MeteringSettings } from '#lib/usage/metering.ts';
 
 /**
@@ -13,52 +14,66 @@ import { csvSet, parseUsageProducts, type MeteringSettings } from '#lib/usage/me
  * `.env.example` lists them all with their defaults.
  */
 
+const FLAG_VALUES = ['true', 'false', '1', '0', 'on', 'off', 'yes', 'no', ''] as const;
 const flag = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'on', 'off', 'yes', 'no', ''])
-    .optional()
-    .transform((v) => (v === undefined || v === '' ? fallback : ['true', '1', 'on', 'yes'].includes(v)));
+  z.pipe(
+    z.optional(z.enum(FLAG_VALUES)),
+    z.transform((v: (typeof FLAG_VALUES)[number] | undefined) =>
+      v === undefined || v === '' ? fallback : ['true', '1', 'on', 'yes'].includes(v),
+    ),
+  );
 
 const positiveInt = (fallback: number) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
+  z.pipe(
+    z.optional(z.string()),
+    z.transform((v: string | undefined, ctx) => {
       if (v === undefined || v === '') return fallback;
       const n = Number(v);
       if (!Number.isInteger(n) || n <= 0) {
-        ctx.addIssue({ code: 'custom', message: `must be a positive integer, got "${v}"` });
+        addCustomIssue(ctx, `must be a positive integer, got "${v}"`);
         return z.NEVER;
       }
       return n;
-    });
+    }),
+  );
 
-const optionalText = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v === '' ? undefined : v));
+const optionalText = z.pipe(
+  z.optional(z.string()),
+  z.transform((v: string | undefined) => (v === undefined || v === '' ? undefined : v)),
+);
 
 /** A setting its domain parses (a list, a map, a time zone): the parser's error becomes the setting's issue. */
 const parsedBy = <T>(parse: (value: string | undefined) => T) =>
-  z
-    .string()
-    .optional()
-    .transform((v, ctx) => {
+  z.pipe(
+    z.optional(z.string()),
+    z.transform((v: string | undefined, ctx) => {
       try {
         return parse(v === '' ? undefined : v);
       } catch (error) {
-        ctx.addIssue({ code: 'custom', message: errorMessage(error) });
+        addCustomIssue(ctx, errorMessage(error));
         return z.NEVER;
       }
-    });
+    }),
+  );
+
+/** Text of at least one character, `fallback` when unset. */
+const textOr = (fallback: string) => z._default(z.string().check(z.minLength(1)), fallback);
+/** A URL (any scheme the URL parser accepts). */
+const url = () => z.string().check(z.url());
+/** A comma-separated list as a set, `fallback` when unset. */
+const csvSetOr = (fallback: string) =>
+  z.pipe(
+    z._default(z.string(), fallback),
+    z.transform((v: string) => csvSet(v)),
+  );
 
 const envSchema = z.object({
-  STAGE: z.string().min(1).default('local'),
-  MAIN_TABLE: z.string().min(1),
-  AUDIT_TABLE: z.string().min(1),
-  PROVISIONING_QUEUE_URL: z.string().url(),
+  STAGE: textOr('local'),
+  MAIN_TABLE: z.string().check(z.minLength(1)),
+  AUDIT_TABLE: z.string().check(z.minLength(1)),
+  PROVISIONING_QUEUE_URL: url(),
   /** Settlement runs fan out through this queue (segments, then assembly). */
-  SETTLEMENT_QUEUE_URL: z.string().url().optional(),
+  SETTLEMENT_QUEUE_URL: z.optional(url()),
   /** The private bucket of proofs, statements and bill exports (resources/s3.yml). */
   FILES_BUCKET: optionalText,
   /** Path-style S3 addressing: needed by local S3 endpoints (http://127.0.0.1:…), never on AWS. */
@@ -77,15 +92,15 @@ const envSchema = z.object({
   TEST_INSTANCE_TTL_DAYS: positiveInt(7),
 
   /** What provides a new instance's appInfo: URL templates (no call) or the seller's webhook. */
-  PROVISIONING_MODE: z.enum(['template', 'webhook']).default('template'),
+  PROVISIONING_MODE: z._default(z.enum(['template', 'webhook']), 'template'),
   /** Query Order (spec §8.1) for every new instance, upgrade and renewal; needs the AK/SK. */
   ORDER_QUERY: flag(true),
   /** queryInstance while provisioning is under way: 000004 ("request is processing") or 000000 without appInfo. */
-  QUERY_PROVISIONING_ANSWER: z.enum(['000004', 'success']).default('000004'),
+  QUERY_PROVISIONING_ANSWER: z._default(z.enum(['000004', 'success']), '000004'),
 
-  OPENAPI_BASE_URL: z.string().url().default('https://mkt.myhuaweicloud.com'),
+  OPENAPI_BASE_URL: z._default(url(), 'https://mkt.myhuaweicloud.com'),
   /** Tried when the base host cannot be reached; `none` disables it. */
-  OPENAPI_FALLBACK_URL: z.union([z.literal('none'), z.string().url()]).default('https://mkt.myhuaweicloud.cn'),
+  OPENAPI_FALLBACK_URL: z._default(z.union([z.literal('none'), url()]), 'https://mkt.myhuaweicloud.cn'),
   /** Huawei Cloud AK/SK for the Open API: SSM SecureString names on AWS, the values locally. */
   KOOGALLERY_AK_PARAMETER: optionalText,
   KOOGALLERY_SK_PARAMETER: optionalText,
@@ -112,36 +127,36 @@ const envSchema = z.object({
   EXPIRY_GRACE_HOURS: positiveInt(24),
 
   /** V1 answers encrypt appInfo.userName/password: "1" AES-256, "2" AES-128 (spec §7.6). */
-  V1_ENCRYPT_TYPE: z.enum(['1', '2']).default('1'),
-  APP_FRONTEND_URL_TEMPLATE: z.string().min(1).default('https://app.example.com/t/{instanceId}'),
+  V1_ENCRYPT_TYPE: z._default(z.enum(['1', '2']), '1'),
+  APP_FRONTEND_URL_TEMPLATE: textOr('https://app.example.com/t/{instanceId}'),
   APP_ADMIN_URL_TEMPLATE: optionalText,
   APP_USER_NAME_TEMPLATE: optionalText,
   APP_MEMO: optionalText,
 
   /** Usage metering (lib/usage/metering.ts): metered products (`id` or `id:daily`), metered and package charging modes. */
   USAGE_PRODUCTS: parsedBy(parseUsageProducts),
-  USAGE_CHARGING_MODES: z.string().default('ON_DEMAND,ON_DEMAND_PACKAGE').transform(csvSet),
-  USAGE_PACKAGE_CHARGING_MODES: z.string().default('ON_DEMAND_PACKAGE').transform(csvSet),
+  USAGE_CHARGING_MODES: csvSetOr('ON_DEMAND,ON_DEMAND_PACKAGE'),
+  USAGE_PACKAGE_CHARGING_MODES: csvSetOr('ON_DEMAND_PACKAGE'),
   /** Usage push: records per request (at most 100) and windows per run. */
-  USAGE_PUSH_BATCH_SIZE: positiveInt(100).pipe(z.number().max(100, 'at most 100 records per request')),
+  USAGE_PUSH_BATCH_SIZE: z.pipe(positiveInt(100), z.number().check(z.maximum(100, 'at most 100 records per request'))),
   USAGE_PUSH_MAX_WINDOWS: positiveInt(20_000),
   /** The marketplace's answer codes meaning "already have this record" (undocumented, spec §8.2): counted as accepted. */
-  USAGE_DUPLICATE_CODES: z
-    .string()
-    .default('MKT.9005')
-    .transform((v) => [...csvSet(v)]),
+  USAGE_DUPLICATE_CODES: z.pipe(
+    z._default(z.string(), 'MKT.9005'),
+    z.transform((v: string) => [...csvSet(v)]),
+  ),
   /**
    * The public production address the availability probe calls twice a day (functions/probe.ts), e.g.
    * https://isv.example.com/koogallery/produce; unset, the probe does nothing.
    */
-  PROBE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  PROBE_URL: z.optional(z.url({ protocol: /^https?$/ })),
   /** The seller API's largest request body (a usage request of 1000 records is about 200 KB). */
   SELLER_MAX_BODY_BYTES: positiveInt(1_048_576),
 
   /** Service supervision (spec §8.3): products whose orders need delivery proofs and acceptance before billing. */
-  SUPERVISED_PRODUCTS: z.string().default('').transform(csvSet),
+  SUPERVISED_PRODUCTS: csvSetOr(''),
   /** Supervised products sold as enabling-cloud (赋能云) offers: acceptance passes a Huawei review first. */
-  SUPERVISION_ENABLING_CLOUD_PRODUCTS: z.string().default('').transform(csvSet),
+  SUPERVISION_ENABLING_CLOUD_PRODUCTS: csvSetOr(''),
   /** Proof kinds that must be verified before supervision moves to PROOF_SUBMITTED. */
   SUPERVISION_REQUIRED_KINDS: parsedBy((v) => parseProofKinds(v ?? 'acceptance')),
   /** Largest delivery proof accepted (bytes), 50 MB by default. */
@@ -152,23 +167,17 @@ const envSchema = z.object({
   /** `productId=share,…`, e.g. `OFFI1=0.15`: the platform fee share per product; a product without one is reported. */
   SETTLEMENT_FEE_SHARES: parsedBy(parseFeeShares),
   /** Withholding tax rate on (gross − fee), e.g. `0.06`; `0` when none. */
-  SETTLEMENT_TAX_RATE: z
-    .string()
-    .regex(/^(0|0?\.\d{1,6}|1)$/, 'a fraction between 0 and 1, e.g. 0.06')
-    .default('0'),
+  SETTLEMENT_TAX_RATE: z._default(z.string().check(z.regex(/^(0|0?\.\d{1,6}|1)$/, 'a fraction between 0 and 1, e.g. 0.06')), '0'),
   /** Pay-per-use price list: `productId=unitPrice:currency:unit,…`, e.g. `OFFI2=0.02:CNY:GB`. */
   SETTLEMENT_PRICES: parsedBy(parsePrices),
   /** Currency of order lines whose order does not name one. */
-  SETTLEMENT_CURRENCY: z
-    .string()
-    .regex(/^[A-Z]{3}$/, 'an ISO 4217 code, e.g. CNY')
-    .default('CNY'),
+  SETTLEMENT_CURRENCY: z._default(z.string().check(z.regex(/^[A-Z]{3}$/, 'an ISO 4217 code, e.g. CNY')), 'CNY'),
   /** The marketplace bill export's column names: `orderId=…,orderLineId=…,amount=…[,instanceId=…,currency=…,type=…]`. */
   BILL_COLUMNS: parsedBy(parseBillColumns),
 
-  CHANGE_CHECK_POLICY: z.enum(['allow', 'deny']).default('allow'),
+  CHANGE_CHECK_POLICY: z._default(z.enum(['allow', 'deny']), 'allow'),
   /** What releaseInstance answers for an instance id we never issued: 000003 (documented) or success. */
-  RELEASE_UNKNOWN_ANSWER: z.enum(['000003', 'success']).default('000003'),
+  RELEASE_UNKNOWN_ANSWER: z._default(z.enum(['000003', 'success']), '000003'),
 });
 
 export type Config = z.infer<typeof envSchema>;

@@ -47,7 +47,7 @@ export const registerInputSchema = z
     orderId: id.optional(),
     orderLineId: id.optional(),
     productId: id.optional(),
-    expireTime: callbackFields.expireTime.optional(),
+    expireTime: z.optional(callbackFields.expireTime),
     test: z.boolean().default(false),
   })
   .strict()

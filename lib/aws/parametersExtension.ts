@@ -9,7 +9,8 @@
  * value never appears in an error message.
  */
 import { request } from 'node:http';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '#lib/shared/zodMessages.ts';
 import type { ParameterReader } from '#lib/parameterReader.ts';
 import { stepSignal } from '#lib/shared/budget.ts';
 

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { addCustomIssue } from '#lib/shared/zodMessages.ts';
 import type { JsonObject } from './canonicalJson.ts';
 
 /**
@@ -6,49 +7,50 @@ import type { JsonObject } from './canonicalJson.ts';
  * maximum lengths. Unknown extra fields are ignored; nulls are treated as absent (spec §7.2 drops them too).
  */
 
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+const text = (max: number) =>
+  z.string().check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(max, `must be at most ${max} characters`));
 
-const testFlag = z.enum(['0', '1']).optional();
+const testFlag = z.optional(z.enum(['0', '1']));
 
 /** `yyyyMMddHHmmss`, a real calendar date and time (spec §3.3). */
-const expireTime = z
-  .string()
-  .regex(/^\d{14}$/, 'must be yyyyMMddHHmmss')
-  .refine((v) => {
+const expireTime = z.string().check(
+  z.regex(/^\d{14}$/, 'must be yyyyMMddHHmmss'),
+  z.refine((v) => {
     const [y, mo, d, h, mi, s] = [v.slice(0, 4), v.slice(4, 6), v.slice(6, 8), v.slice(8, 10), v.slice(10, 12), v.slice(12, 14)].map(
       Number,
     ) as [number, number, number, number, number, number];
     const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
     return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && h < 24 && mi < 60 && s < 60;
-  }, 'is not a valid date and time');
+  }, 'is not a valid date and time'),
+);
 
 export const MAX_QUERY_IDS = 100;
 const ID_MAX = 64;
 
-const instanceIdList = z
-  .string()
-  .max(MAX_QUERY_IDS * (ID_MAX + 1), 'is too long')
-  .transform((v, ctx) => {
+const instanceIdList = z.pipe(
+  z.string().check(z.maxLength(MAX_QUERY_IDS * (ID_MAX + 1), 'is too long')),
+  z.transform((v: string, ctx) => {
     const ids = v.split(',').map((s) => s.trim());
     if (ids.some((id) => id === '')) {
-      ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of instance ids without blanks' });
+      addCustomIssue(ctx, 'must be a comma-separated list of instance ids without blanks');
       return z.NEVER;
     }
     if (ids.length > MAX_QUERY_IDS) {
-      ctx.addIssue({ code: 'custom', message: `must list at most ${MAX_QUERY_IDS} instance ids` });
+      addCustomIssue(ctx, `must list at most ${MAX_QUERY_IDS} instance ids`);
       return z.NEVER;
     }
     if (ids.some((id) => id.length > ID_MAX)) {
-      ctx.addIssue({ code: 'custom', message: `each instance id must be at most ${ID_MAX} characters` });
+      addCustomIssue(ctx, `each instance id must be at most ${ID_MAX} characters`);
       return z.NEVER;
     }
     return [...new Set(ids)];
-  });
+  }),
+);
 
 /** changeInstanceCheck.productInfo arrives as an object or as a JSON string (spec §3.7). */
-const productInfo = z
-  .union([z.record(z.string(), z.unknown()), z.string().max(4096)])
-  .transform((v, ctx) => {
+const productInfoObject = z.pipe(
+  z.union([z.record(z.string(), z.unknown()), z.string().check(z.maxLength(4096))]),
+  z.transform((v: Record<string, unknown> | string, ctx) => {
     if (typeof v !== 'string') return v;
     try {
       const parsed: unknown = JSON.parse(v);
@@ -56,10 +58,14 @@ const productInfo = z
     } catch {
       // fall through to the issue below
     }
-    ctx.addIssue({ code: 'custom', message: 'must be an object or a JSON object string' });
+    addCustomIssue(ctx, 'must be an object or a JSON object string');
     return z.NEVER;
-  })
-  .pipe(z.object({ productId: text(ID_MAX).optional(), skuCode: text(ID_MAX).optional() }).catchall(z.unknown()));
+  }),
+);
+const productInfo = z.pipe(
+  productInfoObject,
+  z.catchall(z.object({ productId: z.optional(text(ID_MAX)), skuCode: z.optional(text(ID_MAX)) }), z.unknown()),
+);
 
 export const newInstanceSchema = z.object({
   activity: z.literal('newInstance'),
@@ -81,7 +87,7 @@ export const refreshInstanceSchema = z.object({
   orderId: text(ID_MAX),
   orderLineId: text(ID_MAX),
   instanceId: text(ID_MAX),
-  productId: text(ID_MAX).optional(),
+  productId: z.optional(text(ID_MAX)),
   expireTime,
   testFlag,
 });
@@ -96,8 +102,8 @@ export const updateInstanceStatusSchema = z.object({
 export const releaseInstanceSchema = z.object({
   activity: z.literal('releaseInstance'),
   instanceId: text(ID_MAX),
-  orderId: text(ID_MAX).optional(),
-  orderLineId: text(ID_MAX).optional(),
+  orderId: z.optional(text(ID_MAX)),
+  orderLineId: z.optional(text(ID_MAX)),
   testFlag,
 });
 
@@ -125,7 +131,7 @@ export const refreshLicenseCodeSchema = z.object({
   scene: text(ID_MAX),
   orderId: text(ID_MAX),
   orderLineId: text(ID_MAX),
-  productId: text(ID_MAX).optional(),
+  productId: z.optional(text(ID_MAX)),
   expireTime,
   testFlag,
 });
@@ -140,8 +146,8 @@ export const updateLicenseCodeStatusSchema = z.object({
 export const releaseLicenseCodeSchema = z.object({
   activity: z.literal('releaseLicenseCode'),
   license: licenseCode,
-  orderId: text(ID_MAX).optional(),
-  orderLineId: text(ID_MAX).optional(),
+  orderId: z.optional(text(ID_MAX)),
+  orderLineId: z.optional(text(ID_MAX)),
   testFlag,
 });
 

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '#lib/shared/zodMessages.ts';
 import { parseJsonMessage, type Parsed } from '#lib/shared/json.ts';
 import { INSTANCE_STATES, LIFECYCLE_EVENT_TYPES, type HistoryEntry, type Instance, type LifecycleEventType } from '#lib/instances/model.ts';
 
@@ -7,16 +8,16 @@ import { INSTANCE_STATES, LIFECYCLE_EVENT_TYPES, type HistoryEntry, type Instanc
  * (`instanceId:version`), so the consumer and the seller's product can drop redeliveries.
  */
 export const lifecycleEventSchema = z.object({
-  eventId: z.string().min(1).max(200),
+  eventId: z.string().check(z.minLength(1), z.maxLength(200)),
   type: z.enum(LIFECYCLE_EVENT_TYPES),
-  instanceId: z.string().min(1).max(64),
-  version: z.number().int().positive(),
+  instanceId: z.string().check(z.minLength(1), z.maxLength(64)),
+  version: z.number().check(z.int(), z.positive()),
   state: z.enum(INSTANCE_STATES),
-  occurredAt: z.string().min(1),
+  occurredAt: z.string().check(z.minLength(1)),
   test: z.boolean(),
-  orderId: z.string().max(64).optional(),
-  orderLineId: z.string().max(64).optional(),
-  scene: z.string().max(64).optional(),
+  orderId: z.optional(z.string().check(z.maxLength(64))),
+  orderLineId: z.optional(z.string().check(z.maxLength(64))),
+  scene: z.optional(z.string().check(z.maxLength(64))),
 });
 
 export type LifecycleEvent = z.infer<typeof lifecycleEventSchema>;

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '#lib/shared/zodMessages.ts';
 
 /**
  * The columns of the marketplace's bill export (a CSV from the Seller Console, spec §8.4) that reconciliation reads.
@@ -31,14 +32,14 @@ export const DEFAULT_BILL_COLUMNS: Readonly<BillColumns> = {
   type: 'Transaction Type',
 };
 
-const name = z.string().trim().min(1);
+const name = z.string().check(z.trim(), z.minLength(1));
 const billColumnsSchema = z.strictObject({
   orderId: name,
   orderLineId: name,
   amount: name,
-  instanceId: name.optional(),
-  currency: name.optional(),
-  type: name.optional(),
+  instanceId: z.optional(name),
+  currency: z.optional(name),
+  type: z.optional(name),
 });
 
 /**

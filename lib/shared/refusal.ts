@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type { $ZodError } from 'zod/v4/core';
 
 /**
  * Why a flow refuses a request: the input is malformed (`invalid_request`) or breaks a rule (`unprocessable`),
@@ -21,7 +21,7 @@ export class Refusal extends Error {
 }
 
 /** A zod error as a refusal's message: up to 10 issues, each with its path under `where` (`body`, `query`, `path`). */
-export function issuesMessage(error: z.ZodError, where: string): string {
+export function issuesMessage(error: $ZodError, where: string): string {
   const list = error.issues.slice(0, 10).map((i) => `${[where, ...i.path.map(String)].join('.')}: ${i.message}`);
   return list.join('; ') + (error.issues.length > 10 ? ` (and ${error.issues.length - 10} more)` : '');
 }

@@ -1,6 +1,7 @@
 import { type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '#lib/shared/zodMessages.ts';
 import { batchGet, commitWrites, DUE_INDEX, put, queryItems, toItem, type LabeledWrite, updateIf } from './dynamo.ts';
 import { usageBillAttributes } from './billingStore.ts';
 import { keys, type Key } from './keys.ts';
@@ -31,16 +32,16 @@ const WindowItemSchema = z.object({
   beginTime: z.string(),
   endTime: z.string(),
   usageState: z.enum(WINDOW_STATES),
-  reports: z.number().default(0),
-  revision: z.number().default(1),
-  meteringSn: z.string().optional(),
-  recordTime: z.string().optional(),
-  attempts: z.number().default(0),
-  nextAttemptAt: z.string().optional(),
-  lastError: z.string().optional(),
-  acceptedAt: z.string().optional(),
-  duplicate: z.boolean().optional(),
-  rejection: z.object({ code: z.string(), message: z.string() }).optional(),
+  reports: z._default(z.number(), 0),
+  revision: z._default(z.number(), 1),
+  meteringSn: z.optional(z.string()),
+  recordTime: z.optional(z.string()),
+  attempts: z._default(z.number(), 0),
+  nextAttemptAt: z.optional(z.string()),
+  lastError: z.optional(z.string()),
+  acceptedAt: z.optional(z.string()),
+  duplicate: z.optional(z.boolean()),
+  rejection: z.optional(z.object({ code: z.string(), message: z.string() })),
   updatedAt: z.string(),
 });
 
@@ -63,7 +64,7 @@ const CorrectionItemSchema = z.object({
   reportedFor: z.object({ beginTime: z.string(), endTime: z.string() }),
   appliedTo: z.object({ beginTime: z.string(), endTime: z.string() }),
   reports: z.number(),
-  clientRefs: z.array(z.string()).default([]),
+  clientRefs: z._default(z.array(z.string()), []),
 });
 
 function toCorrection(item: Record<string, AttributeValue>): UsageCorrection {
