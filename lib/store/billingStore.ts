@@ -3,7 +3,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
 import { BILL_SHARDS, type BillKind, type OrderLineFacts } from '#lib/settlement/model.ts';
 import type { BillingStore, BillItem, StoredFacts } from '#lib/settlement/ports.ts';
-import { getItem, put, putIfVersion, queryPages, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
+import { conditionCheck, getItem, put, putIfVersion, queryPages, toItem, type LabeledWrite, type StoreTables } from './dynamo.ts';
 import { keys } from './keys.ts';
 
 /**
@@ -153,18 +153,11 @@ export function billingStore(client: DynamoDBClient, tables: Pick<StoreTables, '
 
     /** A transaction item that fails (label `statement`) if the month was closed after we looked. */
     notClosedCheck(period: string): LabeledWrite {
-      return {
-        label: 'statement',
-        write: {
-          ConditionCheck: {
-            TableName: tables.main,
-            Key: marshall(keys.statement(period)),
-            ConditionExpression: 'attribute_not_exists(pk) OR #status <> :closed',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: marshall({ ':closed': 'CLOSED' }),
-          },
-        },
-      };
+      return conditionCheck('statement', tables.main, keys.statement(period), {
+        ConditionExpression: 'attribute_not_exists(pk) OR #status <> :closed',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: marshall({ ':closed': 'CLOSED' }),
+      });
     },
 
     /**

@@ -58,19 +58,35 @@ export const put = (label: WriteLabel, table: string, item: Item, mustBeNew: boo
   },
 });
 
+/** The condition that nobody changed an item since we read `previousVersion`. */
+const atVersion = (previousVersion: number): Condition => ({
+  ConditionExpression: '#version = :previous',
+  ExpressionAttributeNames: { '#version': 'version' },
+  ExpressionAttributeValues: { ':previous': { N: String(previousVersion) } },
+});
+
 /** A put for a transaction that applies only if nobody changed the item since we read `previousVersion`. */
 export const putIfVersion = (label: WriteLabel, table: string, item: Item, previousVersion: number): LabeledWrite => ({
   label,
-  write: {
-    Put: {
-      TableName: table,
-      Item: item,
-      ConditionExpression: '#version = :previous',
-      ExpressionAttributeNames: { '#version': 'version' },
-      ExpressionAttributeValues: { ':previous': { N: String(previousVersion) } },
-    },
-  },
+  write: { Put: { TableName: table, Item: item, ...atVersion(previousVersion) } },
 });
+
+/** A condition on an item, as a transaction item carries it. */
+export interface Condition {
+  ConditionExpression: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Item;
+}
+
+/** A transaction item that writes nothing and fails the transaction (labelled) unless `condition` holds for the item. */
+export const conditionCheck = (label: WriteLabel, table: string, key: Key, condition: Condition): LabeledWrite => ({
+  label,
+  write: { ConditionCheck: { TableName: table, Key: marshall(key), ...condition } },
+});
+
+/** A transaction item that writes nothing and fails (labelled) if the item changed since we read `previousVersion`. */
+export const checkVersion = (label: WriteLabel, table: string, key: Key, previousVersion: number): LabeledWrite =>
+  conditionCheck(label, table, key, atVersion(previousVersion));
 
 /** Writes everything in one transaction; says which labelled conditions failed if it is cancelled. */
 export async function commitWrites(

@@ -6,6 +6,7 @@ import type { InstanceStore } from '#lib/instances/ports.ts';
 import type { LifecycleEvent } from '#lib/outbox/events.ts';
 import type { Expiry } from '#lib/shared/testData.ts';
 import {
+  checkVersion,
   getItem,
   batchGet,
   commitWrites,
@@ -235,18 +236,7 @@ export function instanceStore(client: DynamoDBClient, tables: StoreTables): Inst
     },
 
     instanceAt(instanceId: string, version: number): LabeledWrite {
-      return {
-        label: 'instance',
-        write: {
-          ConditionCheck: {
-            TableName: tables.main,
-            Key: marshall(keys.instance(instanceId)),
-            ConditionExpression: '#version = :version',
-            ExpressionAttributeNames: { '#version': 'version' },
-            ExpressionAttributeValues: { ':version': { N: String(version) } },
-          },
-        },
-      };
+      return checkVersion('instance', tables.main, keys.instance(instanceId), version);
     },
 
     /** Real ACTIVE instances whose expiry is before `before`, oldest first (the sparse `due` index). */

@@ -4,6 +4,7 @@ import type { ProofRecord, SupervisionHistoryEntry, SupervisionRecord, Supervisi
 import type { SupervisionStore } from '#lib/supervision/ports.ts';
 import type { PlannedWrite } from '#lib/shared/transaction.ts';
 import {
+  conditionCheck,
   getItem,
   commitWrites,
   put,
@@ -78,16 +79,9 @@ export function supervisionStore(client: DynamoDBClient, tables: Pick<StoreTable
     /** A requested upload; refused (false) if the supervision record does not exist. */
     async addProof(proof: ProofRecord): Promise<boolean> {
       const result = await commitWrites(client, [
-        {
-          label: 'supervision',
-          write: {
-            ConditionCheck: {
-              TableName: tables.main,
-              Key: marshall(keys.supervision(proof.orderId, proof.orderLineId)),
-              ConditionExpression: 'attribute_exists(pk)',
-            },
-          },
-        },
+        conditionCheck('supervision', tables.main, keys.supervision(proof.orderId, proof.orderLineId), {
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
         put('proof', tables.main, toItem(keys.proof(proof.orderId, proof.orderLineId, proof.proofId), { type: 'proof', ...proof }), true),
       ]);
       return result.ok;
