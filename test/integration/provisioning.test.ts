@@ -92,6 +92,16 @@ async function newInstance(orderId: string, extra: JsonObject = {}) {
   return { instanceId: businessId, event: event! };
 }
 
+/** The seller's retry of a failed provisioning; the event it queues is kept with the others. */
+const sellerRetry = (instanceId: string) =>
+  retryFailedProvisioning(instanceId, {
+    store: store(),
+    publisher: { publish: async (events) => (published.push(...events), []) },
+    now: Date.now,
+    log: quiet,
+    testTtlDays: 7,
+  });
+
 const instance = async (id: string): Promise<Instance> => (await store().getInstance(id))!;
 const lastEvent = (instanceId: string) => published.filter((e) => e.instanceId === instanceId).at(-1)!;
 
@@ -214,13 +224,7 @@ describe('asynchronous provisioning', () => {
     // Fixed: the order now exists. The seller retries; a new transition, a new event id.
     const placed = order();
     openApi.registerOrder({ ...placed, orderId, orderLine: placed.orderLine.map((l) => ({ ...l, orderLineId: `${orderId}-000001` })) });
-    const retried = await retryFailedProvisioning(instanceId, {
-      store: store(),
-      publisher: { publish: async (events) => (published.push(...events), []) },
-      now: Date.now,
-      log: quiet,
-      testTtlDays: 7,
-    });
+    const retried = await sellerRetry(instanceId);
     expect(retried).toEqual({ ok: true, eventId: `${instanceId}:3` });
     const again = lastEvent(instanceId);
     expect(again).toMatchObject({ type: 'instance.created', eventId: `${instanceId}:3` });
@@ -234,15 +238,7 @@ describe('asynchronous provisioning', () => {
       ['instance.provisioned', 'provisioner', 'ACTIVE'],
     ]);
     // Only a failed provisioning can be retried.
-    expect(
-      await retryFailedProvisioning(instanceId, {
-        store: store(),
-        publisher: { publish: async () => [] },
-        now: Date.now,
-        log: quiet,
-        testTtlDays: 7,
-      }),
-    ).toEqual({
+    expect(await sellerRetry(instanceId)).toEqual({
       ok: false,
       reason: 'instance is ACTIVE, not PROVISIONING_FAILED',
     });
@@ -276,13 +272,7 @@ describe('asynchronous provisioning', () => {
     expect(receiver.tenants().has(instanceId)).toBe(false);
 
     // Allowed: the seller retries, and the same host now gets the event.
-    const retried = await retryFailedProvisioning(instanceId, {
-      store: store(),
-      publisher: { publish: async (events) => (published.push(...events), []) },
-      now: Date.now,
-      log: quiet,
-      testTtlDays: 7,
-    });
+    const retried = await sellerRetry(instanceId);
     expect(retried.ok).toBe(true);
     const allowed = workerDeps(parseConfig({ ...settings, WEBHOOK_ALLOW_PRIVATE_HOSTS: 'true' }), quiet);
     expect(await handleLifecycleEvent(lastEvent(instanceId), allowed)).toBe('provisioned');
