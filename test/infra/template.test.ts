@@ -897,15 +897,26 @@ describe('alarms', () => {
     expect(zipFile(join(prodDir, 'usagePush.zip'), 'functions/usagePush.cjs')).toContain('CloudWatchMetrics');
   });
 
-  it('alarms when the safety sweep reports provisioning stuck: the metric filter matches the line it logs', async () => {
-    const filter = resource(prod, 'ProvisioningStuckMetricFilter');
+  /**
+   * The metric filter `<metric>MetricFilter` on a log group, counting 1 per matching line into the stage's namespace,
+   * and `<metric>Alarm` on that metric with `alarmed`; the filter's resource, for its pattern.
+   */
+  function countedByFilter(metric: string, logGroup: string, alarmed: JsonObject): Resource {
+    const filter = resource(prod, `${metric}MetricFilter`);
     expect(filter.Type).toBe('AWS::Logs::MetricFilter');
-    expect(filter.Properties.LogGroupName).toEqual({ Ref: 'SweepLogGroup' });
+    expect(filter.Properties.LogGroupName).toEqual({ Ref: logGroup });
     const transform = (filter.Properties.MetricTransformations as JsonObject[])[0]!;
-    expect(transform).toMatchObject({ MetricNamespace: 'KooGalleryISV/prod', MetricName: 'ProvisioningStuck', MetricValue: '1' });
-    expect(alarm(prod, 'ProvisioningStuckAlarm')).toMatchObject({
+    expect(transform).toMatchObject({ MetricNamespace: 'KooGalleryISV/prod', MetricName: metric, MetricValue: '1' });
+    expect(alarm(prod, `${metric}Alarm`)).toMatchObject({
       Namespace: transform.MetricNamespace,
       MetricName: transform.MetricName,
+      ...alarmed,
+    });
+    return filter;
+  }
+
+  it('alarms when the safety sweep reports provisioning stuck: the metric filter matches the line it logs', async () => {
+    const filter = countedByFilter('ProvisioningStuck', 'SweepLogGroup', {
       Statistic: 'Sum',
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
@@ -942,14 +953,7 @@ describe('alarms', () => {
   });
 
   it('alarms on a burst of refused signatures: the metric filter on the produce log counts each refused call, and only those', async () => {
-    const filter = resource(prod, 'SignatureRefusalsMetricFilter');
-    expect(filter.Type).toBe('AWS::Logs::MetricFilter');
-    expect(filter.Properties.LogGroupName).toEqual({ Ref: 'ProduceLogGroup' });
-    const transform = (filter.Properties.MetricTransformations as JsonObject[])[0]!;
-    expect(transform).toMatchObject({ MetricNamespace: 'KooGalleryISV/prod', MetricName: 'SignatureRefusals', MetricValue: '1' });
-    expect(alarm(prod, 'SignatureRefusalsAlarm')).toMatchObject({
-      Namespace: transform.MetricNamespace,
-      MetricName: transform.MetricName,
+    const filter = countedByFilter('SignatureRefusals', 'ProduceLogGroup', {
       Statistic: 'Sum',
       Period: 300,
       Threshold: 10,
