@@ -11,7 +11,6 @@
  */
 import { rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   JavaMissingError,
   LOCAL_CREDENTIALS,
@@ -43,6 +42,7 @@ import { offlineInvoker, startS3Gateway, type S3Gateway } from './local/s3-gatew
 import { startSqsBridge, type SqsBridge } from './local/sqs-bridge.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './local/webhook-receiver.ts';
 import { createLocalKey } from './keys.ts';
+import { newDynamoClient } from '#lib/aws/clients.ts';
 import { ORDER_QUERY_PATH } from '#lib/koogallery/openApi/contract.ts';
 import { MIN_SECRET_LENGTH } from '#lib/provisioning/webhook.ts';
 
@@ -267,7 +267,7 @@ try {
   if (problem) throw new Error(`${problem} (set it in .env or the shell; see .env.example)`);
 
   // A seller API key with every scope, new at every start (a secret cannot be shown twice); the previous one is revoked.
-  const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const dynamoClient = newDynamoClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const sellerKey = await createLocalKey(dynamoClient, resources.tables.MainTable!, { io: { out: () => {}, err: () => {} } });
   dynamoClient.destroy();
 

@@ -9,7 +9,7 @@
  * Reads MAIN_TABLE and the standard AWS_* variables (e.g. AWS_ENDPOINT_URL_DYNAMODB locally) from the environment.
  * Exit codes: 0 done, 1 refused (name taken, no such key), 2 bad arguments or environment.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDb } from '#lib/aws/clients.ts';
 import { z } from 'zod';
 import { ApiKeyError, SCOPES, type Scope, type SellerKey } from '#lib/seller-api/apiKeys.ts';
 import type { ApiKeyStore } from '#lib/seller-api/ports.ts';
@@ -118,7 +118,7 @@ export async function runKeysCli(
  * and replaced: each start prints a key that works.
  */
 export async function createLocalKey(
-  client: DynamoDBClient,
+  client: DynamoDb,
   table: string,
   options: { name?: string; scopes?: readonly Scope[]; nowMs?: number; io?: CliOutput } = {},
 ): Promise<{ secret: string; key: SellerKey }> {

@@ -10,11 +10,10 @@
  * locally) from the environment.
  * Exit codes: 0 done, 1 refused (already registered, unknown code), 2 bad arguments or environment.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { z } from 'zod';
 import { refreshLicenseCodeSchema } from '#lib/koogallery/activities.ts';
 import { registerLicense, type License, type LicenseHistoryEntry } from '#lib/licenses/license.ts';
-import { dynamoClient } from '#lib/aws/clients.ts';
+import { dynamoClient, type DynamoDb } from '#lib/aws/clients.ts';
 import type { Commit } from '#lib/shared/transaction.ts';
 import { commitWrites } from '#lib/store/dynamo.ts';
 import { testExpiry } from '#lib/shared/testData.ts';
@@ -33,7 +32,7 @@ export interface LicenseCliStore {
 }
 
 /** The CLI's store: the license items of the main table and a transaction to write them. */
-export function licenseCliStore(client: DynamoDBClient, table: string): LicenseCliStore {
+export function licenseCliStore(client: DynamoDb, table: string): LicenseCliStore {
   return { licenses: licenseStore(client, table), commit: (writes) => commitWrites(client, writes) };
 }
 

@@ -1,35 +1,36 @@
 /**
- * The one place that builds AWS SDK clients. One client of each kind per process (a Lambda container reuses it),
- * with timeouts that really fire (CLIENT_TIMEOUTS), sized for the flows that use it. Endpoints and credentials come from the standard AWS
- * environment variables (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_S3 locally).
+ * The one place that builds AWS clients. One client of each kind per process (a Lambda container reuses it), with
+ * timeouts that really fire (CLIENT_TIMEOUTS), sized for the flows that use it. DynamoDB and SQS go through our own
+ * AWS JSON client (lib/aws/awsJson.ts; the SDK's client stack was two thirds of the production interface's bundle);
+ * S3 and SSM through the SDK. Endpoints and credentials come from the standard AWS environment variables
+ * (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_S3 locally).
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { stepSignal } from '#lib/shared/budget.ts';
+import type { AwsJsonOptions, ClientTimeouts, CredentialProvider } from './awsJson.ts';
+import type { AwsCredentials } from './sigV4.ts';
+import { dynamoDb, type DynamoDb } from './dynamoDb.ts';
+import { sqs as sqsApi, type Sqs } from './sqs.ts';
 
-let dynamo: DynamoDBClient | undefined;
-let longDynamo: DynamoDBClient | undefined;
-let sqs: SQSClient | undefined;
+export type { ClientTimeouts } from './awsJson.ts';
+export type { DynamoDb } from './dynamoDb.ts';
+export type { Sqs } from './sqs.ts';
+
+let dynamo: DynamoDb | undefined;
+let longDynamo: DynamoDb | undefined;
+let sqs: Sqs | undefined;
 let s3: S3Client | undefined;
 let ssm: SSMClient | undefined;
-let sqsReceive: SQSClient | undefined;
+let sqsReceive: Sqs | undefined;
 
 /**
- * The limits of one client. Per attempt: connecting (`connectionTimeout`), the wait for the answer's headers
- * (`requestTimeout`) and silence while its body arrives (`socketTimeout`); each ends the attempt with a TimeoutError
- * (`throwOnRequestTimeout`: without it the SDK only logs a warning and keeps waiting) and the SDK retries up to
- * `maxAttempts`. A flow with a total budget (the production interface) also cancels the command when its step's
- * time is up (`stepSignal`, lib/shared/budget.ts).
+ * The limits of each client: per attempt, connecting (`connectionTimeout`), the wait for the answer's headers
+ * (`requestTimeout`) and silence while its body arrives (`socketTimeout`), each ending the attempt with a
+ * TimeoutError; then up to `maxAttempts` attempts. A flow with a total budget (the production interface) also
+ * cancels the call when its step's time is up (`stepSignal`, lib/shared/budget.ts).
  */
-export interface ClientTimeouts {
-  maxAttempts: number;
-  connectionTimeout: number;
-  requestTimeout: number;
-  socketTimeout: number;
-}
-
 export const CLIENT_TIMEOUTS = {
   /** Every function's DynamoDB, the marketplace's path included (5 s budget). */
   dynamo: { maxAttempts: 3, connectionTimeout: 500, requestTimeout: 1_500, socketTimeout: 1_500 },
@@ -45,15 +46,24 @@ export const CLIENT_TIMEOUTS = {
   ssm: { maxAttempts: 2, connectionTimeout: 500, requestTimeout: 1_000, socketTimeout: 1_000 },
 } as const satisfies Record<string, ClientTimeouts>;
 
-/** The SDK settings of `limits`. */
+/** The SDK settings of `limits` (S3, SSM). */
 export function clientLimits(limits: ClientTimeouts) {
   const { maxAttempts, ...perAttempt } = limits;
   return { maxAttempts, requestHandler: { ...perAttempt, throwOnRequestTimeout: true } };
 }
 
+/**
+ * The credentials of our own clients: the SDK's default chain when run unbundled (scripts, tests: environment,
+ * then profiles and SSO); in the functions' bundles the environment's only (lib/aws/lambdaCredentials.ts).
+ */
+const credentials: CredentialProvider = (() => {
+  let provider: CredentialProvider | undefined;
+  return () => (provider ??= defaultProvider())();
+})();
+
 type Send = (command: unknown, options?: unknown, callback?: unknown) => unknown;
 
-/** The client, sending each command with the abort signal of the budget step it runs in, if any. */
+/** An SDK client, sending each command with the abort signal of the budget step it runs in, if any. */
 function cancelledWithStep<C extends object>(client: C): C {
   const target = client as unknown as { send: Send };
   const send: Send = target.send.bind(client);
@@ -65,20 +75,29 @@ function cancelledWithStep<C extends object>(client: C): C {
   return client;
 }
 
-/** Where a client sends its requests when not where the standard environment variables say (resilience runs). */
+/** Where a client sends its requests when not where the standard environment variables say (local stack, resilience runs). */
 export interface ClientEndpoint {
   endpoint?: string | undefined;
+  region?: string | undefined;
+  credentials?: AwsCredentials | undefined;
+  /** In front of each HTTP attempt (the benchmarks count attempts, the fault runs fail them). */
+  sendAttempt?: AwsJsonOptions['sendAttempt'];
 }
 
-const at = (options: ClientEndpoint) => (options.endpoint ? { endpoint: options.endpoint } : {});
+const settingsOf = (options: ClientEndpoint) => ({
+  endpoint: options.endpoint,
+  region: options.region,
+  credentials: options.credentials ? async () => options.credentials! : credentials,
+  sendAttempt: options.sendAttempt,
+});
 
 /** A DynamoDB client like dynamoClient()'s, separate from it (its own connections), optionally at another endpoint. */
-export function newDynamoClient(options: ClientEndpoint = {}): DynamoDBClient {
-  return cancelledWithStep(new DynamoDBClient({ ...at(options), ...clientLimits(CLIENT_TIMEOUTS.dynamo) }));
+export function newDynamoClient(options: ClientEndpoint = {}): DynamoDb {
+  return dynamoDb({ ...settingsOf(options), limits: CLIENT_TIMEOUTS.dynamo });
 }
 
 /** DynamoDB with timeouts sized for the marketplace's 5-second budget. */
-export function dynamoClient(): DynamoDBClient {
+export function dynamoClient(): DynamoDb {
   dynamo ??= newDynamoClient();
   return dynamo;
 }
@@ -87,29 +106,26 @@ export function dynamoClient(): DynamoDBClient {
  * DynamoDB for settlement's long reads (pages of up to 1 MB from the `bill` index): longer timeouts than the
  * marketplace path's client, which answers within 5 seconds.
  */
-export function settlementDynamoClient(): DynamoDBClient {
-  longDynamo ??= new DynamoDBClient(clientLimits(CLIENT_TIMEOUTS.settlementDynamo));
+export function settlementDynamoClient(): DynamoDb {
+  longDynamo ??= dynamoDb({ limits: CLIENT_TIMEOUTS.settlementDynamo, credentials });
   return longDynamo;
 }
 
-/**
- * SQS. Requests go to the configured endpoint rather than the queue URL's host, so the local emulator's queue URLs
- * (host `sqs.<region>.localhost`) work without DNS; on AWS both are the same.
- */
-export function sqsClient(): SQSClient {
+/** SQS for sending (lib/aws/sqs.ts). */
+export function sqsClient(): Sqs {
   sqs ??= newSqsClient();
   return sqs;
 }
 
 /** SQS for receiving with a long poll (a 1 s request timeout would cut a 1 s wait short). */
-export function sqsReceivingClient(): SQSClient {
-  sqsReceive ??= new SQSClient({ useQueueUrlAsEndpoint: false, ...clientLimits(CLIENT_TIMEOUTS.sqsReceive) });
+export function sqsReceivingClient(): Sqs {
+  sqsReceive ??= sqsApi({ limits: CLIENT_TIMEOUTS.sqsReceive, credentials });
   return sqsReceive;
 }
 
 /** An SQS client like sqsClient()'s, separate from it, optionally at another endpoint. */
-export function newSqsClient(options: ClientEndpoint = {}): SQSClient {
-  return cancelledWithStep(new SQSClient({ ...at(options), useQueueUrlAsEndpoint: false, ...clientLimits(CLIENT_TIMEOUTS.sqs) }));
+export function newSqsClient(options: ClientEndpoint = {}): Sqs {
+  return sqsApi({ ...settingsOf(options), limits: CLIENT_TIMEOUTS.sqs });
 }
 
 /** SSM Parameter Store, for the SecureStrings of lib/secrets.ts. */

@@ -1,4 +1,5 @@
-import { SendMessageBatchCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
+import { type MessageAttributeValue } from '@aws-sdk/client-sqs';
+import type { Sqs } from '#lib/aws/clients.ts';
 
 /** SQS takes at most 10 messages per SendMessageBatch. */
 export const SQS_BATCH_LIMIT = 10;
@@ -20,21 +21,19 @@ export function sqsBatches<T>(items: readonly T[]): T[][] {
  * first refusal's message; a failed request rejects.
  */
 export async function sendBatch(
-  client: SQSClient,
+  client: Sqs,
   queueUrl: string,
   messages: readonly OutgoingMessage[],
 ): Promise<{ failed: number[]; message?: string }> {
   if (messages.length > SQS_BATCH_LIMIT) throw new RangeError(`an SQS batch holds at most ${SQS_BATCH_LIMIT} messages`);
-  const out = await client.send(
-    new SendMessageBatchCommand({
-      QueueUrl: queueUrl,
-      Entries: messages.map((m, n) => ({
-        Id: String(n),
-        MessageBody: m.body,
-        ...(m.attributes ? { MessageAttributes: m.attributes } : {}),
-      })),
-    }),
-  );
+  const out = await client.send('SendMessageBatch', {
+    QueueUrl: queueUrl,
+    Entries: messages.map((m, n) => ({
+      Id: String(n),
+      MessageBody: m.body,
+      ...(m.attributes ? { MessageAttributes: m.attributes } : {}),
+    })),
+  });
   const failed = (out.Failed ?? []).map((f) => Number(f.Id));
   const message = out.Failed?.[0]?.Message;
   return message === undefined ? { failed } : { failed, message };

@@ -1,5 +1,5 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDb } from '#lib/aws/clients.ts';
+import type { Sqs } from '#lib/aws/clients.ts';
 import { dynamoClient, sqsClient } from '#lib/aws/clients.ts';
 import { asyncProvisioning, meteringSettings, type Config } from '#lib/config.ts';
 import type { AccessKey } from '#lib/koogallery/auth.ts';
@@ -15,8 +15,8 @@ import type { ProduceDeps } from './produceCall.ts';
 
 /** The AWS clients the production interface uses: the process's own unless a resilience run gives others. */
 export interface ProduceClients {
-  dynamo: DynamoDBClient;
-  sqs: SQSClient;
+  dynamo: DynamoDb;
+  sqs: Sqs;
 }
 
 /** The production interface's collaborators from the configuration and its access keys (functions/produce.ts). */

@@ -1,4 +1,4 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Sqs } from '#lib/aws/clients.ts';
 import { sendBatch, sqsBatches } from '#lib/aws/sqsBatch.ts';
 import type { LifecycleEvent } from './events.ts';
 
@@ -7,7 +7,7 @@ export interface EventPublisher {
   publish(events: readonly LifecycleEvent[]): Promise<string[]>;
 }
 
-export function sqsPublisher(client: SQSClient, queueUrl: string): EventPublisher {
+export function sqsPublisher(client: Sqs, queueUrl: string): EventPublisher {
   return {
     async publish(events) {
       const failed: string[] = [];

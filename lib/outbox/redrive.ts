@@ -1,12 +1,6 @@
 import { sendBatch } from '#lib/aws/sqsBatch.ts';
-import {
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  GetQueueUrlCommand,
-  ReceiveMessageCommand,
-  type Message,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { type Message } from '@aws-sdk/client-sqs';
+import type { Sqs } from '#lib/aws/clients.ts';
 import * as z from 'zod';
 
 /**
@@ -27,14 +21,14 @@ export interface RedriveSummary {
 const RedrivePolicySchema = z.object({ deadLetterTargetArn: z.string().min(1) });
 
 /** The DLQ's URL, from the queue's RedrivePolicy. */
-export async function deadLetterQueueOf(sqs: SQSClient, queueUrl: string): Promise<string> {
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] }));
+export async function deadLetterQueueOf(sqs: Sqs, queueUrl: string): Promise<string> {
+  const { Attributes } = await sqs.send('GetQueueAttributes', { QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] });
   const raw = Attributes?.RedrivePolicy;
   if (!raw) throw new Error(`${queueUrl} has no dead-letter queue (no RedrivePolicy)`);
   const { deadLetterTargetArn } = RedrivePolicySchema.parse(JSON.parse(raw));
   // arn:aws:sqs:<region>:<account>:<name>
   const parts = deadLetterTargetArn.split(':');
-  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: parts[5]!, QueueOwnerAWSAccountId: parts[4] }));
+  const { QueueUrl } = await sqs.send('GetQueueUrl', { QueueName: parts[5]!, QueueOwnerAWSAccountId: parts[4] });
   if (!QueueUrl) throw new Error(`no URL for the dead-letter queue ${deadLetterTargetArn}`);
   return QueueUrl;
 }
@@ -50,7 +44,7 @@ function label(message: Message): string {
 }
 
 export async function redrive(
-  sqs: SQSClient,
+  sqs: Sqs,
   queueUrl: string,
   options: { max?: number; dryRun?: boolean; waitSeconds?: number } = {},
 ): Promise<RedriveSummary> {
@@ -59,16 +53,14 @@ export async function redrive(
   const summary: RedriveSummary = { deadLetterQueueUrl, found: 0, moved: 0, listed: [] };
   const seen = new Set<string>();
   while (summary.found < max) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: deadLetterQueueUrl,
-        MaxNumberOfMessages: Math.min(10, max - summary.found),
-        WaitTimeSeconds: options.waitSeconds ?? 1,
-        // A dry run only looks: the messages come back to the DLQ at once.
-        ...(options.dryRun ? { VisibilityTimeout: 0 } : { VisibilityTimeout: 30 }),
-        MessageAttributeNames: ['All'],
-      }),
-    );
+    const { Messages = [] } = await sqs.send('ReceiveMessage', {
+      QueueUrl: deadLetterQueueUrl,
+      MaxNumberOfMessages: Math.min(10, max - summary.found),
+      WaitTimeSeconds: options.waitSeconds ?? 1,
+      // A dry run only looks: the messages come back to the DLQ at once.
+      ...(options.dryRun ? { VisibilityTimeout: 0 } : { VisibilityTimeout: 30 }),
+      MessageAttributeNames: ['All'],
+    });
     if (Messages.length === 0) break;
     if (options.dryRun) {
       // Looked-at messages reappear at once (visibility 0): list each once, stop when only known ones come back.
@@ -90,7 +82,7 @@ export async function redrive(
     const toDelete = Messages.flatMap((m, i) =>
       ok.has(String(i)) && m.ReceiptHandle ? [{ Id: String(i), ReceiptHandle: m.ReceiptHandle }] : [],
     );
-    if (toDelete.length > 0) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: deadLetterQueueUrl, Entries: toDelete }));
+    if (toDelete.length > 0) await sqs.send('DeleteMessageBatch', { QueueUrl: deadLetterQueueUrl, Entries: toDelete });
     summary.moved += toDelete.length;
     summary.listed.push(...Messages.filter((_, i) => ok.has(String(i))).map(label));
     if (ok.size < Messages.length) throw new Error(`${Messages.length - ok.size} message(s) could not be sent back; they stay in the DLQ`);

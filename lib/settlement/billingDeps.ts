@@ -1,11 +1,11 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDb } from '#lib/aws/clients.ts';
 import { supervisionSettings, type Config } from '#lib/config.ts';
 import { billingStore } from '#lib/store/billingStore.ts';
 import { supervisionStore } from '#lib/store/supervisionStore.ts';
 import { billingRecorder, type BillingRecorder } from './billingFacts.ts';
 
 /** The recorder from the configuration: the provisioning worker's and the supervision flows' (one per container). */
-export function billingRecorderFor(cfg: Config, dynamo: DynamoDBClient): BillingRecorder {
+export function billingRecorderFor(cfg: Config, dynamo: DynamoDb): BillingRecorder {
   const tables = { main: cfg.MAIN_TABLE };
   return billingRecorder({
     billing: billingStore(dynamo, tables),

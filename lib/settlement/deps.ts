@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDb } from '#lib/aws/clients.ts';
 import { requireSetting, settlementSettings, type Config } from '#lib/config.ts';
 import type { Log } from '#lib/log.ts';
 import { billingStore } from '#lib/store/billingStore.ts';
@@ -10,7 +10,7 @@ import type { SettlementDeps } from './ports.ts';
 import { sqsSettlementQueue } from './queue.ts';
 
 /** Settlement's collaborators from the configuration; fails at start-up if the queue or bucket is not configured. */
-export function settlementDeps(cfg: Config, options: { dynamo: DynamoDBClient; log: Log; now?: () => number }): SettlementDeps {
+export function settlementDeps(cfg: Config, options: { dynamo: DynamoDb; log: Log; now?: () => number }): SettlementDeps {
   const queueUrl = requireSetting(cfg, 'SETTLEMENT_QUEUE_URL', 'settlement');
   const bucket = requireSetting(cfg, 'FILES_BUCKET', 'settlement');
   const tables = { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE };

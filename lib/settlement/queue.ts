@@ -1,9 +1,9 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Sqs } from '#lib/aws/clients.ts';
 import { sendBatch, sqsBatches } from '#lib/aws/sqsBatch.ts';
 import type { SettlementQueue } from './ports.ts';
 
 /** Sends settlement messages in batches of 10; throws if any could not be sent (after one more try). */
-export function sqsSettlementQueue(client: SQSClient, queueUrl: string): SettlementQueue {
+export function sqsSettlementQueue(client: Sqs, queueUrl: string): SettlementQueue {
   return {
     async send(messages) {
       for (const batch of sqsBatches(messages)) {

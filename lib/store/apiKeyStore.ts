@@ -1,10 +1,6 @@
-import {
-  ConditionalCheckFailedException,
-  PutItemCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { type AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { DynamoDb } from '#lib/aws/clients.ts';
+import { failedCondition } from '#lib/aws/dynamoDb.ts';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import {
@@ -58,7 +54,7 @@ function sellerKey(item: ApiKeyItem): SellerKey {
  * Seller API keys in the main table: `APIKEY#<sha256>` holds one key, listed by the `list` index.
  * Keys are few (a seller's integrations), so lookups by keyId or name read the listing.
  */
-export function apiKeyStore(client: DynamoDBClient, table: string, options: { touchEverySeconds?: number } = {}): ApiKeyStore {
+export function apiKeyStore(client: DynamoDb, table: string, options: { touchEverySeconds?: number } = {}): ApiKeyStore {
   const touchEverySeconds = options.touchEverySeconds ?? DEFAULT_TOUCH_EVERY_SECONDS;
   if (!Number.isFinite(touchEverySeconds) || touchEverySeconds < 0)
     throw new Error('touchEverySeconds must be a number of seconds, 0 or more');
@@ -107,17 +103,11 @@ export function apiKeyStore(client: DynamoDBClient, table: string, options: { to
       }
       const { secret, hash, keyId } = generateApiKey();
       const item: ApiKeyItem = { hash, keyId, name, scopes, createdAt: iso(input.now) };
-      await client.send(
-        new PutItemCommand({
-          TableName: table,
-          Item: toItem(
-            keys.apiKey(hash),
-            { type: 'apiKey', ...item },
-            { listKind: API_KEY_LIST_KIND, listAt: `${item.createdAt}#${keyId}` },
-          ),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
+      await client.send('PutItem', {
+        TableName: table,
+        Item: toItem(keys.apiKey(hash), { type: 'apiKey', ...item }, { listKind: API_KEY_LIST_KIND, listAt: `${item.createdAt}#${keyId}` }),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      });
       return { secret, key: sellerKey(item) };
     },
 
@@ -143,21 +133,20 @@ export function apiKeyStore(client: DynamoDBClient, table: string, options: { to
       }
       const target = matches[0]!;
       try {
-        const out = await client.send(
-          new UpdateItemCommand({
-            TableName: table,
-            Key: marshall(keys.apiKey(target.hash)),
-            UpdateExpression: 'SET revokedAt = :now',
-            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
-            ExpressionAttributeValues: marshall({ ':now': iso(now) }),
-            ReturnValues: 'ALL_NEW',
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-          }),
-        );
+        const out = await client.send('UpdateItem', {
+          TableName: table,
+          Key: marshall(keys.apiKey(target.hash)),
+          UpdateExpression: 'SET revokedAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
+          ExpressionAttributeValues: marshall({ ':now': iso(now) }),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        });
         return out.Attributes ? sellerKey(fromItem(out.Attributes)) : undefined;
       } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) throw error;
-        return error.Item ? sellerKey(fromItem(error.Item)) : undefined;
+        const failed = failedCondition(error);
+        if (!failed) throw error;
+        return failed.item ? sellerKey(fromItem(failed.item)) : undefined;
       }
     },
 

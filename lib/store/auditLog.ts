@@ -1,4 +1,4 @@
-import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDb } from '#lib/aws/clients.ts';
 import { toItem } from './dynamo.ts';
 import type { AuditRecord } from '#lib/audit/records.ts';
 import { keys } from './keys.ts';
@@ -7,14 +7,12 @@ import { keys } from './keys.ts';
  * Appends one record to the audit table outside a transaction (the usage push's outbound calls). Like every
  * audit write it only ever creates: the put is conditioned on the item not existing.
  */
-export function auditLog(client: DynamoDBClient, table: string) {
+export function auditLog(client: DynamoDb, table: string) {
   return async (record: AuditRecord): Promise<void> => {
-    await client.send(
-      new PutItemCommand({
-        TableName: table,
-        Item: toItem(keys.auditMessage(record.at, record.correlationId), record),
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    await client.send('PutItem', {
+      TableName: table,
+      Item: toItem(keys.auditMessage(record.at, record.correlationId), record),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
   };
 }

@@ -1,4 +1,5 @@
-import { type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import type { DynamoDb } from '#lib/aws/clients.ts';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { createHash } from 'node:crypto';
 import { BILL_SHARDS, type BillKind, type OrderLineFacts } from '#lib/settlement/model.ts';
@@ -96,7 +97,7 @@ function toBillItem(row: Record<string, unknown>): BillItem {
   return { kind: 'LINE', facts: toFacts(row) };
 }
 
-export function billingStore(client: DynamoDBClient, tables: Pick<StoreTables, 'main'>): BillingStore<LabeledWrite> {
+export function billingStore(client: DynamoDb, tables: Pick<StoreTables, 'main'>): BillingStore<LabeledWrite> {
   /** The `bill` index queried page by page (each page as DynamoDB returned it, possibly empty after a filter). */
   const queryBill = (input: Omit<QueryCommandInput, 'TableName' | 'IndexName' | 'ExclusiveStartKey'>) =>
     queryPages(client, { ...input, TableName: tables.main, IndexName: BILL_INDEX });

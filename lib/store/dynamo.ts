@@ -2,20 +2,9 @@
  * Generic DynamoDB helpers every adapter in lib/store uses: labelled transactions, conditional puts and updates,
  * consistent single and batch reads, and one paged query. Nothing here knows the table layout (that is keys.ts).
  */
-import {
-  BatchGetItemCommand,
-  ConditionalCheckFailedException,
-  GetItemCommand,
-  QueryCommand,
-  TransactWriteItemsCommand,
-  TransactionCanceledException,
-  UpdateItemCommand,
-  type AttributeValue,
-  type DynamoDBClient,
-  type QueryCommandInput,
-  type TransactWriteItem,
-  type UpdateItemCommandInput,
-} from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type QueryCommandInput, type TransactWriteItem, type UpdateItemCommandInput } from '@aws-sdk/client-dynamodb';
+import type { DynamoDb } from '#lib/aws/clients.ts';
+import { cancellationReasons, failedCondition } from '#lib/aws/dynamoDb.ts';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { CommitResult, PlannedWrite, WriteLabel } from '#lib/shared/transaction.ts';
 import { sleep } from '#lib/shared/time.ts';
@@ -89,17 +78,14 @@ export const checkVersion = (label: WriteLabel, table: string, key: Key, previou
   conditionCheck(label, table, key, atVersion(previousVersion));
 
 /** Writes everything in one transaction; says which labelled conditions failed if it is cancelled. */
-export async function commitWrites(
-  client: DynamoDBClient,
-  planned: readonly LabeledWrite[] | readonly PlannedWrite[],
-): Promise<CommitResult> {
+export async function commitWrites(client: DynamoDb, planned: readonly LabeledWrite[] | readonly PlannedWrite[]): Promise<CommitResult> {
   const writes = dynamoWrites(planned);
   try {
-    await client.send(new TransactWriteItemsCommand({ TransactItems: writes.map((w) => w.write) }));
+    await client.send('TransactWriteItems', { TransactItems: writes.map((w) => w.write) });
     return { ok: true };
   } catch (error) {
-    if (!(error instanceof TransactionCanceledException)) throw error;
-    const reasons = error.CancellationReasons ?? [];
+    const reasons = cancellationReasons(error);
+    if (!reasons) throw error;
     const conditionFailed = writes.filter((_, i) => reasons[i]?.Code === 'ConditionalCheckFailed').map((w) => w.label);
     const conflict = reasons.some((r) => r.Code === 'TransactionConflict');
     if (conditionFailed.length === 0 && !conflict) throw error;
@@ -109,20 +95,18 @@ export async function commitWrites(
 
 /** One item by its key, read strongly consistent unless `eventual`; only the `projection`'s attributes if given. */
 export async function getItem(
-  client: DynamoDBClient,
+  client: DynamoDb,
   table: string,
   key: Key,
   options: { projection?: string; names?: Record<string, string>; eventual?: boolean } = {},
 ): Promise<Item | undefined> {
-  const out = await client.send(
-    new GetItemCommand({
-      TableName: table,
-      Key: marshall(key),
-      ...(options.eventual ? {} : { ConsistentRead: true }),
-      ...(options.projection ? { ProjectionExpression: options.projection } : {}),
-      ...(options.names ? { ExpressionAttributeNames: options.names } : {}),
-    }),
-  );
+  const out = await client.send('GetItem', {
+    TableName: table,
+    Key: marshall(key),
+    ...(options.eventual ? {} : { ConsistentRead: true }),
+    ...(options.projection ? { ProjectionExpression: options.projection } : {}),
+    ...(options.names ? { ExpressionAttributeNames: options.names } : {}),
+  });
   return out.Item;
 }
 
@@ -131,28 +115,28 @@ export async function getItem(
  * one failure a caller decides on; any other error is thrown).
  */
 export async function updateIf(
-  client: DynamoDBClient,
+  client: DynamoDb,
   table: string,
   key: Key,
   update: Omit<UpdateItemCommandInput, 'TableName' | 'Key' | 'ReturnValues'>,
 ): Promise<Item | undefined> {
   try {
-    const out = await client.send(new UpdateItemCommand({ TableName: table, Key: marshall(key), ReturnValues: 'ALL_NEW', ...update }));
+    const out = await client.send('UpdateItem', { TableName: table, Key: marshall(key), ReturnValues: 'ALL_NEW', ...update });
     return out.Attributes ?? {};
   } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return undefined;
+    if (failedCondition(error)) return undefined;
     throw error;
   }
 }
 
 /** Strongly consistent BatchGetItem of up to 100 keys of one table, retrying unprocessed keys. */
-export async function batchGet(client: DynamoDBClient, table: string, keyList: Key[]): Promise<Item[]> {
+export async function batchGet(client: DynamoDb, table: string, keyList: Key[]): Promise<Item[]> {
   const found: Item[] = [];
   let pending: Item[] = keyList.map((k) => marshall(k));
   for (let attempt = 0; pending.length > 0; attempt++) {
     if (attempt > 5) throw new Error('BatchGetItem left keys unprocessed after retries');
     if (attempt > 0) await sleep(20 * 2 ** attempt);
-    const out = await client.send(new BatchGetItemCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }));
+    const out = await client.send('BatchGetItem', { RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } });
     found.push(...(out.Responses?.[table] ?? []));
     pending = out.UnprocessedKeys?.[table]?.Keys ?? [];
   }
@@ -164,16 +148,14 @@ export async function batchGet(client: DynamoDBClient, table: string, keyList: K
  * before each page, caps how many items that page evaluates (else the input's `Limit`, if any).
  */
 export async function* queryPages(
-  client: DynamoDBClient,
+  client: DynamoDb,
   input: Omit<QueryCommandInput, 'ExclusiveStartKey'>,
   pageLimit: () => number | undefined = () => undefined,
 ): AsyncGenerator<Item[]> {
   let start: Item | undefined;
   do {
     const limit = pageLimit();
-    const out = await client.send(
-      new QueryCommand({ ...input, ...(limit === undefined ? {} : { Limit: limit }), ExclusiveStartKey: start }),
-    );
+    const out = await client.send('Query', { ...input, ...(limit === undefined ? {} : { Limit: limit }), ExclusiveStartKey: start });
     yield out.Items ?? [];
     start = out.LastEvaluatedKey;
   } while (start);
@@ -184,7 +166,7 @@ export async function* queryPages(
  * `keep` drops items that do not count toward the limit (a check applied after reading).
  */
 export async function queryItems(
-  client: DynamoDBClient,
+  client: DynamoDb,
   input: Omit<QueryCommandInput, 'ExclusiveStartKey' | 'Limit'>,
   options: { limit?: number; keep?: (item: Item) => boolean } = {},
 ): Promise<Item[]> {
@@ -200,7 +182,7 @@ export async function queryItems(
 
 /** Every item of a partition whose sort key starts with `prefix` (consistent), in sort-key order or its reverse. */
 export function queryPrefix(
-  client: DynamoDBClient,
+  client: DynamoDb,
   table: string,
   pk: string,
   prefix: string,
@@ -216,7 +198,7 @@ export function queryPrefix(
 }
 
 /** Every item of a partition (consistent), in sort-key order. */
-export function queryPartition(client: DynamoDBClient, table: string, pk: string): Promise<Item[]> {
+export function queryPartition(client: DynamoDb, table: string, pk: string): Promise<Item[]> {
   return queryItems(client, {
     TableName: table,
     KeyConditionExpression: 'pk = :pk',
@@ -232,7 +214,7 @@ function withoutBookkeeping(item: Item): Record<string, unknown> {
 }
 
 /** Every `HISTORY#` entry of a partition, oldest first, without the item's own keys and bookkeeping. */
-export async function queryHistory(client: DynamoDBClient, table: string, pk: string): Promise<Record<string, unknown>[]> {
+export async function queryHistory(client: DynamoDb, table: string, pk: string): Promise<Record<string, unknown>[]> {
   return (await queryPrefix(client, table, pk, 'HISTORY#')).map(withoutBookkeeping);
 }
 

@@ -1,4 +1,5 @@
-import { type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { DynamoDb } from '#lib/aws/clients.ts';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AuditRecord } from '#lib/audit/records.ts';
 import type { HistoryEntry, Instance, OrderTerms, ProvisioningAttempt } from '#lib/instances/model.ts';
@@ -78,7 +79,7 @@ export function listAttributes(instance: Instance): { listKind: 'INSTANCE'; list
 /** Outbox entries outlive the queue's 14-day retention by a day, then TTL removes them. */
 const OUTBOX_RETENTION_SECONDS = 15 * 24 * 3600;
 
-export function instanceStore(client: DynamoDBClient, tables: StoreTables): InstanceStore {
+export function instanceStore(client: DynamoDb, tables: StoreTables): InstanceStore {
   const outboxWrite = (event: LifecycleEvent, nowSeconds: number, expiresAt: Expiry): LabeledWrite =>
     put(
       'outbox',

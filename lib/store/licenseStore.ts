@@ -1,4 +1,5 @@
-import { type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { DynamoDb } from '#lib/aws/clients.ts';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { License, LicenseHistoryEntry } from '#lib/licenses/license.ts';
 import type { LicenseStore } from '#lib/licenses/ports.ts';
@@ -27,7 +28,7 @@ function toLicense(item: Record<string, AttributeValue>): License {
 }
 
 /** License codes in the main table: `LICENSE#<code>` holds the license, its history and its applied markers. */
-export function licenseStore(client: DynamoDBClient, table: string): LicenseStore {
+export function licenseStore(client: DynamoDb, table: string): LicenseStore {
   const ttlOf = (expiresAt: Expiry) => (expiresAt === undefined ? {} : { expiresAt });
   const history = (entry: LicenseHistoryEntry, expiresAt: Expiry) =>
     put(

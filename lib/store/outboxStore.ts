@@ -1,4 +1,4 @@
-import { DeleteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDb } from '#lib/aws/clients.ts';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { lifecycleEventSchema, type LifecycleEvent } from '#lib/outbox/events.ts';
 import type { OutboxStore, PendingEvent } from '#lib/outbox/ports.ts';
@@ -9,7 +9,7 @@ import { keys } from './keys.ts';
  * The outbox: lifecycle events written in the same transaction as the state change they describe.
  * The consumer deletes an event once handled; the sweep re-sends events nobody handled in time.
  */
-export function outboxStore(client: DynamoDBClient, table: string): OutboxStore {
+export function outboxStore(client: DynamoDb, table: string): OutboxStore {
   /** A conditional update of an outbox item that still exists; false when the condition does not hold. */
   async function update(event: LifecycleEvent, expression: string, condition: string, values: Record<string, unknown>): Promise<boolean> {
     const updated = await updateIf(client, table, keys.outbox(event.occurredAt, event.eventId), {
@@ -23,7 +23,7 @@ export function outboxStore(client: DynamoDBClient, table: string): OutboxStore 
   return {
     /** Removes a handled event; an event already removed (a redelivery) is fine. */
     async complete(event: Pick<LifecycleEvent, 'occurredAt' | 'eventId'>): Promise<void> {
-      await client.send(new DeleteItemCommand({ TableName: table, Key: marshall(keys.outbox(event.occurredAt, event.eventId)) }));
+      await client.send('DeleteItem', { TableName: table, Key: marshall(keys.outbox(event.occurredAt, event.eventId)) });
     },
 
     /** Events older than `before` still waiting, oldest first. */

@@ -1,4 +1,5 @@
-import { QueryCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { DynamoDb } from '#lib/aws/clients.ts';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import { INSTANCE_STATES, type HistoryEntry, type Instance } from '#lib/instances/model.ts';
@@ -128,7 +129,7 @@ function checkRange(from: string, to: string): { fromIso: string; toIso: string 
   return { fromIso: iso(fromMs), toIso: iso(toMs) };
 }
 
-export function sellerViews(client: DynamoDBClient, tables: StoreTables): SellerViews {
+export function sellerViews(client: DynamoDb, tables: StoreTables): SellerViews {
   const store = instanceStore(client, tables);
 
   return {
@@ -159,19 +160,17 @@ export function sellerViews(client: DynamoDBClient, tables: StoreTables): Seller
       let readUnits = 0;
       for (let pages = 1; ; pages++) {
         const remaining = limit - items.length;
-        const out = await client.send(
-          new QueryCommand({
-            TableName: tables.main,
-            IndexName: LIST_INDEX,
-            KeyConditionExpression: 'listKind = :kind',
-            ...(filtered ? { FilterExpression: conditions.join(' AND '), ExpressionAttributeNames: names } : {}),
-            ExpressionAttributeValues: marshall(values),
-            ScanIndexForward: false,
-            Limit: filtered ? Math.max(remaining, FILTERED_PAGE_ITEMS) : remaining,
-            ExclusiveStartKey: start,
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-        );
+        const out = await client.send('Query', {
+          TableName: tables.main,
+          IndexName: LIST_INDEX,
+          KeyConditionExpression: 'listKind = :kind',
+          ...(filtered ? { FilterExpression: conditions.join(' AND '), ExpressionAttributeNames: names } : {}),
+          ExpressionAttributeValues: marshall(values),
+          ScanIndexForward: false,
+          Limit: filtered ? Math.max(remaining, FILTERED_PAGE_ITEMS) : remaining,
+          ExclusiveStartKey: start,
+          ReturnConsumedCapacity: 'TOTAL',
+        });
         readUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
         const page = out.Items ?? [];
         for (const [i, item] of page.entries()) {
@@ -228,23 +227,21 @@ export function sellerViews(client: DynamoDBClient, tables: StoreTables): Seller
       let readUnits = 0;
       for (let queries = 1; ; queries++) {
         const remaining = limit - items.length;
-        const out = await client.send(
-          new QueryCommand({
-            TableName: tables.audit,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
-            ...(query.resultCode !== undefined ? { FilterExpression: 'resultCode = :resultCode' } : {}),
-            ExpressionAttributeValues: marshall({
-              ':pk': `MSG#${day}`,
-              ':low': low,
-              ':high': high,
-              ...(query.resultCode !== undefined ? { ':resultCode': query.resultCode } : {}),
-            }),
-            ScanIndexForward: false,
-            Limit: query.resultCode !== undefined ? Math.max(remaining, FILTERED_PAGE_ITEMS) : remaining,
-            ExclusiveStartKey: start,
-            ReturnConsumedCapacity: 'TOTAL',
+        const out = await client.send('Query', {
+          TableName: tables.audit,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
+          ...(query.resultCode !== undefined ? { FilterExpression: 'resultCode = :resultCode' } : {}),
+          ExpressionAttributeValues: marshall({
+            ':pk': `MSG#${day}`,
+            ':low': low,
+            ':high': high,
+            ...(query.resultCode !== undefined ? { ':resultCode': query.resultCode } : {}),
           }),
-        );
+          ScanIndexForward: false,
+          Limit: query.resultCode !== undefined ? Math.max(remaining, FILTERED_PAGE_ITEMS) : remaining,
+          ExclusiveStartKey: start,
+          ReturnConsumedCapacity: 'TOTAL',
+        });
         readUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
         const page = out.Items ?? [];
         for (const [i, item] of page.entries()) {

@@ -1,4 +1,4 @@
-import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDb } from '#lib/aws/clients.ts';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
 import type { Period } from '#lib/settlement/model.ts';
@@ -28,7 +28,7 @@ const statementCursor = z.strictObject({
   key: z.strictObject({ listKind: z.literal(STATEMENT_LIST_KIND), listAt: keyString(), pk: keyString(), sk: z.literal('#HEADER') }),
 });
 
-export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables, 'main'>): StatementStore {
+export function statementStore(client: DynamoDb, tables: Pick<StoreTables, 'main'>): StatementStore {
   const table = tables.main;
 
   const itemAt = (key: Key) => getItem(client, table, key);
@@ -65,17 +65,15 @@ export function statementStore(client: DynamoDBClient, tables: Pick<StoreTables,
         throw new RangeError(`limit must be an integer from ${STATEMENT_LIMIT.min} to ${STATEMENT_LIMIT.max}`);
       }
       const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor, statementCursor);
-      const out = await client.send(
-        new QueryCommand({
-          TableName: table,
-          IndexName: LIST_INDEX,
-          KeyConditionExpression: 'listKind = :kind',
-          ExpressionAttributeValues: marshall({ ':kind': STATEMENT_LIST_KIND }),
-          ScanIndexForward: false,
-          Limit: limit,
-          ...(cursor ? { ExclusiveStartKey: startKey(cursor.key) } : {}),
-        }),
-      );
+      const out = await client.send('Query', {
+        TableName: table,
+        IndexName: LIST_INDEX,
+        KeyConditionExpression: 'listKind = :kind',
+        ExpressionAttributeValues: marshall({ ':kind': STATEMENT_LIST_KIND }),
+        ScanIndexForward: false,
+        Limit: limit,
+        ...(cursor ? { ExclusiveStartKey: startKey(cursor.key) } : {}),
+      });
       const items = (out.Items ?? []).map(toHeader);
       return out.LastEvaluatedKey ? { items, nextCursor: encodeCursor(out.LastEvaluatedKey, { list: 'statements' }) } : { items };
     },

@@ -1,4 +1,4 @@
-import { type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDb } from '#lib/aws/clients.ts';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ProofRecord, SupervisionHistoryEntry, SupervisionRecord, SupervisionView } from '#lib/supervision/model.ts';
 import type { SupervisionStore } from '#lib/supervision/ports.ts';
@@ -29,7 +29,7 @@ const strip = (row: Record<string, unknown>): Record<string, unknown> => {
   return rest;
 };
 
-export function supervisionStore(client: DynamoDBClient, tables: Pick<StoreTables, 'main'>): SupervisionStore {
+export function supervisionStore(client: DynamoDb, tables: Pick<StoreTables, 'main'>): SupervisionStore {
   const recordItem = (record: SupervisionRecord) =>
     toItem(keys.supervision(record.orderId, record.orderLineId), { type: 'supervision', ...record });
   const historyWrite = (record: SupervisionRecord, entry: SupervisionHistoryEntry): LabeledWrite =>

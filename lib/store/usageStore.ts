@@ -1,4 +1,5 @@
-import { type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { DynamoDb } from '#lib/aws/clients.ts';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod/mini';
 import '#lib/shared/zodMessages.ts';
@@ -72,7 +73,7 @@ function toCorrection(item: Record<string, AttributeValue>): UsageCorrection {
   return { ...CorrectionItemSchema.parse(unmarshall(others)), units: bigintOf(units) };
 }
 
-export function usageStore(client: DynamoDBClient, table: string): UsageLedger {
+export function usageStore(client: DynamoDb, table: string): UsageLedger {
   const windowKey = (w: { instanceId: string; beginTime: string }): Key => keys.usageWindow(w.instanceId, w.beginTime);
 
   const updateWindow = (w: { instanceId: string; beginTime: string }, update: Parameters<typeof updateIf>[3]) =>

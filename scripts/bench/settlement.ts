@@ -16,16 +16,15 @@
  *
  * Exit codes: 0 verified, 1 a check failed or the run broke, 2 bad arguments, 130/143 interrupted.
  */
-import { BatchWriteItemCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, WriteRequest } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { config } from '#lib/config.ts';
 import type { Log } from '#lib/log.ts';
 import { settlementDeps } from '#lib/settlement/deps.ts';
-import { settlementDynamoClient } from '#lib/aws/clients.ts';
+import { settlementDynamoClient, sqsReceivingClient } from '#lib/aws/clients.ts';
 import type { OrderLineFacts } from '#lib/settlement/model.ts';
 import { formatCents } from '#lib/settlement/money.ts';
 import { periodBounds } from '#lib/settlement/period.ts';
@@ -188,7 +187,7 @@ async function batchWrite(table: string, items: Record<string, AttributeValue>[]
   for (let attempt = 0; pending.length > 0; attempt++) {
     if (attempt > 10) throw new Error('BatchWriteItem kept leaving items unprocessed');
     if (attempt > 0) await sleep(20 * attempt);
-    const out = await dynamoClient().send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }));
+    const out = await dynamoClient().send('BatchWriteItem', { RequestItems: { [table]: pending } });
     pending = out.UnprocessedItems?.[table] ?? [];
   }
 }
@@ -317,8 +316,8 @@ async function settle(concurrency: number): Promise<void> {
   const dynamo = settlementDynamoClient();
   const deps: SettlementDeps = settlementDeps(config(), { dynamo, log });
   const queueUrl = config().SETTLEMENT_QUEUE_URL!;
-  // Long polls need a longer timeout than the functions' shared client allows.
-  const sqs = new SQSClient({ useQueueUrlAsEndpoint: false, requestHandler: { requestTimeout: 5_000 } });
+  // Long polls need a longer timeout than the functions' sending client allows.
+  const sqs = sqsReceivingClient();
 
   const started = performance.now();
   const run = await startRun(deps, PERIOD, 'seller');
@@ -329,9 +328,12 @@ async function settle(concurrency: number): Promise<void> {
   let finished = false;
   const worker = async () => {
     while (!finished) {
-      const out = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1, VisibilityTimeout: 600 }),
-      );
+      const out = await sqs.send('ReceiveMessage', {
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 1,
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: 600,
+      });
       const message = out.Messages?.[0];
       if (!message) continue;
       const parsed = parseSettlementMessage(message.Body ?? '');
@@ -347,7 +349,7 @@ async function settle(concurrency: number): Promise<void> {
       const outcome = await handleSettlementMessage(deps, parsed.value);
       if (parsed.value.type === 'assemble') assembleMs += performance.now() - t;
       messages++;
-      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle! }));
+      await sqs.send('DeleteMessage', { QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle! });
       if (outcome.outcome === 'version' || outcome.outcome === 'unchanged') {
         endedAt = performance.now();
         finished = true;

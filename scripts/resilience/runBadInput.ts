@@ -22,7 +22,6 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { dynamoClient, sqsClient } from '#lib/aws/clients.ts';
 import { prepareFixture } from './badInput/fixture.ts';
 import { recipeStream } from './badInput/generators.ts';
@@ -82,12 +81,10 @@ async function startStack(
 
 /** Messages in a queue, visible or in flight. */
 async function queueDepth(url: string): Promise<number> {
-  const out = await sqsClient().send(
-    new GetQueueAttributesCommand({
-      QueueUrl: url,
-      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-    }),
-  );
+  const out = await sqsClient().send('GetQueueAttributes', {
+    QueueUrl: url,
+    AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+  });
   return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
 }
 

@@ -4,8 +4,8 @@
  *
  *   node --import tsx scripts/resilience/runFaults.ts [--flows newInstance,releaseInstance,…] [--show 5]
  *
- * The flows (scripts/resilience/faults/) run through the real code with a DynamoDB client of their own (built like lib/aws/clients.ts's, with a
- * `faults` middleware), against a DynamoDB Local of the script's own (in memory) with the tables of serverless.yml:
+ * The flows (scripts/resilience/faults/) run through the real code with a DynamoDB client of their own (built like lib/aws/clients.ts's, with a fault
+ * hook around each command and one around each HTTP attempt), against a DynamoDB Local of the script's own (in memory) with the tables of serverless.yml:
  *   - production interface (lib/instances/produceCall.ts, V2, signed like the marketplace): newInstance; and on a new
  *     instance refreshInstance (RENEWAL), updateInstanceStatus FREEZE, UNFREEZE (of a frozen instance),
  *     upgradeInstance, releaseInstance; refreshLicenseCode of a registered License code;
@@ -16,16 +16,16 @@
  * k = 1..n and every fault kind that applies to the k-th command, on fresh ids and after the same setup, the k-th
  * command fails, and the call is sent again (the marketplace's retry: a fresh nonce and signature; the seller's
  * resend: the same reports and clientRefs). Fault kinds:
- *   - reaching the application (as when a fault outlasts the SDK's own retries): InternalServerError,
+ *   - reaching the application (as when a fault outlasts the client's own retries): InternalServerError,
  *     ProvisionedThroughputExceededException, a reset connection (the server never saw the command); a transaction
  *     cancelled for ThrottlingError or TransactionConflict (TransactWriteItems only; nothing applied); a BatchGetItem
  *     that returns every key unprocessed (as under throttling); a lost answer (the server applied the command, the
  *     client timed out);
  *   - inside the client's own retries (maxAttempts 3, as lib/aws/clients.ts): one attempt fails with a 500, or is
- *     applied and its answer lost (the SDK resends it; a transaction carries the same ClientRequestToken).
+ *     applied and its answer lost (the client resends it; a transaction carries the same ClientRequestToken).
  * Checked for every fault:
  *   - answered correctly: the faulted call's answer is 000000 only if its write committed (law 1); it is the
- *     fault-free answer when the fault is absorbed on the way (the SDK's retry, the store's re-read of unprocessed
+ *     fault-free answer when the fault is absorbed on the way (the client's retry, the store's re-read of unprocessed
  *     keys, the handler's re-planning after a conflict) and 000005 otherwise; the retry answers exactly as the fault-free run did. Usage: a report answered `accepted` is
  *     in the ledger; on the resend every report is `accepted`, or `duplicate` exactly when the faulted request did
  *     record it;

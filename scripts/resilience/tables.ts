@@ -1,13 +1,13 @@
 /** The local tables' items as plain objects, for the resilience runs' checks of what changed. */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDb } from '#lib/aws/clients.ts';
 import { queryItems } from '#lib/store/dynamo.ts';
 
 export type Item = Record<string, unknown>;
 
 /** Every item of one partition (consistent), those the filter keeps if one is given. */
 export async function queryPartition(
-  client: DynamoDBClient,
+  client: DynamoDb,
   table: string,
   pk: string,
   filter?: { expression: string; values: Record<string, unknown> },

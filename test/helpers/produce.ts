@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { handler } from '../../functions/produce.ts';
@@ -98,15 +97,13 @@ export const uniqueId = (prefix: string) => `${prefix}-${randomUUID().slice(0, 1
 /** The message-log record of one call. */
 export async function auditRecord(correlationId: string): Promise<Record<string, unknown> | undefined> {
   const day = new Date().toISOString().slice(0, 10);
-  const out = await dynamoClient().send(
-    new QueryCommand({
-      TableName: env('AUDIT_TABLE'),
-      KeyConditionExpression: 'pk = :pk',
-      FilterExpression: 'correlationId = :c',
-      ExpressionAttributeValues: { ':pk': { S: `MSG#${day}` }, ':c': { S: correlationId } },
-      ConsistentRead: true,
-    }),
-  );
+  const out = await dynamoClient().send('Query', {
+    TableName: env('AUDIT_TABLE'),
+    KeyConditionExpression: 'pk = :pk',
+    FilterExpression: 'correlationId = :c',
+    ExpressionAttributeValues: { ':pk': { S: `MSG#${day}` }, ':c': { S: correlationId } },
+    ConsistentRead: true,
+  });
   const item = out.Items?.[0];
   return item ? unmarshall(item) : undefined;
 }

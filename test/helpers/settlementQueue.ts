@@ -1,4 +1,4 @@
-import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { type Message } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
@@ -9,7 +9,7 @@ import { lambdaContext } from './produce.ts';
 
 /** A settlement queue of the test file's own (so nothing else consumes it), on fauxqs. */
 export async function ownSettlementQueue(name: string): Promise<{ url: string; arn: string }> {
-  const created = await sqsClient().send(new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: '30' } }));
+  const created = await sqsClient().send('CreateQueue', { QueueName: name, Attributes: { VisibilityTimeout: '30' } });
   return { url: created.QueueUrl!, arn: `arn:aws:sqs:us-east-1:000000000000:${name}` };
 }
 
@@ -25,9 +25,12 @@ export async function drainSettlement(
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (Date.now() > deadline) throw new Error('the settlement run did not finish');
-    const out = await sqsClient().send(
-      new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: ['All'] }),
-    );
+    const out = await sqsClient().send('ReceiveMessage', {
+      QueueUrl: queue.url,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: 0,
+      MessageSystemAttributeNames: ['All'],
+    });
     const messages = out.Messages ?? [];
     if (messages.length === 0) {
       if (await finished()) return;
@@ -43,7 +46,7 @@ export async function drainSettlement(
         )) as SQSBatchResponse;
         expect(result.batchItemFailures, `message ${m.Body}`).toEqual([]);
       }
-      await sqsClient().send(new DeleteMessageCommand({ QueueUrl: queue.url, ReceiptHandle: m.ReceiptHandle! }));
+      await sqsClient().send('DeleteMessage', { QueueUrl: queue.url, ReceiptHandle: m.ReceiptHandle! });
     }
   }
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { GetItemCommand, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { generateApiKey, hashApiKey, SCOPES, type SellerKey } from '#lib/seller-api/apiKeys.ts';
@@ -19,9 +19,11 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The stored item of a secret, as DynamoDB holds it. */
 async function storedItem(secret: string): Promise<Record<string, unknown> | undefined> {
-  const out = await dynamoClient().send(
-    new GetItemCommand({ TableName: env('MAIN_TABLE'), Key: marshall(keys.apiKey(hashApiKey(secret))), ConsistentRead: true }),
-  );
+  const out = await dynamoClient().send('GetItem', {
+    TableName: env('MAIN_TABLE'),
+    Key: marshall(keys.apiKey(hashApiKey(secret))),
+    ConsistentRead: true,
+  });
   return out.Item ? unmarshall(out.Item) : undefined;
 }
 
@@ -30,16 +32,14 @@ async function apiKeyItemCount(): Promise<number> {
   let count = 0;
   let start: Record<string, AttributeValue> | undefined;
   do {
-    const out = await dynamoClient().send(
-      new QueryCommand({
-        TableName: env('MAIN_TABLE'),
-        IndexName: 'list',
-        KeyConditionExpression: 'listKind = :kind',
-        ExpressionAttributeValues: marshall({ ':kind': 'APIKEY' }),
-        Select: 'COUNT',
-        ExclusiveStartKey: start,
-      }),
-    );
+    const out = await dynamoClient().send('Query', {
+      TableName: env('MAIN_TABLE'),
+      IndexName: 'list',
+      KeyConditionExpression: 'listKind = :kind',
+      ExpressionAttributeValues: marshall({ ':kind': 'APIKEY' }),
+      Select: 'COUNT',
+      ExclusiveStartKey: start,
+    });
     count += out.Count ?? 0;
     start = out.LastEvaluatedKey;
   } while (start);

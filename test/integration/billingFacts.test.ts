@@ -1,4 +1,3 @@
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
@@ -260,12 +259,10 @@ describe('billing facts recorded by the provisioning worker', () => {
     // A month in the past, closed: an order taking effect in it (a late provisioning) is carried by a later statement.
     const closedAt = Date.parse('2026-02-10T04:00:00.000Z');
     const closedMonth = periodOf(new Date(closedAt).toISOString(), TZ);
-    await dynamoClient().send(
-      new PutItemCommand({
-        TableName: env('MAIN_TABLE'),
-        Item: marshall({ ...keys.statement(closedMonth), period: closedMonth, status: 'CLOSED' }),
-      }),
-    );
+    await dynamoClient().send('PutItem', {
+      TableName: env('MAIN_TABLE'),
+      Item: marshall({ ...keys.statement(closedMonth), period: closedMonth, status: 'CLOSED' }),
+    });
     const placed = order('OFFI-PLAIN-6', '30.00');
     await provisioned(placed, {}, () => closedAt);
     const stored = await billing().getFacts(placed.orderId, `${placed.orderId}-000001`);

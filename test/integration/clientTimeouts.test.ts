@@ -1,5 +1,3 @@
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_TIMEOUTS, newDynamoClient, newSqsClient } from '#lib/aws/clients.ts';
 import { budget } from '#lib/shared/budget.ts';
@@ -26,7 +24,7 @@ describe('a client of lib/aws/clients.ts at an endpoint that never answers', () 
 
     try {
       // Act
-      const outcome = sqs.send(new GetQueueUrlCommand({ QueueName: 'hanging' }));
+      const outcome = sqs.send('GetQueueUrl', { QueueName: 'hanging' });
 
       // Assess
       await expect(outcome).rejects.toMatchObject({ name: 'TimeoutError' });
@@ -47,7 +45,7 @@ describe('a client of lib/aws/clients.ts at an endpoint that never answers', () 
     try {
       // Act
       const outcome = budget(5_000).step({ atMost: 300 }, () =>
-        dynamo.send(new GetItemCommand({ TableName: 'hanging', Key: { pk: { S: 'a' }, sk: { S: 'b' } } })),
+        dynamo.send('GetItem', { TableName: 'hanging', Key: { pk: { S: 'a' }, sk: { S: 'b' } } }),
       );
 
       // Assess

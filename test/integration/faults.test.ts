@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeFaultContext, faultContext, type FaultContext } from '../../scripts/resilience/faults/faultContext.ts';
+import { aroundEachCommand } from '../../scripts/resilience/faults/faultInjector.ts';
 import { faultKind, FAULT_KINDS } from '../../scripts/resilience/faults/faultKinds.ts';
 import { runFlow } from '../../scripts/resilience/faults/flows.ts';
 import { countsOf, failed, type CaseOutcome } from '../../scripts/resilience/faults/outcomes.ts';
@@ -51,27 +52,31 @@ describe('a DynamoDB fault at every step of a marketplace call, then the marketp
 
   it('notices a transaction that is written only in part', async () => {
     // Prepare: a store whose transaction, once the fault has struck, keeps only its first two items.
-    const broken = faultContext({ main: env('MAIN_TABLE'), audit: env('AUDIT_TABLE') });
-    broken.client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const input = args.input as { TransactItems?: unknown[] };
-        if (broken.injector.struck && context.commandName === 'TransactWriteItemsCommand' && input.TransactItems) {
-          return next({ ...args, input: { ...input, TransactItems: input.TransactItems.slice(0, 2) } } as typeof args);
-        }
-        return next(args);
+    const broken: FaultContext = faultContext(
+      { main: env('MAIN_TABLE'), audit: env('AUDIT_TABLE') },
+      {
+        beneath: (client) =>
+          aroundEachCommand(client, (operation, input, next) => {
+            const items = (input as { TransactItems?: unknown[] }).TransactItems;
+            if (broken.injector.struck && operation === 'TransactWriteItems' && items)
+              return next({ ...input, TransactItems: items.slice(0, 2) });
+            return next(input);
+          }),
       },
-      { step: 'initialize', name: 'partialTransactions', priority: 'low' },
     );
 
     try {
       // Act
-      const report = await runFlow(broken, 'newInstance', [faultKind('lost answer (applied, then timeout)'), faultKind('SDK-retried 500')]);
+      const report = await runFlow(broken, 'newInstance', [
+        faultKind('lost answer (applied, then timeout)'),
+        faultKind('client-retried 500'),
+      ]);
 
       // Assess
       const onCommit = report.cases.filter((c) => c.command === 'TransactWriteItems');
       expect(onCommit).toHaveLength(2);
       for (const c of onCommit) expect(c).toMatchObject({ halfWritten: true, stateEqual: false });
-      expect(onCommit.find((c) => c.kind === 'SDK-retried 500')?.problems).toContain(
+      expect(onCommit.find((c) => c.kind === 'client-retried 500')?.problems).toContain(
         'law 1: answered 000000 but the change is not in the table',
       );
     } finally {

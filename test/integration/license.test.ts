@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { dynamoClient } from '#lib/aws/clients.ts';
@@ -14,14 +13,12 @@ const cli = () => licenseCliStore(dynamoClient(), env('MAIN_TABLE'));
 
 /** Every item under the license's partition (license, history, applied markers), for "nothing changed" checks. */
 async function licenseItems(code: string): Promise<Record<string, unknown>[]> {
-  const out = await dynamoClient().send(
-    new QueryCommand({
-      TableName: env('MAIN_TABLE'),
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: marshall({ ':pk': keys.license(code).pk }),
-      ConsistentRead: true,
-    }),
-  );
+  const out = await dynamoClient().send('Query', {
+    TableName: env('MAIN_TABLE'),
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: marshall({ ':pk': keys.license(code).pk }),
+    ConsistentRead: true,
+  });
   return (out.Items ?? []).map((item) => unmarshall(item));
 }
 

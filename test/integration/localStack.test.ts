@@ -8,14 +8,6 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DescribeTableCommand, DescribeTimeToLiveCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import {
-  CreateQueueCommand,
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  SetQueueAttributesCommand,
-} from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -33,7 +25,7 @@ import {
 } from '../../scripts/local/env.ts';
 import { mockOrder, startFakeOpenApi, type FakeOpenApi, type FakeOrder } from '../../scripts/local/fake-openapi.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../../scripts/local/webhook-receiver.ts';
-import { sqsReceivingClient } from '#lib/aws/clients.ts';
+import { dynamoClient, sqsReceivingClient } from '#lib/aws/clients.ts';
 import { request as httpRequest } from 'node:http';
 import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
 import { bodySignHeader } from '#lib/koogallery/signature.ts';
@@ -47,21 +39,21 @@ const sqs = sqsReceivingClient();
 const created: string[] = [];
 
 afterAll(async () => {
-  for (const url of created) await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => {});
+  for (const url of created) await sqs.send('DeleteQueue', { QueueUrl: url }).catch(() => {});
   dynamo.destroy();
   sqs.destroy();
 });
 
 async function queue(prefix: string, attributes: Record<string, string> = {}) {
   const name = `${prefix}-${randomUUID().slice(0, 8)}`;
-  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  const { QueueUrl } = await sqs.send('CreateQueue', { QueueName: name, Attributes: attributes });
   created.push(QueueUrl!);
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+  const { Attributes } = await sqs.send('GetQueueAttributes', { QueueUrl, AttributeNames: ['QueueArn'] });
   return { name, url: QueueUrl!, arn: Attributes!.QueueArn! };
 }
 
 async function attributes(url: string) {
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }));
+  const { Attributes } = await sqs.send('GetQueueAttributes', { QueueUrl: url, AttributeNames: ['All'] });
   return Attributes ?? {};
 }
 
@@ -125,30 +117,30 @@ describe('redrive on fauxqs', () => {
     const { RedrivePolicy } = await attributes(process.env.PROVISIONING_QUEUE_URL!);
     const maxReceiveCount = Number(JSON.parse(RedrivePolicy!).maxReceiveCount);
     const source = await queue('redrive-src');
-    await sqs.send(
-      new SetQueueAttributesCommand({
-        QueueUrl: source.url,
-        Attributes: {
-          VisibilityTimeout: '0',
-          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount }),
-        },
-      }),
-    );
-    await sqs.send(new SendMessageCommand({ QueueUrl: source.url, MessageBody: 'poison' }));
+    await sqs.send('SetQueueAttributes', {
+      QueueUrl: source.url,
+      Attributes: {
+        VisibilityTimeout: '0',
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount }),
+      },
+    });
+    await sqs.send('SendMessage', { QueueUrl: source.url, MessageBody: 'poison' });
 
     const counts: string[] = [];
     for (let i = 0; i < maxReceiveCount; i++) {
-      const { Messages } = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: source.url, WaitTimeSeconds: 3, MessageSystemAttributeNames: ['ApproximateReceiveCount'] }),
-      );
+      const { Messages } = await sqs.send('ReceiveMessage', {
+        QueueUrl: source.url,
+        WaitTimeSeconds: 3,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+      });
       expect(Messages).toHaveLength(1);
       counts.push(Messages![0]!.Attributes!.ApproximateReceiveCount!);
     }
     expect(counts).toEqual(['1', '2', '3', '4', '5']);
     // The 6th receive finds it over the limit and moves it.
-    const sixth = await sqs.send(new ReceiveMessageCommand({ QueueUrl: source.url, WaitTimeSeconds: 0 }));
+    const sixth = await sqs.send('ReceiveMessage', { QueueUrl: source.url, WaitTimeSeconds: 0 });
     expect(sixth.Messages ?? []).toHaveLength(0);
-    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq.url, WaitTimeSeconds: 1 }));
+    const { Messages } = await sqs.send('ReceiveMessage', { QueueUrl: dlq.url, WaitTimeSeconds: 1 });
     expect(Messages?.map((m) => m.Body)).toEqual(['poison']);
   });
 });
@@ -208,13 +200,11 @@ describe('SQS bridge', () => {
     events.length = 0;
     const q = await queue('bridge', { VisibilityTimeout: '60' });
     for (const body of ['ok-1', 'fail-2', 'ok-3']) {
-      await sqs.send(
-        new SendMessageCommand({
-          QueueUrl: q.url,
-          MessageBody: body,
-          MessageAttributes: { kind: { DataType: 'String', StringValue: 'lifecycle' } },
-        }),
-      );
+      await sqs.send('SendMessage', {
+        QueueUrl: q.url,
+        MessageBody: body,
+        MessageAttributes: { kind: { DataType: 'String', StringValue: 'lifecycle' } },
+      });
     }
     const { bridge, lines } = await bridgeOver(q.url);
     await untilInvoked(1);
@@ -255,7 +245,7 @@ describe('SQS bridge', () => {
     events.length = 0;
     answer = () => ({ headers: { 'X-Amz-Function-Error': 'Unhandled' }, body: { errorType: 'Error', errorMessage: 'boom' } });
     const q = await queue('bridge-error', { VisibilityTimeout: '60' });
-    await sqs.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: 'ok' }));
+    await sqs.send('SendMessage', { QueueUrl: q.url, MessageBody: 'ok' });
     const { bridge, lines } = await bridgeOver(q.url);
     await untilInvoked(1);
     await new Promise((r) => setTimeout(r, 200));
@@ -273,7 +263,7 @@ describe('SQS bridge', () => {
       body: { batchItemFailures: calls++ === 0 ? event.Records.map((r) => ({ itemIdentifier: r.messageId })) : [] },
     });
     const q = await queue('bridge-retry', { VisibilityTimeout: '180' });
-    await sqs.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: 'flaky' }));
+    await sqs.send('SendMessage', { QueueUrl: q.url, MessageBody: 'flaky' });
     const lines: string[] = [];
     const bridge = await startSqsBridge({
       queueUrl: q.url,
@@ -402,7 +392,7 @@ describe('serverless offline (test helper)', () => {
 
   it('runs the real provision function behind the SQS bridge', async () => {
     const q = await queue('offline-bridge', { VisibilityTimeout: '60' });
-    await sqs.send(new SendMessageCommand({ QueueUrl: q.url, MessageBody: JSON.stringify({ not: 'a lifecycle event' }) }));
+    await sqs.send('SendMessage', { QueueUrl: q.url, MessageBody: JSON.stringify({ not: 'a lifecycle event' }) });
     const lines: string[] = [];
     const bridge = await startSqsBridge({
       queueUrl: q.url,
@@ -856,7 +846,7 @@ describe('seller API and usage push end to end: serverless offline + fake Open A
     'reports usage over HTTP with a seller key, and the scheduled function pushes it to the marketplace once',
     { timeout: 45_000 },
     async () => {
-      const { secret } = await apiKeyStore(dynamo, mainTable).create({
+      const { secret } = await apiKeyStore(dynamoClient(), mainTable).create({
         name: 'e2e',
         scopes: ['usage:write', 'usage:read'],
         now: Date.now(),

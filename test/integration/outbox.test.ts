@@ -1,4 +1,3 @@
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { handleProduceCall } from '#lib/instances/produceCall.ts';
@@ -21,9 +20,12 @@ const sqs = sqsReceivingClient();
 
 async function receiveEvent(queueUrl: string, eventId: string): Promise<SQSRecord> {
   for (let i = 0; i < 100; i++) {
-    const out = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 30 }),
-    );
+    const out = await sqs.send('ReceiveMessage', {
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: 1,
+      VisibilityTimeout: 30,
+    });
     const message = (out.Messages ?? []).find((m) => (JSON.parse(m.Body ?? '{}') as LifecycleEvent).eventId === eventId);
     if (message) return sqsEvent([message], 'arn:aws:sqs:us-east-1:000000000000:provisioning', 'us-east-1').Records[0]!;
   }

@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { handleProduceCall } from '#lib/instances/produceCall.ts';
@@ -222,13 +221,11 @@ describe('newInstance (spec §3.1)', () => {
   it('writes the lifecycle event to the outbox in the same transaction', async () => {
     const { instanceId } = await newInstance();
     const instance = await store().getInstance(instanceId);
-    const outboxItem = await dynamoClient().send(
-      new GetItemCommand({
-        TableName: env('MAIN_TABLE'),
-        Key: marshall(keys.outbox(instance!.createdAt, `${instanceId}:1`)),
-        ConsistentRead: true,
-      }),
-    );
+    const outboxItem = await dynamoClient().send('GetItem', {
+      TableName: env('MAIN_TABLE'),
+      Key: marshall(keys.outbox(instance!.createdAt, `${instanceId}:1`)),
+      ConsistentRead: true,
+    });
     // Either still pending or already handled by a consumer; when present it is the created event.
     if (outboxItem.Item)
       expect(JSON.parse(outboxItem.Item.message!.S!)).toMatchObject({ type: 'instance.created', instanceId, version: 1 });
@@ -367,9 +364,11 @@ describe('debug traffic (testFlag=1)', () => {
     const { instanceId } = await newInstance({ testFlag: '1' });
     const instance = await store().getInstance(instanceId);
     expect(instance?.test).toBe(true);
-    const item = await dynamoClient().send(
-      new GetItemCommand({ TableName: env('MAIN_TABLE'), Key: marshall(keys.instance(instanceId)), ConsistentRead: true }),
-    );
+    const item = await dynamoClient().send('GetItem', {
+      TableName: env('MAIN_TABLE'),
+      Key: marshall(keys.instance(instanceId)),
+      ConsistentRead: true,
+    });
     const expiresAt = Number(item.Item?.expiresAt?.N);
     expect(expiresAt).toBeGreaterThan(Date.now() / 1000 + 7 * 86400 - 120);
     expect(expiresAt).toBeLessThan(Date.now() / 1000 + 7 * 86400 + 120);

@@ -1,4 +1,3 @@
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '#lib/config.ts';
@@ -106,9 +105,11 @@ const instance = async (id: string): Promise<Instance> => (await store().getInst
 const lastEvent = (instanceId: string) => published.filter((e) => e.instanceId === instanceId).at(-1)!;
 
 async function outboxHas(event: LifecycleEvent): Promise<boolean> {
-  const out = await dynamoClient().send(
-    new GetItemCommand({ TableName: env('MAIN_TABLE'), Key: marshall(keys.outbox(event.occurredAt, event.eventId)), ConsistentRead: true }),
-  );
+  const out = await dynamoClient().send('GetItem', {
+    TableName: env('MAIN_TABLE'),
+    Key: marshall(keys.outbox(event.occurredAt, event.eventId)),
+    ConsistentRead: true,
+  });
   return out.Item !== undefined;
 }
 
@@ -136,13 +137,11 @@ describe('asynchronous provisioning', () => {
     expect(done.expireTime).toBe('20261201080000');
     // The buyer's contact never reaches our tables.
     expect(JSON.stringify(done)).not.toMatch(/buyer@example\.com|13800000000/);
-    const record = await dynamoClient().send(
-      new GetItemCommand({
-        TableName: env('MAIN_TABLE'),
-        Key: marshall(keys.order(placed.orderId, `${placed.orderId}-000001`)),
-        ConsistentRead: true,
-      }),
-    );
+    const record = await dynamoClient().send('GetItem', {
+      TableName: env('MAIN_TABLE'),
+      Key: marshall(keys.order(placed.orderId, `${placed.orderId}-000001`)),
+      ConsistentRead: true,
+    });
     expect(unmarshall(record.Item!)).toMatchObject({ instanceId, amount: '19.90', skuCode: 'sku-basic' });
     expect(JSON.stringify(record.Item)).not.toMatch(/buyer@example\.com|13800000000/);
     expect((await store().getHistory(instanceId)).map((h) => [h.event, h.actor, h.to])).toEqual([

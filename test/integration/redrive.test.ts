@@ -1,11 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import {
-  CreateQueueCommand,
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-} from '@aws-sdk/client-sqs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sqsReceivingClient } from '#lib/aws/clients.ts';
 import { runRedriveCli } from '../../scripts/redrive.ts';
@@ -15,20 +8,18 @@ import { runRedriveCli } from '../../scripts/redrive.ts';
 const sqs = sqsReceivingClient();
 const created: string[] = [];
 afterAll(async () => {
-  for (const url of created) await sqs.send(new DeleteQueueCommand({ QueueUrl: url })).catch(() => {});
+  for (const url of created) await sqs.send('DeleteQueue', { QueueUrl: url }).catch(() => {});
 });
 
 async function queuePair() {
   const name = `redrive-${randomUUID().slice(0, 8)}`;
-  const dlq = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl!;
-  const arn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  const dlq = (await sqs.send('CreateQueue', { QueueName: `${name}-dlq` })).QueueUrl!;
+  const arn = (await sqs.send('GetQueueAttributes', { QueueUrl: dlq, AttributeNames: ['QueueArn'] })).Attributes!.QueueArn!;
   const source = (
-    await sqs.send(
-      new CreateQueueCommand({
-        QueueName: name,
-        Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: 5 }) },
-      }),
-    )
+    await sqs.send('CreateQueue', {
+      QueueName: name,
+      Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: 5 }) },
+    })
   ).QueueUrl!;
   created.push(source, dlq);
   return { source, dlq };
@@ -40,7 +31,7 @@ const out = () => {
 };
 
 async function bodies(url: string): Promise<string[]> {
-  const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+  const { Messages = [] } = await sqs.send('ReceiveMessage', { QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 });
   return Messages.map((m) => m.Body ?? '').sort();
 }
 
@@ -48,7 +39,7 @@ describe('npm run redrive', () => {
   it('lists with --dry-run, then moves every dead-lettered event back to the queue', async () => {
     const { source, dlq } = await queuePair();
     for (const id of ['i-1:2', 'i-2:1', 'i-3:4'])
-      await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: JSON.stringify({ eventId: id }) }));
+      await sqs.send('SendMessage', { QueueUrl: dlq, MessageBody: JSON.stringify({ eventId: id }) });
 
     const dry = out();
     expect(await runRedriveCli(['--dry-run'], source, dry.io)).toBe(0);
@@ -68,7 +59,7 @@ describe('npm run redrive', () => {
 
   it('answers bad arguments with the usage and moves nothing', async () => {
     const { source, dlq } = await queuePair();
-    await sqs.send(new SendMessageCommand({ QueueUrl: dlq, MessageBody: '{"eventId":"x:1"}' }));
+    await sqs.send('SendMessage', { QueueUrl: dlq, MessageBody: '{"eventId":"x:1"}' });
     for (const argv of [['--max', '0'], ['--bogus'], ['extra']]) {
       const run = out();
       expect(await runRedriveCli(argv, source, run.io), argv.join(' ')).toBe(2);

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { handleProduceCall } from '#lib/instances/produceCall.ts';
 import { safetySweep, type SafetySweepDeps } from '#lib/instances/safetySweep.ts';
@@ -172,19 +171,17 @@ describe('dead-letter queue', () => {
     const queue = queues.ProvisioningQueue!;
     const dlq = queues.ProvisioningDeadLetterQueue!;
     const marker = uniqueId('poison');
-    await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: `{"not":"an event","marker":"${marker}"}` }));
+    await sqs.send('SendMessage', { QueueUrl: queue.url, MessageBody: `{"not":"an event","marker":"${marker}"}` });
     let receives = 0;
     for (let i = 0; i < 10; i++) {
       // Visible again at once, as after a failed attempt once the visibility timeout is over.
-      const out = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queue.url,
-          MaxNumberOfMessages: 10,
-          VisibilityTimeout: 0,
-          WaitTimeSeconds: 0,
-          MessageSystemAttributeNames: ['ApproximateReceiveCount'],
-        }),
-      );
+      const out = await sqs.send('ReceiveMessage', {
+        QueueUrl: queue.url,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 0,
+        WaitTimeSeconds: 0,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+      });
       const messages = out.Messages ?? [];
       if (messages.length === 0) break;
       receives++;
@@ -192,10 +189,10 @@ describe('dead-letter queue', () => {
       const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
       expect(failed.size).toBe(messages.length);
       for (const m of messages)
-        if (!failed.has(m.MessageId!)) await sqs.send(new DeleteMessageCommand({ QueueUrl: queue.url, ReceiptHandle: m.ReceiptHandle! }));
+        if (!failed.has(m.MessageId!)) await sqs.send('DeleteMessage', { QueueUrl: queue.url, ReceiptHandle: m.ReceiptHandle! });
     }
     expect(receives).toBe(5);
-    const dead = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlq.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    const dead = await sqs.send('ReceiveMessage', { QueueUrl: dlq.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 });
     expect(dead.Messages?.map((m) => m.Body)).toEqual([`{"not":"an event","marker":"${marker}"}`]);
   });
 });

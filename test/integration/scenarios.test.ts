@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateQueueCommand, DeleteMessageBatchCommand, DeleteQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecordAttributes } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { bodySignHeader } from '#lib/koogallery/signature.ts';
 import { formatSteps, SCENARIOS, type ScenarioOptions, type StepResult } from '../../scripts/sim/scenarios.ts';
-import { dynamoClient } from '#lib/aws/clients.ts';
+import { dynamoClient, sqsReceivingClient } from '#lib/aws/clients.ts';
 import { startFakeOpenApi, type FakeOpenApi } from '../../scripts/local/fake-openapi.ts';
 import { licenseCliStore, registerLicenseCode } from '../../scripts/licenses.ts';
 import { startHandlerServer, type HandlerServer } from '../helpers/httpServer.ts';
@@ -263,7 +262,7 @@ describe('scenarios against a broken server', () => {
 
 describe('scenarios with Query Order on the fake Open API and asynchronous provisioning', () => {
   const credentials = { ak: 'scenario-test-ak-0123456789', sk: 'scenario-test-sk-0123456789' };
-  const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+  const sqs = sqsReceivingClient();
   let fake: FakeOpenApi;
   let server: HandlerServer;
   let queueUrl: string;
@@ -277,7 +276,7 @@ describe('scenarios with Query Order on the fake Open API and asynchronous provi
     handler: (event: SQSEvent, context: ReturnType<typeof lambdaContext>) => Promise<SQSBatchResponse>,
   ): Promise<void> {
     while (!stopping) {
-      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      const out = await sqs.send('ReceiveMessage', { QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 });
       const messages = out.Messages ?? [];
       if (messages.length === 0) continue;
       const event: SQSEvent = {
@@ -298,19 +297,17 @@ describe('scenarios with Query Order on the fake Open API and asynchronous provi
       const done = messages.filter((m) => !failed.has(m.MessageId!));
       handled.push(...done.map((m) => m.MessageId!));
       if (done.length > 0) {
-        await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-          }),
-        );
+        await sqs.send('DeleteMessageBatch', {
+          QueueUrl: queueUrl,
+          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+        });
       }
     }
   }
 
   beforeAll(async () => {
     fake = await startFakeOpenApi({ credentials, accessKey: TEST_KEY });
-    queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `scenarios-${randomUUID().slice(0, 8)}` }))).QueueUrl!;
+    queueUrl = (await sqs.send('CreateQueue', { QueueName: `scenarios-${randomUUID().slice(0, 8)}` })).QueueUrl!;
     // A fresh copy of the functions (and of lib/config.ts's cached settings) reads these.
     Object.assign(process.env, {
       ORDER_QUERY: 'true',
@@ -341,7 +338,7 @@ describe('scenarios with Query Order on the fake Open API and asynchronous provi
     await worker;
     await server?.close();
     await fake?.close();
-    if (queueUrl) await sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+    if (queueUrl) await sqs.send('DeleteQueue', { QueueUrl: queueUrl });
   });
 
   it.each(Object.keys(STEP_COUNTS))('%s: every step ok', async (name) => {

@@ -2,15 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
-import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import {
-  CreateQueueCommand,
-  DeleteMessageBatchCommand,
-  DeleteQueueCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  type Message,
-} from '@aws-sdk/client-sqs';
+import { type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { type Message } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, SQSBatchResponse } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler as produce } from '../../functions/produce.ts';
@@ -269,9 +262,12 @@ async function drainQueue(): Promise<number> {
   const region = process.env.AWS_REGION ?? 'us-east-1';
   let handled = 0;
   for (let round = 0; round < 10; round++) {
-    const out = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 60 }),
-    );
+    const out = await sqs.send('ReceiveMessage', {
+      QueueUrl: queue.url,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: 0,
+      VisibilityTimeout: 60,
+    });
     const messages = out.Messages ?? [];
     if (messages.length === 0) return handled;
     queued.push(...messages.map((m) => m.Body ?? ''));
@@ -282,12 +278,10 @@ async function drainQueue(): Promise<number> {
       pending = pending.filter((m) => failed.has(m.MessageId!));
     }
     expect(pending.map((m) => m.Body)).toEqual([]);
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queue.url,
-        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
-      }),
-    );
+    await sqs.send('DeleteMessageBatch', {
+      QueueUrl: queue.url,
+      Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+    });
     handled += messages.length;
   }
   return handled;
@@ -332,8 +326,8 @@ beforeAll(async () => {
   ]);
   front = await recordingFront(receiver.url);
   const sqs = sqsClient();
-  const created = await sqs.send(new CreateQueueCommand({ QueueName: `secrets-scan-${RUN}` }));
-  const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: created.QueueUrl!, AttributeNames: ['QueueArn'] }));
+  const created = await sqs.send('CreateQueue', { QueueName: `secrets-scan-${RUN}` });
+  const attributes = await sqs.send('GetQueueAttributes', { QueueUrl: created.QueueUrl!, AttributeNames: ['QueueArn'] });
   queue = { url: created.QueueUrl!, arn: attributes.Attributes!.QueueArn! };
 
   Object.assign(process.env, {
@@ -365,7 +359,7 @@ afterAll(async () => {
   await Promise.all([fake?.close(), receiver?.close(), front?.close()]);
   if (queue)
     await sqsClient()
-      .send(new DeleteQueueCommand({ QueueUrl: queue.url }))
+      .send('DeleteQueue', { QueueUrl: queue.url })
       .catch(() => undefined);
 });
 
@@ -643,7 +637,7 @@ async function scanTable(
   let items = 0;
   let start: Record<string, AttributeValue> | undefined;
   do {
-    const out = await dynamoClient().send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
+    const out = await dynamoClient().send('Scan', { TableName: table, ExclusiveStartKey: start, ConsistentRead: true });
     for (const item of out.Items ?? []) {
       items++;
       const found: [string, string][] = [];

@@ -1,5 +1,4 @@
 import { randomInt } from 'node:crypto';
-import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import type { Instance, InstanceState } from '#lib/instances/model.ts';
@@ -49,9 +48,11 @@ const ids = (items: Instance[]) => items.map((i) => i.instanceId);
 describe('listInstances', () => {
   it('carries the list index attributes on every instance item', async () => {
     const instance = await seedInstance(uniqueId('P'), 0);
-    const item = await dynamoClient().send(
-      new GetItemCommand({ TableName: env('MAIN_TABLE'), Key: marshall(keys.instance(instance.instanceId)), ConsistentRead: true }),
-    );
+    const item = await dynamoClient().send('GetItem', {
+      TableName: env('MAIN_TABLE'),
+      Key: marshall(keys.instance(instance.instanceId)),
+      ConsistentRead: true,
+    });
     expect(item.Item?.listKind).toEqual({ S: 'INSTANCE' });
     expect(item.Item?.listAt).toEqual({ S: `${instance.createdAt}#${instance.instanceId}` });
   });
@@ -230,13 +231,11 @@ describe('listMessages', () => {
       instanceId: uniqueId('i'),
       test: false,
     };
-    await dynamoClient().send(
-      new PutItemCommand({
-        TableName: env('AUDIT_TABLE'),
-        Item: marshall({ ...keys.auditMessage(at, record.correlationId), ...record }),
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    await dynamoClient().send('PutItem', {
+      TableName: env('AUDIT_TABLE'),
+      Item: marshall({ ...keys.auditMessage(at, record.correlationId), ...record }),
+      ConditionExpression: 'attribute_not_exists(pk)',
+    });
     return record;
   }
 

@@ -1,4 +1,3 @@
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Message } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
@@ -123,7 +122,7 @@ async function putInstance(instanceId: string, productId: string, test: boolean)
     updatedAt: at,
     version: 1,
   };
-  await dynamoClient().send(new PutItemCommand({ TableName: env('MAIN_TABLE'), Item: toItem(keys.instance(instanceId), item) }));
+  await dynamoClient().send('PutItem', { TableName: env('MAIN_TABLE'), Item: toItem(keys.instance(instanceId), item) });
 }
 
 /** A usage window reported, pushed and accepted by the marketplace, as the usage push does it. */

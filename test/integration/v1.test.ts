@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { QueryCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
@@ -93,14 +93,12 @@ async function v1Direct(params: Record<string, string>, deps: ProduceDeps) {
 
 /** Every item under a partition key of the main table, for "nothing changed" checks. */
 async function itemsUnder(pk: string): Promise<Record<string, unknown>[]> {
-  const out = await dynamoClient().send(
-    new QueryCommand({
-      TableName: env('MAIN_TABLE'),
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: marshall({ ':pk': pk }),
-      ConsistentRead: true,
-    }),
-  );
+  const out = await dynamoClient().send('Query', {
+    TableName: env('MAIN_TABLE'),
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: marshall({ ':pk': pk }),
+    ConsistentRead: true,
+  });
   return (out.Items ?? []).map((item) => unmarshall(item));
 }
 
@@ -118,7 +116,7 @@ async function itemsContaining(table: string, needles: string[]): Promise<Record
   const found: Record<string, unknown>[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
-    const out = await dynamoClient().send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    const out = await dynamoClient().send('Scan', { TableName: table, ExclusiveStartKey: start });
     for (const item of out.Items ?? []) {
       const value = unmarshall(item);
       const text = JSON.stringify(value);

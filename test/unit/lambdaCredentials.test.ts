@@ -15,13 +15,23 @@ describe('the bundles’ default credential provider', () => {
     });
   });
 
+  it('gives the expiry of temporary credentials when the environment says it', async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'ASIAEXAMPLE');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret-example');
+    vi.stubEnv('AWS_SESSION_TOKEN', '');
+    vi.stubEnv('AWS_CREDENTIAL_EXPIRATION', '2026-12-06T21:00:00Z');
+    const credentials = await defaultProvider()();
+    expect(credentials.expiration?.toISOString()).toBe('2026-12-06T21:00:00.000Z');
+    expect(credentials).not.toHaveProperty('sessionToken');
+  });
+
   it('fails clearly when the environment holds no credentials, and looks nowhere else', async () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', '');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', '');
     vi.stubEnv('AWS_PROFILE', 'default');
-    const debug = vi.fn();
-    const logger = { debug, info: vi.fn(), warn: vi.fn(), error: vi.fn() };
-    await expect(defaultProvider({ logger })()).rejects.toThrow('Unable to find environment variable credentials');
-    expect(debug).toHaveBeenCalledWith('@aws-sdk/credential-provider-env - fromEnv');
+    await expect(defaultProvider()()).rejects.toMatchObject({
+      name: 'CredentialsProviderError',
+      message: expect.stringContaining('Unable to find environment variable credentials'),
+    });
   });
 });

@@ -1,7 +1,8 @@
 /** Snapshots of the tables and what changed between two: what a refusal may write, and the message log's records. */
 import { isDeepStrictEqual } from 'node:util';
-import { type AttributeValue, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDb } from '#lib/aws/clients.ts';
 import { keyId } from '#lib/koogallery/signature.ts';
 import { keys } from '#lib/store/keys.ts';
 import { type Item, queryPartition } from '../tables.ts';
@@ -12,15 +13,19 @@ export type Snapshot = Map<string, Item>;
 const itemKey = (item: Item) => `${String(item.pk)}\n${String(item.sk)}`;
 
 /** Every item of a table, by pk and sk (consistent reads, in parallel segments). */
-export async function scanTable(client: DynamoDBClient, table: string, segments = 4): Promise<Snapshot> {
+export async function scanTable(client: DynamoDb, table: string, segments = 4): Promise<Snapshot> {
   const out: Snapshot = new Map();
   await Promise.all(
     Array.from({ length: segments }, async (_, segment) => {
       let start: Record<string, AttributeValue> | undefined;
       do {
-        const page = await client.send(
-          new ScanCommand({ TableName: table, Segment: segment, TotalSegments: segments, ConsistentRead: true, ExclusiveStartKey: start }),
-        );
+        const page = await client.send('Scan', {
+          TableName: table,
+          Segment: segment,
+          TotalSegments: segments,
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        });
         for (const raw of page.Items ?? []) {
           const item = unmarshall(raw);
           out.set(itemKey(item), item);
@@ -111,7 +116,7 @@ export function auditProblems(records: Item[], answered: ReadonlyMap<string, str
 }
 
 /** The message-log records whose correlation id starts with `prefix`, in the day partitions from `fromMs` to `toMs`. */
-export async function auditRecordsOf(client: DynamoDBClient, table: string, prefix: string, fromMs: number, toMs: number): Promise<Item[]> {
+export async function auditRecordsOf(client: DynamoDb, table: string, prefix: string, fromMs: number, toMs: number): Promise<Item[]> {
   const days = new Set<string>();
   for (let t = fromMs - 86_400_000; t <= toMs + 86_400_000; t += 3_600_000) days.add(new Date(t).toISOString().slice(0, 10));
   const filter = { expression: 'begins_with(correlationId, :prefix)', values: { ':prefix': prefix } };

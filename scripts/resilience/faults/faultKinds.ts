@@ -1,5 +1,11 @@
-/** The ways the k-th DynamoDB command can fail: before or after the server applied it, surfaced or inside the SDK's retries. */
-import { InternalServerError, ProvisionedThroughputExceededException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+/**
+ * The ways the k-th DynamoDB command can fail: before or after the server applied it, surfaced or inside the client's
+ * retries. Each error is what lib/aws/awsJson.ts raises for it (an `AwsServiceError` named as DynamoDB names it, a
+ * `TimeoutError`, a dropped connection's error), so lib's checks (`isRetryable`, `cancellationReasons`) see what
+ * they would see from the real service.
+ */
+import { AwsServiceError, TimeoutError } from '#lib/aws/awsJson.ts';
+import { CLIENT_TIMEOUTS } from '#lib/aws/clients.ts';
 
 export interface FaultKind {
   name: string;
@@ -16,23 +22,32 @@ export interface FaultKind {
   respond?: (input: unknown) => Record<string, unknown>;
 }
 
-const timeout = () =>
-  Object.assign(new Error('socket timed out after 1500 ms (the request was sent)'), {
-    name: 'TimeoutError',
-    code: 'ETIMEDOUT',
-    $metadata: {},
-  });
+/** A refusal of DynamoDB's; `attempts`: the client's attempts it took (a retried refusal surfaces after the last). */
+function serviceError(name: string, message: string, status: number, fields: Record<string, unknown> = {}, attempts = 1): AwsServiceError {
+  return Object.assign(new AwsServiceError(name, message, status, `FAULT${Date.now().toString(36)}`, attempts), fields);
+}
+
+/** What the client raises when it gives up on a retryable refusal. */
+const retriedOut = (name: string, message: string, status: number) =>
+  serviceError(name, message, status, {}, CLIENT_TIMEOUTS.dynamo.maxAttempts);
+
+/** An attempt whose answer did not come within the client's limit (the request was sent). */
+const timeout = () => new TimeoutError(`no answer within ${CLIENT_TIMEOUTS.dynamo.requestTimeout} ms`);
+
+/** A connection the server dropped, as Node reports it. */
+const connectionReset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
 
 /** A cancellation naming `code` for one item and `None` for the others, as DynamoDB reports one. */
 function cancelled(input: unknown, code: string): Error {
   const count = Math.max(1, ((input as { TransactItems?: unknown[] }).TransactItems ?? []).length);
   const at = Math.min(1, count - 1);
   const reasons = Array.from({ length: count }, (_, i) => (i === at ? { Code: code, Message: code } : { Code: 'None' }));
-  return new TransactionCanceledException({
-    message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`,
-    CancellationReasons: reasons,
-    $metadata: { httpStatusCode: 400 },
-  });
+  return serviceError(
+    'TransactionCanceledException',
+    `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((r) => r.Code).join(', ')}]`,
+    400,
+    { CancellationReasons: reasons },
+  );
 }
 
 export const TRANSACT = 'TransactWriteItems';
@@ -43,7 +58,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
     layer: 'surfaced',
     when: 'before',
     absorbed: false,
-    error: () => new InternalServerError({ message: 'Internal server error', $metadata: { httpStatusCode: 500 } }),
+    error: () => retriedOut('InternalServerError', 'Internal server error', 500),
   },
   {
     name: 'ProvisionedThroughputExceeded',
@@ -51,17 +66,18 @@ export const FAULT_KINDS: readonly FaultKind[] = [
     when: 'before',
     absorbed: false,
     error: () =>
-      new ProvisionedThroughputExceededException({
-        message: 'The level of configured provisioned throughput for the table was exceeded',
-        $metadata: { httpStatusCode: 400 },
-      }),
+      retriedOut(
+        'ProvisionedThroughputExceededException',
+        'The level of configured provisioned throughput for the table was exceeded',
+        400,
+      ),
   },
   {
     name: 'connection reset',
     layer: 'surfaced',
     when: 'before',
     absorbed: false,
-    error: () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', $metadata: {} }),
+    error: connectionReset,
   },
   {
     name: 'cancelled: ThrottlingError',
@@ -89,18 +105,17 @@ export const FAULT_KINDS: readonly FaultKind[] = [
     respond: (input) => ({
       Responses: {},
       UnprocessedKeys: (input as { RequestItems?: unknown }).RequestItems ?? {},
-      $metadata: { httpStatusCode: 200 },
     }),
   },
   { name: 'lost answer (applied, then timeout)', layer: 'surfaced', when: 'after', absorbed: false, error: timeout },
   {
-    name: 'SDK-retried 500',
+    name: 'client-retried 500',
     layer: 'sdk',
     when: 'before',
     absorbed: true,
-    error: () => new InternalServerError({ message: 'Internal server error', $metadata: { httpStatusCode: 500 } }),
+    error: () => serviceError('InternalServerError', 'Internal server error', 500),
   },
-  { name: 'SDK-retried lost answer', layer: 'sdk', when: 'after', absorbed: true, error: timeout },
+  { name: 'client-retried lost answer', layer: 'sdk', when: 'after', absorbed: true, error: timeout },
 ];
 
 export const faultKind = (name: string): FaultKind => {

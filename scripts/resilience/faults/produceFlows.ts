@@ -1,7 +1,6 @@
 /** The production-interface flows (lib/instances/produceCall.ts, V2, signed like the marketplace), faulted and retried. */
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { handleProduceCall, type ProduceDeps } from '#lib/instances/produceCall.ts';
 import { signRequest } from '#lib/koogallery/auth.ts';
@@ -174,16 +173,18 @@ async function produceState(ctx: FaultContext, ids: Ids): Promise<unknown[]> {
 }
 
 async function nonceClaimed(ctx: FaultContext, nonce: string): Promise<boolean> {
-  const out = await ctx.inspect.send(
-    new GetItemCommand({ TableName: ctx.tables.main, Key: marshall(keys.nonce(KEY_ID, nonce)), ConsistentRead: true }),
-  );
+  const out = await ctx.inspect.send('GetItem', {
+    TableName: ctx.tables.main,
+    Key: marshall(keys.nonce(KEY_ID, nonce)),
+    ConsistentRead: true,
+  });
   return out.Item !== undefined;
 }
 
 /** The result code in the call's message-log record, or why there is none to compare. */
 async function loggedCode(ctx: FaultContext, sent: Sent): Promise<string | undefined> {
   const key = keys.auditMessage(sent.at, sent.correlationId);
-  const out = await ctx.inspect.send(new GetItemCommand({ TableName: ctx.tables.audit, Key: marshall(key), ConsistentRead: true }));
+  const out = await ctx.inspect.send('GetItem', { TableName: ctx.tables.audit, Key: marshall(key), ConsistentRead: true });
   return out.Item ? String(unmarshall(out.Item).resultCode) : undefined;
 }
 

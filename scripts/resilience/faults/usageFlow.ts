@@ -1,6 +1,5 @@
 /** The usage ingest flow (POST /seller/usage through the seller API router), faulted and resent. */
 import { isDeepStrictEqual } from 'node:util';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Instance } from '#lib/instances/model.ts';
 import { createInstance } from '#lib/instances/stateMachine.ts';
@@ -146,9 +145,11 @@ async function ledgerState(ctx: FaultContext, records: UsageRecord[]): Promise<L
       }));
     const refs: { clientRef: string; windowBegin: unknown }[] = [];
     for (const clientRef of [...new Set(records.filter((r) => r.instanceId === instanceId).map((r) => r.clientRef))].sort()) {
-      const got = await ctx.inspect.send(
-        new GetItemCommand({ TableName: ctx.tables.main, Key: marshall(keys.usageRef(instanceId, clientRef)), ConsistentRead: true }),
-      );
+      const got = await ctx.inspect.send('GetItem', {
+        TableName: ctx.tables.main,
+        Key: marshall(keys.usageRef(instanceId, clientRef)),
+        ConsistentRead: true,
+      });
       if (got.Item) refs.push({ clientRef, windowBegin: unmarshall(got.Item).windowBegin });
     }
     out.instances.push({

@@ -6,10 +6,9 @@
  * from the real DynamoDB Local what the call left: its message-log record, its instance, its outbox event.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { GetItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context } from 'aws-lambda';
-import { newDynamoClient, newSqsClient } from '#lib/aws/clients.ts';
+import { newDynamoClient, newSqsClient, type DynamoDb } from '#lib/aws/clients.ts';
 import { parseConfig } from '#lib/config.ts';
 import { produceDeps } from '#lib/instances/deps.ts';
 import { signRequest, type AccessKey } from '#lib/koogallery/auth.ts';
@@ -46,7 +45,7 @@ export interface HangingStack {
   env: Record<string, string | undefined>;
   hanging: HangingServer;
   /** A client of the real DynamoDB Local, to read what a call left. */
-  inspect: DynamoDBClient;
+  inspect: DynamoDb;
 }
 
 export interface HangingOutcome {
@@ -89,15 +88,13 @@ function runningContext(correlationId: string): Context {
 
 async function loggedRecord(stack: HangingStack, days: string[], correlationId: string): Promise<HangingOutcome['logged']> {
   for (const day of new Set(days)) {
-    const out = await stack.inspect.send(
-      new QueryCommand({
-        TableName: stack.env.AUDIT_TABLE,
-        KeyConditionExpression: 'pk = :pk',
-        FilterExpression: 'correlationId = :c',
-        ExpressionAttributeValues: marshall({ ':pk': `MSG#${day}`, ':c': correlationId }),
-        ConsistentRead: true,
-      }),
-    );
+    const out = await stack.inspect.send('Query', {
+      TableName: stack.env.AUDIT_TABLE,
+      KeyConditionExpression: 'pk = :pk',
+      FilterExpression: 'correlationId = :c',
+      ExpressionAttributeValues: marshall({ ':pk': `MSG#${day}`, ':c': correlationId }),
+      ConsistentRead: true,
+    });
     const item = out.Items?.[0];
     if (item) {
       const record = unmarshall(item);
@@ -108,22 +105,23 @@ async function loggedRecord(stack: HangingStack, days: string[], correlationId: 
 }
 
 async function exists(stack: HangingStack, key: { pk: string; sk: string }): Promise<boolean> {
-  const out = await stack.inspect.send(
-    new GetItemCommand({ TableName: stack.env.MAIN_TABLE, Key: marshall(key), ConsistentRead: true, ProjectionExpression: 'pk' }),
-  );
+  const out = await stack.inspect.send('GetItem', {
+    TableName: stack.env.MAIN_TABLE,
+    Key: marshall(key),
+    ConsistentRead: true,
+    ProjectionExpression: 'pk',
+  });
   return out.Item !== undefined;
 }
 
 async function outboxLeft(stack: HangingStack, instanceId: string): Promise<boolean> {
-  const out = await stack.inspect.send(
-    new QueryCommand({
-      TableName: stack.env.MAIN_TABLE,
-      KeyConditionExpression: 'pk = :pk',
-      FilterExpression: 'begins_with(eventId, :event)',
-      ExpressionAttributeValues: marshall({ ':pk': keys.outboxPartition, ':event': `${instanceId}:` }),
-      ConsistentRead: true,
-    }),
-  );
+  const out = await stack.inspect.send('Query', {
+    TableName: stack.env.MAIN_TABLE,
+    KeyConditionExpression: 'pk = :pk',
+    FilterExpression: 'begins_with(eventId, :event)',
+    ExpressionAttributeValues: marshall({ ':pk': keys.outboxPartition, ':event': `${instanceId}:` }),
+    ConsistentRead: true,
+  });
   return (out.Items ?? []).length > 0;
 }
 
