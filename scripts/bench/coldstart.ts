@@ -410,12 +410,13 @@ async function main(): Promise<void> {
   console.log('|---|---:|---:|---:|---:|');
   for (const line of summary) console.log(line);
   const loadAfter = loadavg()[0] ?? 0;
+  const load = `1-minute load ${loadBefore.toFixed(2)} → ${loadAfter.toFixed(2)} on ${cpuList.length} cores`;
   if (Math.max(loadBefore, loadAfter) > 1 + cpuList.length * BUSY_LOAD_PER_CORE) {
     console.log(
-      `note: the machine was busy (1-minute load ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)} on ${cpuList.length} cores): ` +
+      `note: the machine was busy (${load}): ` +
         'wall times are inflated; compare the CPU medians, or measure again when the machine is idle',
     );
-  }
+  } else console.log(`machine idle: ${load}`);
   if (failed) process.exit(1);
 }
 

@@ -719,6 +719,14 @@ describe('bundles', () => {
     expect(code.includes('AmazonSSM'), 'the SSM client').toBe(false);
   });
 
+  it('carries no AWS SDK client in produce: DynamoDB and SQS go through lib/aws/awsJson.ts', () => {
+    const code = bundle('produce');
+    expect(code.includes('DynamoDB_20120810'), 'our DynamoDB operations').toBe(true);
+    expect(code.includes('middlewareStack'), 'an SDK client').toBe(false);
+    // The marker is real: the seller function still bundles the SDK's S3 client.
+    expect(bundle('seller').includes('middlewareStack'), 'the S3 client in seller').toBe(true);
+  });
+
   it('carries no default credential chain (SSO, STS) in any function: the credentials come from the environment', () => {
     for (const name of FUNCTIONS) {
       const code = bundle(name);
