@@ -40,6 +40,7 @@ import { assertPortFree, groupAlive, startedGroups, stopAllGroups } from './loca
 import { projectRoot } from './local/serverless-config.ts';
 import { offlineInvoker, startS3Gateway, type S3Gateway } from './local/s3-gateway.ts';
 import { startSqsBridge, type SqsBridge } from './local/sqs-bridge.ts';
+import { removeStackFile, STACK_FILE, writeStackFile } from './local/stackFile.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './local/webhook-receiver.ts';
 import { createLocalKey } from './keys.ts';
 import { newDynamoClient } from '#lib/aws/clients.ts';
@@ -142,6 +143,7 @@ async function shutdown(reason: string, exitCode: number): Promise<never> {
       exitCode ||= 1;
     }
   };
+  await step('tools settings', async () => removeStackFile());
   await step('sqs bridge', async () => void (await Promise.all(bridges.map((b) => b.stop()))));
   if (offline) await step('serverless offline', offline.stop);
   if (s3Gateway) await step('S3 front', s3Gateway.close);
@@ -368,6 +370,31 @@ try {
     '  Ctrl-C stops everything.',
     '',
   ];
+  writeStackFile({
+    version: 1,
+    pid: process.pid,
+    startedAt: new Date(started).toISOString(),
+    stage: STAGE,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    urls: {
+      http: offline.url,
+      produce: `${offline.url}/koogallery/produce`,
+      seller: offline.url,
+      lambda: offline.lambdaUrl,
+      ...(fakeOpenApi ? { fakeOpenApi: fakeOpenApi.url } : {}),
+      ...(receiver ? { webhookReceiver: receiver.url } : {}),
+    },
+    endpoints: { dynamodb: dynamo.endpoint, sqs: fauxqs.endpoint, s3: s3Gateway.endpoint },
+    env: Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string')),
+    accessKey: key,
+    sellerKey: { keyId: sellerKey.key.keyId, secret: sellerKey.secret },
+  });
+  lines.splice(
+    lines.length - 2,
+    0,
+    `  Tools                  settings for the tools in ${relative(process.cwd(), STACK_FILE)} (removed at stop)`,
+  );
   console.log(lines.join('\n'));
 } catch (error) {
   console.error(`[local] start-up failed: ${(error as Error).message}`);
