@@ -29,3 +29,33 @@ export interface AuditRecord {
   /** usagePush: the number of usage records in the request. */
   records?: number;
 }
+
+/**
+ * Who did a seller action: a seller API key (its id and name, never its secret), an operator (an AWS principal
+ * ARN, or `local:<user>@<host>` against the local stack), or a caller refused before authentication (with the
+ * keyId of the key it presented, if it presented one in the key format).
+ */
+export type SellerActor =
+  { kind: 'key'; keyId: string; name: string } | { kind: 'operator'; principal: string } | { kind: 'anonymous'; keyId?: string };
+
+/** How a seller action ended: done (`ok`), refused (4xx: nothing changed), or failed (5xx). */
+export type SellerActionOutcome = 'ok' | 'refused' | 'failed';
+
+/**
+ * The audit table's record of one seller action: a seller API call that changes something (every non-GET route),
+ * or an operator's command. Who (`actor`), what (`action`, a stable name such as `statements.run`), to what
+ * (`target`: the ids the action names, e.g. `{ period: '2026-11' }`), with what result, when, and the request's
+ * correlation id. Never a body, a secret or personal data.
+ */
+export interface SellerActionRecord {
+  at: string;
+  correlationId: string;
+  channel: 'sellerApi' | 'operator';
+  actor: SellerActor;
+  /** What the listing's `actor` filter matches: the keyId, the operator's principal, or `anonymous`. */
+  actorId: string;
+  action: string;
+  target: Record<string, string>;
+  result: { outcome: SellerActionOutcome; status?: number; errorCode?: string };
+  latencyMs?: number;
+}

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { openApiDocument } from './openapi.ts';
 import { defineRoute, type AnyRoute } from './defineRoute.ts';
+import { listSellerActions, type AuditRouteDeps } from './routes/audit.ts';
 import { getInstance, listInstances, listMessages, type ViewRouteDeps } from './routes/instances.ts';
 import { statementRoutes, type StatementRouteDeps } from './routes/statements.ts';
 import { supervisionRoutes, type SupervisionRouteDeps } from './routes/supervision.ts';
@@ -8,7 +9,7 @@ import { reportUsage, usageLedger, type UsageRouteDeps } from './routes/usage.ts
 
 /** Every seller API route (functions/seller.ts serves them under /seller/…). */
 
-export type SellerDeps = ViewRouteDeps & UsageRouteDeps & SupervisionRouteDeps & StatementRouteDeps;
+export type SellerDeps = ViewRouteDeps & UsageRouteDeps & SupervisionRouteDeps & StatementRouteDeps & AuditRouteDeps;
 
 /** The usage routes alone, for tools that drive only them (the usage benchmark, the fault runs). */
 export const usageRoutes: readonly AnyRoute<UsageRouteDeps>[] = [reportUsage, usageLedger];
@@ -20,6 +21,7 @@ const apiRoutes: AnyRoute<SellerDeps>[] = [
   ...usageRoutes,
   ...supervisionRoutes,
   ...statementRoutes,
+  listSellerActions,
 ];
 
 let document: Record<string, unknown> | undefined;

@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
+import type { SellerActor } from '#lib/audit/records.ts';
 
 export const SCOPES = [
   'usage:write',
@@ -14,6 +15,8 @@ export const SCOPES = [
   'statements:write',
   'messages:read',
   'messages:replay',
+  'supervision:decide',
+  'audit:read',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 export const ScopeSchema = z.enum(SCOPES, {
@@ -66,6 +69,15 @@ export function bearerToken(authorization: string | undefined): string | undefin
   if (!match || match[1]!.toLowerCase() !== 'bearer') return undefined;
   const token = match[2]!;
   return API_KEY_PATTERN.test(token) ? token : undefined;
+}
+
+/** A key as the actor of what it did (audit log, supervision history, statement runs): its id and name. */
+export const keyActor = (key: Pick<SellerKey, 'keyId' | 'name'>): SellerActor => ({ kind: 'key', keyId: key.keyId, name: key.name });
+
+/** The authenticated key of a route that needs one (the router never runs such a route without it). */
+export function requireKey(key: SellerKey | undefined): SellerKey {
+  if (!key) throw new TypeError('this route runs only with an authenticated key');
+  return key;
 }
 
 /** A revoked key has no scope left, whatever it was created with. */

@@ -27,6 +27,15 @@ export interface Route<P = unknown, Q = unknown, B = unknown, R = unknown, D = u
   /** e.g. `/seller/instances/{instanceId}` */
   path: string;
   summary: string;
+  /** A longer explanation for the OpenAPI document. */
+  description?: string;
+  /**
+   * The stable name of what a non-GET route does, as the audit log records it (e.g. `statements.run`); default
+   * from the method and the path template (see `actionName`).
+   */
+  action?: string;
+  /** A finer name from the validated body (e.g. `supervision.accept`); the router falls back to `action`. */
+  actionOf?(body: B): string;
   /** The scope a key must carry; `null`: no key needed. */
   scope: Scope | null;
   params?: z.ZodType<P>;
@@ -43,6 +52,19 @@ export interface Route<P = unknown, Q = unknown, B = unknown, R = unknown, D = u
   /** Statuses other than 200 this route answers, for the document: status → description. */
   errors?: Partial<Record<400 | 401 | 403 | 404 | 409 | 413 | 422 | 429, string>>;
   handle(input: RouteInput<P, Q, B>, deps: D): Promise<RouteAnswer<R>>;
+}
+
+/**
+ * The name a route's calls are audited under: its declared `action`, else the path's fixed segments after
+ * `/seller` and the method, e.g. `POST /seller/things/{thingId}/copy` → `things.copy.post`.
+ */
+export function actionName(route: Pick<Route, 'method' | 'path' | 'action'>): string {
+  if (route.action) return route.action;
+  const words = route.path
+    .split('/')
+    .filter((segment) => segment !== '' && segment !== 'seller' && !segment.startsWith('{'))
+    .map((segment) => segment.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase()));
+  return [...words, route.method.toLowerCase()].join('.');
 }
 
 /** Declares a route with its types inferred from its schemas. */

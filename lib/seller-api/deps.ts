@@ -5,6 +5,7 @@ import { settlementDeps } from '#lib/settlement/deps.ts';
 import { reconciliationDeps } from '#lib/settlement/reconciliation.ts';
 import { apiKeyStore } from '#lib/store/apiKeyStore.ts';
 import { instanceStore } from '#lib/store/instanceStore.ts';
+import { sellerActionLog } from '#lib/store/sellerActionLog.ts';
 import { reconciliationStore } from '#lib/store/reconciliationStore.ts';
 import { sellerViews } from '#lib/store/sellerViews.ts';
 import { usageStore } from '#lib/store/usageStore.ts';
@@ -21,6 +22,7 @@ export function sellerContext(cfg: Config, log: Log): RouterContext<SellerDeps> 
   const settlement = settlementDeps(cfg, { dynamo, log });
   // Reads, writes and signs download links and upload forms (no checksum parameters in URLs).
   const s3 = s3Client({ forcePathStyle: cfg.S3_FORCE_PATH_STYLE });
+  const actions = sellerActionLog(dynamo, cfg.AUDIT_TABLE);
   return {
     routes: sellerRoutes,
     authenticate: (secret, now) => keys.authenticate(secret, now),
@@ -44,9 +46,11 @@ export function sellerContext(cfg: Config, log: Log): RouterContext<SellerDeps> 
         }),
         presigner: s3,
       },
+      actions,
     },
     now: Date.now,
     maxBodyBytes: cfg.SELLER_MAX_BODY_BYTES,
+    actions,
     log,
   };
 }

@@ -58,6 +58,7 @@ function operation(route: AnyRoute<unknown>): JsonSchema {
   return {
     operationId: `${route.method.toLowerCase()}${route.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(\w)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
     summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
     security: route.scope ? [{ apiKey: [route.scope] }] : [],
     ...(route.scope ? { 'x-required-scope': route.scope } : {}),
     parameters: [...parametersOf(route.params, 'path'), ...parametersOf(route.query, 'query')],

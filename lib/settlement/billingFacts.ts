@@ -1,3 +1,4 @@
+import type { SellerActor } from '#lib/audit/records.ts';
 import type { Instance, OrderTerms } from '#lib/instances/model.ts';
 import type { PlannedWrite } from '#lib/shared/transaction.ts';
 import type { SupervisionStore } from '#lib/supervision/ports.ts';
@@ -132,6 +133,7 @@ export function billingRecorder(deps: RecorderDeps) {
             facts.supervision = {
               completedAt: existing.acceptedAt ?? at,
               ...(existing.serviceStartAt ? { serviceStartAt: existing.serviceStartAt } : {}),
+              ...(existing.acceptedBy ? { acceptedBy: existing.acceptedBy } : {}),
             };
         } else {
           const created = newSupervision(
@@ -167,11 +169,13 @@ export function billingRecorder(deps: RecorderDeps) {
       completedAt: string,
       serviceStartAt: string | undefined,
       at: string,
+      acceptedBy?: SellerActor,
     ): Promise<PlannedWrite[]> {
       const previous = await deps.billing.getFacts(orderId, orderLineId);
       // No facts yet (the order's terms are still being fetched): the worker reads the accepted flow when it writes them.
       if (!previous || previous.facts.supervision?.completedAt) return [];
-      const facts: OrderLineFacts = { ...previous.facts, supervision: { completedAt, ...(serviceStartAt ? { serviceStartAt } : {}) } };
+      const supervision = { completedAt, ...(serviceStartAt ? { serviceStartAt } : {}), ...(acceptedBy ? { acceptedBy } : {}) };
+      const facts: OrderLineFacts = { ...previous.facts, supervision };
       return factsWrites(facts, previous.version, completedAt, at);
     },
 

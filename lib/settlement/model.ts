@@ -1,3 +1,5 @@
+import type { SellerActor } from '#lib/audit/records.ts';
+
 /**
  * The seller's monthly statement (spec §8.4): what each paid order line, refund and month of pay-per-use usage
  * earns the seller, net of the platform fee and withheld tax, per calendar month in the seller's time zone.
@@ -30,8 +32,11 @@ export interface OrderLineFacts {
   test: boolean;
   /** When the order took effect; absent = not yet in effect. */
   effectiveAt?: string;
-  /** Present = the product is supervised (spec §8.3); completedAt = the buyer accepted the delivery. */
-  supervision?: { completedAt?: string; serviceStartAt?: string };
+  /**
+   * Present = the product is supervised (spec §8.3); completedAt = the buyer accepted the delivery, `acceptedBy`
+   * the seller API key that recorded the acceptance (absent on facts written before acceptances named their key).
+   */
+  supervision?: { completedAt?: string; serviceStartAt?: string; acceptedBy?: SellerActor };
   /** Unsubscription refund: the refund order, when it was made, and the (non-negative) amount refunded. */
   refund?: { orderId: string; at: string; amount: string };
   /** Set when these facts arrived after that period's statement was closed: its contribution moves to adjustmentIn. */

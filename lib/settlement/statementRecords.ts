@@ -1,3 +1,4 @@
+import type { SellerActor } from '#lib/audit/records.ts';
 import type { CurrencyTotals, Period } from './model.ts';
 
 /**
@@ -9,7 +10,11 @@ import type { CurrencyTotals, Period } from './model.ts';
 export type StatementStatus = 'DRAFT' | 'CLOSED';
 export const RUN_STATUSES = ['RUNNING', 'DONE', 'UNCHANGED', 'FAILED'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
-export type RunTrigger = 'schedule' | 'seller';
+/**
+ * What started a run: the monthly schedule, or who asked for it (the seller API key, or an operator). Runs recorded
+ * before runs named their key say `seller`.
+ */
+export type RunTrigger = 'schedule' | 'seller' | SellerActor;
 
 export interface StatementHeader {
   period: Period;

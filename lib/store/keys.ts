@@ -86,4 +86,6 @@ export const keys = {
   outbox: (occurredAt: string, eventId: string): Key => ({ pk: 'OUTBOX', sk: `${occurredAt}#${eventId}` }),
   /** Audit table: one partition per UTC day, sorted by time then correlation id. */
   auditMessage: (at: string, correlationId: string): Key => ({ pk: `MSG#${at.slice(0, 10)}`, sk: `${at}#${correlationId}` }),
+  /** Audit table: seller actions, one partition per UTC day (`ACTION#<day>`), sorted by time then correlation id. */
+  sellerAction: (at: string, correlationId: string): Key => ({ pk: `ACTION#${at.slice(0, 10)}`, sk: `${at}#${correlationId}` }),
 };

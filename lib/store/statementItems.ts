@@ -73,7 +73,12 @@ const runSchema = z.object({
   status: z.enum(RUN_STATUSES),
   segments: z.number(),
   segmentsDone: z.number(),
-  trigger: z.enum(['schedule', 'seller']),
+  trigger: z.union([
+    z.enum(['schedule', 'seller']),
+    z.object({ kind: z.literal('key'), keyId: z.string(), name: z.string() }),
+    z.object({ kind: z.literal('operator'), principal: z.string() }),
+    z.object({ kind: z.literal('anonymous'), keyId: z.string().optional() }),
+  ]),
   startedAt: z.string(),
   finishedAt: z.string().optional(),
   version: z.number().optional(),

@@ -1,3 +1,4 @@
+import type { SellerActor } from '#lib/audit/records.ts';
 import type { ProofKind } from './proofs.ts';
 
 /**
@@ -10,7 +11,10 @@ import type { ProofKind } from './proofs.ts';
 export const SUPERVISION_STATES = ['AWAITING_DELIVERY', 'PROOF_SUBMITTED', 'HUAWEI_REVIEW', 'ACCEPTED', 'REJECTED'] as const;
 export type SupervisionState = (typeof SUPERVISION_STATES)[number];
 
-/** The seller (console or API), this server (proof verification), or the marketplace's word recorded by either. */
+/**
+ * Who acted: the seller (a decision recorded through the seller API, with the key in `by`), this server (proof
+ * verification), or `marketplace` on entries written before decisions named the seller's key.
+ */
 export const SUPERVISION_ACTORS = ['seller', 'system', 'marketplace'] as const;
 export type SupervisionActor = (typeof SUPERVISION_ACTORS)[number];
 
@@ -45,6 +49,8 @@ export interface SupervisionRecord {
   /** When proofs were last submitted. */
   submittedAt?: string;
   acceptedAt?: string;
+  /** Who recorded the acceptance (the seller API key). */
+  acceptedBy?: SellerActor;
   createdAt: string;
   updatedAt: string;
   /** Incremented on every change; guards concurrent writers and numbers the history. */
@@ -97,6 +103,10 @@ export interface SupervisionHistoryEntry {
   evidence?: string[];
   serviceStartAt?: string;
   outcome?: AppealOutcome;
+  /** Who recorded the decision (the seller API key); absent on entries of the system and on older entries. */
+  by?: SellerActor;
+  /** openAppeal: who appealed. */
+  appellant?: 'seller' | 'buyer';
 }
 
 /** A delivery proof is requested (AWAITING_UPLOAD), then VERIFIED or REJECTED once, when its object is checked. */

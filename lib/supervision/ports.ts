@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { SellerActor } from '#lib/audit/records.ts';
 import type { Log } from '#lib/log.ts';
 import type { Commit, PlannedWrite } from '#lib/shared/transaction.ts';
 import type { ProofRecord, SupervisionHistoryEntry, SupervisionRecord, SupervisionView } from './model.ts';
@@ -16,9 +17,9 @@ import type { ProofRecord, SupervisionHistoryEntry, SupervisionRecord, Supervisi
  * Which uploads are accepted: delivery proofs while the flow is open (AWAITING_DELIVERY, PROOF_SUBMITTED,
  * HUAWEI_REVIEW, REJECTED) and no appeal is open; appeal evidence at any time, ACCEPTED and open appeals included.
  *
- * Who is recorded as the actor: `system` for proofs submitted by the check; `marketplace` for the decisions the
- * seller reads in the Seller Console and records here (Huawei review, acceptance, rejection, an appeal's closing,
- * a buyer's appeal); `seller` for the seller's own appeal.
+ * Who is recorded as the actor: `system` for proofs submitted by the check; `seller` for every decision recorded
+ * here (Huawei review, acceptance, rejection, appeals), with the seller API key that recorded it (`by`) and, for an
+ * appeal, who appealed. Entries written before decisions named their key say `marketplace` and have no `by`.
  *
  * A request the flow refuses throws a `Refusal` (lib/shared/refusal.ts): `not_found` without a supervision flow,
  * `conflict` when the state does not allow it, `unprocessable` for a malformed body; the seller API answers it.
@@ -59,6 +60,8 @@ export interface SupervisionBilling {
     completedAt: string,
     serviceStartAt: string | undefined,
     at: string,
+    /** Who recorded the acceptance, kept with the facts. */
+    acceptedBy?: SellerActor,
   ): Promise<PlannedWrite[]>;
 }
 

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import type { SellerActor } from '#lib/audit/records.ts';
 import type { PlannedWrite } from '#lib/shared/transaction.ts';
 import { issuesMessage, Refusal } from '#lib/shared/refusal.ts';
 import { iso } from '#lib/shared/time.ts';
@@ -60,27 +61,39 @@ export interface TransitionAnswer {
   reason?: string;
 }
 
-function actionOf(request: TransitionRequest): { action: SupervisionAction; actor: SupervisionActor } {
+/** Every decision recorded here is the seller's: its history entry names the seller and the key that recorded it. */
+const DECISION_ACTOR: SupervisionActor = 'seller';
+
+function actionOf(request: TransitionRequest): SupervisionAction {
   const noteOf = request.note !== undefined ? { note: request.note } : {};
   switch (request.action) {
     case 'startReview':
-      return { action: { type: 'startReview', ...noteOf }, actor: 'marketplace' };
+      return { type: 'startReview', ...noteOf };
     case 'accept':
-      return { action: { type: 'accept', ...noteOf }, actor: 'marketplace' };
+      return { type: 'accept', ...noteOf };
     case 'reject':
-      return { action: { type: 'reject', reason: request.reason, ...noteOf }, actor: 'marketplace' };
+      return { type: 'reject', reason: request.reason, ...noteOf };
     case 'openAppeal':
-      return {
-        action: { type: 'openAppeal', reason: request.reason, evidence: request.evidence, ...noteOf },
-        actor: request.appellant === 'buyer' ? 'marketplace' : 'seller',
-      };
+      return { type: 'openAppeal', reason: request.reason, evidence: request.evidence, ...noteOf };
     case 'closeAppeal':
-      return { action: { type: 'closeAppeal', reason: request.reason, outcome: request.outcome, ...noteOf }, actor: 'marketplace' };
+      return { type: 'closeAppeal', reason: request.reason, outcome: request.outcome, ...noteOf };
   }
 }
 
+/** The state machine's change, signed: the history entry names who recorded it, an acceptance too. */
+function signed(
+  request: TransitionRequest,
+  next: SupervisionRecord,
+  entry: SupervisionHistoryEntry,
+  by: SellerActor,
+): { next: SupervisionRecord; entry: SupervisionHistoryEntry } {
+  const signedEntry: SupervisionHistoryEntry = { ...entry, by };
+  if (request.action === 'openAppeal') signedEntry.appellant = request.appellant;
+  return { next: request.action === 'accept' ? { ...next, acceptedBy: by } : next, entry: signedEntry };
+}
+
 /**
- * Records a decision on the flow. Refused (409) when the state machine refuses it; an acceptance writes the order
+ * Records a decision on the flow, taken by `by` (the seller API key that sent it). Refused (409) when the state machine refuses it; an acceptance writes the order
  * line's billing facts in the same transaction. A concurrent change is retried a few times, then reported (409).
  */
 export async function recordTransition(
@@ -88,10 +101,12 @@ export async function recordTransition(
   orderLineId: string,
   body: unknown,
   deps: SupervisionDeps,
+  by: SellerActor,
 ): Promise<TransitionAnswer> {
   const parsed = TransitionRequestSchema.safeParse(body);
   if (!parsed.success) throw new Refusal('unprocessable', issuesMessage(parsed.error, 'body'));
-  const { action, actor } = actionOf(parsed.data);
+  const action = actionOf(parsed.data);
+  const actor = DECISION_ACTOR;
 
   if (action.type === 'openAppeal' && action.evidence.length > 0) {
     const view = await deps.store.view(orderId, orderLineId);
@@ -109,11 +124,12 @@ export async function recordTransition(
     const result = applySupervision(record, action, at, actor);
     if (!result.ok) throw new Refusal(result.code === 'INVALID' ? 'unprocessable' : 'conflict', result.message);
     if (result.unchanged) return { supervision: record, unchanged: true, reason: result.reason };
+    const { next, entry } = signed(parsed.data, result.next, result.entry, by);
 
-    const writes: PlannedWrite[] = deps.store.transitionWrites(record.version, result.next, result.entry);
-    if (result.next.state === 'ACCEPTED' && record.state !== 'ACCEPTED') {
-      const completedAt = result.next.acceptedAt ?? at;
-      writes.push(...(await deps.recorder.supervisionCompletedWrites(orderId, orderLineId, completedAt, result.next.serviceStartAt, at)));
+    const writes: PlannedWrite[] = deps.store.transitionWrites(record.version, next, entry);
+    if (next.state === 'ACCEPTED' && record.state !== 'ACCEPTED') {
+      const completedAt = next.acceptedAt ?? at;
+      writes.push(...(await deps.recorder.supervisionCompletedWrites(orderId, orderLineId, completedAt, next.serviceStartAt, at, by)));
     }
     const committed = await deps.store.commit(writes);
     if (committed.ok) {
@@ -122,16 +138,17 @@ export async function recordTransition(
         orderLineId,
         action: action.type,
         actor,
+        keyId: by.kind === 'key' ? by.keyId : undefined,
         from: record.state,
-        to: result.next.state,
-        version: result.next.version,
+        to: next.state,
+        version: next.version,
       });
-      let supervision = result.next;
+      let supervision = next;
       // Proofs verified while the appeal froze the flow count once it is closed.
       if (action.type === 'closeAppeal' && (await advanceIfComplete(orderId, orderLineId, deps)) === 'submitted') {
         supervision = (await deps.store.get(orderId, orderLineId)) ?? supervision;
       }
-      return { supervision, entry: result.entry, unchanged: false };
+      return { supervision, entry, unchanged: false };
     }
     deps.log.warn('supervision changed concurrently; retrying', {
       orderId,

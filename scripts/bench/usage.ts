@@ -28,6 +28,7 @@ import { apiKeyStore } from '#lib/store/apiKeyStore.ts';
 import { auditLog } from '#lib/store/auditLog.ts';
 import { dynamoClient } from '#lib/aws/clients.ts';
 import { instanceStore } from '#lib/store/instanceStore.ts';
+import { sellerActionLog } from '#lib/store/sellerActionLog.ts';
 import { usageStore } from '#lib/store/usageStore.ts';
 import { type UsageLedger } from '#lib/usage/ports.ts';
 import { formatQuantity, parseQuantity } from '#lib/usage/decimal.ts';
@@ -373,6 +374,8 @@ async function ingest(stack: Stack, w: Workload, log: Log): Promise<IngestOutcom
     },
     now: Date.now,
     maxBodyBytes: MAX_BODY_BYTES,
+    // Every report is an audited seller action, as in production.
+    actions: sellerActionLog(client, stack.tables.audit),
     log,
   };
 

@@ -16,6 +16,7 @@ import { supervisionRoutes, type SupervisionRouteDeps } from '#lib/seller-api/ro
 import { billingRecorder } from '#lib/settlement/billingFacts.ts';
 import { billingStore } from '#lib/store/billingStore.ts';
 import { dynamoClient } from '#lib/aws/clients.ts';
+import { sellerActionLog } from '#lib/store/sellerActionLog.ts';
 import { supervisionStore } from '#lib/store/supervisionStore.ts';
 import type { SupervisionRecord } from '#lib/supervision/model.ts';
 import { newProofId, proofObjectKey, quarantineKey, type ProofKind } from '#lib/supervision/proofs.ts';
@@ -30,6 +31,14 @@ import { startS3Gateway, type S3Gateway } from '../../scripts/local/s3-gateway.t
 import { env, uniqueId } from '../helpers/produce.ts';
 import { storedInstance } from '../helpers/instances.ts';
 import { keys, sellerKey } from '../helpers/seller.ts';
+import { hashApiKey, keyIdOf } from '#lib/seller-api/apiKeys.ts';
+
+/** The name of the key a secret belongs to. */
+async function keyName(secret: string): Promise<string> {
+  const verdict = await keys().authenticate(secret, Date.now());
+  if (!verdict.ok) throw new Error('not a key');
+  return verdict.key.name;
+}
 
 /**
  * Service supervision end to end against DynamoDB Local and fauxqs behind the local S3 front: the seller API's
@@ -100,9 +109,10 @@ beforeAll(async () => {
     deps: { supervision: deps },
     now: Date.now,
     maxBodyBytes: 1_048_576,
+    actions: sellerActionLog(dynamoClient(), env('AUDIT_TABLE')),
     log: recordingLog,
   };
-  writeKey = await sellerKey('proofs:write', 'instances:read');
+  writeKey = await sellerKey('proofs:write', 'supervision:decide', 'instances:read');
   readKey = await sellerKey('instances:read');
 });
 
@@ -520,6 +530,50 @@ describe('upload requests refused', () => {
   });
 });
 
+describe("decisions are the seller's", () => {
+  /** The audit records of a key's actions on an order line, over the last hour. */
+  const auditOf = async (secret: string, line: Line) =>
+    (
+      await sellerActionLog(dynamoClient(), env('AUDIT_TABLE')).list({
+        from: new Date(Date.now() - 3_600_000).toISOString(),
+        to: new Date(Date.now() + 60_000).toISOString(),
+        actor: keyIdOf(hashApiKey(secret)),
+        target: { name: 'orderLineId', value: line.orderLineId },
+      })
+    ).items;
+
+  it('accept needs supervision:decide: proofs:write alone is refused and changes nothing; the history names the deciding key', async () => {
+    const line = await provisioned(PRODUCT);
+    await upload(line, pdf());
+    const uploader = await sellerKey('proofs:write', 'instances:read');
+    const refused = await api('POST', `${base(line)}/transitions`, { key: uploader, body: { action: 'accept' } });
+    expect(refused.status).toBe(403);
+    expect((refused.json.error as { message: string }).message).toBe('this API key lacks the scope "supervision:decide"');
+    expect((await state(line)).state).toBe('PROOF_SUBMITTED');
+    const billing = billingStore(dynamoClient(), { main: env('MAIN_TABLE') });
+    expect((await billing.getFacts(line.orderId, line.orderLineId))!.facts.supervision).toEqual({});
+    const refusedRecords = await auditOf(uploader, line);
+    expect(refusedRecords).toHaveLength(1);
+    expect(refusedRecords[0]).toMatchObject({
+      actor: { kind: 'key', keyId: keyIdOf(hashApiKey(uploader)), name: await keyName(uploader) },
+      action: 'supervision.accept',
+      target: { orderId: line.orderId, orderLineId: line.orderLineId },
+      result: { outcome: 'refused', status: 403, errorCode: 'forbidden' },
+    });
+
+    const decider = await sellerKey('supervision:decide');
+    const accepted = await api('POST', `${base(line)}/transitions`, { key: decider, body: { action: 'accept', note: 'buyer confirmed' } });
+    expect(accepted.status).toBe(200);
+    const by = { kind: 'key', keyId: keyIdOf(hashApiKey(decider)), name: await keyName(decider) };
+    expect(accepted.json.entry).toMatchObject({ actor: 'seller', by, action: 'accept' });
+    expect((await view(line)).history.at(-1)).toMatchObject({ actor: 'seller', by, action: 'accept', to: 'ACCEPTED' });
+    expect((await billing.getFacts(line.orderId, line.orderLineId))!.facts.supervision).toMatchObject({ acceptedBy: by });
+    const records = await auditOf(decider, line);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ actor: by, action: 'supervision.accept', result: { outcome: 'ok', status: 200 } });
+  });
+});
+
 describe('the flow with a rejection and an appeal', () => {
   it('AWAITING_DELIVERY → PROOF_SUBMITTED → REJECTED → PROOF_SUBMITTED → appeal → ACCEPTED, billable once accepted', async () => {
     const line = await provisioned(PRODUCT);
@@ -532,8 +586,10 @@ describe('the flow with a rejection and an appeal', () => {
     const rejected = await transition(line, { action: 'reject', reason: 'the acceptance document is not signed' });
     expect(rejected.status).toBe(200);
     expect(rejected.json.supervision).toMatchObject({ state: 'REJECTED', round: 2, rejections: 1 });
+    const writer = { kind: 'key', keyId: keyIdOf(hashApiKey(writeKey)), name: await keyName(writeKey) };
     expect(rejected.json.entry).toMatchObject({
-      actor: 'marketplace',
+      actor: 'seller',
+      by: writer,
       action: 'reject',
       from: 'PROOF_SUBMITTED',
       to: 'REJECTED',
@@ -556,6 +612,8 @@ describe('the flow with a rejection and an appeal', () => {
     expect(opened.status).toBe(200);
     expect(opened.json.entry).toMatchObject({
       actor: 'seller',
+      by: writer,
+      appellant: 'seller',
       action: 'openAppeal',
       from: 'PROOF_SUBMITTED',
       to: 'PROOF_SUBMITTED',
@@ -577,13 +635,13 @@ describe('the flow with a rejection and an appeal', () => {
       outcome: 'upheld',
     });
     expect(closed.status).toBe(200);
-    expect(closed.json.entry).toMatchObject({ actor: 'marketplace', action: 'closeAppeal', outcome: 'upheld' });
+    expect(closed.json.entry).toMatchObject({ actor: 'seller', by: writer, action: 'closeAppeal', outcome: 'upheld' });
     expect((closed.json.supervision as SupervisionRecord).appeal).toBeUndefined();
 
     const accepted = await transition(line, { action: 'accept', note: 'buyer confirmed' });
     expect(accepted.status).toBe(200);
     const record = accepted.json.supervision as SupervisionRecord;
-    expect(record).toMatchObject({ state: 'ACCEPTED', serviceStartAt: '2026-03-01T00:00:00.000Z' });
+    expect(record).toMatchObject({ state: 'ACCEPTED', serviceStartAt: '2026-03-01T00:00:00.000Z', acceptedBy: writer });
     expect((await transition(line, { action: 'accept' })).json).toMatchObject({ unchanged: true });
 
     v = await view(line);
@@ -591,17 +649,20 @@ describe('the flow with a rejection and an appeal', () => {
     expect(v.history.map((h) => `${h.actor}:${h.action}:${h.from ?? '-'}→${h.to}`)).toEqual([
       'system:created:-→AWAITING_DELIVERY',
       'system:proofSubmitted:AWAITING_DELIVERY→PROOF_SUBMITTED',
-      'marketplace:reject:PROOF_SUBMITTED→REJECTED',
+      'seller:reject:PROOF_SUBMITTED→REJECTED',
       'system:proofSubmitted:REJECTED→PROOF_SUBMITTED',
       'seller:openAppeal:PROOF_SUBMITTED→PROOF_SUBMITTED',
-      'marketplace:closeAppeal:PROOF_SUBMITTED→PROOF_SUBMITTED',
-      'marketplace:accept:PROOF_SUBMITTED→ACCEPTED',
+      'seller:closeAppeal:PROOF_SUBMITTED→PROOF_SUBMITTED',
+      'seller:accept:PROOF_SUBMITTED→ACCEPTED',
     ]);
+    // Every decision names the key that recorded it; the system's entries name none.
+    expect(v.history.map((h) => h.by?.kind ?? '-')).toEqual(['-', '-', 'key', '-', 'key', 'key', 'key']);
+    expect(v.history.at(-1)!.by).toEqual(writer);
     expect(v.history.map((h) => h.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
 
     // Settlement sees the line once accepted, with the declared service start.
     const facts = (await billing.getFacts(line.orderId, line.orderLineId))!.facts;
-    expect(facts.supervision).toEqual({ completedAt: record.acceptedAt, serviceStartAt: '2026-03-01T00:00:00.000Z' });
+    expect(facts.supervision).toEqual({ completedAt: record.acceptedAt, serviceStartAt: '2026-03-01T00:00:00.000Z', acceptedBy: writer });
 
     // After acceptance only appeal evidence is accepted.
     const late = await api('POST', `${base(line)}/proofs`, { body: requestBody(pdf()) });
@@ -615,7 +676,7 @@ describe('the flow with a rejection and an appeal', () => {
     const bytes = pdf();
     const requested = await requestUpload(line, requestBody(bytes));
     const opened = await transition(line, { action: 'openAppeal', reason: 'buyer gave no requirement', appellant: 'buyer' });
-    expect(opened.json.entry).toMatchObject({ actor: 'marketplace', action: 'openAppeal', to: 'AWAITING_DELIVERY' });
+    expect(opened.json.entry).toMatchObject({ actor: 'seller', appellant: 'buyer', action: 'openAppeal', to: 'AWAITING_DELIVERY' });
 
     expect((await post(requested, bytes, 'application/pdf')).status).toBe(204);
     let v = await view(line);
@@ -625,7 +686,7 @@ describe('the flow with a rejection and an appeal', () => {
     const closed = await transition(line, { action: 'closeAppeal', reason: 'requirement confirmed', outcome: 'withdrawn' });
     expect(closed.json.supervision).toMatchObject({ state: 'PROOF_SUBMITTED' });
     v = await view(line);
-    expect(v.history.slice(-2).map((h) => `${h.actor}:${h.action}`)).toEqual(['marketplace:closeAppeal', 'system:proofSubmitted']);
+    expect(v.history.slice(-2).map((h) => `${h.actor}:${h.action}`)).toEqual(['seller:closeAppeal', 'system:proofSubmitted']);
   });
 
   it('an enabling-cloud order is accepted after Huawei review', async () => {
@@ -638,7 +699,12 @@ describe('the flow with a rejection and an appeal', () => {
 
     expect((await transition(line, { action: 'startReview' })).json.supervision).toMatchObject({ state: 'HUAWEI_REVIEW' });
     const accepted = await transition(line, { action: 'accept' });
-    expect(accepted.json.entry).toMatchObject({ actor: 'marketplace', from: 'HUAWEI_REVIEW', to: 'ACCEPTED' });
+    expect(accepted.json.entry).toMatchObject({
+      actor: 'seller',
+      by: { kind: 'key', keyId: keyIdOf(hashApiKey(writeKey)) },
+      from: 'HUAWEI_REVIEW',
+      to: 'ACCEPTED',
+    });
     const facts = (await billingStore(dynamoClient(), { main: env('MAIN_TABLE') }).getFacts(line.orderId, line.orderLineId))!.facts;
     expect(facts.supervision?.completedAt).toBe((accepted.json.supervision as SupervisionRecord).acceptedAt);
   });

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { SellerActionRecord } from '#lib/audit/records.ts';
 import type { Log } from '#lib/log.ts';
 import type { SellerKey } from '#lib/seller-api/apiKeys.ts';
 import { SellerApiError } from '#lib/seller-api/errors.ts';
@@ -107,6 +108,7 @@ let deps: Deps;
 let authentications: number;
 let logged: { level: string; message: string; extra?: Record<string, unknown> }[];
 let ctx: RouterContext<Deps>;
+let audited: SellerActionRecord[];
 
 beforeEach(() => {
   deps = { calls: [] };
@@ -125,7 +127,9 @@ beforeEach(() => {
     warn: (message, extra) => logged.push({ level: 'warn', message, extra }),
     error: (message, extra) => logged.push({ level: 'error', message, extra }),
   };
-  ctx = { routes: ROUTES, authenticate, deps, now: () => NOW, maxBodyBytes: MAX_BODY_BYTES, log };
+  audited = [];
+  const actions = { append: async (record: SellerActionRecord) => void audited.push(record) };
+  ctx = { routes: ROUTES, authenticate, deps, now: () => NOW, maxBodyBytes: MAX_BODY_BYTES, actions, log };
 });
 
 function request(

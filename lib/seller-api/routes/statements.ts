@@ -16,6 +16,7 @@ import { iso } from '#lib/shared/time.ts';
 import { downloadUrl } from '#lib/supervision/presign.ts';
 import { sha256Forms } from '#lib/supervision/proofs.ts';
 import { SellerApiError } from '../errors.ts';
+import { keyActor, requireKey } from '../apiKeys.ts';
 import { defineRoute, type AnyRoute } from '../defineRoute.ts';
 
 /**
@@ -158,13 +159,14 @@ export const runStatement = defineRoute({
   summary:
     'Start the settlement run of a month (any month that has started and is not closed). The run fans out over a queue; ' +
     'GET the statement to follow it. Unchanged inputs give no new version; changed inputs give the next version and a diff',
+  action: 'statements.run',
   scope: 'statements:write',
   params: PeriodParams,
   response: z.object({ runId: z.string(), period: z.string(), segments: z.number().int(), startedAt: z.string() }),
   successStatus: 202,
   errors: { 409: 'The month is closed, or a run of it is under way', 422: 'The month has not started yet' },
-  async handle({ params }, deps: StatementRouteDeps) {
-    return { body: await startRun(deps.statements.settlement, params.period, 'seller') };
+  async handle({ params, key }, deps: StatementRouteDeps) {
+    return { body: await startRun(deps.statements.settlement, params.period, keyActor(requireKey(key))) };
   },
 });
 
@@ -174,6 +176,7 @@ export const closeStatement = defineRoute({
   summary:
     "Close a month's statement at its latest version: it is never rewritten again, and later changes belonging to it " +
     'become adjustment lines of the next open month. Refused while a run is under way or when inputs changed since the latest version',
+  action: 'statements.close',
   scope: 'statements:write',
   params: PeriodParams,
   response: z.object({ header: HeaderSchema, alreadyClosed: z.boolean() }),
@@ -194,6 +197,7 @@ export const requestReconciliation = defineRoute({
   summary:
     `Upload the marketplace's bill export (CSV, Content-Type text/csv, at most ${BILL_MAX_BYTES / 1024 / 1024} MB) for reconciliation: ` +
     `answers a presigned POST form valid ${BILL_UPLOAD_SECONDS / 60} minutes. Column names: BILL_COLUMNS`,
+  action: 'reconciliation.upload',
   scope: 'statements:write',
   params: PeriodParams,
   body: BillUploadRequest,

@@ -6,6 +6,7 @@ import type { SupervisionDeps } from '#lib/supervision/ports.ts';
 import { recordTransition, TransitionRequestSchema } from '#lib/supervision/transitions.ts';
 import { requestProofUpload, UPLOAD_SECONDS } from '#lib/supervision/uploadRequest.ts';
 import { supervisionView } from '#lib/supervision/view.ts';
+import { keyActor, requireKey } from '../apiKeys.ts';
 import { defineRoute, type AnyRoute } from '../defineRoute.ts';
 
 /**
@@ -18,6 +19,12 @@ export interface SupervisionRouteDeps {
 }
 
 const id = z.string().min(1).max(128);
+
+const SellerActorSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('key'), keyId: z.string(), name: z.string() }),
+  z.object({ kind: z.literal('operator'), principal: z.string() }),
+  z.object({ kind: z.literal('anonymous'), keyId: z.string().optional() }),
+]);
 const OrderLineParams = z.strictObject({ orderId: id, orderLineId: id });
 
 const SupervisionSchema = z.object({
@@ -37,6 +44,7 @@ const SupervisionSchema = z.object({
   serviceStartAt: z.string().optional().describe('Actual service start declared with the proofs'),
   submittedAt: z.string().optional(),
   acceptedAt: z.string().optional(),
+  acceptedBy: SellerActorSchema.optional().describe('The seller API key that recorded the acceptance'),
   createdAt: z.string(),
   updatedAt: z.string(),
   version: z.number().int(),
@@ -56,6 +64,8 @@ const HistoryEntrySchema = z.object({
   evidence: z.array(z.string()).optional(),
   serviceStartAt: z.string().optional(),
   outcome: z.enum(APPEAL_OUTCOMES).optional(),
+  by: SellerActorSchema.optional().describe('The seller API key that recorded the decision'),
+  appellant: z.enum(['seller', 'buyer']).optional().describe('openAppeal: who appealed'),
 });
 
 const ProofSchema = z.object({
@@ -89,6 +99,7 @@ export const requestProof = defineRoute({
     'chosen by the server. Send `fields` then the file as `file`; the upload is checked (size, SHA-256, content) once stored. ' +
     'Delivery proofs are refused after acceptance or while an appeal is open; appeal-evidence is accepted at any time. ' +
     'The largest size accepted is PROOF_MAX_BYTES.',
+  action: 'proofs.request',
   scope: 'proofs:write',
   params: OrderLineParams,
   // Checked by the flow against the configured size limit; this schema documents the shape.
@@ -143,9 +154,11 @@ export const recordSupervisionTransition = defineRoute({
   path: '/seller/supervision/{orderId}/{orderLineId}/transitions',
   summary:
     'Record a decision taken in the Seller Console: startReview (Huawei review of an enabling-cloud order), accept, reject, ' +
-    'openAppeal, closeAppeal. Decisions of the buyer or Huawei are recorded with actor `marketplace`, a seller appeal with ' +
-    '`seller`. An acceptance makes the order line billable. A repeat answers `unchanged`.',
-  scope: 'proofs:write',
+    'openAppeal, closeAppeal. Each is recorded with actor `seller` and the key that sent it (`by`). An acceptance makes ' +
+    'the order line billable. A repeat answers `unchanged`. Needs `supervision:decide` (uploading proofs needs `proofs:write`).',
+  action: 'supervision.decide',
+  actionOf: (body) => `supervision.${body.action}`,
+  scope: 'supervision:decide',
   params: OrderLineParams,
   body: TransitionRequestSchema,
   response: z.object({
@@ -159,8 +172,8 @@ export const recordSupervisionTransition = defineRoute({
     409: 'Not possible in the current state (e.g. accept while an appeal is open), or changed concurrently',
     422: 'Unknown action, missing reason, evidence that is not a verified proof of this order line',
   },
-  async handle({ params, body }, deps: SupervisionRouteDeps) {
-    return { body: await recordTransition(params.orderId, params.orderLineId, body, deps.supervision) };
+  async handle({ params, body, key }, deps: SupervisionRouteDeps) {
+    return { body: await recordTransition(params.orderId, params.orderLineId, body, deps.supervision, keyActor(requireKey(key))) };
   },
 });
 

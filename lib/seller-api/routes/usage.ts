@@ -49,6 +49,7 @@ export const reportUsage = defineRoute({
   method: 'POST',
   path: '/seller/usage',
   summary: `Report usage of pay-per-use instances (up to ${MAX_REPORTS_PER_REQUEST} records); each record is accepted, a duplicate, or rejected with its reason`,
+  action: 'usage.report',
   scope: 'usage:write',
   body: UsageIngestRequestSchema,
   lenientBody: true,

@@ -14,13 +14,14 @@ export const SELLER_ROUTES = [
   { method: 'GET', path: '/seller/usage', scope: 'usage:read' },
   { method: 'POST', path: '/seller/supervision/{orderId}/{orderLineId}/proofs', scope: 'proofs:write' },
   { method: 'GET', path: '/seller/supervision/{orderId}/{orderLineId}/proofs', scope: 'instances:read' },
-  { method: 'POST', path: '/seller/supervision/{orderId}/{orderLineId}/transitions', scope: 'proofs:write' },
+  { method: 'POST', path: '/seller/supervision/{orderId}/{orderLineId}/transitions', scope: 'supervision:decide' },
   { method: 'GET', path: '/seller/statements', scope: 'statements:read' },
   { method: 'GET', path: '/seller/statements/{period}', scope: 'statements:read' },
   { method: 'POST', path: '/seller/statements/{period}/run', scope: 'statements:write' },
   { method: 'POST', path: '/seller/statements/{period}/close', scope: 'statements:write' },
   { method: 'POST', path: '/seller/statements/{period}/reconciliation', scope: 'statements:write' },
   { method: 'GET', path: '/seller/statements/{period}/reconciliation', scope: 'statements:read' },
+  { method: 'GET', path: '/seller/audit', scope: 'audit:read' },
 ] as const satisfies readonly { method: Method; path: string; scope: Scope }[];
 type SellerRoute = (typeof SELLER_ROUTES)[number];
 

@@ -107,6 +107,8 @@ async function postUsage(ctx: FaultContext, records: UsageRecord[], correlationI
         },
         now: Date.now,
         maxBodyBytes: 1_048_576,
+        // The audit record is not part of the flow under faults: the run's records are kept nowhere.
+        actions: { append: async () => {} },
         log,
       },
     );
