@@ -91,7 +91,7 @@ const InputSchema = z.strictObject({
   }),
   channel: z.enum(['sellerApi', 'operator']).optional(),
   correlationId: z.string().min(1).max(128).optional(),
-  at: z.iso.datetime().optional(),
+  at: z.iso.datetime({ offset: true }).optional(),
   latencyMs: z.number().int().min(0).optional(),
 });
 

@@ -1138,12 +1138,21 @@ describe('IAM: least privilege', () => {
 
   it('lets every writer only put to the audit table', () => {
     const touchingAudit = statements(prod).filter((s) => s.Resource.some((r) => /AuditTable|koogallery-isv-prod-audit/.test(render(r))));
-    // produce and usagePush write the message log, the seller API reads it; provision and sweep hold no grant on it.
-    expect(touchingAudit.map((s) => s.owner).sort()).toEqual(['ProduceRole', 'SellerRole', 'UsagePushRole']);
+    // produce and usagePush write the message log; the seller API reads it and appends its seller actions;
+    // provision and sweep hold no grant on it.
+    expect(touchingAudit.map((s) => s.owner).sort()).toEqual(['ProduceRole', 'SellerRole', 'SellerRole', 'UsagePushRole']);
     for (const s of touchingAudit) {
       expect(s.Effect).toBe('Allow');
-      expect(s.Action, s.owner).toEqual([s.owner === 'SellerRole' ? 'dynamodb:Query' : 'dynamodb:PutItem']);
+      expect(s.Resource.map(render), s.owner).toEqual(['{AuditTable.Arn}']);
+      // Writers only put: never UpdateItem, DeleteItem, BatchWriteItem or a wildcard; only the seller API queries.
+      expect([['dynamodb:PutItem'], ...(s.owner === 'SellerRole' ? [['dynamodb:Query']] : [])], s.owner).toContainEqual(s.Action);
     }
+    expect(
+      touchingAudit
+        .filter((s) => s.owner === 'SellerRole')
+        .flatMap((s) => s.Action)
+        .sort(),
+    ).toEqual(['dynamodb:PutItem', 'dynamodb:Query']);
     // Nothing reaches the audit table through a broader resource either.
     for (const s of statements(prod)) {
       if (!s.Action.some((a) => a.startsWith('dynamodb:'))) continue;

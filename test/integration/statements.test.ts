@@ -4,6 +4,8 @@ import type { OrderLineFacts } from '#lib/settlement/model.ts';
 import { billingStore } from '#lib/store/billingStore.ts';
 import { dynamoClient } from '#lib/aws/clients.ts';
 import { commitWrites } from '#lib/store/dynamo.ts';
+import { statementStore } from '#lib/store/statementStore.ts';
+import { hashApiKey, keyIdOf } from '#lib/seller-api/apiKeys.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/emulators.ts';
 import { startS3Gateway, type S3Gateway } from '../../scripts/local/s3-gateway.ts';
 import { env } from '../helpers/produce.ts';
@@ -112,6 +114,9 @@ describe('statements in the seller API', () => {
     expect(json.problems.map((p) => p.code)).toEqual(['NO_FEE_SHARE']);
 
     const runId = await settle();
+    // The run names the key that started it.
+    const run = await statementStore(dynamoClient(), { main: env('MAIN_TABLE') }).getRun(PERIOD, runId);
+    expect(run?.trigger).toEqual({ kind: 'key', keyId: keyIdOf(hashApiKey(writer)), name: expect.stringMatching(/^test-/) });
     const again = await seller('GET', path(), { key: reader });
     expect(again.json.header).toMatchObject({ latestVersion: 1, sha256: header.sha256, lastRun: { runId, status: 'UNCHANGED' } });
     expect(again.json.versions).toHaveLength(1);

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { SellerActionRecord } from '#lib/audit/records.ts';
 import type { Log } from '#lib/log.ts';
-import type { SellerKey } from '#lib/seller-api/apiKeys.ts';
+import { hashApiKey, keyIdOf, type SellerKey } from '#lib/seller-api/apiKeys.ts';
 import { SellerApiError } from '#lib/seller-api/errors.ts';
 import { defineRoute, type AnyRoute } from '#lib/seller-api/defineRoute.ts';
 import {
@@ -484,5 +484,137 @@ describe('refusals change nothing', () => {
 
     expect(statuses).toEqual([401, 401, 401, 401, 403, 400, 400, 400, 422, 413, 422, 404]);
     expect(deps.calls).toEqual([]);
+  });
+});
+
+describe('audit of seller actions', () => {
+  const LEAKY_BODY = JSON.stringify({ name: 'kgs_secret-looking-value', size: 1 });
+
+  it('records a mutation once, with the key, the action, the target and the result; GET routes are not recorded', async () => {
+    expect((await request('GET', '/seller/things/t-1', { key: READER })).status).toBe(200);
+    expect(audited).toEqual([]);
+    expect((await request('POST', '/seller/things', { key: WRITER, body: JSON.stringify({ name: 'n' }) })).status).toBe(201);
+    expect(audited).toEqual([
+      {
+        at: '2026-11-20T08:30:00.000Z',
+        correlationId: CORRELATION_ID,
+        channel: 'sellerApi',
+        actor: { kind: 'key', keyId: 'bbbbbbbbbbbb', name: 'writer' },
+        actorId: 'bbbbbbbbbbbb',
+        action: 'things.post',
+        target: {},
+        result: { outcome: 'ok', status: 201 },
+        latencyMs: 0,
+      },
+    ]);
+  });
+
+  it('records refusals: no key, an unknown or revoked key (its keyId), a key without the scope, bad input', async () => {
+    await request('POST', '/seller/things', { body: LEAKY_BODY });
+    await request('POST', '/seller/things', { key: UNKNOWN, body: LEAKY_BODY });
+    await request('POST', '/seller/things', { key: REVOKED, body: LEAKY_BODY });
+    await request('POST', '/seller/things', { key: READER, body: LEAKY_BODY });
+    await request('POST', '/seller/things', { key: WRITER, body: '{"name": ' });
+    await request('POST', '/seller/things', { key: WRITER, body: JSON.stringify({ name: '' }) });
+    expect(deps.calls).toEqual([]);
+    expect(audited.map((r) => [r.actor, r.result])).toEqual([
+      [{ kind: 'anonymous' }, { outcome: 'refused', status: 401, errorCode: 'unauthenticated' }],
+      [
+        { kind: 'anonymous', keyId: keyIdOf(hashApiKey(UNKNOWN)) },
+        { outcome: 'refused', status: 401, errorCode: 'unauthenticated' },
+      ],
+      [
+        { kind: 'anonymous', keyId: keyIdOf(hashApiKey(REVOKED)) },
+        { outcome: 'refused', status: 401, errorCode: 'unauthenticated' },
+      ],
+      [
+        { kind: 'key', keyId: 'aaaaaaaaaaaa', name: 'reader' },
+        { outcome: 'refused', status: 403, errorCode: 'forbidden' },
+      ],
+      [
+        { kind: 'key', keyId: 'bbbbbbbbbbbb', name: 'writer' },
+        { outcome: 'refused', status: 400, errorCode: 'invalid_json' },
+      ],
+      [
+        { kind: 'key', keyId: 'bbbbbbbbbbbb', name: 'writer' },
+        { outcome: 'refused', status: 422, errorCode: 'unprocessable' },
+      ],
+    ]);
+    expect(audited.map((r) => r.actorId)).toEqual([
+      'anonymous',
+      keyIdOf(hashApiKey(UNKNOWN)),
+      keyIdOf(hashApiKey(REVOKED)),
+      'aaaaaaaaaaaa',
+      'bbbbbbbbbbbb',
+      'bbbbbbbbbbbb',
+    ]);
+    // No body, no secret: neither the key nor anything the body held is in a record.
+    const text = JSON.stringify(audited);
+    for (const secretText of [UNKNOWN, REVOKED, READER, WRITER, 'kgs_secret-looking-value', 'Bearer'])
+      expect(text).not.toContain(secretText);
+  });
+
+  it('names the target from the path parameters, and the action from the route or its body', async () => {
+    const named = defineRoute({
+      method: 'POST',
+      path: '/seller/things/{thingId}/decisions',
+      summary: 'Decide',
+      action: 'things.decide',
+      actionOf: (body: { verb: string }) => `things.${body.verb}`,
+      scope: 'usage:write',
+      params: z.strictObject({ thingId: z.string().max(8) }),
+      body: z.strictObject({ verb: z.enum(['keep', 'drop']) }),
+      response: z.object({}),
+      async handle() {
+        return { body: {} };
+      },
+    });
+    ctx.routes = [named as AnyRoute<Deps>, ...ROUTES];
+    await request('POST', '/seller/things/t%201/decisions', { key: WRITER, body: JSON.stringify({ verb: 'drop' }) });
+    await request('POST', '/seller/things/t-2/decisions', { key: READER, body: JSON.stringify({ verb: 'keep' }) });
+    await request('POST', '/seller/things/t-3/decisions', { key: WRITER, body: JSON.stringify({ verb: 'other' }) });
+    await request('POST', '/seller/things/t-4/decisions', { body: JSON.stringify({ verb: 'keep' }) });
+    await request('POST', '/seller/things/much-too-long-id/decisions', { key: WRITER, body: JSON.stringify({ verb: 'keep' }) });
+    expect(audited.map((r) => [r.action, r.target, r.result.status])).toEqual([
+      ['things.drop', { thingId: 't 1' }, 200],
+      // A key refused for its scope: the action is still named from a valid body.
+      ['things.keep', { thingId: 't-2' }, 403],
+      ['things.decide', { thingId: 't-3' }, 422],
+      // No key: the body is not read.
+      ['things.decide', { thingId: 't-4' }, 401],
+      // A bad path parameter is kept as sent; a known key's valid body still names the action.
+      ['things.keep', { thingId: 'much-too-long-id' }, 400],
+    ]);
+  });
+
+  it('answers the route even when the audit write fails, and logs the lost record without secrets', async () => {
+    ctx.actions = { append: async () => Promise.reject(new Error('table unavailable')) };
+    const res = await request('POST', '/seller/things', { key: WRITER, body: JSON.stringify({ name: 'n' }) });
+    expect(res.status).toBe(201);
+    const lost = logged.find((l) => l.message === 'seller action not audited');
+    expect(lost?.level).toBe('error');
+    expect(lost?.extra).toMatchObject({ action: 'things.post', actor: { kind: 'key', keyId: 'bbbbbbbbbbbb' }, result: { status: 201 } });
+    expect(JSON.stringify(logged)).not.toContain(WRITER);
+  });
+
+  it('records a failure (500) and a throttled dependency (429)', async () => {
+    const boom = defineRoute({
+      method: 'POST',
+      path: '/seller/boom',
+      summary: 'Fails',
+      scope: null,
+      response: z.object({}),
+      async handle(): Promise<{ body: Record<string, never> }> {
+        throw failure;
+      },
+    });
+    ctx.routes = [boom as AnyRoute<Deps>];
+    await request('POST', '/seller/boom');
+    failure = Object.assign(new Error('slow down'), { name: 'ThrottlingException' });
+    await request('POST', '/seller/boom');
+    expect(audited.map((r) => [r.action, r.actor, r.result])).toEqual([
+      ['boom.post', { kind: 'anonymous' }, { outcome: 'failed', status: 500, errorCode: 'internal' }],
+      ['boom.post', { kind: 'anonymous' }, { outcome: 'refused', status: 429, errorCode: 'rate_limited' }],
+    ]);
   });
 });
