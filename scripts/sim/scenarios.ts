@@ -728,7 +728,7 @@ const supervision: Scenario = {
       if (!options.sellerKey || !options.openApiUrl) {
         run.fail(
           title,
-          'needs --seller-key (proofs:write, instances:read, statements:read, statements:write) and --open-api (the order is invented on the fake Open API)',
+          'needs --seller-key (proofs:write, supervision:decide, instances:read, statements:read, statements:write) and --open-api (the order is invented on the fake Open API)',
         );
       }
       const product = options.supervisedProduct ?? LOCAL_SUPERVISED_PRODUCT;
