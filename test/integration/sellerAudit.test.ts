@@ -4,6 +4,7 @@ import type { SellerActionRecord } from '#lib/audit/records.ts';
 import { hashApiKey, keyIdOf } from '#lib/seller-api/apiKeys.ts';
 import { keys as tableKeys } from '#lib/store/keys.ts';
 import { sellerActionLog } from '#lib/store/sellerActionLog.ts';
+import { recordSellerAction } from '#lib/audit/sellerActions.ts';
 import { env } from '../helpers/produce.ts';
 import { keys, seller, sellerKey } from '../helpers/seller.ts';
 
@@ -168,5 +169,55 @@ describe('GET /seller/audit', () => {
     expect(await bad({ action: 'DROP TABLE' })).toMatch(/action: must be an action name/);
     expect(await bad({ from: '2026-01-01T00:00:00Z', to: '2026-03-01T00:00:00Z' })).toBe('from and to may be at most 31 days apart');
     expect(await bad({ cursor: 'bm90IGEgY3Vyc29y' })).toBe('invalid cursor');
+  });
+});
+
+describe("recordSellerAction on the audit table (the operator CLI's writer)", () => {
+  it('appends operator actions once, lists them across day partitions in pages, and never overwrites one', async () => {
+    const principal = `local:audit-${Date.now().toString(36)}@test-host`;
+    const deps = { actions: log(), now: Date.now };
+    const at = ['2003-03-01T23:59:59.000Z', '2003-03-02T00:00:00.000Z', '2003-03-04T12:00:00.000Z'];
+    for (const [i, time] of at.entries()) {
+      await recordSellerAction(deps, {
+        actor: { kind: 'operator', principal },
+        action: 'instances.retry',
+        target: { instanceId: `i-${i}` },
+        result: { outcome: 'ok' },
+        at: time,
+        correlationId: `op-${principal}-${i}`,
+      });
+    }
+    const window = { from: '2003-02-20T00:00:00Z', to: '2003-03-20T00:00:00Z', actor: principal };
+    const seen: SellerActionRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await log().list({ ...window, limit: 1, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor && seen.length < 10);
+    expect(seen.map((r) => [r.at, r.channel, r.actorId, r.target.instanceId])).toEqual([
+      [at[2], 'operator', principal, 'i-2'],
+      [at[1], 'operator', principal, 'i-1'],
+      [at[0], 'operator', principal, 'i-0'],
+    ]);
+
+    // The same time and correlation id again: refused by the condition, the first record stays.
+    await expect(
+      recordSellerAction(deps, {
+        actor: { kind: 'operator', principal },
+        action: 'instances.release',
+        result: { outcome: 'ok' },
+        at: at[0],
+        correlationId: `op-${principal}-0`,
+      }),
+    ).rejects.toMatchObject({ name: 'ConditionalCheckFailedException' });
+    expect((await log().list(window)).items.map((r) => r.action)).toEqual(['instances.retry', 'instances.retry', 'instances.retry']);
+
+    // A cursor of this window is refused by another.
+    const first = await log().list({ ...window, limit: 1 });
+    await expect(log().list({ ...window, from: '2003-03-10T00:00:00Z', cursor: first.nextCursor })).rejects.toThrow(
+      'cursor does not belong to this time range',
+    );
+    await expect(log().list({ ...window, limit: 0 })).rejects.toThrow('limit must be an integer from 1 to 200');
   });
 });
