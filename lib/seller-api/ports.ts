@@ -1,5 +1,5 @@
 import type { AuditRecord } from '#lib/audit/records.ts';
-import type { HistoryEntry, Instance, InstanceState } from '#lib/instances/model.ts';
+import type { HistoryEntry, Instance, InstanceState, ProvisioningAttempt } from '#lib/instances/model.ts';
 import type { SellerKey } from './apiKeys.ts';
 
 /**
@@ -68,6 +68,12 @@ export const INSTANCE_LIMIT = { min: 1, max: 100, default: 25 } as const;
 export const MESSAGE_LIMIT = { min: 1, max: 200, default: 50 } as const;
 export const MAX_MESSAGE_RANGE_DAYS = 31;
 
+export interface InstanceDetail {
+  instance: Instance;
+  history: HistoryEntry[];
+  attempt?: ProvisioningAttempt;
+}
+
 /**
  * What the seller reads of the marketplace's traffic. A query out of bounds is an InvalidQueryError, a cursor the
  * listing did not issue an InvalidCursorError; both are the caller's mistake (400).
@@ -75,8 +81,11 @@ export const MAX_MESSAGE_RANGE_DAYS = 31;
 export interface SellerViews {
   /** Instances newest first (by creation), optionally only those in a state, of a product, or test/real ones. */
   listInstances(query?: ListInstancesQuery): Promise<Page<Instance>>;
-  /** One instance and its history, oldest first, or undefined if there is no such instance. */
-  instanceWithHistory(instanceId: string): Promise<{ instance: Instance; history: HistoryEntry[] } | undefined>;
+  /**
+   * One instance, its history (oldest first) and the record of its calls to the seller's product (if one was
+   * made), or undefined if there is no such instance.
+   */
+  instanceWithHistory(instanceId: string): Promise<InstanceDetail | undefined>;
   /** Message-log records with `from <= at <= to`, newest first, optionally with one resultCode. */
   listMessages(query: ListMessagesQuery): Promise<Page<MessageRecord>>;
 }

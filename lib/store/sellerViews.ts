@@ -2,12 +2,13 @@ import { type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDb } from '#lib/aws/clients.ts';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
-import { INSTANCE_STATES, type HistoryEntry, type Instance } from '#lib/instances/model.ts';
+import { INSTANCE_STATES, type Instance } from '#lib/instances/model.ts';
 import {
   INSTANCE_LIMIT,
   InvalidQueryError,
   MAX_MESSAGE_RANGE_DAYS,
   MESSAGE_LIMIT,
+  type InstanceDetail,
   type ListInstancesQuery,
   type ListMessagesQuery,
   type MessageRecord,
@@ -187,14 +188,15 @@ export function sellerViews(client: DynamoDb, tables: StoreTables): SellerViews 
     },
 
     /**
-     * One instance and its history, oldest first, or undefined if there is no such instance. The history is
-     * read after the instance and cut at its version, so both describe the same moment.
+     * One instance, its history (oldest first) and its provisioning attempt record, or undefined if there is no
+     * such instance. The history is read after the instance and cut at its version, so both describe the same moment.
      */
-    async instanceWithHistory(instanceId: string): Promise<{ instance: Instance; history: HistoryEntry[] } | undefined> {
+    async instanceWithHistory(instanceId: string): Promise<InstanceDetail | undefined> {
       const instance = await store.getInstance(instanceId);
       if (!instance) return undefined;
-      const history = (await store.getHistory(instanceId)).filter((entry) => entry.version <= instance.version);
-      return { instance, history };
+      const [entries, attempt] = await Promise.all([store.getHistory(instanceId), store.getProvisioningAttempt(instanceId)]);
+      const history = entries.filter((entry) => entry.version <= instance.version);
+      return { instance, history, ...(attempt ? { attempt } : {}) };
     },
 
     /**

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { INSTANCE_STATES, type HistoryEntry, type Instance } from '#lib/instances/model.ts';
+import { provisioningAttemptView } from '#lib/provisioning/attemptView.ts';
 import { iso } from '#lib/shared/time.ts';
 import { INSTANCE_LIMIT, MESSAGE_LIMIT, MAX_MESSAGE_RANGE_DAYS, type SellerViews } from '../ports.ts';
 import { SellerApiError } from '../errors.ts';
@@ -43,6 +44,24 @@ function instanceView(instance: Instance): z.infer<typeof InstanceViewSchema> {
   const { password: _password, ...shown } = appInfo;
   return { ...rest, appInfo: shown } as z.infer<typeof InstanceViewSchema>;
 }
+
+const ProvisioningAttemptSchema = z
+  .object({
+    attempts: z.number().int().describe("Calls made to the seller's product for this instance, in all"),
+    status: z
+      .enum(['calling', 'answered'])
+      .describe('calling: a call is in flight (or its worker died); answered: the last call was answered'),
+    startedAt: z.string(),
+    answeredAt: z.string().optional(),
+    lastError: z.string().optional().describe('Why the latest call failed; absent when it succeeded'),
+    nextRetryAt: z
+      .string()
+      .optional()
+      .describe(
+        "When the provisioning queue delivers the event again (the call's start plus the queue's visibility timeout), if a retry is due",
+      ),
+  })
+  .describe("The instance's calls to the seller's product (absent until the first call)");
 
 const HistoryEntrySchema = z.object({
   version: z.number().int(),
@@ -93,15 +112,25 @@ export const listInstances = defineRoute({
 export const getInstance = defineRoute({
   method: 'GET',
   path: '/seller/instances/{instanceId}',
-  summary: 'One instance with its history (every state change, who made it and why)',
+  summary: 'One instance with its history (every state change, who made it and why) and its provisioning attempts',
   scope: 'instances:read',
   params: z.strictObject({ instanceId: z.string().min(1).max(100) }),
-  response: z.object({ instance: InstanceViewSchema, history: z.array(HistoryEntrySchema) }),
+  response: z.object({
+    instance: InstanceViewSchema,
+    history: z.array(HistoryEntrySchema),
+    provisioning: ProvisioningAttemptSchema.optional(),
+  }),
   errors: { 404: 'Unknown instance' },
-  async handle({ params }, deps: ViewRouteDeps) {
+  async handle({ params, now }, deps: ViewRouteDeps) {
     const found = await deps.views.instanceWithHistory(params.instanceId);
     if (!found) throw new SellerApiError('not_found', `no instance ${params.instanceId}`);
-    return { body: { instance: instanceView(found.instance), history: found.history.map(historyView) } };
+    return {
+      body: {
+        instance: instanceView(found.instance),
+        history: found.history.map(historyView),
+        ...(found.attempt ? { provisioning: provisioningAttemptView(found.instance, found.attempt, now) } : {}),
+      },
+    };
   },
 });
 
