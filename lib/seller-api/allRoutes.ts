@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { openApiDocument } from './openapi.ts';
 import { defineRoute, type AnyRoute } from './defineRoute.ts';
-import { getInstance, listInstances, listMessages, type ViewRouteDeps } from './routes/instances.ts';
+import { getInstance, getMessage, listInstances, listMessages, type ViewRouteDeps } from './routes/instances.ts';
 import { replayRoutes, type ReplayRouteDeps } from './routes/replay.ts';
 import { statementRoutes, type StatementRouteDeps } from './routes/statements.ts';
 import { supervisionRoutes, type SupervisionRouteDeps } from './routes/supervision.ts';
@@ -18,6 +18,7 @@ const apiRoutes: AnyRoute<SellerDeps>[] = [
   listInstances,
   getInstance,
   listMessages,
+  getMessage,
   ...replayRoutes,
   ...usageRoutes,
   ...supervisionRoutes,

@@ -59,10 +59,27 @@ export interface ListMessagesQuery {
   /** ISO date-time, inclusive; at most 31 days after `from`. */
   to: string;
   resultCode?: string;
+  instanceId?: string;
+  orderId?: string;
+  /** The activity of an authenticated call, or the one a refused call claimed. */
+  activity?: string;
+  channel?: MessageChannel;
   /** 1 to 200, default 50. */
   limit?: number;
   cursor?: string;
 }
+
+/**
+ * Where a message-log record comes from: the marketplace's calls to the production interface (stored as `produce`
+ * or `produceV1`), or our usage push to the marketplace (`usagePush`).
+ */
+export const MESSAGE_CHANNELS = ['marketplace', 'usagePush'] as const;
+export type MessageChannel = (typeof MESSAGE_CHANNELS)[number];
+/** The stored `channel` values of each channel. */
+export const STORED_CHANNELS: Record<MessageChannel, readonly AuditRecord['channel'][]> = {
+  marketplace: ['produce', 'produceV1'],
+  usagePush: ['usagePush'],
+};
 
 export const INSTANCE_LIMIT = { min: 1, max: 100, default: 25 } as const;
 export const MESSAGE_LIMIT = { min: 1, max: 200, default: 50 } as const;
@@ -86,6 +103,11 @@ export interface SellerViews {
    * made), or undefined if there is no such instance.
    */
   instanceWithHistory(instanceId: string): Promise<InstanceDetail | undefined>;
-  /** Message-log records with `from <= at <= to`, newest first, optionally with one resultCode. */
+  /**
+   * Message-log records with `from <= at <= to`, newest first, optionally only those of one resultCode, instance,
+   * order, activity or channel.
+   */
   listMessages(query: ListMessagesQuery): Promise<Page<MessageRecord>>;
+  /** One message-log record by its time and correlation id, or undefined. */
+  getMessage(at: string, correlationId: string): Promise<MessageRecord | undefined>;
 }

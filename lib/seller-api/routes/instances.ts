@@ -2,11 +2,14 @@ import * as z from 'zod';
 import { INSTANCE_STATES, type HistoryEntry, type Instance } from '#lib/instances/model.ts';
 import { provisioningAttemptView } from '#lib/provisioning/attemptView.ts';
 import { iso } from '#lib/shared/time.ts';
-import { INSTANCE_LIMIT, MESSAGE_LIMIT, MAX_MESSAGE_RANGE_DAYS, type SellerViews } from '../ports.ts';
+import { INSTANCE_LIMIT, MESSAGE_CHANNELS, MESSAGE_LIMIT, MAX_MESSAGE_RANGE_DAYS, type MessageRecord, type SellerViews } from '../ports.ts';
 import { SellerApiError } from '../errors.ts';
 import { defineRoute } from '../defineRoute.ts';
 
-/** GET /seller/instances, GET /seller/instances/{instanceId}, GET /seller/messages: the seller's view of the marketplace. */
+/**
+ * GET /seller/instances, GET /seller/instances/{instanceId}, GET /seller/messages, GET /seller/messages/{messageId}:
+ * the seller's view of the marketplace.
+ */
 
 export interface ViewRouteDeps {
   views: SellerViews;
@@ -135,6 +138,7 @@ export const getInstance = defineRoute({
 });
 
 const MessageSchema = z.object({
+  messageId: z.string().describe('`<at>~<correlationId>`: GET /seller/messages/{messageId} shows this record'),
   at: z.string(),
   correlationId: z.string(),
   channel: z.enum(['produce', 'produceV1', 'usagePush']).describe('Marketplace call (V2 or V1), or our usage push'),
@@ -172,6 +176,18 @@ export const listMessages = defineRoute({
     from: isoTime.optional().describe('Default: 24 hours before `to`'),
     to: isoTime.optional().describe('Default: now'),
     resultCode: z.string().min(1).max(16).optional().describe('Only messages answered with this code, e.g. 000005'),
+    instanceId: z.string().min(1).max(100).optional().describe('Only messages about this instance'),
+    orderId: z.string().min(1).max(64).optional().describe('Only messages about this order'),
+    activity: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('Only calls of this activity (authenticated, or claimed by a refused call), e.g. newInstance'),
+    channel: z
+      .enum(MESSAGE_CHANNELS)
+      .optional()
+      .describe("marketplace: the marketplace's calls to the production interface (V2 and V1); usagePush: our usage push"),
     limit: limit(MESSAGE_LIMIT),
     cursor,
   }),
@@ -180,6 +196,32 @@ export const listMessages = defineRoute({
     const to = iso(query.to ? Date.parse(query.to) : now);
     const from = iso(query.from ? Date.parse(query.from) : Date.parse(to) - 24 * HOUR);
     const page = await deps.views.listMessages({ ...query, from, to });
-    return { body: { items: page.items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) } };
+    return { body: { items: page.items.map(messageView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) } };
+  },
+});
+
+/** A record's id in the seller API: its time and correlation id (the audit table's sort key, URL-safe). */
+const messageView = (record: MessageRecord): z.infer<typeof MessageSchema> => ({
+  messageId: `${record.at}~${record.correlationId}`,
+  ...record,
+});
+
+const MESSAGE_ID = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)~(.{1,100})$/;
+
+export const getMessage = defineRoute({
+  method: 'GET',
+  path: '/seller/messages/{messageId}',
+  summary: 'One message-log record, by the messageId the listing gives',
+  scope: 'messages:read',
+  params: z.strictObject({
+    messageId: z.string().regex(MESSAGE_ID, 'messageId must be <ISO time>~<correlationId>, as GET /seller/messages gives it'),
+  }),
+  response: z.object({ message: MessageSchema }),
+  errors: { 404: 'No such message' },
+  async handle({ params }, deps: ViewRouteDeps) {
+    const [, at, correlationId] = MESSAGE_ID.exec(params.messageId)!;
+    const record = await deps.views.getMessage(at!, correlationId!);
+    if (!record) throw new SellerApiError('not_found', `no message ${params.messageId}`);
+    return { body: { message: messageView(record) } };
   },
 });
