@@ -182,10 +182,14 @@ export function provisioningFailed(instance: Instance, reason: string, eventId: 
   return provisioningChange(instance, at, 'provisioner', activity, 'instance.provisioningFailed', to, next, { reason });
 }
 
-/** The seller fixed what made provisioning fail and asks for another attempt. */
+/**
+ * The seller fixed what made provisioning fail and asks for another attempt: of a failed provisioning, or of one the
+ * safety sweep reported stuck (still PROVISIONING after its re-queues). The failure or the stuck mark is cleared.
+ */
 export function retryProvisioning(instance: Instance, at: string): Decision {
-  if (instance.state !== 'PROVISIONING_FAILED') {
-    return { outcome: 'unchanged', reason: `instance is ${instance.state}, not PROVISIONING_FAILED` };
+  const stuck = instance.state === 'PROVISIONING' && !instance.appInfo && instance.provisioning?.stuckSince !== undefined;
+  if (instance.state !== 'PROVISIONING_FAILED' && !stuck) {
+    return { outcome: 'unchanged', reason: `instance is ${instance.state}, not PROVISIONING_FAILED nor reported stuck` };
   }
   const { provisioning: _failed, ...next } = instance;
   return provisioningChange(instance, at, 'seller', 'retryProvisioning', 'instance.provisioningRetried', 'PROVISIONING', next);

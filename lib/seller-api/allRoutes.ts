@@ -2,14 +2,15 @@ import * as z from 'zod';
 import { openApiDocument } from './openapi.ts';
 import { defineRoute, type AnyRoute } from './defineRoute.ts';
 import { listSellerActions, type AuditRouteDeps } from './routes/audit.ts';
-import { getInstance, listInstances, listMessages, type ViewRouteDeps } from './routes/instances.ts';
+import { getInstance, getMessage, listInstances, listMessages, type ViewRouteDeps } from './routes/instances.ts';
+import { replayRoutes, type ReplayRouteDeps } from './routes/replay.ts';
 import { statementRoutes, type StatementRouteDeps } from './routes/statements.ts';
 import { supervisionRoutes, type SupervisionRouteDeps } from './routes/supervision.ts';
 import { reportUsage, usageLedger, type UsageRouteDeps } from './routes/usage.ts';
 
 /** Every seller API route (functions/seller.ts serves them under /seller/…). */
 
-export type SellerDeps = ViewRouteDeps & UsageRouteDeps & SupervisionRouteDeps & StatementRouteDeps & AuditRouteDeps;
+export type SellerDeps = ViewRouteDeps & UsageRouteDeps & SupervisionRouteDeps & StatementRouteDeps & AuditRouteDeps & ReplayRouteDeps;
 
 /** The usage routes alone, for tools that drive only them (the usage benchmark, the fault runs). */
 export const usageRoutes: readonly AnyRoute<UsageRouteDeps>[] = [reportUsage, usageLedger];
@@ -18,6 +19,8 @@ const apiRoutes: AnyRoute<SellerDeps>[] = [
   listInstances,
   getInstance,
   listMessages,
+  getMessage,
+  ...replayRoutes,
   ...usageRoutes,
   ...supervisionRoutes,
   ...statementRoutes,

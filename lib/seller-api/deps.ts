@@ -1,6 +1,9 @@
-import { dynamoClient, s3Client } from '#lib/aws/clients.ts';
+import { dynamoClient, s3Client, sqsClient, sqsReceivingClient } from '#lib/aws/clients.ts';
 import { meteringSettings, type Config } from '#lib/config.ts';
 import type { Log } from '#lib/log.ts';
+import { redrive } from '#lib/outbox/redrive.ts';
+import { sqsPublisher } from '#lib/outbox/publisher.ts';
+import { retryFailedProvisioning } from '#lib/provisioning/retry.ts';
 import { settlementDeps } from '#lib/settlement/deps.ts';
 import { reconciliationDeps } from '#lib/settlement/reconciliation.ts';
 import { apiKeyStore } from '#lib/store/apiKeyStore.ts';
@@ -23,6 +26,7 @@ export function sellerContext(cfg: Config, log: Log): RouterContext<SellerDeps> 
   // Reads, writes and signs download links and upload forms (no checksum parameters in URLs).
   const s3 = s3Client({ forcePathStyle: cfg.S3_FORCE_PATH_STYLE });
   const actions = sellerActionLog(dynamo, cfg.AUDIT_TABLE);
+  const publisher = sqsPublisher(sqsClient(), cfg.PROVISIONING_QUEUE_URL);
   return {
     routes: sellerRoutes,
     authenticate: (secret, now) => keys.authenticate(secret, now),
@@ -36,6 +40,11 @@ export function sellerContext(cfg: Config, log: Log): RouterContext<SellerDeps> 
         log,
       },
       supervision: supervisionDeps(cfg),
+      replay: {
+        retryProvisioning: (instanceId) =>
+          retryFailedProvisioning(instanceId, { store: instances, publisher, now: Date.now, log, testTtlDays: cfg.TEST_INSTANCE_TTL_DAYS }),
+        redriveProvisioning: (options) => redrive(sqsReceivingClient(), cfg.PROVISIONING_QUEUE_URL, options),
+      },
       statements: {
         settlement,
         reconciliation: reconciliationDeps(settlement, {

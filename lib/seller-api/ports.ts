@@ -1,5 +1,5 @@
 import type { AuditRecord } from '#lib/audit/records.ts';
-import type { HistoryEntry, Instance, InstanceState } from '#lib/instances/model.ts';
+import type { HistoryEntry, Instance, InstanceState, ProvisioningAttempt } from '#lib/instances/model.ts';
 import type { SellerKey } from './apiKeys.ts';
 
 /**
@@ -59,14 +59,37 @@ export interface ListMessagesQuery {
   /** ISO date-time, inclusive; at most 31 days after `from`. */
   to: string;
   resultCode?: string;
+  instanceId?: string;
+  orderId?: string;
+  /** The activity of an authenticated call, or the one a refused call claimed. */
+  activity?: string;
+  channel?: MessageChannel;
   /** 1 to 200, default 50. */
   limit?: number;
   cursor?: string;
 }
 
+/**
+ * Where a message-log record comes from: the marketplace's calls to the production interface (stored as `produce`
+ * or `produceV1`), or our usage push to the marketplace (`usagePush`).
+ */
+export const MESSAGE_CHANNELS = ['marketplace', 'usagePush'] as const;
+export type MessageChannel = (typeof MESSAGE_CHANNELS)[number];
+/** The stored `channel` values of each channel. */
+export const STORED_CHANNELS: Record<MessageChannel, readonly AuditRecord['channel'][]> = {
+  marketplace: ['produce', 'produceV1'],
+  usagePush: ['usagePush'],
+};
+
 export const INSTANCE_LIMIT = { min: 1, max: 100, default: 25 } as const;
 export const MESSAGE_LIMIT = { min: 1, max: 200, default: 50 } as const;
 export const MAX_MESSAGE_RANGE_DAYS = 31;
+
+export interface InstanceDetail {
+  instance: Instance;
+  history: HistoryEntry[];
+  attempt?: ProvisioningAttempt;
+}
 
 /**
  * What the seller reads of the marketplace's traffic. A query out of bounds is an InvalidQueryError, a cursor the
@@ -75,8 +98,16 @@ export const MAX_MESSAGE_RANGE_DAYS = 31;
 export interface SellerViews {
   /** Instances newest first (by creation), optionally only those in a state, of a product, or test/real ones. */
   listInstances(query?: ListInstancesQuery): Promise<Page<Instance>>;
-  /** One instance and its history, oldest first, or undefined if there is no such instance. */
-  instanceWithHistory(instanceId: string): Promise<{ instance: Instance; history: HistoryEntry[] } | undefined>;
-  /** Message-log records with `from <= at <= to`, newest first, optionally with one resultCode. */
+  /**
+   * One instance, its history (oldest first) and the record of its calls to the seller's product (if one was
+   * made), or undefined if there is no such instance.
+   */
+  instanceWithHistory(instanceId: string): Promise<InstanceDetail | undefined>;
+  /**
+   * Message-log records with `from <= at <= to`, newest first, optionally only those of one resultCode, instance,
+   * order, activity or channel.
+   */
   listMessages(query: ListMessagesQuery): Promise<Page<MessageRecord>>;
+  /** One message-log record by its time and correlation id, or undefined. */
+  getMessage(at: string, correlationId: string): Promise<MessageRecord | undefined>;
 }

@@ -2,12 +2,14 @@ import { type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { DynamoDb } from '#lib/aws/clients.ts';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import * as z from 'zod';
-import { INSTANCE_STATES, type HistoryEntry, type Instance } from '#lib/instances/model.ts';
+import { INSTANCE_STATES, type Instance } from '#lib/instances/model.ts';
 import {
   INSTANCE_LIMIT,
   InvalidQueryError,
   MAX_MESSAGE_RANGE_DAYS,
   MESSAGE_LIMIT,
+  STORED_CHANNELS,
+  type InstanceDetail,
   type ListInstancesQuery,
   type ListMessagesQuery,
   type MessageRecord,
@@ -129,6 +131,36 @@ function checkRange(from: string, to: string): { fromIso: string; toIso: string 
   return { fromIso: iso(fromMs), toIso: iso(toMs) };
 }
 
+/** The message listing's filter: every condition the query names, or undefined when it names none. */
+function messageFilter(
+  query: ListMessagesQuery,
+): { expression: string; names: Record<string, string>; values: Record<string, unknown> } | undefined {
+  const conditions: string[] = [];
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const equals = (field: 'resultCode' | 'instanceId' | 'orderId', value: string | undefined) => {
+    if (value === undefined) return;
+    conditions.push(`#${field} = :${field}`);
+    names[`#${field}`] = field;
+    values[`:${field}`] = value;
+  };
+  equals('resultCode', query.resultCode);
+  equals('instanceId', query.instanceId);
+  equals('orderId', query.orderId);
+  if (query.activity !== undefined) {
+    conditions.push('(#activity = :activity OR #claimedActivity = :activity)');
+    Object.assign(names, { '#activity': 'activity', '#claimedActivity': 'claimedActivity' });
+    values[':activity'] = query.activity;
+  }
+  if (query.channel !== undefined) {
+    const stored = STORED_CHANNELS[query.channel];
+    conditions.push(`#channel IN (${stored.map((_, i) => `:channel${i}`).join(', ')})`);
+    names['#channel'] = 'channel';
+    stored.forEach((value, i) => (values[`:channel${i}`] = value));
+  }
+  return conditions.length === 0 ? undefined : { expression: conditions.join(' AND '), names, values };
+}
+
 export function sellerViews(client: DynamoDb, tables: StoreTables): SellerViews {
   const store = instanceStore(client, tables);
 
@@ -187,23 +219,26 @@ export function sellerViews(client: DynamoDb, tables: StoreTables): SellerViews 
     },
 
     /**
-     * One instance and its history, oldest first, or undefined if there is no such instance. The history is
-     * read after the instance and cut at its version, so both describe the same moment.
+     * One instance, its history (oldest first) and its provisioning attempt record, or undefined if there is no
+     * such instance. The history is read after the instance and cut at its version, so both describe the same moment.
      */
-    async instanceWithHistory(instanceId: string): Promise<{ instance: Instance; history: HistoryEntry[] } | undefined> {
+    async instanceWithHistory(instanceId: string): Promise<InstanceDetail | undefined> {
       const instance = await store.getInstance(instanceId);
       if (!instance) return undefined;
-      const history = (await store.getHistory(instanceId)).filter((entry) => entry.version <= instance.version);
-      return { instance, history };
+      const [entries, attempt] = await Promise.all([store.getHistory(instanceId), store.getProvisioningAttempt(instanceId)]);
+      const history = entries.filter((entry) => entry.version <= instance.version);
+      return { instance, history, ...(attempt ? { attempt } : {}) };
     },
 
     /**
-     * Message-log records with `from <= at <= to`, newest first, optionally with one resultCode. The log is
-     * partitioned by UTC day, so the listing walks the days from `to` back to `from`.
+     * Message-log records with `from <= at <= to`, newest first, optionally only those of one resultCode, instance,
+     * order, activity or channel. The log is partitioned by UTC day, so the listing walks the days from `to` back to
+     * `from`; filters apply within each day's range.
      */
     async listMessages(query: ListMessagesQuery): Promise<Page<MessageRecord>> {
       const limit = checkLimit(query.limit, MESSAGE_LIMIT);
       const { fromIso, toIso } = checkRange(query.from, query.to);
+      const filter = messageFilter(query);
       const firstDay = toIso.slice(0, 10);
       const lastDay = fromIso.slice(0, 10);
       // Sort keys are `<ISO time>#<correlationId>`: '$' sorts right after '#', so `<to>$` includes records at `to`.
@@ -230,15 +265,10 @@ export function sellerViews(client: DynamoDb, tables: StoreTables): SellerViews 
         const out = await client.send('Query', {
           TableName: tables.audit,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
-          ...(query.resultCode !== undefined ? { FilterExpression: 'resultCode = :resultCode' } : {}),
-          ExpressionAttributeValues: marshall({
-            ':pk': `MSG#${day}`,
-            ':low': low,
-            ':high': high,
-            ...(query.resultCode !== undefined ? { ':resultCode': query.resultCode } : {}),
-          }),
+          ...(filter ? { FilterExpression: filter.expression, ExpressionAttributeNames: filter.names } : {}),
+          ExpressionAttributeValues: marshall({ ':pk': `MSG#${day}`, ':low': low, ':high': high, ...filter?.values }),
           ScanIndexForward: false,
-          Limit: query.resultCode !== undefined ? Math.max(remaining, FILTERED_PAGE_ITEMS) : remaining,
+          Limit: filter ? Math.max(remaining, FILTERED_PAGE_ITEMS) : remaining,
           ExclusiveStartKey: start,
           ReturnConsumedCapacity: 'TOTAL',
         });
@@ -262,6 +292,18 @@ export function sellerViews(client: DynamoDb, tables: StoreTables): SellerViews 
         }
         if (queries >= MAX_MESSAGE_QUERIES || readUnits >= READ_BUDGET_UNITS) return { items, nextCursor: resume(day, start) };
       }
+    },
+
+    async getMessage(at: string, correlationId: string): Promise<MessageRecord | undefined> {
+      // A Query on the full key (the seller API's grant on the append-only log is Query alone).
+      const key = keys.auditMessage(at, correlationId);
+      const out = await client.send('Query', {
+        TableName: tables.audit,
+        KeyConditionExpression: 'pk = :pk AND sk = :sk',
+        ExpressionAttributeValues: marshall({ ':pk': key.pk, ':sk': key.sk }),
+      });
+      const [item] = out.Items ?? [];
+      return item ? toMessage(item) : undefined;
     },
   };
 }

@@ -224,7 +224,7 @@ describe('asynchronous provisioning', () => {
     const placed = order();
     openApi.registerOrder({ ...placed, orderId, orderLine: placed.orderLine.map((l) => ({ ...l, orderLineId: `${orderId}-000001` })) });
     const retried = await sellerRetry(instanceId);
-    expect(retried).toEqual({ ok: true, eventId: `${instanceId}:3` });
+    expect(retried).toEqual({ ok: true, eventId: `${instanceId}:3`, version: 3 });
     const again = lastEvent(instanceId);
     expect(again).toMatchObject({ type: 'instance.created', eventId: `${instanceId}:3` });
     expect(await handleLifecycleEvent(again, worker())).toBe('provisioned');
@@ -236,10 +236,11 @@ describe('asynchronous provisioning', () => {
       ['instance.provisioningRetried', 'seller', 'PROVISIONING'],
       ['instance.provisioned', 'provisioner', 'ACTIVE'],
     ]);
-    // Only a failed provisioning can be retried.
+    // Only a failed (or stuck) provisioning can be retried.
     expect(await sellerRetry(instanceId)).toEqual({
       ok: false,
-      reason: 'instance is ACTIVE, not PROVISIONING_FAILED',
+      code: 'conflict',
+      reason: 'instance is ACTIVE, not PROVISIONING_FAILED nor reported stuck',
     });
   });
 

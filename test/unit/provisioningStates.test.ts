@@ -95,6 +95,16 @@ describe('provisioning outcomes', () => {
       expect(retryProvisioning(waiting(state), LATER).outcome).toBe('unchanged');
   });
 
+  it('the seller retries a provisioning the safety sweep reported stuck; the mark is cleared', () => {
+    const stuck = waiting('PROVISIONING', { provisioning: { stuckSince: AT } });
+    const retried = retryProvisioning(stuck, LATER);
+    expect(
+      retried.outcome === 'changed' && [retried.entry.from, retried.next.state, retried.next.provisioning, retried.entry.event],
+    ).toEqual(['PROVISIONING', 'PROVISIONING', undefined, 'instance.provisioningRetried']);
+    // Frozen before it was provisioned, and stuck: the buyer cannot use it anyway, so it stays as it is.
+    expect(retryProvisioning(waiting('FROZEN', { provisioning: { stuckSince: AT } }), LATER).outcome).toBe('unchanged');
+  });
+
   it('an unfrozen instance returns to where its provisioning stands', () => {
     const unfreeze = { activity: 'updateInstanceStatus', status: 'UNFREEZE' } as const;
     const to = (instance: Instance) => {

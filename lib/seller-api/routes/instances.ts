@@ -1,11 +1,15 @@
 import * as z from 'zod';
 import { INSTANCE_STATES, type HistoryEntry, type Instance } from '#lib/instances/model.ts';
+import { provisioningAttemptView } from '#lib/provisioning/attemptView.ts';
 import { iso } from '#lib/shared/time.ts';
-import { INSTANCE_LIMIT, MESSAGE_LIMIT, MAX_MESSAGE_RANGE_DAYS, type SellerViews } from '../ports.ts';
+import { INSTANCE_LIMIT, MESSAGE_CHANNELS, MESSAGE_LIMIT, MAX_MESSAGE_RANGE_DAYS, type MessageRecord, type SellerViews } from '../ports.ts';
 import { SellerApiError } from '../errors.ts';
 import { defineRoute } from '../defineRoute.ts';
 
-/** GET /seller/instances, GET /seller/instances/{instanceId}, GET /seller/messages: the seller's view of the marketplace. */
+/**
+ * GET /seller/instances, GET /seller/instances/{instanceId}, GET /seller/messages, GET /seller/messages/{messageId}:
+ * the seller's view of the marketplace.
+ */
 
 export interface ViewRouteDeps {
   views: SellerViews;
@@ -43,6 +47,24 @@ function instanceView(instance: Instance): z.infer<typeof InstanceViewSchema> {
   const { password: _password, ...shown } = appInfo;
   return { ...rest, appInfo: shown } as z.infer<typeof InstanceViewSchema>;
 }
+
+const ProvisioningAttemptSchema = z
+  .object({
+    attempts: z.number().int().describe("Calls made to the seller's product for this instance, in all"),
+    status: z
+      .enum(['calling', 'answered'])
+      .describe('calling: a call is in flight (or its worker died); answered: the last call was answered'),
+    startedAt: z.string(),
+    answeredAt: z.string().optional(),
+    lastError: z.string().optional().describe('Why the latest call failed; absent when it succeeded'),
+    nextRetryAt: z
+      .string()
+      .optional()
+      .describe(
+        "When the provisioning queue delivers the event again (the call's start plus the queue's visibility timeout), if a retry is due",
+      ),
+  })
+  .describe("The instance's calls to the seller's product (absent until the first call)");
 
 const HistoryEntrySchema = z.object({
   version: z.number().int(),
@@ -93,19 +115,30 @@ export const listInstances = defineRoute({
 export const getInstance = defineRoute({
   method: 'GET',
   path: '/seller/instances/{instanceId}',
-  summary: 'One instance with its history (every state change, who made it and why)',
+  summary: 'One instance with its history (every state change, who made it and why) and its provisioning attempts',
   scope: 'instances:read',
   params: z.strictObject({ instanceId: z.string().min(1).max(100) }),
-  response: z.object({ instance: InstanceViewSchema, history: z.array(HistoryEntrySchema) }),
+  response: z.object({
+    instance: InstanceViewSchema,
+    history: z.array(HistoryEntrySchema),
+    provisioning: ProvisioningAttemptSchema.optional(),
+  }),
   errors: { 404: 'Unknown instance' },
-  async handle({ params }, deps: ViewRouteDeps) {
+  async handle({ params, now }, deps: ViewRouteDeps) {
     const found = await deps.views.instanceWithHistory(params.instanceId);
     if (!found) throw new SellerApiError('not_found', `no instance ${params.instanceId}`);
-    return { body: { instance: instanceView(found.instance), history: found.history.map(historyView) } };
+    return {
+      body: {
+        instance: instanceView(found.instance),
+        history: found.history.map(historyView),
+        ...(found.attempt ? { provisioning: provisioningAttemptView(found.instance, found.attempt, now) } : {}),
+      },
+    };
   },
 });
 
 const MessageSchema = z.object({
+  messageId: z.string().describe('`<at>~<correlationId>`: GET /seller/messages/{messageId} shows this record'),
   at: z.string(),
   correlationId: z.string(),
   channel: z.enum(['produce', 'produceV1', 'usagePush']).describe('Marketplace call (V2 or V1), or our usage push'),
@@ -143,6 +176,18 @@ export const listMessages = defineRoute({
     from: isoTime.optional().describe('Default: 24 hours before `to`'),
     to: isoTime.optional().describe('Default: now'),
     resultCode: z.string().min(1).max(16).optional().describe('Only messages answered with this code, e.g. 000005'),
+    instanceId: z.string().min(1).max(100).optional().describe('Only messages about this instance'),
+    orderId: z.string().min(1).max(64).optional().describe('Only messages about this order'),
+    activity: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe('Only calls of this activity (authenticated, or claimed by a refused call), e.g. newInstance'),
+    channel: z
+      .enum(MESSAGE_CHANNELS)
+      .optional()
+      .describe("marketplace: the marketplace's calls to the production interface (V2 and V1); usagePush: our usage push"),
     limit: limit(MESSAGE_LIMIT),
     cursor,
   }),
@@ -151,6 +196,32 @@ export const listMessages = defineRoute({
     const to = iso(query.to ? Date.parse(query.to) : now);
     const from = iso(query.from ? Date.parse(query.from) : Date.parse(to) - 24 * HOUR);
     const page = await deps.views.listMessages({ ...query, from, to });
-    return { body: { items: page.items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) } };
+    return { body: { items: page.items.map(messageView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) } };
+  },
+});
+
+/** A record's id in the seller API: its time and correlation id (the audit table's sort key, URL-safe). */
+const messageView = (record: MessageRecord): z.infer<typeof MessageSchema> => ({
+  messageId: `${record.at}~${record.correlationId}`,
+  ...record,
+});
+
+const MESSAGE_ID = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)~(.{1,100})$/;
+
+export const getMessage = defineRoute({
+  method: 'GET',
+  path: '/seller/messages/{messageId}',
+  summary: 'One message-log record, by the messageId the listing gives',
+  scope: 'messages:read',
+  params: z.strictObject({
+    messageId: z.string().regex(MESSAGE_ID, 'messageId must be <ISO time>~<correlationId>, as GET /seller/messages gives it'),
+  }),
+  response: z.object({ message: MessageSchema }),
+  errors: { 404: 'No such message' },
+  async handle({ params }, deps: ViewRouteDeps) {
+    const [, at, correlationId] = MESSAGE_ID.exec(params.messageId)!;
+    const record = await deps.views.getMessage(at!, correlationId!);
+    if (!record) throw new SellerApiError('not_found', `no message ${params.messageId}`);
+    return { body: { message: messageView(record) } };
   },
 });
