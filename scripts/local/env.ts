@@ -11,7 +11,7 @@ import { ConfigError, parseConfig } from '#lib/config.ts';
 import type { ApigCredentials } from '#lib/koogallery/apig.ts';
 import { MIN_SECRET_LENGTH } from '#lib/provisioning/webhook.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type StackResources } from './emulators.ts';
-import { FAKE_OPENAPI_DEFAULT_CREDENTIALS } from './fake-openapi.ts';
+import { FAKE_OPENAPI_DEFAULT_CREDENTIALS, FAKE_OPENAPI_DEFAULT_PORT } from './fake-openapi.ts';
 import { WEBHOOK_PATH } from './webhook-receiver.ts';
 
 /** Documented local default (see .env.example); never used on AWS, where the key comes from SSM. */
@@ -24,7 +24,7 @@ export const LOCAL_DEFAULT_OPENAPI_CREDENTIALS: ApigCredentials = FAKE_OPENAPI_D
 export const LOCAL_DEFAULT_WEBHOOK_SECRET = 'local-dev-webhook-secret-change-me';
 
 /** Ports of the stand-ins: the receiver's is the one its standalone main uses; the fake's is clear of it. */
-export const LOCAL_DEFAULT_PORTS = { FAKE_OPENAPI_PORT: 4020, WEBHOOK_RECEIVER_PORT: 4010 } as const;
+export const LOCAL_DEFAULT_PORTS = { FAKE_OPENAPI_PORT: FAKE_OPENAPI_DEFAULT_PORT, WEBHOOK_RECEIVER_PORT: 4010 } as const;
 
 /** The product the local stack supervises and gives a fee share by default (`koogallery-sim scenario supervision`). */
 export const LOCAL_SUPERVISED_PRODUCT = 'OFFI-LOCAL-SUPERVISED';

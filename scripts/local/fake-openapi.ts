@@ -655,6 +655,9 @@ export async function startFakeOpenApi(options: {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/** The port `npm start` and `koogallery-sim serve` give the fake when FAKE_OPENAPI_PORT is not set. */
+export const FAKE_OPENAPI_DEFAULT_PORT = 4020;
+
 const EnvSchema = z.object({
   FAKE_OPENAPI_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
   KOOGALLERY_AK: z.string().min(1).default(FAKE_OPENAPI_DEFAULT_CREDENTIALS.ak),
