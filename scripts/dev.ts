@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole back end on this machine, on 127.0.0.1.
- *   DynamoDB Local (data in .local/dynamodb/) + fauxqs (S3/SQS, in memory) + the fake KooGallery Open API and the
+ *   DynamoDB Local (data in .local/dynamodb/) + fauxqs (S3/SQS, in memory; the S3 front keeps the bucket's objects
+ *   in .local/s3/ and restores them at start) + the fake KooGallery Open API and the
  *   reference webhook receiver (both in this process) → tables, queues and buckets from serverless.yml/resources →
  *   the local S3 front (presigned POST uploads, ObjectCreated events to proofReceived) → serverless offline (HTTP API,
  *   schedules, Lambda invoke API) → SQS bridges (provisioning, settlement).
@@ -51,6 +52,7 @@ const STAGE = 'local';
 const started = Date.now();
 const root = projectRoot();
 const dataDir = join(root, '.local', 'dynamodb');
+const s3DataDir = join(root, '.local', 's3');
 const config = settings(join(root, '.env'));
 
 function port(name: string, fallback: number): number {
@@ -242,6 +244,7 @@ try {
     port: ports.s3,
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
+    dataDir: s3DataDir,
     notifications: [
       {
         bucket: resources.buckets.FilesBucket,
