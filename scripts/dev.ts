@@ -43,7 +43,7 @@ import { offlineInvoker, startS3Gateway, type S3Gateway } from './local/s3-gatew
 import { startSqsBridge, type SqsBridge } from './local/sqs-bridge.ts';
 import { removeStackFile, STACK_FILE, writeStackFile } from './local/stackFile.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './local/webhook-receiver.ts';
-import { createLocalKey } from './keys.ts';
+import { localSellerKey } from './local/sellerKey.ts';
 import { newDynamoClient } from '#lib/aws/clients.ts';
 import { ORDER_QUERY_PATH } from '#lib/koogallery/openApi/contract.ts';
 import { MIN_SECRET_LENGTH } from '#lib/provisioning/webhook.ts';
@@ -271,9 +271,9 @@ try {
   const problem = functionEnvProblem(env);
   if (problem) throw new Error(`${problem} (set it in .env or the shell; see .env.example)`);
 
-  // A seller API key with every scope, new at every start (a secret cannot be shown twice); the previous one is revoked.
+  // A seller API key with every scope: the one kept in .local/ while it is valid, else a new one (kept for next time).
   const dynamoClient = newDynamoClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const sellerKey = await createLocalKey(dynamoClient, resources.tables.MainTable!, { io: { out: () => {}, err: () => {} } });
+  const sellerKey = await localSellerKey(dynamoClient, resources.tables.MainTable!);
   dynamoClient.destroy();
 
   say(`starting serverless offline on :${ports.http} (Lambda API :${ports.lambda})…`);
@@ -355,7 +355,9 @@ try {
     `  Production interface   POST ${offline.url}/koogallery/produce`,
     `  Access key             ${keyLine}`,
     `  Seller API             ${offline.url}/seller/…   document: GET ${offline.url}/seller/openapi.json`,
-    `  Seller API key         ${sellerKey.secret}   (keyId ${sellerKey.key.keyId}, every scope; \`npm run keys\` for others)`,
+    `  Seller API key         ${sellerKey.secret}   (keyId ${sellerKey.key.keyId}, every scope, ` +
+      `${sellerKey.reused ? 'the same as at the last start' : 'new: the previous local key, if any, is revoked'}; ` +
+      `\`npm run keys\` for others)`,
     `  Usage push             hourly at minute 5, or now: POST ${offline.lambdaUrl}/2015-03-31/functions/koogallery-isv-${STAGE}-usagePush/invocations`,
     `  Lambda invoke API      ${offline.lambdaUrl}/2015-03-31/functions/<name>/invocations`,
     `  DynamoDB Local         ${dynamo.endpoint}   tables: ${Object.values(resources.tables).join(', ')}`,
@@ -367,8 +369,13 @@ try {
     '',
     ...integrationLines,
     '',
-    `  Data                   DynamoDB in ${relative(process.cwd(), dataDir) || '.'}/ (kept between runs; \`npm start -- --fresh\` wipes it)`,
-    '                         SQS and S3 in memory (fauxqs): queues are recreated empty at every start',
+    `  Data                   kept between runs in ${relative(process.cwd(), join(root, '.local')) || '.'}/ ` +
+      '(`npm start -- --fresh` wipes it): DynamoDB (tables, keys, messages, statements),',
+    '                         S3 objects (statement files, proofs, bill uploads; restored into fauxqs at start),',
+    '                         the seller API key above (reused while it is valid)',
+    '                         Not kept: SQS messages (queues are recreated empty; a message in flight at stop is lost,',
+    "                         the hourly sweep re-queues stuck provisioning), the fake Open API's orders and calls,",
+    "                         the webhook receiver's tenants and deliveries",
     '',
     '  Ctrl-C stops everything.',
     '',
