@@ -160,7 +160,8 @@ describe('koogallery-sim', () => {
     const result = await sim('probe');
     expect(result.code).toBe(2);
     expect(result.err).toContain('npm start');
-    expect(result.err).toContain('--url');
+    expect(result.err).toContain('give --url and --key');
+    expect(result.err).not.toContain('--stage');
   });
 
   it('probe passes against the real server', async () => {
