@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole back end on this machine, on 127.0.0.1.
- *   DynamoDB Local (data in .local/dynamodb/) + fauxqs (S3/SQS, in memory) + the fake KooGallery Open API and the
+ *   DynamoDB Local (data in .local/dynamodb/) + fauxqs (S3/SQS, in memory; the S3 front keeps the bucket's objects
+ *   in .local/s3/ and restores them at start) + the fake KooGallery Open API and the
  *   reference webhook receiver (both in this process) → tables, queues and buckets from serverless.yml/resources →
  *   the local S3 front (presigned POST uploads, ObjectCreated events to proofReceived) → serverless offline (HTTP API,
  *   schedules, Lambda invoke API) → SQS bridges (provisioning, settlement).
@@ -42,7 +43,7 @@ import { offlineInvoker, startS3Gateway, type S3Gateway } from './local/s3-gatew
 import { startSqsBridge, type SqsBridge } from './local/sqs-bridge.ts';
 import { removeStackFile, STACK_FILE, writeStackFile } from './local/stackFile.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './local/webhook-receiver.ts';
-import { createLocalKey } from './keys.ts';
+import { localSellerKey } from './local/sellerKey.ts';
 import { newDynamoClient } from '#lib/aws/clients.ts';
 import { ORDER_QUERY_PATH } from '#lib/koogallery/openApi/contract.ts';
 import { MIN_SECRET_LENGTH } from '#lib/provisioning/webhook.ts';
@@ -51,6 +52,7 @@ const STAGE = 'local';
 const started = Date.now();
 const root = projectRoot();
 const dataDir = join(root, '.local', 'dynamodb');
+const s3DataDir = join(root, '.local', 's3');
 const config = settings(join(root, '.env'));
 
 function port(name: string, fallback: number): number {
@@ -242,6 +244,7 @@ try {
     port: ports.s3,
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
+    dataDir: s3DataDir,
     notifications: [
       {
         bucket: resources.buckets.FilesBucket,
@@ -268,9 +271,9 @@ try {
   const problem = functionEnvProblem(env);
   if (problem) throw new Error(`${problem} (set it in .env or the shell; see .env.example)`);
 
-  // A seller API key with every scope, new at every start (a secret cannot be shown twice); the previous one is revoked.
+  // A seller API key with every scope: the one kept in .local/ while it is valid, else a new one (kept for next time).
   const dynamoClient = newDynamoClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const sellerKey = await createLocalKey(dynamoClient, resources.tables.MainTable!, { io: { out: () => {}, err: () => {} } });
+  const sellerKey = await localSellerKey(dynamoClient, resources.tables.MainTable!);
   dynamoClient.destroy();
 
   say(`starting serverless offline on :${ports.http} (Lambda API :${ports.lambda})…`);
@@ -352,7 +355,9 @@ try {
     `  Production interface   POST ${offline.url}/koogallery/produce`,
     `  Access key             ${keyLine}`,
     `  Seller API             ${offline.url}/seller/…   document: GET ${offline.url}/seller/openapi.json`,
-    `  Seller API key         ${sellerKey.secret}   (keyId ${sellerKey.key.keyId}, every scope; \`npm run keys\` for others)`,
+    `  Seller API key         ${sellerKey.secret}   (keyId ${sellerKey.key.keyId}, every scope, ` +
+      `${sellerKey.reused ? 'the same as at the last start' : 'new: the previous local key, if any, is revoked'}; ` +
+      `\`npm run keys\` for others)`,
     `  Usage push             hourly at minute 5, or now: POST ${offline.lambdaUrl}/2015-03-31/functions/koogallery-isv-${STAGE}-usagePush/invocations`,
     `  Lambda invoke API      ${offline.lambdaUrl}/2015-03-31/functions/<name>/invocations`,
     `  DynamoDB Local         ${dynamo.endpoint}   tables: ${Object.values(resources.tables).join(', ')}`,
@@ -364,8 +369,13 @@ try {
     '',
     ...integrationLines,
     '',
-    `  Data                   DynamoDB in ${relative(process.cwd(), dataDir) || '.'}/ (kept between runs; \`npm start -- --fresh\` wipes it)`,
-    '                         SQS and S3 in memory (fauxqs): queues are recreated empty at every start',
+    `  Data                   kept between runs in ${relative(process.cwd(), join(root, '.local')) || '.'}/ ` +
+      '(`npm start -- --fresh` wipes it): DynamoDB (tables, keys, messages, statements),',
+    '                         S3 objects (statement files, proofs, bill uploads; restored into fauxqs at start),',
+    '                         the seller API key above (reused while it is valid)',
+    '                         Not kept: SQS messages (queues are recreated empty; a message in flight at stop is lost,',
+    "                         the hourly sweep re-queues stuck provisioning), the fake Open API's orders and calls,",
+    "                         the webhook receiver's tenants and deliveries",
     '',
     '  Ctrl-C stops everything.',
     '',

@@ -113,9 +113,8 @@ export async function runKeysCli(
 }
 
 /**
- * A working key for the local stack, printed like `keys create` prints one; `npm start` calls it once the tables
- * exist. Local data outlives restarts but a secret cannot be shown twice, so a live key of the same name is revoked
- * and replaced: each start prints a key that works.
+ * A new working key for the local stack, printed like `keys create` prints one; a live key of the same name is
+ * revoked and replaced. `npm start` calls it (scripts/local/sellerKey.ts) when the key it kept is no longer valid.
  */
 export async function createLocalKey(
   client: DynamoDb,

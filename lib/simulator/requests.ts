@@ -4,8 +4,9 @@ import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
 import { V1_ACTIVITIES, type V1Activity } from '#lib/koogallery/v1Activities.ts';
 
 /**
- * Request bodies as the marketplace sends them, with generated defaults (order ids, businessId, expireTime) so a
- * call needs only what cannot be invented: the instance or License code it is about.
+ * Request bodies as the marketplace sends them, with generated defaults (order ids, businessId, and a year ahead as
+ * expireTime where the activity carries one: renewals, and V1's newInstance) so a call needs only what cannot be
+ * invented: the instance or License code it is about.
  */
 
 /** An order id in the marketplace's style (`CS` + digits), unique enough for a test run. */
@@ -47,7 +48,8 @@ function defaults(activity: string, v1: boolean, nowMs: number): JsonObject {
   if (v1) {
     switch (activity as V1Activity) {
       case 'newInstance':
-        return { activity, orderId, businessId: randomUUID(), testFlag: '0' };
+        // V1 carries the subscription's expiry (spec §6); V2's newInstance does not (Query Order gives it).
+        return { activity, orderId, businessId: randomUUID(), expireTime, testFlag: '0' };
       case 'refreshInstance':
         return { activity, orderId, expireTime, testFlag: '0' };
       case 'upgrade':

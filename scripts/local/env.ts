@@ -11,7 +11,12 @@ import { ConfigError, parseConfig } from '#lib/config.ts';
 import type { ApigCredentials } from '#lib/koogallery/apig.ts';
 import { MIN_SECRET_LENGTH } from '#lib/provisioning/webhook.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, type StackResources } from './emulators.ts';
-import { FAKE_OPENAPI_DEFAULT_CREDENTIALS } from './fake-openapi.ts';
+import {
+  FAKE_OPENAPI_DEFAULT_CREDENTIALS,
+  FAKE_OPENAPI_DEFAULT_PORT,
+  MOCK_PAY_PER_USE_PRODUCT_IDS,
+  MOCK_PRODUCT_IDS,
+} from './fake-openapi.ts';
 import { WEBHOOK_PATH } from './webhook-receiver.ts';
 
 /** Documented local default (see .env.example); never used on AWS, where the key comes from SSM. */
@@ -24,7 +29,7 @@ export const LOCAL_DEFAULT_OPENAPI_CREDENTIALS: ApigCredentials = FAKE_OPENAPI_D
 export const LOCAL_DEFAULT_WEBHOOK_SECRET = 'local-dev-webhook-secret-change-me';
 
 /** Ports of the stand-ins: the receiver's is the one its standalone main uses; the fake's is clear of it. */
-export const LOCAL_DEFAULT_PORTS = { FAKE_OPENAPI_PORT: 4020, WEBHOOK_RECEIVER_PORT: 4010 } as const;
+export const LOCAL_DEFAULT_PORTS = { FAKE_OPENAPI_PORT: FAKE_OPENAPI_DEFAULT_PORT, WEBHOOK_RECEIVER_PORT: 4010 } as const;
 
 /** The product the local stack supervises and gives a fee share by default (`koogallery-sim scenario supervision`). */
 export const LOCAL_SUPERVISED_PRODUCT = 'OFFI-LOCAL-SUPERVISED';
@@ -41,7 +46,10 @@ export const LOCAL_DEFAULT_SETTINGS = {
   WEBHOOK_ALLOW_PRIVATE_HOSTS: 'true',
   // A demo product under service supervision with a fee share, for `koogallery-sim scenario supervision`.
   SUPERVISED_PRODUCTS: LOCAL_SUPERVISED_PRODUCT,
-  SETTLEMENT_FEE_SHARES: `${LOCAL_SUPERVISED_PRODUCT}=0.15`,
+  // Fee shares and a pay-per-use price for the products of the fake Open API's orders (the simulator's orders take
+  // their terms), so the local month's statement settles what the simulator bought instead of reporting problems.
+  SETTLEMENT_FEE_SHARES: [LOCAL_SUPERVISED_PRODUCT, ...MOCK_PRODUCT_IDS].map((p) => `${p}=0.15`).join(','),
+  SETTLEMENT_PRICES: MOCK_PAY_PER_USE_PRODUCT_IDS.map((p) => `${p}=0.01:CNY:unit`).join(','),
 } as const;
 
 /** KEY=VALUE lines of a .env file (node's own parser: comments, quotes, `export` are handled); {} if absent. */

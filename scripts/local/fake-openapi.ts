@@ -288,6 +288,16 @@ const MOCK_TERMS: Record<MockOrderId, MockTerms> = {
   },
 };
 
+/** The products of the mock orders (the simulator's orders take their terms), and which of them are pay-per-use. */
+export const MOCK_PRODUCT_IDS: readonly string[] = [...new Set(Object.values(MOCK_TERMS).map((t) => t.productId))];
+export const MOCK_PAY_PER_USE_PRODUCT_IDS: readonly string[] = [
+  ...new Set(
+    Object.values(MOCK_TERMS)
+      .filter((t) => t.chargingMode === 'ON_DEMAND')
+      .map((t) => t.productId),
+  ),
+];
+
 /** `yyyyMMddHHmmss` plus `n` periods (UTC calendar arithmetic). */
 export function addPeriod(time: string, type: 'year' | 'month' | 'day', n: number): string {
   const [y, mo, d, h, mi, s] = [0, 4, 6, 8, 10, 12].map((i, k) => Number(time.slice(i, i + (k === 0 ? 4 : 2))));
@@ -654,6 +664,9 @@ export async function startFakeOpenApi(options: {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+
+/** The port `npm start` and `koogallery-sim serve` give the fake when FAKE_OPENAPI_PORT is not set. */
+export const FAKE_OPENAPI_DEFAULT_PORT = 4020;
 
 const EnvSchema = z.object({
   FAKE_OPENAPI_PORT: z.coerce.number().int().min(0).max(65_535).default(0),

@@ -10,6 +10,10 @@
  *   `ObjectCreated` event that the bucket's notification configuration would send, to every matching notification,
  *   after the HTTP answer has been sent, as S3 does.
  *
+ * - with `dataDir`, keeps a copy of the buckets on disk (scripts/local/s3-disk.ts): each object created or deleted
+ *   through it is copied or removed there before the answer is sent, and at start the kept objects are uploaded back
+ *   into fauxqs, so the objects outlive fauxqs's memory.
+ *
  * Local differences from S3: objects are not versioned (events carry no versionId); a POST upload above
  * 10 MiB is stored in fauxqs as a multipart upload, so its ETag is a multipart ETag (`<md5>-<parts>`); POST form
  * files are limited to `maxFileBytes` (60 MiB by default); SigV2 POST forms and CRC64NVME checksums are refused;
@@ -28,6 +32,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
 import type { S3Event } from 'aws-lambda';
+import { diskBuckets } from './s3-disk.ts';
 import { interpretResult, invokeOffline, invokeUrl } from './sqs-bridge.ts';
 
 /** One entry of the bucket's notification configuration: ObjectCreated events of matching keys go to `deliver`. */
@@ -61,6 +66,8 @@ export interface S3GatewayOptions {
   now?: () => number;
   /** Default console.log. */
   log?: (line: string) => void;
+  /** Keep the objects on disk in this folder, and upload the ones kept there into fauxqs at start. */
+  dataDir?: string;
 }
 
 export interface S3Gateway {
@@ -247,6 +254,17 @@ function creationKind(method: string | undefined, t: Target, headers: IncomingHt
   const names = [...new URLSearchParams(t.query).keys()].filter((n) => !/^x-amz-/i.test(n) && n !== 'x-id');
   if (method === 'PUT' && names.length === 0) return headers['x-amz-copy-source'] ? 'Copy' : 'Put';
   if (method === 'POST' && names.length === 1 && names[0] === 'uploadId') return 'CompleteMultipartUpload';
+  return undefined;
+}
+
+/** Which kept objects a proxied request may change: the one it names, or those its DeleteObjects body lists. */
+function changeOf(method: string | undefined, t: Target): 'object' | 'listed' | undefined {
+  if (!t.bucket) return undefined;
+  const names = [...new URLSearchParams(t.query).keys()].filter((n) => !/^x-amz-/i.test(n) && n !== 'x-id');
+  if (!t.key) return method === 'POST' && names.includes('delete') ? 'listed' : undefined;
+  if (method === 'PUT' && names.length === 0) return 'object';
+  if (method === 'DELETE' && names.every((n) => n === 'versionId')) return 'object';
+  if (method === 'POST' && names.length === 1 && names[0] === 'uploadId') return 'object';
   return undefined;
 }
 
@@ -575,6 +593,34 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     return response;
   };
 
+  const disk = options.dataDir === undefined ? undefined : diskBuckets(options.dataDir);
+
+  /** Copies an object's state in fauxqs to disk: its bytes and headers, or its absence. */
+  const keep = async (bucket: string, key: string) => {
+    if (!disk) return;
+    const response = await fetch(`${upstreamBase}${objectPath(bucket, key)}`);
+    if (response.status === 404) {
+      await response.body?.cancel();
+      disk.remove(bucket, key);
+      return;
+    }
+    if (!response.ok) throw new Error(`fauxqs answered HTTP ${response.status} for s3://${bucket}/${key}`);
+    disk.write(bucket, key, Buffer.from(await response.arrayBuffer()), response.headers);
+  };
+
+  /** Keeps on disk what a successful proxied request changed; a failure is logged (the object is in fauxqs). */
+  const keepChanged = async (change: 'object' | 'listed', t: Target, body: Buffer) => {
+    const keys =
+      change === 'object' ? [t.key] : [...body.toString('utf8').matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => xmlUnescape(m[1] ?? ''));
+    for (const key of keys) {
+      try {
+        await keep(t.bucket, key);
+      } catch (error) {
+        log(`[s3-gateway] s3://${t.bucket}/${key} not kept on disk: ${(error as Error).message}`);
+      }
+    }
+  };
+
   /** Stores an object in fauxqs (multipart above its request size limit); returns its quoted ETag. */
   const store = async (bucket: string, key: string, data: Buffer, headers: Record<string, string>): Promise<string> => {
     const path = objectPath(bucket, key);
@@ -719,6 +765,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
         throw new S3Failure(400, 'InvalidArgument', `The local S3 front accepts only US-ASCII in ${name}.`);
     }
     const eTag = await store(t.bucket, key, file.data, headers);
+    await keep(t.bucket, key);
 
     const reqId = requestId();
     const id2 = hostId();
@@ -764,6 +811,8 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
   const proxy = (req: IncomingMessage, res: ServerResponse, t: Target) => {
     const kind = creationKind(req.method, t, req.headers);
     const watched = kind !== undefined && matching(t.bucket, t.key).length > 0;
+    const change = disk ? changeOf(req.method, t) : undefined;
+    const sent: Buffer[] = [];
     const outgoing = httpRequest({
       protocol: upstream.protocol,
       hostname: upstream.hostname,
@@ -775,7 +824,10 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     });
     let received = 0;
     const bodyRead = new Promise<void>((resolve) => {
-      req.on('data', (chunk: Buffer) => (received += chunk.length));
+      req.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (change === 'listed') sent.push(chunk);
+      });
       req.once('end', resolve);
       req.once('close', resolve);
     });
@@ -788,6 +840,15 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       else sendError(req, res, new S3Failure(503, 'ServiceUnavailable', `The local S3 (fauxqs) did not answer: ${error.message}`));
     });
     outgoing.once('response', (answer) => {
+      const status = answer.statusCode ?? 502;
+      if (!change || status >= 300) {
+        respond(answer);
+        return;
+      }
+      void bodyRead.then(() => keepChanged(change, t, Buffer.concat(sent))).then(() => respond(answer));
+    });
+    /** Passes fauxqs's answer on, and notices an object creation. */
+    const respond = (answer: IncomingMessage) => {
       const status = answer.statusCode ?? 502;
       const headers = cors(req, answerHeaders(answer.headers));
       const header = (name: string) => {
@@ -837,7 +898,7 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
         res.writeHead(status, headers);
         res.end(xml);
       });
-    });
+    };
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -874,6 +935,21 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
       }
     }
   };
+
+  if (disk) {
+    const madeBuckets = new Set<string>();
+    let restored = 0;
+    for (const kept of disk.objects((file, why) => log(`[s3-gateway] ${file} not restored: ${why}`))) {
+      if (!madeBuckets.has(kept.bucket)) {
+        // Creates the bucket if fauxqs has none of that name; an existing one is left as it is.
+        await fetch(`${upstreamBase}/${encodeURIComponent(kept.bucket)}`, { method: 'PUT' }).then((r) => r.body?.cancel());
+        madeBuckets.add(kept.bucket);
+      }
+      await store(kept.bucket, kept.key, kept.read(), kept.headers);
+      restored += 1;
+    }
+    log(`[s3-gateway] ${restored} object${restored === 1 ? '' : 's'} restored from ${options.dataDir}`);
+  }
 
   const server = createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve, reject) => {

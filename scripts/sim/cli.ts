@@ -8,9 +8,10 @@
  *   npx koogallery-sim probe [--json]
  *   npx koogallery-sim serve [--port 4020]
  *
- * --url is the production address (default http://127.0.0.1:3000/koogallery/produce, what `npm start` serves) and
- * --key the access key (default KOOGALLERY_ACCESS_KEY, else the local default). Exit codes: 0 all passed,
- * 1 a check failed, 2 bad arguments.
+ * --url is the production address and --key its access key. Without --url the simulator runs against the local stack
+ * that `npm start` describes in .local/stack.json: its address, access key, seller key, seller API and fake Open
+ * API, and the header rule serverless offline needs. Exit codes: 0 all passed, 1 a check failed, 2 bad arguments
+ * (or no --url and no local stack).
  */
 import { parseArgs } from 'node:util';
 import { marketplaceClient, type CallResult } from '#lib/simulator/client.ts';
@@ -22,7 +23,11 @@ import { registerOrdersOn } from './fakeOrders.ts';
 import { formatSteps, SCENARIOS, type StepResult } from './scenarios.ts';
 import { runIfMain } from '../local/cli.ts';
 import { LOCAL_DEFAULT_ACCESS_KEY } from '../local/env.ts';
-import { serveStandalone } from '../local/fake-openapi.ts';
+import { FAKE_OPENAPI_DEFAULT_PORT, serveStandalone } from '../local/fake-openapi.ts';
+import { readStackFile } from '../local/stackFile.ts';
+
+/** Where `npm start` describes the local stack (scripts/local/stackFile.ts), as the messages name it. */
+const STACK_FILE_DISPLAY = '.local/stack.json';
 
 export const USAGE = `Usage: koogallery-sim <command> [options]
 
@@ -36,34 +41,40 @@ Commands:
   probe                 the marketplace's twice-daily availability probe
   serve                 the fake KooGallery Open API (Query Order with the mock orders, usage-data)
 
+Without --url, every command runs against the local stack \`npm start\` runs (${STACK_FILE_DISPLAY}): its address,
+access key, seller key, seller API and fake Open API, with --any-header-case. Against a deployment give --url and --key.
+
 Options:
-  --url <address>       production address (default http://127.0.0.1:3000/koogallery/produce)
-  --key <access key>    default: KOOGALLERY_ACCESS_KEY, else the local default
+  --url <address>       production address, e.g. https://isv.example.com/koogallery/produce (default: the local stack)
+  --key <access key>    default: the local stack's; with --url, KOOGALLERY_ACCESS_KEY, else the local default
   --field k=v           send: a request field (repeatable); JSON objects as text, e.g. productInfo={"skuCode":"x"}
   --v1                  send: the legacy V1 interface (GET, authToken)
   --test                send: testFlag=1 (debug traffic)
-  --expect <code>       send: the result code to expect (default 000000)
-  --seller-key <key>    scenario pay-per-use: a seller API key with usage:write
-  --seller-url <base>   scenario: the seller API's base (default: the production address's origin)
+  --expect <code>       send: the result code to expect (default 000000; V1 newInstance also passes on 000004,
+                        the legitimate answer while the instance is provisioned)
+  --seller-key <key>    scenario: a seller API key with usage:write (pay-per-use) and instances:read (default: the
+                        local stack's)
+  --seller-url <base>   scenario: the seller API's base (default: the local stack's, or the address's origin)
   --open-api <url>      a fake Open API to register the invented orders on, so a server that queries every order
-                        finds them (npm start runs one on :4020)
+                        finds them (default: the local stack's)
   --any-header-case     accept Body-Sign under any letter case (serverless offline lowercases header names;
-                        the marketplace reads the exact name: never use it against a deployment)
+                        the marketplace reads the exact name: never use it against a deployment; on by default
+                        against the local stack)
   --license <code>      scenario license: a License code registered on the server
   --supervised-product <id>  scenario supervision: a product the server supervises and gives a fee share
                         (default OFFI-LOCAL-SUPERVISED, which npm start configures)
   --time-zone <zone>    scenario supervision: the server's SETTLEMENT_TIME_ZONE (default Asia/Shanghai)
   --budget-ms <ms>      conformance, probe: the answer budget (default 5000)
   --json                conformance, probe: machine-readable output
-  --port <port>         serve: the port (default FAKE_OPENAPI_PORT or 4020)`;
+  --port <port>         serve: the port (default FAKE_OPENAPI_PORT or ${FAKE_OPENAPI_DEFAULT_PORT})`;
 
 const options = {
-  url: { type: 'string', default: 'http://127.0.0.1:3000/koogallery/produce' },
+  url: { type: 'string' },
   key: { type: 'string' },
   field: { type: 'string', multiple: true },
   v1: { type: 'boolean', default: false },
   test: { type: 'boolean', default: false },
-  expect: { type: 'string', default: '000000' },
+  expect: { type: 'string' },
   'seller-key': { type: 'string' },
   'seller-url': { type: 'string' },
   'open-api': { type: 'string' },
@@ -101,16 +112,85 @@ function positiveInt(value: string | undefined, name: string): number | undefine
   return n;
 }
 
+/** The port `serve` listens on: --port, else FAKE_OPENAPI_PORT, else the documented default. */
+export function fakeOpenApiPort(option: string | undefined, env: Record<string, string | undefined>): number {
+  const [raw, name] = option !== undefined ? [option, '--port'] : [env.FAKE_OPENAPI_PORT || undefined, 'FAKE_OPENAPI_PORT'];
+  if (raw === undefined) return FAKE_OPENAPI_DEFAULT_PORT;
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port > 65_535) throw new RequestError(`${name} must be 0 to 65535`);
+  return port;
+}
+
+/** Where the calls go and with what: from the options, or from the local stack when no --url is given. */
+interface Target {
+  url: string;
+  key: string;
+  headerCase: 'any' | 'exact';
+  sellerKey?: string;
+  sellerUrl?: string;
+  openApi?: string;
+}
+
+function targetOf(values: ParsedValues, env: Record<string, string | undefined>, readStack: typeof readStackFile): Target {
+  const given = {
+    ...(values['seller-key'] ? { sellerKey: values['seller-key'] } : {}),
+    ...(values['seller-url'] ? { sellerUrl: values['seller-url'] } : {}),
+    ...(values['open-api'] ? { openApi: values['open-api'] } : {}),
+  };
+  if (values.url !== undefined) {
+    const key = values.key ?? (env.KOOGALLERY_ACCESS_KEY || LOCAL_DEFAULT_ACCESS_KEY);
+    return { url: values.url, key, headerCase: values['any-header-case'] ? 'any' : 'exact', ...given };
+  }
+  const found = readStack();
+  if (!found.ok) {
+    // The stack file's reason may point the operator CLI at --stage, which the simulator does not take.
+    const reason = found.reason.replace(/ \(or name a deployed stage with --stage\)/, '');
+    throw new RequestError(`no --url given, and ${reason}. Against a deployment, give --url and --key`);
+  }
+  const { stack } = found;
+  return {
+    url: stack.urls.produce,
+    key: values.key ?? stack.accessKey,
+    // serverless offline lowercases header names; the marketplace reads `Body-Sign` exactly (see the option).
+    headerCase: 'any',
+    sellerKey: stack.sellerKey.secret,
+    sellerUrl: stack.urls.seller,
+    ...(stack.urls.fakeOpenApi ? { openApi: stack.urls.fakeOpenApi } : {}),
+    ...given,
+  };
+}
+
+/** The codes a `send` passes on: --expect, else 000000 (and 000004 for V1 newInstance, answered while provisioning). */
+function expectedCodes(values: ParsedValues, activity: string): string[] {
+  if (values.expect !== undefined) return [values.expect];
+  return values.v1 && activity === 'newInstance' ? ['000000', '000004'] : ['000000'];
+}
+
+/** `N passed, N failed, N skipped (K scenarios)`: the steps of the scenarios run. */
+export function scenarioSummary(results: readonly StepResult[]): string {
+  const skipped = results.filter((r) => r.skipped).length;
+  const failed = results.filter((r) => !r.ok).length;
+  const scenarios = new Set(results.map((r) => r.scenario)).size;
+  const failedIn = [...new Set(results.filter((r) => !r.ok).map((r) => r.scenario))];
+  return (
+    `${results.length - skipped - failed} passed, ${failed} failed, ${skipped} skipped ` +
+    `(${scenarios} scenario${scenarios === 1 ? '' : 's'}${failedIn.length ? `; failed: ${failedIn.join(', ')}` : ''})`
+  );
+}
+
 function describeAnswer(result: CallResult): string[] {
   if (result.error) return [`← no answer: ${result.error} (${result.latencyMs} ms)`];
   return [`← HTTP ${result.status} in ${result.latencyMs} ms: ${result.raw}`, `  Body-Sign: ${result.bodySign}`];
 }
+
+type ParsedValues = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true; strict: true }>>['values'];
 
 /** Runs one command line (without `node` and the script); returns the exit code. */
 export async function runSim(
   argv: readonly string[],
   io: SimOutput = consoleOutput,
   env: Record<string, string | undefined> = process.env,
+  sources: { readStack?: typeof readStackFile } = {},
 ): Promise<number> {
   let parsed;
   try {
@@ -129,21 +209,29 @@ export async function runSim(
     io.err(`error: unexpected argument ${JSON.stringify(extra[0])}\n${USAGE}`);
     return 2;
   }
-  const key = values.key ?? (env.KOOGALLERY_ACCESS_KEY || LOCAL_DEFAULT_ACCESS_KEY);
-  const headerCase = values['any-header-case'] ? ('any' as const) : ('exact' as const);
-  const client = { headerCase, ...(values['open-api'] ? { beforeSend: registerOrdersOn(values['open-api']) } : {}) };
   try {
+    if (command === 'serve') {
+      if (target) throw new RequestError(`serve takes no argument, got ${JSON.stringify(target)}`);
+      await serveStandalone({ port: fakeOpenApiPort(values.port, env) });
+      // Runs until SIGINT/SIGTERM.
+      return await new Promise<number>(() => {});
+    }
+    const to = targetOf(values, env, sources.readStack ?? readStackFile);
+    if (values.url === undefined) io.err(`koogallery-sim: the local stack (${STACK_FILE_DISPLAY}): ${to.url}`);
+    const { url, key, headerCase } = to;
+    const client = { headerCase, ...(to.openApi ? { beforeSend: registerOrdersOn(to.openApi) } : {}) };
     switch (command) {
       case 'send': {
         if (!target) throw new RequestError('send needs an activity, e.g. send newInstance');
         const body = requestBody(target, { ...fields(values.field), ...(values.test ? { testFlag: '1' } : {}) }, { v1: values.v1 });
-        io.out(`→ ${values.v1 ? 'GET (V1)' : 'POST'} ${values.url} ${JSON.stringify(body)}`);
-        const result = await marketplaceClient(values.url, key, client).call(body, { v1: values.v1 });
+        io.out(`→ ${values.v1 ? 'GET (V1)' : 'POST'} ${url} ${JSON.stringify(body)}`);
+        const result = await marketplaceClient(url, key, client).call(body, { v1: values.v1 });
         for (const line of describeAnswer(result)) io.out(line);
         const code = typeof result.json?.resultCode === 'string' ? result.json.resultCode : undefined;
+        const expected = expectedCodes(values, target);
         const problems = [
           result.status !== 200 ? `expected HTTP 200, got ${result.status || 'no answer'}` : '',
-          code !== values.expect ? `expected resultCode ${values.expect}, got ${code ?? 'none'}` : '',
+          !expected.includes(code ?? '') ? `expected resultCode ${expected.join(' or ')}, got ${code ?? 'none'}` : '',
           result.bodySign !== 'valid' ? `Body-Sign is ${result.bodySign}` : '',
         ].filter(Boolean);
         for (const p of problems) io.err(`✗ ${p}`);
@@ -162,12 +250,12 @@ export async function runSim(
         for (const name of names) {
           results.push(
             ...(await SCENARIOS[name]!.run({
-              url: values.url,
+              url,
               key,
               client: { headerCase },
-              ...(values['seller-key'] ? { sellerKey: values['seller-key'] } : {}),
-              ...(values['seller-url'] ? { sellerUrl: values['seller-url'] } : {}),
-              ...(values['open-api'] ? { openApiUrl: values['open-api'] } : {}),
+              ...(to.sellerKey ? { sellerKey: to.sellerKey } : {}),
+              ...(to.sellerUrl ? { sellerUrl: to.sellerUrl } : {}),
+              ...(to.openApi ? { openApiUrl: to.openApi } : {}),
               ...(values.license ? { license: values.license } : {}),
               ...(values['supervised-product'] ? { supervisedProduct: values['supervised-product'] } : {}),
               ...(values['time-zone'] ? { timeZone: values['time-zone'] } : {}),
@@ -175,19 +263,20 @@ export async function runSim(
           );
         }
         io.out(formatSteps(results));
+        io.out(scenarioSummary(results));
         return results.every((r) => r.ok) ? 0 : 1;
       }
       case 'conformance': {
         if (target) throw new RequestError(`conformance takes no argument, got ${JSON.stringify(target)}`);
         const budgetMs = positiveInt(values['budget-ms'], 'budget-ms');
-        const results = await runConformance({ url: values.url, key, client, ...(budgetMs ? { budgetMs } : {}) });
+        const results = await runConformance({ url, key, client, ...(budgetMs ? { budgetMs } : {}) });
         io.out(values.json ? formatJson(results) : formatTable(results));
         return results.every((r) => r.ok) ? 0 : 1;
       }
       case 'probe': {
         if (target) throw new RequestError(`probe takes no argument, got ${JSON.stringify(target)}`);
         const budgetMs = positiveInt(values['budget-ms'], 'budget-ms');
-        const result = await probe(marketplaceClient(values.url, key, client), budgetMs ? { budgetMs } : {});
+        const result = await probe(marketplaceClient(url, key, client), budgetMs ? { budgetMs } : {});
         if (values.json) io.out(JSON.stringify(result, null, 2));
         else
           for (const c of result.checks)
@@ -195,15 +284,6 @@ export async function runSim(
               `${c.ok ? '✓' : '✗'} ${c.title.padEnd(22)} ${(c.resultCode ?? '-').padEnd(7)} ${String(c.latencyMs).padStart(6)} ms${c.detail ? `  ${c.detail}` : ''}`,
             );
         return result.ok ? 0 : 1;
-      }
-      case 'serve': {
-        if (target) throw new RequestError(`serve takes no argument, got ${JSON.stringify(target)}`);
-        const port = values.port === undefined ? undefined : Number(values.port);
-        if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65_535))
-          throw new RequestError('--port must be 0 to 65535');
-        await serveStandalone(port === undefined ? {} : { port });
-        // Runs until SIGINT/SIGTERM.
-        return await new Promise<number>(() => {});
       }
       default:
         throw new RequestError(`unknown command ${JSON.stringify(command)}`);

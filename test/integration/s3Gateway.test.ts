@@ -4,7 +4,10 @@
  * proxied, and the ObjectCreated events delivered for keys under the notification's prefix.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import {
@@ -12,6 +15,7 @@ import {
   CopyObjectCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -24,7 +28,7 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/emulators.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startFauxqs } from '../../scripts/local/emulators.ts';
 import { offlineInvoker, s3EventKey, startS3Gateway, type S3Gateway } from '../../scripts/local/s3-gateway.ts';
 
 const fauxqsEndpoint = inject('localStack').sqsEndpoint;
@@ -599,5 +603,105 @@ describe('offlineInvoker', () => {
     await expect(offlineInvoker(endpoint, 'fn')(event)).rejects.toThrow(/fn: function error: Error: not a PDF/);
     mode = 'missing';
     await expect(offlineInvoker(endpoint, 'fn')(event)).rejects.toThrow(/HTTP 404/);
+  });
+});
+
+describe('the S3 front with a data folder: objects outlive fauxqs', () => {
+  const kept = `kept-${randomUUID().slice(0, 8)}`;
+
+  /** A fresh fauxqs (empty, as after a restart) with a gateway keeping its objects in `dir`. */
+  async function restartedStack(dir: string) {
+    const emulator = await startFauxqs({ port: 0 });
+    const front = await startS3Gateway({
+      upstream: emulator.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      notifications: [],
+      dataDir: dir,
+      log: (line) => logs.push(line),
+    });
+    const client = new S3Client({
+      endpoint: front.endpoint,
+      forcePathStyle: true,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    const stop = async () => {
+      client.destroy();
+      await front.close();
+      await emulator.stop();
+    };
+    return { client, front, stop };
+  }
+
+  const text = async (client: S3Client, key: string) => {
+    const got = await client.send(new GetObjectCommand({ Bucket: kept, Key: key }));
+    return { body: await got.Body!.transformToString(), contentType: got.ContentType, metadata: got.Metadata };
+  };
+
+  it('keeps what was put, posted, copied and not deleted, with its headers, across a restart of fauxqs and the front', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 's3-data-'));
+    const first = await restartedStack(dir);
+    try {
+      await first.client.send(new CreateBucketCommand({ Bucket: kept }));
+      const put = (Key: string, Body: string) =>
+        first.client.send(new PutObjectCommand({ Bucket: kept, Key, Body, ContentType: 'text/csv', Metadata: { run: '7' } }));
+      await put('statements/2026-11/statement.csv', 'line,amount\n1,100.00\n');
+      await put('odd key/ü €.txt', 'odd');
+      await put('gone.txt', 'deleted later');
+      await put('gone-too.txt', 'deleted in a batch');
+      await first.client.send(
+        new CopyObjectCommand({ Bucket: kept, Key: 'copy.csv', CopySource: `${kept}/statements/2026-11/statement.csv` }),
+      );
+      await first.client.send(new DeleteObjectCommand({ Bucket: kept, Key: 'gone.txt' }));
+      await first.client.send(new DeleteObjectsCommand({ Bucket: kept, Delete: { Objects: [{ Key: 'gone-too.txt' }] } }));
+      const proof = pdf(2048);
+      const form = await createPresignedPost(first.client, {
+        Bucket: kept,
+        Key: 'proofs/o1/l1/p1',
+        Conditions: [['eq', '$Content-Type', 'application/pdf']],
+        Fields: { 'Content-Type': 'application/pdf' },
+      });
+      expect((await upload(form.url, form.fields, proof)).status).toBe(204);
+    } finally {
+      await first.stop();
+    }
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+
+    const second = await restartedStack(dir);
+    try {
+      expect(logs).toContain(`[s3-gateway] 4 objects restored from ${dir}`);
+      expect(await text(second.client, 'statements/2026-11/statement.csv')).toEqual({
+        body: 'line,amount\n1,100.00\n',
+        contentType: 'text/csv',
+        metadata: { run: '7' },
+      });
+      expect((await text(second.client, 'copy.csv')).body).toBe('line,amount\n1,100.00\n');
+      expect((await text(second.client, 'odd key/ü €.txt')).body).toBe('odd');
+      const proof = await second.client.send(new GetObjectCommand({ Bucket: kept, Key: 'proofs/o1/l1/p1' }));
+      expect(proof.ContentType).toBe('application/pdf');
+      expect(md5(Buffer.from(await proof.Body!.transformToByteArray()))).toBe(md5(pdf(2048)));
+      const listed = await second.client.send(new ListObjectsV2Command({ Bucket: kept }));
+      expect(listed.Contents?.map((o) => o.Key).sort()).toEqual([
+        'copy.csv',
+        'odd key/ü €.txt',
+        'proofs/o1/l1/p1',
+        'statements/2026-11/statement.csv',
+      ]);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('skips a kept description it cannot read, saying which', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 's3-data-'));
+    mkdirSync(join(dir, kept), { recursive: true });
+    writeFileSync(join(dir, kept, 'broken.json'), 'not json');
+    const stack = await restartedStack(dir);
+    await stack.stop();
+    expect(logs.some((l) => l.includes('broken.json not restored'))).toBe(true);
+    expect(logs).toContain(`[s3-gateway] 0 objects restored from ${dir}`);
   });
 });

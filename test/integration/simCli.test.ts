@@ -1,6 +1,13 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSim } from '../../scripts/sim/cli.ts';
+import { bodySignHeader } from '#lib/koogallery/signature.ts';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fakeOpenApiPort, runSim } from '../../scripts/sim/cli.ts';
+import { readStackFile, writeStackFile, type LocalStack } from '../../scripts/local/stackFile.ts';
 import { startHandlerServer, type HandlerServer } from '../helpers/httpServer.ts';
 import { TEST_KEY } from '../helpers/signing.ts';
 
@@ -14,11 +21,52 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-async function sim(...argv: string[]) {
+/** The simulator with no local stack running (the stack file is absent). */
+const noStack = () => readStackFile(join(tmpdir(), 'no-such-stack-dir', 'stack.json'));
+
+async function simWith(stack: typeof noStack, argv: string[]) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runSim(argv, { out: (l) => out.push(l), err: (l) => err.push(l) }, {});
+  const code = await runSim(argv, { out: (l) => out.push(l), err: (l) => err.push(l) }, {}, { readStack: stack });
   return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+const sim = (...argv: string[]) => simWith(noStack, argv);
+
+/** A production interface that answers every call 000004 ("request is processing"), signed with TEST_KEY. */
+async function processingServer(): Promise<{ url: string; close: () => Promise<void> }> {
+  const stand = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const raw = JSON.stringify({ resultCode: '000004', resultMsg: 'request is processing' });
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Body-Sign': bodySignHeader(TEST_KEY, raw) }).end(raw);
+    });
+  });
+  await new Promise<void>((resolve) => stand.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(stand.address() as AddressInfo).port}/koogallery/produce`,
+    close: () => new Promise<void>((resolve) => stand.close(() => resolve())),
+  };
+}
+
+/** A stack file as `npm start` writes it, pointing at the test's server. */
+function stackFileFor(serverUrl: string): () => ReturnType<typeof readStackFile> {
+  const file = join(mkdtempSync(join(tmpdir(), 'sim-stack-')), 'stack.json');
+  const stack: LocalStack = {
+    version: 1,
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    stage: 'local',
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    urls: { http: serverUrl, produce: `${serverUrl}/koogallery/produce`, seller: serverUrl, lambda: serverUrl },
+    endpoints: { dynamodb: serverUrl, sqs: serverUrl, s3: serverUrl },
+    env: {},
+    accessKey: TEST_KEY,
+    sellerKey: { keyId: 'k1', secret: 'kgs_not-a-real-key' },
+  };
+  writeStackFile(stack, file);
+  return () => readStackFile(file);
 }
 
 describe('koogallery-sim', () => {
@@ -61,6 +109,59 @@ describe('koogallery-sim', () => {
       expect(result.err, argv.join(' ')).toContain('Usage: koogallery-sim');
     }
     expect((await sim('--help')).code).toBe(0);
+  });
+
+  it('send --v1 newInstance sends the generated expireTime', async () => {
+    const result = await sim('send', 'newInstance', '--v1', '--url', url, '--key', TEST_KEY);
+    expect(result.out).toMatch(/→ GET \(V1\) .*"expireTime":"\d{14}"/);
+    expect(result.code).toBe(0);
+  });
+
+  it('send --v1 newInstance passes on 000004 (provisioning under way), unless --expect asks for another code', async () => {
+    const processing = await processingServer();
+    try {
+      const result = await sim('send', 'newInstance', '--v1', '--url', processing.url, '--key', TEST_KEY);
+      expect(result.out).toContain('✓ 000004 with a valid Body-Sign');
+      expect(result.code).toBe(0);
+      const strict = await sim('send', 'newInstance', '--v1', '--expect', '000000', '--url', processing.url, '--key', TEST_KEY);
+      expect(strict.err).toContain('expected resultCode 000000, got 000004');
+      expect(strict.code).toBe(1);
+      // V2's newInstance answers at once: 000004 is not a pass there.
+      expect((await sim('send', 'newInstance', '--url', processing.url, '--key', TEST_KEY)).code).toBe(1);
+    } finally {
+      await processing.close();
+    }
+  });
+
+  it('scenario prints a summary line: passed, failed, skipped', async () => {
+    const result = await sim('scenario', 'debugger', '--url', url, '--key', TEST_KEY);
+    expect(result.code).toBe(0);
+    expect(result.out).toMatch(/^5 passed, 0 failed, 0 skipped \(1 scenario\)$/m);
+    const license = await sim('scenario', 'license', '--url', url, '--key', TEST_KEY);
+    expect(license.out).toMatch(/^\d+ passed, 0 failed, [1-9]\d* skipped \(1 scenario\)$/m);
+  });
+
+  it('serve listens on FAKE_OPENAPI_PORT, else on 4020, as documented; --port wins', () => {
+    expect(fakeOpenApiPort(undefined, {})).toBe(4020);
+    expect(fakeOpenApiPort(undefined, { FAKE_OPENAPI_PORT: '4555' })).toBe(4555);
+    expect(fakeOpenApiPort('0', { FAKE_OPENAPI_PORT: '4555' })).toBe(0);
+    expect(() => fakeOpenApiPort('70000', {})).toThrow(/--port must be 0 to 65535/);
+    expect(() => fakeOpenApiPort(undefined, { FAKE_OPENAPI_PORT: 'x' })).toThrow(/FAKE_OPENAPI_PORT/);
+  });
+
+  it('with no --url, runs against the local stack of .local/stack.json: its address, access key and header rule', async () => {
+    const result = await simWith(stackFileFor(server.url), ['probe']);
+    expect(result.err).toContain(`the local stack (.local/stack.json): ${url}`);
+    expect(result.out).toMatch(/✓ debug newInstance\s+000000/);
+    expect(result.code).toBe(0);
+  });
+
+  it('with no --url and no local stack, says how to start one or what to give instead, and exits 2', async () => {
+    const result = await sim('probe');
+    expect(result.code).toBe(2);
+    expect(result.err).toContain('npm start');
+    expect(result.err).toContain('give --url and --key');
+    expect(result.err).not.toContain('--stage');
   });
 
   it('probe passes against the real server', async () => {
