@@ -97,6 +97,12 @@ export function operatorPrincipal(
     (found ??= settings.source === 'stage' ? aws(settings.region) : Promise.resolve(`local:${userInfo().username}@${hostname()}`));
 }
 
+/**
+ * Settings the functions' configuration cross-checks but the CLI never uses: it neither calls the marketplace's Open
+ * API nor verifies the marketplace's calls, so a stage's outputs name no secret. The local stack's own values win.
+ */
+const UNUSED_BY_THE_CLI = { ORDER_QUERY: 'false', KOOGALLERY_ACCESS_KEY_PARAMETER: 'not-read-by-the-operator-cli' };
+
 /** Keeps no record beyond the command's own answer; the audit table's writer takes its place. */
 export const noRecord: ActionRecorder = async () => undefined;
 
@@ -119,7 +125,7 @@ export function operatorContext(settings: OperatorSettings, options: ContextOpti
     io: options.io,
     now: options.now ?? Date.now,
     log,
-    config: () => (config ??= parseConfig(settings.env)),
+    config: () => (config ??= parseConfig({ ...UNUSED_BY_THE_CLI, ...settings.env })),
     seller: () => (seller ??= sellerContext(ctx.config(), log).deps),
     principal: options.principal ?? operatorPrincipal(settings),
     record: options.record ?? noRecord,
