@@ -758,6 +758,21 @@ describe('concurrency', () => {
   });
 });
 
+describe('stack outputs', () => {
+  it('names what the operator CLI reads with --stage: tables, queues and the dead-letter queue, the bucket, the HTTP API', () => {
+    const outputs = prod.Outputs ?? {};
+    expect(outputs.MainTableName?.Value).toEqual({ Ref: 'MainTable' });
+    expect(outputs.AuditTableName?.Value).toEqual({ Ref: 'AuditTable' });
+    expect(outputs.ProvisioningQueueUrl?.Value).toEqual({ Ref: 'ProvisioningQueue' });
+    expect(outputs.ProvisioningDeadLetterQueueUrl?.Value).toEqual({ Ref: 'ProvisioningDeadLetterQueue' });
+    expect(outputs.SettlementQueueUrl?.Value).toEqual({ Ref: 'SettlementQueue' });
+    expect(outputs.FilesBucketName?.Value).toEqual({ Ref: 'FilesBucket' });
+    expect(outputs.HttpApiUrl?.Value).toBeDefined();
+    // Names and URLs only: no output is a secret.
+    expect(JSON.stringify(outputs)).not.toMatch(/SecureString|ACCESS_KEY|secret/i);
+  });
+});
+
 describe('HTTP API', () => {
   it('writes JSON access logs (request id, ip, route, status, latency) to a log group kept 30 days, never the query string', () => {
     const stage = resource(prod, 'HttpApiStage').Properties;
