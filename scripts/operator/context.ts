@@ -3,6 +3,9 @@
  * (built once, on first use), the operator's principal, and `operatorAction`, the one door every change goes
  * through, so each change is recorded with who made it.
  */
+import { dynamoClient } from '#lib/aws/clients.ts';
+import { recordSellerActionOrLog } from '#lib/audit/sellerActions.ts';
+import { sellerActionLog } from '#lib/store/sellerActionLog.ts';
 import { hostname, userInfo } from 'node:os';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { parseConfig, type Config } from '#lib/config.ts';
@@ -103,8 +106,6 @@ export function operatorPrincipal(
  */
 const UNUSED_BY_THE_CLI = { ORDER_QUERY: 'false', KOOGALLERY_ACCESS_KEY_PARAMETER: 'not-read-by-the-operator-cli' };
 
-/** Keeps no record beyond the command's own answer; the audit table's writer takes its place. */
-export const noRecord: ActionRecorder = async () => undefined;
 
 export interface ContextOptions {
   io: CliOutput;
@@ -128,9 +129,30 @@ export function operatorContext(settings: OperatorSettings, options: ContextOpti
     config: () => (config ??= parseConfig({ ...UNUSED_BY_THE_CLI, ...settings.env })),
     seller: () => (seller ??= sellerContext(ctx.config(), log).deps),
     principal: options.principal ?? operatorPrincipal(settings),
-    record: options.record ?? noRecord,
+    record: options.record ?? ((record) => auditTableRecorder(ctx)(record)),
   };
   return ctx;
+}
+
+/**
+ * Writes each operator change to the stack's audit table as a seller action of an `operator` actor, like the seller
+ * API's router writes a key's (lib/audit/sellerActions.ts). A record that cannot be written is an error on stderr;
+ * the change itself is done by then.
+ */
+export function auditTableRecorder(ctx: OperatorContext): ActionRecorder {
+  return async (record) => {
+    await recordSellerActionOrLog(
+      { actions: sellerActionLog(dynamoClient(), ctx.config().AUDIT_TABLE), now: ctx.now, log: ctx.log },
+      {
+        actor: { kind: 'operator', principal: record.actor },
+        action: record.action,
+        target: record.target ? { id: record.target.slice(0, 256) } : {},
+        result: { outcome: record.result === 'done' ? 'ok' : record.result },
+        channel: 'operator',
+        at: record.at,
+      },
+    );
+  };
 }
 
 /** A refusal of a flow or a route as the CLI reports it; undefined for a failure. */

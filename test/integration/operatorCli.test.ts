@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { SCOPES } from '#lib/seller-api/apiKeys.ts';
+import { sellerActionLog } from '#lib/store/sellerActionLog.ts';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -127,6 +129,30 @@ describe('koogallery --help', () => {
 });
 
 describe('koogallery keys', () => {
+  it('writes each change to the audit table as the operator’s action (the default recorder)', async () => {
+    const name = `audited-${Date.now()}`;
+    const from = new Date(Date.now() - 1_000).toISOString();
+    const ran = await cli(['keys', 'create', '--name', name, '--scopes', 'usage:read'], {
+      record: undefined,
+      principal: async () => 'local:operator@test-host',
+    });
+    expect(ran.code).toBe(0);
+    const found = await sellerActionLog(dynamoClient(), env('AUDIT_TABLE')).list({
+      from,
+      to: new Date(Date.now() + 1_000).toISOString(),
+      actor: 'local:operator@test-host',
+      action: 'keys.create',
+    });
+    expect(found.items).toHaveLength(1);
+    expect(found.items[0]).toMatchObject({
+      channel: 'operator',
+      actor: { kind: 'operator', principal: 'local:operator@test-host' },
+      target: { id: name },
+      result: { outcome: 'ok' },
+    });
+    expect(JSON.stringify(found.items[0])).not.toContain('kgs_');
+  });
+
   it('creates a key (secret shown once), lists it without the secret, revokes it: each change recorded with the operator', async () => {
     const name = `ops-${randomUUID().slice(0, 6)}`;
     const created = await cli(['keys', 'create', '--name', name, '--scopes', 'instances:read, messages:read', '--json']);
@@ -158,9 +184,7 @@ describe('koogallery keys', () => {
     const name = `bad-${randomUUID().slice(0, 6)}`;
     const noScopes = await cli(['keys', 'create', '--name', name]);
     expect(noScopes.code).toBe(2);
-    expect(noScopes.err[0]).toBe(
-      'error: --scopes is required (a comma-separated list of usage:write, usage:read, instances:read, proofs:write, statements:read, statements:write, messages:read, messages:replay)',
-    );
+    expect(noScopes.err[0]).toBe(`error: --scopes is required (a comma-separated list of ${SCOPES.join(', ')})`);
     const badScope = await cli(['keys', 'create', '--name', name, '--scopes', 'root']);
     expect(badScope.code).toBe(2);
     expect(badScope.err[0]).toMatch(/root/);
