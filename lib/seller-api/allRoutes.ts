@@ -2,13 +2,14 @@ import * as z from 'zod';
 import { openApiDocument } from './openapi.ts';
 import { defineRoute, type AnyRoute } from './defineRoute.ts';
 import { getInstance, listInstances, listMessages, type ViewRouteDeps } from './routes/instances.ts';
+import { getNotification, listNotifications, type NotificationRouteDeps } from './routes/notifications.ts';
 import { statementRoutes, type StatementRouteDeps } from './routes/statements.ts';
 import { supervisionRoutes, type SupervisionRouteDeps } from './routes/supervision.ts';
 import { reportUsage, usageLedger, type UsageRouteDeps } from './routes/usage.ts';
 
 /** Every seller API route (functions/seller.ts serves them under /seller/…). */
 
-export type SellerDeps = ViewRouteDeps & UsageRouteDeps & SupervisionRouteDeps & StatementRouteDeps;
+export type SellerDeps = ViewRouteDeps & UsageRouteDeps & SupervisionRouteDeps & StatementRouteDeps & NotificationRouteDeps;
 
 /** The usage routes alone, for tools that drive only them (the usage benchmark, the fault runs). */
 export const usageRoutes: readonly AnyRoute<UsageRouteDeps>[] = [reportUsage, usageLedger];
@@ -20,6 +21,8 @@ const apiRoutes: AnyRoute<SellerDeps>[] = [
   ...usageRoutes,
   ...supervisionRoutes,
   ...statementRoutes,
+  listNotifications,
+  getNotification,
 ];
 
 let document: Record<string, unknown> | undefined;
