@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { config } from '#lib/config.ts';
-import { sweepDeps } from '#lib/instances/deps.ts';
+import { sweepDeps } from '#lib/instances/sweepDeps.ts';
 import { safetySweep, type SafetySweepSummary } from '#lib/instances/safetySweep.ts';
 import { log } from '#lib/log.ts';
 import { sweepOutbox } from '#lib/outbox/relay.ts';

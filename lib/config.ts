@@ -5,6 +5,7 @@ import type { SupervisionSettings } from '#lib/settlement/billingFacts.ts';
 import type { SettlementSettings } from '#lib/settlement/model.ts';
 import { parseFeeShares, parsePrices, parseProofKinds, parseTimeZone } from '#lib/settlement/settings.ts';
 import { errorMessage } from '#lib/shared/errors.ts';
+import { secretBytes } from '#lib/notifications/standardWebhooks.ts';
 import { addCustomIssue } from '#lib/shared/zodMessages.ts';
 import { csvSet, parseUsageProducts, type MeteringSettings } from '#lib/usage/metering.ts';
 
@@ -120,6 +121,18 @@ const envSchema = z.object({
    */
   WEBHOOK_ALLOW_PRIVATE_HOSTS: flag(false),
 
+  /** Notifications for the seller's people (lib/notifications): the stack's SNS topic (serverless.yml sets it). */
+  NOTIFY_TOPIC_ARN: optionalText,
+  /**
+   * Notifications also POSTed to the seller's own endpoint, signed the Standard Webhooks way with
+   * NOTIFY_WEBHOOK_SECRET (`whsec_<base64>`: an SSM SecureString name on AWS, the value locally).
+   */
+  NOTIFY_WEBHOOK_URL: optionalText,
+  NOTIFY_WEBHOOK_SECRET_PARAMETER: optionalText,
+  NOTIFY_WEBHOOK_SECRET: optionalText,
+  /** The provisioning queue's dead-letter queue: the safety sweep notifies while it holds messages. */
+  PROVISIONING_DLQ_URL: optionalText,
+
   /** Safety sweep: provisioning older than this is re-queued, at most STUCK_PROVISIONING_REQUEUES times, then reported. */
   STUCK_PROVISIONING_MINUTES: positiveInt(10),
   STUCK_PROVISIONING_REQUEUES: positiveInt(3),
@@ -218,6 +231,15 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   const webhookUrlProblem =
     config.PROVISIONING_MODE === 'webhook' && config.WEBHOOK_URL ? problemOf(() => assertWebhookUrl(config.WEBHOOK_URL ?? '')) : undefined;
   if (webhookUrlProblem) missing.push(`WEBHOOK_URL: ${webhookUrlProblem}`);
+  if (config.NOTIFY_WEBHOOK_URL) {
+    const problem = problemOf(() => assertWebhookUrl(config.NOTIFY_WEBHOOK_URL ?? ''));
+    if (problem) missing.push(`NOTIFY_WEBHOOK_URL: ${problem}`);
+    if (!(config.NOTIFY_WEBHOOK_SECRET_PARAMETER || config.NOTIFY_WEBHOOK_SECRET)) {
+      missing.push('NOTIFY_WEBHOOK_URL is set: NOTIFY_WEBHOOK_SECRET_PARAMETER (on AWS) or NOTIFY_WEBHOOK_SECRET (locally) must be set');
+    }
+    const secretProblem = config.NOTIFY_WEBHOOK_SECRET ? problemOf(() => secretBytes(config.NOTIFY_WEBHOOK_SECRET ?? '')) : undefined;
+    if (secretProblem) missing.push(`NOTIFY_WEBHOOK_SECRET: ${secretProblem}`);
+  }
   if (missing.length > 0) throw new ConfigError(`Invalid configuration. ${missing.join('; ')}`);
   return config;
 }

@@ -42,6 +42,8 @@ export const CLIENT_TIMEOUTS = {
   sqsReceive: { maxAttempts: 2, connectionTimeout: 1_000, requestTimeout: 25_000, socketTimeout: 25_000 },
   /** Statement files and delivery proofs: an upload's answer comes once its whole body is sent. */
   s3: { maxAttempts: 3, connectionTimeout: 1_000, requestTimeout: 30_000, socketTimeout: 10_000 },
+  /** Notifications to the stack's SNS topic (lib/notifications), off the marketplace's path. */
+  sns: { maxAttempts: 3, connectionTimeout: 1_000, requestTimeout: 3_000, socketTimeout: 3_000 },
   /** SecureStrings (access keys, AK/SK), read once per container and cached (lib/secrets.ts). */
   ssm: { maxAttempts: 2, connectionTimeout: 500, requestTimeout: 1_000, socketTimeout: 1_000 },
 } as const satisfies Record<string, ClientTimeouts>;

@@ -1,15 +1,11 @@
-import type { DynamoDb } from '#lib/aws/clients.ts';
-import type { Sqs } from '#lib/aws/clients.ts';
-import { dynamoClient, sqsClient } from '#lib/aws/clients.ts';
+import { dynamoClient, sqsClient, type DynamoDb, type Sqs } from '#lib/aws/clients.ts';
 import { asyncProvisioning, meteringSettings, type Config } from '#lib/config.ts';
 import type { AccessKey } from '#lib/koogallery/auth.ts';
 import type { Log } from '#lib/log.ts';
 import { sqsPublisher } from '#lib/outbox/publisher.ts';
 import { instanceStore } from '#lib/store/instanceStore.ts';
 import { licenseStore } from '#lib/store/licenseStore.ts';
-import { outboxStore } from '#lib/store/outboxStore.ts';
 import { usageStore } from '#lib/store/usageStore.ts';
-import type { SafetySweepDeps, SafetySweepOptions } from './safetySweep.ts';
 import { changePolicyFor } from './changePolicy.ts';
 import type { ProduceDeps } from './produceCall.ts';
 
@@ -49,24 +45,6 @@ export function produceDeps(
         userName: cfg.APP_USER_NAME_TEMPLATE,
         memo: cfg.APP_MEMO,
       },
-    },
-    now: Date.now,
-    log,
-  };
-}
-
-/** The two sweeps' collaborators (functions/sweep.ts): the outbox relay and the safety sweep. */
-export function sweepDeps(cfg: Config, log: Log): SafetySweepDeps & { safety: SafetySweepOptions } {
-  const dynamo = dynamoClient();
-  return {
-    store: instanceStore(dynamo, { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE }),
-    outbox: outboxStore(dynamo, cfg.MAIN_TABLE),
-    publisher: sqsPublisher(sqsClient(), cfg.PROVISIONING_QUEUE_URL),
-    safety: {
-      stuckAfterMinutes: cfg.STUCK_PROVISIONING_MINUTES,
-      maxRequeues: cfg.STUCK_PROVISIONING_REQUEUES,
-      graceHours: cfg.EXPIRY_GRACE_HOURS,
-      limit: 500,
     },
     now: Date.now,
     log,

@@ -1,4 +1,6 @@
 import type { Log } from '#lib/log.ts';
+import * as notices from '#lib/notifications/events.ts';
+import type { Notify } from '#lib/notifications/notifier.ts';
 import type { EventPublisher } from '#lib/outbox/publisher.ts';
 import type { InstanceStore } from './ports.ts';
 import type { OutboxStore } from '#lib/outbox/ports.ts';
@@ -16,6 +18,10 @@ export interface SafetySweepDeps {
   store: InstanceStore;
   outbox: OutboxStore;
   publisher: EventPublisher;
+  /** Tells the seller's people of stuck provisioning (lib/notifications); nobody when absent. */
+  notify?: Notify | undefined;
+  /** The provisioning dead-letter queue's name and message count; absent: not watched. */
+  deadLetters?: { queue: string; depth: () => Promise<number> } | undefined;
   log: Log;
   now: () => number;
 }
@@ -32,10 +38,16 @@ export interface SafetySweepSummary {
   reported: number;
   cleared: number;
   flaggedOverdue: number;
+  /** Messages in the provisioning dead-letter queue, when it is watched. */
+  deadLettered?: number | undefined;
 }
 
 export async function safetySweep(deps: SafetySweepDeps, options: SafetySweepOptions): Promise<SafetySweepSummary> {
-  const summary = { ...(await sweepStuckProvisioning(deps, options)), flaggedOverdue: await flagOverdue(deps, options) };
+  const summary = {
+    ...(await sweepStuckProvisioning(deps, options)),
+    flaggedOverdue: await flagOverdue(deps, options),
+    deadLettered: await watchDeadLetters(deps),
+  };
   deps.log.info('safety sweep', { ...summary });
   return summary;
 }
@@ -69,6 +81,9 @@ async function sweepStuckProvisioning(deps: SafetySweepDeps, options: SafetySwee
       requeues,
       since: instance.createdAt,
     });
+    await deps.notify?.(
+      notices.provisioningStuck({ instanceId: instance.instanceId, orderId: instance.orderId, since: instance.createdAt, requeues, at }),
+    );
     reported++;
   }
   return { requeued, reported, cleared };
@@ -88,4 +103,14 @@ async function flagOverdue(deps: SafetySweepDeps, options: SafetySweepOptions): 
     flagged++;
   }
   return flagged;
+}
+
+/** Tells the seller's people while the dead-letter queue holds events (at most once a day per queue). */
+async function watchDeadLetters(deps: SafetySweepDeps): Promise<number | undefined> {
+  if (!deps.deadLetters) return undefined;
+  const messages = await deps.deadLetters.depth();
+  if (messages > 0) {
+    await deps.notify?.(notices.dlqNotEmpty({ queue: deps.deadLetters.queue, messages, at: new Date(deps.now()).toISOString() }));
+  }
+  return messages;
 }

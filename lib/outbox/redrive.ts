@@ -89,3 +89,17 @@ export async function redrive(
   }
   return summary;
 }
+
+/** A dead-letter queue's name and its approximate number of messages (visible and in flight). */
+export function deadLetterDepth(sqs: Sqs, queueUrl: string): { queue: string; depth: () => Promise<number> } {
+  return {
+    queue: queueUrl.slice(queueUrl.lastIndexOf('/') + 1),
+    async depth() {
+      const { Attributes } = await sqs.send('GetQueueAttributes', {
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      });
+      return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    },
+  };
+}

@@ -2,6 +2,7 @@ import { dynamoClient } from '#lib/aws/clients.ts';
 import { requireSetting, type Config } from '#lib/config.ts';
 import { openApiClientFor } from '#lib/koogallery/openApi/fromConfig.ts';
 import type { Log } from '#lib/log.ts';
+import { notifyFor } from '#lib/notifications/deps.ts';
 import { secretLoader } from '#lib/secrets.ts';
 import { billingRecorderFor } from '#lib/settlement/billingDeps.ts';
 import { instanceStore } from '#lib/store/instanceStore.ts';
@@ -57,6 +58,7 @@ export function workerDeps(cfg: Config, log: Log): WorkerDeps {
     billing: billingRecorderFor(cfg, dynamo),
     adapter: adapter(cfg),
     testTtlDays: cfg.TEST_INSTANCE_TTL_DAYS,
+    notify: notifyFor(cfg, log),
     now: Date.now,
     log,
   };

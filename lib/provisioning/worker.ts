@@ -1,6 +1,8 @@
 import type { Instance, OrderTerms, ProvisioningAttempt } from '#lib/instances/model.ts';
 import { awaitsProvisioning, orderTermsUpdated, provisioned, provisioningFailed, type Decision } from '#lib/instances/stateMachine.ts';
 import type { Log } from '#lib/log.ts';
+import * as notices from '#lib/notifications/events.ts';
+import type { Notify } from '#lib/notifications/notifier.ts';
 import type { LifecycleEvent } from '#lib/outbox/events.ts';
 import { testExpiry } from '#lib/shared/testData.ts';
 import type { InstanceStore } from '#lib/instances/ports.ts';
@@ -37,6 +39,8 @@ export interface WorkerDeps {
   billing?: OrderBilling | undefined;
   adapter: ProvisioningAdapter;
   testTtlDays: number;
+  /** Tells the seller's people of new orders and failed provisioning (lib/notifications); nobody when absent. */
+  notify?: Notify | undefined;
   now: () => number;
   log: Log;
 }
@@ -133,6 +137,17 @@ async function provision(instance: Instance, event: LifecycleEvent, deps: Worker
     if (!given.ok) return await failStep(instance, event, given, deps, [answer]);
     const billing = order && deps.billing ? await deps.billing.orderWrites(instance, order, 'newInstance', undefined, at) : [];
     await commitDecision(instance, provisioned(instance, { appInfo: given.value, order }, at), deps, order, [...billing, answer]);
+    if (!instance.test) {
+      await deps.notify?.(
+        notices.orderPaid({
+          instanceId: instance.instanceId,
+          orderId: instance.orderId,
+          orderLineId: instance.orderLineId,
+          productId: instance.productId,
+          at,
+        }),
+      );
+    }
     return 'provisioned';
   } catch (error) {
     // The instance moved on meanwhile (released, frozen) or the answer asks for a retry: the answer is recorded anyway.
@@ -214,6 +229,16 @@ async function failStep(
     type: event.type,
     reason: outcome.reason,
   });
+  await deps.notify?.(
+    notices.provisioningFailed({
+      instanceId: instance.instanceId,
+      orderId: instance.orderId,
+      eventId: event.eventId,
+      reason: outcome.reason,
+      test: instance.test,
+      at,
+    }),
+  );
   return 'failed';
 }
 

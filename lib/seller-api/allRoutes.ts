@@ -4,13 +4,20 @@ import { defineRoute, type AnyRoute } from './defineRoute.ts';
 import { listSellerActions, type AuditRouteDeps } from './routes/audit.ts';
 import { getInstance, getMessage, listInstances, listMessages, type ViewRouteDeps } from './routes/instances.ts';
 import { replayRoutes, type ReplayRouteDeps } from './routes/replay.ts';
+import { getNotification, listNotifications, type NotificationRouteDeps } from './routes/notifications.ts';
 import { statementRoutes, type StatementRouteDeps } from './routes/statements.ts';
 import { supervisionRoutes, type SupervisionRouteDeps } from './routes/supervision.ts';
 import { reportUsage, usageLedger, type UsageRouteDeps } from './routes/usage.ts';
 
 /** Every seller API route (functions/seller.ts serves them under /seller/…). */
 
-export type SellerDeps = ViewRouteDeps & UsageRouteDeps & SupervisionRouteDeps & StatementRouteDeps & AuditRouteDeps & ReplayRouteDeps;
+export type SellerDeps = ViewRouteDeps &
+  UsageRouteDeps &
+  SupervisionRouteDeps &
+  StatementRouteDeps &
+  AuditRouteDeps &
+  ReplayRouteDeps &
+  NotificationRouteDeps;
 
 /** The usage routes alone, for tools that drive only them (the usage benchmark, the fault runs). */
 export const usageRoutes: readonly AnyRoute<UsageRouteDeps>[] = [reportUsage, usageLedger];
@@ -25,6 +32,8 @@ const apiRoutes: AnyRoute<SellerDeps>[] = [
   ...supervisionRoutes,
   ...statementRoutes,
   listSellerActions,
+  listNotifications,
+  getNotification,
 ];
 
 let document: Record<string, unknown> | undefined;

@@ -1,4 +1,5 @@
 import { dynamoClient, s3Client, sqsClient, sqsReceivingClient } from '#lib/aws/clients.ts';
+import { notificationStore } from '#lib/store/notificationStore.ts';
 import { meteringSettings, type Config } from '#lib/config.ts';
 import type { Log } from '#lib/log.ts';
 import { redrive } from '#lib/outbox/redrive.ts';
@@ -32,6 +33,7 @@ export function sellerContext(cfg: Config, log: Log): RouterContext<SellerDeps> 
     authenticate: (secret, now) => keys.authenticate(secret, now),
     deps: {
       views: sellerViews(dynamo, tables),
+      notifications: notificationStore(dynamo, cfg.MAIN_TABLE),
       usage: {
         instances: (ids) => instances.getInstances(ids),
         ledger: usageStore(dynamo, cfg.MAIN_TABLE),

@@ -1,4 +1,5 @@
 import { errorText } from '#lib/shared/errors.ts';
+import * as notices from '#lib/notifications/events.ts';
 import { iso } from '#lib/shared/time.ts';
 import { statementDiff, type StatementDiff } from './diff.ts';
 import { hashSink, type TextSink } from './files.ts';
@@ -154,6 +155,7 @@ export async function assemble(deps: SettlementDeps, message: AssembleMessage): 
     ...(diffCounts ?? {}),
     ms: Math.round(performance.now() - started),
   });
+  await deps.notify?.(notices.statementWritten({ month: period, version, lines: written.lineCount, problems: written.problems, at }));
   await removeParts(deps, period, runId);
   return { outcome: 'version', version, lineCount: written.lineCount };
 }

@@ -1,6 +1,7 @@
 import type { DynamoDb } from '#lib/aws/clients.ts';
 import { requireSetting, settlementSettings, type Config } from '#lib/config.ts';
 import type { Log } from '#lib/log.ts';
+import { notifyFor } from '#lib/notifications/deps.ts';
 import { billingStore } from '#lib/store/billingStore.ts';
 import { instanceStore } from '#lib/store/instanceStore.ts';
 import { s3Client, sqsClient } from '#lib/aws/clients.ts';
@@ -23,5 +24,6 @@ export function settlementDeps(cfg: Config, options: { dynamo: DynamoDb; log: Lo
     settings: settlementSettings(cfg),
     now: options.now ?? Date.now,
     log: options.log,
+    notify: notifyFor(cfg, options.log),
   };
 }

@@ -3,6 +3,7 @@
  * billingStore.ts, reconciliationStore.ts); files.ts keeps the statement files in S3 and queue.ts sends the run's
  * messages with SQS.
  */
+import type { Notify } from '#lib/notifications/notifier.ts';
 import type { InstanceStore } from '#lib/instances/ports.ts';
 import type { Log } from '#lib/log.ts';
 import type { PlannedWrite } from '#lib/shared/transaction.ts';
@@ -124,6 +125,8 @@ export interface SettlementDeps {
   settings: SettlementSettings;
   now: () => number;
   log: Log;
+  /** Tells the seller's people of a statement ready or with problems (lib/notifications); nobody when absent. */
+  notify?: Notify | undefined;
   /** How long closing waits for the `bill` index before its second look (default INDEX_LAG_MS). */
   indexLagMs?: number;
 }

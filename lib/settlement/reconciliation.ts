@@ -1,4 +1,6 @@
 import { Refusal } from '#lib/shared/refusal.ts';
+import * as notices from '#lib/notifications/events.ts';
+import type { Notify } from '#lib/notifications/notifier.ts';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
 import type { Log } from '#lib/log.ts';
@@ -45,6 +47,8 @@ export interface ReconciliationDeps {
   columns: BillColumns;
   now: () => number;
   log: Log;
+  /** Tells the seller's people of differences with the bill (lib/notifications); nobody when absent. */
+  notify?: Notify | undefined;
 }
 
 export interface BillUploadAnswer {
@@ -147,6 +151,16 @@ export async function reconciliationReport(deps: ReconciliationDeps, period: Per
   await writer.close();
   const at = iso(deps.now());
   await deps.records.put({ ...record, reportKey, reportVersion: version.version, reportedAt: at, totals: report.totals });
+  const differences = notices.reconciliationDifferences({
+    month: period,
+    version: version.version,
+    uploadId: record.uploadId,
+    amountDiffers: report.totals.amountDiffers,
+    onlyOurs: report.totals.onlyOurs,
+    onlyTheirs: report.totals.onlyTheirs,
+    at,
+  });
+  if (differences) await deps.notify?.(differences);
   deps.log.info('bill reconciled', {
     period,
     version: version.version,
@@ -170,8 +184,15 @@ export async function reconciliationReport(deps: ReconciliationDeps, period: Per
 
 /** Reconciliation's collaborators beside a settlement's (same store, files and clock). */
 export function reconciliationDeps(
-  settlement: Pick<SettlementDeps, 'statements' | 'files' | 'now' | 'log'>,
+  settlement: Pick<SettlementDeps, 'statements' | 'files' | 'now' | 'log' | 'notify'>,
   options: { records: ReconciliationStore; s3: S3Client; presigner: S3Client; columns: BillColumns },
 ): ReconciliationDeps {
-  return { statements: settlement.statements, files: settlement.files, now: settlement.now, log: settlement.log, ...options };
+  return {
+    statements: settlement.statements,
+    files: settlement.files,
+    now: settlement.now,
+    log: settlement.log,
+    notify: settlement.notify,
+    ...options,
+  };
 }

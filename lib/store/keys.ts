@@ -82,6 +82,8 @@ export const keys = {
     pk: `NONCE#${keyId}#${createHash('sha256').update(nonce).digest('hex')}`,
     sk: '#NONCE',
   }),
+  /** A notification told to the seller's people (lib/notifications), by its id. */
+  notification: (id: string): Key => ({ pk: `NOTIFICATION#${enc(id)}`, sk: '#NOTIFICATION' }),
   outboxPartition: 'OUTBOX',
   outbox: (occurredAt: string, eventId: string): Key => ({ pk: 'OUTBOX', sk: `${occurredAt}#${eventId}` }),
   /** Audit table: one partition per UTC day, sorted by time then correlation id. */

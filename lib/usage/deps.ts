@@ -1,4 +1,5 @@
 import { dynamoClient } from '#lib/aws/clients.ts';
+import { notifyFor } from '#lib/notifications/deps.ts';
 import type { Config } from '#lib/config.ts';
 import { accessKeyLoader } from '#lib/koogallery/accessKeys.ts';
 import { readSsm } from '#lib/secrets.ts';
@@ -22,5 +23,6 @@ export function pushDeps(cfg: Config, log: Log): PushDeps & { settings: PushSett
     now: Date.now,
     log,
     metrics: usagePushMetrics(cfg.STAGE),
+    notify: notifyFor(cfg, log),
   };
 }

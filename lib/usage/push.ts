@@ -1,4 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
+import * as notices from '#lib/notifications/events.ts';
+import type { Notify } from '#lib/notifications/notifier.ts';
 import type { UsagePushOutcome, UsagePushRecord } from '#lib/koogallery/openApi/contract.ts';
 import { usageBody } from '#lib/koogallery/usageSignature.ts';
 import type { Log } from '#lib/log.ts';
@@ -31,6 +33,8 @@ export interface PushDeps {
   now: () => number;
   log: Log;
   metrics?: PushMetrics;
+  /** Tells the seller's people of refused usage (lib/notifications); nobody when absent. */
+  notify?: Notify | undefined;
 }
 
 export interface PushSettings {
@@ -170,6 +174,9 @@ export async function pushUsage(deps: PushDeps, settings: PushSettings): Promise
     if (await deps.ledger.reject(w, rejection, at)) {
       summary.rejected++;
       deps.metrics?.recordRefused();
+      await deps.notify?.(
+        notices.usageRefused({ instanceId: w.instanceId, beginTime: w.beginTime, code: rejection.code, message: rejection.message, at }),
+      );
     }
     deps.log.warn('usage record rejected by the marketplace', {
       instanceId: w.instanceId,

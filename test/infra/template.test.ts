@@ -1374,3 +1374,47 @@ describe('IAM: least privilege', () => {
     expect(proofs.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: 'ProofReceivedLambdaFunction' } }]);
   });
 });
+
+describe('notifications', () => {
+  it('publish to an encrypted topic, with an e-mail subscription only when the stage names an address', () => {
+    const topic = resource(prod, 'NotificationsTopic');
+    expect(topic.Type).toBe('AWS::SNS::Topic');
+    expect(topic.Properties.KmsMasterKeyId).toBe('alias/aws/sns');
+    const email = resource(prod, 'NotificationsEmail');
+    expect(email.Condition).toBe('HasNotifyEmail');
+    expect(email.Properties.Protocol).toBe('email');
+    expect(render((prod as unknown as { Conditions: Record<string, Json> }).Conditions.HasNotifyEmail!)).toContain('""');
+  });
+
+  it('let exactly the notifying functions publish, write only NOTIFICATION# records and read their webhook secret', () => {
+    const policy = resource(prod, 'NotificationsPolicy');
+    expect(policy.Type).toBe('AWS::IAM::ManagedPolicy');
+    expect((policy.Properties.Roles as Json[]).map(render).sort()).toEqual([
+      '{ProvisionRole}',
+      '{SellerRole}',
+      '{SettlementRole}',
+      '{SweepRole}',
+      '{UsagePushRole}',
+    ]);
+    const granted = statements({ Resources: { NotificationsPolicy: policy } });
+    const publish = granted.find((s) => s.Action.includes('sns:Publish'))!;
+    expect(publish.Resource.map(render)).toEqual(['{NotificationsTopic}']);
+    const records = granted.find((s) => s.Action.includes('dynamodb:PutItem'))!;
+    expect(records.Action.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(records.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['NOTIFICATION#*'] } });
+    const secret = granted.find((s) => s.Action.includes('ssm:GetParameter'))!;
+    expect(secret.Resource.map(render)).toEqual([expect.stringMatching(/:parameter\/koogallery-isv\/prod\/notify-webhook-secret$/)]);
+    // The produce function's role is not among them: the marketplace's path notifies nobody.
+    expect(fn(prod, 'produce').Properties.Environment).toBeDefined();
+  });
+
+  it('give the functions the topic and the dead-letter queue the safety sweep watches', () => {
+    const variables = fn(prod, 'sweep').Properties.Environment as { Variables: Record<string, Json> };
+    expect(render(variables.Variables.NOTIFY_TOPIC_ARN!)).toBe('{NotificationsTopic}');
+    expect(render(variables.Variables.PROVISIONING_DLQ_URL!)).toBe('{ProvisioningDeadLetterQueue}');
+    const depth = statements({ Resources: { SweepDeadLetterDepth: resource(prod, 'SweepDeadLetterDepth') } });
+    expect(depth.map((s) => [s.Action, s.Resource.map(render)])).toEqual([
+      [['sqs:GetQueueAttributes'], ['{ProvisioningDeadLetterQueue.Arn}']],
+    ]);
+  });
+});

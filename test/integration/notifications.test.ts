@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { dynamoClient } from '#lib/aws/clients.ts';
+import type { Log } from '#lib/log.ts';
+import { webhookChannel } from '#lib/notifications/channels.ts';
+import * as notices from '#lib/notifications/events.ts';
+import { notifier } from '#lib/notifications/notifier.ts';
+import { newSecret } from '#lib/notifications/standardWebhooks.ts';
+import { guardedTransport } from '#lib/provisioning/webhookTransport.ts';
+import { notificationStore } from '#lib/store/notificationStore.ts';
+import { env } from '../helpers/produce.ts';
+import { seller, sellerKey } from '../helpers/seller.ts';
+
+/**
+ * Notifications end to end on DynamoDB Local: the record claimed once, the seller's webhook signed so that the
+ * Standard Webhooks library verifies it, a failing webhook retried at the next notice, and the seller API's inbox.
+ */
+
+const log = (): Log => ({ debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error: vi.fn() }) as unknown as Log;
+const secret = newSecret();
+const received: { headers: IncomingHttpHeaders; body: string }[] = [];
+let failNext = 0;
+let server: Server;
+let url: string;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(failNext-- > 0 ? 503 : 204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/koogallery`;
+});
+afterAll(() => server.close());
+
+function notifyVia() {
+  const store = notificationStore(dynamoClient(), env('MAIN_TABLE'));
+  const channel = webhookChannel({
+    url,
+    secret: async () => secret,
+    transport: guardedTransport({ allowPrivateHosts: true }),
+    timeoutMs: 2_000,
+    now: Date.now,
+  });
+  return { store, notify: notifier({ store, channels: [channel], now: Date.now, log: log() }) };
+}
+
+describe('notifications', () => {
+  it('go to the webhook once, signed so that the Standard Webhooks library verifies them', async () => {
+    const { store, notify } = notifyVia();
+    const instanceId = `i-${randomUUID()}`;
+    const notice = notices.provisioningFailed({
+      instanceId,
+      orderId: 'CS1',
+      eventId: 'e1',
+      reason: 'refused',
+      at: new Date().toISOString(),
+    });
+    const before = received.length;
+
+    expect(await notify(notice)).toBe('sent');
+    expect(await notify(notice)).toBe('already');
+
+    const mine = received.slice(before);
+    expect(mine).toHaveLength(1);
+    const verified = new Webhook(secret).verify(mine[0]!.body, mine[0]!.headers as Record<string, string>);
+    expect(verified).toMatchObject({ id: notice.id, type: 'provisioning.failed', target: { instanceId } });
+    expect(mine[0]!.headers['webhook-id']).toBe(notice.id);
+    expect(await store.get(notice.id)).toMatchObject({ status: 'sent', attempts: 1 });
+  });
+
+  it('keep a refused delivery as failed, with the answer, and deliver it at the next notice', async () => {
+    const { store, notify } = notifyVia();
+    const notice = notices.dlqNotEmpty({ queue: `dlq-${randomUUID()}`, messages: 3, at: new Date().toISOString() });
+    failNext = 1;
+
+    expect(await notify(notice)).toBe('failed');
+    expect(await store.get(notice.id)).toMatchObject({ status: 'failed', lastError: 'the notification webhook answered HTTP 503' });
+    expect(await notify(notice)).toBe('sent');
+    expect(await store.get(notice.id)).toMatchObject({ status: 'sent', attempts: 2 });
+  });
+
+  it('are listed newest first in the seller API’s inbox, one by one, for a key with messages:read only', async () => {
+    const { notify } = notifyVia();
+    const month = '2026-11';
+    const first = notices.statementWritten({
+      month,
+      version: Date.now(),
+      lines: 1,
+      problems: 2,
+      at: new Date(Date.now() + 60_000).toISOString(),
+    });
+    const second = notices.orderPaid({
+      instanceId: `i-${randomUUID()}`,
+      orderId: `CS${Date.now()}`,
+      orderLineId: 'l1',
+      at: new Date(Date.now() + 120_000).toISOString(),
+    });
+    expect(await notify(first)).toBe('sent');
+    expect(await notify(second)).toBe('sent');
+    const reader = await sellerKey('messages:read');
+
+    const page = await seller('GET', '/seller/notifications', { key: reader, query: { limit: '2' } });
+    expect(page.status).toBe(200);
+    const ids = (page.json.items as { id: string }[]).map((n) => n.id);
+    expect(ids).toEqual([second.id, first.id]);
+
+    const one = await seller('GET', `/seller/notifications/${encodeURIComponent(first.id)}`, { key: reader });
+    expect(one.json).toMatchObject({ id: first.id, type: 'statement.problems', status: 'sent', link: `/seller/statements/${month}` });
+
+    const unknown = await seller('GET', '/seller/notifications/no-such', { key: reader });
+    expect(unknown.status).toBe(404);
+    const bad = await seller('GET', '/seller/notifications', { key: reader, query: { limit: '0' } });
+    expect(bad.status).toBe(400);
+    const noScope = await seller('GET', '/seller/notifications', { key: await sellerKey('usage:read') });
+    expect(noScope.status).toBe(403);
+  });
+});
