@@ -106,7 +106,6 @@ export function operatorPrincipal(
  */
 const UNUSED_BY_THE_CLI = { ORDER_QUERY: 'false', KOOGALLERY_ACCESS_KEY_PARAMETER: 'not-read-by-the-operator-cli' };
 
-
 export interface ContextOptions {
   io: CliOutput;
   json: boolean;
