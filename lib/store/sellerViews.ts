@@ -16,8 +16,8 @@ import {
   type Page,
   type SellerViews,
 } from '#lib/seller-api/ports.ts';
-import { iso } from '#lib/shared/time.ts';
-import { decodeCursor, encodeCursor, InvalidCursorError, keyString, startKey } from './cursor.ts';
+import { decodeCursor, encodeCursor, keyString, startKey } from './cursor.ts';
+import { checkWindow, listByDay } from './dayLog.ts';
 import { instanceStore, toInstance } from './instanceStore.ts';
 import { LIST_INDEX, type StoreTables } from './dynamo.ts';
 import type { AuditRecord } from '#lib/audit/records.ts';
@@ -33,20 +33,13 @@ import { keys } from './keys.ts';
  * this many Query round trips, and about 1 MB read (an eventually consistent read costs half a unit per 4 KB).
  */
 const MAX_INSTANCE_PAGES = 10;
-/** A 31-day range has 32 day partitions, so the message log may need one Query per day even when they are empty. */
-const MAX_MESSAGE_QUERIES = 40;
 const READ_BUDGET_UNITS = 128;
 /** With a filter, each Query evaluates at least this many items (a Query's Limit counts items before filtering). */
 const FILTERED_PAGE_ITEMS = 100;
+/** The message log's day partitions are `MSG#<YYYY-MM-DD>`. */
+const MESSAGE_PREFIX = keys.auditMessage('', '').pk.split('#')[0]!;
 
-const DAY_MS = 24 * 3600 * 1000;
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
-
-/** A calendar day that exists (`2025-02-30` does not). */
-const isDay = (day: string) =>
-  DAY.test(day) && !Number.isNaN(Date.parse(`${day}T00:00:00.000Z`)) && new Date(`${day}T00:00:00.000Z`).toISOString().startsWith(day);
-const previousDay = (day: string) => iso(Date.parse(`${day}T00:00:00.000Z`) - DAY_MS).slice(0, 10);
 
 /** An instance-listing cursor: the index key of the last instance returned, which must be an instance's. */
 const instanceCursor = z
@@ -59,15 +52,6 @@ const instanceCursor = z
     const instanceId = key.listAt.slice(split + 1);
     return split > 0 && ISO_INSTANT.test(key.listAt.slice(0, split)) && instanceId !== '' && keys.instance(instanceId).pk === key.pk;
   });
-
-/** A message-log cursor: the day partition to continue in, and the key of the last record read there (if any). */
-const messageCursor = z
-  .strictObject({
-    list: z.literal('messages'),
-    day: z.string().refine(isDay),
-    key: z.strictObject({ pk: keyString(), sk: keyString() }).optional(),
-  })
-  .refine(({ day, key }) => !key || (key.pk === `MSG#${day}` && key.sk.startsWith(`${day}T`)));
 
 /** Every field of the audit record, and nothing else of the item (compile-time checked to be complete). */
 const AUDIT_FIELDS = [
@@ -110,25 +94,6 @@ function checkLimit(limit: number | undefined, bounds: { min: number; max: numbe
     throw new InvalidQueryError(`limit must be an integer from ${bounds.min} to ${bounds.max}`);
   }
   return value;
-}
-
-const isoDateTime = z.iso.datetime({ offset: true });
-
-/** The time range as canonical ISO instants (what the audit sort keys start with), checked. */
-function checkRange(from: string, to: string): { fromIso: string; toIso: string } {
-  for (const [name, value] of [
-    ['from', from],
-    ['to', to],
-  ] as const) {
-    if (!isoDateTime.safeParse(value).success)
-      throw new InvalidQueryError(`${name} must be an ISO 8601 date-time, e.g. 2025-01-31T00:00:00Z`);
-  }
-  const fromMs = Date.parse(from);
-  const toMs = Date.parse(to);
-  if (fromMs > toMs) throw new InvalidQueryError('from must not be after to');
-  if (toMs - fromMs > MAX_MESSAGE_RANGE_DAYS * DAY_MS)
-    throw new InvalidQueryError(`from and to may be at most ${MAX_MESSAGE_RANGE_DAYS} days apart`);
-  return { fromIso: iso(fromMs), toIso: iso(toMs) };
 }
 
 /** The message listing's filter: every condition the query names, or undefined when it names none. */
@@ -237,61 +202,19 @@ export function sellerViews(client: DynamoDb, tables: StoreTables): SellerViews 
      */
     async listMessages(query: ListMessagesQuery): Promise<Page<MessageRecord>> {
       const limit = checkLimit(query.limit, MESSAGE_LIMIT);
-      const { fromIso, toIso } = checkRange(query.from, query.to);
+      const { fromIso, toIso } = checkWindow(query.from, query.to, MAX_MESSAGE_RANGE_DAYS);
       const filter = messageFilter(query);
-      const firstDay = toIso.slice(0, 10);
-      const lastDay = fromIso.slice(0, 10);
-      // Sort keys are `<ISO time>#<correlationId>`: '$' sorts right after '#', so `<to>$` includes records at `to`.
-      const low = fromIso;
-      const high = `${toIso}$`;
-
-      let day = firstDay;
-      let start: Record<string, AttributeValue> | undefined;
-      if (query.cursor !== undefined) {
-        const cursor = decodeCursor(query.cursor, messageCursor);
-        // A cursor of another range would start outside this query's key range.
-        if (cursor.day > firstDay || cursor.day < lastDay) throw new InvalidCursorError('cursor does not belong to this time range');
-        if (cursor.key && (cursor.key.sk < low || cursor.key.sk > high))
-          throw new InvalidCursorError('cursor does not belong to this time range');
-        day = cursor.day;
-        start = cursor.key && startKey(cursor.key);
-      }
-      const resume = (atDay: string, key?: Record<string, AttributeValue>) => encodeCursor(key, { list: 'messages', day: atDay });
-
-      const items: MessageRecord[] = [];
-      let readUnits = 0;
-      for (let queries = 1; ; queries++) {
-        const remaining = limit - items.length;
-        const out = await client.send('Query', {
-          TableName: tables.audit,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :low AND :high',
-          ...(filter ? { FilterExpression: filter.expression, ExpressionAttributeNames: filter.names } : {}),
-          ExpressionAttributeValues: marshall({ ':pk': `MSG#${day}`, ':low': low, ':high': high, ...filter?.values }),
-          ScanIndexForward: false,
-          Limit: filter ? Math.max(remaining, FILTERED_PAGE_ITEMS) : remaining,
-          ExclusiveStartKey: start,
-          ReturnConsumedCapacity: 'TOTAL',
-        });
-        readUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
-        const page = out.Items ?? [];
-        for (const [i, item] of page.entries()) {
-          items.push(toMessage(item));
-          if (items.length === limit) {
-            if (i < page.length - 1) return { items, nextCursor: resume(day, keyOf(item, ['pk', 'sk'])) };
-            if (out.LastEvaluatedKey) return { items, nextCursor: resume(day, out.LastEvaluatedKey) };
-            return day > lastDay ? { items, nextCursor: resume(previousDay(day)) } : { items };
-          }
-        }
-        if (out.LastEvaluatedKey) {
-          start = out.LastEvaluatedKey;
-        } else if (day > lastDay) {
-          day = previousDay(day);
-          start = undefined;
-        } else {
-          return { items };
-        }
-        if (queries >= MAX_MESSAGE_QUERIES || readUnits >= READ_BUDGET_UNITS) return { items, nextCursor: resume(day, start) };
-      }
+      const page = await listByDay(client, {
+        table: tables.audit,
+        prefix: MESSAGE_PREFIX,
+        list: 'messages',
+        fromIso,
+        toIso,
+        limit,
+        ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+        ...(filter ? { filter } : {}),
+      });
+      return { items: page.items.map(toMessage), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
     },
 
     async getMessage(at: string, correlationId: string): Promise<MessageRecord | undefined> {
