@@ -1,39 +1,15 @@
-import { randomUUID } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
-import { sqsReceivingClient } from '#lib/aws/clients.ts';
+import { describe, expect, it } from 'vitest';
 import { runRedriveCli } from '../../scripts/redrive.ts';
+import { ownQueuePairs } from '../helpers/queues.ts';
 
 /** npm run redrive against fauxqs: dead-lettered events go back to their queue, and only after they were sent. */
 
-const sqs = sqsReceivingClient();
-const created: string[] = [];
-afterAll(async () => {
-  for (const url of created) await sqs.send('DeleteQueue', { QueueUrl: url }).catch(() => {});
-});
-
-async function queuePair() {
-  const name = `redrive-${randomUUID().slice(0, 8)}`;
-  const dlq = (await sqs.send('CreateQueue', { QueueName: `${name}-dlq` })).QueueUrl!;
-  const arn = (await sqs.send('GetQueueAttributes', { QueueUrl: dlq, AttributeNames: ['QueueArn'] })).Attributes!.QueueArn!;
-  const source = (
-    await sqs.send('CreateQueue', {
-      QueueName: name,
-      Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: 5 }) },
-    })
-  ).QueueUrl!;
-  created.push(source, dlq);
-  return { source, dlq };
-}
+const { sqs, queuePair, bodies } = ownQueuePairs('redrive');
 
 const out = () => {
   const lines: string[] = [];
   return { lines, io: { out: (l: string) => lines.push(l), err: (l: string) => lines.push(`ERR ${l}`) } };
 };
-
-async function bodies(url: string): Promise<string[]> {
-  const { Messages = [] } = await sqs.send('ReceiveMessage', { QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 });
-  return Messages.map((m) => m.Body ?? '').sort();
-}
 
 describe('npm run redrive', () => {
   it('lists with --dry-run, then moves every dead-lettered event back to the queue', async () => {

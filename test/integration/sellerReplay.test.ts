@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
-import { sqsReceivingClient } from '#lib/aws/clients.ts';
+import { describe, expect, it } from 'vitest';
 import { config } from '#lib/config.ts';
 import type { Instance, ProvisioningAttempt } from '#lib/instances/model.ts';
 import { PROVISIONING_VISIBILITY_SECONDS } from '#lib/provisioning/attemptView.ts';
@@ -10,6 +9,7 @@ import type { Scope } from '#lib/seller-api/apiKeys.ts';
 import { storedInstance } from '../helpers/instances.ts';
 import { store } from '../helpers/produce.ts';
 import { sellerKey } from '../helpers/seller.ts';
+import { ownQueuePairs } from '../helpers/queues.ts';
 
 /**
  * The seller API's view of provisioning attempts and its replays (scope messages:replay), against DynamoDB Local and
@@ -18,30 +18,7 @@ import { sellerKey } from '../helpers/seller.ts';
  */
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
-const sqs = sqsReceivingClient();
-const created: string[] = [];
-afterAll(async () => {
-  for (const url of created) await sqs.send('DeleteQueue', { QueueUrl: url }).catch(() => {});
-});
-
-async function queuePair() {
-  const name = `replay-${randomUUID().slice(0, 8)}`;
-  const dlq = (await sqs.send('CreateQueue', { QueueName: `${name}-dlq` })).QueueUrl!;
-  const arn = (await sqs.send('GetQueueAttributes', { QueueUrl: dlq, AttributeNames: ['QueueArn'] })).Attributes!.QueueArn!;
-  const source = (
-    await sqs.send('CreateQueue', {
-      QueueName: name,
-      Attributes: { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: 5 }) },
-    })
-  ).QueueUrl!;
-  created.push(source, dlq);
-  return { source, dlq };
-}
-
-async function bodies(url: string): Promise<string[]> {
-  const { Messages = [] } = await sqs.send('ReceiveMessage', { QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 });
-  return Messages.map((m) => m.Body ?? '').sort();
-}
+const { sqs, queuePair, bodies } = ownQueuePairs('replay');
 
 /** The seller API over this file's own queues; a call answers its status and JSON body. */
 async function api(queueUrl: string) {
