@@ -531,9 +531,15 @@ describe('seller API: instances, messages and the OpenAPI document', () => {
     expect(doc.status).toBe(200);
     expect(doc.json).toMatchObject({ openapi: '3.1.0' });
     expect(Object.keys(doc.json.paths as object).sort()).toEqual([
+      '/seller/audit',
+      '/seller/dlq/redrive',
       '/seller/instances',
       '/seller/instances/{instanceId}',
+      '/seller/instances/{instanceId}/provisioning/retry',
       '/seller/messages',
+      '/seller/messages/{messageId}',
+      '/seller/notifications',
+      '/seller/notifications/{notificationId}',
       '/seller/openapi.json',
       '/seller/statements',
       '/seller/statements/{period}',
