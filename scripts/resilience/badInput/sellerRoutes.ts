@@ -22,6 +22,11 @@ export const SELLER_ROUTES = [
   { method: 'POST', path: '/seller/statements/{period}/reconciliation', scope: 'statements:write' },
   { method: 'GET', path: '/seller/statements/{period}/reconciliation', scope: 'statements:read' },
   { method: 'GET', path: '/seller/audit', scope: 'audit:read' },
+  { method: 'GET', path: '/seller/messages/{messageId}', scope: 'messages:read' },
+  { method: 'POST', path: '/seller/instances/{instanceId}/provisioning/retry', scope: 'messages:replay' },
+  { method: 'POST', path: '/seller/dlq/redrive', scope: 'messages:replay' },
+  { method: 'GET', path: '/seller/notifications', scope: 'messages:read' },
+  { method: 'GET', path: '/seller/notifications/{notificationId}', scope: 'messages:read' },
 ] as const satisfies readonly { method: Method; path: string; scope: Scope }[];
 type SellerRoute = (typeof SELLER_ROUTES)[number];
 
@@ -52,7 +57,8 @@ const NOT_STARTED_MONTH = '2999-01';
 /**
  * A reasonable request for a route (valid query and body), given a key. Whatever would change state stays refused
  * even with a right key: proofs and decisions name an order line without a supervision flow (404), a run names a
- * month that has not started (422), a close and a bill upload a month never run (409).
+ * month that has not started (422), a close and a bill upload a month never run (409), a provisioning retry an
+ * instance that does not exist (404), a redrive is a dry run.
  */
 export function routeRequest(
   route: SellerRoute,
@@ -96,6 +102,15 @@ export function routeRequest(
         query: {},
         body: JSON.stringify({ size: 4096, sha256: hexDigest(ctx.tag) }),
       };
+    case 'GET /seller/messages/{messageId}':
+      return { path: `/seller/messages/${encodeURIComponent(`1991-06-01T00:00:00.000Z~never-${ctx.tag}`)}`, query: {} };
+    case 'POST /seller/instances/{instanceId}/provisioning/retry':
+      // An instance that does not exist: 404, nothing moves.
+      return { path: `/seller/instances/${encodeURIComponent(`never-${ctx.tag}`)}/provisioning/retry`, query: {}, body: '{}' };
+    case 'POST /seller/dlq/redrive':
+      return { path: route.path, query: {}, body: JSON.stringify({ dryRun: true, max: 1 }) };
+    case 'GET /seller/notifications/{notificationId}':
+      return { path: `/seller/notifications/${encodeURIComponent(`never-${ctx.tag}`)}`, query: {} };
     default:
       return { path: route.path, query: { limit: '5' } };
   }
