@@ -17,7 +17,7 @@ import { callRoute, operatorAction, Refused, UsageError, type OperatorContext } 
 import { fields, show, table, withProgress } from './output.ts';
 
 /** The month argument, checked before anything is read or written. */
-function period(raw: string): Period {
+export function period(raw: string): Period {
   if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(raw) || !isPeriod(raw))
     throw new UsageError(`the month must be YYYY-MM, e.g. 2026-04, got ${JSON.stringify(raw)}`);
   return raw;
