@@ -7,7 +7,7 @@ import { replayRoutes, type ReplayRouteDeps } from './routes/replay.ts';
 import { getNotification, listNotifications, type NotificationRouteDeps } from './routes/notifications.ts';
 import { statementRoutes, type StatementRouteDeps } from './routes/statements.ts';
 import { supervisionRoutes, type SupervisionRouteDeps } from './routes/supervision.ts';
-import { reportUsage, usageLedger, type UsageRouteDeps } from './routes/usage.ts';
+import { reportUsage, resendUsageWindow, usageLedger, type UsageRouteDeps } from './routes/usage.ts';
 
 /** Every seller API route (functions/seller.ts serves them under /seller/…). */
 
@@ -29,6 +29,7 @@ const apiRoutes: AnyRoute<SellerDeps>[] = [
   getMessage,
   ...replayRoutes,
   ...usageRoutes,
+  resendUsageWindow,
   ...supervisionRoutes,
   ...statementRoutes,
   listSellerActions,

@@ -22,7 +22,8 @@ import {
  * reported, in 0.0001 units (lib/usage/decimal.ts) held as a DynamoDB Number and added with `ADD`, so totals are
  * exact. A window is OPEN while reports may still join it; the hourly push seals it (PUSHING, with its metering_sn
  * and the total it sends), then records the marketplace's verdict (ACCEPTED or REJECTED). While OPEN or PUSHING a
- * window is listed in the `due` index under `dueKind = USAGE` by its end time.
+ * window is listed in the `due` index under `dueKind = USAGE` by its end time. A REJECTED window the seller asks to
+ * send again is OPEN and due once more, under the next revision (a new metering_sn when it is sealed).
  */
 
 const USAGE_DUE_KIND = 'USAGE';
@@ -43,6 +44,7 @@ const WindowItemSchema = z.object({
   acceptedAt: z.optional(z.string()),
   duplicate: z.optional(z.boolean()),
   rejection: z.optional(z.object({ code: z.string(), message: z.string() })),
+  previousRejection: z.optional(z.object({ code: z.string(), message: z.string() })),
   updatedAt: z.string(),
 });
 
@@ -263,6 +265,28 @@ export function usageStore(client: DynamoDb, table: string): UsageLedger {
         }),
       });
       return out !== undefined;
+    },
+
+    /**
+     * REJECTED → OPEN, due again by its end time, under the next revision; the refusal becomes `previousRejection`
+     * and what the refused record carried (metering_sn, record time, total sent, attempts) is cleared for the next seal.
+     */
+    async resend(w: { instanceId: string; beginTime: string }, at: string): Promise<UsageWindow | undefined> {
+      const out = await updateWindow(w, {
+        UpdateExpression:
+          'SET usageState = :open, previousRejection = rejection, dueKind = :dueKind, dueAt = endTime, attempts = :zero, updatedAt = :at ' +
+          'ADD revision :one REMOVE rejection, meteringSn, recordTime, pushedUnits, nextAttemptAt, lastError',
+        ConditionExpression: 'usageState = :rejected',
+        ExpressionAttributeValues: marshall({
+          ':open': 'OPEN',
+          ':rejected': 'REJECTED',
+          ':dueKind': USAGE_DUE_KIND,
+          ':zero': 0,
+          ':one': 1,
+          ':at': at,
+        }),
+      });
+      return out === undefined ? undefined : toWindow(out);
     },
 
     /** Running totals (0.0001 units) of up to 100 instances; instances without usage are absent. */

@@ -31,6 +31,8 @@ export interface UsageWindow {
   /** The marketplace said it already had this record. */
   duplicate?: boolean;
   rejection?: { code: string; message: string };
+  /** The refusal of the record sent before the seller asked to send the window again. */
+  previousRejection?: { code: string; message: string };
   updatedAt: string;
 }
 
@@ -97,6 +99,11 @@ export interface UsageLedger {
   reject(w: UsageWindow, rejection: { code: string; message: string }, at: string): Promise<boolean>;
   /** Stays PUSHING (same metering_sn); the next run after `nextAttemptAt` sends it again. */
   retryLater(w: UsageWindow, retry: { nextAttemptAt: string; lastError: string; at: string }): Promise<boolean>;
+  /**
+   * REJECTED → OPEN and due again, under the next revision (so the next push seals it with a new metering_sn), its
+   * rejection kept as `previousRejection`. Undefined, changing nothing, if the window is not REJECTED (or missing).
+   */
+  resend(w: { instanceId: string; beginTime: string }, at: string): Promise<UsageWindow | undefined>;
   /** Running totals (0.0001 units) of up to 100 instances; instances without usage are absent. */
   totals(instanceIds: readonly string[]): Promise<Map<string, { units: bigint; updatedAt: string }>>;
   /** An instance's windows with begin in [fromIso, toIso), oldest first, at most `limit`. */

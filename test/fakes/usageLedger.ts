@@ -3,7 +3,7 @@
  * OPEN while reports may join it, sealed to PUSHING (its metering_sn and the total it sends fixed), then ACCEPTED
  * or REJECTED; each clientRef is claimed once per instance; an addition updates the window, the instance's running
  * total, its clientRef claims and (for usage reported for a window already pushed) a correction, all or nothing.
- * Windows OPEN or PUSHING are due by their end time.
+ * Windows OPEN or PUSHING are due by their end time; a REJECTED window sent again is OPEN under the next revision.
  */
 import {
   additionResultOf,
@@ -150,6 +150,31 @@ export function fakeUsageLedger(table: MemoryTable): UsageLedger {
         updatedAt: retry.at,
         attempts: current.attempts + 1,
       })),
+
+    async resend(w, at) {
+      const rejected = (current: unknown) => (current as UsageWindow | undefined)?.state === 'REJECTED';
+      const reopened = (current: unknown): UsageWindow => {
+        const {
+          rejection,
+          meteringSn: _sn,
+          recordTime: _time,
+          pushedUnits: _pushed,
+          nextAttemptAt: _next,
+          lastError: _error,
+          ...rest
+        } = current as UsageWindow;
+        return {
+          ...rest,
+          state: 'OPEN',
+          revision: rest.revision + 1,
+          attempts: 0,
+          updatedAt: at,
+          ...(rejection ? { previousRejection: rejection } : {}),
+        };
+      };
+      const result = await table.commit([update('usageWindow', rows.window(w), reopened, rejected)]);
+      return result.ok ? table.get<UsageWindow>(rows.window(w)) : undefined;
+    },
 
     totals: async (instanceIds) => table.getMany<Total>(instanceIds, rows.total),
 

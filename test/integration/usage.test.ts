@@ -549,6 +549,7 @@ describe('seller API: instances, messages and the OpenAPI document', () => {
       '/seller/supervision/{orderId}/{orderLineId}/proofs',
       '/seller/supervision/{orderId}/{orderLineId}/transitions',
       '/seller/usage',
+      '/seller/usage/windows/resend',
     ]);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pushUsage, type PushDeps, type PushSummary } from '#lib/usage/push.ts';
 import type { UsageLedger } from '#lib/usage/ports.ts';
+import { resendRejectedWindow } from '#lib/usage/resend.ts';
 import { meteringSn, usageApiTime } from '#lib/usage/windows.ts';
 import { auditRecords, fakeAuditLog, fakeUsageApi, fakeUsageLedger, memoryTable, recordingLog } from '../fakes/index.ts';
 
@@ -218,6 +219,53 @@ describe('the marketplace answers', () => {
     ]);
     expect(world.api.held()).toHaveLength(3);
     expect((await world.windowsOf('inst-a')).every((w) => w.state === 'ACCEPTED')).toBe(true);
+  });
+});
+
+describe('sending a refused window again', () => {
+  it('re-opens only a REJECTED window, under the next revision, and the next push sends a new record', async () => {
+    // Prepare
+    const world = usagePush();
+    for (const hoursAgo of [2, 3]) await world.used('inst-a', hoursAgo, 10_000n);
+    world.api.refuseNext({ retry: false, code: 'MKT.9002', reason: 'Invalid usage entities.', httpStatus: 500 }, 2);
+    await world.push();
+    const [refused, accepted] = await world.windowsOf('inst-a');
+    const deps = { ledger: world.ledger, now: () => NOW };
+
+    // Act
+    const notRefused = await resendRejectedWindow(accepted!, deps);
+    const unknown = await resendRejectedWindow({ instanceId: 'inst-z', beginTime: hourStart(2) }, deps);
+    const result = await resendRejectedWindow(refused!, deps);
+    const again = await resendRejectedWindow(refused!, deps);
+    const summary = await world.push();
+
+    // Assess
+    expect([notRefused, unknown, again].map((r) => (r.ok ? 'ok' : r.code))).toEqual(['conflict', 'not_found', 'conflict']);
+    expect(result).toMatchObject({
+      ok: true,
+      window: { state: 'OPEN', revision: 2, attempts: 0, previousRejection: { code: 'MKT.9002', message: 'Invalid usage entities.' } },
+    });
+    expect(summary).toMatchObject({ sealed: 1, accepted: 1, rejected: 0 });
+    expect(world.api.requests.at(-1)!.map((r) => r.metering_sn)).toEqual([meteringSn('inst-a', hourStart(3), hourStart(2), 2)]);
+    expect((await world.windowsOf('inst-a')).map((w) => [w.state, w.revision])).toEqual([
+      ['ACCEPTED', 2],
+      ['ACCEPTED', 1],
+    ]);
+  });
+
+  it('refuses a window begun more than 21 days ago, changing nothing', async () => {
+    // Prepare
+    const world = usagePush();
+    await world.used('inst-a', 21 * 24 + 2, 10_000n);
+    await world.push();
+    const [tooOld] = await world.windowsOf('inst-a');
+
+    // Act
+    const result = await resendRejectedWindow(tooOld!, { ledger: world.ledger, now: () => NOW });
+
+    // Assess
+    expect(result).toMatchObject({ ok: false, code: 'unprocessable' });
+    expect(await world.windowsOf('inst-a')).toEqual([tooOld]);
   });
 });
 

@@ -2,14 +2,19 @@ import * as z from 'zod';
 import { formatQuantity } from '#lib/usage/decimal.ts';
 import { ingestUsage, type IngestDeps } from '#lib/usage/ingest.ts';
 import { MAX_REPORTS_PER_REQUEST, REJECTIONS, UsageIngestRequestSchema } from '#lib/usage/reports.ts';
+import { resendRejectedWindow } from '#lib/usage/resend.ts';
 import { parseUtc } from '#lib/usage/windows.ts';
+import { Refusal } from '#lib/shared/refusal.ts';
 import { iso } from '#lib/shared/time.ts';
 import { type UsageWindow } from '#lib/usage/ports.ts';
 import { WINDOW_STATES } from '#lib/usage/ports.ts';
 import { SellerApiError } from '../errors.ts';
 import { defineRoute } from '../defineRoute.ts';
 
-/** POST /seller/usage (report usage) and GET /seller/usage (an instance's ledger). */
+/**
+ * POST /seller/usage (report usage), GET /seller/usage (an instance's ledger) and POST /seller/usage/windows/resend
+ * (send a refused window again).
+ */
 
 export interface UsageRouteDeps {
   usage: IngestDeps;
@@ -85,6 +90,10 @@ const WindowViewSchema = z.object({
   acceptedAt: z.string().optional(),
   duplicate: z.boolean().optional(),
   rejection: z.object({ code: z.string(), message: z.string() }).optional(),
+  previousRejection: z
+    .object({ code: z.string(), message: z.string() })
+    .optional()
+    .describe('The refusal of the record sent before the window was sent again (POST /seller/usage/windows/resend)'),
 });
 
 const LedgerAnswerSchema = z.object({
@@ -119,6 +128,7 @@ function windowView(w: UsageWindow): z.infer<typeof WindowViewSchema> {
     ...(w.acceptedAt ? { acceptedAt: w.acceptedAt } : {}),
     ...(w.duplicate !== undefined ? { duplicate: w.duplicate } : {}),
     ...(w.rejection ? { rejection: w.rejection } : {}),
+    ...(w.previousRejection ? { previousRejection: w.previousRejection } : {}),
   };
 }
 
@@ -160,6 +170,58 @@ export const usageLedger = defineRoute({
           reports: c.reports,
           clientRefs: c.clientRefs,
         })),
+      },
+    };
+  },
+});
+
+export const resendUsageWindow = defineRoute({
+  method: 'POST',
+  path: '/seller/usage/windows/resend',
+  action: 'usage.resend',
+  summary: 'Send a usage window the marketplace refused (REJECTED) again, once the cause is fixed',
+  description:
+    'The window becomes OPEN and due for the next hourly push, which seals it under the next revision: the record it ' +
+    'sends carries a new metering_sn, so the marketplace does not take it for the refused one. The refusal stays as ' +
+    '`previousRejection`. Only a REJECTED window moves; a window that began more than 21 days ago is refused (the ' +
+    'marketplace no longer takes it). A refused request changes nothing.',
+  scope: 'messages:replay',
+  body: z.strictObject({
+    instanceId: z.string().min(1).max(64),
+    beginTime: isoInstant.describe("The window's begin, as GET /seller/usage shows it"),
+  }),
+  response: z.object({
+    instanceId: z.string(),
+    beginTime: z.string(),
+    endTime: z.string(),
+    state: z.literal('OPEN').describe('Due again: the next hourly push sends it'),
+    revision: z.number().int().describe('The revision its next record is numbered under'),
+    previousRejection: z.object({ code: z.string(), message: z.string() }).optional(),
+  }),
+  successStatus: 202,
+  errors: {
+    404: 'Unknown window',
+    409: 'The window is not REJECTED (nothing was changed)',
+    422: 'The window began more than 21 days ago',
+  },
+  async handle({ body, now }, deps: UsageRouteDeps) {
+    const target = { instanceId: body.instanceId, beginTime: iso(parseUtc(body.beginTime)!) };
+    const result = await resendRejectedWindow(target, { ledger: deps.usage.ledger, now: () => now });
+    if (!result.ok) throw new Refusal(result.code, result.reason);
+    const w = result.window;
+    deps.usage.log.info('usage window sent again by the seller', {
+      instanceId: w.instanceId,
+      beginTime: w.beginTime,
+      revision: w.revision,
+    });
+    return {
+      body: {
+        instanceId: w.instanceId,
+        beginTime: w.beginTime,
+        endTime: w.endTime,
+        state: 'OPEN' as const,
+        revision: w.revision,
+        ...(w.previousRejection ? { previousRejection: w.previousRejection } : {}),
       },
     };
   },

@@ -25,6 +25,7 @@ export const SELLER_ROUTES = [
   { method: 'GET', path: '/seller/messages/{messageId}', scope: 'messages:read' },
   { method: 'POST', path: '/seller/instances/{instanceId}/provisioning/retry', scope: 'messages:replay' },
   { method: 'POST', path: '/seller/dlq/redrive', scope: 'messages:replay' },
+  { method: 'POST', path: '/seller/usage/windows/resend', scope: 'messages:replay' },
   { method: 'GET', path: '/seller/notifications', scope: 'messages:read' },
   { method: 'GET', path: '/seller/notifications/{notificationId}', scope: 'messages:read' },
 ] as const satisfies readonly { method: Method; path: string; scope: Scope }[];
@@ -58,7 +59,7 @@ const NOT_STARTED_MONTH = '2999-01';
  * A reasonable request for a route (valid query and body), given a key. Whatever would change state stays refused
  * even with a right key: proofs and decisions name an order line without a supervision flow (404), a run names a
  * month that has not started (422), a close and a bill upload a month never run (409), a provisioning retry an
- * instance that does not exist (404), a redrive is a dry run.
+ * instance that does not exist (404), a usage window resend a window that does not exist (404), a redrive is a dry run.
  */
 export function routeRequest(
   route: SellerRoute,
@@ -107,6 +108,13 @@ export function routeRequest(
     case 'POST /seller/instances/{instanceId}/provisioning/retry':
       // An instance that does not exist: 404, nothing moves.
       return { path: `/seller/instances/${encodeURIComponent(`never-${ctx.tag}`)}/provisioning/retry`, query: {}, body: '{}' };
+    case 'POST /seller/usage/windows/resend':
+      // A window of an instance that does not exist: 404, nothing moves.
+      return {
+        path: route.path,
+        query: {},
+        body: JSON.stringify({ instanceId: `never-${ctx.tag}`, beginTime: usageRecord(seeded.instanceId, ctx.nowMs).beginTime }),
+      };
     case 'POST /seller/dlq/redrive':
       return { path: route.path, query: {}, body: JSON.stringify({ dryRun: true, max: 1 }) };
     case 'GET /seller/notifications/{notificationId}':
