@@ -5,7 +5,9 @@ import { expect } from 'vitest';
 import { handler as worker } from '../../functions/settlementWorker.ts';
 import { sqsClient } from '#lib/aws/clients.ts';
 import { sqsEvent } from './localStack.ts';
-import { lambdaContext } from './produce.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/emulators.ts';
+import { startS3Gateway, type S3Gateway } from '../../scripts/local/s3-gateway.ts';
+import { env, lambdaContext } from './produce.ts';
 
 /** A settlement queue of the test file's own (so nothing else consumes it), on fauxqs. */
 export async function ownSettlementQueue(name: string): Promise<{ url: string; arn: string }> {
@@ -49,4 +51,29 @@ export async function drainSettlement(
       await sqsClient().send('DeleteMessage', { QueueUrl: queue.url, ReceiptHandle: m.ReceiptHandle! });
     }
   }
+}
+
+/**
+ * A settlement queue of the test file's own and the local S3 front over the emulator (presigned POST uploads), with
+ * the settlement settings the functions read set in process.env before any of them reads its configuration.
+ */
+export async function settlementTestStack(
+  name: string,
+  feeShares: string,
+): Promise<{ queue: { url: string; arn: string }; gateway: S3Gateway }> {
+  const queue = await ownSettlementQueue(name);
+  const gateway = await startS3Gateway({
+    upstream: env('AWS_ENDPOINT_URL_S3'),
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    notifications: [],
+    log: () => {},
+  });
+  Object.assign(process.env, {
+    SETTLEMENT_QUEUE_URL: queue.url,
+    SETTLEMENT_FEE_SHARES: feeShares,
+    SETTLEMENT_TAX_RATE: '0.06',
+    AWS_ENDPOINT_URL_S3: gateway.endpoint,
+  });
+  return { queue, gateway };
 }

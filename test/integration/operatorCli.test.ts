@@ -11,7 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { dynamoClient, sqsReceivingClient } from '#lib/aws/clients.ts';
 import { apiKeyStore } from '#lib/store/apiKeyStore.ts';
 import { instanceStore } from '#lib/store/instanceStore.ts';
-import { writeStackFile, type LocalStack } from '../../scripts/local/stackFile.ts';
+import { testStackFile } from '../helpers/operator.ts';
 import type { OperatorActionRecord } from '../../scripts/operator/context.ts';
 import { runKoogallery, type RunOptions } from '../../scripts/operator/main.ts';
 import { storedInstance } from '../helpers/instances.ts';
@@ -44,26 +44,7 @@ async function queuePair() {
 
 beforeAll(async () => {
   queues = await queuePair();
-  const localEnv = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
-  const stack: LocalStack = {
-    version: 1,
-    pid: process.pid,
-    startedAt: new Date().toISOString(),
-    stage: 'local',
-    region: env('AWS_REGION'),
-    credentials: { accessKeyId: env('AWS_ACCESS_KEY_ID'), secretAccessKey: env('AWS_SECRET_ACCESS_KEY') },
-    urls: {
-      http: 'http://127.0.0.1:1',
-      produce: 'http://127.0.0.1:1/koogallery/produce',
-      seller: 'http://127.0.0.1:1/seller',
-      lambda: 'http://127.0.0.1:2',
-    },
-    endpoints: { dynamodb: env('AWS_ENDPOINT_URL_DYNAMODB'), sqs: env('AWS_ENDPOINT_URL_SQS'), s3: env('AWS_ENDPOINT_URL_S3') },
-    env: { ...localEnv, PROVISIONING_QUEUE_URL: queues.source },
-    accessKey: 'local-access-key',
-    sellerKey: { keyId: 'k-local', secret: 'kgs_local' },
-  };
-  writeStackFile(stack, stackFile);
+  testStackFile(stackFile, { env: { PROVISIONING_QUEUE_URL: queues.source } });
 });
 
 afterAll(async () => {

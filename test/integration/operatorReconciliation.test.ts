@@ -8,14 +8,13 @@ import type { OrderLineFacts } from '#lib/settlement/model.ts';
 import { BILL_MAX_BYTES } from '#lib/settlement/reconciliation.ts';
 import { billingStore } from '#lib/store/billingStore.ts';
 import { commitWrites } from '#lib/store/dynamo.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/emulators.ts';
-import { startS3Gateway, type S3Gateway } from '../../scripts/local/s3-gateway.ts';
-import { writeStackFile, type LocalStack } from '../../scripts/local/stackFile.ts';
+import type { S3Gateway } from '../../scripts/local/s3-gateway.ts';
+import { testStackFile } from '../helpers/operator.ts';
 import type { OperatorActionRecord } from '../../scripts/operator/context.ts';
 import { runKoogallery } from '../../scripts/operator/main.ts';
 import { env } from '../helpers/produce.ts';
 import { seller, sellerKey } from '../helpers/seller.ts';
-import { drainSettlement, ownSettlementQueue } from '../helpers/settlementQueue.ts';
+import { drainSettlement, settlementTestStack } from '../helpers/settlementQueue.ts';
 
 /**
  * `koogallery reconciliation` against DynamoDB Local and fauxqs behind the local S3 front (which answers presigned
@@ -32,41 +31,9 @@ let gateway: S3Gateway;
 let queue: { url: string; arn: string };
 
 beforeAll(async () => {
-  queue = await ownSettlementQueue(`operator-recon-${RUN}`);
-  gateway = await startS3Gateway({
-    upstream: env('AWS_ENDPOINT_URL_S3'),
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-    notifications: [],
-    log: () => {},
-  });
   // Before any function or client reads its settings.
-  Object.assign(process.env, {
-    SETTLEMENT_QUEUE_URL: queue.url,
-    SETTLEMENT_FEE_SHARES: 'RC-P1=0.15',
-    SETTLEMENT_TAX_RATE: '0.06',
-    AWS_ENDPOINT_URL_S3: gateway.endpoint,
-  });
-  const localEnv = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
-  const stack: LocalStack = {
-    version: 1,
-    pid: process.pid,
-    startedAt: new Date().toISOString(),
-    stage: 'local',
-    region: env('AWS_REGION'),
-    credentials: { accessKeyId: env('AWS_ACCESS_KEY_ID'), secretAccessKey: env('AWS_SECRET_ACCESS_KEY') },
-    urls: {
-      http: 'http://127.0.0.1:1',
-      produce: 'http://127.0.0.1:1/koogallery/produce',
-      seller: 'http://127.0.0.1:1/seller',
-      lambda: 'http://127.0.0.1:2',
-    },
-    endpoints: { dynamodb: env('AWS_ENDPOINT_URL_DYNAMODB'), sqs: env('AWS_ENDPOINT_URL_SQS'), s3: gateway.endpoint },
-    env: localEnv,
-    accessKey: 'local-access-key',
-    sellerKey: { keyId: 'k-local', secret: 'kgs_local' },
-  };
-  writeStackFile(stack, stackFile);
+  ({ queue, gateway } = await settlementTestStack(`operator-recon-${RUN}`, 'RC-P1=0.15'));
+  testStackFile(stackFile, { s3: gateway.endpoint });
 
   const billing = billingStore(dynamoClient(), { main: env('MAIN_TABLE') });
   const facts = (name: string, amount: string, day: string): OrderLineFacts => ({

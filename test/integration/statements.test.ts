@@ -6,11 +6,10 @@ import { dynamoClient } from '#lib/aws/clients.ts';
 import { commitWrites } from '#lib/store/dynamo.ts';
 import { statementStore } from '#lib/store/statementStore.ts';
 import { hashApiKey, keyIdOf } from '#lib/seller-api/apiKeys.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../scripts/local/emulators.ts';
-import { startS3Gateway, type S3Gateway } from '../../scripts/local/s3-gateway.ts';
+import type { S3Gateway } from '../../scripts/local/s3-gateway.ts';
 import { env } from '../helpers/produce.ts';
 import { seller, sellerKey } from '../helpers/seller.ts';
-import { drainSettlement, ownSettlementQueue } from '../helpers/settlementQueue.ts';
+import { drainSettlement, settlementTestStack } from '../helpers/settlementQueue.ts';
 
 /**
  * Monthly statements through the seller API (the real seller function, DynamoDB Local, fauxqs behind the local S3
@@ -27,21 +26,8 @@ let writer: string;
 let reader: string;
 
 beforeAll(async () => {
-  queue = await ownSettlementQueue(`statements-test-${RUN}`);
-  gateway = await startS3Gateway({
-    upstream: env('AWS_ENDPOINT_URL_S3'),
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-    notifications: [],
-    log: () => {},
-  });
   // Before the seller function reads its configuration (at its first request).
-  Object.assign(process.env, {
-    SETTLEMENT_QUEUE_URL: queue.url,
-    SETTLEMENT_FEE_SHARES: 'SA-P1=0.15',
-    SETTLEMENT_TAX_RATE: '0.06',
-    AWS_ENDPOINT_URL_S3: gateway.endpoint,
-  });
+  ({ queue, gateway } = await settlementTestStack(`statements-test-${RUN}`, 'SA-P1=0.15'));
   [writer, reader] = await Promise.all([sellerKey('statements:read', 'statements:write'), sellerKey('statements:read')]);
   const facts = (name: string, extra: Partial<OrderLineFacts> & Pick<OrderLineFacts, 'amount' | 'effectiveAt'>): OrderLineFacts => ({
     orderId: id(name),
