@@ -194,7 +194,12 @@ function nodeAttempt(agents: { http: HttpAgent; https: HttpsAgent }): AttemptSen
           reject(error);
         } else resolve(answer!);
       };
-      const limit = (ms: number, what: string) => timers.push(setTimeout(() => finish(new TimeoutError(`${what} within ${ms} ms`)), ms));
+      /** Ends the attempt with a TimeoutError unless it is settled (or the timer cleared) within `ms`. */
+      const limit = (ms: number, what: string): NodeJS.Timeout => {
+        const timer = setTimeout(() => finish(new TimeoutError(`${what} within ${ms} ms`)), ms);
+        timers.push(timer);
+        return timer;
+      };
       const onAbort = () => finish(new AbortError('cancelled'));
       if (signal?.aborted) return reject(new AbortError('cancelled'));
 
@@ -211,11 +216,7 @@ function nodeAttempt(agents: { http: HttpAgent; https: HttpsAgent }): AttemptSen
       signal?.addEventListener('abort', onAbort, { once: true });
       request.on('socket', (socket) => {
         if (!socket.connecting) return;
-        const timer = setTimeout(
-          () => finish(new TimeoutError(`no connection within ${limits.connectionTimeout} ms`)),
-          limits.connectionTimeout,
-        );
-        timers.push(timer);
+        const timer = limit(limits.connectionTimeout, 'no connection');
         socket.once('connect', () => clearTimeout(timer));
       });
       request.on('error', (error) => finish(error));

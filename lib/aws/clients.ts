@@ -58,10 +58,8 @@ export function clientLimits(limits: ClientTimeouts) {
  * The credentials of our own clients: the SDK's default chain when run unbundled (scripts, tests: environment,
  * then profiles and SSO); in the functions' bundles the environment's only (lib/aws/lambdaCredentials.ts).
  */
-const credentials: CredentialProvider = (() => {
-  let provider: CredentialProvider | undefined;
-  return () => (provider ??= defaultProvider())();
-})();
+let chain: CredentialProvider | undefined;
+const credentials: CredentialProvider = () => (chain ??= defaultProvider())();
 
 type Send = (command: unknown, options?: unknown, callback?: unknown) => unknown;
 

@@ -2,7 +2,6 @@
  * The channels a notification goes out on: the stack's SNS topic (its e-mail subscription, if any, gets the
  * subject and the summary) and the seller's own webhook, signed the Standard Webhooks way.
  */
-import { randomUUID } from 'node:crypto';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import type { WebhookTransport } from '#lib/provisioning/webhookTransport.ts';
 import { subjectLine, type Notification } from './model.ts';
@@ -67,6 +66,3 @@ export function webhookChannel(options: {
     },
   };
 }
-
-/** A fresh id for notifications whose event has no id of its own. */
-export const eventId = (): string => randomUUID();

@@ -32,9 +32,6 @@ export interface NotifierDeps {
 
 export type Notify = (notification: Notification) => Promise<'sent' | 'already' | 'failed'>;
 
-/** Notifies nobody (no channel configured and no store: tests and tools that do not care). */
-export const silent: Notify = async () => 'already';
-
 export function notifier(deps: NotifierDeps): Notify {
   return async (input) => {
     const nowIso = new Date(deps.now()).toISOString();

@@ -74,7 +74,7 @@ export function readStackFile(file = STACK_FILE): { ok: true; stack: LocalStack 
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    return { ok: false, reason: 'the local stack is not running: start it with `npm start` (or name a deployed stage with --stage)' };
+    return { ok: false, reason: 'the local stack is not running: start it with `npm start`' };
   }
   let parsed: unknown;
   try {

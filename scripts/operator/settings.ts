@@ -35,7 +35,7 @@ export class SettingsError extends Error {
 /** The local stack's settings, from the file `npm start` writes. */
 export function localSettings(file = STACK_FILE): OperatorSettings {
   const found = readStackFile(file);
-  if (!found.ok) throw new SettingsError(found.reason);
+  if (!found.ok) throw new SettingsError(`${found.reason} (or name a deployed stage with --stage)`);
   const { stack } = found;
   return {
     source: 'local',

@@ -143,9 +143,7 @@ function targetOf(values: ParsedValues, env: Record<string, string | undefined>,
   }
   const found = readStack();
   if (!found.ok) {
-    // The stack file's reason may point the operator CLI at --stage, which the simulator does not take.
-    const reason = found.reason.replace(/ \(or name a deployed stage with --stage\)/, '');
-    throw new RequestError(`no --url given, and ${reason}. Against a deployment, give --url and --key`);
+    throw new RequestError(`no --url given, and ${found.reason}. Against a deployment, give --url and --key`);
   }
   const { stack } = found;
   return {
