@@ -189,11 +189,10 @@ function actorOf<D>(seen: Seen<D>): SellerActor {
  */
 function namingBody<D>(route: AnyRoute<D>, seen: Seen<D>, req: SellerRequest, maxBytes: number): { value: unknown } | undefined {
   if (seen.body || !seen.key || !route.body || route.lenientBody || req.body === undefined) return seen.body;
-  if (Buffer.byteLength(req.body) > maxBytes) return undefined;
   try {
-    const parsed = route.body.safeParse(JSON.parse(req.body));
-    return parsed.success ? { value: parsed.data } : undefined;
+    return { value: readBody(route, req, maxBytes) };
   } catch {
+    // Too large, not JSON or not the route's shape: no finer name.
     return undefined;
   }
 }
