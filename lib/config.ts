@@ -7,6 +7,7 @@ import { parseFeeShares, parsePrices, parseProofKinds, parseTimeZone } from '#li
 import { errorMessage } from '#lib/shared/errors.ts';
 import { secretBytes } from '#lib/notifications/standardWebhooks.ts';
 import { addCustomIssue } from '#lib/shared/zodMessages.ts';
+import { DEFAULT_UNIFIED_LOGIN_URL } from '#lib/sso/urls.ts';
 import { csvSet, parseUsageProducts, type MeteringSettings } from '#lib/usage/metering.ts';
 
 /**
@@ -187,6 +188,38 @@ const envSchema = z.object({
   SETTLEMENT_CURRENCY: z._default(z.string().check(z.regex(/^[A-Z]{3}$/, 'an ISO 4217 code, e.g. CNY')), 'CNY'),
   /** The marketplace bill export's column names: `orderId=…,orderLineId=…,amount=…[,instanceId=…,currency=…,type=…]`. */
   BILL_COLUMNS: parsedBy(parseBillColumns),
+
+  /**
+   * Single sign-on for the seller's product through the tenant's OneAccess (lib/sso, docs/sso.md). The sso function
+   * needs SSO_CALLBACK_URL (ours, registered as the app credential's callback: https://<domain>/sso/callback),
+   * SSO_PRODUCT_LOGIN_URL (where the product receives the signed assertion), the signing key and the product's secret.
+   */
+  SSO_CALLBACK_URL: z.optional(url()),
+  SSO_PRODUCT_LOGIN_URL: z.optional(url()),
+  /** `aud` of the assertion; unset: the origin of SSO_PRODUCT_LOGIN_URL. */
+  SSO_AUDIENCE: optionalText,
+  /** The app credential's App ID: the unified login page's `appId`, and the app of a login that names none. */
+  SSO_APP_ID: optionalText,
+  /** The unified login page (spec §5.2), `{appId}` replaced. */
+  SSO_UNIFIED_LOGIN_URL: z._default(url(), DEFAULT_UNIFIED_LOGIN_URL),
+  /** Where OneAccess sends the browser after a logout; unset: the origin of SSO_PRODUCT_LOGIN_URL. */
+  SSO_LOGGED_OUT_URL: z.optional(url()),
+  SSO_STATE_TTL_SECONDS: positiveInt(600),
+  SSO_SESSION_TTL_SECONDS: positiveInt(28_800),
+  SSO_ASSERTION_TTL_SECONDS: z.pipe(positiveInt(60), z.number().check(z.maximum(60, 'at most 60 seconds'))),
+  /** A callback without `state` (unified login, enterprise workbench): start a login of our own, accept it, or refuse it. */
+  SSO_UNSOLICITED_LOGIN: z._default(z.enum(['restart', 'accept', 'refuse']), 'restart'),
+  /** Each call to a tenant's OneAccess (token, refresh, userinfo) gives up after this long. */
+  SSO_TIMEOUT_MS: positiveInt(3_000),
+  /** The assertion's signing key, EC P-256 PKCS#8 PEM: an SSM SecureString name on AWS, the value locally. */
+  SSO_SIGNING_KEY_PARAMETER: optionalText,
+  SSO_SIGNING_KEY: optionalText,
+  /** The secret the product presents to POST /sso/session: an SSM SecureString name on AWS, the value locally. */
+  SSO_PRODUCT_SECRET_PARAMETER: optionalText,
+  SSO_PRODUCT_SECRET: optionalText,
+  /** The seller's RSA private key (PKCS#8 PEM) that opens the Kit clientSecret: an SSM SecureString name on AWS, the value locally. */
+  KIT_RSA_PRIVATE_KEY_PARAMETER: optionalText,
+  KIT_RSA_PRIVATE_KEY: optionalText,
 
   CHANGE_CHECK_POLICY: z._default(z.enum(['allow', 'deny']), 'allow'),
   /** What releaseInstance answers for an instance id we never issued: 000003 (documented) or success. */

@@ -33,10 +33,14 @@ export interface AuditRecord {
 /**
  * Who did a seller action: a seller API key (its id and name, never its secret), an operator (an AWS principal
  * ARN, or `local:<user>@<host>` against the local stack), or a caller refused before authentication (with the
- * keyId of the key it presented, if it presented one in the key format).
+ * keyId of the key it presented, if it presented one in the key format), or a buyer's user at the single sign-on.
  */
 export type SellerActor =
-  { kind: 'key'; keyId: string; name: string } | { kind: 'operator'; principal: string } | { kind: 'anonymous'; keyId?: string };
+  | { kind: 'key'; keyId: string; name: string }
+  | { kind: 'operator'; principal: string }
+  | { kind: 'anonymous'; keyId?: string }
+  /** A buyer's user signing in to the product through OneAccess (lib/sso): the tenant and the login name. */
+  | { kind: 'user'; tenantId: string; userName: string };
 
 /** How a seller action ended: done (`ok`), refused (4xx: nothing changed), or failed (5xx). */
 export type SellerActionOutcome = 'ok' | 'refused' | 'failed';
@@ -50,7 +54,7 @@ export type SellerActionOutcome = 'ok' | 'refused' | 'failed';
 export interface SellerActionRecord {
   at: string;
   correlationId: string;
-  channel: 'sellerApi' | 'operator';
+  channel: 'sellerApi' | 'operator' | 'sso';
   actor: SellerActor;
   /** What the listing's `actor` filter matches: the keyId, the operator's principal, or `anonymous`. */
   actorId: string;

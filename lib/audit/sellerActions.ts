@@ -17,7 +17,7 @@ export interface SellerActionQuery {
   from: string;
   /** ISO date-time, inclusive. */
   to: string;
-  /** A keyId, an operator's principal, or `anonymous`. */
+  /** A keyId, an operator's principal, a signed-in user (`<tenantId>/<userName>`), or `anonymous`. */
   actor?: string;
   action?: string;
   /** One target id, e.g. `{ name: 'period', value: '2026-11' }`. */
@@ -72,6 +72,7 @@ const ActorSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('key'), keyId: z.string().regex(KEY_ID), name: z.string().min(1).max(64) }),
   z.strictObject({ kind: z.literal('operator'), principal: z.string().regex(OPERATOR_PATTERN) }),
   z.strictObject({ kind: z.literal('anonymous'), keyId: z.string().regex(KEY_ID).optional() }),
+  z.strictObject({ kind: z.literal('user'), tenantId: z.string().min(1).max(64), userName: z.string().min(1).max(64) }),
 ]);
 
 const InputSchema = z.strictObject({
@@ -89,7 +90,7 @@ const InputSchema = z.strictObject({
       .regex(/^[a-z_]{1,32}$/)
       .optional(),
   }),
-  channel: z.enum(['sellerApi', 'operator']).optional(),
+  channel: z.enum(['sellerApi', 'operator', 'sso']).optional(),
   correlationId: z.string().min(1).max(128).optional(),
   at: z.iso.datetime({ offset: true }).optional(),
   latencyMs: z.number().int().min(0).optional(),
@@ -99,6 +100,7 @@ const InputSchema = z.strictObject({
 export function actorIdOf(actor: SellerActor): string {
   if (actor.kind === 'key') return actor.keyId;
   if (actor.kind === 'operator') return actor.principal;
+  if (actor.kind === 'user') return `${actor.tenantId}/${actor.userName}`;
   return actor.keyId ?? 'anonymous';
 }
 

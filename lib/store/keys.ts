@@ -82,6 +82,10 @@ export const keys = {
     pk: `NONCE#${keyId}#${createHash('sha256').update(nonce).digest('hex')}`,
     sk: '#NONCE',
   }),
+  /** A login in progress (lib/sso), by the SHA-256 of its `state`; removed when the callback consumes it. */
+  ssoState: (stateHash: string): Key => ({ pk: `SSOSTATE#${stateHash}`, sk: '#SSOSTATE' }),
+  /** A signed-in user's session (lib/sso), by the SHA-256 of its id (the browser's cookie holds the id). */
+  ssoSession: (sessionHash: string): Key => ({ pk: `SSOSESSION#${sessionHash}`, sk: '#SSOSESSION' }),
   /** A notification told to the seller's people (lib/notifications), by its id. */
   notification: (id: string): Key => ({ pk: `NOTIFICATION#${enc(id)}`, sk: '#NOTIFICATION' }),
   outboxPartition: 'OUTBOX',

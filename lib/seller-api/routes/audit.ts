@@ -20,15 +20,20 @@ const ActorSchema = z
       kind: z.literal('anonymous'),
       keyId: z.string().optional().describe('The key presented, not accepted (unknown or revoked)'),
     }),
+    z.object({
+      kind: z.literal('user'),
+      tenantId: z.string().describe("The buyer's tenant (enterprise) id"),
+      userName: z.string().describe('The login name OneAccess vouched for'),
+    }),
   ])
-  .describe('Who acted: a seller API key, an operator, or a caller refused before authentication');
+  .describe('Who acted: a seller API key, an operator, a caller refused before authentication, or a user at the single sign-on');
 
 const SellerActionSchema = z.object({
   at: z.string(),
   correlationId: z.string().describe("The request's X-Correlation-Id"),
-  channel: z.enum(['sellerApi', 'operator']),
+  channel: z.enum(['sellerApi', 'operator', 'sso']),
   actor: ActorSchema,
-  actorId: z.string().describe('keyId, principal or `anonymous`: what the `actor` filter matches'),
+  actorId: z.string().describe('keyId, principal, `<tenantId>/<userName>` or `anonymous`: what the `actor` filter matches'),
   action: z.string().describe('e.g. usage.report, statements.run, supervision.accept'),
   target: z.record(z.string(), z.string()).describe('The ids the action names (the path parameters), e.g. {"period": "2026-11"}'),
   result: z.object({
