@@ -125,7 +125,7 @@ export async function startFakeOneAccess(options: FakeOneAccessOptions): Promise
       )
       .join('');
     res
-      .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'; form-action 'self'" })
+      .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'" })
       .end(
         `<!doctype html><html><head><meta charset="utf-8"><title>Fake OneAccess</title></head><body>` +
           `<h1>Fake OneAccess — tenant ${html(tenantId)}</h1><form method="get">${hidden}<ul>${choices || '<li>No users</li>'}</ul></form></body></html>`,
