@@ -32,10 +32,13 @@ import {
   functionEnv,
   functionEnvProblem,
   isOn,
+  ssoLocalDefaults,
   planLocalIntegrations,
   settings,
 } from './local/env.ts';
 import { startFakeOpenApi, type FakeOpenApi } from './local/fake-openapi.ts';
+import { startFakeOneAccess, type FakeOneAccess, type FakeOneAccessUser } from './local/fake-oneaccess.ts';
+import { localSsoSigningKey } from './local/ssoKey.ts';
 import { startOffline, type Offline } from './local/offline.ts';
 import { assertPortFree, groupAlive, startedGroups, stopAllGroups } from './local/processes.ts';
 import { projectRoot } from './local/serverless-config.ts';
@@ -44,7 +47,10 @@ import { startSqsBridge, type SqsBridge } from './local/sqs-bridge.ts';
 import { removeStackFile, STACK_FILE, writeStackFile } from './local/stackFile.ts';
 import { startWebhookReceiver, type WebhookReceiver } from './local/webhook-receiver.ts';
 import { localSellerKey } from './local/sellerKey.ts';
-import { newDynamoClient } from '#lib/aws/clients.ts';
+import { newDynamoClient, type DynamoDb } from '#lib/aws/clients.ts';
+import { queryPrefix } from '#lib/store/dynamo.ts';
+import { directoryKeys } from '#lib/store/ssoDirectory.ts';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ORDER_QUERY_PATH } from '#lib/koogallery/openApi/contract.ts';
 import { MIN_SECRET_LENGTH } from '#lib/provisioning/webhook.ts';
 
@@ -74,6 +80,7 @@ const ports = {
   lambda: port('LAMBDA_PORT', 3002),
   fakeOpenApi: port('FAKE_OPENAPI_PORT', LOCAL_DEFAULT_PORTS.FAKE_OPENAPI_PORT),
   webhookReceiver: port('WEBHOOK_RECEIVER_PORT', LOCAL_DEFAULT_PORTS.WEBHOOK_RECEIVER_PORT),
+  fakeOneAccess: port('FAKE_ONEACCESS_PORT', LOCAL_DEFAULT_PORTS.FAKE_ONEACCESS_PORT),
 };
 
 /** Local-only: seconds before the SQS bridge retries a failed message; unset = the queue's visibility timeout (AWS). */
@@ -125,6 +132,15 @@ let dynamo: DynamoDbLocal | undefined;
 let fauxqs: Emulator | undefined;
 let fakeOpenApi: FakeOpenApi | undefined;
 let receiver: WebhookReceiver | undefined;
+let fakeOneAccess: FakeOneAccess | undefined;
+/** The fake OneAccess's users: those the Kit sync stored for the tenant (any status, so a refusal can be tried). */
+let directoryReader: DynamoDb | undefined;
+let mainTable = '';
+async function storedUsers(tenantId: string): Promise<FakeOneAccessUser[]> {
+  if (!directoryReader) return [];
+  const items = await queryPrefix(directoryReader, mainTable, directoryKeys.tenantPartition(tenantId), 'USER#');
+  return items.map((item) => unmarshall(item)).map((u) => ({ tenantId, userName: String(u.userName), name: String(u.name ?? u.userName) }));
+}
 let offline: Offline | undefined;
 let s3Gateway: S3Gateway | undefined;
 const bridges: SqsBridge[] = [];
@@ -151,6 +167,8 @@ async function shutdown(reason: string, exitCode: number): Promise<never> {
   if (s3Gateway) await step('S3 front', s3Gateway.close);
   if (receiver) await step('webhook receiver', receiver.close);
   if (fakeOpenApi) await step('fake Open API', fakeOpenApi.close);
+  if (fakeOneAccess) await step('fake OneAccess', fakeOneAccess.close);
+  directoryReader?.destroy();
   if (fauxqs) await step('fauxqs', fauxqs.stop);
   if (dynamo) await step('DynamoDB Local', dynamo.stop);
   // Children whose start-up was interrupted (a signal during start) have no handle yet.
@@ -225,6 +243,12 @@ try {
   if (w.status === 'fulfilled') receiver = w.value;
   for (const r of [d, f, o, w]) if (r.status === 'rejected') throw r.reason;
   if (!dynamo || !fauxqs) throw new Error('emulators did not start');
+  await assertPortFree(ports.fakeOneAccess, 'fake OneAccess', 'FAKE_ONEACCESS_PORT');
+  fakeOneAccess = await startFakeOneAccess({
+    port: ports.fakeOneAccess,
+    usersOf: storedUsers,
+    log: (line) => console.log(`[fake-oneaccess] ${line}`),
+  });
   void dynamo.process.exited.then((code) => shutdown(`DynamoDB Local exited (${String(code)})`, 1));
 
   const resources = await createResources({
@@ -267,6 +291,16 @@ try {
       webhookReceiver: receiver && plan.webhookReceiver && { url: receiver.url, secret: plan.webhookReceiver.secret },
     },
   });
+  // The single sign-on: our callback on the local HTTP API, the fake OneAccess's stand-in product, the key in .local/.
+  const ssoKey = localSsoSigningKey(root);
+  const ssoDefaults = ssoLocalDefaults({
+    httpUrl: `http://${LOCAL_HOST}:${ports.http}`,
+    fakeOneAccessUrl: fakeOneAccess.url,
+    signingKey: ssoKey.pem,
+  });
+  for (const [name, value] of Object.entries(ssoDefaults)) if (!env[name]) env[name] = value;
+  mainTable = resources.tables.MainTable!;
+  directoryReader = newDynamoClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   // What the functions would refuse at their first call (a missing AK/SK, an http: webhook URL…): say it now.
   const problem = functionEnvProblem(env);
   if (problem) throw new Error(`${problem} (set it in .env or the shell; see .env.example)`);
@@ -340,6 +374,10 @@ try {
     receiver
       ? `  Webhook receiver       POST ${receiver.url}   tenants: GET ${new URL(receiver.url).origin}/_control/tenants`
       : `  Webhook                ${env.PROVISIONING_MODE === 'webhook' ? withoutQuery(env.WEBHOOK_URL) : 'not called'} (no reference receiver: ${plan.skipped.webhookReceiver ?? '-'})`,
+    `  Single sign-on         GET ${offline.url}/sso/login?tenant=<tenantId>   fake OneAccess ${fakeOneAccess.url} ` +
+      `(a tenant's domainName: ${fakeOneAccess.url}/t/<tenantId>)`,
+    `                         signing key ${relative(process.cwd(), ssoKey.file)}${ssoKey.created ? ' (new)' : ''}; ` +
+      `JWKS ${offline.url}/sso/jwks.json; product login ${env.SSO_PRODUCT_LOGIN_URL ?? '(set SSO_PRODUCT_LOGIN_URL)'}`,
     ...(receiver && plan.webhookReceiver
       ? [
           `                         deliveries: GET ${new URL(receiver.url).origin}/_control/deliveries; ` +

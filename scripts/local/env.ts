@@ -17,6 +17,7 @@ import {
   MOCK_PAY_PER_USE_PRODUCT_IDS,
   MOCK_PRODUCT_IDS,
 } from './fake-openapi.ts';
+import { FAKE_ONEACCESS_DEFAULT_PORT } from './fake-oneaccess.ts';
 import { WEBHOOK_PATH } from './webhook-receiver.ts';
 
 /** Documented local default (see .env.example); never used on AWS, where the key comes from SSM. */
@@ -29,7 +30,27 @@ export const LOCAL_DEFAULT_OPENAPI_CREDENTIALS: ApigCredentials = FAKE_OPENAPI_D
 export const LOCAL_DEFAULT_WEBHOOK_SECRET = 'local-dev-webhook-secret-change-me';
 
 /** Ports of the stand-ins: the receiver's is the one its standalone main uses; the fake's is clear of it. */
-export const LOCAL_DEFAULT_PORTS = { FAKE_OPENAPI_PORT: FAKE_OPENAPI_DEFAULT_PORT, WEBHOOK_RECEIVER_PORT: 4010 } as const;
+export const LOCAL_DEFAULT_PORTS = {
+  FAKE_OPENAPI_PORT: FAKE_OPENAPI_DEFAULT_PORT,
+  WEBHOOK_RECEIVER_PORT: 4010,
+  FAKE_ONEACCESS_PORT: FAKE_ONEACCESS_DEFAULT_PORT,
+} as const;
+
+/** The secret the product presents to POST /sso/session when SSO_PRODUCT_SECRET is not set (local only). */
+export const LOCAL_DEFAULT_SSO_PRODUCT_SECRET = 'local-dev-sso-product-secret-change-me';
+
+/**
+ * The single sign-on's local settings under the user's: our callback on the local HTTP API, the fake OneAccess's
+ * stand-in product as the product's login URL, the product's secret and the signing key kept in .local/.
+ */
+export function ssoLocalDefaults(options: { httpUrl: string; fakeOneAccessUrl?: string; signingKey: string }): Record<string, string> {
+  return {
+    SSO_CALLBACK_URL: `${options.httpUrl}/sso/callback`,
+    ...(options.fakeOneAccessUrl ? { SSO_PRODUCT_LOGIN_URL: `${options.fakeOneAccessUrl}/_product/login` } : {}),
+    SSO_PRODUCT_SECRET: LOCAL_DEFAULT_SSO_PRODUCT_SECRET,
+    SSO_SIGNING_KEY: options.signingKey,
+  };
+}
 
 /** The product the local stack supervises and gives a fee share by default (`koogallery-sim scenario supervision`). */
 export const LOCAL_SUPERVISED_PRODUCT = 'OFFI-LOCAL-SUPERVISED';

@@ -10,7 +10,8 @@
  *  - GET  …/api/v1/oauth2/userinfo (Bearer), GET …/api/v1/logout?redirect_url=….
  * The users are given by the caller (`users`, `addUser`) or read per tenant (`usersOf`, e.g. what authSync stored).
  * Control (loopback, unsigned): POST /_control/expire-codes, POST /_control/revoke-refresh-tokens,
- * POST /_control/expire-access-tokens, GET /_control/calls.
+ * POST /_control/expire-access-tokens, GET /_control/calls. A stand-in for the seller's product: POST
+ * /_product/login shows the claims of the assertion it receives (decoded, not verified: a product verifies it).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -214,6 +215,16 @@ export async function startFakeOneAccess(options: FakeOneAccessOptions): Promise
       options.log?.(`${method} ${url.pathname} → ${status}${extra.error ? ` ${extra.error}` : ''}`);
     };
     if (path.startsWith('/_control/') && !prefixed) return record(control(path, res));
+    if (method === 'POST' && path === '/_product/login' && !prefixed) {
+      const assertion = new URLSearchParams((await readBody(req, 16 * 1024)).toString('utf8')).get('assertion') ?? '';
+      const claims = Buffer.from(assertion.split('.')[1] ?? '', 'base64url').toString('utf8');
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'" })
+        .end(
+          `<!doctype html><html><head><meta charset="utf-8"><title>Product</title></head><body><h1>Signed in</h1><pre>${html(claims)}</pre></body></html>`,
+        );
+      return record(200);
+    }
     if (tenantId === undefined) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('use <url>/t/<tenantId>/api/v1/…');
       return record(404);

@@ -41,6 +41,7 @@ const FUNCTIONS = [
   'proofReceived',
   'settlement',
   'settlementWorker',
+  'sso',
 ] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 const LOGICAL: Record<FunctionName, string> = {
@@ -53,6 +54,7 @@ const LOGICAL: Record<FunctionName, string> = {
   proofReceived: 'ProofReceived',
   settlement: 'Settlement',
   settlementWorker: 'SettlementWorker',
+  sso: 'Sso',
 };
 /** The role of each function: its own, except the two halves of settlement, which share one. */
 const ROLE: Record<FunctionName, string> = {
@@ -646,12 +648,19 @@ describe('functions', () => {
     }
   });
 
-  it('routes GET and POST /seller/{proxy+} to the seller API', () => {
+  it('routes GET and POST /seller/{proxy+} to the seller API and /sso/{proxy+} to the single sign-on', () => {
     const routes = Object.values(prod.Resources)
       .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
       .map((r) => String(r.Properties.RouteKey))
       .sort();
-    expect(routes).toEqual(['GET /koogallery/produce', 'GET /seller/{proxy+}', 'POST /koogallery/produce', 'POST /seller/{proxy+}']);
+    expect(routes).toEqual([
+      'GET /koogallery/produce',
+      'GET /seller/{proxy+}',
+      'GET /sso/{proxy+}',
+      'POST /koogallery/produce',
+      'POST /seller/{proxy+}',
+      'POST /sso/{proxy+}',
+    ]);
   });
 
   it('gives the functions their configuration, with AWS values on AWS stages', () => {
@@ -1154,8 +1163,8 @@ describe('IAM: least privilege', () => {
   it('lets every writer only put to the audit table', () => {
     const touchingAudit = statements(prod).filter((s) => s.Resource.some((r) => /AuditTable|koogallery-isv-prod-audit/.test(render(r))));
     // produce and usagePush write the message log; the seller API reads it and appends its seller actions;
-    // provision and sweep hold no grant on it.
-    expect(touchingAudit.map((s) => s.owner).sort()).toEqual(['ProduceRole', 'SellerRole', 'SellerRole', 'UsagePushRole']);
+    // the single sign-on appends its login records; provision and sweep hold no grant on it.
+    expect(touchingAudit.map((s) => s.owner).sort()).toEqual(['ProduceRole', 'SellerRole', 'SellerRole', 'SsoRole', 'UsagePushRole']);
     for (const s of touchingAudit) {
       expect(s.Effect).toBe('Allow');
       expect(s.Resource.map(render), s.owner).toEqual(['{AuditTable.Arn}']);
