@@ -449,6 +449,7 @@ describe('functions', () => {
     expect(fn(prod, 'proofReceived').Properties).toMatchObject({ Timeout: 60, MemorySize: 512 });
     expect(fn(prod, 'settlement').Properties).toMatchObject({ Timeout: 60, MemorySize: 512 });
     expect(fn(prod, 'settlementWorker').Properties).toMatchObject({ Timeout: 300, MemorySize: 1024 });
+    expect(fn(prod, 'sso').Properties).toMatchObject({ Timeout: 15, MemorySize: 512 });
     // The heap limit the settlement benchmark measures with.
     expect(((fn(prod, 'settlementWorker').Properties.Environment as JsonObject).Variables as JsonObject).NODE_OPTIONS).toBe(
       `--max-old-space-size=${WORKER_HEAP_MB}`,
@@ -1221,6 +1222,14 @@ describe('IAM: least privilege', () => {
       'dynamodb:Query',
       'dynamodb:UpdateItem',
     ]);
+    // The single sign-on: the Kit sync's records (GetItem, Query), login states (put, conditional delete), sessions.
+    expect(actionsOn('SsoRole', 'MainTable')).toEqual([
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
     expect(actionsOn('SettlementRole', 'MainTable')).toEqual([
       'dynamodb:BatchGetItem',
       'dynamodb:GetItem',
@@ -1326,7 +1335,9 @@ describe('IAM: least privilege', () => {
       `${prefix}/previous-access-key`,
     ]);
 
-    for (const roleId of ['ProduceRole', 'ProvisionRole', 'UsagePushRole', 'ProbeRole']) {
+    expect(secretsOf('SsoRole')).toEqual([`${prefix}/kit-rsa-private-key`, `${prefix}/sso-product-secret`, `${prefix}/sso-signing-key`]);
+
+    for (const roleId of ['ProduceRole', 'ProvisionRole', 'UsagePushRole', 'ProbeRole', 'SsoRole']) {
       const kms = roleStatements(prod, roleId).filter((s) => s.Action.some((a) => a.startsWith('kms:')));
       expect(kms.flatMap(ALL_ACTIONS), roleId).toEqual(['kms:Decrypt']);
       for (const s of kms) {
