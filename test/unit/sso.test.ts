@@ -222,3 +222,26 @@ describe('pages', () => {
     expect(messagePage(403, '<t>', 'a & b').body).toContain('&lt;t&gt;</h1><p>a &amp; b');
   });
 });
+
+describe('the audit record of a sign-in', () => {
+  it('names the user as actor (tenant + userName) on the sso channel', async () => {
+    const { buildSellerActionRecord } = await import('#lib/audit/sellerActions.ts');
+    const record = buildSellerActionRecord(
+      {
+        actor: { kind: 'user', tenantId: 't1', userName: 'alice' },
+        action: 'sso.login',
+        target: { tenant: 't1' },
+        result: { outcome: 'refused', status: 403, errorCode: 'user_revoked' },
+        channel: 'sso',
+      },
+      Date.parse('2026-12-01T00:00:00Z'),
+    );
+    expect(record).toMatchObject({ channel: 'sso', actorId: 't1/alice', actor: { kind: 'user', tenantId: 't1', userName: 'alice' } });
+    expect(() =>
+      buildSellerActionRecord(
+        { actor: { kind: 'user', tenantId: '', userName: 'alice' }, action: 'sso.login', result: { outcome: 'ok' }, channel: 'sso' },
+        0,
+      ),
+    ).toThrow(TypeError);
+  });
+});
