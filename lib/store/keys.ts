@@ -82,6 +82,22 @@ export const keys = {
     pk: `NONCE#${keyId}#${createHash('sha256').update(nonce).digest('hex')}`,
     sk: '#NONCE',
   }),
+  /**
+   * A joint-operation tenant and what the Kit calls keep under it (docs/data-model.md): its record (`TENANT`),
+   * applications (`APP#`), users per application (`USER#<appId>#<userName>`), departments (`ORG#`), the last full org
+   * sync (`ORGSNAPSHOT`) and each record's history (`HISTORY#<record sk>#<version>`). Ids are kept as received in
+   * the sort keys so the single sign-on flow can build them; a `#` cannot appear in the parts that follow them.
+   */
+  tenantPartition: (tenantId: string): string => `TENANT#${tenantId}`,
+  tenant: (tenantId: string): Key => ({ pk: keys.tenantPartition(tenantId), sk: 'TENANT' }),
+  kitApp: (tenantId: string, appId: string): Key => ({ pk: keys.tenantPartition(tenantId), sk: `APP#${appId}` }),
+  kitUser: (tenantId: string, appId: string, userName: string): Key => ({
+    pk: keys.tenantPartition(tenantId),
+    sk: `USER#${appId}#${userName}`,
+  }),
+  kitOrg: (tenantId: string, orgCode: string): Key => ({ pk: keys.tenantPartition(tenantId), sk: `ORG#${orgCode}` }),
+  orgSnapshot: (tenantId: string): Key => ({ pk: keys.tenantPartition(tenantId), sk: 'ORGSNAPSHOT' }),
+  kitHistory: (record: Key, version: number): Key => ({ pk: record.pk, sk: `HISTORY#${record.sk}#${String(version).padStart(8, '0')}` }),
   /** A notification told to the seller's people (lib/notifications), by its id. */
   notification: (id: string): Key => ({ pk: `NOTIFICATION#${enc(id)}`, sk: '#NOTIFICATION' }),
   outboxPartition: 'OUTBOX',
