@@ -172,11 +172,15 @@ export async function handleKitCall(call: KitCall, deps: KitDeps, options: { ans
       if (!planned.ok) return await refuse(planned.given, planned.reason, nonceClaimed ? undefined : nonceClaim);
       if (planned.variant) log.info('clientSecret decrypted', { variant: planned.variant, correlationId: call.correlationId });
       const given = kitAnswer(KitResultCode.success);
+      const writesOf = (part: readonly KitChange[]) =>
+        part.flatMap((c) => store.change(c, nowSeconds, c.record.value.test ? expiresAt : undefined));
+      // One transaction after the other: the first claims the nonce, so a replay never gets further; the last
+      // carries the message-log record. (In parallel they overwhelm DynamoDB Local; see docs/decisions.md.)
       const parts = chunks(planned.plan.changes);
       let lost = false;
       for (const [index, part] of parts.entries()) {
         const last = index === parts.length - 1;
-        const writes = part.flatMap((c) => store.change(c, nowSeconds, c.record.value.test ? expiresAt : undefined));
+        const writes = writesOf(part);
         if (!nonceClaimed) writes.unshift(nonceClaim);
         if (last) writes.push(auditWrite(given));
         const result = await commit(writes, last ? given : undefined);
@@ -193,7 +197,7 @@ export async function handleKitCall(call: KitCall, deps: KitDeps, options: { ans
       if (!lost) {
         const events = planned.plan.changes.flatMap((c) => (c.event ? [c.event] : []));
         await publish(events);
-        return finish(given, { ...planned.plan.note, attempt, transactions: parts.length });
+        return finish(given, { ...planned.plan.note, attempt, records: planned.plan.changes.length });
       }
       await sleep(Math.random() * 15 * attempt);
     }

@@ -17,7 +17,9 @@ import { env, lambdaContext } from './produce.ts';
 /** The Kit calls against DynamoDB Local through the real handler, with the spec's test Kit key and RSA test key. */
 export const KIT_KEY = 'testKitKey-0123456789';
 
-const silent = { info: () => {}, warn: () => {}, error: () => {} };
+const silent = process.env.KIT_TEST_LOG
+  ? { info: () => {}, warn: console.warn, error: (m: string, e?: unknown) => console.error(m, JSON.stringify(e)) }
+  : { info: () => {}, warn: () => {}, error: () => {} };
 
 export function testKitDeps(overrides: Record<string, string> = {}, queueUrl?: string): KitDeps {
   const cfg = parseConfig({

@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { handleKitCall, type KitDeps } from '#lib/kit/kitCall.ts';
+import { signKitRequest } from '#lib/koogallery/kitSignature.ts';
 import { auditRecord } from '../helpers/produce.ts';
 import { ownQueuePairs } from '../helpers/queues.ts';
 import {
@@ -6,12 +9,14 @@ import {
   appBody,
   authBody,
   encryptSecret,
+  KIT_KEY,
   kitClient,
   kitTime,
   orgBody,
   tenantBody,
   tenantItems,
   testKitDeps,
+  tree,
   uniqueTenant,
   user,
 } from '../helpers/kit.ts';
@@ -21,6 +26,11 @@ import { CT_B, CT_PLAINTEXT } from '../helpers/kitVectors.ts';
 
 const kit = kitClient();
 const ok = { resultCode: '000000', resultMsg: 'success.' };
+
+// DynamoDB Local's first transactions take seconds (its JIT warming up): one call before the assertions.
+beforeAll(async () => {
+  await kit.send('tenantSync', tenantBody(uniqueTenant()));
+});
 
 /** The items of a tenant without the history entries, and their versions. */
 async function records(tenantId: string) {
@@ -200,5 +210,205 @@ describe('applicationSync', () => {
     expect(deleted?.clientSecretCiphertext).toBeUndefined();
     expect((await kit.send('applicationSync', appBody(tenantId, { flag: 0 }))).json).toEqual(ok);
     expect((await kit.send('applicationSync', appBody(uniqueTenant(), { flag: 0 }))).json).toEqual(ok);
+  });
+});
+
+describe('authSync', () => {
+  it('flag 1 authorises (userList as an array or a JSON string), 2 updates, 3 revokes, 0 deletes; repeats change nothing', async () => {
+    const tenantId = uniqueTenant();
+    const alice = user('alice', { role: 'admin', mobile: '13800000000', email: 'a@example.com', position: 'CTO', hobby: 'chess' });
+    expect((await kit.send('authSync', authBody(tenantId, [alice]))).json).toEqual(ok);
+    expect((await kit.send('authSync', authBody(tenantId, JSON.stringify([user('bob')])))).json).toEqual(ok);
+    const stored = (await records(tenantId)).get('USER#app-1#alice');
+    expect(stored).toMatchObject({
+      userName: 'alice',
+      name: 'Name alice',
+      orgCode: 'org-1',
+      role: 'admin',
+      enabled: true,
+      status: 'AUTHORISED',
+      position: 'CTO',
+      extension: { hobby: 'chess' },
+      version: 1,
+    });
+    expect(stored?.mobile).toBeUndefined();
+    expect(stored?.email).toBeUndefined();
+    expect((await records(tenantId)).get('USER#app-1#bob')).toMatchObject({ status: 'AUTHORISED' });
+
+    await kit.send('authSync', authBody(tenantId, [alice]));
+    expect((await records(tenantId)).get('USER#app-1#alice')).toEqual(stored);
+
+    await kit.send('authSync', authBody(tenantId, [{ ...alice, enable: 'false' }], { flag: 2 }));
+    expect((await records(tenantId)).get('USER#app-1#alice')).toMatchObject({ enabled: false, status: 'AUTHORISED', version: 2 });
+    await kit.send('authSync', authBody(tenantId, [alice], { flag: 3 }));
+    expect((await records(tenantId)).get('USER#app-1#alice')).toMatchObject({ status: 'REVOKED', version: 3 });
+    await kit.send('authSync', authBody(tenantId, [alice], { flag: 3 }));
+    await kit.send('authSync', authBody(tenantId, [user('bob'), user('nobody')], { flag: 0 }));
+    expect((await records(tenantId)).get('USER#app-1#bob')).toMatchObject({ status: 'DELETED' });
+    expect((await records(tenantId)).get('USER#app-1#alice')).toMatchObject({ status: 'REVOKED', version: 3 });
+    expect((await records(tenantId)).has('USER#app-1#nobody')).toBe(false);
+  });
+
+  const bad: Array<[string, (tenantId: string) => Record<string, unknown>]> = [
+    ['a missing userList', (t) => ({ ...authBody(t, []), userList: undefined })],
+    ['a bad flag', (t) => authBody(t, [user('u1')], { flag: 7 })],
+    ['a bad role', (t) => authBody(t, [user('u1', { role: 'root' })])],
+    ['an over-long userName', (t) => authBody(t, [user('u'.repeat(65))])],
+    ['a userList that is not JSON', (t) => authBody(t, '[{userName:u1}]')],
+    [
+      '501 users',
+      (t) =>
+        authBody(
+          t,
+          Array.from({ length: 501 }, (_, i) => user(`u${i}`)),
+        ),
+    ],
+    ['a user named twice', (t) => authBody(t, [user('u1'), user('u1')])],
+  ];
+  for (const [name, body] of bad) {
+    it(`${name} answers 000002 and changes nothing`, async () => {
+      const tenantId = uniqueTenant();
+      const response = await kit.send('authSync', body(tenantId));
+      expect(response.json.resultCode).toBe('000002');
+      expect(await records(tenantId)).toEqual(new Map());
+    });
+  }
+
+  /** Calls the flow directly with a longer budget: DynamoDB Local takes about 1 s per 100-item transaction. */
+  async function direct(deps: KitDeps, body: Record<string, unknown>) {
+    const raw = JSON.stringify(body);
+    const headers = signKitRequest(KIT_KEY, tree(raw));
+    const call = {
+      name: 'authSync' as const,
+      rawBody: raw,
+      headers: { sign: headers['x-sign'], timestamp: headers['x-timestamp'], nonce: headers['x-nonce'] },
+      correlationId: randomUUID(),
+    };
+    return handleKitCall(call, deps, { answerWithinMs: 60_000 });
+  }
+
+  it('500 users commit over several transactions and a repeat changes nothing', async () => {
+    const tenantId = uniqueTenant();
+    const list = Array.from({ length: 500 }, (_, i) => user(`user-${i}`));
+    const started = performance.now();
+    expect(await direct(kit.deps, authBody(tenantId, list))).toEqual(ok);
+    console.log(`[kit] authSync of 500 new users on DynamoDB Local: ${Math.round(performance.now() - started)} ms`);
+    const first = await records(tenantId);
+    expect([...first.keys()].filter((k) => k.startsWith('USER#'))).toHaveLength(500);
+    expect(await direct(kit.deps, authBody(tenantId, list))).toEqual(ok);
+    expect(await records(tenantId)).toEqual(first);
+  });
+
+  it('a call that fails after its first transaction is answered 000005; a retry converges to the full change', async () => {
+    const tenantId = uniqueTenant();
+    const list = Array.from({ length: 100 }, (_, i) => user(`user-${i}`));
+    let commits = 0;
+    const failing: KitDeps = {
+      ...kit.deps,
+      store: {
+        ...kit.deps.store,
+        commit: (writes) => (++commits === 2 ? Promise.reject(new Error('connection reset')) : kit.deps.store.commit(writes)),
+      },
+    };
+    expect((await direct(failing, authBody(tenantId, list))).resultCode).toBe('000005');
+    const partial = [...(await records(tenantId)).keys()].filter((k) => k.startsWith('USER#'));
+    expect(partial.length).toBeGreaterThan(0);
+    expect(partial.length).toBeLessThan(100);
+    expect(await direct(kit.deps, authBody(tenantId, list))).toEqual(ok);
+    const users = [...(await records(tenantId)).values()].filter((r) => String(r.sk).startsWith('USER#'));
+    expect(users).toHaveLength(100);
+    expect(users.every((u) => u.version === 1 && u.status === 'AUTHORISED')).toBe(true);
+  });
+});
+
+describe('singleOrgSync and allOrgSync', () => {
+  it('a full sync builds the tree whatever the order, archives unlisted departments and is idempotent', async () => {
+    const tenantId = uniqueTenant();
+    await kit.send('singleOrgSync', orgBody(tenantId, 'old', { timeStamp: kitTime(-60_000) }));
+    const list = [
+      { orgCode: 'child', orgName: 'Product', parentCode: 'root' },
+      { orgCode: 'root', orgName: 'HQ', parentCode: '' },
+    ];
+    expect((await kit.send('allOrgSync', allOrgBody(tenantId, list))).json).toEqual(ok);
+    const after = await records(tenantId);
+    expect(after.get('ORG#child')).toMatchObject({ orgCode: 'child', orgName: 'Product', parentCode: 'root', status: 'ACTIVE' });
+    expect(after.get('ORG#root')).toMatchObject({ parentCode: '', status: 'ACTIVE' });
+    expect(after.get('ORG#old')).toMatchObject({ status: 'ARCHIVED' });
+    expect(
+      (await kit.send('allOrgSync', allOrgBody(tenantId, JSON.stringify(list), { timeStamp: after.get('ORGSNAPSHOT')?.timeStamp }))).json,
+    ).toEqual(ok);
+    expect(await records(tenantId)).toEqual(after);
+  });
+
+  it('an incremental event older than the full sync is ignored; a newer one applies; deletes of unknown departments succeed', async () => {
+    const tenantId = uniqueTenant();
+    await kit.send('allOrgSync', allOrgBody(tenantId, [{ orgCode: 'd1', orgName: 'Dev', parentCode: '' }]));
+    await kit.send('singleOrgSync', orgBody(tenantId, 'd1', { orgName: 'Stale', flag: 2, timeStamp: kitTime(-600_000) }));
+    expect((await records(tenantId)).get('ORG#d1')).toMatchObject({ orgName: 'Dev' });
+    await kit.send('singleOrgSync', orgBody(tenantId, 'd1', { orgName: 'Development', flag: 2, timeStamp: kitTime(60_000) }));
+    expect((await records(tenantId)).get('ORG#d1')).toMatchObject({ orgName: 'Development', version: 2 });
+    await kit.send('singleOrgSync', orgBody(tenantId, 'd1', { flag: 0, timeStamp: kitTime(120_000) }));
+    expect((await records(tenantId)).get('ORG#d1')).toMatchObject({ status: 'DELETED' });
+    expect((await kit.send('singleOrgSync', orgBody(tenantId, 'nope', { flag: 0 }))).json).toEqual(ok);
+  });
+
+  it('a cycle or a code listed twice answers 000002 and changes nothing', async () => {
+    const tenantId = uniqueTenant();
+    const cycle = [
+      { orgCode: 'a', orgName: 'A', parentCode: 'b' },
+      { orgCode: 'b', orgName: 'B', parentCode: 'a' },
+    ];
+    expect((await kit.send('allOrgSync', allOrgBody(tenantId, cycle))).json.resultCode).toBe('000002');
+    expect((await kit.send('allOrgSync', allOrgBody(tenantId, [cycle[0], cycle[0]]))).json.resultCode).toBe('000002');
+    expect(await records(tenantId)).toEqual(new Map());
+  });
+});
+
+describe('concurrency', () => {
+  it('the three binding calls arriving together, in any order and twice each, leave one tenant, application and tree', async () => {
+    for (const order of [
+      [0, 1, 2],
+      [2, 1, 0],
+      [1, 2, 0],
+    ]) {
+      const tenantId = uniqueTenant();
+      const ts = kitTime();
+      const calls = [
+        () => kit.send('tenantSync', tenantBody(tenantId, { timeStamp: ts })),
+        () => kit.send('applicationSync', appBody(tenantId, { timeStamp: ts })),
+        () => kit.send('allOrgSync', allOrgBody(tenantId, [{ orgCode: 'root', orgName: 'HQ', parentCode: '' }], { timeStamp: ts })),
+      ];
+      const answers = await Promise.all([...order, ...order].map((i) => calls[i]!()));
+      expect(answers.map((a) => a.json.resultCode)).toEqual(Array(6).fill('000000'));
+      const stored = await records(tenantId);
+      expect([...stored.keys()].sort()).toEqual(['APP#app-1', 'ORG#root', 'ORGSNAPSHOT', 'TENANT']);
+      for (const sk of ['APP#app-1', 'ORG#root', 'TENANT']) expect(stored.get(sk)?.version, sk).toBe(1);
+      const history = [...(await tenantItems(tenantId)).keys()].filter((k) => k.startsWith('HISTORY#'));
+      expect(history).toHaveLength(3);
+    }
+  });
+});
+
+describe('events', () => {
+  const queues = ownQueuePairs('kit-events');
+
+  it('every change reaches the provisioning queue as an event, never with the secret; a repeat sends none', async () => {
+    const { source } = await queues.queuePair();
+    const client = kitClient(testKitDeps({}, source));
+    const tenantId = uniqueTenant();
+    await client.send('tenantSync', tenantBody(tenantId));
+    await client.send('applicationSync', appBody(tenantId));
+    await client.send('authSync', authBody(tenantId, [user('alice', { email: 'a@example.com' })]));
+    await client.send('singleOrgSync', orgBody(tenantId, 'd1'));
+    await client.send('tenantSync', tenantBody(tenantId));
+    const bodies = [...(await queues.bodies(source)), ...(await queues.bodies(source))];
+    const events = bodies.map((b) => JSON.parse(b) as { type: string; tenantId: string; data: Record<string, unknown> });
+    expect(events.map((e) => e.type).sort()).toEqual(['application.created', 'org.created', 'tenant.created', 'user.authorised']);
+    expect(events.every((e) => e.tenantId === tenantId)).toBe(true);
+    expect(bodies.join()).not.toContain('clientSecret');
+    expect(bodies.join()).not.toContain('a@example.com');
+    expect(events.find((e) => e.type === 'user.authorised')?.data).toMatchObject({
+      user: { userName: 'alice', status: 'AUTHORISED', enabled: true },
+    });
   });
 });
