@@ -1,6 +1,6 @@
 /**
  * One joint-operation Kit call (spec kit.md): size and JSON checks, `x-sign` (§2), the interface's schema, the plan,
- * and the commit. The nonce claim, the record changes with their history and outbox events, and the message-log
+ * and the commit. The nonce claim, the record changes with their history and events (the Kit outbox), and the message-log
  * record are one TransactWriteItems (laws 1, 4, 6). A call changing more records than one transaction holds (a large
  * authSync or allOrgSync) commits in several, the nonce claim in the first and the message-log record in the last;
  * each is conditioned on the versions read, and a repeat re-plans from what is stored, so it converges
@@ -20,7 +20,7 @@ import { budget } from '#lib/shared/budget.ts';
 import { errorFields, errorName } from '#lib/shared/errors.ts';
 import type { CommitResult, PlannedWrite } from '#lib/shared/transaction.ts';
 import { sleep } from '#lib/shared/time.ts';
-import type { KitChange, KitEvent } from './model.ts';
+import type { KitChange } from './model.ts';
 import { planKitRequest, type KitPolicy } from './planCall.ts';
 import type { KitStore } from './ports.ts';
 
@@ -39,17 +39,11 @@ export interface KitSettings {
   policy: KitPolicy;
 }
 
-export interface KitEventPublisher {
-  /** Sends events to the provisioning queue; resolves with the ids that could not be sent (the outbox keeps them). */
-  publish(events: readonly KitEvent[]): Promise<string[]>;
-}
-
 export interface KitDeps {
   kitKeys: () => Promise<AccessKey[]>;
   /** The seller's RSA private key, for applicationSync's clientSecret. */
   privateKey: () => Promise<KeyObject>;
   store: KitStore;
-  publisher: KitEventPublisher;
   settings: KitSettings;
   now: () => number;
   log: Log;
@@ -58,7 +52,7 @@ export interface KitDeps {
 /** How long the marketplace's 5 s leave the flow, and how it is shared (as produce's, lib/instances/produceCall.ts). */
 export const KIT_ANSWER_WITHIN_MS = 4_000;
 const SHARES = { settle: 3 / 8, commit: 1 / 4, afterCommit: 1 / 8 } as const;
-/** Each changed record is 3 items (record, history, outbox); 2 more for the nonce claim and the message-log record. */
+/** Each changed record is 3 items (record, history, event); 2 more for the nonce claim and the message-log record. */
 export const CHANGES_PER_TRANSACTION = 32;
 const MAX_ATTEMPTS = 6;
 
@@ -195,8 +189,6 @@ export async function handleKitCall(call: KitCall, deps: KitDeps, options: { ans
         break;
       }
       if (!lost) {
-        const events = planned.plan.changes.flatMap((c) => (c.event ? [c.event] : []));
-        await publish(events);
         return finish(given, { ...planned.plan.note, attempt, records: planned.plan.changes.length });
       }
       await sleep(Math.random() * 15 * attempt);
@@ -204,16 +196,6 @@ export async function handleKitCall(call: KitCall, deps: KitDeps, options: { ans
     throw new Error(`could not commit after ${MAX_ATTEMPTS} attempts`);
   } catch (error) {
     return await afterFailure(error);
-  }
-
-  async function publish(events: readonly KitEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    try {
-      const unsent = await time.step({ atMost: totalMs * SHARES.afterCommit }, () => deps.publisher.publish(events));
-      if (unsent.length > 0) log.warn('events left to the outbox sweep', { eventIds: unsent });
-    } catch (error) {
-      log.warn('events left to the outbox sweep', { count: events.length, error: errorName(error) });
-    }
   }
 
   /** 000005 with its own record; a record that already exists means the lost transaction committed: answer as it did. */

@@ -23,7 +23,7 @@ export interface KitStore {
   claimNonce(keyId: string, nonce: string, expiresAt: number): PlannedWrite;
   /**
    * A record's change: the record (new, or conditioned on the version read: label `kitRecord`), its history entry
-   * and its outbox event. Debug records carry `expiresAt`.
+   * and its event for the seller's product (the Kit outbox). Debug records carry `expiresAt`.
    */
   change(change: KitChange, nowSeconds: number, expiresAt: Expiry): PlannedWrite[];
   /** The message-log record of a Kit call (law 6): created, never replaced. */

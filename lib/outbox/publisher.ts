@@ -2,13 +2,12 @@ import type { Sqs } from '#lib/aws/clients.ts';
 import { sendBatch, sqsBatches } from '#lib/aws/sqsBatch.ts';
 import type { LifecycleEvent } from './events.ts';
 
-export interface EventPublisher<E extends { eventId: string } = LifecycleEvent> {
+export interface EventPublisher {
   /** Sends events to the provisioning queue; resolves with the ids that could not be sent. */
-  publish(events: readonly E[]): Promise<string[]>;
+  publish(events: readonly LifecycleEvent[]): Promise<string[]>;
 }
 
-/** A publisher of queue events (lifecycle events, or the Kit's) to one SQS queue, as JSON. */
-export function sqsPublisher<E extends { eventId: string } = LifecycleEvent>(client: Sqs, queueUrl: string): EventPublisher<E> {
+export function sqsPublisher(client: Sqs, queueUrl: string): EventPublisher {
   return {
     async publish(events) {
       const failed: string[] = [];

@@ -101,6 +101,12 @@ export const keys = {
   /** A notification told to the seller's people (lib/notifications), by its id. */
   notification: (id: string): Key => ({ pk: `NOTIFICATION#${enc(id)}`, sk: '#NOTIFICATION' }),
   outboxPartition: 'OUTBOX',
+  /**
+   * Kit events for the seller's product, written with the change they describe; kept apart from the lifecycle outbox
+   * (whose sweep and queue consumer read lifecycle events only) until their delivery is wired.
+   */
+  kitOutboxPartition: 'KITOUTBOX',
+  kitOutbox: (occurredAt: string, eventId: string): Key => ({ pk: 'KITOUTBOX', sk: `${occurredAt}#${eventId}` }),
   outbox: (occurredAt: string, eventId: string): Key => ({ pk: 'OUTBOX', sk: `${occurredAt}#${eventId}` }),
   /** Audit table: one partition per UTC day, sorted by time then correlation id. */
   auditMessage: (at: string, correlationId: string): Key => ({ pk: `MSG#${at.slice(0, 10)}`, sk: `${at}#${correlationId}` }),

@@ -126,7 +126,7 @@ export function kitStore(client: DynamoDb, tables: StoreTables): KitStore {
           put(
             'outbox',
             tables.main,
-            toItem(keys.outbox(event.occurredAt, event.eventId), {
+            toItem(keys.kitOutbox(event.occurredAt, event.eventId), {
               type: 'outbox',
               eventId: event.eventId,
               message: JSON.stringify(event),

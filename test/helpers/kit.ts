@@ -21,12 +21,11 @@ const silent = process.env.KIT_TEST_LOG
   ? { info: () => {}, warn: console.warn, error: (m: string, e?: unknown) => console.error(m, JSON.stringify(e)) }
   : { info: () => {}, warn: () => {}, error: () => {} };
 
-export function testKitDeps(overrides: Record<string, string> = {}, queueUrl?: string): KitDeps {
+export function testKitDeps(overrides: Record<string, string> = {}): KitDeps {
   const cfg = parseConfig({
     ...process.env,
     KOOGALLERY_KIT_ACCESS_KEY: KIT_KEY,
     KIT_RSA_PRIVATE_KEY: CT_PRIVATE_KEY_PEM,
-    ...(queueUrl ? { PROVISIONING_QUEUE_URL: queueUrl } : {}),
     ...overrides,
   });
   return kitDeps(cfg, silent);

@@ -41,6 +41,7 @@ const FUNCTIONS = [
   'proofReceived',
   'settlement',
   'settlementWorker',
+  'kit',
 ] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 const LOGICAL: Record<FunctionName, string> = {
@@ -53,6 +54,7 @@ const LOGICAL: Record<FunctionName, string> = {
   proofReceived: 'ProofReceived',
   settlement: 'Settlement',
   settlementWorker: 'SettlementWorker',
+  kit: 'Kit',
 };
 /** The role of each function: its own, except the two halves of settlement, which share one. */
 const ROLE: Record<FunctionName, string> = {
@@ -447,6 +449,7 @@ describe('functions', () => {
     expect(fn(prod, 'proofReceived').Properties).toMatchObject({ Timeout: 60, MemorySize: 512 });
     expect(fn(prod, 'settlement').Properties).toMatchObject({ Timeout: 60, MemorySize: 512 });
     expect(fn(prod, 'settlementWorker').Properties).toMatchObject({ Timeout: 300, MemorySize: 1024 });
+    expect(fn(prod, 'kit').Properties).toMatchObject({ Timeout: 6, MemorySize: 1024 });
     // The heap limit the settlement benchmark measures with.
     expect(((fn(prod, 'settlementWorker').Properties.Environment as JsonObject).Variables as JsonObject).NODE_OPTIONS).toBe(
       `--max-old-space-size=${WORKER_HEAP_MB}`,
@@ -651,7 +654,14 @@ describe('functions', () => {
       .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
       .map((r) => String(r.Properties.RouteKey))
       .sort();
-    expect(routes).toEqual(['GET /koogallery/produce', 'GET /seller/{proxy+}', 'POST /koogallery/produce', 'POST /seller/{proxy+}']);
+    expect(routes).toEqual([
+      'GET /koogallery/produce',
+      'GET /seller/{proxy+}',
+      'POST /koogallery/produce',
+      'POST /koogallery/produce/produceAPI/v2/{name}',
+      'POST /koogallery/produce/produceAPI/{name}',
+      'POST /seller/{proxy+}',
+    ]);
   });
 
   it('gives the functions their configuration, with AWS values on AWS stages', () => {
@@ -1153,9 +1163,9 @@ describe('IAM: least privilege', () => {
 
   it('lets every writer only put to the audit table', () => {
     const touchingAudit = statements(prod).filter((s) => s.Resource.some((r) => /AuditTable|koogallery-isv-prod-audit/.test(render(r))));
-    // produce and usagePush write the message log; the seller API reads it and appends its seller actions;
+    // produce, kit and usagePush write the message log; the seller API reads it and appends its seller actions;
     // provision and sweep hold no grant on it.
-    expect(touchingAudit.map((s) => s.owner).sort()).toEqual(['ProduceRole', 'SellerRole', 'SellerRole', 'UsagePushRole']);
+    expect(touchingAudit.map((s) => s.owner).sort()).toEqual(['KitRole', 'ProduceRole', 'SellerRole', 'SellerRole', 'UsagePushRole']);
     for (const s of touchingAudit) {
       expect(s.Effect).toBe('Allow');
       expect(s.Resource.map(render), s.owner).toEqual(['{AuditTable.Arn}']);
@@ -1206,6 +1216,7 @@ describe('IAM: least privilege', () => {
       'dynamodb:UpdateItem',
     ]);
     expect(actionsOn('UsagePushRole', 'MainTable')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
+    expect(actionsOn('KitRole', 'MainTable')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
     expect(actionsOn('ProofReceivedRole', 'MainTable')).toEqual([
       'dynamodb:GetItem',
       'dynamodb:PutItem',
