@@ -217,9 +217,24 @@ const envSchema = z.object({
   /** The secret the product presents to POST /sso/session: an SSM SecureString name on AWS, the value locally. */
   SSO_PRODUCT_SECRET_PARAMETER: optionalText,
   SSO_PRODUCT_SECRET: optionalText,
-  /** The seller's RSA private key (PKCS#8 PEM) that opens the Kit clientSecret: an SSM SecureString name on AWS, the value locally. */
+
+  /**
+   * Joint-operation Kit calls (lib/kit/, spec kit.md): the Kit access key (a key of its own, bound to the Kit paths
+   * in the Seller Console) and its previous value during a rotation; the seller's RSA private key (PKCS#8 PEM) that
+   * decrypts applicationSync's clientSecret. SSM SecureString names on AWS, the values locally.
+   */
+  KOOGALLERY_KIT_ACCESS_KEY_PARAMETER: optionalText,
+  KOOGALLERY_KIT_ACCESS_KEY_PREVIOUS_PARAMETER: optionalText,
+  KOOGALLERY_KIT_ACCESS_KEY: optionalText,
+  KOOGALLERY_KIT_ACCESS_KEY_PREVIOUS: optionalText,
   KIT_RSA_PRIVATE_KEY_PARAMETER: optionalText,
   KIT_RSA_PRIVATE_KEY: optionalText,
+  /** The largest Kit body: an authSync of 500 users with every field is about 300 KB. */
+  KIT_MAX_BODY_BYTES: positiveInt(524_288),
+  /** A binding (tenantSync, applicationSync) naming an instance newInstance never issued: stored, or refused with 000003. */
+  KIT_UNKNOWN_INSTANCE: z._default(z.enum(['accept', 'refuse']), 'accept'),
+  /** Departments a full org sync (allOrgSync) does not list: archived, deleted, or kept. */
+  KIT_UNLISTED_ORGS: z._default(z.enum(['archive', 'delete', 'keep']), 'archive'),
 
   CHANGE_CHECK_POLICY: z._default(z.enum(['allow', 'deny']), 'allow'),
   /** What releaseInstance answers for an instance id we never issued: 000003 (documented) or success. */

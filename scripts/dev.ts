@@ -49,7 +49,7 @@ import { startWebhookReceiver, type WebhookReceiver } from './local/webhook-rece
 import { localSellerKey } from './local/sellerKey.ts';
 import { newDynamoClient, type DynamoDb } from '#lib/aws/clients.ts';
 import { queryPrefix } from '#lib/store/dynamo.ts';
-import { directoryKeys } from '#lib/store/ssoDirectory.ts';
+import { keys } from '#lib/store/keys.ts';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { ORDER_QUERY_PATH } from '#lib/koogallery/openApi/contract.ts';
 import { MIN_SECRET_LENGTH } from '#lib/provisioning/webhook.ts';
@@ -138,7 +138,7 @@ let directoryReader: DynamoDb | undefined;
 let mainTable = '';
 async function storedUsers(tenantId: string): Promise<FakeOneAccessUser[]> {
   if (!directoryReader) return [];
-  const items = await queryPrefix(directoryReader, mainTable, directoryKeys.tenantPartition(tenantId), 'USER#');
+  const items = await queryPrefix(directoryReader, mainTable, keys.tenantPartition(tenantId), 'USER#');
   return items.map((item) => unmarshall(item)).map((u) => ({ tenantId, userName: String(u.userName), name: String(u.name ?? u.userName) }));
 }
 let offline: Offline | undefined;

@@ -6,7 +6,8 @@
 export interface AuditRecord {
   at: string;
   correlationId: string;
-  channel: 'produce' | 'produceV1' | 'usagePush';
+  /** `kit`: a joint-operation Kit call (its interface name is the activity). */
+  channel: 'produce' | 'produceV1' | 'usagePush' | 'kit';
   resultCode: string;
   latencyMs: number;
   bodySha256: string;
@@ -22,6 +23,8 @@ export interface AuditRecord {
   orderLineId?: string;
   instanceId?: string;
   licenseId?: string;
+  /** kit: the tenant the call is about. */
+  tenantId?: string;
   keyId?: string;
   signatureForm?: string;
   test?: boolean;

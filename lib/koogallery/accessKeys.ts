@@ -9,6 +9,15 @@ function isParameterNotFound(error: unknown): boolean {
   return (error instanceof Error && error.name === 'ParameterNotFound') || (cause instanceof Error && cause.name === 'ParameterNotFound');
 }
 
+/** Where a pair of keys comes from: SSM parameter names on AWS, the values locally; `setting` names them in errors. */
+export interface KeySource {
+  setting: string;
+  parameter: string | undefined;
+  previousParameter: string | undefined;
+  value: string | undefined;
+  previousValue: string | undefined;
+}
+
 /**
  * The access keys requests may be signed with (spec §7.1): the current one, then the previous one while a
  * rotation is under way. On AWS they are SSM SecureStrings, read with `read` (the produce function's through the
@@ -24,6 +33,23 @@ export function accessKeyLoader(
   now: () => number = Date.now,
   warn: (message: string, fields: Record<string, unknown>) => void = () => {},
 ): () => Promise<AccessKey[]> {
+  const source: KeySource = {
+    setting: 'access key',
+    parameter: config.KOOGALLERY_ACCESS_KEY_PARAMETER,
+    previousParameter: config.KOOGALLERY_PREVIOUS_ACCESS_KEY_PARAMETER,
+    value: config.KOOGALLERY_ACCESS_KEY,
+    previousValue: config.KOOGALLERY_PREVIOUS_ACCESS_KEY,
+  };
+  return keyLoader(source, read, now, warn);
+}
+
+/** A current key and, during a rotation, a previous one, from `source` (see accessKeyLoader). */
+export function keyLoader(
+  source: KeySource,
+  read: ParameterReader,
+  now: () => number = Date.now,
+  warn: (message: string, fields: Record<string, unknown>) => void = () => {},
+): () => Promise<AccessKey[]> {
   let previousMissingUntil = 0;
 
   async function previousFromSsm(name: string): Promise<string | undefined> {
@@ -33,7 +59,7 @@ export function accessKeyLoader(
     } catch (error) {
       previousMissingUntil = now() + CACHE_SECONDS * 1000;
       if (!isParameterNotFound(error)) {
-        warn('the previous access key could not be read; only the current key is accepted for now', {
+        warn(`the previous ${source.setting} could not be read; only the current key is accepted for now`, {
           parameter: name,
           error: error instanceof Error ? error.name : 'Error',
         });
@@ -43,16 +69,11 @@ export function accessKeyLoader(
   }
 
   return async () => {
-    const secrets = config.KOOGALLERY_ACCESS_KEY_PARAMETER
-      ? [
-          await read(config.KOOGALLERY_ACCESS_KEY_PARAMETER),
-          config.KOOGALLERY_PREVIOUS_ACCESS_KEY_PARAMETER
-            ? await previousFromSsm(config.KOOGALLERY_PREVIOUS_ACCESS_KEY_PARAMETER)
-            : undefined,
-        ]
-      : [config.KOOGALLERY_ACCESS_KEY, config.KOOGALLERY_PREVIOUS_ACCESS_KEY];
+    const secrets = source.parameter
+      ? [await read(source.parameter), source.previousParameter ? await previousFromSsm(source.previousParameter) : undefined]
+      : [source.value, source.previousValue];
     const keys = secrets.filter((s): s is string => typeof s === 'string' && s.length > 0).map((secret) => ({ id: keyId(secret), secret }));
-    if (keys.length === 0) throw new Error('no access key is configured');
+    if (keys.length === 0) throw new Error(`no ${source.setting} is configured`);
     return keys;
   };
 }

@@ -117,6 +117,16 @@ export function hasNonStringValues(body: JsonMap): boolean {
   return false;
 }
 
+/** The documented form of a received body: top-level keys sorted, top-level nulls dropped, nested values as received. */
+export function topLevelSorted(body: JsonMap): string {
+  return writeMembers(body, true, RECEIVED_ORDER.quote, (value) => write(value, RECEIVED_ORDER));
+}
+
+/** A received body with keys sorted and nulls dropped at every level, arrays in order. */
+export function deepSorted(body: JsonMap): string {
+  return write(body, SORTED);
+}
+
 export type CanonicalForm = 'top-level-sorted' | 'jackson' | 'deep-sorted' | 'stringified-scalars' | 'raw-body';
 
 /**
@@ -129,14 +139,14 @@ export function canonicalCandidates(body: JsonMap, rawBody: string): Array<{ for
   const add = (form: CanonicalForm, payload: string) => {
     if (!candidates.some((c) => c.payload === payload)) candidates.push({ form, payload });
   };
-  const documented = writeMembers(body, true, RECEIVED_ORDER.quote, (value) => write(value, RECEIVED_ORDER));
+  const documented = topLevelSorted(body);
   add('top-level-sorted', documented);
   const nonStrings = hasNonStringValues(body);
   // With only strings at the top level, the Jackson form differs only where JSON.stringify wrote a \u escape.
   if (nonStrings || documented.includes('\\u')) add('jackson', jacksonPayload(body));
   if (!nonStrings) return candidates;
 
-  add('deep-sorted', write(body, SORTED));
+  add('deep-sorted', deepSorted(body));
   add(
     'stringified-scalars',
     writeMembers(body, true, RECEIVED_ORDER.quote, (value) =>

@@ -77,7 +77,7 @@ export const MESSAGE_CHANNELS = ['marketplace', 'usagePush'] as const;
 export type MessageChannel = (typeof MESSAGE_CHANNELS)[number];
 /** The stored `channel` values of each channel. */
 export const STORED_CHANNELS: Record<MessageChannel, readonly AuditRecord['channel'][]> = {
-  marketplace: ['produce', 'produceV1'],
+  marketplace: ['produce', 'produceV1', 'kit'],
   usagePush: ['usagePush'],
 };
 

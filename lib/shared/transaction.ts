@@ -22,7 +22,9 @@ export type WriteLabel =
   | 'statement'
   | 'supervision'
   | 'supervisionHistory'
-  | 'proof';
+  | 'proof'
+  | 'kitRecord'
+  | 'kitHistory';
 
 /** One write of a transaction, as the domains see it: only its label. */
 export interface PlannedWrite {

@@ -2,11 +2,11 @@
  * The SSO's wiring: settings from lib/config.ts, the Kit sync's directory and our states and sessions in the main
  * table, the audit table, OneAccess over HTTPS, and the keys (SSM SecureStrings on AWS, plain values locally).
  */
-import { privateDecrypt, constants } from 'node:crypto';
 import { dynamoClient } from '#lib/aws/clients.ts';
 import { recordSellerActionOrLog } from '#lib/audit/sellerActions.ts';
 import { requireSetting, type Config } from '#lib/config.ts';
 import type { Log } from '#lib/log.ts';
+import { revealClientSecret } from '#lib/kit/clientSecret.ts';
 import { secretLoader } from '#lib/secrets.ts';
 import { sellerActionLog } from '#lib/store/sellerActionLog.ts';
 import { ssoDirectory } from '#lib/store/ssoDirectory.ts';
@@ -15,15 +15,6 @@ import { es256Signer } from './assertion.ts';
 import type { SsoContext, SsoSettings } from './context.ts';
 import { oneAccessClient } from './oneAccess.ts';
 import { tokenSealer } from './tokenSeal.ts';
-
-/**
- * Opens an application's clientSecret: RSA-OAEP with SHA-256 (label and MGF1 hashes both), by node:crypto. The Kit
- * sync's own decoder (lib/kit/clientSecret.ts, which also reads the SHA-1 variants of spec §3.6) replaces it.
- */
-export function revealClientSecretWithNodeOaep(ciphertextB64: string, privateKeyPem: string): string {
-  const ciphertext = Buffer.from(ciphertextB64.replace(/\s+/g, ''), 'base64');
-  return privateDecrypt({ key: privateKeyPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, ciphertext).toString('utf8');
-}
 
 /** The SSO's settings; a ConfigError names a missing one. */
 export function ssoSettings(cfg: Config): SsoSettings {
@@ -57,7 +48,7 @@ export function ssoContext(cfg: Config, log: Log): SsoContext {
     states: loginStateStore(dynamo, cfg.MAIN_TABLE),
     sessions: sessionStore(dynamo, cfg.MAIN_TABLE),
     oneAccess: oneAccessClient({ timeoutMs: cfg.SSO_TIMEOUT_MS }),
-    revealClientSecret: async (ciphertext) => revealClientSecretWithNodeOaep(ciphertext, await rsaKey()),
+    revealClientSecret: async (ciphertext) => revealClientSecret(ciphertext, await rsaKey()),
     signer: es256Signer(signingKey),
     sealer: tokenSealer(signingKey),
     audit: (record) => recordSellerActionOrLog({ actions, now: Date.now, log }, record),

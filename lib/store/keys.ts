@@ -86,9 +86,31 @@ export const keys = {
   ssoState: (stateHash: string): Key => ({ pk: `SSOSTATE#${stateHash}`, sk: '#SSOSTATE' }),
   /** A signed-in user's session (lib/sso), by the SHA-256 of its id (the browser's cookie holds the id). */
   ssoSession: (sessionHash: string): Key => ({ pk: `SSOSESSION#${sessionHash}`, sk: '#SSOSESSION' }),
+  /**
+   * A joint-operation tenant and what the Kit calls keep under it (docs/data-model.md): its record (`TENANT`),
+   * applications (`APP#`), users per application (`USER#<appId>#<userName>`), departments (`ORG#`), the last full org
+   * sync (`ORGSNAPSHOT`) and each record's history (`HISTORY#<record sk>#<version>`). Ids are kept as received in
+   * the sort keys so the single sign-on flow can build them; a `#` cannot appear in the parts that follow them.
+   */
+  tenantPartition: (tenantId: string): string => `TENANT#${tenantId}`,
+  tenant: (tenantId: string): Key => ({ pk: keys.tenantPartition(tenantId), sk: 'TENANT' }),
+  kitApp: (tenantId: string, appId: string): Key => ({ pk: keys.tenantPartition(tenantId), sk: `APP#${appId}` }),
+  kitUser: (tenantId: string, appId: string, userName: string): Key => ({
+    pk: keys.tenantPartition(tenantId),
+    sk: `USER#${appId}#${userName}`,
+  }),
+  kitOrg: (tenantId: string, orgCode: string): Key => ({ pk: keys.tenantPartition(tenantId), sk: `ORG#${orgCode}` }),
+  orgSnapshot: (tenantId: string): Key => ({ pk: keys.tenantPartition(tenantId), sk: 'ORGSNAPSHOT' }),
+  kitHistory: (record: Key, version: number): Key => ({ pk: record.pk, sk: `HISTORY#${record.sk}#${String(version).padStart(8, '0')}` }),
   /** A notification told to the seller's people (lib/notifications), by its id. */
   notification: (id: string): Key => ({ pk: `NOTIFICATION#${enc(id)}`, sk: '#NOTIFICATION' }),
   outboxPartition: 'OUTBOX',
+  /**
+   * Kit events for the seller's product, written with the change they describe; kept apart from the lifecycle outbox
+   * (whose sweep and queue consumer read lifecycle events only) until their delivery is wired.
+   */
+  kitOutboxPartition: 'KITOUTBOX',
+  kitOutbox: (occurredAt: string, eventId: string): Key => ({ pk: 'KITOUTBOX', sk: `${occurredAt}#${eventId}` }),
   outbox: (occurredAt: string, eventId: string): Key => ({ pk: 'OUTBOX', sk: `${occurredAt}#${eventId}` }),
   /** Audit table: one partition per UTC day, sorted by time then correlation id. */
   auditMessage: (at: string, correlationId: string): Key => ({ pk: `MSG#${at.slice(0, 10)}`, sk: `${at}#${correlationId}` }),

@@ -68,6 +68,7 @@ const AUDIT_FIELDS = [
   'orderLineId',
   'instanceId',
   'licenseId',
+  'tenantId',
   'keyId',
   'signatureForm',
   'test',

@@ -1,5 +1,5 @@
 /**
- * The single sign-on's read of what the Kit sync stored in the main table (read only): a tenant
+ * The single sign-on's read of what the Kit sync stored in the main table (read only), in the layout of lib/store/keys.ts: a tenant
  * (`pk=TENANT#<tenantId>`, `sk=TENANT`), its applications (`sk=APP#<appId>`) and the users authorised for each
  * (`sk=USER#<appId>#<userName>`). An item out of the expected shape reads as absent (and is logged by the caller's
  * refusal), never as a partial record.
@@ -10,20 +10,7 @@ import type { DynamoDb } from '#lib/aws/clients.ts';
 import type { SsoApp, SsoTenant, SsoUser } from '#lib/sso/model.ts';
 import type { SsoDirectory } from '#lib/sso/ports.ts';
 import { getItem, queryPrefix, type Item } from './dynamo.ts';
-import type { Key } from './keys.ts';
-
-const enc = encodeURIComponent;
-
-/** The Kit sync's layout of a tenant's partition. */
-export const directoryKeys = {
-  tenantPartition: (tenantId: string): string => `TENANT#${enc(tenantId)}`,
-  tenant: (tenantId: string): Key => ({ pk: directoryKeys.tenantPartition(tenantId), sk: 'TENANT' }),
-  app: (tenantId: string, appId: string): Key => ({ pk: directoryKeys.tenantPartition(tenantId), sk: `APP#${enc(appId)}` }),
-  user: (tenantId: string, appId: string, userName: string): Key => ({
-    pk: directoryKeys.tenantPartition(tenantId),
-    sk: `USER#${enc(appId)}#${enc(userName)}`,
-  }),
-};
+import { keys } from './keys.ts';
 
 const TenantItem = z.object({
   tenantId: z.string(),
@@ -59,14 +46,14 @@ function parsed<T>(schema: z.ZodType<T>, item: Item | undefined): T | undefined 
 export function ssoDirectory(client: DynamoDb, table: string): SsoDirectory {
   return {
     async tenant(tenantId): Promise<SsoTenant | undefined> {
-      return parsed(TenantItem, await getItem(client, table, directoryKeys.tenant(tenantId)));
+      return parsed(TenantItem, await getItem(client, table, keys.tenant(tenantId)));
     },
     async apps(tenantId): Promise<SsoApp[]> {
-      const items = await queryPrefix(client, table, directoryKeys.tenantPartition(tenantId), 'APP#');
+      const items = await queryPrefix(client, table, keys.tenantPartition(tenantId), 'APP#');
       return items.map((item) => parsed(AppItem, item)).filter((app): app is SsoApp => app !== undefined);
     },
     async user(tenantId, appId, userName): Promise<SsoUser | undefined> {
-      return parsed(UserItem, await getItem(client, table, directoryKeys.user(tenantId, appId, userName)));
+      return parsed(UserItem, await getItem(client, table, keys.kitUser(tenantId, appId, userName)));
     },
   };
 }

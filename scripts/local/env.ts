@@ -62,6 +62,8 @@ export const LOCAL_SUPERVISED_PRODUCT = 'OFFI-LOCAL-SUPERVISED';
  */
 export const LOCAL_DEFAULT_SETTINGS = {
   PROVISIONING_MODE: 'webhook',
+  // The documented local Kit key (joint-operation Kit calls, README "Joint-operation products"); never on AWS.
+  KOOGALLERY_KIT_ACCESS_KEY: 'local-kit-access-key',
   ORDER_QUERY: 'true',
   // The reference receiver, or the seller's own product under test, listens on this machine (127.0.0.1).
   WEBHOOK_ALLOW_PRIVATE_HOSTS: 'true',

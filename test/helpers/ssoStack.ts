@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { newDynamoClient } from '#lib/aws/clients.ts';
-import { directoryKeys } from '#lib/store/ssoDirectory.ts';
+import { keys } from '#lib/store/keys.ts';
 import { toItem } from '#lib/store/dynamo.ts';
 import { startFakeOneAccess, type FakeOneAccess, type FakeOneAccessOptions } from '../../scripts/local/fake-oneaccess.ts';
 import { lambdaContext } from './produce.ts';
@@ -143,7 +143,7 @@ export async function startSsoStack(
     async seedTenant(tenantId, users, seed = {}) {
       const put = (item: ReturnType<typeof toItem>) => dynamo.send('PutItem', { TableName: table, Item: item });
       await put(
-        toItem(directoryKeys.tenant(tenantId), {
+        toItem(keys.tenant(tenantId), {
           tenantId,
           tenantCode: seed.tenantCode ?? `code-${tenantId}`,
           name: `Enterprise ${tenantId}`,
@@ -154,7 +154,7 @@ export async function startSsoStack(
         }),
       );
       await put(
-        toItem(directoryKeys.app(tenantId, SSO_APP_ID), {
+        toItem(keys.kitApp(tenantId, SSO_APP_ID), {
           appId: SSO_APP_ID,
           clientId: SSO_CLIENT.clientId,
           clientSecretCiphertext: ciphertext,
@@ -162,7 +162,7 @@ export async function startSsoStack(
         }),
       );
       for (const user of users) {
-        await put(toItem(directoryKeys.user(tenantId, SSO_APP_ID, user.userName), { ...user, orgCode: 'org-1' }));
+        await put(toItem(keys.kitUser(tenantId, SSO_APP_ID, user.userName), { ...user, orgCode: 'org-1' }));
         fake.addUser({ tenantId, userName: user.userName, name: user.name });
       }
     },

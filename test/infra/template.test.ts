@@ -42,6 +42,7 @@ const FUNCTIONS = [
   'settlement',
   'settlementWorker',
   'sso',
+  'kit',
 ] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 const LOGICAL: Record<FunctionName, string> = {
@@ -55,6 +56,7 @@ const LOGICAL: Record<FunctionName, string> = {
   settlement: 'Settlement',
   settlementWorker: 'SettlementWorker',
   sso: 'Sso',
+  kit: 'Kit',
 };
 /** The role of each function: its own, except the two halves of settlement, which share one. */
 const ROLE: Record<FunctionName, string> = {
@@ -450,6 +452,7 @@ describe('functions', () => {
     expect(fn(prod, 'settlement').Properties).toMatchObject({ Timeout: 60, MemorySize: 512 });
     expect(fn(prod, 'settlementWorker').Properties).toMatchObject({ Timeout: 300, MemorySize: 1024 });
     expect(fn(prod, 'sso').Properties).toMatchObject({ Timeout: 15, MemorySize: 512 });
+    expect(fn(prod, 'kit').Properties).toMatchObject({ Timeout: 6, MemorySize: 1024 });
     // The heap limit the settlement benchmark measures with.
     expect(((fn(prod, 'settlementWorker').Properties.Environment as JsonObject).Variables as JsonObject).NODE_OPTIONS).toBe(
       `--max-old-space-size=${WORKER_HEAP_MB}`,
@@ -659,6 +662,8 @@ describe('functions', () => {
       'GET /seller/{proxy+}',
       'GET /sso/{proxy+}',
       'POST /koogallery/produce',
+      'POST /koogallery/produce/produceAPI/v2/{name}',
+      'POST /koogallery/produce/produceAPI/{name}',
       'POST /seller/{proxy+}',
       'POST /sso/{proxy+}',
     ]);
@@ -1163,9 +1168,16 @@ describe('IAM: least privilege', () => {
 
   it('lets every writer only put to the audit table', () => {
     const touchingAudit = statements(prod).filter((s) => s.Resource.some((r) => /AuditTable|koogallery-isv-prod-audit/.test(render(r))));
-    // produce and usagePush write the message log; the seller API reads it and appends its seller actions;
+    // produce, kit and usagePush write the message log; the seller API reads it and appends its seller actions;
     // the single sign-on appends its login records; provision and sweep hold no grant on it.
-    expect(touchingAudit.map((s) => s.owner).sort()).toEqual(['ProduceRole', 'SellerRole', 'SellerRole', 'SsoRole', 'UsagePushRole']);
+    expect(touchingAudit.map((s) => s.owner).sort()).toEqual([
+      'KitRole',
+      'ProduceRole',
+      'SellerRole',
+      'SellerRole',
+      'SsoRole',
+      'UsagePushRole',
+    ]);
     for (const s of touchingAudit) {
       expect(s.Effect).toBe('Allow');
       expect(s.Resource.map(render), s.owner).toEqual(['{AuditTable.Arn}']);
@@ -1216,6 +1228,7 @@ describe('IAM: least privilege', () => {
       'dynamodb:UpdateItem',
     ]);
     expect(actionsOn('UsagePushRole', 'MainTable')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
+    expect(actionsOn('KitRole', 'MainTable')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
     expect(actionsOn('ProofReceivedRole', 'MainTable')).toEqual([
       'dynamodb:GetItem',
       'dynamodb:PutItem',

@@ -141,7 +141,9 @@ const MessageSchema = z.object({
   messageId: z.string().describe('`<at>~<correlationId>`: GET /seller/messages/{messageId} shows this record'),
   at: z.string(),
   correlationId: z.string(),
-  channel: z.enum(['produce', 'produceV1', 'usagePush']).describe('Marketplace call (V2 or V1), or our usage push'),
+  channel: z
+    .enum(['produce', 'produceV1', 'usagePush', 'kit'])
+    .describe('Marketplace call (V2 or V1), our usage push, or a joint-operation Kit call'),
   resultCode: z.string(),
   latencyMs: z.number(),
   bodySha256: z.string(),
@@ -157,6 +159,7 @@ const MessageSchema = z.object({
   orderLineId: z.string().optional(),
   instanceId: z.string().optional(),
   licenseId: z.string().optional(),
+  tenantId: z.string().optional().describe('kit: the tenant the call is about'),
   keyId: z.string().optional(),
   signatureForm: z.string().optional(),
   test: z.boolean().optional(),
@@ -187,7 +190,7 @@ export const listMessages = defineRoute({
     channel: z
       .enum(MESSAGE_CHANNELS)
       .optional()
-      .describe("marketplace: the marketplace's calls to the production interface (V2 and V1); usagePush: our usage push"),
+      .describe("marketplace: the marketplace's calls to the production interface (V2, V1 and the Kit calls); usagePush: our usage push"),
     limit: limit(MESSAGE_LIMIT),
     cursor,
   }),
