@@ -11,6 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { dynamoClient, sqsReceivingClient } from '#lib/aws/clients.ts';
 import { apiKeyStore } from '#lib/store/apiKeyStore.ts';
 import { instanceStore } from '#lib/store/instanceStore.ts';
+import { statementStore } from '#lib/store/statementStore.ts';
 import { testStackFile } from '../helpers/operator.ts';
 import type { OperatorActionRecord } from '../../scripts/operator/context.ts';
 import { runKoogallery, type RunOptions } from '../../scripts/operator/main.ts';
@@ -212,11 +213,17 @@ describe('koogallery instances and provisioning', () => {
     expect(attempts.out.join('\n')).toMatch(/last failure\s+webhook answered 500/);
     expect(attempts.out.at(-1)).toBe(`once the cause is fixed: koogallery provisioning retry ${failed.instanceId}`);
 
-    const retried = await cli(['provisioning', 'retry', failed.instanceId]);
+    const retried = await cli(['provisioning', 'retry', failed.instanceId], { principal: async () => 'local:ops@test-host' });
     expect(retried.code).toBe(0);
     expect(retried.out[0]).toMatch(new RegExp(`^provisioning of ${failed.instanceId} queued again`));
     const store = instanceStore(dynamoClient(), { main: env('MAIN_TABLE'), audit: env('AUDIT_TABLE') });
     expect((await store.getInstance(failed.instanceId))?.state).toBe('PROVISIONING');
+    // The history names the operator who retried, not a seller key.
+    const retryEntry = (await store.getHistory(failed.instanceId)).find((h) => h.event === 'instance.provisioningRetried');
+    expect(retryEntry).toMatchObject({ actor: 'seller', by: { kind: 'operator', principal: 'local:ops@test-host' } });
+    expect((await cli(['instances', 'show', failed.instanceId])).out.join('\n')).toMatch(
+      /seller \(local:ops@test-host\)\s+instance\.provisioningRetried/,
+    );
     expect(retried.records.map((r) => [r.action, r.target, r.result])).toEqual([['provisioning.retry', failed.instanceId, 'done']]);
 
     const again = await cli(['provisioning', 'retry', failed.instanceId]);
@@ -254,9 +261,13 @@ describe('koogallery messages, dlq and statements', () => {
   it('starts a month run, shows it, refuses to close it while it runs, and refuses a malformed month', async () => {
     const month = '1999-07';
     expect((await cli(['statements', 'show', month])).code).toBe(1);
-    const started = await cli(['statements', 'run', month, '--json']);
+    const started = await cli(['statements', 'run', month, '--json'], { principal: async () => 'local:ops@test-host' });
     expect(started.code).toBe(0);
     const run = JSON.parse(started.out.join('\n')) as { runId: string };
+    // The run's trigger is the operator who started it (as in the audit record), not "seller".
+    const stored = await statementStore(dynamoClient(), { main: env('MAIN_TABLE') }).getRun(month, run.runId);
+    expect(stored?.trigger).toEqual({ kind: 'operator', principal: 'local:ops@test-host' });
+    expect(started.records.map((r) => [r.action, r.actor])).toEqual([['statements.run', 'local:ops@test-host']]);
     const shown = await cli(['statements', 'show', month]);
     expect(shown.code).toBe(0);
     expect(shown.out.join('\n')).toMatch(new RegExp(`run under way\\s+${run.runId}`));
