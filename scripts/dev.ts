@@ -364,6 +364,9 @@ try {
     `  S3 + SQS (fauxqs)      ${fauxqs.endpoint}   queues: ${Object.values(resources.queues)
       .map((q) => q.name)
       .join(', ')}`,
+    ...Object.values(resources.topics).map(
+      (t) => `  Notifications (SNS)    ${t.arn} on fauxqs → queue ${t.subscriber.name}; read them: npx koogallery notifications list`,
+    ),
     `  S3 (functions)         ${s3Gateway.endpoint}   bucket ${resources.buckets.FilesBucket}: presigned POST uploads, proofs/ → proofReceived`,
     ...bridgeLines,
     '',

@@ -454,6 +454,7 @@ describe('npm start: the settings of the fake Open API and the webhook receiver'
     tables: stack.tables,
     queues: stack.queues,
     buckets: { FilesBucket: 'koogallery-isv-test-filesbucket' },
+    topics: {},
     consumers: [],
   };
   const endpoints = { dynamo: stack.dynamoEndpoint, sqs: stack.sqsEndpoint };

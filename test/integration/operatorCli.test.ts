@@ -15,6 +15,10 @@ import { statementStore } from '#lib/store/statementStore.ts';
 import { testStackFile } from '../helpers/operator.ts';
 import type { OperatorActionRecord } from '../../scripts/operator/context.ts';
 import { runKoogallery, type RunOptions } from '../../scripts/operator/main.ts';
+import { cliLog } from '../../scripts/operator/context.ts';
+import { config } from '#lib/config.ts';
+import * as notices from '#lib/notifications/events.ts';
+import { notifyFor } from '#lib/notifications/deps.ts';
 import { storedInstance } from '../helpers/instances.ts';
 
 /**
@@ -82,7 +86,7 @@ describe('koogallery --help', () => {
   it('prints every area, an area and a command with no stack running', async () => {
     const global = await cli(['--help'], noStack);
     expect(global.code).toBe(0);
-    for (const area of ['keys', 'instances', 'provisioning', 'messages', 'dlq', 'statements', 'usage', 'licenses', 'proofs'])
+    for (const area of ['keys', 'instances', 'provisioning', 'messages', 'dlq', 'notifications', 'statements', 'usage', 'licenses', 'proofs'])
       expect(global.out.join('\n')).toContain(`koogallery ${area} `);
     const command = await cli(['keys', 'create', '--help'], noStack);
     expect(command.code).toBe(0);
@@ -277,6 +281,39 @@ describe('koogallery messages, dlq and statements', () => {
     const bad = await cli(['statements', 'run', '2031-13']);
     expect(bad.code).toBe(2);
     expect(bad.records).toEqual([]);
+  });
+});
+
+describe('koogallery notifications', () => {
+  it('lists what was told (table and --json) and shows one with the way to act on it; an unknown id is refused', async () => {
+    const instanceId = `i-${randomUUID()}`;
+    const notice = notices.provisioningFailed({
+      instanceId,
+      orderId: 'CS-N1',
+      eventId: 'e1',
+      reason: 'webhook answered 500',
+      at: new Date().toISOString(),
+    });
+    expect(await notifyFor(config(), cliLog({ out: () => undefined, err: () => undefined }))(notice)).toBe('sent');
+
+    const listed = await cli(['notifications', 'list', '--limit', '100']);
+    expect(listed.code).toBe(0);
+    expect(listed.out[0]).toMatch(/^AT\s+TYPE\s+STATUS\s+SUBJECT\s+ID$/);
+    expect(listed.out.join('\n')).toMatch(new RegExp(`provisioning\\.failed\\s+sent\\s+Provisioning failed for instance ${instanceId}`));
+    const json = await cli(['notifications', 'list', '--limit', '100', '--json']);
+    expect((JSON.parse(json.out.join('\n')) as { items: { id: string }[] }).items.map((n) => n.id)).toContain(notice.id);
+
+    const shown = await cli(['notifications', 'show', notice.id]);
+    expect(shown.code).toBe(0);
+    expect(shown.out.join('\n')).toContain(`seller API  GET /seller/instances/${instanceId}`);
+    expect(shown.out.join('\n')).toMatch(/status\s+sent \(1 attempt\)/);
+    expect(shown.out.join('\n')).toContain('webhook answered 500');
+    expect(shown.records).toEqual([]);
+
+    const unknown = await cli(['notifications', 'show', 'no-such-notification']);
+    expect([unknown.code, unknown.err[0]]).toEqual([1, 'error: no notification no-such-notification']);
+    expect((await cli(['notifications', 'list', '--limit', '0'])).code).toBe(2);
+    expect((await cli(['notifications', 'list', '--limit', '500'])).code).toBe(2);
   });
 });
 
