@@ -348,6 +348,7 @@ try {
         ]
       : []),
   ];
+  const notificationsTopic = resources.topics.NotificationsTopic;
   const lines = [
     '',
     `KooGallery ISV back end, stage "${STAGE}", ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
@@ -364,9 +365,12 @@ try {
     `  S3 + SQS (fauxqs)      ${fauxqs.endpoint}   queues: ${Object.values(resources.queues)
       .map((q) => q.name)
       .join(', ')}`,
-    ...Object.values(resources.topics).map(
-      (t) => `  Notifications (SNS)    ${t.arn} on fauxqs → queue ${t.subscriber.name}; read them: npx koogallery notifications list`,
-    ),
+    ...(notificationsTopic
+      ? [
+          `  Notifications (SNS)    ${notificationsTopic.arn} on fauxqs → queue ${notificationsTopic.subscriber.name}; ` +
+            'read them: npx koogallery notifications list',
+        ]
+      : []),
     `  S3 (functions)         ${s3Gateway.endpoint}   bucket ${resources.buckets.FilesBucket}: presigned POST uploads, proofs/ → proofReceived`,
     ...bridgeLines,
     '',
