@@ -3,6 +3,7 @@ import { assertWebhookUrl } from '#lib/provisioning/webhookUrl.ts';
 import { parseBillColumns } from '#lib/settlement/billColumns.ts';
 import type { SupervisionSettings } from '#lib/settlement/billingFacts.ts';
 import type { SettlementSettings } from '#lib/settlement/model.ts';
+import type { SupervisionDeadlines } from '#lib/supervision/deadlines.ts';
 import { parseFeeShares, parsePrices, parseProofKinds, parseTimeZone } from '#lib/settlement/settings.ts';
 import { errorMessage } from '#lib/shared/errors.ts';
 import { secretBytes } from '#lib/notifications/standardWebhooks.ts';
@@ -139,6 +140,14 @@ const envSchema = z.object({
   STUCK_PROVISIONING_REQUEUES: positiveInt(3),
   /** Safety sweep: hours after expireTime before an instance the marketplace did not freeze is flagged. */
   EXPIRY_GRACE_HOURS: positiveInt(24),
+  /**
+   * Service supervision's deadlines, watched by the hourly safety sweep: days the seller has to upload the delivery
+   * proofs of a round, days the buyer (or Huawei) has to decide on them (after that the other side may appeal an idle
+   * counterpart, spec §8.3), and how many hours before either deadline the seller's people are told.
+   */
+  SUPERVISION_PROOF_DAYS: positiveInt(5),
+  SUPERVISION_DECISION_DAYS: positiveInt(5),
+  SUPERVISION_DEADLINE_NOTICE_HOURS: positiveInt(48),
 
   /** V1 answers encrypt appInfo.userName/password: "1" AES-256, "2" AES-128 (spec §7.6). */
   V1_ENCRYPT_TYPE: z._default(z.enum(['1', '2']), '1'),
@@ -349,5 +358,14 @@ export function supervisionSettings(config: Config): SupervisionSettings {
     supervisedProducts: config.SUPERVISED_PRODUCTS,
     enablingCloudProducts: config.SUPERVISION_ENABLING_CLOUD_PRODUCTS,
     requiredKinds: config.SUPERVISION_REQUIRED_KINDS,
+  };
+}
+
+/** Service supervision's deadlines, and how long before them the seller's people are told. */
+export function supervisionDeadlines(config: Config): SupervisionDeadlines {
+  return {
+    proofDays: config.SUPERVISION_PROOF_DAYS,
+    decisionDays: config.SUPERVISION_DECISION_DAYS,
+    noticeHours: config.SUPERVISION_DEADLINE_NOTICE_HOURS,
   };
 }

@@ -386,6 +386,7 @@ try {
         ]
       : []),
   ];
+  const notificationsTopic = resources.topics.NotificationsTopic;
   const lines = [
     '',
     `KooGallery ISV back end, stage "${STAGE}", ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
@@ -402,6 +403,12 @@ try {
     `  S3 + SQS (fauxqs)      ${fauxqs.endpoint}   queues: ${Object.values(resources.queues)
       .map((q) => q.name)
       .join(', ')}`,
+    ...(notificationsTopic
+      ? [
+          `  Notifications (SNS)    ${notificationsTopic.arn} on fauxqs → queue ${notificationsTopic.subscriber.name}; ` +
+            'read them: npx koogallery notifications list',
+        ]
+      : []),
     `  S3 (functions)         ${s3Gateway.endpoint}   bucket ${resources.buckets.FilesBucket}: presigned POST uploads, proofs/ → proofReceived`,
     ...bridgeLines,
     '',

@@ -1,3 +1,4 @@
+import type { SellerActor } from '#lib/audit/records.ts';
 import type { OrderLine } from '#lib/koogallery/openApi/contract.ts';
 
 /**
@@ -111,4 +112,6 @@ export interface HistoryEntry {
   changes?: { expireTime?: string; productId?: string; skuCode?: string; linearValue?: number };
   /** Why provisioning failed (never a secret or personal data). */
   reason?: string;
+  /** Who asked, when the seller did: the seller API key, or the operator's principal (operator CLI). */
+  by?: SellerActor;
 }

@@ -5,6 +5,7 @@ import type { EventPublisher } from '#lib/outbox/publisher.ts';
 import type { InstanceStore } from './ports.ts';
 import type { OutboxStore } from '#lib/outbox/ports.ts';
 import { awaitsProvisioning } from './stateMachine.ts';
+import { watchSupervision, type SupervisionWatchDeps, type SupervisionWatchSummary } from '#lib/supervision/deadlines.ts';
 
 /**
  * The hourly safety sweep. The marketplace stays the authority: it never changes an instance's state.
@@ -12,6 +13,8 @@ import { awaitsProvisioning } from './stateMachine.ts';
  *   after that the instance is marked `provisioning.stuckSince` and reported (an error log to alarm on).
  * - A real ACTIVE instance `graceHours` past its expireTime without a FREEZE is flagged `overdueSince` for the
  *   seller to look at.
+ * - Supervised order lines waiting for proofs, and supervision deadlines within the notice window, are told
+ *   (lib/supervision/deadlines.ts).
  */
 
 export interface SafetySweepDeps {
@@ -20,6 +23,8 @@ export interface SafetySweepDeps {
   publisher: EventPublisher;
   /** Tells the seller's people of stuck provisioning (lib/notifications); nobody when absent. */
   notify?: Notify | undefined;
+  /** Service supervision's waits and deadlines (lib/supervision/deadlines.ts); absent: not watched. */
+  supervision?: Omit<SupervisionWatchDeps, 'notify' | 'now' | 'log'> | undefined;
   /** The provisioning dead-letter queue's name and message count; absent: not watched. */
   deadLetters?: { queue: string; depth: () => Promise<number> } | undefined;
   log: Log;
@@ -40,6 +45,8 @@ export interface SafetySweepSummary {
   flaggedOverdue: number;
   /** Messages in the provisioning dead-letter queue, when it is watched. */
   deadLettered?: number | undefined;
+  /** Supervision notices sent, when supervision is watched. */
+  supervision?: SupervisionWatchSummary | undefined;
 }
 
 export async function safetySweep(deps: SafetySweepDeps, options: SafetySweepOptions): Promise<SafetySweepSummary> {
@@ -47,6 +54,10 @@ export async function safetySweep(deps: SafetySweepDeps, options: SafetySweepOpt
     ...(await sweepStuckProvisioning(deps, options)),
     flaggedOverdue: await flagOverdue(deps, options),
     deadLettered: await watchDeadLetters(deps),
+    supervision:
+      deps.supervision && deps.notify
+        ? await watchSupervision({ ...deps.supervision, notify: deps.notify, now: deps.now, log: deps.log })
+        : undefined,
   };
   deps.log.info('safety sweep', { ...summary });
   return summary;

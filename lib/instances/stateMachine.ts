@@ -1,3 +1,4 @@
+import type { SellerActor } from '#lib/audit/records.ts';
 import type { AppInfo, HistoryEntry, Instance, InstanceState, LifecycleEventType, OrderTerms, ProvisioningEventType } from './model.ts';
 
 /**
@@ -137,7 +138,7 @@ function provisioningChange(
   event: ProvisioningEventType,
   to: InstanceState,
   next: Omit<Instance, 'state' | 'version' | 'updatedAt'>,
-  extra: Pick<HistoryEntry, 'changes' | 'reason'> = {},
+  extra: Pick<HistoryEntry, 'changes' | 'reason' | 'by'> = {},
 ): Decision {
   const version = instance.version + 1;
   const entry: HistoryEntry = { instanceId: instance.instanceId, actor, version, at, activity, event, from: instance.state, to, ...extra };
@@ -186,13 +187,22 @@ export function provisioningFailed(instance: Instance, reason: string, eventId: 
  * The seller fixed what made provisioning fail and asks for another attempt: of a failed provisioning, or of one the
  * safety sweep reported stuck (still PROVISIONING after its re-queues). The failure or the stuck mark is cleared.
  */
-export function retryProvisioning(instance: Instance, at: string): Decision {
+export function retryProvisioning(instance: Instance, at: string, by?: SellerActor): Decision {
   const stuck = instance.state === 'PROVISIONING' && !instance.appInfo && instance.provisioning?.stuckSince !== undefined;
   if (instance.state !== 'PROVISIONING_FAILED' && !stuck) {
     return { outcome: 'unchanged', reason: `instance is ${instance.state}, not PROVISIONING_FAILED nor reported stuck` };
   }
   const { provisioning: _failed, ...next } = instance;
-  return provisioningChange(instance, at, 'seller', 'retryProvisioning', 'instance.provisioningRetried', 'PROVISIONING', next);
+  return provisioningChange(
+    instance,
+    at,
+    'seller',
+    'retryProvisioning',
+    'instance.provisioningRetried',
+    'PROVISIONING',
+    next,
+    by ? { by } : {},
+  );
 }
 
 /** Field by field: a stored map does not keep its key order. */

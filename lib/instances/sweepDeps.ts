@@ -4,13 +4,14 @@
  * dead-letter watch.
  */
 import { dynamoClient, sqsClient } from '#lib/aws/clients.ts';
-import type { Config } from '#lib/config.ts';
+import { supervisionDeadlines, type Config } from '#lib/config.ts';
 import type { Log } from '#lib/log.ts';
 import { notifyFor } from '#lib/notifications/deps.ts';
 import { sqsPublisher } from '#lib/outbox/publisher.ts';
 import { deadLetterDepth } from '#lib/outbox/redrive.ts';
 import { instanceStore } from '#lib/store/instanceStore.ts';
 import { outboxStore } from '#lib/store/outboxStore.ts';
+import { supervisionStore } from '#lib/store/supervisionStore.ts';
 import type { SafetySweepDeps, SafetySweepOptions } from './safetySweep.ts';
 
 /** The two sweeps' collaborators (functions/sweep.ts): the outbox relay and the safety sweep. */
@@ -21,6 +22,10 @@ export function sweepDeps(cfg: Config, log: Log): SafetySweepDeps & { safety: Sa
     outbox: outboxStore(dynamo, cfg.MAIN_TABLE),
     publisher: sqsPublisher(sqsClient(), cfg.PROVISIONING_QUEUE_URL),
     notify: notifyFor(cfg, log),
+    supervision: {
+      store: supervisionStore(dynamo, { main: cfg.MAIN_TABLE }),
+      deadlines: supervisionDeadlines(cfg),
+    },
     deadLetters: cfg.PROVISIONING_DLQ_URL ? deadLetterDepth(sqsClient(), cfg.PROVISIONING_DLQ_URL) : undefined,
     safety: {
       stuckAfterMinutes: cfg.STUCK_PROVISIONING_MINUTES,

@@ -74,6 +74,61 @@ export function usageRefused(i: { instanceId: string; beginTime: string; code: s
   };
 }
 
+const supervisionPath = (orderId: string, orderLineId: string) =>
+  `/seller/supervision/${encodeURIComponent(orderId)}/${encodeURIComponent(orderLineId)}/proofs`;
+
+/** A supervised order line whose delivery proofs the seller must now upload: a new order, or a rejected round. */
+export function supervisionAwaitingProofs(i: {
+  orderId: string;
+  orderLineId: string;
+  instanceId: string;
+  /** When the flow began waiting (its `waiting.since`): one notification per waiting period. */
+  since: string;
+  dueAt: string;
+  at: string;
+}): Notification {
+  return {
+    id: `supervision.awaitingProofs:${i.orderId}:${i.orderLineId}:${i.since}`,
+    type: 'supervision.awaitingProofs',
+    at: i.at,
+    subject: `Delivery proofs wanted for order ${i.orderId}`,
+    summary:
+      `Order line ${i.orderLineId} (instance ${i.instanceId}) is under service supervision and waits for the seller's delivery ` +
+      `proofs since ${i.since}. Deliver, then upload them (seller API or koogallery proofs) by ${i.dueAt}; the line is not ` +
+      'billed before the buyer accepts.',
+    target: { orderId: i.orderId, orderLineId: i.orderLineId, instanceId: i.instanceId },
+    link: supervisionPath(i.orderId, i.orderLineId),
+  };
+}
+
+/** A supervision flow's deadline is near (or passed): the seller's proofs, or the buyer's decision on them. */
+export function supervisionDeadline(i: {
+  orderId: string;
+  orderLineId: string;
+  instanceId: string;
+  waitingFor: 'proofs' | 'decision';
+  since: string;
+  dueAt: string;
+  at: string;
+}): Notification {
+  const passed = Date.parse(i.dueAt) <= Date.parse(i.at);
+  const what = i.waitingFor === 'proofs' ? 'the delivery proofs' : "the buyer's decision on the delivery proofs";
+  return {
+    id: `supervision.deadline:${i.orderId}:${i.orderLineId}:${i.waitingFor}:${i.since}`,
+    type: 'supervision.deadline',
+    at: i.at,
+    subject: `Supervision of order ${i.orderId}: ${i.waitingFor === 'proofs' ? 'proofs' : 'decision'} due ${i.dueAt.slice(0, 16)}Z`,
+    summary:
+      `Order line ${i.orderLineId} (instance ${i.instanceId}) has waited for ${what} since ${i.since}; the deadline ` +
+      `${passed ? 'passed at' : 'is'} ${i.dueAt}.\n` +
+      (i.waitingFor === 'proofs'
+        ? 'Upload the proofs now, or appeal with a letter of commitment if the buyer cannot be reached.'
+        : 'Remind the buyer, or appeal an idle buyer so the order can close and settle.'),
+    target: { orderId: i.orderId, orderLineId: i.orderLineId, instanceId: i.instanceId },
+    link: supervisionPath(i.orderId, i.orderLineId),
+  };
+}
+
 export function statementWritten(i: { month: string; version: number; lines: number; problems: number; at: string }): Notification {
   const withProblems = i.problems > 0;
   return {

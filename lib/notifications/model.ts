@@ -11,6 +11,8 @@ export const NOTIFICATION_TYPES = [
   'provisioning.failed',
   'provisioning.stuck',
   'usage.refused',
+  'supervision.awaitingProofs',
+  'supervision.deadline',
   'statement.ready',
   'statement.problems',
   'reconciliation.differences',

@@ -1,5 +1,5 @@
 import { dynamoClient } from '#lib/aws/clients.ts';
-import { requireSetting, type Config } from '#lib/config.ts';
+import { requireSetting, supervisionDeadlines, type Config } from '#lib/config.ts';
 import { openApiClientFor } from '#lib/koogallery/openApi/fromConfig.ts';
 import type { Log } from '#lib/log.ts';
 import { notifyFor } from '#lib/notifications/deps.ts';
@@ -59,6 +59,7 @@ export function workerDeps(cfg: Config, log: Log): WorkerDeps {
     adapter: adapter(cfg),
     testTtlDays: cfg.TEST_INSTANCE_TTL_DAYS,
     notify: notifyFor(cfg, log),
+    supervisionDeadlines: supervisionDeadlines(cfg),
     now: Date.now,
     log,
   };

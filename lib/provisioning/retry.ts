@@ -1,3 +1,4 @@
+import type { SellerActor } from '#lib/audit/records.ts';
 import type { Log } from '#lib/log.ts';
 import { queueEventFor } from '#lib/outbox/events.ts';
 import type { EventPublisher } from '#lib/outbox/publisher.ts';
@@ -11,16 +12,17 @@ export type RetryResult = { ok: true; eventId: string; version: number } | { ok:
 /**
  * The seller fixed what made provisioning fail (an order the marketplace did not know yet, a webhook that refused)
  * and asks again: PROVISIONING_FAILED (or PROVISIONING reported stuck by the safety sweep) → PROVISIONING with a
- * history entry (actor `seller`) and a new `instance.created` event (a new transition, so a new event id), written
+ * history entry (actor `seller`, `by` the key or operator that asked) and a new `instance.created` event (a new transition, so a new event id), written
  * together and then sent to the queue. A refused retry writes nothing.
  */
 export async function retryFailedProvisioning(
   instanceId: string,
   deps: { store: InstanceStore; publisher: EventPublisher; now: () => number; log: Log; testTtlDays: number },
+  by?: SellerActor,
 ): Promise<RetryResult> {
   const instance = await deps.store.getInstance(instanceId);
   if (!instance) return { ok: false, code: 'not_found', reason: `no instance ${instanceId}` };
-  const decision = retryProvisioning(instance, new Date(deps.now()).toISOString());
+  const decision = retryProvisioning(instance, new Date(deps.now()).toISOString(), by);
   if (decision.outcome === 'unchanged') return { ok: false, code: 'conflict', reason: decision.reason };
   const event = queueEventFor(decision.next, decision.entry);
   if (!event) throw new Error('a provisioning retry must produce an event');

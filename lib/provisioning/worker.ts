@@ -9,6 +9,7 @@ import type { InstanceStore } from '#lib/instances/ports.ts';
 import type { PlannedWrite } from '#lib/shared/transaction.ts';
 import type { OutboxStore } from '#lib/outbox/ports.ts';
 import type { OrderBilling, OrderQuery, ProvisioningAdapter } from './ports.ts';
+import { deadlineOf, type SupervisionDeadlines } from '#lib/supervision/deadlines.ts';
 
 /**
  * The provisioning worker: one lifecycle event from the queue at a time.
@@ -41,6 +42,8 @@ export interface WorkerDeps {
   testTtlDays: number;
   /** Tells the seller's people of new orders and failed provisioning (lib/notifications); nobody when absent. */
   notify?: Notify | undefined;
+  /** The deadline a new supervision flow's notice names (SUPERVISION_PROOF_DAYS). */
+  supervisionDeadlines?: SupervisionDeadlines | undefined;
   now: () => number;
   log: Log;
 }
@@ -147,6 +150,7 @@ async function provision(instance: Instance, event: LifecycleEvent, deps: Worker
           at,
         }),
       );
+      if (billing.some((write) => write.label === 'supervision')) await tellAwaitingProofs(instance, at, deps);
     }
     return 'provisioned';
   } catch (error) {
@@ -154,6 +158,14 @@ async function provision(instance: Instance, event: LifecycleEvent, deps: Worker
     if (error instanceof RetryLater) await deps.store.commit([answer]);
     throw error;
   }
+}
+
+/** A supervised order line's flow just began: the seller must deliver and upload its proofs. */
+async function tellAwaitingProofs(instance: Instance, at: string, deps: WorkerDeps): Promise<void> {
+  if (!deps.notify || !deps.supervisionDeadlines) return;
+  const { orderId, orderLineId, instanceId } = instance;
+  const dueAt = deadlineOf('proofs', at, deps.supervisionDeadlines);
+  await deps.notify(notices.supervisionAwaitingProofs({ orderId, orderLineId, instanceId, since: at, dueAt, at }));
 }
 
 /** Records that the product is about to be asked for a tenant, only if the instance is still as read. */

@@ -43,8 +43,12 @@ export function sellerContext(cfg: Config, log: Log): RouterContext<SellerDeps> 
       },
       supervision: supervisionDeps(cfg),
       replay: {
-        retryProvisioning: (instanceId) =>
-          retryFailedProvisioning(instanceId, { store: instances, publisher, now: Date.now, log, testTtlDays: cfg.TEST_INSTANCE_TTL_DAYS }),
+        retryProvisioning: (instanceId, by) =>
+          retryFailedProvisioning(
+            instanceId,
+            { store: instances, publisher, now: Date.now, log, testTtlDays: cfg.TEST_INSTANCE_TTL_DAYS },
+            by,
+          ),
         redriveProvisioning: (options) => redrive(sqsReceivingClient(), cfg.PROVISIONING_QUEUE_URL, options),
       },
       statements: {

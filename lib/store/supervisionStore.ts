@@ -1,10 +1,18 @@
 import type { DynamoDb } from '#lib/aws/clients.ts';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { ProofRecord, SupervisionHistoryEntry, SupervisionRecord, SupervisionView } from '#lib/supervision/model.ts';
+import type {
+  ProofRecord,
+  SupervisionHistoryEntry,
+  SupervisionRecord,
+  SupervisionView,
+  SupervisionWaiting,
+} from '#lib/supervision/model.ts';
 import type { SupervisionStore } from '#lib/supervision/ports.ts';
 import type { PlannedWrite } from '#lib/shared/transaction.ts';
 import {
   conditionCheck,
+  DUE_INDEX,
+  queryItems,
   getItem,
   commitWrites,
   put,
@@ -25,13 +33,28 @@ import { keys } from './keys.ts';
  */
 
 const strip = (row: Record<string, unknown>): Record<string, unknown> => {
-  const { pk: _pk, sk: _sk, type: _type, expiresAt: _expiresAt, ...rest } = row;
+  const { pk: _pk, sk: _sk, type: _type, expiresAt: _expiresAt, dueKind: _dueKind, dueAt: _dueAt, ...rest } = row;
   return rest;
 };
 
+/** The `due` index's kind of flows waiting for `what`. */
+const waitingKind = (what: SupervisionWaiting['for']) => `SUPERVISION#${what.toUpperCase()}`;
+
+/**
+ * A flow that waits (for the seller's proofs or the buyer's decision) with no appeal open is listed in the `due`
+ * index by the start of its wait, with its ids: `dueAt = <since>#<orderId>#<orderLineId>` (URI-encoded ids).
+ */
+function waitingAttributes(record: SupervisionRecord): { dueKind?: string; dueAt?: string } {
+  if (!record.waiting || record.appeal) return {};
+  return {
+    dueKind: waitingKind(record.waiting.for),
+    dueAt: `${record.waiting.since}#${encodeURIComponent(record.orderId)}#${encodeURIComponent(record.orderLineId)}`,
+  };
+}
+
 export function supervisionStore(client: DynamoDb, tables: Pick<StoreTables, 'main'>): SupervisionStore {
   const recordItem = (record: SupervisionRecord) =>
-    toItem(keys.supervision(record.orderId, record.orderLineId), { type: 'supervision', ...record });
+    toItem(keys.supervision(record.orderId, record.orderLineId), { type: 'supervision', ...record, ...waitingAttributes(record) });
   const historyWrite = (record: SupervisionRecord, entry: SupervisionHistoryEntry): LabeledWrite =>
     put(
       'supervisionHistory',
@@ -106,6 +129,29 @@ export function supervisionStore(client: DynamoDb, tables: Pick<StoreTables, 'ma
         ),
       });
       return updated ? (strip(unmarshall(updated)) as unknown as ProofRecord) : undefined;
+    },
+
+    async waitingSince(what, range, limit) {
+      const items = await queryItems(
+        client,
+        {
+          TableName: tables.main,
+          IndexName: DUE_INDEX,
+          KeyConditionExpression: 'dueKind = :kind AND dueAt BETWEEN :from AND :to',
+          ExpressionAttributeValues: marshall({ ':kind': waitingKind(what), ':from': range.from, ':to': `${range.to}#\uffff` }),
+        },
+        { limit },
+      );
+      return items.map((item) => {
+        const row = unmarshall(item);
+        const [since = '', orderId = '', orderLineId = ''] = String(row.dueAt).split('#');
+        return {
+          orderId: decodeURIComponent(orderId),
+          orderLineId: decodeURIComponent(orderLineId),
+          instanceId: String(row.instanceId),
+          since,
+        };
+      });
     },
 
     commit: (writes: readonly PlannedWrite[]) => commitWrites(client, writes),

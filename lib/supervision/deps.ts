@@ -1,4 +1,5 @@
-import { requireSetting, type Config } from '#lib/config.ts';
+import { requireSetting, supervisionDeadlines, type Config } from '#lib/config.ts';
+import { notifyFor } from '#lib/notifications/deps.ts';
 import { log as defaultLog, type Log } from '#lib/log.ts';
 import { billingRecorderFor } from '#lib/settlement/billingDeps.ts';
 import { dynamoClient, presigningS3Client, s3Client } from '#lib/aws/clients.ts';
@@ -39,6 +40,8 @@ export function supervisionDeps(cfg: Config, options: SupervisionDepsOptions = {
     bucket,
     settings: { maxBytes: cfg.PROOF_MAX_BYTES },
     recorder: billingRecorderFor(cfg, client),
+    notify: notifyFor(cfg, options.log ?? defaultLog),
+    deadlines: supervisionDeadlines(cfg),
     orderLineKnown: async (orderId, orderLineId) => (await instances.getOrderLineInstanceId(orderId, orderLineId)) !== undefined,
     now: options.now ?? Date.now,
     log: options.log ?? defaultLog,

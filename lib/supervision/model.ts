@@ -22,6 +22,11 @@ export type SupervisionActor = (typeof SUPERVISION_ACTORS)[number];
 export const APPEAL_OUTCOMES = ['upheld', 'dismissed', 'withdrawn'] as const;
 export type AppealOutcome = (typeof APPEAL_OUTCOMES)[number];
 
+export interface SupervisionWaiting {
+  for: 'proofs' | 'decision';
+  since: string;
+}
+
 /** An appeal in progress: while it is open the flow is frozen. */
 export interface OpenAppeal {
   openedAt: string;
@@ -44,6 +49,11 @@ export interface SupervisionRecord {
   round: number;
   rejections: number;
   appeal?: OpenAppeal;
+  /**
+   * Whom the flow waits for, since when: the seller's proofs (AWAITING_DELIVERY, REJECTED) or the buyer's (or
+   * Huawei's) decision (PROOF_SUBMITTED, HUAWEI_REVIEW); absent once ACCEPTED. The safety sweep watches its deadline.
+   */
+  waiting?: SupervisionWaiting;
   /** The actual service start the seller declared with the proofs (ISO instant); a later round without one keeps it. */
   serviceStartAt?: string;
   /** When proofs were last submitted. */

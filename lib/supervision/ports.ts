@@ -1,8 +1,10 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SellerActor } from '#lib/audit/records.ts';
 import type { Log } from '#lib/log.ts';
+import type { Notify } from '#lib/notifications/notifier.ts';
+import type { SupervisionDeadlines } from './deadlines.ts';
 import type { Commit, PlannedWrite } from '#lib/shared/transaction.ts';
-import type { ProofRecord, SupervisionHistoryEntry, SupervisionRecord, SupervisionView } from './model.ts';
+import type { ProofRecord, SupervisionHistoryEntry, SupervisionRecord, SupervisionView, SupervisionWaiting } from './model.ts';
 
 /**
  * Service supervision's flows (spec §8.3) for the seller API and the proof check:
@@ -48,6 +50,15 @@ export interface SupervisionStore {
     proof: ProofRecord,
     outcome: Pick<ProofRecord, 'state' | 'receivedAt' | 'verifiedAt' | 'rejection' | 'quarantineKey'>,
   ): Promise<ProofRecord | undefined>;
+  /**
+   * Flows waiting for `what` whose wait began within `range` (ISO instants, inclusive), oldest first, at most `limit`;
+   * flows with an appeal open are not listed (the `due` index; eventually consistent).
+   */
+  waitingSince(
+    what: SupervisionWaiting['for'],
+    range: { from: string; to: string },
+    limit: number,
+  ): Promise<{ orderId: string; orderLineId: string; instanceId: string; since: string }[]>;
   commit: Commit;
 }
 
@@ -80,6 +91,10 @@ export interface SupervisionDeps {
   bucket: string;
   settings: SupervisionServiceSettings;
   recorder: SupervisionBilling;
+  /** Tells the seller's people when a rejection sends them back to deliver (lib/notifications); nobody when absent. */
+  notify?: Notify | undefined;
+  /** The deadline that notice names. */
+  deadlines?: SupervisionDeadlines | undefined;
   /** Whether the marketplace ever sent this order line: tells an unknown order line from an unsupervised one. */
   orderLineKnown?: (orderId: string, orderLineId: string) => Promise<boolean>;
   now: () => number;

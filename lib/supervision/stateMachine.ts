@@ -1,4 +1,11 @@
-import type { SupervisionAction, SupervisionActor, SupervisionHistoryEntry, SupervisionRecord, SupervisionState } from './model.ts';
+import type {
+  SupervisionAction,
+  SupervisionActor,
+  SupervisionHistoryEntry,
+  SupervisionRecord,
+  SupervisionState,
+  SupervisionWaiting,
+} from './model.ts';
 import type { ProofKind } from './proofs.ts';
 
 /**
@@ -51,12 +58,20 @@ export function newSupervision(
     state: 'AWAITING_DELIVERY',
     round: 1,
     rejections: 0,
+    waiting: { for: 'proofs', since: at },
     createdAt: at,
     updatedAt: at,
     version: 1,
   };
   const entry: SupervisionHistoryEntry = { version: 1, at, actor, action: 'created', to: 'AWAITING_DELIVERY', round: 1 };
   return { record, entry };
+}
+
+/** Whom a flow in `state` waits for: the seller's proofs, the buyer's decision, or nobody (ACCEPTED). */
+export function waitingFor(state: SupervisionState): SupervisionWaiting['for'] | undefined {
+  if (state === 'AWAITING_DELIVERY' || state === 'REJECTED') return 'proofs';
+  if (state === 'PROOF_SUBMITTED' || state === 'HUAWEI_REVIEW') return 'decision';
+  return undefined;
 }
 
 /** When the service's validity starts (§8.3): the declared actual start, else the acceptance. */
@@ -131,6 +146,12 @@ export function applySupervision(
     extra: Partial<Omit<SupervisionHistoryEntry, 'version' | 'at' | 'actor' | 'action' | 'from' | 'to'>> = {},
   ): SupervisionResult => {
     const next: SupervisionRecord = { ...record, ...fields, state: to, version, updatedAt: at };
+    // A new state starts a new wait (an appeal, which keeps the state, keeps the wait it interrupted).
+    if (to !== record.state) {
+      const waiting = waitingFor(to);
+      if (waiting) next.waiting = { for: waiting, since: at };
+      else delete next.waiting;
+    }
     const entry: SupervisionHistoryEntry = { version, at, actor, action: action.type, from: record.state, to, round: next.round, ...extra };
     if (action.note !== undefined && action.note.trim() !== '') entry.note = action.note;
     return { ok: true, next, entry };

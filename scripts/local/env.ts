@@ -97,6 +97,8 @@ export function awsEnv(endpoints: { dynamo: string; sqs: string; s3?: string }):
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamo,
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     AWS_ENDPOINT_URL_S3: endpoints.s3 ?? endpoints.sqs,
+    // fauxqs serves SNS on its SQS port.
+    AWS_ENDPOINT_URL_SNS: endpoints.sqs,
     // Local S3 endpoints are addressed by path (http://127.0.0.1:port/bucket/key).
     S3_FORCE_PATH_STYLE: 'true',
   };
@@ -129,6 +131,8 @@ export function resourceEnv(resources: StackResources): Record<string, string> {
     PROVISIONING_QUEUE_URL: queueUrl(resources, 'ProvisioningQueue'),
     SETTLEMENT_QUEUE_URL: queueUrl(resources, 'SettlementQueue'),
     FILES_BUCKET: bucket(resources, 'FilesBucket'),
+    // The notifications go to the local topic, as on AWS to the stack's (lib/notifications).
+    ...(resources.topics.NotificationsTopic ? { NOTIFY_TOPIC_ARN: resources.topics.NotificationsTopic.arn } : {}),
   };
 }
 

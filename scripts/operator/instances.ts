@@ -16,10 +16,17 @@ type Found = Awaited<ReturnType<typeof findInstance>>;
 
 const findInstance = (ctx: OperatorContext, instanceId: string) => callRoute(ctx, getInstance, { params: { instanceId } });
 
+/** The actor, and who asked for a seller's change: `seller (key k-1 billing)`, `seller (local:ops@host)`. */
+function actorText(h: Found['history'][number]): string {
+  if (!h.by) return h.actor;
+  if (h.by.kind === 'key') return `${h.actor} (key ${h.by.keyId} ${h.by.name})`;
+  return h.by.kind === 'operator' ? `${h.actor} (${h.by.principal})` : h.actor;
+}
+
 function historyLines(history: Found['history']): string[] {
   return table(
     ['V', 'AT', 'ACTOR', 'EVENT', 'FROM', 'TO', 'REASON'],
-    history.map((h) => [h.version, h.at, h.actor, h.event, h.from, h.to, h.reason]),
+    history.map((h) => [h.version, h.at, actorText(h), h.event, h.from, h.to, h.reason]),
   );
 }
 
@@ -147,13 +154,17 @@ export const instanceCommands: Command[] = [
       const instanceId = args[0]!;
       const cfg = ctx.config();
       const result = await operatorAction(ctx, 'provisioning.retry', instanceId, async () => {
-        const outcome = await retryFailedProvisioning(instanceId, {
-          store: instanceStore(dynamoClient(), { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE }),
-          publisher: sqsPublisher(sqsClient(), cfg.PROVISIONING_QUEUE_URL),
-          now: ctx.now,
-          log: ctx.log,
-          testTtlDays: cfg.TEST_INSTANCE_TTL_DAYS,
-        });
+        const outcome = await retryFailedProvisioning(
+          instanceId,
+          {
+            store: instanceStore(dynamoClient(), { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE }),
+            publisher: sqsPublisher(sqsClient(), cfg.PROVISIONING_QUEUE_URL),
+            now: ctx.now,
+            log: ctx.log,
+            testTtlDays: cfg.TEST_INSTANCE_TTL_DAYS,
+          },
+          { kind: 'operator', principal: await ctx.principal() },
+        );
         if (!outcome.ok) throw new Refused(`not retried: ${outcome.reason}`);
         return outcome;
       });

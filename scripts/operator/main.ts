@@ -13,6 +13,7 @@ import { CommandExit, operatorContext, refusalOf, UsageError, type ActionRecorde
 import { instanceCommands } from './instances.ts';
 import { keyCommands } from './keys.ts';
 import { messageCommands } from './messages.ts';
+import { notificationCommands } from './notifications.ts';
 import { reconciliationCommands } from './reconciliation.ts';
 import { recordCommands } from './records.ts';
 import {
@@ -30,6 +31,7 @@ export const COMMANDS: readonly Command[] = [
   ...keyCommands,
   ...instanceCommands,
   ...messageCommands,
+  ...notificationCommands,
   ...statementCommands,
   ...reconciliationCommands,
   ...recordCommands,

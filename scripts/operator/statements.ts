@@ -70,7 +70,9 @@ export const statementCommands: Command[] = [
     args: [1, 1],
     async run(ctx, { args }) {
       const month = period(args[0]!);
-      const run = await operatorAction(ctx, 'statements.run', month, () => startRun(settlement(ctx), month, 'seller'));
+      const run = await operatorAction(ctx, 'statements.run', month, async () =>
+        startRun(settlement(ctx), month, { kind: 'operator', principal: await ctx.principal() }),
+      );
       show(ctx.answer, run, () => [
         `settlement run ${run.runId} of ${run.period} started (${run.segments} segments): koogallery statements show ${run.period}`,
       ]);

@@ -103,6 +103,10 @@ describe('resources derived from resources/*.yml', () => {
     expect(again.tables).toEqual(stack.tables);
     expect(again.queues).toEqual(stack.queues);
     expect(again.buckets).toEqual({ FilesBucket: 'koogallery-isv-test-filesbucket' });
+    expect(again.topics.NotificationsTopic).toMatchObject({
+      arn: process.env.NOTIFY_TOPIC_ARN,
+      subscriber: { name: 'koogallery-isv-test-notifications-local' },
+    });
     expect(again.consumers.map((c) => [c.functionName, c.queue?.name, c.reportBatchItemFailures])).toEqual([
       ['koogallery-isv-test-provision', 'koogallery-isv-test-provisioning', true],
       ['koogallery-isv-test-settlementWorker', 'koogallery-isv-test-settlement', true],
@@ -454,6 +458,7 @@ describe('npm start: the settings of the fake Open API and the webhook receiver'
     tables: stack.tables,
     queues: stack.queues,
     buckets: { FilesBucket: 'koogallery-isv-test-filesbucket' },
+    topics: {},
     consumers: [],
   };
   const endpoints = { dynamo: stack.dynamoEndpoint, sqs: stack.sqsEndpoint };

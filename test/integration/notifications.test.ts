@@ -3,7 +3,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { dynamoClient } from '#lib/aws/clients.ts';
+import { dynamoClient, sqsReceivingClient } from '#lib/aws/clients.ts';
+import { config } from '#lib/config.ts';
+import { notifyFor } from '#lib/notifications/deps.ts';
 import type { Log } from '#lib/log.ts';
 import { webhookChannel } from '#lib/notifications/channels.ts';
 import * as notices from '#lib/notifications/events.ts';
@@ -121,5 +123,33 @@ describe('notifications', () => {
     expect(bad.status).toBe(400);
     const noScope = await seller('GET', '/seller/notifications', { key: await sellerKey('usage:read') });
     expect(noScope.status).toBe(403);
+  });
+});
+
+describe('the local notification topic (fauxqs SNS)', () => {
+  it('is created with the local stack, named to the functions, and what they publish reaches its local queue', async () => {
+    const topicArn = env('NOTIFY_TOPIC_ARN');
+    expect(topicArn).toMatch(/^arn:aws:sns:us-east-1:\d+:koogallery-isv-test-notifications$/);
+    expect(env('AWS_ENDPOINT_URL_SNS')).toBe(env('AWS_ENDPOINT_URL_SQS'));
+    const sqs = sqsReceivingClient();
+    const queueUrl = (await sqs.send('GetQueueUrl', { QueueName: 'koogallery-isv-test-notifications-local' })).QueueUrl!;
+
+    // The functions' own wiring: the topic from NOTIFY_TOPIC_ARN, the endpoint from AWS_ENDPOINT_URL_SNS.
+    const notify = notifyFor(config(), log());
+    const notice = notices.dlqNotEmpty({ queue: `q-${randomUUID()}`, messages: 2, at: new Date().toISOString() });
+    expect(await notify(notice)).toBe('sent');
+    expect(await notify(notice)).toBe('already');
+
+    const bodies: string[] = [];
+    for (let i = 0; i < 5 && !bodies.some((b) => b.includes(notice.id)); i++) {
+      const got = await sqs.send('ReceiveMessage', { QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 });
+      bodies.push(...(got.Messages ?? []).map((m) => m.Body ?? ''));
+    }
+    const mine = bodies.filter((b) => b.includes(notice.id));
+    expect(mine).toHaveLength(1);
+    // Published with a message per protocol: subscribers other than e-mail get the notification as JSON.
+    const published = JSON.parse(mine[0]!) as { default: string; email: string };
+    expect(JSON.parse(published.default)).toMatchObject({ id: notice.id, type: 'dlq.notEmpty' });
+    expect(published.email).toContain(`notification ${notice.id}`);
   });
 });

@@ -11,9 +11,14 @@ import { parse as parseYaml } from 'yaml';
 import { dynamoClient, sqsReceivingClient } from '#lib/aws/clients.ts';
 import { apiKeyStore } from '#lib/store/apiKeyStore.ts';
 import { instanceStore } from '#lib/store/instanceStore.ts';
+import { statementStore } from '#lib/store/statementStore.ts';
 import { testStackFile } from '../helpers/operator.ts';
 import type { OperatorActionRecord } from '../../scripts/operator/context.ts';
 import { runKoogallery, type RunOptions } from '../../scripts/operator/main.ts';
+import { cliLog } from '../../scripts/operator/context.ts';
+import { config } from '#lib/config.ts';
+import * as notices from '#lib/notifications/events.ts';
+import { notifyFor } from '#lib/notifications/deps.ts';
 import { storedInstance } from '../helpers/instances.ts';
 
 /**
@@ -81,7 +86,7 @@ describe('koogallery --help', () => {
   it('prints every area, an area and a command with no stack running', async () => {
     const global = await cli(['--help'], noStack);
     expect(global.code).toBe(0);
-    for (const area of ['keys', 'instances', 'provisioning', 'messages', 'dlq', 'statements', 'usage', 'licenses', 'proofs'])
+    for (const area of ['keys', 'instances', 'provisioning', 'messages', 'dlq', 'notifications', 'statements', 'usage', 'licenses', 'proofs'])
       expect(global.out.join('\n')).toContain(`koogallery ${area} `);
     const command = await cli(['keys', 'create', '--help'], noStack);
     expect(command.code).toBe(0);
@@ -212,11 +217,17 @@ describe('koogallery instances and provisioning', () => {
     expect(attempts.out.join('\n')).toMatch(/last failure\s+webhook answered 500/);
     expect(attempts.out.at(-1)).toBe(`once the cause is fixed: koogallery provisioning retry ${failed.instanceId}`);
 
-    const retried = await cli(['provisioning', 'retry', failed.instanceId]);
+    const retried = await cli(['provisioning', 'retry', failed.instanceId], { principal: async () => 'local:ops@test-host' });
     expect(retried.code).toBe(0);
     expect(retried.out[0]).toMatch(new RegExp(`^provisioning of ${failed.instanceId} queued again`));
     const store = instanceStore(dynamoClient(), { main: env('MAIN_TABLE'), audit: env('AUDIT_TABLE') });
     expect((await store.getInstance(failed.instanceId))?.state).toBe('PROVISIONING');
+    // The history names the operator who retried, not a seller key.
+    const retryEntry = (await store.getHistory(failed.instanceId)).find((h) => h.event === 'instance.provisioningRetried');
+    expect(retryEntry).toMatchObject({ actor: 'seller', by: { kind: 'operator', principal: 'local:ops@test-host' } });
+    expect((await cli(['instances', 'show', failed.instanceId])).out.join('\n')).toMatch(
+      /seller \(local:ops@test-host\)\s+instance\.provisioningRetried/,
+    );
     expect(retried.records.map((r) => [r.action, r.target, r.result])).toEqual([['provisioning.retry', failed.instanceId, 'done']]);
 
     const again = await cli(['provisioning', 'retry', failed.instanceId]);
@@ -254,9 +265,13 @@ describe('koogallery messages, dlq and statements', () => {
   it('starts a month run, shows it, refuses to close it while it runs, and refuses a malformed month', async () => {
     const month = '1999-07';
     expect((await cli(['statements', 'show', month])).code).toBe(1);
-    const started = await cli(['statements', 'run', month, '--json']);
+    const started = await cli(['statements', 'run', month, '--json'], { principal: async () => 'local:ops@test-host' });
     expect(started.code).toBe(0);
     const run = JSON.parse(started.out.join('\n')) as { runId: string };
+    // The run's trigger is the operator who started it (as in the audit record), not "seller".
+    const stored = await statementStore(dynamoClient(), { main: env('MAIN_TABLE') }).getRun(month, run.runId);
+    expect(stored?.trigger).toEqual({ kind: 'operator', principal: 'local:ops@test-host' });
+    expect(started.records.map((r) => [r.action, r.actor])).toEqual([['statements.run', 'local:ops@test-host']]);
     const shown = await cli(['statements', 'show', month]);
     expect(shown.code).toBe(0);
     expect(shown.out.join('\n')).toMatch(new RegExp(`run under way\\s+${run.runId}`));
@@ -266,6 +281,39 @@ describe('koogallery messages, dlq and statements', () => {
     const bad = await cli(['statements', 'run', '2031-13']);
     expect(bad.code).toBe(2);
     expect(bad.records).toEqual([]);
+  });
+});
+
+describe('koogallery notifications', () => {
+  it('lists what was told (table and --json) and shows one with the way to act on it; an unknown id is refused', async () => {
+    const instanceId = `i-${randomUUID()}`;
+    const notice = notices.provisioningFailed({
+      instanceId,
+      orderId: 'CS-N1',
+      eventId: 'e1',
+      reason: 'webhook answered 500',
+      at: new Date().toISOString(),
+    });
+    expect(await notifyFor(config(), cliLog({ out: () => undefined, err: () => undefined }))(notice)).toBe('sent');
+
+    const listed = await cli(['notifications', 'list', '--limit', '100']);
+    expect(listed.code).toBe(0);
+    expect(listed.out[0]).toMatch(/^AT\s+TYPE\s+STATUS\s+SUBJECT\s+ID$/);
+    expect(listed.out.join('\n')).toMatch(new RegExp(`provisioning\\.failed\\s+sent\\s+Provisioning failed for instance ${instanceId}`));
+    const json = await cli(['notifications', 'list', '--limit', '100', '--json']);
+    expect((JSON.parse(json.out.join('\n')) as { items: { id: string }[] }).items.map((n) => n.id)).toContain(notice.id);
+
+    const shown = await cli(['notifications', 'show', notice.id]);
+    expect(shown.code).toBe(0);
+    expect(shown.out.join('\n')).toContain(`seller API  GET /seller/instances/${instanceId}`);
+    expect(shown.out.join('\n')).toMatch(/status\s+sent \(1 attempt\)/);
+    expect(shown.out.join('\n')).toContain('webhook answered 500');
+    expect(shown.records).toEqual([]);
+
+    const unknown = await cli(['notifications', 'show', 'no-such-notification']);
+    expect([unknown.code, unknown.err[0]]).toEqual([1, 'error: no notification no-such-notification']);
+    expect((await cli(['notifications', 'list', '--limit', '0'])).code).toBe(2);
+    expect((await cli(['notifications', 'list', '--limit', '500'])).code).toBe(2);
   });
 });
 

@@ -113,6 +113,7 @@ describe('POST /seller/instances/{instanceId}/provisioning/retry', () => {
     expect((await store().getHistory(instance.instanceId)).at(-1)).toMatchObject({
       actor: 'seller',
       event: 'instance.provisioningRetried',
+      by: { kind: 'key', keyId: expect.any(String), name: expect.any(String) },
     });
     const sent = (await bodies(source)).map((b) => JSON.parse(b) as { eventId: string; type: string });
     expect(sent.map((e) => [e.eventId, e.type])).toEqual([[`${instance.instanceId}:2`, 'instance.created']]);

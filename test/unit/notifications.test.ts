@@ -130,6 +130,16 @@ describe('the events', () => {
         at: AT,
       })!,
       notices.dlqNotEmpty({ queue: 'q', messages: 1, at: AT }),
+      notices.supervisionAwaitingProofs({ orderId: 'o', orderLineId: 'o-1', instanceId: 'i', since: AT, dueAt: AT, at: AT }),
+      notices.supervisionDeadline({
+        orderId: 'o',
+        orderLineId: 'o-1',
+        instanceId: 'i',
+        waitingFor: 'decision',
+        since: AT,
+        dueAt: AT,
+        at: AT,
+      }),
     ];
     for (const n of built) expect(NotificationSchema.safeParse(n).success, n.id).toBe(true);
     expect(built.map((n) => n.type)).toEqual([
@@ -141,6 +151,8 @@ describe('the events', () => {
       'statement.problems',
       'reconciliation.differences',
       'dlq.notEmpty',
+      'supervision.awaitingProofs',
+      'supervision.deadline',
     ]);
     expect(notices.orderPaid({ instanceId: 'i', orderId: 'o', orderLineId: 'o-1', at: '2027-01-01T00:00:00.000Z' }).id).toBe(built[0]!.id);
     expect(

@@ -196,6 +196,7 @@ describe('supervision state machine: effects of each transition', () => {
       state: 'AWAITING_DELIVERY',
       round: 1,
       rejections: 0,
+      waiting: { for: 'proofs', since: AT },
       createdAt: AT,
       updatedAt: AT,
       version: 1,
@@ -465,5 +466,32 @@ describe('supervision state machine: whole flows', () => {
   it('has no service start before acceptance or a declared start', () => {
     expect(effectiveServiceStart(recordIn('PROOF_SUBMITTED'))).toBeUndefined();
     expect(isTerminal('REJECTED')).toBe(false);
+  });
+});
+
+describe('whom a flow waits for, since when', () => {
+  const next = (record: SupervisionRecord, action: SupervisionAction, actor: SupervisionActor, at: string) =>
+    expectChanged(applySupervision(record, action, at, actor)).next;
+
+  it('waits for the seller’s proofs, then the buyer’s decision, then proofs again after a rejection, then nobody', () => {
+    const created = recordIn('AWAITING_DELIVERY');
+    expect(created.waiting).toEqual({ for: 'proofs', since: AT });
+    const submitted = next(created, { type: 'proofSubmitted', proofIds: ['p1'] }, 'system', LATER);
+    expect(submitted.waiting).toEqual({ for: 'decision', since: LATER });
+    const rejected = next(submitted, { type: 'reject', reason: 'incomplete' }, 'seller', '2026-01-03T00:00:00.000Z');
+    expect(rejected.waiting).toEqual({ for: 'proofs', since: '2026-01-03T00:00:00.000Z' });
+    const again = next(rejected, { type: 'proofSubmitted', proofIds: ['p2'] }, 'system', '2026-01-04T00:00:00.000Z');
+    const accepted = next(again, { type: 'accept' }, 'seller', '2026-01-05T00:00:00.000Z');
+    expect(accepted.waiting).toBeUndefined();
+  });
+
+  it('keeps the wait an appeal interrupts, and Huawei’s review starts a new wait for a decision', () => {
+    const created = recordIn('AWAITING_DELIVERY');
+    const appealed = next(created, { type: 'openAppeal', reason: 'buyer idle', evidence: [] }, 'seller', LATER);
+    expect(appealed.waiting).toEqual({ for: 'proofs', since: AT });
+    const closed = next(appealed, { type: 'closeAppeal', reason: 'decided' }, 'seller', LATER);
+    expect(closed.waiting).toEqual({ for: 'proofs', since: AT });
+    const review = next(recordIn('PROOF_SUBMITTED', { enablingCloud: true }), { type: 'startReview' }, 'seller', LATER);
+    expect(review.waiting).toEqual({ for: 'decision', since: LATER });
   });
 });

@@ -5,6 +5,7 @@ import { iso } from '#lib/shared/time.ts';
 import { INSTANCE_LIMIT, MESSAGE_CHANNELS, MESSAGE_LIMIT, MAX_MESSAGE_RANGE_DAYS, type MessageRecord, type SellerViews } from '../ports.ts';
 import { SellerApiError } from '../errors.ts';
 import { defineRoute } from '../defineRoute.ts';
+import { SellerActorSchema } from './supervision.ts';
 
 /**
  * GET /seller/instances, GET /seller/instances/{instanceId}, GET /seller/messages, GET /seller/messages/{messageId}:
@@ -79,6 +80,7 @@ const HistoryEntrySchema = z.object({
   to: z.enum(INSTANCE_STATES),
   changes: z.record(z.string(), z.unknown()).optional(),
   reason: z.string().optional(),
+  by: SellerActorSchema.optional().describe('Who asked, for a change the seller made: the seller API key or the operator'),
 });
 
 const historyView = (entry: HistoryEntry): z.infer<typeof HistoryEntrySchema> => {

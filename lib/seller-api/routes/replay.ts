@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import type { SellerActor } from '#lib/audit/records.ts';
+import { keyActor, requireKey } from '../apiKeys.ts';
 import type { RedriveSummary } from '#lib/outbox/redrive.ts';
 import type { RetryResult } from '#lib/provisioning/retry.ts';
 import { Refusal } from '#lib/shared/refusal.ts';
@@ -12,7 +14,7 @@ import { defineRoute } from '../defineRoute.ts';
 export interface ReplayRouteDeps {
   replay: {
     /** PROVISIONING_FAILED (or reported stuck) → PROVISIONING with a new `instance.created` event (lib/provisioning/retry.ts). */
-    retryProvisioning(instanceId: string): Promise<RetryResult>;
+    retryProvisioning(instanceId: string, by: SellerActor): Promise<RetryResult>;
     /** The provisioning dead-letter queue back to its queue, or only listed (lib/outbox/redrive.ts). */
     redriveProvisioning(options: { max: number; dryRun: boolean }): Promise<RedriveSummary>;
   };
@@ -33,8 +35,8 @@ export const retryProvisioningRoute = defineRoute({
   }),
   successStatus: 202,
   errors: { 404: 'Unknown instance', 409: 'The instance is neither PROVISIONING_FAILED nor reported stuck (nothing was changed)' },
-  async handle({ params }, deps: ReplayRouteDeps) {
-    const result = await deps.replay.retryProvisioning(params.instanceId);
+  async handle({ params, key }, deps: ReplayRouteDeps) {
+    const result = await deps.replay.retryProvisioning(params.instanceId, keyActor(requireKey(key)));
     if (!result.ok) throw new Refusal(result.code, result.reason);
     return { body: { instanceId: params.instanceId, state: 'PROVISIONING' as const, version: result.version, eventId: result.eventId } };
   },

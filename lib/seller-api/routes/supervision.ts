@@ -20,7 +20,8 @@ export interface SupervisionRouteDeps {
 
 const id = z.string().min(1).max(128);
 
-const SellerActorSchema = z.discriminatedUnion('kind', [
+/** Who did it: a seller API key, an operator (CLI), or a refused caller. */
+export const SellerActorSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('key'), keyId: z.string(), name: z.string() }),
   z.object({ kind: z.literal('operator'), principal: z.string() }),
   z.object({ kind: z.literal('anonymous'), keyId: z.string().optional() }),
