@@ -97,13 +97,14 @@ describe('notifications', () => {
       version: Date.now(),
       lines: 1,
       problems: 2,
-      at: new Date(Date.now() + 60_000).toISOString(),
+      // Far later than anything another test file notifies in the shared table, so these two head the listing.
+      at: '2099-01-01T00:00:00.000Z',
     });
     const second = notices.orderPaid({
       instanceId: `i-${randomUUID()}`,
       orderId: `CS${Date.now()}`,
       orderLineId: 'l1',
-      at: new Date(Date.now() + 120_000).toISOString(),
+      at: '2099-01-01T00:01:00.000Z',
     });
     expect(await notify(first)).toBe('sent');
     expect(await notify(second)).toBe('sent');

@@ -86,7 +86,18 @@ describe('koogallery --help', () => {
   it('prints every area, an area and a command with no stack running', async () => {
     const global = await cli(['--help'], noStack);
     expect(global.code).toBe(0);
-    for (const area of ['keys', 'instances', 'provisioning', 'messages', 'dlq', 'notifications', 'statements', 'usage', 'licenses', 'proofs'])
+    for (const area of [
+      'keys',
+      'instances',
+      'provisioning',
+      'messages',
+      'dlq',
+      'notifications',
+      'statements',
+      'usage',
+      'licenses',
+      'proofs',
+    ])
       expect(global.out.join('\n')).toContain(`koogallery ${area} `);
     const command = await cli(['keys', 'create', '--help'], noStack);
     expect(command.code).toBe(0);

@@ -12,7 +12,8 @@ export interface AuditRouteDeps {
 const HOUR = 3_600_000;
 const isoTime = z.iso.datetime({ offset: true });
 
-const ActorSchema = z
+/** Who did it (lib/audit/records.ts SellerActor), as the seller API shows it. */
+export const SellerActorSchema = z
   .discriminatedUnion('kind', [
     z.object({ kind: z.literal('key'), keyId: z.string(), name: z.string() }),
     z.object({ kind: z.literal('operator'), principal: z.string().describe('AWS principal ARN, or local:<user>@<host>') }),
@@ -32,7 +33,7 @@ const SellerActionSchema = z.object({
   at: z.string(),
   correlationId: z.string().describe("The request's X-Correlation-Id"),
   channel: z.enum(['sellerApi', 'operator', 'sso']),
-  actor: ActorSchema,
+  actor: SellerActorSchema,
   actorId: z.string().describe('keyId, principal, `<tenantId>/<userName>` or `anonymous`: what the `actor` filter matches'),
   action: z.string().describe('e.g. usage.report, statements.run, supervision.accept'),
   target: z.record(z.string(), z.string()).describe('The ids the action names (the path parameters), e.g. {"period": "2026-11"}'),

@@ -5,7 +5,7 @@ import { iso } from '#lib/shared/time.ts';
 import { INSTANCE_LIMIT, MESSAGE_CHANNELS, MESSAGE_LIMIT, MAX_MESSAGE_RANGE_DAYS, type MessageRecord, type SellerViews } from '../ports.ts';
 import { SellerApiError } from '../errors.ts';
 import { defineRoute } from '../defineRoute.ts';
-import { SellerActorSchema } from './supervision.ts';
+import { SellerActorSchema } from './audit.ts';
 
 /**
  * GET /seller/instances, GET /seller/instances/{instanceId}, GET /seller/messages, GET /seller/messages/{messageId}:

@@ -8,6 +8,7 @@ import { requestProofUpload, UPLOAD_SECONDS } from '#lib/supervision/uploadReque
 import { supervisionView } from '#lib/supervision/view.ts';
 import { keyActor, requireKey } from '../apiKeys.ts';
 import { defineRoute, type AnyRoute } from '../defineRoute.ts';
+import { SellerActorSchema } from './audit.ts';
 
 /**
  * Service supervision (spec §8.3) in the seller API: request a delivery proof's upload, read the flow with its
@@ -20,12 +21,6 @@ export interface SupervisionRouteDeps {
 
 const id = z.string().min(1).max(128);
 
-/** Who did it: a seller API key, an operator (CLI), or a refused caller. */
-export const SellerActorSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('key'), keyId: z.string(), name: z.string() }),
-  z.object({ kind: z.literal('operator'), principal: z.string() }),
-  z.object({ kind: z.literal('anonymous'), keyId: z.string().optional() }),
-]);
 const OrderLineParams = z.strictObject({ orderId: id, orderLineId: id });
 
 const SupervisionSchema = z.object({
