@@ -108,12 +108,14 @@ export function redact(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1) ?? null);
   const kept: Record<string, unknown> = {};
   // A `{name, value}` pair (the marketplace's extendParams) is judged by the name it carries.
-  const pairName =
-    'value' in value && typeof (value as { name?: unknown }).name === 'string' ? (value as { name: string }).name : undefined;
+  const pair = value as { name?: unknown };
+  const pairName = Object.hasOwn(value, 'value') && typeof pair.name === 'string' ? pair.name : undefined;
   for (const [name, item] of Object.entries(value)) {
     const marker = markerFor(name) ?? (name === 'value' && pairName !== undefined ? markerFor(pairName) : undefined);
     const redacted = marker ?? redact(item, depth + 1);
-    if (redacted !== undefined) kept[cut(name, MAX_NAME_CHARS)] = redacted;
+    // Defined, not assigned: a member named `__proto__` stays a member.
+    if (redacted !== undefined)
+      Object.defineProperty(kept, cut(name, MAX_NAME_CHARS), { value: redacted, enumerable: true, writable: true, configurable: true });
   }
   return kept;
 }
@@ -128,7 +130,7 @@ export function keepBody(value: unknown): KeptBody {
   return { json: json.slice(0, end), truncated: true };
 }
 
-/** A body that is kept only as a note (e.g. one that is not JSON, or too large to read): never its content. */
-export function keepNote(note: string): KeptBody {
-  return { json: JSON.stringify(`[not kept: ${note}]`) };
+/** What stands for a body (or a part of one) that is not kept, e.g. one that is not JSON: a note, never its content. */
+export function notKept(note: string): string {
+  return `[not kept: ${note}]`;
 }

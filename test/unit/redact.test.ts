@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   keepBody,
-  keepNote,
   markerFor,
   MAX_KEPT_CHARS,
   MAX_KEPT_DEPTH,
   MAX_STRING_CHARS,
+  notKept,
   PERSONAL_FIELDS,
   PERSONAL_MARKER,
   redact,
@@ -142,7 +142,12 @@ describe('the message log redactor', () => {
     expect(kept.json.endsWith('😀')).toBe(true);
   });
 
+  it('keeps a member named __proto__ as a member', () => {
+    const body = JSON.parse('{"activity":"newInstance","__proto__":{"testFlag":"1","password":"pw"}}') as unknown;
+    expect(keepBody(body).json).toBe('{"activity":"newInstance","__proto__":{"testFlag":"1","password":"[redacted: secret]"}}');
+  });
+
   it('keeps a note instead of a body it cannot read', () => {
-    expect(JSON.parse(keepNote('not JSON').json)).toBe('[not kept: not JSON]');
+    expect(keepBody({ body: notKept('malformed JSON') })).toEqual({ json: '{"body":"[not kept: malformed JSON]"}' });
   });
 });
