@@ -1153,9 +1153,9 @@ describe('IAM: least privilege', () => {
 
   it('lets every writer only put to the audit table', () => {
     const touchingAudit = statements(prod).filter((s) => s.Resource.some((r) => /AuditTable|koogallery-isv-prod-audit/.test(render(r))));
-    // produce and usagePush write the message log; the seller API reads it and appends its seller actions;
-    // provision and sweep hold no grant on it.
-    expect(touchingAudit.map((s) => s.owner).sort()).toEqual(['ProduceRole', 'SellerRole', 'SellerRole', 'UsagePushRole']);
+    // produce, provision (Query Order, webhook deliveries) and usagePush write the message log; the seller API reads
+    // it and appends its seller actions; sweep holds no grant on it.
+    expect(touchingAudit.map((s) => s.owner).sort()).toEqual(['ProduceRole', 'ProvisionRole', 'SellerRole', 'SellerRole', 'UsagePushRole']);
     for (const s of touchingAudit) {
       expect(s.Effect).toBe('Allow');
       expect(s.Resource.map(render), s.owner).toEqual(['{AuditTable.Arn}']);
