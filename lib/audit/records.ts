@@ -1,18 +1,24 @@
+import type { KeptBody } from './redact.ts';
+
 /**
- * The audit table's record of one inbound marketplace call, or of one outbound usage push (`usagePush`: the
- * request body's hash and size, how many records, the marketplace's answer). Never a secret, signature or
- * personal data. Fields taken from the request are those of an authenticated call, except `claimedActivity`.
+ * The audit table's record of one message: an inbound marketplace call (`produce`, `produceV1`), an outbound usage
+ * push (`usagePush`), another call to the marketplace's Open API (`openApi`: Query Order), or a delivery of a
+ * lifecycle event to the seller's product (`webhook`). It keeps the request and the answer redacted
+ * (lib/audit/redact.ts: never a secret, a signature or personal data), the request's hash and size, the verdict and
+ * the ids it is about. Fields taken from a marketplace call are those of an authenticated call, except
+ * `claimedActivity` and a refused call's `request`.
  */
 export interface AuditRecord {
   at: string;
   correlationId: string;
   /** `kit`: a joint-operation Kit call (its interface name is the activity). */
-  channel: 'produce' | 'produceV1' | 'usagePush' | 'kit';
+  channel: 'produce' | 'produceV1' | 'usagePush' | 'openApi' | 'webhook' | 'kit';
+  /** The marketplace's result code; for a webhook, the HTTP status, or the failure (`NETWORK_ERROR`, `TIMEOUT`…). */
   resultCode: string;
   latencyMs: number;
   bodySha256: string;
   bodyBytes: number;
-  /** The activity of an authenticated call. */
+  /** The activity of an authenticated call; openApi: the operation (`queryOrder`); webhook: the event type. */
   activity?: string;
   /**
    * A refused call's activity as the request claimed it, not authenticated: at most 32 characters of
@@ -31,6 +37,12 @@ export interface AuditRecord {
   reason?: string;
   /** usagePush: the number of usage records in the request. */
   records?: number;
+  /** openApi, usagePush, webhook: the HTTP status of the answer, when one arrived. */
+  httpStatus?: number;
+  /** What was sent, redacted: produce `{query, body}`, produceV1 `{query}`, usagePush `{records}`, openApi `{query}`, webhook the event. */
+  request?: KeptBody;
+  /** What was answered, redacted: the answer we gave the marketplace, or the answer we received. */
+  answer?: KeptBody;
 }
 
 /**

@@ -14,6 +14,7 @@ import { safeText } from '#lib/shared/safeText.ts';
 import { sleep } from '#lib/shared/time.ts';
 import type { EventPublisher } from '#lib/outbox/publisher.ts';
 import type { AuditRecord } from '#lib/audit/records.ts';
+import { keepBody, notKept, type KeptBody } from '#lib/audit/redact.ts';
 import type { InstanceStore } from './ports.ts';
 import type { CommitResult, PlannedWrite } from '#lib/shared/transaction.ts';
 import { budget } from '#lib/shared/budget.ts';
@@ -61,9 +62,18 @@ export interface ProduceResult {
 }
 
 /** What authentication established: the key, the nonce to claim, the activity named, and the validated request. */
-type Authenticated = { ok: true; keyId: string; nonce: string; form: string; activity: string | undefined; parsed: ParsedActivity };
-/** A refused call: the answer, why, and the activity it claimed (unauthenticated, raw). */
-type Refused = { ok: false; given: Answer; reason: string; claimedActivity?: string };
+type Authenticated = {
+  ok: true;
+  keyId: string;
+  nonce: string;
+  form: string;
+  activity: string | undefined;
+  parsed: ParsedActivity;
+  /** The request as the message log keeps it (redacted). */
+  kept: KeptBody;
+};
+/** A refused call: the answer, why, the activity it claimed (unauthenticated, raw), and the request as kept. */
+type Refused = { ok: false; given: Answer; reason: string; claimedActivity?: string; kept: KeptBody };
 
 /** How much of an activity name the message log keeps. */
 const MAX_ACTIVITY_CHARS = 32;
@@ -90,24 +100,35 @@ function authenticateV2(
   settings: ProduceSettings,
 ): Authenticated | Refused {
   const bodyBytes = Buffer.byteLength(call.rawBody, 'utf8');
+  const unread = (note: string) => keepBody({ query: call.query, body: notKept(note) });
   if (bodyBytes === 0 || bodyBytes > settings.maxBodyBytes) {
-    return { ok: false, given: answer(ResultCode.invalidParameter, 'body is empty or too large'), reason: 'body size' };
+    const given = answer(ResultCode.invalidParameter, 'body is empty or too large');
+    return { ok: false, given, reason: 'body size', kept: unread(`${bodyBytes} bytes`) };
   }
   if (nestedDeeperThan(call.rawBody)) {
     return {
       ok: false,
       given: answer(ResultCode.invalidParameter, `body is nested deeper than ${MAX_JSON_DEPTH} levels`),
       reason: 'deep JSON',
+      kept: unread('nested too deep'),
     };
   }
   const read = parseBody(call.rawBody);
-  if (!('tree' in read)) return { ok: false, given: answer(ResultCode.invalidParameter, read.message), reason: read.reason };
+  if (!('tree' in read))
+    return { ok: false, given: answer(ResultCode.invalidParameter, read.message), reason: read.reason, kept: unread(read.reason) };
   const { tree, body } = read;
+  const kept = keepBody({ query: call.query, body });
   const activity = typeof body.activity === 'string' ? body.activity : undefined;
   const verdict = verifyRequest(keys, call.query, tree, call.rawBody, nowMs, settings.signatureWindowSeconds * 1000);
   if (!verdict.ok)
-    return { ok: false, given: answer(verdict.code), reason: verdict.reason, ...(activity ? { claimedActivity: activity } : {}) };
-  return { ok: true, keyId: verdict.keyId, nonce: verdict.nonce, form: verdict.form, activity, parsed: parseActivity(body) };
+    return { ok: false, given: answer(verdict.code), reason: verdict.reason, ...(activity ? { claimedActivity: activity } : {}), kept };
+  return { ok: true, keyId: verdict.keyId, nonce: verdict.nonce, form: verdict.form, activity, parsed: parseActivity(body), kept };
+}
+
+/** A V1 call's query parameters as the message log keeps them (redacted), or why they could not be read. */
+function keptV1Query(rawQuery: string): KeptBody {
+  const parsed = parseV1Query(rawQuery);
+  return parsed.ok ? keepBody({ query: parsed.form }) : keepBody({ query: notKept(parsed.reason) });
 }
 
 /** The `activity` parameter of a refused V1 query string, as sent, if it can be read. */
@@ -124,9 +145,10 @@ function authenticateV1(
   settings: ProduceSettings,
 ): Authenticated | Refused {
   const verdict = verifyV1Request(keys, call.rawQuery, nowMs, settings.signatureWindowSeconds * 1000);
+  const kept = keptV1Query(call.rawQuery);
   if (!verdict.ok) {
     const claimedActivity = claimedV1Activity(call.rawQuery);
-    return { ok: false, given: answer(verdict.code), reason: verdict.reason, ...(claimedActivity ? { claimedActivity } : {}) };
+    return { ok: false, given: answer(verdict.code), reason: verdict.reason, ...(claimedActivity ? { claimedActivity } : {}), kept };
   }
   return {
     ok: true,
@@ -135,6 +157,7 @@ function authenticateV1(
     form: `v1-${verdict.reading}`,
     activity: verdict.params.activity || undefined,
     parsed: parseV1Activity(verdict.params),
+    kept,
   };
 }
 
@@ -202,6 +225,7 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps, op
 
   const auditWrite = (given: Answer, reason?: string): PlannedWrite => {
     audit.resultCode = given.resultCode;
+    audit.answer = keepBody(given);
     audit.latencyMs = deps.now() - started;
     if (reason) audit.reason = reason;
     return store.audit(audit);
@@ -209,7 +233,7 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps, op
 
   const finish = (given: Answer, extra: Record<string, unknown> = {}): ProduceResult => {
     const fields = { ...extra, resultCode: given.resultCode, latencyMs: deps.now() - started, correlationId: call.correlationId };
-    const { reason: _r, ...logged } = audit;
+    const { reason: _r, request: _q, answer: _a, ...logged } = audit;
     log.info('marketplace call', { ...logged, ...fields });
     return { answer: given, signingKey };
   };
@@ -275,6 +299,7 @@ export async function handleProduceCall(call: ProduceCall, deps: ProduceDeps, op
     const keys = await time.step({ leaving: settleMs }, () => deps.accessKeys());
     signingKey = keys[0];
     const verdict = call.version === 'v2' ? authenticateV2(call, keys, started, settings) : authenticateV1(call, keys, started, settings);
+    audit.request = verdict.kept;
     if (!verdict.ok) {
       // What an unauthenticated call claims is kept apart, short and cleaned: anyone can send it.
       if (verdict.claimedActivity) audit.claimedActivity = safeText(verdict.claimedActivity, MAX_ACTIVITY_CHARS);

@@ -4,13 +4,20 @@ import type { LifecycleEvent } from '#lib/outbox/events.ts';
 import type { WebhookEvent, WebhookOutcome } from './webhook.ts';
 import type { OpenApiClient } from '#lib/koogallery/openApi/contract.ts';
 import type { Log } from '#lib/log.ts';
+import type { MessageWriter } from '#lib/audit/outbound.ts';
+import { deliveryRecord, orderQueryRecord } from './messageLog.ts';
 import type { ProvisioningAdapter } from './ports.ts';
 import type { OrderQuery } from './ports.ts';
 
-/** Query Order (spec §8.1) as the worker uses it; fields the client did not know are logged, never dropped silently. */
-export function orderQueryVia(client: OpenApiClient, log: Log): OrderQuery {
-  return async (orderId, orderLineId) => {
+/**
+ * Query Order (spec §8.1) as the worker uses it; fields the client did not know are logged, never dropped silently.
+ * Each call is written to the message log through `record`, when given.
+ */
+export function orderQueryVia(client: OpenApiClient, log: Log, record?: MessageWriter): OrderQuery {
+  return async (orderId, orderLineId, about) => {
+    const startedMs = Date.now();
     const outcome = await client.queryOrder(orderId, orderLineId);
+    await record?.(orderQueryRecord({ orderId, orderLineId }, about, outcome, startedMs, Date.now()));
     if (!outcome.ok) return { ok: false, retry: outcome.retry, reason: outcome.reason };
     if (outcome.unknownFields.length > 0) log.info('order query returned unknown fields', { orderId, fields: outcome.unknownFields });
     return { ok: true, value: outcome.order };
@@ -64,8 +71,17 @@ const refused = (outcome: { retry: boolean; reason: string }) => ({
   reason: `webhook: ${outcome.reason}`,
 });
 
-/** `webhook` mode: every event is posted to the seller's product; a new instance's answer is its appInfo. */
-export function webhookAdapter(deliver: (event: WebhookEvent) => Promise<WebhookOutcome>): ProvisioningAdapter {
+/**
+ * `webhook` mode: every event is posted to the seller's product; a new instance's answer is its appInfo. Each
+ * delivery is written to the message log through `record`, when given.
+ */
+export function webhookAdapter(post: (event: WebhookEvent) => Promise<WebhookOutcome>, record?: MessageWriter): ProvisioningAdapter {
+  const deliver = async (event: WebhookEvent): Promise<WebhookOutcome> => {
+    const startedMs = Date.now();
+    const outcome = await post(event);
+    await record?.(deliveryRecord(event, outcome, startedMs, Date.now()));
+    return outcome;
+  };
   return {
     async provision(instance, event) {
       const outcome = await deliver(webhookEventFor(instance, event));

@@ -1,4 +1,6 @@
+import { bestEffort, type MessageWriter } from '#lib/audit/outbound.ts';
 import { dynamoClient } from '#lib/aws/clients.ts';
+import { auditLog } from '#lib/store/auditLog.ts';
 import { requireSetting, supervisionDeadlines, type Config } from '#lib/config.ts';
 import { openApiClientFor } from '#lib/koogallery/openApi/fromConfig.ts';
 import type { Log } from '#lib/log.ts';
@@ -13,12 +15,12 @@ import { webhookClient, type WebhookClient } from './webhook.ts';
 import type { WorkerDeps } from './worker.ts';
 
 /** Query Order through the Open API, unless it is switched off (ORDER_QUERY=false). */
-function orderQuery(cfg: Config, log: Log): OrderQuery | undefined {
-  return cfg.ORDER_QUERY ? orderQueryVia(openApiClientFor(cfg, log), log) : undefined;
+function orderQuery(cfg: Config, log: Log, record: MessageWriter): OrderQuery | undefined {
+  return cfg.ORDER_QUERY ? orderQueryVia(openApiClientFor(cfg, log), log, record) : undefined;
 }
 
 /** How the seller's product learns about instances: URL templates, or its webhook signed with WEBHOOK_SECRET. */
-function adapter(cfg: Config): ProvisioningAdapter {
+function adapter(cfg: Config, record: MessageWriter): ProvisioningAdapter {
   if (cfg.PROVISIONING_MODE === 'template') {
     return templateAdapter({
       frontEndUrl: cfg.APP_FRONTEND_URL_TEMPLATE,
@@ -45,18 +47,20 @@ function adapter(cfg: Config): ProvisioningAdapter {
         }),
       };
     return client.deliver(event);
-  });
+  }, record);
 }
 
 /** The provisioning worker's collaborators from the configuration. */
 export function workerDeps(cfg: Config, log: Log): WorkerDeps {
   const dynamo = dynamoClient();
+  // The Open API calls and webhook deliveries go to the message log; a failed write is a warning, never a failure.
+  const record = bestEffort(auditLog(dynamo, cfg.AUDIT_TABLE), log);
   return {
     store: instanceStore(dynamo, { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE }),
     outbox: outboxStore(dynamo, cfg.MAIN_TABLE),
-    queryOrder: orderQuery(cfg, log),
+    queryOrder: orderQuery(cfg, log, record),
     billing: billingRecorderFor(cfg, dynamo),
-    adapter: adapter(cfg),
+    adapter: adapter(cfg, record),
     testTtlDays: cfg.TEST_INSTANCE_TTL_DAYS,
     notify: notifyFor(cfg, log),
     supervisionDeadlines: supervisionDeadlines(cfg),

@@ -9,8 +9,12 @@ import type { PlannedWrite } from '#lib/shared/transaction.ts';
 /** The outcome of a step that talks to another system. */
 export type StepOutcome<T> = { ok: true; value: T } | { ok: false; retry: boolean; reason: string };
 
-/** Query Order, as the worker needs it. */
-export type OrderQuery = (orderId: string, orderLineId: string) => Promise<StepOutcome<OrderTerms>>;
+/** Query Order, as the worker needs it; `about` names the instance it is made for (for the message log). */
+export type OrderQuery = (
+  orderId: string,
+  orderLineId: string,
+  about?: { instanceId: string; test: boolean },
+) => Promise<StepOutcome<OrderTerms>>;
 
 /** How the seller's product learns about an instance: `template` calls nothing, `webhook` posts the event. */
 export interface ProvisioningAdapter {

@@ -188,7 +188,9 @@ export function verifyWebhookSignature(
   return match ? { ok: true } : { ok: false, reason: 'signature mismatch' };
 }
 
-export type WebhookOutcome = { ok: true; appInfo?: AppInfo } | { ok: false; retry: boolean; reason: string; status?: number };
+/** How a delivery ended; `status` is the HTTP status of the seller's answer, when one arrived. */
+export type WebhookOutcome =
+  { ok: true; status: number; appInfo?: AppInfo } | { ok: false; retry: boolean; reason: string; status?: number };
 
 export interface WebhookClientConfig {
   /** `https:`; `http:` only for 127.0.0.1, ::1 and localhost. */
@@ -309,12 +311,14 @@ export function webhookClient(config: WebhookClientConfig): WebhookClient {
         const expectsAppInfo = event.type === 'instance.created';
         if (status >= 200 && status < 300 && !expectsAppInfo) {
           await response.body?.cancel().catch(() => {});
-          return { ok: true };
+          return { ok: true, status };
         }
         const { text, tooLarge } = await readCapped(response, MAX_RESPONSE_BYTES);
         if (status >= 200 && status < 300) {
           const result = appInfoFrom(text, tooLarge);
-          return 'appInfo' in result ? { ok: true, appInfo: result.appInfo } : { ok: false, retry: false, reason: result.reason, status };
+          return 'appInfo' in result
+            ? { ok: true, status, appInfo: result.appInfo }
+            : { ok: false, retry: false, reason: result.reason, status };
         }
         if (status >= 300 && status < 400) {
           return {

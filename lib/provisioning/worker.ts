@@ -110,6 +110,9 @@ async function mayHoldTenant(instance: Instance, deps: WorkerDeps): Promise<bool
   return true;
 }
 
+/** The instance a Query Order is made for, as the message log names it. */
+const about = (instance: Instance) => ({ instanceId: instance.instanceId, test: instance.test });
+
 /** Upgrades and renewals bring a new order line whose terms the worker stores (settlement needs them). */
 function carriesOrder(event: LifecycleEvent): event is LifecycleEvent & { orderId: string; orderLineId: string } {
   return (event.type === 'instance.upgraded' || event.type === 'instance.renewed') && Boolean(event.orderId && event.orderLineId);
@@ -119,7 +122,7 @@ async function provision(instance: Instance, event: LifecycleEvent, deps: Worker
   if (!awaitsProvisioning(instance)) return 'skipped';
   let order: OrderTerms | undefined;
   if (deps.queryOrder) {
-    const found = await deps.queryOrder(instance.orderId, instance.orderLineId);
+    const found = await deps.queryOrder(instance.orderId, instance.orderLineId, about(instance));
     if (found.ok) order = found.value;
     else if (found.retry) throw new RetryLater(`order query: ${found.reason}`);
     // Debug orders need not exist in the order system: a test instance goes on without its terms.
@@ -192,7 +195,7 @@ async function recordRefund(instance: Instance, orderId: string, orderLineId: st
   if (!deps.billing || instance.test) return;
   let refundOrder: OrderTerms | undefined;
   if (deps.queryOrder) {
-    const found = await deps.queryOrder(orderId, orderLineId ?? `${orderId}-000001`);
+    const found = await deps.queryOrder(orderId, orderLineId ?? `${orderId}-000001`, about(instance));
     if (found.ok) refundOrder = found.value;
     else if (found.retry) throw new RetryLater(`order query: ${found.reason}`);
   }
@@ -209,7 +212,7 @@ async function recordOrder(
   deps: WorkerDeps,
 ): Promise<Instance | 'failed'> {
   if (!deps.queryOrder) return instance;
-  const found = await deps.queryOrder(event.orderId, event.orderLineId);
+  const found = await deps.queryOrder(event.orderId, event.orderLineId, about(instance));
   if (!found.ok) {
     if (found.retry) throw new RetryLater(`order query: ${found.reason}`);
     return failStep(instance, event, found, deps);

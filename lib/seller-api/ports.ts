@@ -71,14 +71,17 @@ export interface ListMessagesQuery {
 
 /**
  * Where a message-log record comes from: the marketplace's calls to the production interface (stored as `produce`
- * or `produceV1`), or our usage push to the marketplace (`usagePush`).
+ * or `produceV1`), our usage push to the marketplace (`usagePush`), our other calls to its Open API (`openApi`:
+ * Query Order), or our deliveries of lifecycle events to the seller's product (`webhook`).
  */
-export const MESSAGE_CHANNELS = ['marketplace', 'usagePush'] as const;
+export const MESSAGE_CHANNELS = ['marketplace', 'usagePush', 'openApi', 'webhook'] as const;
 export type MessageChannel = (typeof MESSAGE_CHANNELS)[number];
 /** The stored `channel` values of each channel. */
 export const STORED_CHANNELS: Record<MessageChannel, readonly AuditRecord['channel'][]> = {
   marketplace: ['produce', 'produceV1', 'kit'],
   usagePush: ['usagePush'],
+  openApi: ['openApi'],
+  webhook: ['webhook'],
 };
 
 export const INSTANCE_LIMIT = { min: 1, max: 100, default: 25 } as const;

@@ -74,6 +74,9 @@ const AUDIT_FIELDS = [
   'test',
   'reason',
   'records',
+  'httpStatus',
+  'request',
+  'answer',
 ] as const satisfies readonly (keyof AuditRecord)[];
 const auditFieldsComplete: [Exclude<keyof AuditRecord, (typeof AUDIT_FIELDS)[number]>] extends [never] ? true : false = true;
 void auditFieldsComplete;

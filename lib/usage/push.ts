@@ -5,6 +5,8 @@ import type { UsagePushOutcome, UsagePushRecord } from '#lib/koogallery/openApi/
 import { usageBody } from '#lib/koogallery/usageSignature.ts';
 import type { Log } from '#lib/log.ts';
 import type { AuditRecord } from '#lib/audit/records.ts';
+import { keepAnswerText } from '#lib/audit/outbound.ts';
+import { keepBody } from '#lib/audit/redact.ts';
 import type { UsageLedger } from './ports.ts';
 import type { UsageWindow } from './ports.ts';
 import { forEachConcurrently } from '#lib/shared/pool.ts';
@@ -132,6 +134,7 @@ export async function pushUsage(deps: PushDeps, settings: PushSettings): Promise
     const started = Date.now();
     const outcome = await deps.pushUsage(records);
     summary.requests++;
+    const httpStatus = outcome.answered?.httpStatus ?? (outcome.ok ? undefined : outcome.httpStatus);
     await deps.audit({
       at: iso(deps.now()),
       correlationId: randomUUID(),
@@ -142,6 +145,9 @@ export async function pushUsage(deps: PushDeps, settings: PushSettings): Promise
       bodyBytes: Buffer.byteLength(body),
       records: records.length,
       ...(outcome.ok ? {} : { reason: outcome.reason }),
+      ...(httpStatus !== undefined ? { httpStatus } : {}),
+      request: keepBody({ records }),
+      ...(outcome.answered?.text !== undefined ? { answer: keepAnswerText(outcome.answered.text) } : {}),
     });
     if (outcome.ok) {
       await forEachConcurrently(batch, PARALLEL_UPDATES, async (w) => {

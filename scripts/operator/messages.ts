@@ -4,13 +4,20 @@
  */
 import { sqsReceivingClient } from '#lib/aws/clients.ts';
 import { redrive } from '#lib/outbox/redrive.ts';
-import { listMessages } from '#lib/seller-api/routes/instances.ts';
+import { getMessage, listMessages } from '#lib/seller-api/routes/instances.ts';
 import type { Command } from './command.ts';
 import { positiveInt, text } from './command.ts';
 import { callRoute, operatorAction, Refused } from './context.ts';
 import { fields, show, table, withProgress } from './output.ts';
 
 const DAY = 86_400_000;
+
+/** A kept request or answer as readable lines: its redacted JSON, pretty, or its cut text marked as such. */
+function bodyLines(label: string, kept: { truncated: boolean; body?: unknown; text?: string } | undefined): string[] {
+  if (!kept) return [];
+  if (kept.truncated) return ['', `${label} (truncated):`, kept.text ?? ''];
+  return ['', `${label}:`, ...JSON.stringify(kept.body, null, 2).split('\n')];
+}
 
 const messageOptions = {
   from: { type: 'string' },
@@ -61,7 +68,7 @@ export const messageCommands: Command[] = [
     area: 'messages',
     name: 'show',
     synopsis: 'messages show <correlationId> [--from <iso>] [--to <iso>]',
-    summary: 'one message of the log, found in a time range (default: the last 7 days)',
+    summary: 'one message of the log with its request and answer (redacted), found in a time range (default: the last 7 days)',
     options: messageOptions,
     args: [1, 1],
     async run(ctx, { args, values }) {
@@ -79,9 +86,13 @@ export const messageCommands: Command[] = [
         return undefined;
       });
       if (!found) throw new Refused(`no message ${correlationId} from ${from} to ${to}: widen the range with --from and --to`);
-      show(ctx.answer, found, () =>
-        fields(Object.entries(found).map(([key, value]) => [key, typeof value === 'object' ? JSON.stringify(value) : value])),
-      );
+      const { message } = await callRoute(ctx, getMessage, { params: { messageId: found.messageId } });
+      const { request, answer, ...record } = message;
+      show(ctx.answer, message, () => [
+        ...fields(Object.entries(record).map(([key, value]) => [key, typeof value === 'object' ? JSON.stringify(value) : value])),
+        ...bodyLines('request', request),
+        ...bodyLines('answer', answer),
+      ]);
       return 0;
     },
   },

@@ -1168,11 +1168,12 @@ describe('IAM: least privilege', () => {
 
   it('lets every writer only put to the audit table', () => {
     const touchingAudit = statements(prod).filter((s) => s.Resource.some((r) => /AuditTable|koogallery-isv-prod-audit/.test(render(r))));
-    // produce, kit and usagePush write the message log; the seller API reads it and appends its seller actions;
-    // the single sign-on appends its login records; provision and sweep hold no grant on it.
+    // produce, kit, provision (Query Order, webhook deliveries) and usagePush write the message log; the seller API
+    // reads it and appends its seller actions; the single sign-on appends its login records; sweep holds no grant on it.
     expect(touchingAudit.map((s) => s.owner).sort()).toEqual([
       'KitRole',
       'ProduceRole',
+      'ProvisionRole',
       'SellerRole',
       'SellerRole',
       'SsoRole',

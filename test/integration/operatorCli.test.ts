@@ -20,6 +20,8 @@ import { config } from '#lib/config.ts';
 import * as notices from '#lib/notifications/events.ts';
 import { notifyFor } from '#lib/notifications/deps.ts';
 import { storedInstance } from '../helpers/instances.ts';
+import { invokeRaw } from '../helpers/produce.ts';
+import { signedQuery } from '../helpers/signing.ts';
 
 /**
  * `npx koogallery`, the operator CLI, against DynamoDB Local and fauxqs: on the local stack through a stack file
@@ -258,6 +260,37 @@ describe('koogallery messages, dlq and statements', () => {
     expect(bad.code).toBe(2);
     expect(bad.err[0]).toMatch(/^error: option\.from: /);
     expect((await cli(['messages', 'show', 'c-unknown'])).code).toBe(1);
+  });
+
+  it('shows a message with its request and answer, redacted: pretty JSON in the table view, as is with --json', async () => {
+    const orderId = `CS-cli-${randomUUID().slice(0, 8)}`;
+    const body = {
+      activity: 'newInstance',
+      orderId,
+      orderLineId: `${orderId}-000001`,
+      businessId: `b-${orderId}`,
+      email: 'cli@example.com',
+    };
+    const query = signedQuery(body);
+    const response = await invokeRaw(JSON.stringify(body), query);
+    expect(response.json.resultCode).toBe('000000');
+
+    const shown = await cli(['messages', 'show', response.correlationId]);
+    expect(shown.code).toBe(0);
+    const text = shown.out.join('\n');
+    expect(text).toContain(`\nrequest:\n{\n  "query": {\n    "signature": "[redacted: secret]",`);
+    expect(text).toContain('"email": "[redacted: personal]"');
+    expect(text).toContain(`\nanswer:\n{\n  "resultCode": "000000",`);
+    expect(text).not.toContain(query.signature);
+    expect(text).not.toContain('cli@example.com');
+
+    const json = await cli(['messages', 'show', response.correlationId, '--json']);
+    const message = JSON.parse(json.out.join('\n')) as Record<string, { truncated: boolean; body: unknown }>;
+    expect(message.request).toEqual({
+      truncated: false,
+      body: { query: { ...query, signature: '[redacted: secret]' }, body: { ...body, email: '[redacted: personal]' } },
+    });
+    expect(message.answer).toEqual({ truncated: false, body: response.json });
   });
 
   it('lists the dead-lettered events, then moves them back to the queue', async () => {

@@ -45,6 +45,15 @@ const seed = () =>
     await put('03:00:00.000', { claimedActivity: 'newInstance', resultCode: '000001', reason: 'signature' }),
     await put('04:00:00.000', { channel: 'usagePush', resultCode: 'MKT.0100', records: 3, reason: 'bad instance' }),
     await put('05:00:00.000', { activity: 'updateInstanceStatus', instanceId: uniqueId('i'), orderId }),
+    await put('06:00:00.000', { channel: 'openApi', activity: 'queryOrder', instanceId, orderId, resultCode: 'MKT.0000', httpStatus: 200 }),
+    await put('07:00:00.000', {
+      channel: 'webhook',
+      activity: 'instance.created',
+      instanceId,
+      orderId,
+      resultCode: '503',
+      httpStatus: 503,
+    }),
   ])());
 
 const ids = (json: Record<string, unknown>) => (json.items as { messageId: string }[]).map((m) => m.messageId);
@@ -52,16 +61,19 @@ const idOf = (r: AuditRecord) => `${r.at}~${r.correlationId}`;
 
 describe('GET /seller/messages filters', () => {
   it('filters by instance, order, activity, channel and result, newest first', async () => {
-    const [created, queried, refused, pushed, frozen] = await seed();
+    const [created, queried, refused, pushed, frozen, ordered, delivered] = await seed();
     const key = await sellerKey('messages:read');
     const list = async (filter: Record<string, string>) => {
       const answer = await seller('GET', '/seller/messages', { key, query: { ...range, ...filter } });
       expect(answer.status, JSON.stringify(filter)).toBe(200);
       return ids(answer.json);
     };
-    expect(await list({})).toEqual([frozen, pushed, refused, queried, created].map((r) => idOf(r!)));
-    expect(await list({ instanceId })).toEqual([queried, created].map((r) => idOf(r!)));
-    expect(await list({ orderId })).toEqual([frozen, created].map((r) => idOf(r!)));
+    expect(await list({})).toEqual([delivered, ordered, frozen, pushed, refused, queried, created].map((r) => idOf(r!)));
+    expect(await list({ instanceId })).toEqual([delivered, ordered, queried, created].map((r) => idOf(r!)));
+    expect(await list({ orderId })).toEqual([delivered, ordered, frozen, created].map((r) => idOf(r!)));
+    expect(await list({ channel: 'openApi' })).toEqual([idOf(ordered!)]);
+    expect(await list({ channel: 'webhook', resultCode: '503' })).toEqual([idOf(delivered!)]);
+    expect(await list({ channel: 'webhook', resultCode: '200' })).toEqual([]);
     // A refused call's claimed activity counts: the operator looks for what the marketplace tried.
     expect(await list({ activity: 'newInstance' })).toEqual([refused, created].map((r) => idOf(r!)));
     expect(await list({ channel: 'marketplace' })).toEqual([frozen, refused, queried, created].map((r) => idOf(r!)));

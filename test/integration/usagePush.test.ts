@@ -25,6 +25,8 @@ import { SPEC_USAGE_RECORD } from '../helpers/usageExample.ts';
 const CREDS: ApigCredentials = { ak: 'FAKEAK0123456789ABCD', sk: 'fake-sk-0123456789-abcdef' };
 const ACCESS_KEY = 'usage-test-access-key-0123456789';
 const HOUR = 3_600_000;
+/** The marketplace's answer as received, which the outcome carries for the message log. */
+const answered200 = { httpStatus: 200, text: expect.stringContaining('"resultCode"') as unknown as string };
 
 let fake: FakeOpenApi;
 let closedUrl: string;
@@ -98,7 +100,13 @@ describe('pushing usage to the fake Open API', () => {
   it('a signed push of 2 records is accepted and kept', async () => {
     const records = [record('inst-a', 2, '12.5'), record('inst-b', 2, '0.0001')];
     const before = Date.now();
-    expect(await client().pushUsage(records)).toEqual({ ok: true, code: 'MKT.0000', duplicate: false, via: 'primary' });
+    expect(await client().pushUsage(records)).toEqual({
+      ok: true,
+      code: 'MKT.0000',
+      duplicate: false,
+      via: 'primary',
+      answered: answered200,
+    });
     expect(held()).toEqual(records);
     for (const u of fake.usage()) expect(u.acceptedAt).toBeGreaterThanOrEqual(before);
     expect(fake.calls().at(-1)).toMatchObject({
@@ -215,7 +223,13 @@ describe('pushing usage to the fake Open API', () => {
   it('pushing the same batch again → ok, duplicate, each record held once', async () => {
     const records = [record('inst-a', 2), record('inst-a', 3)];
     expect(expectOk(await client().pushUsage(records)).duplicate).toBe(false);
-    expect(await client().pushUsage(records)).toEqual({ ok: true, code: 'MKT.9005', duplicate: true, via: 'primary' });
+    expect(await client().pushUsage(records)).toEqual({
+      ok: true,
+      code: 'MKT.9005',
+      duplicate: true,
+      via: 'primary',
+      answered: answered200,
+    });
     expect(await client().pushUsage([...records].reverse())).toMatchObject({ ok: true, duplicate: true });
     expect(held()).toEqual(records);
   });
@@ -224,7 +238,13 @@ describe('pushing usage to the fake Open API', () => {
     const first = [record('inst-a', 2), record('inst-a', 3)];
     expectOk(await client().pushUsage(first));
     const second = [first[1]!, record('inst-a', 4), first[0]!, record('inst-a', 5)];
-    expect(await client().pushUsage(second)).toEqual({ ok: true, code: 'MKT.0000', duplicate: false, via: 'primary' });
+    expect(await client().pushUsage(second)).toEqual({
+      ok: true,
+      code: 'MKT.0000',
+      duplicate: false,
+      via: 'primary',
+      answered: answered200,
+    });
     expect(held()).toEqual([first[0], first[1], second[1], second[3]]);
     const windows = fake.usage().map((u) => `${u.instance_id} ${u.begin_time} ${u.end_time}`);
     expect(new Set(windows).size).toBe(4);
@@ -275,6 +295,7 @@ describe('pushing usage to the fake Open API', () => {
       code: 'MKT.0000',
       duplicate: false,
       via: 'fallback',
+      answered: answered200,
     });
     expect(held()).toEqual(records);
     const both = expectFailure(await client({ baseUrl: closedUrl, fallbackUrl: closedUrl }).pushUsage(records));

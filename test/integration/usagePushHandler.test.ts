@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { dynamoClient } from '#lib/aws/clients.ts';
+import { sellerViews } from '#lib/store/sellerViews.ts';
 import { usageStore } from '#lib/store/usageStore.ts';
 import { createResources } from '../../scripts/local/emulators.ts';
 import { startFakeOpenApi, type FakeOpenApi } from '../../scripts/local/fake-openapi.ts';
@@ -18,6 +19,7 @@ const CREDENTIALS = { ak: 'push-handler-ak-0123456789', sk: 'push-handler-sk-012
 const ACCESS_KEY = 'pushHandlerAccessKey-0123456789';
 let fake: FakeOpenApi;
 let mainTable: string;
+let auditTable: string;
 
 beforeAll(async () => {
   const stack = inject('localStack');
@@ -28,10 +30,11 @@ beforeAll(async () => {
   });
   fake = await startFakeOpenApi({ credentials: CREDENTIALS, accessKey: ACCESS_KEY });
   mainTable = resources.tables.MainTable!;
+  auditTable = resources.tables.AuditTable!;
   // Read by lib/config.ts when the handler first runs in this worker; what Lambda's environment holds.
   Object.assign(process.env, {
     MAIN_TABLE: mainTable,
-    AUDIT_TABLE: resources.tables.AuditTable!,
+    AUDIT_TABLE: auditTable,
     OPENAPI_BASE_URL: fake.url,
     OPENAPI_FALLBACK_URL: 'none',
     KOOGALLERY_AK: CREDENTIALS.ak,
@@ -96,5 +99,26 @@ describe('usagePush handler metrics', () => {
     });
     expect(second.summary).toMatchObject({ due: 0, rejected: 0 });
     expect(second.emf).toEqual([]);
+  });
+});
+
+describe('usagePush handler message log', () => {
+  it('keeps each push with the records sent and the marketplace answer, filterable by channel', async () => {
+    const instanceId = `push-log-${randomUUID().slice(0, 8)}`;
+    await used(instanceId, 3);
+    const from = new Date(Date.now() - 1_000).toISOString();
+    expect((await run()).summary).toMatchObject({ accepted: 1 });
+
+    const views = sellerViews(dynamoClient(), { main: mainTable, audit: auditTable });
+    const page = await views.listMessages({ from, to: new Date(Date.now() + 1_000).toISOString(), channel: 'usagePush' });
+    const pushed = page.items.find((m) => m.request?.json.includes(instanceId));
+    expect(pushed).toMatchObject({ channel: 'usagePush', resultCode: 'MKT.0000', httpStatus: 200, records: 1 });
+    const request = JSON.parse(pushed!.request!.json) as { records: Record<string, unknown>[] };
+    expect(request.records).toEqual([
+      expect.objectContaining({ instance_id: instanceId, usage_value: '1', metering_sn: expect.any(String) }),
+    ]);
+    expect(JSON.parse(pushed!.answer!.json)).toMatchObject({ resultCode: 'MKT.0000' });
+    expect(JSON.stringify(pushed)).not.toContain(ACCESS_KEY);
+    expect(await views.listMessages({ from, to: new Date().toISOString(), channel: 'webhook' })).toEqual({ items: [] });
   });
 });

@@ -136,18 +136,18 @@ describe('webhook adapter ↔ reference receiver', () => {
     const event = created();
     const id = event.instance.instanceId;
     expect((await client.deliver(event)).ok).toBe(true);
-    expect(await client.deliver(next(event, 'instance.frozen', 2, 'FROZEN'))).toEqual({ ok: true });
+    expect(await client.deliver(next(event, 'instance.frozen', 2, 'FROZEN'))).toEqual({ ok: true, status: 200 });
     expect(receiver.tenants().get(id)?.state).toBe('FROZEN');
-    expect(await client.deliver(next(event, 'instance.unfrozen', 3, 'ACTIVE'))).toEqual({ ok: true });
+    expect(await client.deliver(next(event, 'instance.unfrozen', 3, 'ACTIVE'))).toEqual({ ok: true, status: 200 });
     expect(receiver.tenants().get(id)?.state).toBe('ACTIVE');
     // A late redelivery of the freeze: acknowledged, the tenant stays active.
-    expect(await client.deliver(next(event, 'instance.frozen', 2, 'FROZEN'))).toEqual({ ok: true });
+    expect(await client.deliver(next(event, 'instance.frozen', 2, 'FROZEN'))).toEqual({ ok: true, status: 200 });
     expect(receiver.tenants().get(id)?.state).toBe('ACTIVE');
-    expect(await client.deliver(next(event, 'instance.renewed', 4, 'ACTIVE'))).toEqual({ ok: true });
-    expect(await client.deliver(next(event, 'instance.released', 5, 'RELEASED'))).toEqual({ ok: true });
+    expect(await client.deliver(next(event, 'instance.renewed', 4, 'ACTIVE'))).toEqual({ ok: true, status: 200 });
+    expect(await client.deliver(next(event, 'instance.released', 5, 'RELEASED'))).toEqual({ ok: true, status: 200 });
     expect(receiver.tenants().get(id)?.state).toBe('DELETED');
     // Released is final.
-    expect(await client.deliver(next(event, 'instance.unfrozen', 6, 'ACTIVE'))).toEqual({ ok: true });
+    expect(await client.deliver(next(event, 'instance.unfrozen', 6, 'ACTIVE'))).toEqual({ ok: true, status: 200 });
     expect(receiver.tenants().get(id)).toMatchObject({ state: 'DELETED', provisions: 1 });
   });
 
@@ -156,14 +156,14 @@ describe('webhook adapter ↔ reference receiver', () => {
     const early = failure(await client.deliver(next(event, 'instance.frozen', 2, 'FROZEN')));
     expect(early).toMatchObject({ retry: true, status: 503 });
     expect((await client.deliver(event)).ok).toBe(true);
-    expect(await client.deliver(next(event, 'instance.frozen', 2, 'FROZEN'))).toEqual({ ok: true });
+    expect(await client.deliver(next(event, 'instance.frozen', 2, 'FROZEN'))).toEqual({ ok: true, status: 200 });
     expect(receiver.tenants().get(event.instance.instanceId)?.state).toBe('FROZEN');
   });
 
   it('a release of a tenant never created is acknowledged, and a late instance.created then creates nothing', async () => {
     const event = created();
     const id = event.instance.instanceId;
-    expect(await client.deliver(next(event, 'instance.released', 3, 'RELEASED'))).toEqual({ ok: true });
+    expect(await client.deliver(next(event, 'instance.released', 3, 'RELEASED'))).toEqual({ ok: true, status: 200 });
     expect(failure(await client.deliver(event))).toMatchObject({ retry: false, status: 410 });
     expect(receiver.tenants().has(id)).toBe(false);
   });
@@ -253,7 +253,7 @@ describe('webhook adapter ↔ odd servers', () => {
     });
     // Other types ignore the body of a 2xx.
     const event = created();
-    expect(await empty.deliver(next(event, 'instance.renewed', 2, 'ACTIVE'))).toEqual({ ok: true });
+    expect(await empty.deliver(next(event, 'instance.renewed', 2, 'ACTIVE'))).toEqual({ ok: true, status: 200 });
   });
 
   it('a huge body is not read past 64 KB', async () => {
@@ -331,7 +331,7 @@ describe('webhook adapter ↔ hosts on restricted addresses', () => {
         /^webhook host localhost resolves to (127\.0\.0\.1|::1), a loopback address: refused \(set WEBHOOK_ALLOW_PRIVATE_HOSTS=true to allow private hosts\)$/,
       );
       expect(requests).toBe(0);
-      expect(await webhookClient({ url, secret: SECRET, allowPrivateHosts: true }).deliver(frozen())).toEqual({ ok: true });
+      expect(await webhookClient({ url, secret: SECRET, allowPrivateHosts: true }).deliver(frozen())).toEqual({ ok: true, status: 204 });
       expect(requests).toBe(1);
     } finally {
       await server.close();

@@ -251,7 +251,7 @@ describe('webhook client (fake fetch)', () => {
   it('signs and sends the exact bytes it serialised, with the event id header, without following redirects', async () => {
     const { calls, client } = answering(200, JSON.stringify({ frontEndUrl: 'https://a.example/t/1' }));
     const outcome = await client.deliver({ ...event(), extra: 'dropped' } as WebhookEvent);
-    expect(outcome).toEqual({ ok: true, appInfo: { frontEndUrl: 'https://a.example/t/1' } });
+    expect(outcome).toEqual({ ok: true, status: 200, appInfo: { frontEndUrl: 'https://a.example/t/1' } });
     const init = calls[0]!.init;
     const headers = init.headers as Record<string, string>;
     const body = init.body as string;
@@ -285,7 +285,7 @@ describe('webhook client (fake fetch)', () => {
 
   it('ignores the body of a 2xx for events other than instance.created', async () => {
     const { client } = answering(204);
-    expect(await client.deliver(event({ id: 'inst-1:2', type: 'instance.frozen' }))).toEqual({ ok: true });
+    expect(await client.deliver(event({ id: 'inst-1:2', type: 'instance.frozen' }))).toEqual({ ok: true, status: 204 });
   });
 
   it('fails for good, with the field, when instance.created gets no valid appInfo', async () => {

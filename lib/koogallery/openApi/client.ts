@@ -18,6 +18,7 @@ import {
   OpenApiFailure,
   ORDER_QUERY_PATH,
   USAGE_DATA_PATH,
+  type OpenApiAnswer,
   type OpenApiClient,
   type OpenApiConfig,
 } from './contract.ts';
@@ -26,6 +27,12 @@ import { openApiTransport } from './transport.ts';
 import { interpretUsageAnswer, recordIssuesText, UsageRecordsSchema } from './usagePush.ts';
 
 const OrderIdSchema = z.string().min(1).max(64);
+
+/** The marketplace's answer as received, for the message log. */
+const answeredBy = (result: { status: number; text: string | undefined }): OpenApiAnswer => ({
+  httpStatus: result.status,
+  ...(result.text !== undefined ? { text: result.text } : {}),
+});
 
 export function openApiClient(config: OpenApiConfig): OpenApiClient {
   const { loadCredentials, exchange } = openApiTransport(config);
@@ -48,7 +55,7 @@ export function openApiClient(config: OpenApiConfig): OpenApiClient {
         headers: { 'Content-Type': 'application/json' },
       }));
       if (result.kind === 'failed') return result.failure;
-      return interpretQueryOrderAnswer(result.status, result.text, orderId, orderLineId, result.via);
+      return { ...interpretQueryOrderAnswer(result.status, result.text, orderId, orderLineId, result.via), answered: answeredBy(result) };
     },
 
     async pushUsage(records) {
@@ -91,7 +98,7 @@ export function openApiClient(config: OpenApiConfig): OpenApiClient {
         };
       });
       if (result.kind === 'failed') return result.failure;
-      return interpretUsageAnswer(result.status, result.text, result.via, duplicateCodes);
+      return { ...interpretUsageAnswer(result.status, result.text, result.via, duplicateCodes), answered: answeredBy(result) };
     },
   };
 }

@@ -29,6 +29,16 @@ export const OpenApiFailure = {
   notFound: 'ORDER_LINE_NOT_FOUND',
 } as const;
 
+/**
+ * What the marketplace answered, as received: the message log keeps it only redacted (lib/audit/redact.ts), and it
+ * is never logged. Absent when no answer arrived.
+ */
+export interface OpenApiAnswer {
+  httpStatus: number;
+  /** The body, unless it was larger than the client reads. */
+  text?: string;
+}
+
 /** A call that did not succeed. */
 export interface OpenApiRefusal {
   ok: false;
@@ -41,6 +51,7 @@ export interface OpenApiRefusal {
   code: string;
   reason: string;
   httpStatus?: number;
+  answered?: OpenApiAnswer;
 }
 
 /** One order line as the seller uses it: ids and terms, never the buyer's names, phone or email. */
@@ -75,6 +86,7 @@ export type QueryOrderOutcome =
       unknownFields: string[];
       /** Which host answered. */
       via: 'primary' | 'fallback';
+      answered?: OpenApiAnswer;
     }
   | OpenApiRefusal;
 
@@ -104,6 +116,7 @@ export type UsagePushOutcome =
       /** The marketplace already had every record: nothing new was accepted, and nothing is lost. */
       duplicate: boolean;
       via: 'primary' | 'fallback';
+      answered?: OpenApiAnswer;
     }
   | (OpenApiRefusal & {
       /** The marketplace's `extra_info` (which record, which field), at most 500 characters. */

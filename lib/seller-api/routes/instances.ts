@@ -6,6 +6,7 @@ import { INSTANCE_LIMIT, MESSAGE_CHANNELS, MESSAGE_LIMIT, MAX_MESSAGE_RANGE_DAYS
 import { SellerApiError } from '../errors.ts';
 import { defineRoute } from '../defineRoute.ts';
 import { SellerActorSchema } from './audit.ts';
+import type { KeptBody } from '#lib/audit/redact.ts';
 
 /**
  * GET /seller/instances, GET /seller/instances/{instanceId}, GET /seller/messages, GET /seller/messages/{messageId}:
@@ -144,13 +145,18 @@ const MessageSchema = z.object({
   at: z.string(),
   correlationId: z.string(),
   channel: z
-    .enum(['produce', 'produceV1', 'usagePush', 'kit'])
-    .describe('Marketplace call (V2 or V1), our usage push, or a joint-operation Kit call'),
-  resultCode: z.string(),
+    .enum(['produce', 'produceV1', 'usagePush', 'openApi', 'webhook', 'kit'])
+    .describe(
+      "Marketplace call (V2 or V1), our usage push, our other Open API call (Query Order), our delivery to the seller's webhook, or a joint-operation Kit call",
+    ),
+  resultCode: z.string().describe('The result code answered or received; for a webhook, the HTTP status or the failure (e.g. TIMEOUT)'),
   latencyMs: z.number(),
   bodySha256: z.string(),
   bodyBytes: z.number(),
-  activity: z.string().optional().describe('The activity of an authenticated call'),
+  activity: z
+    .string()
+    .optional()
+    .describe('The activity of an authenticated call; openApi: the operation (queryOrder); webhook: the event type'),
   claimedActivity: z
     .string()
     .optional()
@@ -167,6 +173,20 @@ const MessageSchema = z.object({
   test: z.boolean().optional(),
   reason: z.string().optional(),
   records: z.number().optional(),
+  httpStatus: z.number().optional().describe('openApi, usagePush, webhook: the HTTP status of the answer, when one arrived'),
+});
+
+const KeptBodySchema = z.object({
+  truncated: z.boolean().describe('true when the redacted JSON was longer than 8192 characters and was cut'),
+  body: z.unknown().optional().describe('The redacted JSON, when it was kept whole'),
+  text: z.string().optional().describe('The first 8192 characters of the redacted JSON text, when it was cut'),
+});
+
+const MessageDetailSchema = MessageSchema.extend({
+  request: KeptBodySchema.optional().describe(
+    'What was sent, redacted (secrets and personal fields replaced by markers): produce {query, body}, produceV1 {query}, usagePush {records}, openApi {query}, webhook the event',
+  ),
+  answer: KeptBodySchema.optional().describe('What was answered, redacted: our answer to the marketplace, or the answer we received'),
 });
 
 const HOUR = 3_600_000;
@@ -175,7 +195,7 @@ const isoTime = z.iso.datetime({ offset: true });
 export const listMessages = defineRoute({
   method: 'GET',
   path: '/seller/messages',
-  summary: `The marketplace message log (生产接口消息): every call and its verdict, newest first, over at most ${MAX_MESSAGE_RANGE_DAYS} days`,
+  summary: `The message log (生产接口消息): every marketplace call, usage push, Open API call and webhook delivery with its verdict, newest first, over at most ${MAX_MESSAGE_RANGE_DAYS} days`,
   scope: 'messages:read',
   query: z.strictObject({
     from: isoTime.optional().describe('Default: 24 hours before `to`'),
@@ -192,7 +212,9 @@ export const listMessages = defineRoute({
     channel: z
       .enum(MESSAGE_CHANNELS)
       .optional()
-      .describe("marketplace: the marketplace's calls to the production interface (V2, V1 and the Kit calls); usagePush: our usage push"),
+      .describe(
+        "marketplace: the marketplace's calls to the production interface (V2, V1 and the Kit calls); usagePush: our usage push; openApi: our other Open API calls (Query Order); webhook: our deliveries to the seller's product",
+      ),
     limit: limit(MESSAGE_LIMIT),
     cursor,
   }),
@@ -205,10 +227,27 @@ export const listMessages = defineRoute({
   },
 });
 
-/** A record's id in the seller API: its time and correlation id (the audit table's sort key, URL-safe). */
-const messageView = (record: MessageRecord): z.infer<typeof MessageSchema> => ({
+/** A record as listed: its id in the seller API (its time and correlation id, URL-safe), without the bodies. */
+const messageView = ({ request: _request, answer: _answer, ...record }: MessageRecord): z.infer<typeof MessageSchema> => ({
   messageId: `${record.at}~${record.correlationId}`,
   ...record,
+});
+
+/** A kept body as shown: the redacted JSON when whole, its cut text when truncated. */
+function keptBodyView(kept: KeptBody): z.infer<typeof KeptBodySchema> {
+  if (kept.truncated) return { truncated: true, text: kept.json };
+  try {
+    return { truncated: false, body: JSON.parse(kept.json) as unknown };
+  } catch {
+    return { truncated: true, text: kept.json };
+  }
+}
+
+/** A record as shown alone: with its request and answer. */
+const messageDetailView = (record: MessageRecord): z.infer<typeof MessageDetailSchema> => ({
+  ...messageView(record),
+  ...(record.request ? { request: keptBodyView(record.request) } : {}),
+  ...(record.answer ? { answer: keptBodyView(record.answer) } : {}),
 });
 
 const MESSAGE_ID = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)~(.{1,100})$/;
@@ -216,17 +255,17 @@ const MESSAGE_ID = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)~(.{1,100})$/;
 export const getMessage = defineRoute({
   method: 'GET',
   path: '/seller/messages/{messageId}',
-  summary: 'One message-log record, by the messageId the listing gives',
+  summary: 'One message-log record with its request and answer (redacted), by the messageId the listing gives',
   scope: 'messages:read',
   params: z.strictObject({
     messageId: z.string().regex(MESSAGE_ID, 'messageId must be <ISO time>~<correlationId>, as GET /seller/messages gives it'),
   }),
-  response: z.object({ message: MessageSchema }),
+  response: z.object({ message: MessageDetailSchema }),
   errors: { 404: 'No such message' },
   async handle({ params }, deps: ViewRouteDeps) {
     const [, at, correlationId] = MESSAGE_ID.exec(params.messageId)!;
     const record = await deps.views.getMessage(at!, correlationId!);
     if (!record) throw new SellerApiError('not_found', `no message ${params.messageId}`);
-    return { body: { message: messageView(record) } };
+    return { body: { message: messageDetailView(record) } };
   },
 });
