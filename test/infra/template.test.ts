@@ -1231,7 +1231,12 @@ describe('IAM: least privilege', () => {
     expect(actionsOn('SellerRole', 'SettlementQueue')).toEqual(['sqs:SendMessage']);
     // Replays: the provisioning retry sends its event, the redrive moves dead-lettered events back.
     expect(actionsOn('SellerRole', 'ProvisioningQueue')).toEqual(['sqs:GetQueueAttributes', 'sqs:SendMessage']);
-    expect(actionsOn('SellerRole', 'ProvisioningDeadLetterQueue')).toEqual(['sqs:DeleteMessage', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage']);
+    expect(actionsOn('SellerRole', 'ProvisioningDeadLetterQueue')).toEqual([
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:ReceiveMessage',
+    ]);
     expect(actionsOn('SettlementRole', 'SettlementQueue')).toEqual([
       'sqs:ChangeMessageVisibility',
       'sqs:DeleteMessage',
