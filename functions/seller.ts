@@ -3,7 +3,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { config } from '#lib/config.ts';
 import { log } from '#lib/log.ts';
 import { sellerContext } from '#lib/seller-api/deps.ts';
-import { handleSellerRequest } from '#lib/seller-api/router.ts';
+import type { SellerDeps } from '#lib/seller-api/allRoutes.ts';
+import { handleSellerRequest, type RouterContext } from '#lib/seller-api/router.ts';
 import { lazy } from '#lib/shared/lazy.ts';
 
 /**
@@ -13,20 +14,23 @@ import { lazy } from '#lib/shared/lazy.ts';
  */
 const context = lazy(() => sellerContext(config(), log));
 
-async function seller(event: APIGatewayProxyEventV2, lambda: Context): Promise<APIGatewayProxyStructuredResultV2> {
-  const raw = event.body ?? undefined;
-  const answer = await handleSellerRequest(
-    {
-      method: event.requestContext.http.method,
-      path: event.rawPath,
-      headers: event.headers ?? {},
-      query: event.queryStringParameters ?? {},
-      body: raw !== undefined && event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw,
-      correlationId: lambda.awsRequestId,
-    },
-    context(),
-  );
-  return { statusCode: answer.status, headers: answer.headers, body: answer.body };
+/** The handler over a router context (the deployed one: from the configuration, built once per container). */
+export function sellerHandler(contextOf: () => RouterContext<SellerDeps>) {
+  return async function seller(event: APIGatewayProxyEventV2, lambda: Context): Promise<APIGatewayProxyStructuredResultV2> {
+    const raw = event.body ?? undefined;
+    const answer = await handleSellerRequest(
+      {
+        method: event.requestContext.http.method,
+        path: event.rawPath,
+        headers: event.headers ?? {},
+        query: event.queryStringParameters ?? {},
+        body: raw !== undefined && event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw,
+        correlationId: lambda.awsRequestId,
+      },
+      contextOf(),
+    );
+    return { statusCode: answer.status, headers: answer.headers, body: answer.body };
+  };
 }
 
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().handler(seller);
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().handler(sellerHandler(context));

@@ -393,6 +393,7 @@ try {
     '',
     `  Production interface   POST ${offline.url}/koogallery/produce`,
     `  Access key             ${keyLine}`,
+    `  Console: ${offline.url}/console   (the seller console; sign in with the seller API key below)`,
     `  Seller API             ${offline.url}/seller/…   document: GET ${offline.url}/seller/openapi.json`,
     `  Seller API key         ${sellerKey.secret}   (keyId ${sellerKey.key.keyId}, every scope, ` +
       `${sellerKey.reused ? 'the same as at the last start' : 'new: the previous local key, if any, is revoked'}; ` +

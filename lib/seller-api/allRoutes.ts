@@ -2,6 +2,8 @@ import * as z from 'zod';
 import { openApiDocument } from './openapi.ts';
 import { defineRoute, type AnyRoute } from './defineRoute.ts';
 import { listSellerActions, type AuditRouteDeps } from './routes/audit.ts';
+import { deadLetterDepth, type DeadLetterRouteDeps } from './routes/deadLetters.ts';
+import { keyRoutes, type KeyRouteDeps } from './routes/keys.ts';
 import { getInstance, getMessage, listInstances, listMessages, type ViewRouteDeps } from './routes/instances.ts';
 import { replayRoutes, type ReplayRouteDeps } from './routes/replay.ts';
 import { getNotification, listNotifications, type NotificationRouteDeps } from './routes/notifications.ts';
@@ -17,7 +19,9 @@ export type SellerDeps = ViewRouteDeps &
   StatementRouteDeps &
   AuditRouteDeps &
   ReplayRouteDeps &
-  NotificationRouteDeps;
+  NotificationRouteDeps &
+  KeyRouteDeps &
+  DeadLetterRouteDeps;
 
 /** The usage routes alone, for tools that drive only them (the usage benchmark, the fault runs). */
 export const usageRoutes: readonly AnyRoute<UsageRouteDeps>[] = [reportUsage, usageLedger];
@@ -28,6 +32,7 @@ const apiRoutes: AnyRoute<SellerDeps>[] = [
   listMessages,
   getMessage,
   ...replayRoutes,
+  deadLetterDepth,
   ...usageRoutes,
   resendUsageWindow,
   ...supervisionRoutes,
@@ -35,6 +40,7 @@ const apiRoutes: AnyRoute<SellerDeps>[] = [
   listSellerActions,
   listNotifications,
   getNotification,
+  ...keyRoutes,
 ];
 
 let document: Record<string, unknown> | undefined;

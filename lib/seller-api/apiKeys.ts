@@ -17,8 +17,13 @@ export const SCOPES = [
   'messages:replay',
   'supervision:decide',
   'audit:read',
+  'keys:manage',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
+
+/** What a route asks of a key: one scope, or `ANY_KEY` (any key that is known and not revoked, whatever its scopes). */
+export const ANY_KEY = 'any key' as const;
+export type RouteScope = Scope | typeof ANY_KEY;
 export const ScopeSchema = z.enum(SCOPES, {
   error: (issue) => `${JSON.stringify(issue.input)} is not a scope (one of ${SCOPES.join(', ')})`,
 });
@@ -80,9 +85,9 @@ export function requireKey(key: SellerKey | undefined): SellerKey {
   return key;
 }
 
-/** A revoked key has no scope left, whatever it was created with. */
-export function hasScope(key: SellerKey, scope: Scope): boolean {
-  return key.revokedAt === undefined && key.scopes.includes(scope);
+/** A revoked key has no scope left, whatever it was created with; any live key passes `ANY_KEY`. */
+export function hasScope(key: SellerKey, scope: RouteScope): boolean {
+  return key.revokedAt === undefined && (scope === ANY_KEY || key.scopes.includes(scope));
 }
 
 /** Compares two hashes in time independent of where they differ. */

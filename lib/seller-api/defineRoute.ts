@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { SellerKey, Scope } from './apiKeys.ts';
+import type { RouteScope, SellerKey } from './apiKeys.ts';
 
 /**
  * One seller API route: its method and path, the scope a key needs, and zod schemas for its path parameters,
@@ -36,8 +36,8 @@ export interface Route<P = unknown, Q = unknown, B = unknown, R = unknown, D = u
   action?: string;
   /** A finer name from the validated body (e.g. `supervision.accept`); the router falls back to `action`. */
   actionOf?(body: B): string;
-  /** The scope a key must carry; `null`: no key needed. */
-  scope: Scope | null;
+  /** The scope a key must carry; `ANY_KEY`: any valid key; `null`: no key needed. */
+  scope: RouteScope | null;
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;

@@ -2,7 +2,7 @@ import { dynamoClient, s3Client, sqsClient, sqsReceivingClient } from '#lib/aws/
 import { notificationStore } from '#lib/store/notificationStore.ts';
 import { meteringSettings, type Config } from '#lib/config.ts';
 import type { Log } from '#lib/log.ts';
-import { redrive } from '#lib/outbox/redrive.ts';
+import { deadLetterDepth, deadLetterQueueOf, redrive } from '#lib/outbox/redrive.ts';
 import { sqsPublisher } from '#lib/outbox/publisher.ts';
 import { retryFailedProvisioning } from '#lib/provisioning/retry.ts';
 import { settlementDeps } from '#lib/settlement/deps.ts';
@@ -62,6 +62,15 @@ export function sellerContext(cfg: Config, log: Log): RouterContext<SellerDeps> 
         presigner: s3,
       },
       actions,
+      keys,
+      deadLetters: {
+        async depth() {
+          const sqs = sqsClient();
+          const url = cfg.PROVISIONING_DLQ_URL ?? (await deadLetterQueueOf(sqs, cfg.PROVISIONING_QUEUE_URL));
+          const dlq = deadLetterDepth(sqs, url);
+          return { queue: dlq.queue, depth: await dlq.depth() };
+        },
+      },
     },
     now: Date.now,
     maxBodyBytes: cfg.SELLER_MAX_BODY_BYTES,

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ERROR_STATUS } from './errors.ts';
 import type { AnyRoute } from './defineRoute.ts';
+import { ANY_KEY } from './apiKeys.ts';
 
 /**
  * The seller API's OpenAPI 3.1 document, generated from the routes' own zod schemas (the ones the router
@@ -47,7 +48,8 @@ function parametersOf(schema: z.ZodType | undefined, location: 'path' | 'query')
 
 function operation(route: AnyRoute<unknown>): JsonSchema {
   const errors: Record<number, string> = {};
-  if (route.scope) Object.assign(errors, { 401: ERROR_DESCRIPTIONS[401], 403: ERROR_DESCRIPTIONS[403] });
+  if (route.scope) Object.assign(errors, { 401: ERROR_DESCRIPTIONS[401] });
+  if (route.scope && route.scope !== ANY_KEY) Object.assign(errors, { 403: ERROR_DESCRIPTIONS[403] });
   if (route.params || route.query) errors[400] = ERROR_DESCRIPTIONS[400]!;
   if (route.body) Object.assign(errors, { 400: ERROR_DESCRIPTIONS[400], 413: ERROR_DESCRIPTIONS[413], 422: ERROR_DESCRIPTIONS[422] });
   Object.assign(errors, route.errors ?? {});
@@ -59,8 +61,8 @@ function operation(route: AnyRoute<unknown>): JsonSchema {
     operationId: `${route.method.toLowerCase()}${route.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(\w)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
-    security: route.scope ? [{ apiKey: [route.scope] }] : [],
-    ...(route.scope ? { 'x-required-scope': route.scope } : {}),
+    security: route.scope ? [{ apiKey: route.scope === ANY_KEY ? [] : [route.scope] }] : [],
+    ...(route.scope && route.scope !== ANY_KEY ? { 'x-required-scope': route.scope } : {}),
     parameters: [...parametersOf(route.params, 'path'), ...parametersOf(route.query, 'query')],
     ...(route.body
       ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } } }

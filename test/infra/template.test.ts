@@ -8,7 +8,8 @@
  * (a running `npm start` keeps its build). No AWS credentials are used or needed.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -43,6 +44,7 @@ const FUNCTIONS = [
   'settlementWorker',
   'sso',
   'kit',
+  'console',
 ] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 const LOGICAL: Record<FunctionName, string> = {
@@ -57,6 +59,7 @@ const LOGICAL: Record<FunctionName, string> = {
   settlementWorker: 'SettlementWorker',
   sso: 'Sso',
   kit: 'Kit',
+  console: 'Console',
 };
 /** The role of each function: its own, except the two halves of settlement, which share one. */
 const ROLE: Record<FunctionName, string> = {
@@ -453,6 +456,7 @@ describe('functions', () => {
     expect(fn(prod, 'settlementWorker').Properties).toMatchObject({ Timeout: 300, MemorySize: 1024 });
     expect(fn(prod, 'sso').Properties).toMatchObject({ Timeout: 15, MemorySize: 512 });
     expect(fn(prod, 'kit').Properties).toMatchObject({ Timeout: 6, MemorySize: 1024 });
+    expect(fn(prod, 'console').Properties).toMatchObject({ Timeout: 5, MemorySize: 256 });
     // The heap limit the settlement benchmark measures with.
     expect(((fn(prod, 'settlementWorker').Properties.Environment as JsonObject).Variables as JsonObject).NODE_OPTIONS).toBe(
       `--max-old-space-size=${WORKER_HEAP_MB}`,
@@ -652,12 +656,14 @@ describe('functions', () => {
     }
   });
 
-  it('routes GET and POST /seller/{proxy+} to the seller API and /sso/{proxy+} to the single sign-on', () => {
+  it('routes the seller API, the console, the single sign-on and the Kit calls', () => {
     const routes = Object.values(prod.Resources)
       .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
       .map((r) => String(r.Properties.RouteKey))
       .sort();
     expect(routes).toEqual([
+      'GET /console',
+      'GET /console/{proxy+}',
       'GET /koogallery/produce',
       'GET /seller/{proxy+}',
       'GET /sso/{proxy+}',
@@ -743,12 +749,31 @@ describe('bundles', () => {
   });
 
   it('carries no default credential chain (SSO, STS) in any function: the credentials come from the environment', () => {
-    for (const name of FUNCTIONS) {
+    for (const name of FUNCTIONS.filter((f) => f !== 'console')) {
       const code = bundle(name);
       expect(code.includes('AWS_SECRET_ACCESS_KEY'), `${name}: the environment provider`).toBe(true);
       expect(code.includes('AWSSecurityTokenServiceV20110615'), `${name}: the STS client`).toBe(false);
       expect(code.includes('SWBPortalService'), `${name}: the SSO client`).toBe(false);
     }
+  });
+});
+
+describe('the console function', () => {
+  it('carries the built console in its zip: the packaged handler answers the page and its assets, and no AWS client', async () => {
+    const code = zipFile(join(prodDir, 'console.zip'), 'functions/console.cjs');
+    expect(code.includes('AWS_SECRET_ACCESS_KEY'), 'no credentials at all').toBe(false);
+    const file = join(mkdtempSync(join(tmpdir(), 'console-zip-')), 'console.cjs');
+    writeFileSync(file, code);
+    const { handler } = createRequire(import.meta.url)(file) as {
+      handler: (event: unknown) => Promise<{ statusCode: number; body: string; headers: Record<string, string> }>;
+    };
+    const get = (path: string) => handler({ rawPath: path, headers: {}, requestContext: { http: { method: 'GET' } } });
+    const page = await get('/console');
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['Content-Security-Policy']).toContain("default-src 'self'");
+    const assets = [...page.body.matchAll(/(?:src|href)="(\/console\/assets\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(assets).toHaveLength(2);
+    for (const asset of assets) expect((await get(asset)).statusCode, asset).toBe(200);
   });
 });
 
@@ -1263,7 +1288,12 @@ describe('IAM: least privilege', () => {
     expect(actionsOn('SellerRole', 'SettlementQueue')).toEqual(['sqs:SendMessage']);
     // Replays: the provisioning retry sends its event, the redrive moves dead-lettered events back.
     expect(actionsOn('SellerRole', 'ProvisioningQueue')).toEqual(['sqs:GetQueueAttributes', 'sqs:SendMessage']);
-    expect(actionsOn('SellerRole', 'ProvisioningDeadLetterQueue')).toEqual(['sqs:DeleteMessage', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage']);
+    expect(actionsOn('SellerRole', 'ProvisioningDeadLetterQueue')).toEqual([
+      'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:ReceiveMessage',
+    ]);
     expect(actionsOn('SettlementRole', 'SettlementQueue')).toEqual([
       'sqs:ChangeMessageVisibility',
       'sqs:DeleteMessage',

@@ -532,10 +532,13 @@ describe('seller API: instances, messages and the OpenAPI document', () => {
     expect(doc.json).toMatchObject({ openapi: '3.1.0' });
     expect(Object.keys(doc.json.paths as object).sort()).toEqual([
       '/seller/audit',
+      '/seller/dlq',
       '/seller/dlq/redrive',
       '/seller/instances',
       '/seller/instances/{instanceId}',
       '/seller/instances/{instanceId}/provisioning/retry',
+      '/seller/keys',
+      '/seller/keys/{keyId}/revoke',
       '/seller/messages',
       '/seller/messages/{messageId}',
       '/seller/notifications',
@@ -550,6 +553,7 @@ describe('seller API: instances, messages and the OpenAPI document', () => {
       '/seller/supervision/{orderId}/{orderLineId}/transitions',
       '/seller/usage',
       '/seller/usage/windows/resend',
+      '/seller/whoami',
     ]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { SCOPES } from '#lib/seller-api/apiKeys.ts';
+import { ANY_KEY, SCOPES } from '#lib/seller-api/apiKeys.ts';
 import { ERROR_STATUS } from '#lib/seller-api/errors.ts';
 import { openApiDocument } from '#lib/seller-api/openapi.ts';
 import { defineRoute } from '#lib/seller-api/defineRoute.ts';
@@ -81,7 +81,7 @@ describe('openApiDocument of the seller routes', () => {
 
   it('names the scope of every route that needs a key, with its 401 and 403 answers', () => {
     const doc = document();
-    const scoped = sellerRoutes.filter((r) => r.scope !== null);
+    const scoped = sellerRoutes.filter((r) => r.scope !== null && r.scope !== ANY_KEY);
     expect(scoped.length).toBeGreaterThan(0);
 
     for (const r of scoped) {
@@ -94,6 +94,19 @@ describe('openApiDocument of the seller routes', () => {
           $ref: '#/components/schemas/Error',
         });
       }
+    }
+  });
+
+  it('declares a key without a scope, and 401 but no 403, for a route any key may call', () => {
+    const doc = document();
+    const anyKey = sellerRoutes.filter((r) => r.scope === ANY_KEY);
+    expect(anyKey.map((r) => r.path)).toEqual(['/seller/whoami']);
+    for (const r of anyKey) {
+      const op = operationOf(doc, r);
+      expect(op.security).toEqual([{ apiKey: [] }]);
+      expect(op['x-required-scope']).toBeUndefined();
+      expect(op.responses['401']).toBeDefined();
+      expect(op.responses['403']).toBeUndefined();
     }
   });
 

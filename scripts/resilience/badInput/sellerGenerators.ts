@@ -4,6 +4,7 @@ import { INSTANCE_STATES } from '#lib/instances/model.ts';
 import { anyText, b64url, badLimit, charsOf, flip, LETTERS, loneSurrogate, notIsoTime, overLong } from './arbitraries.ts';
 import { type BuildContext, idsOf, sellerRecipe } from './cases.ts';
 import { bearer, definedOnly, type QueryParams, sellerEvent } from './events.ts';
+import { ANY_KEY } from '#lib/seller-api/apiKeys.ts';
 import { LIMITED_KEY_SCOPES, routeRequest, SELLER_ROUTES } from './sellerRoutes.ts';
 
 const KEY_CHARS = `${LETTERS}_-`;
@@ -61,7 +62,7 @@ export const sellerBadAuth = sellerRecipe(
       };
       const req = routeRequest(route, ctx, pick);
       // The limited key is refused with 403 where it lacks the scope; on a route of its own scopes it is the right key.
-      const limitedRoute = how === 'limited key' && LIMITED_KEY_SCOPES.includes(route.scope);
+      const limitedRoute = how === 'limited key' && (route.scope === ANY_KEY || LIMITED_KEY_SCOPES.includes(route.scope));
       const value = limitedRoute ? bearer(changed) : authorization[how];
       return {
         event: sellerEvent({

@@ -1,5 +1,5 @@
 /** The seller API routes that need a key, and a reasonable request for each that still changes nothing. */
-import type { Scope } from '#lib/seller-api/apiKeys.ts';
+import { ANY_KEY, type RouteScope, type Scope } from '#lib/seller-api/apiKeys.ts';
 import type { Method } from '#lib/seller-api/defineRoute.ts';
 import { sellerRoutes } from '#lib/seller-api/allRoutes.ts';
 import { hexDigest } from './arbitraries.ts';
@@ -28,7 +28,12 @@ export const SELLER_ROUTES = [
   { method: 'POST', path: '/seller/usage/windows/resend', scope: 'messages:replay' },
   { method: 'GET', path: '/seller/notifications', scope: 'messages:read' },
   { method: 'GET', path: '/seller/notifications/{notificationId}', scope: 'messages:read' },
-] as const satisfies readonly { method: Method; path: string; scope: Scope }[];
+  { method: 'GET', path: '/seller/dlq', scope: 'messages:read' },
+  { method: 'GET', path: '/seller/whoami', scope: ANY_KEY },
+  { method: 'GET', path: '/seller/keys', scope: 'keys:manage' },
+  { method: 'POST', path: '/seller/keys', scope: 'keys:manage' },
+  { method: 'POST', path: '/seller/keys/{keyId}/revoke', scope: 'keys:manage' },
+] as const satisfies readonly { method: Method; path: string; scope: RouteScope }[];
 type SellerRoute = (typeof SELLER_ROUTES)[number];
 
 /** The scopes of the fixture's limited key: it is refused (403) on every route that needs another one. */
@@ -58,7 +63,7 @@ const NOT_STARTED_MONTH = '2999-01';
 /**
  * A reasonable request for a route (valid query and body), given a key. Whatever would change state stays refused
  * even with a right key: proofs and decisions name an order line without a supervision flow (404), a run names a
- * month that has not started (422), a close and a bill upload a month never run (409), a provisioning retry an
+ * month that has not started (422), a new key grants no scope (422), a revocation names no key (404), a close and a bill upload a month never run (409), a provisioning retry an
  * instance that does not exist (404), a usage window resend a window that does not exist (404), a redrive is a dry run.
  */
 export function routeRequest(
@@ -117,6 +122,12 @@ export function routeRequest(
       };
     case 'POST /seller/dlq/redrive':
       return { path: route.path, query: {}, body: JSON.stringify({ dryRun: true, max: 1 }) };
+    case 'POST /seller/keys':
+      // No scope to grant: 422, no key is made.
+      return { path: route.path, query: {}, body: JSON.stringify({ name: `never-${ctx.tag}`.slice(0, 64), scopes: [] }) };
+    case 'POST /seller/keys/{keyId}/revoke':
+      // A keyId no key has: 404, nothing is revoked.
+      return { path: '/seller/keys/000000000000/revoke', query: {}, body: '{}' };
     case 'GET /seller/notifications/{notificationId}':
       return { path: `/seller/notifications/${encodeURIComponent(`never-${ctx.tag}`)}`, query: {} };
     default:

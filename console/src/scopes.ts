@@ -1,0 +1,40 @@
+/**
+ * The seller API's scopes (lib/seller-api/apiKeys.ts SCOPES; a unit test keeps the two lists equal) and the pages of
+ * the console, each with the scope it needs. A page a key's scopes do not allow is neither shown nor reachable.
+ */
+
+export const SCOPES = [
+  'usage:write',
+  'usage:read',
+  'instances:read',
+  'proofs:write',
+  'statements:read',
+  'statements:write',
+  'messages:read',
+  'messages:replay',
+  'supervision:decide',
+  'audit:read',
+  'keys:manage',
+] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export interface PageInfo {
+  /** The hash route's first segment ('' for the overview). */
+  id: string;
+  title: string;
+  /** The scope the page needs; null: any key. */
+  scope: Scope | null;
+}
+
+/** The pages in the order of the navigation. */
+export const PAGES: readonly PageInfo[] = [
+  { id: '', title: 'Overview', scope: null },
+  { id: 'instances', title: 'Instances', scope: 'instances:read' },
+  { id: 'keys', title: 'Keys', scope: 'keys:manage' },
+  { id: 'audit', title: 'Audit log', scope: 'audit:read' },
+];
+
+export const allows = (scopes: readonly string[], scope: Scope | null): boolean => scope === null || scopes.includes(scope);
+
+/** The pages a key with these scopes may see. */
+export const visiblePages = (scopes: readonly string[]): PageInfo[] => PAGES.filter((page) => allows(scopes, page.scope));

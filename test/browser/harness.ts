@@ -1,0 +1,178 @@
+/**
+ * What the browser tests need: Debian's Chromium (found, or the suite skipped with how to install it; in CI a
+ * missing browser fails), the console and the seller API over real HTTP on 127.0.0.1 (Node http → the two Lambda
+ * handlers, against the suite's DynamoDB Local and fauxqs), and pages that record every console error and every
+ * request for a host other than 127.0.0.1 (such requests are blocked).
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { config } from '#lib/config.ts';
+import { sellerContext } from '#lib/seller-api/deps.ts';
+import { lazy } from '#lib/shared/lazy.ts';
+import { consoleHandler } from '../../functions/console.ts';
+import { sellerHandler } from '../../functions/seller.ts';
+import { buildConsole } from '../../scripts/console/build.ts';
+import { projectRoot } from '../../scripts/local/serverless-config.ts';
+import { lambdaContext } from '../helpers/produce.ts';
+
+export const CHROMIUM_CANDIDATES = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-headless-shell',
+  '/usr/lib/chromium/chromium-headless-shell',
+  '/usr/bin/chromium-browser',
+];
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** The Chromium to drive: CHROMIUM_PATH if set, else the first of Debian's places that exists. */
+export function findChromium(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.CHROMIUM_PATH) return env.CHROMIUM_PATH;
+  return CHROMIUM_CANDIDATES.find((path) => existsSync(path));
+}
+
+export const NO_CHROMIUM =
+  'BROWSER TESTS SKIPPED: no Chromium found. Install it with `sudo apt-get install -y chromium` (or set CHROMIUM_PATH).';
+
+/** Whether to run the browser tests: yes with a Chromium; without one, skip (one loud line) unless CI=true (fail). */
+export function browserAvailable(): boolean {
+  const found = findChromium();
+  if (found) return true;
+  if (process.env.CI === 'true') throw new Error(`${NO_CHROMIUM} CI must run them.`);
+  console.warn(`\n*** ${NO_CHROMIUM} ***\n`);
+  return false;
+}
+
+export const launchChromium = (): Promise<Browser> =>
+  // A fresh temporary profile for every launch (playwright's default for launch()).
+  chromium.launch({ executablePath: findChromium()!, headless: true, args: CHROMIUM_ARGS });
+
+type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2 | void>;
+
+function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const method = req.method ?? 'GET';
+  const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]));
+  const query = Object.fromEntries(url.searchParams);
+  return {
+    version: '2.0',
+    routeKey: `${method} ${url.pathname}`,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: '127.0.0.1',
+      domainPrefix: '127',
+      http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      requestId: randomUUID(),
+      routeKey: `${method} ${url.pathname}`,
+      stage: '$default',
+      time: new Date().toUTCString(),
+      timeEpoch: Date.now(),
+    },
+    ...(body.length ? { body: body.toString('utf8') } : {}),
+    isBase64Encoded: false,
+  };
+}
+
+export interface ConsoleStack {
+  /** e.g. http://127.0.0.1:41234 ; the console is `${url}/console`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The console (built now from console/src) and the seller API, as API Gateway would route them. The seller API
+ * sends provisioning retries to `provisioningQueueUrl` (a queue of the test's own).
+ */
+export async function startConsoleStack(options: { provisioningQueueUrl: string }): Promise<ConsoleStack> {
+  const consoleFn = consoleHandler(await buildConsole());
+  const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+  const sellerFn = sellerHandler(lazy(() => sellerContext({ ...config(), PROVISIONING_QUEUE_URL: options.provisioningQueueUrl }, quiet)));
+  const route = (path: string): Handler | undefined =>
+    path === '/console' || path.startsWith('/console/') ? consoleFn : path.startsWith('/seller/') ? sellerFn : undefined;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        const event = toEvent(req, Buffer.concat(chunks));
+        const target = route(event.rawPath);
+        if (!target) {
+          res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"message":"Not Found"}');
+          return;
+        }
+        const result = (await target(event, lambdaContext(randomUUID()))) as APIGatewayProxyStructuredResultV2;
+        const body = String(result.body ?? '');
+        res
+          .writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>)
+          .end(result.isBase64Encoded ? Buffer.from(body, 'base64') : body);
+      })().catch((error: unknown) => res.writeHead(502).end(String(error)));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface WatchedPage {
+  page: Page;
+  /** Console errors, uncaught page errors and requests that left 127.0.0.1 (blocked), in order. */
+  problems: string[];
+  close(): Promise<void>;
+}
+
+/** A page in a fresh context, its problems recorded; 1280×800 unless another viewport is given. */
+export async function watchedPage(browser: Browser, viewport = { width: 1280, height: 800 }): Promise<WatchedPage> {
+  const context = await browser.newContext({ viewport });
+  const problems: string[] = [];
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (url.hostname === '127.0.0.1' || url.protocol === 'data:') return route.continue();
+    problems.push(`request left 127.0.0.1: ${route.request().method()} ${url.href}`);
+    return route.abort('blockedbyclient');
+  });
+  const page = await context.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  return { page, problems, close: () => context.close() };
+}
+
+/** Signs in on the console's page with `secret` and waits for the shell. */
+export async function signIn(page: Page, baseUrl: string, secret: string): Promise<void> {
+  await page.goto(`${baseUrl}/console`);
+  await page.getByLabel('Seller API key').fill(secret);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+/** Screenshots go to docs/console/ only when UPDATE_SCREENSHOTS=1 (so CI never dirties the tree). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  if (process.env.UPDATE_SCREENSHOTS !== '1') return;
+  const dir = join(projectRoot(), 'docs', 'console');
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+}
