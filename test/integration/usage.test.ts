@@ -516,7 +516,9 @@ describe('seller API: instances, messages and the OpenAPI document', () => {
     const log = await seller('GET', '/seller/messages', { key: reader, query: { resultCode: '000003', limit: '200' } });
     expect(log.status).toBe(200);
     expect((log.json.items as { correlationId: string }[]).some((m) => m.correlationId === probe.correlationId)).toBe(true);
-    const pushes = await seller('GET', '/seller/messages', { key: reader, query: { resultCode: 'MKT.0000' } });
+    // MKT.0000 is the Open API's success code: our usage pushes and our order queries both receive it.
+    const pushes = await seller('GET', '/seller/messages', { key: reader, query: { resultCode: 'MKT.0000', channel: 'usagePush' } });
+    expect(pushes.status).toBe(200);
     expect((pushes.json.items as { channel: string }[]).every((m) => m.channel === 'usagePush')).toBe(true);
     const tooWide = await seller('GET', '/seller/messages', {
       key: reader,
