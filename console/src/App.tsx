@@ -13,6 +13,8 @@ import { Keys } from './pages/Keys.tsx';
 import { Messages } from './pages/Messages.tsx';
 import { MessageDetail } from './pages/MessageDetail.tsx';
 import { Usage } from './pages/Usage.tsx';
+import { Statements } from './pages/Statements.tsx';
+import { StatementDetail } from './pages/StatementDetail.tsx';
 import { Audit } from './pages/Audit.tsx';
 
 /**
@@ -119,6 +121,8 @@ function CurrentPage(props: PageProps) {
       return second ? <MessageDetail {...props} messageId={second} /> : <Messages {...props} />;
     case 'usage':
       return <Usage {...props} />;
+    case 'statements':
+      return second ? <StatementDetail {...props} period={second} /> : <Statements {...props} />;
     case 'keys':
       return <Keys {...props} />;
     case 'audit':

@@ -16,7 +16,7 @@ describe('the console app', () => {
     expect(visiblePages([]).map((p) => p.title)).toEqual(['Overview']);
     expect(visiblePages(['instances:read', 'audit:read']).map((p) => p.title)).toEqual(['Overview', 'Instances', 'Audit log']);
     expect(visiblePages(['usage:read', 'messages:read']).map((p) => p.title)).toEqual(['Overview', 'Message log', 'Usage']);
-    expect(visiblePages([...SCOPES]).map((p) => p.id)).toEqual(['', 'instances', 'messages', 'usage', 'keys', 'audit']);
+    expect(visiblePages([...SCOPES]).map((p) => p.id)).toEqual(['', 'instances', 'messages', 'usage', 'statements', 'keys', 'audit']);
   });
 
   it('reads and writes hash routes, segments encoded', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { shownBody } from '../../console/src/bodies.ts';
+import { pushCounts } from '../../console/src/pages/Overview.tsx';
 import { CHART, chartBars, usageBuckets, type ChartWindow } from '../../console/src/usageChart.ts';
 
 /** The console's pure views: how a kept message body is shown, and the usage chart's buckets and bars. */
@@ -65,5 +66,30 @@ describe('the usage chart', () => {
   it('draws nothing for no usage', () => {
     expect(chartBars([])).toEqual({ bars: [], max: 0 });
     expect(chartBars([{ label: 'x', pushed: 0, pending: 0, refused: 0 }])).toEqual({ bars: [], max: 0 });
+  });
+});
+
+describe("the overview's usage pushes", () => {
+  const push = (resultCode: string, records?: number) => ({
+    messageId: `m-${resultCode}-${records}`,
+    at: '2026-11-20T08:00:00.000Z',
+    channel: 'usagePush',
+    resultCode,
+    ...(records === undefined ? {} : { records }),
+  });
+
+  it('counts accepted records, and refused or failed pushes with their records', () => {
+    const page = { items: [push('000000', 3), push('000000', 2), push('MKT.9002', 4), push('NETWORK_ERROR')] };
+    expect(pushCounts(page)).toEqual({ pushes: 4, acceptedRecords: 5, refusedPushes: 2, refusedRecords: 4, more: false });
+  });
+
+  it('says when there were more pushes than the page', () => {
+    expect(pushCounts({ items: [], nextCursor: 'c' })).toEqual({
+      pushes: 0,
+      acceptedRecords: 0,
+      refusedPushes: 0,
+      refusedRecords: 0,
+      more: true,
+    });
   });
 });
