@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { shownBody } from '../../console/src/bodies.ts';
-import { pushCounts } from '../../console/src/pages/Overview.tsx';
+import { pushCounts } from '../../console/src/pushCounts.ts';
 import { CHART, chartBars, usageBuckets, type ChartWindow } from '../../console/src/usageChart.ts';
 
 /** The console's pure views: how a kept message body is shown, and the usage chart's buckets and bars. */

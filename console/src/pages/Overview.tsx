@@ -1,6 +1,7 @@
 import type { Api } from '../api.ts';
 import type { PageProps } from '../App.tsx';
 import { href } from '../router.ts';
+import { pushCounts } from '../pushCounts.ts';
 import { allows } from '../scopes.ts';
 import { INSTANCE_STATES, type Instance, type InstanceState, type Message, type Notification, type StatementHeader } from '../types.ts';
 import { DataTable, ErrorMessage, Loading, Section, StateBadge, time, useLoad, type PageOf } from '../ui.tsx';
@@ -28,34 +29,6 @@ async function instancesByState(api: Api): Promise<StateCount[]> {
       return { state, count: page.items.length, more: page.nextCursor !== undefined, items: page.items };
     }),
   );
-}
-
-export interface PushCounts {
-  pushes: number;
-  acceptedRecords: number;
-  refusedPushes: number;
-  refusedRecords: number;
-  /** More pushes than one page: the counts are of the latest ones. */
-  more: boolean;
-}
-
-/** The usage pushes of a page of the message log: accepted (000000) and refused or failed, with their records. */
-export function pushCounts(page: PageOf<Message>): PushCounts {
-  const counts = {
-    pushes: page.items.length,
-    acceptedRecords: 0,
-    refusedPushes: 0,
-    refusedRecords: 0,
-    more: page.nextCursor !== undefined,
-  };
-  for (const push of page.items) {
-    if (push.resultCode === '000000') counts.acceptedRecords += push.records ?? 0;
-    else {
-      counts.refusedPushes += 1;
-      counts.refusedRecords += push.records ?? 0;
-    }
-  }
-  return counts;
 }
 
 const PUSH_LIMIT = 200;
