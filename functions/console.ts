@@ -1,16 +1,17 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { ConsoleBundle } from '#lib/console/bundle.ts';
 import { embeddedConsole } from '#lib/console/embedded.ts';
-import { consoleServer } from '#lib/console/serve.ts';
+import { consoleServer, filesBucketOrigin } from '#lib/console/serve.ts';
 
 /**
  * /console — the seller console: a single-page app over the seller API (same origin), its files built into this
- * function's bundle (lib/console/embedded.ts).
+ * function's bundle (lib/console/embedded.ts). Its policy lets the page upload to the files bucket's origin only,
+ * as the function's environment names the bucket and the S3 endpoint.
  */
 
 /** The handler serving one build of the console (the deployed one: the build in this bundle). */
-export function consoleHandler(bundle: ConsoleBundle | undefined) {
-  const serve = consoleServer(bundle);
+export function consoleHandler(bundle: ConsoleBundle | undefined, uploadOrigin?: string) {
+  const serve = consoleServer(bundle, { uploadOrigin });
   return async function serveConsole(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     const headers = event.headers ?? {};
     const answer = serve({
@@ -22,4 +23,4 @@ export function consoleHandler(bundle: ConsoleBundle | undefined) {
   };
 }
 
-export const handler = consoleHandler(embeddedConsole);
+export const handler = consoleHandler(embeddedConsole, filesBucketOrigin(process.env));

@@ -10,6 +10,11 @@ import { Overview } from './pages/Overview.tsx';
 import { Instances } from './pages/Instances.tsx';
 import { InstanceDetail } from './pages/InstanceDetail.tsx';
 import { Keys } from './pages/Keys.tsx';
+import { Messages } from './pages/Messages.tsx';
+import { MessageDetail } from './pages/MessageDetail.tsx';
+import { Usage } from './pages/Usage.tsx';
+import { Statements } from './pages/Statements.tsx';
+import { StatementDetail } from './pages/StatementDetail.tsx';
 import { Audit } from './pages/Audit.tsx';
 
 /**
@@ -112,6 +117,12 @@ function CurrentPage(props: PageProps) {
   switch (page.id) {
     case 'instances':
       return second ? <InstanceDetail {...props} instanceId={second} /> : <Instances {...props} />;
+    case 'messages':
+      return second ? <MessageDetail {...props} messageId={second} /> : <Messages {...props} />;
+    case 'usage':
+      return <Usage {...props} />;
+    case 'statements':
+      return second ? <StatementDetail {...props} period={second} /> : <Statements {...props} />;
     case 'keys':
       return <Keys {...props} />;
     case 'audit':

@@ -30,6 +30,9 @@ export interface PageInfo {
 export const PAGES: readonly PageInfo[] = [
   { id: '', title: 'Overview', scope: null },
   { id: 'instances', title: 'Instances', scope: 'instances:read' },
+  { id: 'messages', title: 'Message log', scope: 'messages:read' },
+  { id: 'usage', title: 'Usage', scope: 'usage:read' },
+  { id: 'statements', title: 'Statements', scope: 'statements:read' },
   { id: 'keys', title: 'Keys', scope: 'keys:manage' },
   { id: 'audit', title: 'Audit log', scope: 'audit:read' },
 ];

@@ -52,6 +52,8 @@ export interface InstanceDetail {
   provisioning?: ProvisioningAttempt;
 }
 
+export const MESSAGE_CHANNELS = ['marketplace', 'usagePush', 'openApi', 'webhook'] as const;
+
 export interface Message {
   messageId: string;
   at: string;
@@ -60,7 +62,9 @@ export interface Message {
   activity?: string;
   claimedActivity?: string;
   orderId?: string;
+  instanceId?: string;
   reason?: string;
+  records?: number;
 }
 
 export interface SellerAction {

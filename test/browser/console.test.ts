@@ -1,8 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
+import { dynamoClient } from '#lib/aws/clients.ts';
+import { PERSONAL_MARKER } from '#lib/audit/redact.ts';
 import { SCOPES } from '#lib/seller-api/apiKeys.ts';
+import { usageStore } from '#lib/store/usageStore.ts';
+import type { UsageWindow } from '#lib/usage/ports.ts';
+import { meteringSn } from '#lib/usage/windows.ts';
 import { storedInstance } from '../helpers/instances.ts';
-import { store, uniqueId } from '../helpers/produce.ts';
+import { env, invokeRaw, store, uniqueId } from '../helpers/produce.ts';
+import { signedQuery } from '../helpers/signing.ts';
 import { ownQueuePairs } from '../helpers/queues.ts';
 import { sellerKey } from '../helpers/seller.ts';
 import {
@@ -23,6 +29,23 @@ import {
  */
 
 const run = browserAvailable();
+const HOUR = 3_600_000;
+
+/** A closed hour's window of usage of `instanceId`, sealed and refused by the marketplace, as the push leaves it. */
+async function refusedWindow(instanceId: string): Promise<UsageWindow> {
+  const ledger = usageStore(dynamoClient(), env('MAIN_TABLE'));
+  const now = Date.now();
+  const beginTime = new Date(now - (now % HOUR) - 2 * HOUR).toISOString();
+  const endTime = new Date(Date.parse(beginTime) + HOUR).toISOString();
+  const at = new Date().toISOString();
+  expect((await ledger.add({ instanceId, beginTime, endTime, units: 25_000n, reports: 1, clientRefs: [] }, at)).ok).toBe(true);
+  const open = (await ledger.getWindows([{ instanceId, beginTime }]))[0]!;
+  const sn = meteringSn(instanceId, beginTime, endTime, open.revision);
+  const sealed = (await ledger.seal(open, { meteringSn: sn, recordTime: '20261120T080500Z', at }))!;
+  expect(await ledger.reject(sealed, { code: 'MKT.9002', message: 'Invalid usage entities.' }, at)).toBe(true);
+  return (await ledger.getWindows([{ instanceId, beginTime }]))[0]!;
+}
+
 const { queuePair } = ownQueuePairs('console');
 
 let stack: ConsoleStack;
@@ -137,12 +160,70 @@ describe.runIf(run)('the seller console in Chromium', { timeout: 60_000 }, () =>
     expect((await fetch(`${stack.url}/seller/whoami`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
   });
 
+  it('finds a marketplace call in the message log and shows its request redacted, as text', async () => {
+    const orderId = uniqueId('CS');
+    const body = {
+      activity: 'newInstance',
+      orderId,
+      orderLineId: `${orderId}-000001`,
+      businessId: '<b id="injected">bold</b>',
+      customerName: 'Zhang San',
+      testFlag: '1',
+    };
+    expect((await invokeRaw(JSON.stringify(body), signedQuery(body))).json.resultCode).toBe('000000');
+
+    const page = await open();
+    await signIn(page, stack.url, admin);
+    await page.getByRole('link', { name: 'Message log' }).click();
+    await page.getByLabel('Order id').fill(orderId);
+    await page.getByLabel('Channel').selectOption('marketplace');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    const row = page.getByRole('row').filter({ hasText: orderId });
+    await row.waitFor();
+    expect(await row.textContent()).toMatch(/produce.*newInstance.*000000/);
+    await screenshot(page, 'messages');
+
+    await row.getByRole('link').first().click();
+    const request = page.getByLabel('Request body');
+    await request.waitFor();
+    const text = (await request.textContent()) ?? '';
+    expect(text).toContain(`"customerName": "${PERSONAL_MARKER}"`);
+    expect(text).toContain('"businessId": "<b id=\\"injected\\">bold</b>"');
+    expect(text).not.toContain('Zhang San');
+    expect(await page.locator('#injected').count()).toBe(0);
+    await expect(page.getByLabel('Answer body').textContent()).resolves.toContain('"resultCode": "000000"');
+    await screenshot(page, 'message');
+  });
+
+  it("charts an instance's usage and sends a refused window again", async () => {
+    const instance = await storedInstance('console-usage', { state: 'ACTIVE' });
+    const refused = await refusedWindow(instance.instanceId);
+    const page = await open();
+    await signIn(page, stack.url, admin);
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await page.getByLabel('Instance id').fill(instance.instanceId);
+    await page.getByRole('button', { name: 'Show usage' }).click();
+    const row = page.getByRole('row').filter({ hasText: 'MKT.9002: Invalid usage entities.' });
+    await row.waitFor();
+    expect(await page.locator('.chart > svg rect.bar-refused').count()).toBe(1);
+    await screenshot(page, 'usage');
+
+    await row.getByRole('button', { name: /^Re-send after a fix/ }).click();
+    await page.getByRole('status').filter({ hasText: 'is due again' }).waitFor();
+    await page.getByText('No refused window in this range.').waitFor();
+    expect(await page.locator('.chart > svg rect.bar-pending').count()).toBe(1);
+    const after = (await usageStore(dynamoClient(), env('MAIN_TABLE')).getWindows([refused]))[0]!;
+    expect(after).toMatchObject({ state: 'OPEN', revision: refused.revision + 1, previousRejection: refused.rejection });
+  });
+
   it('shows a key only the pages its scopes allow', async () => {
     const reader = await sellerKey('instances:read');
     const page = await open();
     await signIn(page, stack.url, reader);
     const nav = page.getByRole('navigation', { name: 'Pages' });
     expect(await nav.getByRole('link').allTextContents()).toEqual(['Overview', 'Instances']);
+    await page.goto(`${stack.url}/console#/usage`);
+    await page.getByRole('alert').filter({ hasText: 'needs the scope usage:read' }).waitFor();
     await page.goto(`${stack.url}/console#/keys`);
     await page.getByRole('alert').filter({ hasText: 'This key cannot see Keys' }).waitFor();
     await page.goto(`${stack.url}/console#/audit`);

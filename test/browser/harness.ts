@@ -14,6 +14,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { config } from '#lib/config.ts';
 import { sellerContext } from '#lib/seller-api/deps.ts';
 import { lazy } from '#lib/shared/lazy.ts';
+import { filesBucketOrigin } from '#lib/console/serve.ts';
 import { consoleHandler } from '../../functions/console.ts';
 import { sellerHandler } from '../../functions/seller.ts';
 import { buildConsole } from '../../scripts/console/build.ts';
@@ -100,7 +101,7 @@ export interface ConsoleStack {
  * sends provisioning retries to `provisioningQueueUrl` (a queue of the test's own).
  */
 export async function startConsoleStack(options: { provisioningQueueUrl: string }): Promise<ConsoleStack> {
-  const consoleFn = consoleHandler(await buildConsole());
+  const consoleFn = consoleHandler(await buildConsole(), filesBucketOrigin(process.env));
   const quiet = { info: () => {}, warn: () => {}, error: () => {} };
   const sellerFn = sellerHandler(lazy(() => sellerContext({ ...config(), PROVISIONING_QUEUE_URL: options.provisioningQueueUrl }, quiet)));
   const route = (path: string): Handler | undefined =>

@@ -1088,6 +1088,25 @@ describe('stage local (serverless-offline)', () => {
 });
 
 describe('data stores', () => {
+  it("files bucket: browser uploads (presigned POST) allowed from the console's origin only", () => {
+    const executeApi = 'https://{HttpApi}.execute-api.{AWS::Region}.{AWS::URLSuffix}';
+    for (const [template, domain] of [
+      [prod, ''],
+      [dev, DEV_PARAMS.domainName],
+    ] as const) {
+      const rules = resource(template, 'FilesBucket').Properties.CorsConfiguration as JsonObject;
+      expect(rules.CorsRules).toHaveLength(1);
+      const [rule] = rules.CorsRules as JsonObject[];
+      expect(rule).toMatchObject({ Id: 'console-uploads', AllowedMethods: ['POST'], AllowedHeaders: ['content-type'], MaxAge: 3000 });
+      const [origin] = rule!.AllowedOrigins as Json[];
+      expect((rule!.AllowedOrigins as Json[]).length).toBe(1);
+      const [condition, withDomain, without] = (origin as JsonObject)['Fn::If'] as Json[];
+      expect(condition).toBe('HasCustomDomain');
+      expect(withDomain).toBe(`https://${domain}`);
+      expect(render(without!)).toBe(executeApi);
+    }
+  });
+
   it('files bucket: private, TLS only, encrypted, versioned, unfinished uploads aborted, proofs/ notifying the proof check', () => {
     const bucket = resource(prod, 'FilesBucket');
     expect(bucket.DeletionPolicy).toBe('Retain');

@@ -2,7 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { ConsoleBundle } from '#lib/console/bundle.ts';
-import { CONTENT_SECURITY_POLICY, consoleServer } from '#lib/console/serve.ts';
+import { CONTENT_SECURITY_POLICY, consoleServer, contentSecurityPolicy, filesBucketOrigin } from '#lib/console/serve.ts';
 import { handler } from '../../functions/console.ts';
 
 /** How the console function answers: the page, hashed assets, 404s, caching, compression and security headers. */
@@ -104,6 +104,48 @@ describe('the console function', () => {
     const answer = await handler(event);
     expect(answer.statusCode).toBe(503);
     expect(answer.body).toContain('serverless package');
-    expect(answer.headers).toMatchObject(SECURITY);
+    // Its policy names the files bucket of the environment it runs in (here the test stack's S3 endpoint).
+    expect(answer.headers).toMatchObject({ ...SECURITY, 'Content-Security-Policy': contentSecurityPolicy(filesBucketOrigin(process.env)) });
+    expect(filesBucketOrigin(process.env)).toBeDefined();
+  });
+});
+
+describe("the files bucket's origin in the console's policy", () => {
+  it('is the virtual-hosted bucket address on AWS, the endpoint locally (path style), the bucket under a custom endpoint', () => {
+    expect(filesBucketOrigin({ FILES_BUCKET: 'isv-files', AWS_REGION: 'ap-southeast-1' })).toBe(
+      'https://isv-files.s3.ap-southeast-1.amazonaws.com',
+    );
+    const local = {
+      FILES_BUCKET: 'isv-files',
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4767/',
+      S3_FORCE_PATH_STYLE: 'true',
+    };
+    expect(filesBucketOrigin(local)).toBe('http://127.0.0.1:4767');
+    expect(filesBucketOrigin({ ...local, AWS_ENDPOINT_URL_S3: undefined, AWS_ENDPOINT_URL: 'http://127.0.0.1:5000' })).toBe(
+      'http://127.0.0.1:5000',
+    );
+    expect(filesBucketOrigin({ ...local, S3_FORCE_PATH_STYLE: 'false', AWS_ENDPOINT_URL_S3: 'https://s3.example.com' })).toBe(
+      'https://isv-files.s3.example.com',
+    );
+  });
+
+  it('is none without a bucket, or with an endpoint that is not a URL', () => {
+    expect(filesBucketOrigin({ AWS_REGION: 'us-east-1' })).toBeUndefined();
+    expect(filesBucketOrigin({ FILES_BUCKET: 'b', AWS_ENDPOINT_URL_S3: 'not a url' })).toBeUndefined();
+    expect(filesBucketOrigin({ FILES_BUCKET: 'b' })).toBeUndefined();
+  });
+
+  it('lets the page upload to that origin only (connect-src and form-action), everything else unchanged', () => {
+    const policy = contentSecurityPolicy('https://isv-files.s3.ap-southeast-1.amazonaws.com');
+    expect(policy).toContain("connect-src 'self' https://isv-files.s3.ap-southeast-1.amazonaws.com");
+    expect(policy).toContain("form-action 'self' https://isv-files.s3.ap-southeast-1.amazonaws.com");
+    expect(policy).toContain("default-src 'self'");
+    expect(contentSecurityPolicy(undefined)).toBe(CONTENT_SECURITY_POLICY);
+    const served = consoleServer(bundle, { uploadOrigin: 'http://127.0.0.1:4767' })({ method: 'GET', path: '/console' });
+    expect(served.headers['Content-Security-Policy']).toBe(contentSecurityPolicy('http://127.0.0.1:4767'));
+    expect(
+      consoleServer(bundle, { uploadOrigin: 'http://127.0.0.1:4767' })({ method: 'GET', path: '/nope' }).headers['Content-Security-Policy'],
+    ).toContain('connect-src');
   });
 });

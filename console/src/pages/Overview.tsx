@@ -1,8 +1,9 @@
 import type { Api } from '../api.ts';
 import type { PageProps } from '../App.tsx';
 import { href } from '../router.ts';
+import { pushCounts } from '../pushCounts.ts';
 import { allows } from '../scopes.ts';
-import { INSTANCE_STATES, type Instance, type InstanceState, type Notification, type StatementHeader } from '../types.ts';
+import { INSTANCE_STATES, type Instance, type InstanceState, type Message, type Notification, type StatementHeader } from '../types.ts';
 import { DataTable, ErrorMessage, Loading, Section, StateBadge, time, useLoad, type PageOf } from '../ui.tsx';
 
 /**
@@ -12,6 +13,7 @@ import { DataTable, ErrorMessage, Loading, Section, StateBadge, time, useLoad, t
 
 /** Counted up to this many per state; more shows as "100+". */
 const COUNT_LIMIT = 100;
+const DAY = 86_400_000;
 
 interface StateCount {
   state: InstanceState;
@@ -28,6 +30,8 @@ async function instancesByState(api: Api): Promise<StateCount[]> {
     }),
   );
 }
+
+const PUSH_LIMIT = 200;
 
 /** The console route of a seller API path a notification links to, when the console has that page. */
 export function consoleLinkOf(apiPath: string | undefined): string | undefined {
@@ -51,7 +55,20 @@ export function Overview({ api, me }: PageProps) {
     async () => (canStatements ? (await api.get<PageOf<StatementHeader>>('/seller/statements', { limit: 1 })).items[0] : undefined),
     [api],
   );
-  const ready = [states, dlq, notifications, statement].every((l) => !l.loading);
+  const pushes = useLoad(
+    async () =>
+      canMessages
+        ? pushCounts(
+            await api.get<PageOf<Message>>('/seller/messages', {
+              channel: 'usagePush',
+              from: new Date(Date.now() - DAY).toISOString(),
+              limit: PUSH_LIMIT,
+            }),
+          )
+        : undefined,
+    [api],
+  );
+  const ready = [states, dlq, notifications, statement, pushes].every((l) => !l.loading);
   const failed = states.data?.find((s) => s.state === 'PROVISIONING_FAILED')?.items ?? [];
   const stuck = states.data?.find((s) => s.state === 'PROVISIONING')?.items.filter((i) => i.provisioning?.stuckSince) ?? [];
 
@@ -108,13 +125,34 @@ export function Overview({ api, me }: PageProps) {
           ) : null}
         </Section>
       ) : null}
+      {canMessages ? (
+        <Section title="Usage pushed in the last 24 hours">
+          <ErrorMessage error={pushes.error} />
+          {pushes.data ? (
+            <p>
+              <a href={href(['messages'], { channel: 'usagePush' })}>
+                <strong class="count">{pushes.data.acceptedRecords}</strong> usage record{pushes.data.acceptedRecords === 1 ? '' : 's'}{' '}
+                accepted
+              </a>{' '}
+              in {pushes.data.pushes - pushes.data.refusedPushes} push{pushes.data.pushes - pushes.data.refusedPushes === 1 ? '' : 'es'},{' '}
+              <a href={href(['messages'], { channel: 'usagePush' })} class={pushes.data.refusedPushes > 0 ? 'error-text' : undefined}>
+                {pushes.data.refusedPushes} push{pushes.data.refusedPushes === 1 ? '' : 'es'} refused or failed (
+                {pushes.data.refusedRecords} record{pushes.data.refusedRecords === 1 ? '' : 's'})
+              </a>
+              {pushes.data.more ? ` (the latest ${PUSH_LIMIT} pushes)` : ''}.
+            </p>
+          ) : null}
+        </Section>
+      ) : null}
       {canStatements ? (
         <Section title="Latest statement">
           <ErrorMessage error={statement.error} />
           {statement.data ? (
             <p>
-              <strong>{statement.data.period}</strong> {statement.data.status}, version {statement.data.latestVersion},{' '}
-              {statement.data.lineCount} lines,{' '}
+              <a href={href(['statements', statement.data.period])}>
+                <strong>{statement.data.period}</strong>
+              </a>{' '}
+              {statement.data.status}, version {statement.data.latestVersion}, {statement.data.lineCount} lines,{' '}
               <span class={statement.data.problems > 0 ? 'error-text' : undefined}>
                 {statement.data.problems} problem{statement.data.problems === 1 ? '' : 's'}
               </span>
