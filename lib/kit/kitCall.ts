@@ -20,7 +20,8 @@ import { budget } from '#lib/shared/budget.ts';
 import { errorFields, errorName } from '#lib/shared/errors.ts';
 import type { CommitResult, PlannedWrite } from '#lib/shared/transaction.ts';
 import { sleep } from '#lib/shared/time.ts';
-import type { KitChange } from './model.ts';
+import type { EventPublisher } from '#lib/outbox/publisher.ts';
+import type { KitChange, KitEvent } from './model.ts';
 import { planKitRequest, type KitPolicy } from './planCall.ts';
 import type { KitStore } from './ports.ts';
 
@@ -44,6 +45,8 @@ export interface KitDeps {
   /** The seller's RSA private key, for applicationSync's clientSecret. */
   privateKey: () => Promise<KeyObject>;
   store: KitStore;
+  /** Sends the committed changes' events to the provisioning queue; the outbox sweep re-sends what it could not. */
+  publisher?: EventPublisher<KitEvent> | undefined;
   settings: KitSettings;
   now: () => number;
   log: Log;
@@ -127,6 +130,17 @@ export async function handleKitCall(call: KitCall, deps: KitDeps, options: { ans
     unconfirmed = undefined;
     return result;
   };
+  /** Sends a committed call's events; whatever the queue does, the Kit outbox keeps them for the sweep and the answer stands. */
+  const publishCommitted = async (events: readonly KitEvent[]): Promise<void> => {
+    if (events.length === 0 || !deps.publisher) return;
+    const publisher = deps.publisher;
+    try {
+      const unsent = await time.step({ atMost: totalMs * SHARES.afterCommit }, () => publisher.publish(events));
+      if (unsent.length > 0) log.warn('kit events left to the outbox sweep', { count: unsent.length, correlationId: call.correlationId });
+    } catch (error) {
+      log.warn('kit events left to the outbox sweep', { count: events.length, correlationId: call.correlationId, error: errorName(error) });
+    }
+  };
   const refuse = async (given: KitAnswer, reason: string, nonceClaim?: PlannedWrite): Promise<KitAnswer> => {
     const result = await commit([...(nonceClaim ? [nonceClaim] : []), auditWrite(given, reason)], given);
     if (!result.ok && result.conditionFailed.includes('nonce'))
@@ -189,6 +203,7 @@ export async function handleKitCall(call: KitCall, deps: KitDeps, options: { ans
         break;
       }
       if (!lost) {
+        await publishCommitted(planned.plan.changes.flatMap((c) => (c.event ? [c.event] : [])));
         return finish(given, { ...planned.plan.note, attempt, records: planned.plan.changes.length });
       }
       await sleep(Math.random() * 15 * attempt);
