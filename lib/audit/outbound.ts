@@ -53,7 +53,7 @@ export interface OutboundCall {
   answer?: KeptBody;
   httpStatus?: number;
   /** The ids and notes of the call (activity, instance, order, reason…). */
-  about?: Pick<AuditRecord, 'activity' | 'orderId' | 'orderLineId' | 'instanceId' | 'test' | 'reason' | 'records'>;
+  about?: Pick<AuditRecord, 'activity' | 'orderId' | 'orderLineId' | 'instanceId' | 'tenantId' | 'test' | 'reason' | 'records'>;
 }
 
 /** The message-log record of one outbound call, under a fresh correlation id. */

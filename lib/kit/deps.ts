@@ -1,14 +1,16 @@
 /** The Kit flow's collaborators from the configuration (functions/kit.ts). */
 import type { KeyObject } from 'node:crypto';
-import { dynamoClient } from '#lib/aws/clients.ts';
+import { dynamoClient, sqsClient } from '#lib/aws/clients.ts';
 import type { Config } from '#lib/config.ts';
 import { keyLoader } from '#lib/koogallery/accessKeys.ts';
 import { KIT_WINDOW } from '#lib/koogallery/kitSignature.ts';
 import type { Log } from '#lib/log.ts';
 import { readSsm, secretLoader, type ParameterReader } from '#lib/secrets.ts';
+import { sqsPublisher } from '#lib/outbox/publisher.ts';
 import { kitStore } from '#lib/store/kitStore.ts';
 import { readPrivateKey } from './clientSecret.ts';
 import type { KitDeps } from './kitCall.ts';
+import type { KitEvent } from './model.ts';
 
 /** The Kit access keys: current, and previous during a rotation (SSM on AWS, the environment locally). */
 export function kitAccessKeys(cfg: Config, read: ParameterReader, log: Log) {
@@ -42,6 +44,7 @@ export function kitDeps(cfg: Config, log: Log, read: ParameterReader = readSsm):
     kitKeys: kitAccessKeys(cfg, read, log),
     privateKey: kitPrivateKey(cfg, read),
     store: kitStore(dynamoClient(), { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE }),
+    publisher: sqsPublisher<KitEvent>(sqsClient(), cfg.PROVISIONING_QUEUE_URL),
     settings: {
       maxBodyBytes: cfg.KIT_MAX_BODY_BYTES,
       window: { windowMs: cfg.SIGNATURE_WINDOW_SECONDS * 1000, skewMs: KIT_WINDOW.skewMs },

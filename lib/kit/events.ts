@@ -41,5 +41,13 @@ export function kitEvent(record: KitRecord, type: KitEventType): KitEvent | unde
   else if (record.kind === 'org') data = orgData(record.value);
   else return undefined;
   const v = record.value;
-  return { eventId: `kit:${recordId(record)}:${v.version}`, type, tenantId: v.tenantId, occurredAt: v.updatedAt, test: v.test, data };
+  return {
+    eventId: `kit:${recordId(record)}:${v.version}`,
+    type,
+    tenantId: v.tenantId,
+    version: v.version,
+    occurredAt: v.updatedAt,
+    test: v.test,
+    data,
+  };
 }

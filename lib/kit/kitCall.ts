@@ -1,13 +1,14 @@
 /**
  * One joint-operation Kit call (spec kit.md): size and JSON checks, `x-sign` (§2), the interface's schema, the plan,
  * and the commit. The nonce claim, the record changes with their history and events (the Kit outbox), and the message-log
- * record are one TransactWriteItems (laws 1, 4, 6). A call changing more records than one transaction holds (a large
+ * record (with the request and the answer, redacted: ./keptRequest.ts) are one TransactWriteItems (laws 1, 4, 6). A call changing more records than one transaction holds (a large
  * authSync or allOrgSync) commits in several, the nonce claim in the first and the message-log record in the last;
  * each is conditioned on the versions read, and a repeat re-plans from what is stored, so it converges
  * (docs/decisions.md). The answer is always HTTP 200 with a result code, given within the call's budget.
  */
 import type { KeyObject } from 'node:crypto';
 import type { AuditRecord } from '#lib/audit/records.ts';
+import { keepBody, type KeptBody } from '#lib/audit/redact.ts';
 import type { AccessKey } from '#lib/koogallery/auth.ts';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '#lib/koogallery/canonicalJson.ts';
 import { isKitInterface, parseKitRequest, type KitInterface } from '#lib/koogallery/kitActivities.ts';
@@ -20,7 +21,9 @@ import { budget } from '#lib/shared/budget.ts';
 import { errorFields, errorName } from '#lib/shared/errors.ts';
 import type { CommitResult, PlannedWrite } from '#lib/shared/transaction.ts';
 import { sleep } from '#lib/shared/time.ts';
-import type { KitChange } from './model.ts';
+import type { EventPublisher } from '#lib/outbox/publisher.ts';
+import { keptKitRequest, unreadKitRequest } from './keptRequest.ts';
+import type { KitChange, KitEvent } from './model.ts';
 import { planKitRequest, type KitPolicy } from './planCall.ts';
 import type { KitStore } from './ports.ts';
 
@@ -44,6 +47,8 @@ export interface KitDeps {
   /** The seller's RSA private key, for applicationSync's clientSecret. */
   privateKey: () => Promise<KeyObject>;
   store: KitStore;
+  /** Sends the committed changes' events to the provisioning queue; the outbox sweep re-sends what it could not. */
+  publisher?: EventPublisher<KitEvent> | undefined;
   settings: KitSettings;
   now: () => number;
   log: Log;
@@ -56,30 +61,34 @@ const SHARES = { settle: 3 / 8, commit: 1 / 4, afterCommit: 1 / 8 } as const;
 export const CHANGES_PER_TRANSACTION = 32;
 const MAX_ATTEMPTS = 6;
 
-type Authenticated = { ok: true; keyId: string; nonce: string; form: string; body: Record<string, unknown> };
-type Refused = { ok: false; given: KitAnswer; reason: string };
+type Authenticated = { ok: true; keyId: string; nonce: string; form: string; body: Record<string, unknown>; kept: KeptBody };
+type Refused = { ok: false; given: KitAnswer; reason: string; kept: KeptBody };
 
 /** Size, JSON and signature, in the order of spec §2.1. */
 function authenticate(call: KitCall, keys: readonly AccessKey[], nowMs: number, settings: KitSettings): Authenticated | Refused {
   const bytes = Buffer.byteLength(call.rawBody, 'utf8');
-  const bad = (reason: string, code: KitAnswer['resultCode'] = KitResultCode.invalidParameter): Refused => ({
+  const bad = (reason: string, kept: KeptBody, code: KitAnswer['resultCode'] = KitResultCode.invalidParameter): Refused => ({
     ok: false,
     given: kitAnswer(code, reason),
     reason,
+    kept,
   });
-  if (bytes === 0 || bytes > settings.maxBodyBytes) return bad('body is empty or too large');
-  if (nestedDeeperThan(call.rawBody)) return bad(`body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  const unread = (note: string) => unreadKitRequest(call.headers, note);
+  if (bytes === 0 || bytes > settings.maxBodyBytes) return bad('body is empty or too large', unread(`${bytes} bytes`));
+  if (nestedDeeperThan(call.rawBody)) return bad(`body is nested deeper than ${MAX_JSON_DEPTH} levels`, unread('nested too deep'));
   const reading = parseJsonTree(call.rawBody, MAX_JSON_DEPTH);
-  if (!reading.ok || !(reading.value instanceof Map))
-    return bad(
-      reading.ok
-        ? 'body is not a JSON object'
-        : `body is ${reading.problem === 'duplicate key' ? 'not readable: a duplicate key' : 'not a JSON object'}`,
-    );
+  if (!reading.ok || !(reading.value instanceof Map)) {
+    const reason = reading.ok
+      ? 'body is not a JSON object'
+      : `body is ${reading.problem === 'duplicate key' ? 'not readable: a duplicate key' : 'not a JSON object'}`;
+    return bad(reason, unread(reason));
+  }
   const tree: JsonMap = reading.value;
+  const body = plainValue(tree) as Record<string, unknown>;
+  const kept = keptKitRequest(call.headers, body);
   const verdict = verifyKitRequest(keys, call.headers, tree, call.rawBody, nowMs, settings.window);
-  if (!verdict.ok) return bad(verdict.reason, verdict.code);
-  return { ok: true, keyId: verdict.keyId, nonce: verdict.nonce, form: verdict.form, body: plainValue(tree) as Record<string, unknown> };
+  if (!verdict.ok) return bad(verdict.reason, kept, verdict.code);
+  return { ok: true, keyId: verdict.keyId, nonce: verdict.nonce, form: verdict.form, body, kept };
 }
 
 /** Splits changes into transactions; a call that changes nothing still commits once (its nonce and record). */
@@ -112,12 +121,13 @@ export async function handleKitCall(call: KitCall, deps: KitDeps, options: { ans
 
   const auditWrite = (given: KitAnswer, reason?: string): PlannedWrite => {
     audit.resultCode = given.resultCode;
+    audit.answer = keepBody(given);
     audit.latencyMs = deps.now() - started;
     if (reason) audit.reason = reason;
     return store.audit(audit);
   };
   const finish = (given: KitAnswer, note: Record<string, unknown> = {}): KitAnswer => {
-    const { reason: _r, ...logged } = audit;
+    const { reason: _r, request: _request, answer: _answer, ...logged } = audit;
     log.info('kit call', { ...logged, ...note, resultCode: given.resultCode, latencyMs: deps.now() - started });
     return given;
   };
@@ -126,6 +136,17 @@ export async function handleKitCall(call: KitCall, deps: KitDeps, options: { ans
     const result = await time.step({ atMost: totalMs * SHARES.commit, leaving: totalMs * SHARES.afterCommit }, () => store.commit(writes));
     unconfirmed = undefined;
     return result;
+  };
+  /** Sends a committed call's events; whatever the queue does, the Kit outbox keeps them for the sweep and the answer stands. */
+  const publishCommitted = async (events: readonly KitEvent[]): Promise<void> => {
+    if (events.length === 0 || !deps.publisher) return;
+    const publisher = deps.publisher;
+    try {
+      const unsent = await time.step({ atMost: totalMs * SHARES.afterCommit }, () => publisher.publish(events));
+      if (unsent.length > 0) log.warn('kit events left to the outbox sweep', { count: unsent.length, correlationId: call.correlationId });
+    } catch (error) {
+      log.warn('kit events left to the outbox sweep', { count: events.length, correlationId: call.correlationId, error: errorName(error) });
+    }
   };
   const refuse = async (given: KitAnswer, reason: string, nonceClaim?: PlannedWrite): Promise<KitAnswer> => {
     const result = await commit([...(nonceClaim ? [nonceClaim] : []), auditWrite(given, reason)], given);
@@ -137,6 +158,7 @@ export async function handleKitCall(call: KitCall, deps: KitDeps, options: { ans
   try {
     const keys = await time.step({ leaving: totalMs * SHARES.settle }, () => deps.kitKeys());
     const verdict = authenticate(call, keys, started, settings);
+    audit.request = verdict.kept;
     if (!verdict.ok) return await refuse(verdict.given, verdict.reason);
     audit.keyId = verdict.keyId;
     audit.signatureForm = verdict.form;
@@ -189,6 +211,7 @@ export async function handleKitCall(call: KitCall, deps: KitDeps, options: { ans
         break;
       }
       if (!lost) {
+        await publishCommitted(planned.plan.changes.flatMap((c) => (c.event ? [c.event] : [])));
         return finish(given, { ...planned.plan.note, attempt, records: planned.plan.changes.length });
       }
       await sleep(Math.random() * 15 * attempt);

@@ -96,6 +96,7 @@ export const KIT_EVENT_TYPES = [
   'user.deleted',
   'org.created',
   'org.updated',
+  'org.moved',
   'org.archived',
   'org.deleted',
 ] as const;
@@ -108,11 +109,15 @@ export type KitEventData =
   | { user: Omit<KitUser, 'updatedAt' | 'version' | 'timeStamp'> }
   | { org: Omit<KitOrg, 'updatedAt' | 'version' | 'timeStamp' | 'snapshotAt'> };
 
-/** One change of a Kit record, as it travels to the seller's product. Its id (`kit:<record>:<version>`) is unique per change. */
+/**
+ * One change of a Kit record, as it travels to the seller's product. Its id (`kit:<record>:<version>`) is unique per
+ * change; `version` is the record's version after it, so the product can drop an event older than what it holds.
+ */
 export interface KitEvent {
   eventId: string;
   type: KitEventType;
   tenantId: string;
+  version: number;
   occurredAt: string;
   test: boolean;
   data: KitEventData;

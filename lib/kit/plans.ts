@@ -175,6 +175,10 @@ export function planAuthSync(req: AuthSyncRequest, existing: ReadonlyMap<string,
   return { ok: true, changes, note: { users: req.userList.length, changed: changes.length } };
 }
 
+/** A live department's change: `org.moved` when its parent changes (its name may change too), else `org.updated`. */
+const orgChangeType = (existing: KitOrg, parentCode: string): KitEventType =>
+  existing.parentCode === parentCode ? 'org.updated' : 'org.moved';
+
 /** singleOrgSync: ignored when older than the department's last change or the tenant's last full sync (§3.5). */
 export function planSingleOrgSync(
   req: SingleOrgSyncRequest,
@@ -195,7 +199,7 @@ export function planSingleOrgSync(
   const next = { ...existing, ...base, orgName: req.orgName, parentCode: req.parentCode, status: 'ACTIVE' as const };
   if (!existing || existing.status !== 'ACTIVE') return to(next, 'org.created');
   if (existing.orgName === req.orgName && existing.parentCode === req.parentCode) return done([], 'unchanged');
-  return to(next, 'org.updated');
+  return to(next, orgChangeType(existing, req.parentCode));
 }
 
 /**
@@ -231,7 +235,13 @@ export function planAllOrgSync(
     };
     if (org?.status === 'ACTIVE' && org.orgName === info.orgName && org.parentCode === info.parentCode) continue;
     changes.push(
-      change<{ kind: 'org'; value: KitOrg }>('org', org, next, nowIso, org?.status === 'ACTIVE' ? 'org.updated' : 'org.created'),
+      change<{ kind: 'org'; value: KitOrg }>(
+        'org',
+        org,
+        next,
+        nowIso,
+        org?.status === 'ACTIVE' ? orgChangeType(org, info.parentCode) : 'org.created',
+      ),
     );
   }
   const listed = new Set(req.orgInfoList.map((o) => o.orgCode));

@@ -6,7 +6,7 @@
 import type { AuditRecord } from '#lib/audit/records.ts';
 import type { Expiry } from '#lib/shared/testData.ts';
 import type { Commit, PlannedWrite } from '#lib/shared/transaction.ts';
-import type { KitApp, KitChange, KitOrg, KitUser, OrgSnapshot, Tenant } from './model.ts';
+import type { KitApp, KitChange, KitEvent, KitOrg, KitUser, OrgSnapshot, Tenant } from './model.ts';
 
 export interface KitStore {
   getTenant(tenantId: string): Promise<Tenant | undefined>;
@@ -29,4 +29,14 @@ export interface KitStore {
   /** The message-log record of a Kit call (law 6): created, never replaced. */
   audit(record: AuditRecord): PlannedWrite;
   commit: Commit;
+}
+
+/** The Kit outbox as the provisioning worker and the outbox sweep use it (lib/store/kitOutboxStore.ts). */
+export interface KitOutbox {
+  /** Removes a delivered event; one already removed (a redelivery) is fine. */
+  complete(event: Pick<KitEvent, 'occurredAt' | 'eventId'>): Promise<void>;
+  /** Events older than `before` still waiting, oldest first. */
+  pending(before: string, limit: number): Promise<{ event: KitEvent; resent: boolean }[]>;
+  /** Records that the sweep re-sent an event; false if another sweep already did. */
+  markResent(event: KitEvent, at: string): Promise<boolean>;
 }

@@ -1,4 +1,4 @@
-/** What the outbox sweep, the safety sweep and the provisioning worker need of the outbox (lib/store/outboxStore.ts). */
+/** What the outbox sweep, the safety sweep and the provisioning worker need of the outboxes (lib/store/outboxStore.ts). */
 import type { LifecycleEvent } from './events.ts';
 
 export interface PendingEvent {
@@ -9,6 +9,14 @@ export interface PendingEvent {
   requeues: number;
   /** The safety sweep gave up re-queuing and reported it. */
   reported: boolean;
+}
+
+/** What the outbox sweep needs of an outbox: the lifecycle outbox, or the Kit's (lib/store/kitOutboxStore.ts). */
+export interface RelayedOutbox<E> {
+  /** Events older than `before` still waiting, oldest first. */
+  pending(before: string, limit: number): Promise<{ event: E; resent: boolean }[]>;
+  /** Records that the sweep re-sent an event; false if another sweep already did. */
+  markResent(event: E, at: string): Promise<boolean>;
 }
 
 export interface OutboxStore {

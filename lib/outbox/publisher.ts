@@ -2,12 +2,13 @@ import type { Sqs } from '#lib/aws/clients.ts';
 import { sendBatch, sqsBatches } from '#lib/aws/sqsBatch.ts';
 import type { LifecycleEvent } from './events.ts';
 
-export interface EventPublisher {
+/** Lifecycle events by default; the Kit's events travel on the same queue (lib/outbox/queueMessage.ts). */
+export interface EventPublisher<E extends { eventId: string } = LifecycleEvent> {
   /** Sends events to the provisioning queue; resolves with the ids that could not be sent. */
-  publish(events: readonly LifecycleEvent[]): Promise<string[]>;
+  publish(events: readonly E[]): Promise<string[]>;
 }
 
-export function sqsPublisher(client: Sqs, queueUrl: string): EventPublisher {
+export function sqsPublisher<E extends { eventId: string } = LifecycleEvent>(client: Sqs, queueUrl: string): EventPublisher<E> {
   return {
     async publish(events) {
       const failed: string[] = [];

@@ -1,7 +1,8 @@
 import { appInfoFromTemplates, type AppInfoTemplates } from '#lib/instances/appInfo.ts';
 import type { Instance } from '#lib/instances/model.ts';
 import type { LifecycleEvent } from '#lib/outbox/events.ts';
-import type { WebhookEvent, WebhookOutcome } from './webhook.ts';
+import type { AnyWebhookEvent, WebhookEvent, WebhookOutcome } from './webhook.ts';
+import { kitWebhookEventFor } from './kitWebhook.ts';
 import type { OpenApiClient } from '#lib/koogallery/openApi/contract.ts';
 import type { Log } from '#lib/log.ts';
 import type { MessageWriter } from '#lib/audit/outbound.ts';
@@ -24,7 +25,10 @@ export function orderQueryVia(client: OpenApiClient, log: Log, record?: MessageW
   };
 }
 
-/** `template` mode: appInfo from the configured URL templates; later events need no call. */
+/**
+ * `template` mode: appInfo from the configured URL templates; later events need no call, and neither do Kit events
+ * (a product without a webhook reads tenants, users and departments through the seller API).
+ */
 export function templateAdapter(templates: AppInfoTemplates): ProvisioningAdapter {
   return {
     provision: async (instance) => ({
@@ -36,6 +40,7 @@ export function templateAdapter(templates: AppInfoTemplates): ProvisioningAdapte
       }),
     }),
     notify: async () => ({ ok: true, value: undefined }),
+    deliverKit: async () => ({ ok: true, value: undefined }),
   };
 }
 
@@ -75,8 +80,8 @@ const refused = (outcome: { retry: boolean; reason: string }) => ({
  * `webhook` mode: every event is posted to the seller's product; a new instance's answer is its appInfo. Each
  * delivery is written to the message log through `record`, when given.
  */
-export function webhookAdapter(post: (event: WebhookEvent) => Promise<WebhookOutcome>, record?: MessageWriter): ProvisioningAdapter {
-  const deliver = async (event: WebhookEvent): Promise<WebhookOutcome> => {
+export function webhookAdapter(post: (event: AnyWebhookEvent) => Promise<WebhookOutcome>, record?: MessageWriter): ProvisioningAdapter {
+  const deliver = async (event: AnyWebhookEvent): Promise<WebhookOutcome> => {
     const startedMs = Date.now();
     const outcome = await post(event);
     await record?.(deliveryRecord(event, outcome, startedMs, Date.now()));
@@ -91,6 +96,10 @@ export function webhookAdapter(post: (event: WebhookEvent) => Promise<WebhookOut
     },
     async notify(instance, event) {
       const outcome = await deliver(webhookEventFor(instance, event));
+      return outcome.ok ? { ok: true, value: undefined } : refused(outcome);
+    },
+    async deliverKit(event) {
+      const outcome = await deliver(kitWebhookEventFor(event));
       return outcome.ok ? { ok: true, value: undefined } : refused(outcome);
     },
   };

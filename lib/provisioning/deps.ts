@@ -8,10 +8,12 @@ import { notifyFor } from '#lib/notifications/deps.ts';
 import { secretLoader } from '#lib/secrets.ts';
 import { billingRecorderFor } from '#lib/settlement/billingDeps.ts';
 import { instanceStore } from '#lib/store/instanceStore.ts';
+import { kitOutboxStore } from '#lib/store/kitOutboxStore.ts';
 import { outboxStore } from '#lib/store/outboxStore.ts';
 import { orderQueryVia, templateAdapter, webhookAdapter } from './adapters.ts';
 import type { OrderQuery, ProvisioningAdapter } from './ports.ts';
 import { webhookClient, type WebhookClient } from './webhook.ts';
+import type { KitDeliveryDeps } from './kitDelivery.ts';
 import type { WorkerDeps } from './worker.ts';
 
 /** Query Order through the Open API, unless it is switched off (ORDER_QUERY=false). */
@@ -50,14 +52,18 @@ function adapter(cfg: Config, record: MessageWriter): ProvisioningAdapter {
   }, record);
 }
 
+/** What the provision function needs: the worker's collaborators and the Kit delivery's. */
+export type ProvisionDeps = WorkerDeps & KitDeliveryDeps;
+
 /** The provisioning worker's collaborators from the configuration. */
-export function workerDeps(cfg: Config, log: Log): WorkerDeps {
+export function workerDeps(cfg: Config, log: Log): ProvisionDeps {
   const dynamo = dynamoClient();
   // The Open API calls and webhook deliveries go to the message log; a failed write is a warning, never a failure.
   const record = bestEffort(auditLog(dynamo, cfg.AUDIT_TABLE), log);
   return {
     store: instanceStore(dynamo, { main: cfg.MAIN_TABLE, audit: cfg.AUDIT_TABLE }),
     outbox: outboxStore(dynamo, cfg.MAIN_TABLE),
+    kitOutbox: kitOutboxStore(dynamo, cfg.MAIN_TABLE),
     queryOrder: orderQuery(cfg, log, record),
     billing: billingRecorderFor(cfg, dynamo),
     adapter: adapter(cfg, record),

@@ -8,7 +8,7 @@ import type { AuditRecord } from '#lib/audit/records.ts';
 import { keepBody } from '#lib/audit/redact.ts';
 import { RESULT_SUCCESS, type QueryOrderOutcome } from '#lib/koogallery/openApi/contract.ts';
 import { exactNumbers } from '#lib/koogallery/openApi/exactNumbers.ts';
-import type { WebhookEvent, WebhookOutcome } from './webhook.ts';
+import type { AnyWebhookEvent, WebhookOutcome } from './webhook.ts';
 
 /** The instance a Query Order is made for. */
 export interface OrderQueryAbout {
@@ -47,11 +47,11 @@ export function orderQueryRecord(
 }
 
 /**
- * The record of one webhook delivery: the event sent, and the product's answer as read (a new instance's appInfo,
+ * The record of one webhook delivery (a lifecycle or a Kit event): the event sent, and the product's answer as read (a new instance's appInfo,
  * its password and user name redacted). The result is the HTTP status, or NETWORK_ERROR (no answer; retried) or
  * NOT_SENT (refused before sending: an event outside the contract, a host on a restricted address).
  */
-export function deliveryRecord(event: WebhookEvent, outcome: WebhookOutcome, startedMs: number, endedMs: number): AuditRecord {
+export function deliveryRecord(event: AnyWebhookEvent, outcome: WebhookOutcome, startedMs: number, endedMs: number): AuditRecord {
   const resultCode = outcome.status !== undefined ? String(outcome.status) : !outcome.ok && outcome.retry ? 'NETWORK_ERROR' : 'NOT_SENT';
   return outboundRecord({
     channel: 'webhook',
@@ -64,9 +64,9 @@ export function deliveryRecord(event: WebhookEvent, outcome: WebhookOutcome, sta
     ...(outcome.status !== undefined ? { httpStatus: outcome.status } : {}),
     about: {
       activity: event.type,
-      instanceId: event.instance.instanceId,
-      orderId: event.instance.orderId,
-      orderLineId: event.instance.orderLineId,
+      ...('instance' in event
+        ? { instanceId: event.instance.instanceId, orderId: event.instance.orderId, orderLineId: event.instance.orderLineId }
+        : { tenantId: event.tenantId }),
       test: event.test,
       reason: outcome.ok ? undefined : outcome.reason,
     },

@@ -3,6 +3,7 @@
  * adapter, lib/provisioning/adapters.ts) and settlement's record of billing facts (lib/settlement).
  */
 import type { AppInfo, Instance, OrderTerms } from '#lib/instances/model.ts';
+import type { KitEvent } from '#lib/kit/model.ts';
 import type { LifecycleEvent } from '#lib/outbox/events.ts';
 import type { PlannedWrite } from '#lib/shared/transaction.ts';
 
@@ -22,6 +23,8 @@ export interface ProvisioningAdapter {
   provision(instance: Instance, event: LifecycleEvent): Promise<StepOutcome<AppInfo>>;
   /** A later lifecycle event (renewed, frozen, unfrozen, released, upgraded). */
   notify(instance: Instance, event: LifecycleEvent): Promise<StepOutcome<void>>;
+  /** A joint-operation Kit change (tenant, application, user, department). */
+  deliverKit(event: KitEvent): Promise<StepOutcome<void>>;
 }
 
 /** Settlement's record of what an order line is billed: written in the same transaction as the terms it comes from. */

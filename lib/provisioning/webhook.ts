@@ -9,6 +9,7 @@ import { RefusedWebhookHost } from './webhookAddress.ts';
 import { guardedTransport, type WebhookTransport } from './webhookTransport.ts';
 import { assertWebhookUrl } from './webhookUrl.ts';
 import type { AppInfo } from '#lib/instances/model.ts';
+import { isKitWebhookType, kitWebhookEventSchema, type KitWebhookEvent } from './kitWebhook.ts';
 
 export const WEBHOOK_EVENT_TYPES = [
   'instance.created',
@@ -207,8 +208,16 @@ export interface WebhookClientConfig {
   now?: () => number;
 }
 
+/** What the webhook receives: an instance's lifecycle event, or a Kit event (lib/provisioning/kitWebhook.ts). */
+export type AnyWebhookEvent = WebhookEvent | KitWebhookEvent;
+
+/** The contract a delivery is checked against, chosen by its type. */
+function parseDelivery(input: AnyWebhookEvent) {
+  return isKitWebhookType(input.type) ? kitWebhookEventSchema.safeParse(input) : webhookEventSchema.safeParse(input);
+}
+
 export interface WebhookClient {
-  deliver(event: WebhookEvent): Promise<WebhookOutcome>;
+  deliver(event: AnyWebhookEvent): Promise<WebhookOutcome>;
 }
 
 /** One line, no control characters, at most 200 characters: safe to put in a reason and a log. */
@@ -276,7 +285,7 @@ export function webhookClient(config: WebhookClientConfig): WebhookClient {
 
   return {
     async deliver(input) {
-      const parsed = webhookEventSchema.safeParse(input);
+      const parsed = parseDelivery(input);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         return {

@@ -1,8 +1,10 @@
 /**
  * The reference webhook receiver: a seller's product in miniature, for the local stack and the tests. It verifies
  * the signature, dedupes on the event id, creates a tenant on `instance.created` and answers its appInfo, and
- * freezes, unfreezes and deletes it on the later events. Failures and delays can be injected, in process or over
- * HTTP (`POST /_control/fail`, `POST /_control/delay`, `GET /_control/tenants`, `GET /_control/deliveries`).
+ * freezes, unfreezes and deletes it on the later events. Joint-operation Kit events build a model per Kit tenant
+ * (the enterprise, its applications, users and departments), each record at the newest version received. Failures
+ * and delays can be injected, in process or over HTTP (`POST /_control/fail`, `POST /_control/delay`,
+ * `GET /_control/tenants`, `GET /_control/kit`, `GET /_control/deliveries`).
  * Listens on 127.0.0.1 only and keeps everything in memory.
  *
  *   WEBHOOK_SECRET=… WEBHOOK_RECEIVER_PORT=4010 node --import tsx scripts/local/webhook-receiver.ts
@@ -21,6 +23,7 @@ import {
   webhookEventVersion,
   type WebhookEvent,
 } from '#lib/provisioning/webhook.ts';
+import { isKitWebhookType, kitWebhookEventSchema, type KitWebhookEvent } from '#lib/provisioning/kitWebhook.ts';
 import { errorMessage } from '#lib/shared/errors.ts';
 
 export const WEBHOOK_PATH = '/webhook';
@@ -37,6 +40,20 @@ export interface Tenant {
   version: number;
 }
 
+/** A Kit record as the product holds it: the fields of the newest event applied, and that event's version. */
+export type KitRecordView = Record<string, unknown> & { version: number };
+
+/** What the product knows of one Kit tenant (the buyer's enterprise). */
+export interface KitTenantModel {
+  tenant?: KitRecordView;
+  /** By appId. */
+  applications: Record<string, KitRecordView>;
+  /** By `<appId>/<userName>`. */
+  users: Record<string, KitRecordView>;
+  /** By orgCode. */
+  orgs: Record<string, KitRecordView>;
+}
+
 export interface Delivery {
   /** The event id from the header ('' if none). */
   id: string;
@@ -51,6 +68,8 @@ export interface WebhookReceiver {
   /** Where to POST events: `http://127.0.0.1:<port>/webhook`. */
   url: string;
   tenants(): Map<string, Tenant>;
+  /** The Kit tenants, by tenantId. */
+  kitTenants(): Map<string, KitTenantModel>;
   deliveries(): Delivery[];
   /** The next `n` deliveries are answered `status` and change nothing. */
   failNext(n: number, status?: number): void;
@@ -108,6 +127,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
   const frontEndBase = (options.frontEndBase ?? 'https://app.example.com').replace(/\/+$/, '');
   const log = options.log ?? (() => {});
   const tenants = new Map<string, Tenant>();
+  const kitTenants = new Map<string, KitTenantModel>();
   /** Instances released before any tenant was created: a late `instance.created` for one creates nothing. */
   const releasedUnknown = new Set<string>();
   /** The answer given to each event id that was handled: a redelivery gets it again. */
@@ -154,6 +174,40 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
     return { status: 200, body: { ok: true } };
   };
 
+  /** A Kit event: the record replaces the one held if the event is newer; an older one is acknowledged and dropped. */
+  const applyKit = (event: KitWebhookEvent): Answer => {
+    const model = kitTenants.get(event.tenantId) ?? { applications: {}, users: {}, orgs: {} };
+    kitTenants.set(event.tenantId, model);
+    const place = (held: KitRecordView | undefined, record: Record<string, unknown>, put: (view: KitRecordView) => void): Answer => {
+      if (held && held.version >= event.version) return { status: 200, body: { ok: true, stale: true } };
+      put({ ...record, version: event.version });
+      return { status: 200, body: { ok: true } };
+    };
+    switch (event.kind) {
+      case 'tenant':
+        return place(model.tenant, event.tenant, (view) => (model.tenant = view));
+      case 'application':
+        return place(
+          model.applications[event.application.appId],
+          event.application,
+          (v) => (model.applications[event.application.appId] = v),
+        );
+      case 'user': {
+        const key = `${event.user.appId}/${event.user.userName}`;
+        return place(model.users[key], event.user, (view) => (model.users[key] = view));
+      }
+      case 'org':
+        return place(model.orgs[event.org.orgCode], event.org, (view) => (model.orgs[event.org.orgCode] = view));
+    }
+  };
+
+  /** The delivery checked against the contract of its type: an instance's lifecycle event or a Kit event. */
+  const parseEvent = (raw: string) => {
+    const json = parseJson(raw);
+    const type = typeof json === 'object' && json !== null ? (json as { type?: unknown }).type : undefined;
+    return isKitWebhookType(type) ? kitWebhookEventSchema.safeParse(json) : webhookEventSchema.safeParse(json);
+  };
+
   const handleWebhook = async (request: IncomingMessage, response: ServerResponse, raw: string) => {
     const header = request.headers['x-koogallery-event-id'];
     const delivery: Delivery = { id: typeof header === 'string' ? header : '', type: '', status: 0, replayed: false };
@@ -175,7 +229,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
       answer(401, { error: check.reason });
       return;
     }
-    const parsed = webhookEventSchema.safeParse(parseJson(raw));
+    const parsed = parseEvent(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       answer(400, { error: `invalid event: ${issue?.path.join('.') || 'body'} ${issue?.message ?? ''}`.trim() });
@@ -191,7 +245,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
     if (result) {
       delivery.replayed = true;
     } else {
-      result = apply(event);
+      result = 'kind' in event ? applyKit(event) : apply(event);
       // Only final answers are remembered; a 503 "not yet" must be worked out again next time.
       if (result.status < 500) answers.set(event.id, result);
     }
@@ -218,6 +272,8 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
   const handleControl = (request: IncomingMessage, response: ServerResponse, path: string, raw: string) => {
     if (request.method === 'GET' && path === '/_control/tenants') {
       send(response, 200, Object.fromEntries([...tenants].map(([id, t]) => [id, publicTenant(t)])));
+    } else if (request.method === 'GET' && path === '/_control/kit') {
+      send(response, 200, Object.fromEntries(kitTenants));
     } else if (request.method === 'GET' && path === '/_control/deliveries') {
       send(response, 200, deliveries);
     } else if (request.method === 'POST' && path === '/_control/fail') {
@@ -257,6 +313,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions): Pro
   return {
     url: `http://127.0.0.1:${port}${WEBHOOK_PATH}`,
     tenants: () => new Map([...tenants].map(([id, t]) => [id, { ...t, appInfo: { ...t.appInfo } }])),
+    kitTenants: () => new Map([...kitTenants].map(([id, model]) => [id, structuredClone(model)])),
     deliveries: () => deliveries.map((d) => ({ ...d })),
     failNext(n, status = 503) {
       failures = { left: n, status };

@@ -54,6 +54,7 @@ export function fakeProduct(
       calls.push({ step: 'notify', instance: structuredClone(instance), event });
       return answer(undefined);
     },
+    deliverKit: async () => answer(undefined),
   };
   return {
     adapter,

@@ -64,6 +64,52 @@ describe('transport', () => {
       signatureForm: 'top-level-sorted',
     });
   });
+
+  it("keeps each call's request and answer, the clientSecret redacted as a secret and users' personal fields as personal", async () => {
+    const tenantId = uniqueTenant();
+    const ciphertext = encryptSecret('the-secret');
+    const app = await kit.send('applicationSync', appBody(tenantId, { clientSecret: ciphertext }));
+    const appRecord = await auditRecord(app.correlationId);
+    const appRequest = JSON.parse(String((appRecord?.request as { json: string }).json)) as Record<string, unknown>;
+    expect(appRequest).toMatchObject({ body: { tenantId, appId: 'app-1', clientId: 'client-1', clientSecret: '[redacted: secret]' } });
+    expect(JSON.stringify(appRecord)).not.toContain(ciphertext.slice(0, 40));
+    expect(JSON.parse(String((appRecord?.answer as { json: string }).json))).toEqual(ok);
+
+    const personal = {
+      name: '张三',
+      mobile: '13800000000',
+      email: 'zs@example.com',
+      position: 'Engineer',
+      employeeCode: 'E-0042',
+      workPlace: 'Shenzhen Office',
+      entryDate: '2024-05-06',
+    };
+    for (const userList of [[user('zhangsan01', personal)], JSON.stringify([user('zhangsan02', personal)])]) {
+      const auth = await kit.send('authSync', authBody(tenantId, userList));
+      const record = await auditRecord(auth.correlationId);
+      const kept = String((record?.request as { json: string }).json);
+      for (const value of [...Object.values(personal), 'zhangsan01', 'zhangsan02']) expect(kept).not.toContain(value);
+      const body = (JSON.parse(kept) as { body: { userList: Record<string, unknown>[] } }).body;
+      expect(body.userList[0]).toMatchObject({
+        userName: '[redacted: personal]',
+        name: '[redacted: personal]',
+        orgCode: 'org-1',
+        role: 'user',
+      });
+    }
+  });
+
+  it("keeps a refused call's request too, and notes a body it could not read", async () => {
+    const tenantId = uniqueTenant();
+    const refused = await kit.send('tenantSync', tenantBody(tenantId), { headers: { 'x-sign': 'ab'.repeat(32) } });
+    expect(refused.json.resultCode).toBe('000001');
+    const record = await auditRecord(refused.correlationId);
+    expect(JSON.parse(String((record?.request as { json: string }).json))).toMatchObject({ body: { tenantId, name: 'Acme' } });
+    expect(JSON.parse(String((record?.answer as { json: string }).json))).toMatchObject({ resultCode: '000001' });
+    const garbled = await kit.sendRaw('tenantSync', '{"tenantId":', {});
+    const unread = await auditRecord(garbled.correlationId);
+    expect(String((unread?.request as { json: string }).json)).toContain('[not kept:');
+  });
 });
 
 describe('x-sign', () => {

@@ -5,7 +5,7 @@ import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
 import type { LifecycleEvent } from '#lib/outbox/events.ts';
 import type { OutboxStore } from '#lib/outbox/ports.ts';
 import { webhookAdapter } from '#lib/provisioning/adapters.ts';
-import { webhookClient, type WebhookEvent, type WebhookOutcome } from '#lib/provisioning/webhook.ts';
+import { webhookClient, type AnyWebhookEvent, type WebhookOutcome } from '#lib/provisioning/webhook.ts';
 import { handleLifecycleEvent, type WorkerDeps } from '#lib/provisioning/worker.ts';
 import { forEachConcurrently } from '#lib/shared/pool.ts';
 import { outboxStore } from '#lib/store/outboxStore.ts';
@@ -126,7 +126,7 @@ async function run(s: Scenario): Promise<string[]> {
   };
 
   const client = webhookClient({ url: receiver.url, secret: webhookSecret, allowPrivateHosts: true });
-  const product = async (event: WebhookEvent): Promise<WebhookOutcome> => {
+  const product = async (event: AnyWebhookEvent): Promise<WebhookOutcome> => {
     if (event.type !== 'instance.created') return client.deliver(event);
     if (s.point === 'before the product hears') await makeCalls();
     const first = firstAnswer;

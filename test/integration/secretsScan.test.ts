@@ -681,7 +681,7 @@ describe('the scan', () => {
       'marketplace call',
       'seller API request',
       'lifecycle event handled',
-      'lifecycle event failed; the queue will retry it',
+      'provisioning message failed; the queue will retry it',
       'usage push run',
     ];
     for (const message of expected) {
