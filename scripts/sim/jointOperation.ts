@@ -149,7 +149,7 @@ export const jointOperation: Scenario = {
         kitOutcome(await client.call('singleOrgSync', body('singleOrgSync', { org: { ...ORGS[2]!, parentCode: 'sales' }, flag: 2 }))),
       );
 
-      const ssoBase = (options.sellerUrl ?? new URL(options.url).origin).replace(/\/+$/, '');
+      const ssoBase = (options.ssoUrl ?? new URL(options.url).origin).replace(/\/+$/, '');
       if (!oneAccess) {
         for (const title of ['sign in through OneAccess', 'authSync flag 3: revoke', 'sign in again: refused'])
           run.skip(title, 'no OneAccess to sign in at (--one-access)');

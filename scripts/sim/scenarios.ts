@@ -74,6 +74,8 @@ export interface ScenarioOptions {
   kit?: { key: string; publicKey: string };
   /** joint-operation: the fake OneAccess (a tenant's domainName is `<url>/t/<tenantId>`). */
   oneAccessUrl?: string;
+  /** joint-operation: where /sso/… is served (default: the production address's origin). */
+  ssoUrl?: string;
 }
 
 export interface Scenario {
