@@ -28,6 +28,7 @@ import {
   LOCAL_DEFAULT_ACCESS_KEY,
   LOCAL_DEFAULT_OPENAPI_CREDENTIALS,
   LOCAL_DEFAULT_PORTS,
+  LOCAL_DEFAULT_SETTINGS,
   LOCAL_DEFAULT_WEBHOOK_SECRET,
   functionEnv,
   functionEnvProblem,
@@ -39,6 +40,8 @@ import {
 import { startFakeOpenApi, type FakeOpenApi } from './local/fake-openapi.ts';
 import { startFakeOneAccess, type FakeOneAccess, type FakeOneAccessUser } from './local/fake-oneaccess.ts';
 import { localSsoSigningKey } from './local/ssoKey.ts';
+import { localKitRsaKey } from './local/kitKey.ts';
+import { kitPublicKeyOf } from '#lib/kit/rsaKeyPair.ts';
 import { startOffline, type Offline } from './local/offline.ts';
 import { assertPortFree, groupAlive, startedGroups, stopAllGroups } from './local/processes.ts';
 import { projectRoot } from './local/serverless-config.ts';
@@ -299,6 +302,10 @@ try {
     signingKey: ssoKey.pem,
   });
   for (const [name, value] of Object.entries(ssoDefaults)) if (!env[name]) env[name] = value;
+  // The Kit calls: the seller's RSA key in .local/ unless KIT_RSA_PRIVATE_KEY is set; its public half for the tools.
+  const kitKey = env.KIT_RSA_PRIVATE_KEY ? undefined : localKitRsaKey(root);
+  if (kitKey) env.KIT_RSA_PRIVATE_KEY = kitKey.pem;
+  const kitPublicKey = kitKey?.publicKey ?? kitPublicKeyOf(env.KIT_RSA_PRIVATE_KEY!);
   mainTable = resources.tables.MainTable!;
   directoryReader = newDynamoClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   // What the functions would refuse at their first call (a missing AK/SK, an http: webhook URL…): say it now.
@@ -374,6 +381,13 @@ try {
     receiver
       ? `  Webhook receiver       POST ${receiver.url}   tenants: GET ${new URL(receiver.url).origin}/_control/tenants`
       : `  Webhook                ${env.PROVISIONING_MODE === 'webhook' ? withoutQuery(env.WEBHOOK_URL) : 'not called'} (no reference receiver: ${plan.skipped.webhookReceiver ?? '-'})`,
+    `  Kit calls              POST ${offline.url}/koogallery/produce/produceAPI/v2/<tenantSync|applicationSync|authSync|` +
+      'singleOrgSync|allOrgSync>',
+    `  Kit access key         ${secretLine(env.KOOGALLERY_KIT_ACCESS_KEY ?? '', LOCAL_DEFAULT_SETTINGS.KOOGALLERY_KIT_ACCESS_KEY, 'KOOGALLERY_KIT_ACCESS_KEY')}`,
+    `  Kit RSA key            ${kitKey ? `${relative(process.cwd(), kitKey.file)}${kitKey.created ? ' (new)' : ''}` : 'from KIT_RSA_PRIVATE_KEY'}; ` +
+      'public key for the Seller Console (公钥): `npx koogallery kit keygen` makes a pair for a stage',
+    `                         ${kitPublicKey.slice(0, 24)}…(${kitPublicKey.length} chars, in ${relative(process.cwd(), STACK_FILE)} kit.publicKey); ` +
+      'try it: npx koogallery-sim scenario joint-operation',
     `  Single sign-on         GET ${offline.url}/sso/login?tenant=<tenantId>   fake OneAccess ${fakeOneAccess.url} ` +
       `(a tenant's domainName: ${fakeOneAccess.url}/t/<tenantId>)`,
     `                         signing key ${relative(process.cwd(), ssoKey.file)}${ssoKey.created ? ' (new)' : ''}; ` +
@@ -440,11 +454,13 @@ try {
       lambda: offline.lambdaUrl,
       ...(fakeOpenApi ? { fakeOpenApi: fakeOpenApi.url } : {}),
       ...(receiver ? { webhookReceiver: receiver.url } : {}),
+      fakeOneAccess: fakeOneAccess.url,
     },
     endpoints: { dynamodb: dynamo.endpoint, sqs: fauxqs.endpoint, s3: s3Gateway.endpoint },
     env: Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === 'string')),
     accessKey: key,
     sellerKey: { keyId: sellerKey.key.keyId, secret: sellerKey.secret },
+    kit: { accessKey: env.KOOGALLERY_KIT_ACCESS_KEY!, publicKey: kitPublicKey },
   });
   lines.splice(
     lines.length - 2,

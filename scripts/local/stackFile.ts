@@ -34,6 +34,8 @@ export const LocalStackSchema = z.object({
     lambda: Url,
     fakeOpenApi: Url.optional(),
     webhookReceiver: Url.optional(),
+    /** The fake OneAccess: a tenant's domainName is `<url>/t/<tenantId>`. */
+    fakeOneAccess: Url.optional(),
   }),
   endpoints: z.object({ dynamodb: Url, sqs: Url, s3: Url }),
   /** The functions' environment: settings, table and queue names, the bucket, endpoints. */
@@ -42,6 +44,11 @@ export const LocalStackSchema = z.object({
   accessKey: z.string().min(1),
   /** A seller API key with every scope. */
   sellerKey: z.object({ keyId: z.string().min(1), secret: z.string().min(1) }),
+  /**
+   * The joint-operation Kit calls: the Kit access key they are signed with and the public half of the seller's RSA
+   * key (bare base64 SPKI) that applicationSync's clientSecret is encrypted with. Never the private key.
+   */
+  kit: z.object({ accessKey: z.string().min(1), publicKey: z.string().min(1) }).optional(),
 });
 
 export type LocalStack = z.infer<typeof LocalStackSchema>;

@@ -1,6 +1,7 @@
 /** The shape of one operator command (`koogallery <area> <command> [args] [--options]`). */
 import type { ParseArgsConfig } from 'node:util';
 import { UsageError, type OperatorContext } from './context.ts';
+import type { Answer } from './output.ts';
 
 export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 /** Parsed options (no command declares `multiple`, so no arrays in practice). */
@@ -22,6 +23,8 @@ export interface Command {
   args: readonly [number, number];
   /** The command parses its own line (an existing tool run under the CLI); the CLI passes the line as given. */
   ownParser?: boolean;
+  /** The command needs no stack (it changes nothing on one): it runs with this, before any stack is looked for. */
+  withoutStack?: (answer: Answer, input: CommandInput) => Promise<number>;
   run(ctx: OperatorContext, input: CommandInput): Promise<number>;
 }
 

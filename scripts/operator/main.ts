@@ -12,6 +12,7 @@ import type { Command } from './command.ts';
 import { CommandExit, operatorContext, refusalOf, UsageError, type ActionRecorder } from './context.ts';
 import { instanceCommands } from './instances.ts';
 import { keyCommands } from './keys.ts';
+import { kitKeygenCommands } from './kitKeygen.ts';
 import { messageCommands } from './messages.ts';
 import { notificationCommands } from './notifications.ts';
 import { reconciliationCommands } from './reconciliation.ts';
@@ -35,6 +36,7 @@ export const COMMANDS: readonly Command[] = [
   ...statementCommands,
   ...reconciliationCommands,
   ...recordCommands,
+  ...kitKeygenCommands,
 ];
 
 const AREAS = [...new Set(COMMANDS.map((c) => c.area))];
@@ -136,6 +138,7 @@ export async function runKoogallery(argv: readonly string[], run: RunOptions = {
     if (!command)
       throw new UsageError(name === undefined ? `name a command of ${area}` : `unknown command ${JSON.stringify(`${area} ${name}`)}`);
     const input = commandInput(command, options.rest);
+    if (command.withoutStack) return await command.withoutStack({ io, json: options.json }, input);
     const settings = await settingsFor(options, run);
     applySettings(settings, run.env ?? process.env);
     const ctx = operatorContext(settings, {

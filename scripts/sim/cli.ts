@@ -4,6 +4,7 @@
  *
  *   npx koogallery-sim send newInstance [--field k=v …] [--v1] [--test]
  *   npx koogallery-sim scenario period|trial|pay-per-use|upgrade|license|retry-storm|out-of-order|debugger|supervision|all
+ *   npx koogallery-sim kit tenantSync|applicationSync|authSync|singleOrgSync|allOrgSync [--field k=v …] [--tenant id]
  *   npx koogallery-sim conformance [--json]
  *   npx koogallery-sim probe [--json]
  *   npx koogallery-sim serve [--port 4020]
@@ -25,6 +26,7 @@ import { runIfMain } from '../local/cli.ts';
 import { LOCAL_DEFAULT_ACCESS_KEY } from '../local/env.ts';
 import { FAKE_OPENAPI_DEFAULT_PORT, serveStandalone } from '../local/fake-openapi.ts';
 import { readStackFile } from '../local/stackFile.ts';
+import { sendKit } from './kitCommand.ts';
 
 /** Where `npm start` describes the local stack (scripts/local/stackFile.ts), as the messages name it. */
 const STACK_FILE_DISPLAY = '.local/stack.json';
@@ -37,7 +39,11 @@ Commands:
                         upgradeInstance, changeInstanceCheck, refreshLicenseCode, updateLicenseCodeStatus,
                         releaseLicenseCode; with --v1: the legacy activities)
   scenario <name|all>   a scripted lifecycle with checks at each step: ${Object.keys(SCENARIOS).join(', ')}
-  conformance           every check the marketplace makes, plus idempotency and the 5 s budget
+  kit <interface>       sign (x-sign, the Kit key) and send one joint-operation Kit call: tenantSync,
+                        applicationSync (clientSecret encrypted with the seller's public key), authSync,
+                        singleOrgSync or allOrgSync; prints the answer and checks the result code
+  conformance           every check the marketplace makes, plus idempotency and the 5 s budget (and the Kit
+                        calls when there is a Kit key)
   probe                 the marketplace's twice-daily availability probe
   serve                 the fake KooGallery Open API (Query Order with the mock orders, usage-data)
 
@@ -47,9 +53,16 @@ access key, seller key, seller API and fake Open API, with --any-header-case. Ag
 Options:
   --url <address>       production address, e.g. https://isv.example.com/koogallery/produce (default: the local stack)
   --key <access key>    default: the local stack's; with --url, KOOGALLERY_ACCESS_KEY, else the local default
-  --field k=v           send: a request field (repeatable); JSON objects as text, e.g. productInfo={"skuCode":"x"}
+  --field k=v           send, kit: a request field (repeatable); JSON objects as text, e.g. productInfo={"skuCode":"x"};
+                        for kit, flag/testFlag/employeeType are numbers and userList/orgInfoList JSON
   --v1                  send: the legacy V1 interface (GET, authToken)
-  --test                send: testFlag=1 (debug traffic)
+  --test                send, kit: testFlag=1 (debug traffic)
+  --tenant <id>         kit: the tenant (default: a new one); --instance <id>, --app-id <id> likewise
+  --kit-key <key>       kit, conformance, scenario joint-operation: the Kit access key (default: the local
+                        stack's; with --url, KOOGALLERY_KIT_ACCESS_KEY)
+  --kit-public-key <k>  the seller's public key (bare base64 SPKI) applicationSync's clientSecret is encrypted
+                        with (default: the local stack's; with --url, KIT_RSA_PUBLIC_KEY)
+  --one-access <url>    scenario joint-operation: the fake OneAccess (default: the local stack's)
   --expect <code>       send: the result code to expect (default 000000; V1 newInstance also passes on 000004,
                         the legitimate answer while the instance is provisioned)
   --seller-key <key>    scenario: a seller API key with usage:write (pay-per-use) and instances:read (default: the
@@ -85,6 +98,12 @@ const options = {
   json: { type: 'boolean', default: false },
   'any-header-case': { type: 'boolean', default: false },
   port: { type: 'string' },
+  tenant: { type: 'string' },
+  instance: { type: 'string' },
+  'app-id': { type: 'string' },
+  'kit-key': { type: 'string' },
+  'kit-public-key': { type: 'string' },
+  'one-access': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -122,13 +141,23 @@ export function fakeOpenApiPort(option: string | undefined, env: Record<string, 
 }
 
 /** Where the calls go and with what: from the options, or from the local stack when no --url is given. */
-interface Target {
+export interface Target {
   url: string;
   key: string;
   headerCase: 'any' | 'exact';
   sellerKey?: string;
   sellerUrl?: string;
   openApi?: string;
+  /** The Kit access key and the seller's public key, when known. */
+  kit?: { key: string; publicKey: string };
+  oneAccess?: string;
+}
+
+/** The Kit target: the options, else the local stack's, else (with --url) the environment. */
+function kitOf(values: ParsedValues, env: Record<string, string | undefined>, stackKit?: { accessKey: string; publicKey: string }) {
+  const key = values['kit-key'] ?? stackKit?.accessKey ?? env.KOOGALLERY_KIT_ACCESS_KEY;
+  const publicKey = values['kit-public-key'] ?? stackKit?.publicKey ?? env.KIT_RSA_PUBLIC_KEY;
+  return key && publicKey ? { kit: { key, publicKey } } : {};
 }
 
 function targetOf(values: ParsedValues, env: Record<string, string | undefined>, readStack: typeof readStackFile): Target {
@@ -139,7 +168,14 @@ function targetOf(values: ParsedValues, env: Record<string, string | undefined>,
   };
   if (values.url !== undefined) {
     const key = values.key ?? (env.KOOGALLERY_ACCESS_KEY || LOCAL_DEFAULT_ACCESS_KEY);
-    return { url: values.url, key, headerCase: values['any-header-case'] ? 'any' : 'exact', ...given };
+    return {
+      url: values.url,
+      key,
+      headerCase: values['any-header-case'] ? 'any' : 'exact',
+      ...given,
+      ...kitOf(values, env),
+      ...(values['one-access'] ? { oneAccess: values['one-access'] } : {}),
+    };
   }
   const found = readStack();
   if (!found.ok) {
@@ -155,6 +191,8 @@ function targetOf(values: ParsedValues, env: Record<string, string | undefined>,
     sellerUrl: stack.urls.seller,
     ...(stack.urls.fakeOpenApi ? { openApi: stack.urls.fakeOpenApi } : {}),
     ...given,
+    ...kitOf(values, env, stack.kit),
+    ...(values['one-access'] || stack.urls.fakeOneAccess ? { oneAccess: values['one-access'] ?? stack.urls.fakeOneAccess } : {}),
   };
 }
 
@@ -181,7 +219,7 @@ function describeAnswer(result: CallResult): string[] {
   return [`← HTTP ${result.status} in ${result.latencyMs} ms: ${result.raw}`, `  Body-Sign: ${result.bodySign}`];
 }
 
-type ParsedValues = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true; strict: true }>>['values'];
+export type ParsedValues = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true; strict: true }>>['values'];
 
 /** Runs one command line (without `node` and the script); returns the exit code. */
 export async function runSim(
@@ -257,6 +295,8 @@ export async function runSim(
               ...(values.license ? { license: values.license } : {}),
               ...(values['supervised-product'] ? { supervisedProduct: values['supervised-product'] } : {}),
               ...(values['time-zone'] ? { timeZone: values['time-zone'] } : {}),
+              ...(to.kit ? { kit: to.kit } : {}),
+              ...(to.oneAccess ? { oneAccessUrl: to.oneAccess } : {}),
             })),
           );
         }
@@ -264,10 +304,13 @@ export async function runSim(
         io.out(scenarioSummary(results));
         return results.every((r) => r.ok) ? 0 : 1;
       }
+      case 'kit':
+        return await sendKit(target, values, to, io);
       case 'conformance': {
         if (target) throw new RequestError(`conformance takes no argument, got ${JSON.stringify(target)}`);
         const budgetMs = positiveInt(values['budget-ms'], 'budget-ms');
-        const results = await runConformance({ url, key, client, ...(budgetMs ? { budgetMs } : {}) });
+        const results = await runConformance({ url, key, client, ...(budgetMs ? { budgetMs } : {}), ...(to.kit ? { kit: to.kit } : {}) });
+        if (!to.kit) io.err('koogallery-sim: no Kit key (--kit-key, --kit-public-key): the Kit checks were not run');
         io.out(values.json ? formatJson(results) : formatTable(results));
         return results.every((r) => r.ok) ? 0 : 1;
       }

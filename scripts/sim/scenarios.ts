@@ -15,6 +15,7 @@ import {
 } from '#lib/simulator/client.ts';
 import { newOrderId, requestBody } from '#lib/simulator/requests.ts';
 import { periodOf } from '#lib/settlement/period.ts';
+import { jointOperation } from './jointOperation.ts';
 
 /**
  * Scripted lifecycles for the simulator (`koogallery-sim scenario <name>`): each sends the marketplace's calls for one
@@ -69,6 +70,12 @@ export interface ScenarioOptions {
   timeoutMs?: number;
   /** Called with each step's result as soon as it is known. */
   onStep?: (result: StepResult) => void;
+  /** joint-operation: the Kit access key and the seller's public key (bare base64 SPKI). */
+  kit?: { key: string; publicKey: string };
+  /** joint-operation: the fake OneAccess (a tenant's domainName is `<url>/t/<tenantId>`). */
+  oneAccessUrl?: string;
+  /** joint-operation: where /sso/… is served (default: the production address's origin). */
+  ssoUrl?: string;
 }
 
 export interface Scenario {
@@ -176,7 +183,7 @@ const lineOf = (order: FakeOrder) => order.orderLine[0]!;
 const productOf = (order: FakeOrder) => lineOf(order).productInfo[0]!.productId;
 
 /** One scenario run: the steps so far, and the calls they make. */
-class Run {
+export class Run {
   readonly results: StepResult[] = [];
   private clientInstance: MarketplaceClient | undefined;
 
@@ -402,7 +409,7 @@ const hasAppInfo =
     appInfoProblem(json, instanceId);
 
 /** Runs `body` as scenario `name`: its steps until the first failure. */
-async function scenario(name: string, options: ScenarioOptions, body: (run: Run) => Promise<void>): Promise<StepResult[]> {
+export async function scenario(name: string, options: ScenarioOptions, body: (run: Run) => Promise<void>): Promise<StepResult[]> {
   const run = new Run(name, options);
   try {
     await body(run);
@@ -818,6 +825,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'out-of-order': outOfOrder,
   debugger: debuggerCalls,
   supervision,
+  'joint-operation': jointOperation,
 };
 
 /** One line per step: ✓/✗ (– skipped), scenario, step, title, resultCode, latency; the detail of failed and skipped steps below. */

@@ -4,10 +4,13 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { handler as produce } from '../../functions/produce.ts';
 import { handler as seller } from '../../functions/seller.ts';
+import { kitHandler } from '../../functions/kit.ts';
+import { lazy } from '#lib/shared/lazy.ts';
+import { testKitDeps } from './kit.ts';
 import { lambdaContext } from './produce.ts';
 
 /**
- * The production interface and the seller API over real HTTP on 127.0.0.1, served in this process by the real
+ * The production interface (with the Kit calls) and the seller API over real HTTP on 127.0.0.1, served in this process by the real
  * handlers (as API Gateway would invoke them), for tests of HTTP clients such as the simulator. Faster to start
  * than serverless offline; the local-stack tests cover that path.
  */
@@ -47,6 +50,8 @@ function toEvent(req: IncomingMessage, body: string): APIGatewayProxyEventV2 {
   };
 }
 
+const kit = lazy(() => kitHandler(lazy(() => testKitDeps())));
+
 export async function startHandlerServer(): Promise<HandlerServer> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -55,7 +60,10 @@ export async function startHandlerServer(): Promise<HandlerServer> {
       void (async () => {
         const event = toEvent(req, Buffer.concat(chunks).toString('utf8'));
         const path = event.rawPath;
-        const target = path === '/koogallery/produce' ? produce : path.startsWith('/seller/') ? seller : undefined;
+        // The Kit calls with the spec's test Kit key and RSA test key (test/helpers/kit.ts).
+        const kitName = /^\/koogallery\/produce\/produceAPI\/(?:v2\/)?([^/]+)$/.exec(path)?.[1];
+        if (kitName) event.pathParameters = { name: kitName };
+        const target = path === '/koogallery/produce' ? produce : path.startsWith('/seller/') ? seller : kitName ? kit() : undefined;
         if (!target) {
           res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"message":"Not Found"}');
           return;

@@ -10,6 +10,10 @@ import { CONFORMANCE_CHECKS, runConformance } from '#lib/simulator/conformance/r
 import type { CheckResult } from '#lib/simulator/conformance/trial.ts';
 import { startHandlerServer, type HandlerServer } from '../helpers/httpServer.ts';
 import { TEST_KEY } from '../helpers/signing.ts';
+import { KIT_KEY, tenantItems } from '../helpers/kit.ts';
+import { CT_PUBLIC_KEY_B64 } from '../helpers/kitVectors.ts';
+
+const KIT = { key: KIT_KEY, publicKey: CT_PUBLIC_KEY_B64 };
 
 /**
  * The conformance suite against the real production interface (served in-process over HTTP) and against stand-in
@@ -120,7 +124,7 @@ const explain = (results: readonly CheckResult[]) =>
 describe('against the real production interface', () => {
   it('passes every check, reporting each as it comes', async () => {
     const seen: string[] = [];
-    const results = await runConformance({ url: produceUrl, key: TEST_KEY, onResult: (r) => seen.push(r.id) });
+    const results = await runConformance({ url: produceUrl, key: TEST_KEY, kit: KIT, onResult: (r) => seen.push(r.id) });
     expect(failures(results), explain(results)).toEqual([]);
     expect(results.map((r) => r.id)).toEqual(CONFORMANCE_CHECKS.map((c) => c.id));
     expect(seen).toEqual(results.map((r) => r.id));
@@ -134,6 +138,48 @@ describe('against the real production interface', () => {
     expect(byId.get('sig.seconds')?.detail).toBe('accepted: read as seconds');
     expect(byId.get('lim.malformed-json')?.detail).toBe('refused with 000002');
   }, 60_000);
+
+  it('runs the Kit checks only with a Kit key; a refused Kit call stores nothing of its tenant', async () => {
+    const without = await runConformance({ url: produceUrl, key: TEST_KEY, only: ['sig.accepted'] });
+    expect(without.map((r) => r.id)).toEqual(['sig.accepted']);
+
+    const results = await runConformance({ url: produceUrl, key: TEST_KEY, kit: KIT, only: ['kit'] });
+    expect(results.map((r) => r.id)).toEqual(CONFORMANCE_CHECKS.filter((c) => c.group === 'kit').map((c) => c.id));
+    expect(failures(results), explain(results)).toEqual([]);
+    const byId = new Map(results.map((r) => [r.id, r]));
+    expect(byId.get('kit.sig.stale')?.detail).toMatch(/refused with 000002/);
+    expect(byId.get('kit.decrypt')?.resultCode).toBe('000101');
+    const tenantOf = (id: string) => /tenant (conf-\w+)/.exec(byId.get(id)?.detail ?? '')?.[1];
+    for (const id of [
+      'kit.sig.wrong-key',
+      'kit.sig.tampered',
+      'kit.sig.stale',
+      'kit.decrypt',
+      'kit.bad.missing-field',
+      'kit.bad.too-long',
+      'kit.bad.flag',
+      'kit.bad.malformed-json',
+    ]) {
+      const tenant = tenantOf(id);
+      expect(tenant, id).toBeDefined();
+      expect([...(await tenantItems(tenant!)).keys()], id).toEqual([]);
+    }
+    // What the accepted ones stored: the tenant, and the repeat added nothing.
+    expect([...(await tenantItems(tenantOf('kit.tenantSync')!)).keys()].filter((k) => !k.startsWith('HIST'))).not.toEqual([]);
+    const users = [...(await tenantItems(tenantOf('kit.authSync')!)).keys()].filter((k) => k.startsWith('USER#'));
+    expect(users).toHaveLength(2);
+  }, 60_000);
+
+  it('fails every Kit check against a server that does not serve the Kit calls', async () => {
+    const url = await standIn(async () => ({
+      status: 404,
+      headers: [['Content-Type', 'application/json']],
+      body: '{"message":"Not Found"}',
+    }));
+    const results = await runConformance({ url, key: TEST_KEY, kit: KIT, only: ['kit'] });
+    expect(failedIds(results)).toEqual(idsOf('kit'));
+    expect(results[0]?.detail).toMatch(/HTTP 404/);
+  });
 
   it('runs only the groups or checks asked for, and refuses unknown names', async () => {
     const results = await runConformance({ url: produceUrl, key: TEST_KEY, only: ['signatures', 'act.new'] });

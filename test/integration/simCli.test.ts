@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fakeOpenApiPort, runSim } from '../../scripts/sim/cli.ts';
+import { KIT_KEY } from '../helpers/kit.ts';
+import { CT_PUBLIC_KEY_B64 } from '../helpers/kitVectors.ts';
 import { readStackFile, writeStackFile, type LocalStack } from '../../scripts/local/stackFile.ts';
 import { startHandlerServer, type HandlerServer } from '../helpers/httpServer.ts';
 import { TEST_KEY } from '../helpers/signing.ts';
@@ -193,5 +195,59 @@ describe('koogallery-sim', () => {
     } finally {
       child.kill('SIGTERM');
     }
+  });
+});
+
+describe('koogallery-sim kit', () => {
+  const kitArgs = ['--url', url, '--kit-key', KIT_KEY, '--kit-public-key', CT_PUBLIC_KEY_B64];
+
+  it('sends each interface signed with the Kit key (applicationSync with an encrypted clientSecret): 000000', async () => {
+    for (const name of ['tenantSync', 'applicationSync', 'authSync', 'singleOrgSync', 'allOrgSync']) {
+      const result = await sim('kit', name, '--url', url, '--kit-key', KIT_KEY, '--kit-public-key', CT_PUBLIC_KEY_B64);
+      expect(result.code, `${name}: ${result.err}`).toBe(0);
+      expect(result.out).toMatch(/✓ 000000 \(tenant sim-\w+\)/);
+    }
+  });
+
+  it('takes --field (numbers and JSON lists), checks --expect, and needs a Kit key and an interface', async () => {
+    const bad = await sim('kit', 'authSync', ...kitArgs.slice(2), '--url', url, '--field', 'flag=9');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/expected resultCode 000000, got 000002/);
+    const refused = await sim(
+      'kit',
+      'authSync',
+      '--url',
+      url,
+      '--kit-key',
+      KIT_KEY,
+      '--kit-public-key',
+      CT_PUBLIC_KEY_B64,
+      '--field',
+      'flag=9',
+      '--expect',
+      '000002',
+    );
+    expect(refused.code).toBe(0);
+    const list = await sim(
+      'kit',
+      'authSync',
+      '--url',
+      url,
+      '--kit-key',
+      KIT_KEY,
+      '--kit-public-key',
+      CT_PUBLIC_KEY_B64,
+      '--field',
+      'userList=[{"userName":"u1","name":"U","orgCode":"o","role":"user","enable":"true"}]',
+    );
+    expect(list.code, list.err).toBe(0);
+    expect(
+      (await sim('kit', 'authSync', '--url', url, '--kit-key', KIT_KEY, '--kit-public-key', CT_PUBLIC_KEY_B64, '--field', 'userList=['))
+        .code,
+    ).toBe(2);
+    expect((await sim('kit', 'nope', '--url', url, '--kit-key', KIT_KEY, '--kit-public-key', CT_PUBLIC_KEY_B64)).code).toBe(2);
+    const keyless = await sim('kit', 'tenantSync', '--url', url);
+    expect(keyless.code).toBe(2);
+    expect(keyless.err).toContain('--kit-key');
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The conformance suite of the simulator (`koogallery-sim conformance --url … --key …`): calls a production
  * interface the way KooGallery does, and checks the answers against the spec — signatures (§7.2), every activity
- * (§3, §5.1, §6), field limits and bad bodies, and idempotency (§3.9).
+ * (§3, §5.1, §6), field limits and bad bodies, idempotency (§3.9), and, given the Kit key, the joint-operation Kit
+ * calls (kit.md: kitChecks.ts).
  *
  * Every call, in every check, must also pass the general rule: HTTP 200, a JSON object with string `resultCode`
  * (6 digits) and `resultMsg` (≤ 255 characters) (§2), `Content-Type: application/json`, an answer within the
@@ -18,6 +19,8 @@ import { errorMessage } from '#lib/shared/errors.ts';
 import { marketplaceClient, type MarketplaceClientOptions } from '../client.ts';
 import { activityChecks } from './activityChecks.ts';
 import { idempotencyChecks } from './idempotencyChecks.ts';
+import { kitChecks } from './kitChecks.ts';
+import { kitClient } from '../kitClient.ts';
 import { limitChecks } from './limitChecks.ts';
 import { signatureChecks } from './signatureChecks.ts';
 import { Abort, CONFORMANCE_GROUPS, Trial, type CheckDef, type CheckResult, type Settings } from './trial.ts';
@@ -43,6 +46,11 @@ export interface ConformanceOptions {
   provisioningWaitMs?: number;
   /** Header case rule and a hook before each call (see MarketplaceClientOptions). */
   client?: MarketplaceClientOptions;
+  /**
+   * The joint-operation Kit calls (group `kit`): the Kit access key and the seller's public key (bare base64 SPKI).
+   * Without them the Kit checks are not run.
+   */
+  kit?: { key: string; publicKey: string };
 }
 
 export const DEFAULT_BUDGET_MS = 5_000;
@@ -53,13 +61,17 @@ export const CONFORMANCE_CHECKS: ReadonlyArray<Pick<CheckDef, 'id' | 'group' | '
   ...activityChecks,
   ...limitChecks,
   ...idempotencyChecks,
+  ...kitChecks,
 ].map(({ id, group, title }) => ({ id, group, title }));
 
-const ALL_CHECKS: readonly CheckDef[] = [...signatureChecks, ...activityChecks, ...limitChecks, ...idempotencyChecks];
+const ALL_CHECKS: readonly CheckDef[] = [...signatureChecks, ...activityChecks, ...limitChecks, ...idempotencyChecks, ...kitChecks];
 
-/** Which checks `only` selects: group names or check ids; an unknown name is an error (a usage mistake). */
-function selected(only: readonly string[] | undefined): CheckDef[] {
-  if (!only || only.length === 0) return [...ALL_CHECKS];
+/**
+ * Which checks `only` selects: group names or check ids; an unknown name is an error (a usage mistake). Without
+ * `only`, every check, the Kit checks only when there is a Kit key.
+ */
+function selected(only: readonly string[] | undefined, withKit: boolean): CheckDef[] {
+  if (!only || only.length === 0) return ALL_CHECKS.filter((c) => withKit || c.group !== 'kit');
   const unknown = only.filter(
     (name) => !(CONFORMANCE_GROUPS as readonly string[]).includes(name) && !ALL_CHECKS.some((c) => c.id === name),
   );
@@ -75,7 +87,7 @@ function selected(only: readonly string[] | undefined): CheckDef[] {
  */
 export async function runConformance(options: ConformanceOptions): Promise<CheckResult[]> {
   const budgetMs = options.budgetMs ?? DEFAULT_BUDGET_MS;
-  const checks = selected(options.only);
+  const checks = selected(options.only, options.kit !== undefined);
   const settings: Settings = {
     client: marketplaceClient(options.url, options.key, options.client),
     key: options.key,
@@ -83,6 +95,9 @@ export async function runConformance(options: ConformanceOptions): Promise<Check
     timeoutMs: options.timeoutMs ?? Math.max(budgetMs * 2, budgetMs + 1_000),
     requireBodySign: options.requireBodySign ?? true,
     provisioningWaitMs: options.provisioningWaitMs ?? DEFAULT_PROVISIONING_WAIT_MS,
+    ...(options.kit
+      ? { kit: { client: kitClient(options.url, options.kit.key, { timeoutMs: budgetMs * 2 }), publicKey: options.kit.publicKey } }
+      : {}),
   };
   const results: CheckResult[] = [];
   for (const check of checks) {

@@ -2,6 +2,7 @@
 import type { JsonObject } from '#lib/koogallery/canonicalJson.ts';
 import { sleep } from '#lib/shared/time.ts';
 import type { CallOptions, CallResult, MarketplaceClient } from '../client.ts';
+import type { KitClient } from '../kitClient.ts';
 import { requestBody } from '../requests.ts';
 import { answerProblems, codeOf, OK, PROCESSING } from './answerRule.ts';
 
@@ -18,7 +19,7 @@ export interface CheckResult {
   resultCode?: string;
 }
 
-export const CONFORMANCE_GROUPS = ['signatures', 'activities', 'limits', 'idempotency'] as const;
+export const CONFORMANCE_GROUPS = ['signatures', 'activities', 'limits', 'idempotency', 'kit'] as const;
 export type ConformanceGroup = (typeof CONFORMANCE_GROUPS)[number];
 
 const POLL_INTERVAL_MS = 500;
@@ -30,6 +31,8 @@ export interface Settings {
   timeoutMs: number;
   requireBodySign: boolean;
   provisioningWaitMs: number;
+  /** The joint-operation Kit calls: their client (with the Kit key) and the seller's public key. */
+  kit?: { client: KitClient; publicKey: string };
 }
 
 /** A prerequisite of the check failed: the check stops there and fails. */
@@ -68,9 +71,10 @@ export class Trial {
   }
 
   /** Applies the general rule (and the expected codes) to a call made elsewhere. */
-  judge(label: string, result: CallResult, how: { v1: boolean; expect?: readonly string[] }): CallResult {
+  judge(label: string, result: CallResult, how: { v1: boolean; expect?: readonly string[]; requireBodySign?: boolean }): CallResult {
     this.slowest = Math.max(this.slowest ?? 0, result.latencyMs);
-    for (const problem of answerProblems(result, { budgetMs: this.s.budgetMs, requireBodySign: how.v1 || this.s.requireBodySign })) {
+    const requireBodySign = how.requireBodySign ?? (how.v1 || this.s.requireBodySign);
+    for (const problem of answerProblems(result, { budgetMs: this.s.budgetMs, requireBodySign })) {
       this.fail(`${label}: ${problem}`);
     }
     const code = codeOf(result);
