@@ -272,6 +272,8 @@ try {
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
     dataDir: s3DataDir,
+    // The bucket's CORS rule: browser uploads from the console's origin only.
+    corsOrigins: () => [`http://${LOCAL_HOST}:${ports.http}`],
     notifications: [
       {
         bucket: resources.buckets.FilesBucket,

@@ -17,7 +17,11 @@
  * Local differences from S3: objects are not versioned (events carry no versionId); a POST upload above
  * 10 MiB is stored in fauxqs as a multipart upload, so its ETag is a multipart ETag (`<md5>-<parts>`); POST form
  * files are limited to `maxFileBytes` (60 MiB by default); SigV2 POST forms and CRC64NVME checksums are refused;
- * a failed delivery is logged, not retried; CORS is open to every origin (S3 applies the bucket's CORS rules).
+ * a failed delivery is logged, not retried.
+ *
+ * CORS follows the files bucket's rule (resources/s3.yml): only `POST`, only from the origins `corsOrigins` names
+ * (the console's), only the `content-type` header. A preflight outside the rule is refused (403 AccessForbidden) and
+ * any other request is served without CORS headers, as S3 does.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
@@ -68,6 +72,11 @@ export interface S3GatewayOptions {
   log?: (line: string) => void;
   /** Keep the objects on disk in this folder, and upload the ones kept there into fauxqs at start. */
   dataDir?: string;
+  /**
+   * The origins the bucket's CORS rule allows to POST (the console's), read at each request so an origin known only
+   * after the front started can be named; none when omitted.
+   */
+  corsOrigins?: () => readonly string[];
 }
 
 export interface S3Gateway {
@@ -112,6 +121,25 @@ const STORED_FIELDS = [
 ];
 const EXPOSED_HEADERS =
   'ETag, Location, x-amz-request-id, x-amz-id-2, x-amz-version-id, x-amz-checksum-sha256, x-amz-checksum-sha1, x-amz-checksum-crc32, x-amz-checksum-crc32c';
+/** The bucket's CORS rule (resources/s3.yml console-uploads): its methods and request headers. */
+const CORS_METHODS = ['POST'];
+const CORS_HEADERS = ['content-type'];
+
+/**
+ * Whether a cross-origin request (or the one a preflight announces) falls under the bucket's CORS rule: an allowed
+ * origin, an allowed method, and only allowed request headers (compared without case).
+ */
+export function corsAllows(
+  rule: { origins: readonly string[] },
+  request: { origin: string; method: string; headers?: string | undefined },
+): boolean {
+  if (!rule.origins.includes(request.origin) || !CORS_METHODS.includes(request.method.toUpperCase())) return false;
+  const asked = (request.headers ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  return asked.every((h) => CORS_HEADERS.includes(h));
+}
 
 /** An S3 error answer. */
 class S3Failure extends Error {
@@ -563,9 +591,44 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
     void job.then(() => pending.delete(job));
   };
 
+  const corsRule = () => ({ origins: options.corsOrigins?.() ?? [] });
+  /** The answer's headers, with the CORS headers when the request falls under the bucket's rule. */
   const cors = (req: IncomingMessage, headers: OutgoingHttpHeaders) => {
-    if (req.headers.origin === undefined) return headers;
-    return { ...headers, 'access-control-allow-origin': '*', 'access-control-expose-headers': EXPOSED_HEADERS };
+    const origin = req.headers.origin;
+    if (origin === undefined) return headers;
+    if (!corsAllows(corsRule(), { origin, method: req.method ?? 'GET' })) return { ...headers, vary: 'Origin' };
+    return {
+      ...headers,
+      'access-control-allow-origin': origin,
+      'access-control-allow-methods': CORS_METHODS.join(', '),
+      'access-control-expose-headers': EXPOSED_HEADERS,
+      vary: 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method',
+    };
+  };
+  /** A browser's preflight: allowed under the bucket's rule, else refused as S3 refuses it. */
+  const preflight = (req: IncomingMessage, res: ServerResponse, origin: string, method: string) => {
+    const headers = req.headers['access-control-request-headers'];
+    if (!corsAllows(corsRule(), { origin, method, headers })) {
+      sendError(
+        req,
+        res,
+        new S3Failure(403, 'AccessForbidden', 'CORSResponse: This CORS request is not allowed.', {
+          Method: method,
+          ResourceType: 'OBJECT',
+        }),
+      );
+      return;
+    }
+    res.writeHead(200, {
+      'access-control-allow-origin': origin,
+      'access-control-allow-methods': CORS_METHODS.join(', '),
+      ...(headers ? { 'access-control-allow-headers': headers } : {}),
+      'access-control-expose-headers': EXPOSED_HEADERS,
+      'access-control-max-age': '3000',
+      vary: 'Origin, Access-Control-Request-Headers, Access-Control-Request-Method',
+      'content-length': 0,
+    });
+    res.end();
   };
 
   const sendError = (req: IncomingMessage, res: ServerResponse, failure: S3Failure) => {
@@ -904,16 +967,9 @@ export async function startS3Gateway(options: S3GatewayOptions): Promise<S3Gatew
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     try {
       const t = resolveTarget(req);
-      if (req.method === 'OPTIONS' && req.headers.origin !== undefined && req.headers['access-control-request-method'] !== undefined) {
-        res.writeHead(200, {
-          'access-control-allow-origin': '*',
-          'access-control-allow-methods': 'GET, PUT, POST, DELETE, HEAD',
-          'access-control-allow-headers': req.headers['access-control-request-headers'] ?? '*',
-          'access-control-expose-headers': EXPOSED_HEADERS,
-          'access-control-max-age': '3000',
-          'content-length': 0,
-        });
-        res.end();
+      const asked = req.headers['access-control-request-method'];
+      if (req.method === 'OPTIONS' && req.headers.origin !== undefined && asked !== undefined) {
+        preflight(req, res, req.headers.origin, asked);
         return;
       }
       if (req.method === 'POST' && t.bucket && t.key === '' && /^multipart\/form-data\b/i.test(req.headers['content-type'] ?? '')) {

@@ -1,26 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { dynamoClient } from '#lib/aws/clients.ts';
 import { PERSONAL_MARKER } from '#lib/audit/redact.ts';
-import { SCOPES } from '#lib/seller-api/apiKeys.ts';
 import { usageStore } from '#lib/store/usageStore.ts';
 import type { UsageWindow } from '#lib/usage/ports.ts';
 import { meteringSn } from '#lib/usage/windows.ts';
 import { storedInstance } from '../helpers/instances.ts';
 import { env, invokeRaw, store, uniqueId } from '../helpers/produce.ts';
 import { signedQuery } from '../helpers/signing.ts';
-import { ownQueuePairs } from '../helpers/queues.ts';
 import { sellerKey } from '../helpers/seller.ts';
-import {
-  browserAvailable,
-  launchChromium,
-  screenshot,
-  signIn,
-  startConsoleStack,
-  watchedPage,
-  type ConsoleStack,
-  type WatchedPage,
-} from './harness.ts';
+import { browserAvailable, consoleSuite, screenshot, signIn } from './harness.ts';
 
 /**
  * The seller console in headless Chromium against the real seller API (DynamoDB Local, fauxqs): sign in, see a
@@ -46,42 +34,9 @@ async function refusedWindow(instanceId: string): Promise<UsageWindow> {
   return (await ledger.getWindows([{ instanceId, beginTime }]))[0]!;
 }
 
-const { queuePair } = ownQueuePairs('console');
-
-let stack: ConsoleStack;
-let browser: Browser;
-let admin: string;
-let watched: WatchedPage | undefined;
-/** Problems a test expects (e.g. the browser's line for a refused request), by pattern. */
-let expected: RegExp[] = [];
-
 describe.runIf(run)('the seller console in Chromium', { timeout: 60_000 }, () => {
-  beforeAll(async () => {
-    const { source } = await queuePair();
-    [stack, browser, admin] = await Promise.all([
-      startConsoleStack({ provisioningQueueUrl: source }),
-      launchChromium(),
-      sellerKey(...SCOPES),
-    ]);
-  }, 60_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await stack?.close();
-  });
-
-  afterEach(async () => {
-    const problems = (watched?.problems ?? []).filter((p) => !expected.some((pattern) => pattern.test(p)));
-    await watched?.close();
-    watched = undefined;
-    expected = [];
-    expect(problems).toEqual([]);
-  });
-
-  const open = async (viewport?: { width: number; height: number }) => {
-    watched = await watchedPage(browser, viewport);
-    return watched.page;
-  };
+  const suite = consoleSuite('console');
+  const open = (viewport?: { width: number; height: number }) => suite.open(viewport);
 
   it('signs in with a key and shows a provisioned instance', async () => {
     const productId = uniqueId('console');
@@ -91,7 +46,7 @@ describe.runIf(run)('the seller console in Chromium', { timeout: 60_000 }, () =>
       appInfo: { frontEndUrl: 'https://app.example.com/tenants/console' },
     });
     const page = await open();
-    await signIn(page, stack.url, admin);
+    await signIn(page, suite.stack.url, suite.admin);
     await page.locator('.overview[data-ready="true"]').waitFor();
     await expect(page.getByRole('heading', { name: 'Instances by state' }).isVisible()).resolves.toBe(true);
     await screenshot(page, 'overview');
@@ -117,8 +72,8 @@ describe.runIf(run)('the seller console in Chromium', { timeout: 60_000 }, () =>
       },
     });
     const page = await open();
-    await signIn(page, stack.url, admin);
-    await page.goto(`${stack.url}/console#/instances/${failed.instanceId}`);
+    await signIn(page, suite.stack.url, suite.admin);
+    await page.goto(`${suite.stack.url}/console#/instances/${failed.instanceId}`);
     await page.getByText('webhook: HTTP 503 from the product').first().waitFor();
     await screenshot(page, 'instance-failed');
     await page.getByRole('button', { name: 'Retry provisioning' }).click();
@@ -138,7 +93,7 @@ describe.runIf(run)('the seller console in Chromium', { timeout: 60_000 }, () =>
 
   it('creates a key whose secret is shown once, and revokes it', async () => {
     const page = await open();
-    await signIn(page, stack.url, admin);
+    await signIn(page, suite.stack.url, suite.admin);
     await page.getByRole('link', { name: 'Keys' }).click();
     const name = uniqueId('console-key').slice(0, 40);
     await page.getByLabel('Name').fill(name);
@@ -148,7 +103,7 @@ describe.runIf(run)('the seller console in Chromium', { timeout: 60_000 }, () =>
     await secretField.waitFor();
     const secret = await secretField.inputValue();
     expect(secret).toMatch(/^kgs_[A-Za-z0-9_-]{43}$/);
-    const whoami = await fetch(`${stack.url}/seller/whoami`, { headers: { authorization: `Bearer ${secret}` } });
+    const whoami = await fetch(`${suite.stack.url}/seller/whoami`, { headers: { authorization: `Bearer ${secret}` } });
     expect(await whoami.json()).toMatchObject({ name, scopes: ['instances:read'] });
     await screenshot(page, 'keys');
     await page.getByRole('button', { name: 'I have copied it' }).click();
@@ -157,7 +112,7 @@ describe.runIf(run)('the seller console in Chromium', { timeout: 60_000 }, () =>
     await page.getByRole('button', { name: `Revoke ${name}` }).click();
     await page.getByRole('button', { name: `Confirm: revoke ${name}` }).click();
     await page.getByRole('row').filter({ hasText: name }).filter({ hasText: 'revoked' }).waitFor();
-    expect((await fetch(`${stack.url}/seller/whoami`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
+    expect((await fetch(`${suite.stack.url}/seller/whoami`, { headers: { authorization: `Bearer ${secret}` } })).status).toBe(401);
   });
 
   it('finds a marketplace call in the message log and shows its request redacted, as text', async () => {
@@ -173,7 +128,7 @@ describe.runIf(run)('the seller console in Chromium', { timeout: 60_000 }, () =>
     expect((await invokeRaw(JSON.stringify(body), signedQuery(body))).json.resultCode).toBe('000000');
 
     const page = await open();
-    await signIn(page, stack.url, admin);
+    await signIn(page, suite.stack.url, suite.admin);
     await page.getByRole('link', { name: 'Message log' }).click();
     await page.getByLabel('Order id').fill(orderId);
     await page.getByLabel('Channel').selectOption('marketplace');
@@ -199,7 +154,7 @@ describe.runIf(run)('the seller console in Chromium', { timeout: 60_000 }, () =>
     const instance = await storedInstance('console-usage', { state: 'ACTIVE' });
     const refused = await refusedWindow(instance.instanceId);
     const page = await open();
-    await signIn(page, stack.url, admin);
+    await signIn(page, suite.stack.url, suite.admin);
     await page.getByRole('link', { name: 'Usage' }).click();
     await page.getByLabel('Instance id').fill(instance.instanceId);
     await page.getByRole('button', { name: 'Show usage' }).click();
@@ -219,22 +174,22 @@ describe.runIf(run)('the seller console in Chromium', { timeout: 60_000 }, () =>
   it('shows a key only the pages its scopes allow', async () => {
     const reader = await sellerKey('instances:read');
     const page = await open();
-    await signIn(page, stack.url, reader);
+    await signIn(page, suite.stack.url, reader);
     const nav = page.getByRole('navigation', { name: 'Pages' });
     expect(await nav.getByRole('link').allTextContents()).toEqual(['Overview', 'Instances']);
-    await page.goto(`${stack.url}/console#/usage`);
+    await page.goto(`${suite.stack.url}/console#/usage`);
     await page.getByRole('alert').filter({ hasText: 'needs the scope usage:read' }).waitFor();
-    await page.goto(`${stack.url}/console#/keys`);
+    await page.goto(`${suite.stack.url}/console#/keys`);
     await page.getByRole('alert').filter({ hasText: 'This key cannot see Keys' }).waitFor();
-    await page.goto(`${stack.url}/console#/audit`);
+    await page.goto(`${suite.stack.url}/console#/audit`);
     await page.getByRole('alert').filter({ hasText: 'needs the scope audit:read' }).waitFor();
   });
 
   it('sends a refused key back to sign-in with the reason', async () => {
     const page = await open();
     // The browser reports the refused request itself as a console error: that one line is expected here.
-    expected = [/status of 401/];
-    await page.goto(`${stack.url}/console`);
+    suite.expectProblems(/status of 401/);
+    await page.goto(`${suite.stack.url}/console`);
     await page.getByLabel('Seller API key').fill(`kgs_${'A'.repeat(43)}`);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'the seller API refused the key (unknown API key)' }).waitFor();
@@ -244,7 +199,7 @@ describe.runIf(run)('the seller console in Chromium', { timeout: 60_000 }, () =>
 
   it('is usable at phone width: no sideways scrolling of the page', async () => {
     const page = await open({ width: 390, height: 844 });
-    await signIn(page, stack.url, admin);
+    await signIn(page, suite.stack.url, suite.admin);
     await page.locator('.overview[data-ready="true"]').waitFor();
     await page.getByRole('link', { name: 'Instances', exact: true }).click();
     await page.getByRole('button', { name: 'Apply filters' }).waitFor();

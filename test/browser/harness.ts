@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { config } from '#lib/config.ts';
 import { sellerContext } from '#lib/seller-api/deps.ts';
 import { lazy } from '#lib/shared/lazy.ts';
@@ -20,6 +21,9 @@ import { sellerHandler } from '../../functions/seller.ts';
 import { buildConsole } from '../../scripts/console/build.ts';
 import { projectRoot } from '../../scripts/local/serverless-config.ts';
 import { lambdaContext } from '../helpers/produce.ts';
+import { ownQueuePairs } from '../helpers/queues.ts';
+import { sellerKey } from '../helpers/seller.ts';
+import { SCOPES } from '#lib/seller-api/apiKeys.ts';
 
 export const CHROMIUM_CANDIDATES = [
   '/usr/bin/chromium',
@@ -156,7 +160,9 @@ export async function watchedPage(browser: Browser, viewport = { width: 1280, he
   });
   const page = await context.newPage();
   page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+    // The resource's URL follows the text, so a test can expect one refused request and no other.
+    const url = message.location().url;
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}${url ? ` (${url})` : ''}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   return { page, problems, close: () => context.close() };
@@ -176,4 +182,64 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   const dir = join(projectRoot(), 'docs', 'console');
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+}
+
+export interface ConsoleSuite {
+  /** The stack of the file (set once `beforeAll` ran). */
+  readonly stack: ConsoleStack;
+  /** A key with every scope. */
+  readonly admin: string;
+  /** A watched page for the current test; its problems fail the test in `afterEach`. */
+  open(viewport?: { width: number; height: number }): Promise<Page>;
+  /** Problems the current test expects (e.g. the browser's line for a refused request), by pattern. */
+  expectProblems(...patterns: RegExp[]): void;
+}
+
+/**
+ * Registers a browser suite's hooks: `prepare` (settings the functions read, before any of them reads them), then
+ * the console stack, Chromium and a key with every scope; a watched page per test whose console errors and requests
+ * leaving 127.0.0.1 fail it; everything closed after the file.
+ */
+export function consoleSuite(name: string, prepare: () => Promise<void> = async () => {}): ConsoleSuite {
+  let stack: ConsoleStack | undefined;
+  let browser: Browser | undefined;
+  let admin = '';
+  let watched: WatchedPage | undefined;
+  let expected: RegExp[] = [];
+  const queues = ownQueuePairs(name);
+  beforeAll(async () => {
+    await prepare();
+    const { source } = await queues.queuePair();
+    [stack, browser, admin] = await Promise.all([
+      startConsoleStack({ provisioningQueueUrl: source }),
+      launchChromium(),
+      sellerKey(...SCOPES),
+    ]);
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  });
+  afterEach(async () => {
+    const problems = (watched?.problems ?? []).filter((p) => !expected.some((pattern) => pattern.test(p)));
+    await watched?.close();
+    watched = undefined;
+    expected = [];
+    expect(problems).toEqual([]);
+  });
+  return {
+    get stack() {
+      return stack!;
+    },
+    get admin() {
+      return admin;
+    },
+    open: async (viewport) => {
+      watched = await watchedPage(browser!, viewport);
+      return watched.page;
+    },
+    expectProblems: (...patterns) => {
+      expected.push(...patterns);
+    },
+  };
 }

@@ -60,6 +60,8 @@ export async function drainSettlement(
 export async function settlementTestStack(
   name: string,
   feeShares: string,
+  /** The origins the front's CORS rule allows (the console's, for browser uploads). */
+  corsOrigins?: () => readonly string[],
 ): Promise<{ queue: { url: string; arn: string }; gateway: S3Gateway }> {
   const queue = await ownSettlementQueue(name);
   const gateway = await startS3Gateway({
@@ -67,6 +69,7 @@ export async function settlementTestStack(
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
     notifications: [],
+    ...(corsOrigins ? { corsOrigins } : {}),
     log: () => {},
   });
   Object.assign(process.env, {

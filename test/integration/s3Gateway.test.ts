@@ -37,6 +37,8 @@ const events: S3Event[] = [];
 const logs: string[] = [];
 let failNext = false;
 let skewMs = 0;
+/** The origin the bucket's CORS rule allows (the console's). */
+const CONSOLE_ORIGIN = 'http://127.0.0.1:3200';
 let gateway: S3Gateway;
 let viaGateway: S3Client;
 const direct = new S3Client({ endpoint: fauxqsEndpoint, forcePathStyle: true, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
@@ -47,6 +49,7 @@ beforeAll(async () => {
     upstream: fauxqsEndpoint,
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
+    corsOrigins: () => [CONSOLE_ORIGIN],
     notifications: [
       {
         bucket,
@@ -380,26 +383,54 @@ describe('POST Object through the S3 front', () => {
     }
   });
 
-  it("passes on fauxqs's NoSuchBucket, and answers browsers' CORS preflight", async () => {
+  it("passes on fauxqs's NoSuchBucket, and answers CORS as the bucket's rule does: POST from the console's origin only", async () => {
     const { url, fields } = await createPresignedPost(viaGateway, { Bucket: 'no-such-bucket-here', Key: 'proofs/x' });
     const answer = await upload(url, fields, pdf(10));
     expect([answer.status, errorCode(answer.text)]).toEqual([404, 'NoSuchBucket']);
 
-    const preflight = await fetch(`${gateway.endpoint}/${bucket}`, {
-      method: 'OPTIONS',
-      headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' },
-    });
-    expect(preflight.status).toBe(200);
-    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
-    const body = pdf(10);
-    const form = await presign(`proofs/cors/${randomUUID()}`, body);
-    const formData = new FormData();
-    for (const [name, value] of Object.entries(form.fields)) formData.append(name, value);
-    formData.append('file', new Blob([body]), 'p.pdf');
-    const fromBrowser = await fetch(form.url, { method: 'POST', body: formData, headers: { origin: 'http://localhost:5173' } });
-    expect(fromBrowser.status).toBe(204);
-    expect(fromBrowser.headers.get('access-control-allow-origin')).toBe('*');
-    expect(fromBrowser.headers.get('access-control-expose-headers')).toContain('ETag');
+    const preflight = (origin: string, method = 'POST', headers?: string) =>
+      fetch(`${gateway.endpoint}/${bucket}`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': method,
+          ...(headers ? { 'access-control-request-headers': headers } : {}),
+        },
+      });
+    const allowed = await preflight(CONSOLE_ORIGIN, 'POST', 'content-type');
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(CONSOLE_ORIGIN);
+    expect(allowed.headers.get('access-control-allow-methods')).toBe('POST');
+    expect(allowed.headers.get('vary')).toContain('Origin');
+    for (const refused of [
+      await preflight('http://localhost:5173'),
+      await preflight(CONSOLE_ORIGIN, 'PUT'),
+      await preflight(CONSOLE_ORIGIN, 'POST', 'x-amz-meta-anything'),
+    ]) {
+      expect(refused.status).toBe(403);
+      expect(errorCode(await refused.text())).toBe('AccessForbidden');
+      expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+    }
+
+    const fromBrowser = async (origin: string) => {
+      const body = pdf(10);
+      const form = await presign(`proofs/cors/${randomUUID()}`, body);
+      const formData = new FormData();
+      for (const [name, value] of Object.entries(form.fields)) formData.append(name, value);
+      formData.append('file', new Blob([body]), 'p.pdf');
+      return fetch(form.url, { method: 'POST', body: formData, headers: { origin } });
+    };
+    const fromConsole = await fromBrowser(CONSOLE_ORIGIN);
+    expect(fromConsole.status).toBe(204);
+    expect(fromConsole.headers.get('access-control-allow-origin')).toBe(CONSOLE_ORIGIN);
+    expect(fromConsole.headers.get('access-control-expose-headers')).toContain('ETag');
+    // Another origin's POST is stored (S3 does not refuse it) but answered without CORS headers: the page cannot read it.
+    const fromElsewhere = await fromBrowser('http://localhost:5173');
+    expect(fromElsewhere.status).toBe(204);
+    expect(fromElsewhere.headers.get('access-control-allow-origin')).toBeNull();
+    // A read from the console's origin is not covered by the rule (POST only).
+    const read = await fetch(`${gateway.endpoint}/${bucket}/proofs/x`, { headers: { origin: CONSOLE_ORIGIN } });
+    expect(read.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('keeps working after a failing delivery, which is logged', async () => {
