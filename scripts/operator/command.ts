@@ -20,8 +20,6 @@ export interface Command {
   options?: OptionsConfig;
   /** How many arguments follow the command: [least, most]. */
   args: readonly [number, number];
-  /** The command parses its own line (an existing tool run under the CLI); the CLI passes the line as given. */
-  ownParser?: boolean;
   run(ctx: OperatorContext, input: CommandInput): Promise<number>;
 }
 

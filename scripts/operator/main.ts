@@ -12,10 +12,11 @@ import type { Command } from './command.ts';
 import { CommandExit, operatorContext, refusalOf, UsageError, type ActionRecorder } from './context.ts';
 import { instanceCommands } from './instances.ts';
 import { keyCommands } from './keys.ts';
+import { licenseCommands } from './licenses.ts';
 import { messageCommands } from './messages.ts';
 import { notificationCommands } from './notifications.ts';
+import { proofCommands } from './proofs.ts';
 import { reconciliationCommands } from './reconciliation.ts';
-import { recordCommands } from './records.ts';
 import {
   applySettings,
   describeOutputs,
@@ -26,6 +27,7 @@ import {
   type OperatorSettings,
 } from './settings.ts';
 import { statementCommands } from './statements.ts';
+import { usageCommands } from './usage.ts';
 
 export const COMMANDS: readonly Command[] = [
   ...keyCommands,
@@ -34,7 +36,9 @@ export const COMMANDS: readonly Command[] = [
   ...notificationCommands,
   ...statementCommands,
   ...reconciliationCommands,
-  ...recordCommands,
+  ...usageCommands,
+  ...licenseCommands,
+  ...proofCommands,
 ];
 
 const AREAS = [...new Set(COMMANDS.map((c) => c.area))];
@@ -83,7 +87,6 @@ function globalOptions(argv: readonly string[]): GlobalOptions {
 
 /** The command's arguments and options, checked against what it takes. */
 function commandInput(command: Command, rest: readonly string[]) {
-  if (command.ownParser) return { args: rest.slice(1), values: {} };
   let parsed;
   try {
     parsed = parseArgs({ args: rest.slice(2), options: command.options ?? {}, allowPositionals: true, strict: true });
