@@ -8,6 +8,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamoClient } from '#lib/aws/clients.ts';
 import { parseConfig } from '#lib/config.ts';
+import { sellerContext } from '#lib/seller-api/deps.ts';
 import { keys } from '#lib/store/keys.ts';
 import { sellerActionLog } from '#lib/store/sellerActionLog.ts';
 import { supervisionDeps } from '#lib/supervision/deps.ts';
@@ -278,6 +279,13 @@ describe('koogallery proofs', () => {
       expect(ran.records.filter((r) => r.result === 'done')).toEqual([]);
     });
   }
+});
+
+describe('the flows the CLI runs log through the CLI’s logger', () => {
+  it('supervision too: no JSON log line from an upload request lands on stdout, between the answers', () => {
+    const cfg = parseConfig({ ...process.env, FILES_BUCKET: BUCKET });
+    expect(sellerContext(cfg, silent).deps.supervision.log).toBe(silent);
+  });
 });
 
 describe('the npm aliases', () => {
