@@ -1,9 +1,10 @@
 /**
  * A License-code (授权码, spec §1.2, §5.1): KooGallery issues the code to the buyer; the seller's software activates
  * it; the marketplace calls back to renew, freeze, unfreeze and release it. A code is known to this server once the
- * seller registers it (`npm run licenses -- register`); a callback for an unknown code answers 000003.
+ * seller registers it (`npx koogallery licenses register`); a callback for an unknown code answers 000003.
  * States: ACTIVE ⇄ FROZEN → RELEASED, never backwards; RELEASED is terminal.
  */
+import type { SellerActor } from '#lib/audit/records.ts';
 
 export const LICENSE_STATES = ['ACTIVE', 'FROZEN', 'RELEASED'] as const;
 export type LicenseState = (typeof LICENSE_STATES)[number];
@@ -38,6 +39,8 @@ export interface LicenseHistoryEntry {
   from?: LicenseState;
   to: LicenseState;
   changes?: { expireTime?: string; productId?: string };
+  /** Who registered it (the operator CLI's principal), for `seller` entries. */
+  by?: SellerActor;
 }
 
 export type LicenseCommand =
@@ -112,6 +115,7 @@ export function licenseIdempotencyKey(command: LicenseCommand): string | undefin
 export function registerLicense(
   input: Pick<License, 'license' | 'test'> & Partial<Pick<License, 'orderId' | 'orderLineId' | 'productId' | 'expireTime'>>,
   at: string,
+  by?: SellerActor,
 ): { license: License; entry: LicenseHistoryEntry } {
   const license: License = { ...input, state: 'ACTIVE', createdAt: at, updatedAt: at, version: 1 };
   const entry: LicenseHistoryEntry = {
@@ -125,5 +129,6 @@ export function registerLicense(
   };
   if (input.orderId) entry.orderId = input.orderId;
   if (input.orderLineId) entry.orderLineId = input.orderLineId;
+  if (by) entry.by = by;
   return { license, entry };
 }

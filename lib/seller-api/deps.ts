@@ -41,7 +41,7 @@ export function sellerContext(cfg: Config, log: Log): RouterContext<SellerDeps> 
         now: Date.now,
         log,
       },
-      supervision: supervisionDeps(cfg),
+      supervision: supervisionDeps(cfg, { log }),
       replay: {
         retryProvisioning: (instanceId, by) =>
           retryFailedProvisioning(

@@ -21,8 +21,6 @@ export interface Command {
   options?: OptionsConfig;
   /** How many arguments follow the command: [least, most]. */
   args: readonly [number, number];
-  /** The command parses its own line (an existing tool run under the CLI); the CLI passes the line as given. */
-  ownParser?: boolean;
   /** The command needs no stack (it changes nothing on one): it runs with this, before any stack is looked for. */
   withoutStack?: (answer: Answer, input: CommandInput) => Promise<number>;
   run(ctx: OperatorContext, input: CommandInput): Promise<number>;

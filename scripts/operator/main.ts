@@ -13,10 +13,11 @@ import { CommandExit, operatorContext, refusalOf, UsageError, type ActionRecorde
 import { instanceCommands } from './instances.ts';
 import { keyCommands } from './keys.ts';
 import { kitKeygenCommands } from './kitKeygen.ts';
+import { licenseCommands } from './licenses.ts';
 import { messageCommands } from './messages.ts';
 import { notificationCommands } from './notifications.ts';
+import { proofCommands } from './proofs.ts';
 import { reconciliationCommands } from './reconciliation.ts';
-import { recordCommands } from './records.ts';
 import {
   applySettings,
   describeOutputs,
@@ -27,6 +28,7 @@ import {
   type OperatorSettings,
 } from './settings.ts';
 import { statementCommands } from './statements.ts';
+import { usageCommands } from './usage.ts';
 
 export const COMMANDS: readonly Command[] = [
   ...keyCommands,
@@ -35,7 +37,9 @@ export const COMMANDS: readonly Command[] = [
   ...notificationCommands,
   ...statementCommands,
   ...reconciliationCommands,
-  ...recordCommands,
+  ...usageCommands,
+  ...licenseCommands,
+  ...proofCommands,
   ...kitKeygenCommands,
 ];
 
@@ -85,7 +89,6 @@ function globalOptions(argv: readonly string[]): GlobalOptions {
 
 /** The command's arguments and options, checked against what it takes. */
 function commandInput(command: Command, rest: readonly string[]) {
-  if (command.ownParser) return { args: rest.slice(1), values: {} };
   let parsed;
   try {
     parsed = parseArgs({ args: rest.slice(2), options: command.options ?? {}, allowPositionals: true, strict: true });

@@ -28,9 +28,20 @@ export const messageCommands: Command[] = [
   {
     area: 'messages',
     name: 'list',
-    synopsis: 'messages list [--from <iso>] [--to <iso>] [--result <code>] [--limit <n>] [--cursor <c>]',
-    summary: 'the message log, newest first (default: the last 24 hours; at most 31 days at a time)',
-    options: { ...messageOptions, result: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } },
+    synopsis:
+      'messages list [--channel marketplace|usagePush|openApi|webhook] [--instance <instanceId>] [--order <orderId>] ' +
+      '[--activity <activity>] [--result <code>] [--from <iso>] [--to <iso>] [--limit <n>] [--cursor <c>]',
+    summary: 'the message log, newest first, filtered (default: the last 24 hours; at most 31 days at a time)',
+    options: {
+      ...messageOptions,
+      channel: { type: 'string' },
+      instance: { type: 'string' },
+      order: { type: 'string' },
+      activity: { type: 'string' },
+      result: { type: 'string' },
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
+    },
     args: [0, 0],
     async run(ctx, { values }) {
       const limit = positiveInt(values, 'limit');
@@ -38,6 +49,10 @@ export const messageCommands: Command[] = [
         query: {
           from: text(values, 'from'),
           to: text(values, 'to'),
+          channel: text(values, 'channel'),
+          instanceId: text(values, 'instance'),
+          orderId: text(values, 'order'),
+          activity: text(values, 'activity'),
           resultCode: text(values, 'result'),
           limit: limit === undefined ? undefined : String(limit),
           cursor: text(values, 'cursor'),

@@ -81,7 +81,7 @@ export const describeOutputs: DescribeOutputs = async (stack, region) => {
 };
 
 /** Why DescribeStacks failed, and what to do about it. */
-function stackReadError(error: unknown, stage: string, region: string): SettingsError {
+function stackReadError(error: unknown, stage: string, region: string, profile: string | undefined): SettingsError {
   const name = error instanceof Error ? error.name : '';
   const message = errorMessage(error);
   if (/does not exist/.test(message)) {
@@ -90,6 +90,10 @@ function stackReadError(error: unknown, stage: string, region: string): Settings
     );
   }
   if (name === 'CredentialsProviderError' || /credential/i.test(message)) {
+    if (profile)
+      return new SettingsError(
+        `the AWS profile ${JSON.stringify(profile)} (AWS_PROFILE) gives no credentials to read ${stackName(stage)}: check it in ~/.aws/config, or run \`aws sso login --profile ${profile}\``,
+      );
     return new SettingsError(
       `no AWS credentials to read ${stackName(stage)}: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or run \`aws sso login\` (${message})`,
     );
@@ -111,7 +115,7 @@ export async function stageSettings(
   try {
     outputs = await describe(stackName(stage), chosenRegion);
   } catch (error) {
-    throw stackReadError(error, stage, chosenRegion);
+    throw stackReadError(error, stage, chosenRegion, env.AWS_PROFILE);
   }
   const value = (key: string): string | undefined => outputs.find((o) => o.OutputKey === key)?.OutputValue;
   const settings: Record<string, string> = { STAGE: stage };

@@ -1,15 +1,17 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { dynamoClient } from '#lib/aws/clients.ts';
 import { keys } from '#lib/store/keys.ts';
-import { licenseCliStore, registerLicenseCode, runLicensesCli, showLicenseCode, type RegisterInput } from '../../scripts/licenses.ts';
+import { licenseRegistry } from '#lib/licenses/deps.ts';
+import { registerLicenseCode, showLicenseCode, type RegisterInput } from '#lib/licenses/registration.ts';
 import { auditRecord, call, env, uniqueId } from '../helpers/produce.ts';
 
-/** License-code callbacks (spec §5.1) through the real V2 handler, and the seller's CLI that registers the codes. */
+/**
+ * License-code callbacks (spec §5.1) through the real V2 handler, and the registration of codes (the operator CLI's
+ * `koogallery licenses`, tested as a command line in operatorLicensesProofs.test.ts).
+ */
 
-const cli = () => licenseCliStore(dynamoClient(), env('MAIN_TABLE'));
+const cli = () => licenseRegistry(dynamoClient(), env('MAIN_TABLE'));
 
 /** Every item under the license's partition (license, history, applied markers), for "nothing changed" checks. */
 async function licenseItems(code: string): Promise<Record<string, unknown>[]> {
@@ -275,7 +277,7 @@ describe('bad input changes nothing', () => {
   });
 });
 
-describe('the seller CLI (scripts/licenses.ts)', () => {
+describe('registering a code (lib/licenses/registration.ts)', () => {
   it('registers a license ACTIVE with a seller history entry, and show prints both', async () => {
     const code = uniqueId('PL');
     const order = uniqueId('CS');
@@ -355,108 +357,4 @@ describe('the seller CLI (scripts/licenses.ts)', () => {
     expect((await call(status(code, 'FREEZE'))).json.resultCode).toBe('000000');
     expect(await licenseOf(code)).toMatchObject({ state: 'FROZEN' });
   });
-});
-
-describe('the CLI command line', () => {
-  const run = async (...argv: string[]) => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await runLicensesCli(argv, cli, Date.now(), { out: (l) => out.push(l), err: (l) => err.push(l) });
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  };
-
-  it('register → 0, again → 1 unchanged, show → 0 with the license and its history as JSON', async () => {
-    const code = uniqueId('PL');
-    const order = uniqueId('CS');
-
-    const first = await run(
-      'register',
-      code,
-      '--order',
-      order,
-      '--line',
-      `${order}-000001`,
-      '--product',
-      'P-1',
-      '--expire',
-      '20270101000000',
-      '--test',
-    );
-    const second = await run('register', code, '--product', 'P-2');
-    const shown = await run('show', code);
-
-    expect(first).toMatchObject({ code: 0, err: '' });
-    expect(first.out).toMatch(/^registered license .* \(test\)/);
-    expect(second.code).toBe(1);
-    expect(second.err).toMatch(/already registered; it was not changed/);
-    expect(shown.code).toBe(0);
-    const json = JSON.parse(shown.out) as { license: Record<string, unknown>; history: unknown[] };
-    expect(json.license).toMatchObject({ license: code, state: 'ACTIVE', test: true, productId: 'P-1', expireTime: '20270101000000' });
-    expect(json.history).toHaveLength(1);
-  });
-
-  it('a test license expires after the configured TEST_INSTANCE_TTL_DAYS', async () => {
-    const code = uniqueId('PL');
-    const now = Date.now();
-    const result = await runLicensesCli(['register', code, '--test'], cli, now, { out: () => {}, err: () => {} }, 3);
-    expect(result).toBe(0);
-    const items = await licenseItems(code);
-    expect(items).toHaveLength(2);
-    for (const item of items) expect(item.expiresAt).toBe(Math.floor(now / 1000) + 3 * 24 * 3600);
-  });
-
-  it('show of an unknown code → 1 with a message', async () => {
-    const result = await run('show', uniqueId('PL-none'));
-    expect(result.code).toBe(1);
-    expect(result.err).toMatch(/is not registered/);
-    expect(result.out).toBe('');
-  });
-
-  const bad: Array<[string, string[], RegExp]> = [
-    ['no command', [], /a command is required/],
-    ['an unknown command', ['delete', 'PL-1'], /unknown command "delete"/],
-    ['register without a code', ['register'], /register needs a license code/],
-    ['an unknown option', ['register', 'PL-1', '--owner', 'me'], /Unknown option '--owner'/],
-    ['a malformed --expire', ['register', 'PL-bad-expire', '--expire', 'tomorrow'], /--expire: must be yyyyMMddHHmmss/],
-    ['--expire without a value', ['register', 'PL-bad-expire', '--expire'], /--expire/],
-    ['an extra argument', ['show', 'PL-1', 'PL-2'], /unexpected argument "PL-2"/],
-  ];
-  for (const [name, argv, message] of bad) {
-    it(`${name} → 2 with the error and the usage`, async () => {
-      const result = await run(...argv);
-      expect(result.code).toBe(2);
-      expect(result.err).toMatch(message);
-      expect(result.err).toMatch(/Usage:/);
-    });
-  }
-
-  it('a malformed --expire registers nothing', async () => {
-    const code = uniqueId('PL');
-    expect((await run('register', code, '--expire', '20271301000000')).code).toBe(2);
-    expect(await licenseItems(code)).toEqual([]);
-  });
-
-  it('runs as `node --import tsx scripts/licenses.ts` with MAIN_TABLE from the environment', async () => {
-    const exec = promisify(execFile);
-    const code = uniqueId('PL');
-    const script = ['--import', 'tsx', 'scripts/licenses.ts'];
-
-    const registeredOut = await exec('node', [...script, 'register', code, '--product', 'P-1'], { env: process.env });
-    const shown = await exec('node', [...script, 'show', code], { env: process.env });
-    const noTable = await exec('node', [...script, 'show', code], { env: { ...process.env, MAIN_TABLE: '' } }).catch(
-      (e: { code: number; stderr: string }) => e,
-    );
-    const badTtl = await exec('node', [...script, 'show', code], { env: { ...process.env, TEST_INSTANCE_TTL_DAYS: 'soon' } }).catch(
-      (e: { code: number; stderr: string }) => e,
-    );
-    const unknown = await exec('node', [...script, 'show', uniqueId('PL-none')], { env: process.env }).catch(
-      (e: { code: number; stderr: string }) => e,
-    );
-
-    expect(registeredOut.stdout).toMatch(/registered license/);
-    expect(JSON.parse(shown.stdout)).toMatchObject({ license: { license: code, productId: 'P-1' } });
-    expect(noTable).toMatchObject({ code: 2, stderr: expect.stringMatching(/MAIN_TABLE/) });
-    expect(badTtl).toMatchObject({ code: 2, stderr: expect.stringMatching(/TEST_INSTANCE_TTL_DAYS/) });
-    expect(unknown).toMatchObject({ code: 1, stderr: expect.stringMatching(/is not registered/) });
-  }, 60_000);
 });

@@ -262,6 +262,33 @@ describe('koogallery messages, dlq and statements', () => {
     expect((await cli(['messages', 'show', 'c-unknown'])).code).toBe(1);
   });
 
+  it('filters the message log by channel, instance, order, activity and result; refuses an unknown channel', async () => {
+    const orderId = `CS-flt-${randomUUID().slice(0, 8)}`;
+    const body = { activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: `b-${orderId}` };
+    const response = await invokeRaw(JSON.stringify(body), signedQuery(body));
+    expect(response.json.resultCode).toBe('000000');
+    const instanceId = response.json.instanceId as string;
+    const listed = async (...filters: string[]) => {
+      const ran = await cli(['messages', 'list', ...filters, '--json']);
+      expect(ran.code, ran.err.join('\n')).toBe(0);
+      return (JSON.parse(ran.out.join('\n')) as { items: { correlationId: string }[] }).items.map((m) => m.correlationId);
+    };
+    const all = ['--channel', 'marketplace', '--order', orderId, '--activity', 'newInstance', '--result', '000000'];
+    expect(await listed(...all)).toEqual([response.correlationId]);
+    expect(await listed('--instance', instanceId, '--channel', 'marketplace')).toEqual([response.correlationId]);
+    expect(await listed('--order', orderId, '--channel', 'webhook')).toEqual([]);
+    expect(await listed('--order', orderId, '--activity', 'refreshInstance')).toEqual([]);
+    expect(await listed('--order', orderId, '--result', '000005')).toEqual([]);
+
+    const table = await cli(['messages', 'list', '--order', orderId]);
+    expect(table.out[1]).toMatch(
+      new RegExp(`${response.correlationId}\\s+produce\\s+newInstance\\s+000000\\s+${instanceId}\\s+${orderId}`),
+    );
+    const bad = await cli(['messages', 'list', '--channel', 'email']);
+    expect(bad.code).toBe(2);
+    expect(bad.err[0]).toMatch(/^error: option\.channel: .*marketplace/);
+  });
+
   it('shows a message with its request and answer, redacted: pretty JSON in the table view, as is with --json', async () => {
     const orderId = `CS-cli-${randomUUID().slice(0, 8)}`;
     const body = {

@@ -7,7 +7,8 @@ import { bodySignHeader } from '#lib/koogallery/signature.ts';
 import { formatSteps, SCENARIOS, type ScenarioOptions, type StepResult } from '../../scripts/sim/scenarios.ts';
 import { dynamoClient, sqsReceivingClient } from '#lib/aws/clients.ts';
 import { startFakeOpenApi, type FakeOpenApi } from '../../scripts/local/fake-openapi.ts';
-import { licenseCliStore, registerLicenseCode } from '../../scripts/licenses.ts';
+import { licenseRegistry } from '#lib/licenses/deps.ts';
+import { registerLicenseCode } from '#lib/licenses/registration.ts';
 import { startHandlerServer, type HandlerServer } from '../helpers/httpServer.ts';
 import { env, lambdaContext, uniqueId } from '../helpers/produce.ts';
 import { sellerKey } from '../helpers/seller.ts';
@@ -34,7 +35,7 @@ const STEP_COUNTS: Record<string, number> = {
 async function registeredLicense(): Promise<string> {
   const license = uniqueId('PL');
   const orderId = uniqueId('CS');
-  const store = licenseCliStore(dynamoClient(), env('MAIN_TABLE'));
+  const store = licenseRegistry(dynamoClient(), env('MAIN_TABLE'));
   const result = await registerLicenseCode(
     store,
     { license, orderId, orderLineId: `${orderId}-000001`, productId: 'P-1', expireTime: '20270101000000' },

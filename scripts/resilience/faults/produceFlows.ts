@@ -11,7 +11,8 @@ import { errorText } from '#lib/shared/errors.ts';
 import { instanceStore } from '#lib/store/instanceStore.ts';
 import { keys } from '#lib/store/keys.ts';
 import { licenseStore } from '#lib/store/licenseStore.ts';
-import { licenseCliStore, registerLicenseCode } from '../../licenses.ts';
+import { licenseRegistry } from '#lib/licenses/deps.ts';
+import { registerLicenseCode } from '#lib/licenses/registration.ts';
 import { type Item, queryPartition } from '../tables.ts';
 import { PRODUCE_SETTINGS } from '../../../test/helpers/produce.ts';
 import { type FaultContext, nextTag } from './faultContext.ts';
@@ -192,7 +193,7 @@ async function prepareProduce(ctx: FaultContext, spec: ProduceFlowSpec, ids: Ids
   ctx.injector.reset();
   if (spec.registerLicense) {
     const registered = await registerLicenseCode(
-      licenseCliStore(ctx.client, ctx.tables.main),
+      licenseRegistry(ctx.client, ctx.tables.main),
       { license: ids.license, orderId: ids.orderId, orderLineId: ids.orderLineId, productId: 'FAULTS-P0', expireTime: '20291231235959' },
       Date.now(),
     );
