@@ -199,18 +199,18 @@ describe('koogallery-sim', () => {
 });
 
 describe('koogallery-sim kit', () => {
-  const kitArgs = ['--url', url, '--kit-key', KIT_KEY, '--kit-public-key', CT_PUBLIC_KEY_B64];
+  const kitKeyArgs = ['--kit-key', KIT_KEY, '--kit-public-key', CT_PUBLIC_KEY_B64];
 
   it('sends each interface signed with the Kit key (applicationSync with an encrypted clientSecret): 000000', async () => {
     for (const name of ['tenantSync', 'applicationSync', 'authSync', 'singleOrgSync', 'allOrgSync']) {
-      const result = await sim('kit', name, '--url', url, '--kit-key', KIT_KEY, '--kit-public-key', CT_PUBLIC_KEY_B64);
+      const result = await sim('kit', name, '--url', url, ...kitKeyArgs);
       expect(result.code, `${name}: ${result.err}`).toBe(0);
       expect(result.out).toMatch(/✓ 000000 \(tenant sim-\w+\)/);
     }
   });
 
   it('takes --field (numbers and JSON lists), checks --expect, and needs a Kit key and an interface', async () => {
-    const bad = await sim('kit', 'authSync', ...kitArgs.slice(2), '--url', url, '--field', 'flag=9');
+    const bad = await sim('kit', 'authSync', ...kitKeyArgs, '--url', url, '--field', 'flag=9');
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/expected resultCode 000000, got 000002/);
     const refused = await sim(
