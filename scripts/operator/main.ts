@@ -12,6 +12,7 @@ import type { Command } from './command.ts';
 import { CommandExit, operatorContext, refusalOf, UsageError, type ActionRecorder } from './context.ts';
 import { instanceCommands } from './instances.ts';
 import { keyCommands } from './keys.ts';
+import { kitTenantCommands } from './kitTenants.ts';
 import { messageCommands } from './messages.ts';
 import { notificationCommands } from './notifications.ts';
 import { reconciliationCommands } from './reconciliation.ts';
@@ -35,6 +36,7 @@ export const COMMANDS: readonly Command[] = [
   ...statementCommands,
   ...reconciliationCommands,
   ...recordCommands,
+  ...kitTenantCommands,
 ];
 
 const AREAS = [...new Set(COMMANDS.map((c) => c.area))];
