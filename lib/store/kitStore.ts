@@ -1,8 +1,9 @@
 /**
  * The joint-operation Kit records on DynamoDB's main table (docs/data-model.md, "Joint-operation tenants"): one
  * partition per tenant holding its record, applications, users, departments, the last full org sync and every
- * record's history. Tenant records carry the `list` index's attributes, so tenants can be listed. Each change is a put conditioned on the version read (or on the item being new), its history
- * entry and its outbox event, committed with the call's nonce claim and message-log record.
+ * record's history. Tenant records carry the `list` index's attributes, so tenants can be listed. Each change is a
+ * put conditioned on the version read (or on the item being new), its history entry and its outbox event, committed
+ * with the call's nonce claim and message-log record.
  */
 import type { DynamoDb } from '#lib/aws/clients.ts';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
