@@ -40,3 +40,35 @@ export interface KitOutbox {
   /** Records that the sweep re-sent an event; false if another sweep already did. */
   markResent(event: KitEvent, at: string): Promise<boolean>;
 }
+
+/** A page of a listing and the cursor of the next one (absent on the last page). */
+export interface KitPage<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+/** What the seller sees of one tenant: the tenant, its applications, departments and the last full org sync. */
+export interface TenantDetail {
+  tenant: Tenant;
+  apps: KitApp[];
+  orgs: KitOrg[];
+  snapshot: OrgSnapshot | undefined;
+}
+
+export interface ListTenantsQuery {
+  status?: Tenant['status'] | undefined;
+  test?: boolean | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** The seller's view of the Kit records (lib/store/kitViews.ts): the seller API and the operator CLI read it. */
+export interface KitViews {
+  /** Tenants, most recently changed first, optionally only those of a status or test/real ones. */
+  listTenants(query: ListTenantsQuery): Promise<KitPage<Tenant>>;
+  getTenant(tenantId: string): Promise<Tenant | undefined>;
+  /** One tenant with its applications, departments and last full org sync; undefined if there is no such tenant. */
+  tenantDetail(tenantId: string): Promise<TenantDetail | undefined>;
+  /** A tenant's users, by application then user name. */
+  listUsers(tenantId: string, query: { limit: number; cursor?: string | undefined }): Promise<KitPage<KitUser>>;
+}

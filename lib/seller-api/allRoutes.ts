@@ -9,6 +9,7 @@ import { replayRoutes, type ReplayRouteDeps } from './routes/replay.ts';
 import { getNotification, listNotifications, type NotificationRouteDeps } from './routes/notifications.ts';
 import { statementRoutes, type StatementRouteDeps } from './routes/statements.ts';
 import { supervisionRoutes, type SupervisionRouteDeps } from './routes/supervision.ts';
+import { tenantRoutes, type TenantRouteDeps } from './routes/tenants.ts';
 import { reportUsage, resendUsageWindow, usageLedger, type UsageRouteDeps } from './routes/usage.ts';
 
 /** Every seller API route (functions/seller.ts serves them under /seller/…). */
@@ -21,7 +22,8 @@ export type SellerDeps = ViewRouteDeps &
   ReplayRouteDeps &
   NotificationRouteDeps &
   KeyRouteDeps &
-  DeadLetterRouteDeps;
+  DeadLetterRouteDeps &
+  TenantRouteDeps;
 
 /** The usage routes alone, for tools that drive only them (the usage benchmark, the fault runs). */
 export const usageRoutes: readonly AnyRoute<UsageRouteDeps>[] = [reportUsage, usageLedger];
@@ -41,6 +43,7 @@ const apiRoutes: AnyRoute<SellerDeps>[] = [
   listNotifications,
   getNotification,
   ...keyRoutes,
+  ...tenantRoutes,
 ];
 
 let document: Record<string, unknown> | undefined;

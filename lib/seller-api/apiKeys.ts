@@ -18,6 +18,7 @@ export const SCOPES = [
   'supervision:decide',
   'audit:read',
   'keys:manage',
+  'kit:read',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

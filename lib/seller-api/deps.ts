@@ -9,6 +9,7 @@ import { settlementDeps } from '#lib/settlement/deps.ts';
 import { reconciliationDeps } from '#lib/settlement/reconciliation.ts';
 import { apiKeyStore } from '#lib/store/apiKeyStore.ts';
 import { instanceStore } from '#lib/store/instanceStore.ts';
+import { kitViews } from '#lib/store/kitViews.ts';
 import { sellerActionLog } from '#lib/store/sellerActionLog.ts';
 import { reconciliationStore } from '#lib/store/reconciliationStore.ts';
 import { sellerViews } from '#lib/store/sellerViews.ts';
@@ -63,6 +64,7 @@ export function sellerContext(cfg: Config, log: Log): RouterContext<SellerDeps> 
       },
       actions,
       keys,
+      tenants: kitViews(dynamo, tables),
       deadLetters: {
         async depth() {
           const sqs = sqsClient();

@@ -1,8 +1,9 @@
 /**
  * The joint-operation Kit records on DynamoDB's main table (docs/data-model.md, "Joint-operation tenants"): one
  * partition per tenant holding its record, applications, users, departments, the last full org sync and every
- * record's history. Each change is a put conditioned on the version read (or on the item being new), its history
- * entry and its outbox event, committed with the call's nonce claim and message-log record.
+ * record's history. Tenant records carry the `list` index's attributes, so tenants can be listed. Each change is a
+ * put conditioned on the version read (or on the item being new), its history entry and its outbox event, committed
+ * with the call's nonce claim and message-log record.
  */
 import type { DynamoDb } from '#lib/aws/clients.ts';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -27,9 +28,17 @@ import { keys, type Key } from './keys.ts';
 /** Outbox entries outlive the queue's 14-day retention by a day, as the instances' do. */
 const OUTBOX_RETENTION_SECONDS = 15 * 24 * 3600;
 
-/** An item's own fields: without its keys, type and TTL. */
-function fields<T>(item: Item): T {
-  const { pk: _pk, sk: _sk, type: _type, expiresAt: _exp, ...rest } = unmarshall(item);
+/** Tenants are listed in the main table's `list` index, most recently changed first (docs/data-model.md). */
+export const TENANT_LIST_KIND = 'TENANT';
+
+/** The listing attributes of a tenant record: written with every version of it, so the listing follows its changes. */
+export function tenantListAttributes(tenant: Pick<Tenant, 'updatedAt' | 'tenantId'>): { listKind: string; listAt: string } {
+  return { listKind: TENANT_LIST_KIND, listAt: `${tenant.updatedAt}#${tenant.tenantId}` };
+}
+
+/** An item's own fields: without its keys, type, TTL and listing attributes. */
+export function fields<T>(item: Item): T {
+  const { pk: _pk, sk: _sk, type: _type, expiresAt: _exp, listKind: _kind, listAt: _at, ...rest } = unmarshall(item);
   return rest as T;
 }
 
@@ -104,7 +113,8 @@ export function kitStore(client: DynamoDb, tables: StoreTables): KitStore {
     change(change: KitChange, nowSeconds: number, expiresAt: Expiry): LabeledWrite[] {
       const ttl = expiresAt === undefined ? {} : { expiresAt };
       const key = recordKey(change.record);
-      const item = toItem(key, { type: change.record.kind, ...change.record.value, ...ttl });
+      const listing = change.record.kind === 'tenant' ? tenantListAttributes(change.record.value) : {};
+      const item = toItem(key, { type: change.record.kind, ...change.record.value, ...ttl, ...listing });
       const writes: LabeledWrite[] = [
         change.previousVersion === undefined
           ? put('kitRecord', tables.main, item, true)

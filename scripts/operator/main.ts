@@ -13,6 +13,7 @@ import { CommandExit, operatorContext, refusalOf, UsageError, type ActionRecorde
 import { instanceCommands } from './instances.ts';
 import { keyCommands } from './keys.ts';
 import { kitKeygenCommands } from './kitKeygen.ts';
+import { kitTenantCommands } from './kitTenants.ts';
 import { licenseCommands } from './licenses.ts';
 import { messageCommands } from './messages.ts';
 import { notificationCommands } from './notifications.ts';
@@ -41,6 +42,7 @@ export const COMMANDS: readonly Command[] = [
   ...licenseCommands,
   ...proofCommands,
   ...kitKeygenCommands,
+  ...kitTenantCommands,
 ];
 
 const AREAS = [...new Set(COMMANDS.map((c) => c.area))];

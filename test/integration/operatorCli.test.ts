@@ -20,6 +20,7 @@ import { config } from '#lib/config.ts';
 import * as notices from '#lib/notifications/events.ts';
 import { notifyFor } from '#lib/notifications/deps.ts';
 import { storedInstance } from '../helpers/instances.ts';
+import { allOrgBody, appBody, authBody, encryptSecret, kitClient, tenantBody, uniqueTenant, user } from '../helpers/kit.ts';
 import { invokeRaw } from '../helpers/produce.ts';
 import { signedQuery } from '../helpers/signing.ts';
 
@@ -385,6 +386,75 @@ describe('koogallery notifications', () => {
     expect([unknown.code, unknown.err[0]]).toEqual([1, 'error: no notification no-such-notification']);
     expect((await cli(['notifications', 'list', '--limit', '0'])).code).toBe(2);
     expect((await cli(['notifications', 'list', '--limit', '500'])).code).toBe(2);
+  });
+});
+
+describe('koogallery kit tenants, kit tenant', () => {
+  it('lists tenants (table, filters, --json) and shows one with its applications, departments and users, never a secret', async () => {
+    const kit = kitClient();
+    const tenantId = uniqueTenant();
+    const debug = uniqueTenant();
+    const secret = encryptSecret('the-secret');
+    expect((await kit.send('tenantSync', tenantBody(tenantId, { name: 'Acme CLI' }))).json.resultCode).toBe('000000');
+    expect((await kit.send('tenantSync', tenantBody(debug, { testFlag: 1 }))).json.resultCode).toBe('000000');
+    expect((await kit.send('applicationSync', appBody(tenantId, { clientSecret: secret }))).json.resultCode).toBe('000000');
+    const orgs = [
+      { orgCode: 'root', orgName: 'Acme', parentCode: '' },
+      { orgCode: 'org-1', orgName: 'Sales', parentCode: 'root' },
+    ];
+    expect((await kit.send('allOrgSync', allOrgBody(tenantId, orgs))).json.resultCode).toBe('000000');
+    expect((await kit.send('authSync', authBody(tenantId, [user('alice', { role: 'admin' })]))).json.resultCode).toBe('000000');
+
+    const listed = await cli(['kit', 'tenants', '--limit', '100']);
+    expect(listed.code).toBe(0);
+    expect(listed.out[0]).toMatch(/^UPDATED\s+TENANT\s+CODE\s+NAME\s+STATUS\s+TEST\s+INSTANCES$/);
+    expect(listed.out.join('\n')).toMatch(new RegExp(`${tenantId}\\s+acme\\s+Acme CLI\\s+ACTIVE\\s+-\\s+inst-1`));
+    const real = await cli(['kit', 'tenants', '--real', '--status', 'active', '--limit', '100', '--json']);
+    const realIds = (JSON.parse(real.out.join('\n')) as { items: { tenantId: string }[] }).items.map((t) => t.tenantId);
+    expect(realIds).toContain(tenantId);
+    expect(realIds).not.toContain(debug);
+    const tests = await cli(['kit', 'tenants', '--test', '--limit', '100']);
+    expect(tests.out.join('\n')).toContain(debug);
+    expect(tests.out.join('\n')).not.toContain(tenantId);
+
+    const shown = await cli(['kit', 'tenant', tenantId]);
+    expect(shown.code).toBe(0);
+    const text = shown.out.join('\n');
+    expect(text).toMatch(/name\s+Acme CLI/);
+    expect(text).toMatch(/org sync\s+2 departments at/);
+    expect(text).toMatch(/app-1\s+client-1\s+ACTIVE\s+inst-1/);
+    expect(text).toMatch(/org-1\s+Sales\s+root\s+ACTIVE/);
+    expect(text).toMatch(/app-1\s+alice\s+Name alice\s+org-1\s+admin\s+AUTHORISED\s+yes/);
+    const json = await cli(['kit', 'tenant', tenantId, '--json']);
+    const detail = JSON.parse(json.out.join('\n')) as { tenant: { tenantId: string }; users: { items: unknown[] } };
+    expect([detail.tenant.tenantId, detail.users.items.length]).toEqual([tenantId, 1]);
+    for (const ran of [listed, shown, json]) {
+      expect(ran.out.join('\n')).not.toContain('clientSecret');
+      expect(ran.out.join('\n')).not.toContain(secret.slice(0, 40));
+      expect(ran.records).toEqual([]);
+    }
+  });
+
+  it('refuses an unknown tenant (exit 1) and bad options (exit 2), saying what to do', async () => {
+    const unknown = await cli(['kit', 'tenant', 'no-such-tenant']);
+    expect([unknown.code, unknown.err[0]]).toEqual([
+      1,
+      'error: no tenant no-such-tenant (koogallery kit tenants lists the tenants the Kit bound)',
+    ]);
+    const bad: [string[], RegExp][] = [
+      [['kit', 'tenants', '--status', 'GONE'], /status.*"ACTIVE"\|"DELETED"/],
+      [['kit', 'tenants', '--test', '--real'], /--test and --real exclude each other/],
+      [['kit', 'tenants', '--limit', '0'], /--limit must be a positive integer/],
+      [['kit', 'tenants', '--cursor', 'garbage'], /invalid cursor/],
+      [['kit', 'tenant'], /kit tenant needs an argument/],
+      [['kit', 'tenant', 'x'.repeat(65)], /tenantId.*64 characters/],
+    ];
+    for (const [argv, message] of bad) {
+      const ran = await cli(argv);
+      expect(ran.code, argv.join(' ')).toBe(2);
+      expect(ran.err[0], argv.join(' ')).toMatch(message);
+      expect(ran.err.join('\n')).toContain(`usage: koogallery ${argv.slice(0, 2).join(' ')}`);
+    }
   });
 });
 

@@ -33,6 +33,9 @@ export const SELLER_ROUTES = [
   { method: 'GET', path: '/seller/keys', scope: 'keys:manage' },
   { method: 'POST', path: '/seller/keys', scope: 'keys:manage' },
   { method: 'POST', path: '/seller/keys/{keyId}/revoke', scope: 'keys:manage' },
+  { method: 'GET', path: '/seller/tenants', scope: 'kit:read' },
+  { method: 'GET', path: '/seller/tenants/{tenantId}', scope: 'kit:read' },
+  { method: 'GET', path: '/seller/tenants/{tenantId}/users', scope: 'kit:read' },
 ] as const satisfies readonly { method: Method; path: string; scope: RouteScope }[];
 type SellerRoute = (typeof SELLER_ROUTES)[number];
 
@@ -130,6 +133,10 @@ export function routeRequest(
       return { path: '/seller/keys/000000000000/revoke', query: {}, body: '{}' };
     case 'GET /seller/notifications/{notificationId}':
       return { path: `/seller/notifications/${encodeURIComponent(`never-${ctx.tag}`)}`, query: {} };
+    case 'GET /seller/tenants/{tenantId}':
+      return { path: `/seller/tenants/${encodeURIComponent(`never-${ctx.tag}`)}`, query: {} };
+    case 'GET /seller/tenants/{tenantId}/users':
+      return { path: `/seller/tenants/${encodeURIComponent(`never-${ctx.tag}`)}/users`, query: { limit: '5' } };
     default:
       return { path: route.path, query: { limit: '5' } };
   }
