@@ -11,12 +11,14 @@ import { outboxStore } from '#lib/store/outboxStore.ts';
 import { sqsEvent } from '../helpers/localStack.ts';
 import { env, lambdaContext, produceDeps, uniqueId } from '../helpers/produce.ts';
 import { goneInstanceEvent } from '../helpers/instances.ts';
+import { ownQueuePairs } from '../helpers/queues.ts';
 import { signedQuery } from '../helpers/signing.ts';
 
 /** Transaction + outbox: an event the send after commit lost is re-sent by the sweep and handled once. */
 
 const quiet = { info: () => {}, warn: () => {}, error: () => {} };
 const sqs = sqsReceivingClient();
+const queues = ownQueuePairs('outbox');
 
 async function receiveEvent(queueUrl: string, eventId: string): Promise<SQSRecord> {
   for (let i = 0; i < 100; i++) {
@@ -34,7 +36,8 @@ async function receiveEvent(queueUrl: string, eventId: string): Promise<SQSRecor
 
 describe('outbox relay', () => {
   it('re-sends an event whose send failed, and the consumer completes it exactly once', async () => {
-    const queueUrl = env('PROVISIONING_QUEUE_URL');
+    // The sweep re-sends into a queue of this file's own: the shared provisioning queue holds every other file's events.
+    const queueUrl = (await queues.queuePair()).source;
     const outbox = outboxStore(dynamoClient(), env('MAIN_TABLE'));
     const orderId = uniqueId('CS');
     const body = { activity: 'newInstance', orderId, orderLineId: `${orderId}-000001`, businessId: uniqueId('biz') };
