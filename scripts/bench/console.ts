@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { readStackFile } from '../local/stackFile.ts';
-import { CHROMIUM_ARGS, findChromium, NO_CHROMIUM } from '../../test/browser/harness.ts';
+import { CHROMIUM_ARGS, findChromium, NO_CHROMIUM } from '../../test/helpers/chromium.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' }, url: { type: 'string' } } });
 const runs = Number(values.runs);

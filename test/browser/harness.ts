@@ -5,12 +5,12 @@
  * request for a host other than 127.0.0.1 (such requests are blocked).
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { config } from '#lib/config.ts';
 import { sellerContext } from '#lib/seller-api/deps.ts';
@@ -20,48 +20,13 @@ import { consoleHandler } from '../../functions/console.ts';
 import { sellerHandler } from '../../functions/seller.ts';
 import { buildConsole } from '../../scripts/console/build.ts';
 import { projectRoot } from '../../scripts/local/serverless-config.ts';
+import { browserAvailable, findChromium, launchChromium } from '../helpers/chromium.ts';
 import { lambdaContext } from '../helpers/produce.ts';
 import { ownQueuePairs } from '../helpers/queues.ts';
 import { sellerKey } from '../helpers/seller.ts';
 import { SCOPES } from '#lib/seller-api/apiKeys.ts';
 
-export const CHROMIUM_CANDIDATES = [
-  '/usr/bin/chromium',
-  '/usr/bin/chromium-headless-shell',
-  '/usr/lib/chromium/chromium-headless-shell',
-  '/usr/bin/chromium-browser',
-];
-
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-/** The Chromium to drive: CHROMIUM_PATH if set, else the first of Debian's places that exists. */
-export function findChromium(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.CHROMIUM_PATH) return env.CHROMIUM_PATH;
-  return CHROMIUM_CANDIDATES.find((path) => existsSync(path));
-}
-
-export const NO_CHROMIUM =
-  'BROWSER TESTS SKIPPED: no Chromium found. Install it with `sudo apt-get install -y chromium` (or set CHROMIUM_PATH).';
-
-/** Whether to run the browser tests: yes with a Chromium; without one, skip (one loud line) unless CI=true (fail). */
-export function browserAvailable(): boolean {
-  const found = findChromium();
-  if (found) return true;
-  if (process.env.CI === 'true') throw new Error(`${NO_CHROMIUM} CI must run them.`);
-  console.warn(`\n*** ${NO_CHROMIUM} ***\n`);
-  return false;
-}
-
-export const launchChromium = (): Promise<Browser> =>
-  // A fresh temporary profile for every launch (playwright's default for launch()).
-  chromium.launch({ executablePath: findChromium()!, headless: true, args: CHROMIUM_ARGS });
+export { browserAvailable, findChromium };
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2 | void>;
 

@@ -6,10 +6,10 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserTestsRun, launchChromium } from '../helpers/ssoBrowser.ts';
+import { browserAvailable, launchChromium } from '../helpers/chromium.ts';
 import { startSsoStack, type SsoStack } from '../helpers/ssoStack.ts';
 
-const run = browserTestsRun();
+const run = browserAvailable();
 let stack: SsoStack;
 let browser: Browser;
 
