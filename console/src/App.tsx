@@ -16,6 +16,7 @@ import { Usage } from './pages/Usage.tsx';
 import { Statements } from './pages/Statements.tsx';
 import { StatementDetail } from './pages/StatementDetail.tsx';
 import { Audit } from './pages/Audit.tsx';
+import { SupervisionFlow, SupervisionList } from './pages/Supervision.tsx';
 
 /**
  * The console: sign-in with a seller API key, then the shell (navigation of the pages the key's scopes allow, the
@@ -104,7 +105,7 @@ function Shell({ secret, onSignOut }: { secret: string; onSignOut: (message?: st
 }
 
 function CurrentPage(props: PageProps) {
-  const [first = '', second] = props.route.segments;
+  const [first = '', second, third] = props.route.segments;
   const page = PAGES.find((p) => p.id === first);
   if (!page) return <NotFound />;
   if (!allows(props.me.scopes, page.scope)) {
@@ -123,6 +124,8 @@ function CurrentPage(props: PageProps) {
       return <Usage {...props} />;
     case 'statements':
       return second ? <StatementDetail {...props} period={second} /> : <Statements {...props} />;
+    case 'supervision':
+      return second && third ? <SupervisionFlow {...props} orderId={second} orderLineId={third} /> : <SupervisionList {...props} />;
     case 'keys':
       return <Keys {...props} />;
     case 'audit':

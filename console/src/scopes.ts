@@ -33,6 +33,7 @@ export const PAGES: readonly PageInfo[] = [
   { id: 'instances', title: 'Instances', scope: 'instances:read' },
   { id: 'messages', title: 'Message log', scope: 'messages:read' },
   { id: 'usage', title: 'Usage', scope: 'usage:read' },
+  { id: 'supervision', title: 'Supervision', scope: 'instances:read' },
   { id: 'statements', title: 'Statements', scope: 'statements:read' },
   { id: 'keys', title: 'Keys', scope: 'keys:manage' },
   { id: 'audit', title: 'Audit log', scope: 'audit:read' },

@@ -106,3 +106,55 @@ export interface Notification {
   link?: string;
   status: string;
 }
+
+export const SUPERVISION_STATES = ['AWAITING_DELIVERY', 'PROOF_SUBMITTED', 'HUAWEI_REVIEW', 'ACCEPTED', 'REJECTED'] as const;
+export type SupervisionState = (typeof SUPERVISION_STATES)[number];
+
+export interface Supervision {
+  orderId: string;
+  orderLineId: string;
+  instanceId: string;
+  productId: string;
+  enablingCloud: boolean;
+  requiredKinds: string[];
+  state: SupervisionState;
+  round: number;
+  rejections: number;
+  appeal?: { openedAt: string; reason: string; evidence: string[] };
+  serviceStartAt?: string;
+  acceptedAt?: string;
+  updatedAt: string;
+}
+
+export interface SupervisionHistoryEntry {
+  version: number;
+  at: string;
+  actor: string;
+  action: string;
+  from?: string;
+  to: string;
+  round: number;
+  reason?: string;
+  note?: string;
+  by?: { keyId: string; name?: string };
+}
+
+export interface Proof {
+  proofId: string;
+  kind: string;
+  fileName: string;
+  size: number;
+  state: 'AWAITING_UPLOAD' | 'VERIFIED' | 'REJECTED';
+  round: number;
+  requestedAt: string;
+  verifiedAt?: string;
+  rejection?: { reason: string; message: string };
+  downloadUrl?: string;
+}
+
+export interface SupervisionDetail {
+  supervision: Supervision;
+  currentRound: { round: number; requiredKinds: string[]; verifiedKinds: string[]; missingKinds: string[] };
+  history: SupervisionHistoryEntry[];
+  proofs: Proof[];
+}

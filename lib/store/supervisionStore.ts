@@ -1,17 +1,20 @@
 import type { DynamoDb } from '#lib/aws/clients.ts';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import * as z from 'zod';
 import type {
   ProofRecord,
   SupervisionHistoryEntry,
   SupervisionRecord,
+  SupervisionState,
   SupervisionView,
   SupervisionWaiting,
 } from '#lib/supervision/model.ts';
-import type { SupervisionStore } from '#lib/supervision/ports.ts';
+import type { SupervisionPage, SupervisionStore } from '#lib/supervision/ports.ts';
 import type { PlannedWrite } from '#lib/shared/transaction.ts';
 import {
   conditionCheck,
   DUE_INDEX,
+  LIST_INDEX,
   queryItems,
   getItem,
   commitWrites,
@@ -23,17 +26,29 @@ import {
   type StoreTables,
   updateIf,
 } from './dynamo.ts';
+import { decodeCursor, encodeCursor, keyString, startKey } from './cursor.ts';
 import { keys } from './keys.ts';
 
 /**
  * Service supervision in the main table (docs/data-model.md): one partition per supervised order line holding
  * the record (`#SUPERVISION`), its history (`HISTORY#<version>`, append-only) and its delivery proofs
  * (`PROOF#<proofId>`). The record is written with a version condition; a proof moves once from
- * AWAITING_UPLOAD to VERIFIED or REJECTED, so a repeated S3 event changes nothing.
+ * AWAITING_UPLOAD to VERIFIED or REJECTED, so a repeated S3 event changes nothing. Every record is listed in the
+ * `list` index by its state, most recently changed first (`listKind = SUPERVISION#<state>`).
  */
 
 const strip = (row: Record<string, unknown>): Record<string, unknown> => {
-  const { pk: _pk, sk: _sk, type: _type, expiresAt: _expiresAt, dueKind: _dueKind, dueAt: _dueAt, ...rest } = row;
+  const {
+    pk: _pk,
+    sk: _sk,
+    type: _type,
+    expiresAt: _expiresAt,
+    dueKind: _dueKind,
+    dueAt: _dueAt,
+    listKind: _listKind,
+    listAt: _listAt,
+    ...rest
+  } = row;
   return rest;
 };
 
@@ -52,9 +67,35 @@ function waitingAttributes(record: SupervisionRecord): { dueKind?: string; dueAt
   };
 }
 
+/** The `list` index's kind of flows in `state`. */
+const listKindOf = (state: SupervisionState) => `SUPERVISION#${state}`;
+
+/**
+ * Every flow is listed in the `list` index under its state, by its last change, with its ids:
+ * `listAt = <updatedAt>#<orderId>#<orderLineId>` (URI-encoded ids). A transition moves it to its new state's list.
+ */
+function listAttributes(record: SupervisionRecord): { listKind: string; listAt: string } {
+  return {
+    listKind: listKindOf(record.state),
+    listAt: `${record.updatedAt}#${encodeURIComponent(record.orderId)}#${encodeURIComponent(record.orderLineId)}`,
+  };
+}
+
+/** A listing cursor: the last key of the page, valid only for the state it was issued for. */
+const cursorShape = (state: SupervisionState) =>
+  z.strictObject({
+    list: z.literal('supervision'),
+    key: z.strictObject({ listKind: z.literal(listKindOf(state)), listAt: keyString(), pk: keyString(), sk: z.literal('#SUPERVISION') }),
+  });
+
 export function supervisionStore(client: DynamoDb, tables: Pick<StoreTables, 'main'>): SupervisionStore {
   const recordItem = (record: SupervisionRecord) =>
-    toItem(keys.supervision(record.orderId, record.orderLineId), { type: 'supervision', ...record, ...waitingAttributes(record) });
+    toItem(keys.supervision(record.orderId, record.orderLineId), {
+      type: 'supervision',
+      ...record,
+      ...waitingAttributes(record),
+      ...listAttributes(record),
+    });
   const historyWrite = (record: SupervisionRecord, entry: SupervisionHistoryEntry): LabeledWrite =>
     put(
       'supervisionHistory',
@@ -152,6 +193,23 @@ export function supervisionStore(client: DynamoDb, tables: Pick<StoreTables, 'ma
           since,
         };
       });
+    },
+
+    /** Flows in `state`, most recently changed first (the `list` index; eventually consistent). */
+    async list(state: SupervisionState, page: { limit: number; cursor?: string | undefined }): Promise<SupervisionPage> {
+      const exclusiveStart =
+        page.cursor === undefined ? {} : { ExclusiveStartKey: startKey(decodeCursor(page.cursor, cursorShape(state)).key) };
+      const out = await client.send('Query', {
+        TableName: tables.main,
+        IndexName: LIST_INDEX,
+        KeyConditionExpression: 'listKind = :kind',
+        ExpressionAttributeValues: marshall({ ':kind': listKindOf(state) }),
+        ScanIndexForward: false,
+        Limit: page.limit,
+        ...exclusiveStart,
+      });
+      const items = (out.Items ?? []).map((item) => strip(unmarshall(item)) as unknown as SupervisionRecord);
+      return out.LastEvaluatedKey ? { items, nextCursor: encodeCursor(out.LastEvaluatedKey, { list: 'supervision' }) } : { items };
     },
 
     commit: (writes: readonly PlannedWrite[]) => commitWrites(client, writes),

@@ -4,7 +4,14 @@ import type { Log } from '#lib/log.ts';
 import type { Notify } from '#lib/notifications/notifier.ts';
 import type { SupervisionDeadlines } from './deadlines.ts';
 import type { Commit, PlannedWrite } from '#lib/shared/transaction.ts';
-import type { ProofRecord, SupervisionHistoryEntry, SupervisionRecord, SupervisionView, SupervisionWaiting } from './model.ts';
+import type {
+  ProofRecord,
+  SupervisionHistoryEntry,
+  SupervisionRecord,
+  SupervisionState,
+  SupervisionView,
+  SupervisionWaiting,
+} from './model.ts';
 
 /**
  * Service supervision's flows (spec §8.3) for the seller API and the proof check:
@@ -59,7 +66,15 @@ export interface SupervisionStore {
     range: { from: string; to: string },
     limit: number,
   ): Promise<{ orderId: string; orderLineId: string; instanceId: string; since: string }[]>;
+  /** Flows in `state`, most recently changed first, a page at a time (eventually consistent). */
+  list(state: SupervisionState, page: { limit: number; cursor?: string | undefined }): Promise<SupervisionPage>;
   commit: Commit;
+}
+
+/** A page of flows, with the cursor of the next page when there is one. */
+export interface SupervisionPage {
+  items: SupervisionRecord[];
+  nextCursor?: string;
 }
 
 /** Billing's part in an acceptance (the billing recorder, lib/settlement/billingFacts.ts). */

@@ -176,7 +176,7 @@ describe.runIf(run)('the seller console in Chromium', { timeout: 60_000 }, () =>
     const page = await open();
     await signIn(page, suite.stack.url, reader);
     const nav = page.getByRole('navigation', { name: 'Pages' });
-    expect(await nav.getByRole('link').allTextContents()).toEqual(['Overview', 'Instances']);
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Overview', 'Instances', 'Supervision']);
     await page.goto(`${suite.stack.url}/console#/usage`);
     await page.getByRole('alert').filter({ hasText: 'needs the scope usage:read' }).waitFor();
     await page.goto(`${suite.stack.url}/console#/keys`);

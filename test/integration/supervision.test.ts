@@ -124,7 +124,7 @@ interface Answer {
 async function api(
   method: 'GET' | 'POST',
   path: string,
-  options: { key?: string | null; body?: unknown; raw?: string } = {},
+  options: { key?: string | null; body?: unknown; raw?: string; query?: Record<string, string> } = {},
 ): Promise<Answer> {
   const key = options.key === undefined ? writeKey : options.key;
   const response = await handleSellerRequest(
@@ -132,7 +132,7 @@ async function api(
       method,
       path,
       headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-      query: {},
+      query: options.query ?? {},
       body: options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
       correlationId: randomUUID(),
     },
@@ -713,6 +713,88 @@ describe('the flow with a rejection and an appeal', () => {
     const v = await view(line);
     expect(v.history.filter((h) => h.action === 'accept')).toHaveLength(1);
     expect(v.supervision.state).toBe('ACCEPTED');
+  });
+});
+
+describe('flows listed by state', () => {
+  type Listed = { items: SupervisionRecord[]; nextCursor?: string };
+
+  async function page(query: Record<string, string>, key: string | null = readKey): Promise<Answer> {
+    return api('GET', '/seller/supervision', { key, query });
+  }
+
+  /** Pages through one state's list (newest first) until every wanted flow was seen; their order in the list. */
+  async function findInList(listState: string, wanted: Line[]): Promise<{ orderLineIds: string[]; pages: number }> {
+    const ids = new Set(wanted.map((line) => line.orderLineId));
+    const seen: SupervisionRecord[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const answer = await page({ state: listState, limit: '2', ...(cursor ? { cursor } : {}) });
+      expect(answer.status, JSON.stringify(answer.json)).toBe(200);
+      const listed = answer.json as unknown as Listed;
+      expect(listed.items.length).toBeLessThanOrEqual(2);
+      seen.push(...listed.items);
+      cursor = listed.nextCursor;
+      pages += 1;
+    } while (cursor && seen.filter((r) => ids.has(r.orderLineId)).length < ids.size && pages < 500);
+    for (const record of seen) expect(record.state).toBe(listState);
+    const times = seen.map((r) => r.updatedAt);
+    expect(times).toEqual([...times].sort().reverse());
+    return { orderLineIds: seen.filter((r) => ids.has(r.orderLineId)).map((r) => r.orderLineId), pages };
+  }
+
+  it('lists each state newest first, a page at a time, and a flow moves to its new state', async () => {
+    const lines: Line[] = [];
+    for (let i = 0; i < 3; i++) lines.push(await provisioned(PRODUCT));
+    const waiting = await findInList('AWAITING_DELIVERY', lines);
+    expect(waiting.orderLineIds).toEqual(lines.map((l) => l.orderLineId).reverse());
+    expect(waiting.pages).toBeGreaterThan(1);
+
+    const first = (await page({ state: 'AWAITING_DELIVERY', limit: '1' })).json as unknown as Listed;
+    expect(first.items[0]).toMatchObject({ state: 'AWAITING_DELIVERY', version: expect.any(Number), round: 1 });
+    expect(Object.keys(first.items[0]!)).not.toEqual(expect.arrayContaining(['listKind', 'listAt', 'pk', 'sk']));
+
+    // The proof check moves the oldest to PROOF_SUBMITTED: it leaves the waiting list and heads the submitted one.
+    await upload(lines[0]!, pdf());
+    expect((await state(lines[0]!)).state).toBe('PROOF_SUBMITTED');
+    expect((await findInList('AWAITING_DELIVERY', lines)).orderLineIds).toEqual([lines[2]!.orderLineId, lines[1]!.orderLineId]);
+    const submitted = (await page({ state: 'PROOF_SUBMITTED', limit: '100' })).json as unknown as Listed;
+    expect(submitted.items.map((r) => r.orderLineId)).toContain(lines[0]!.orderLineId);
+
+    // A decision moves it again.
+    expect((await transition(lines[0]!, { action: 'accept' })).status).toBe(200);
+    expect((await findInList('ACCEPTED', [lines[0]!])).orderLineIds).toEqual([lines[0]!.orderLineId]);
+    const stillSubmitted = (await page({ state: 'PROOF_SUBMITTED', limit: '100' })).json as unknown as Listed;
+    expect(stillSubmitted.items.map((r) => r.orderLineId)).not.toContain(lines[0]!.orderLineId);
+  });
+
+  it('refuses a bad state, limit or cursor (400), a key without instances:read (403), no key (401)', async () => {
+    await provisioned(PRODUCT);
+    await provisioned(PRODUCT);
+    const cursorOf = async (listState: string) => ((await page({ state: listState, limit: '1' })).json as unknown as Listed).nextCursor!;
+    const waitingCursor = await cursorOf('AWAITING_DELIVERY');
+    expect(waitingCursor).toEqual(expect.any(String));
+    const uploadOnly = await sellerKey('proofs:write');
+    const cases: [string, Answer, number][] = [
+      ['unknown state', await page({ state: 'WAITING' }), 400],
+      ['lower-case state', await page({ state: 'accepted' }), 400],
+      ['no state', await page({}), 400],
+      ['limit 0', await page({ state: 'ACCEPTED', limit: '0' }), 400],
+      ['limit 101', await page({ state: 'ACCEPTED', limit: '101' }), 400],
+      ['limit not a number', await page({ state: 'ACCEPTED', limit: 'ten' }), 400],
+      ['unknown parameter', await page({ state: 'ACCEPTED', order: 'x' }), 400],
+      ['garbage cursor', await page({ state: 'AWAITING_DELIVERY', cursor: 'not-a-cursor' }), 400],
+      ['cursor of another state', await page({ state: 'ACCEPTED', cursor: waitingCursor }), 400],
+      ['no instances:read', await page({ state: 'ACCEPTED' }, uploadOnly), 403],
+      ['no key', await page({ state: 'ACCEPTED' }, null), 401],
+    ];
+    for (const [name, answer, status] of cases) {
+      expect(answer.status, name).toBe(status);
+      expect(answer.json.error, name).toMatchObject({ code: expect.any(String), message: expect.any(String) });
+    }
+    // The cursor still works for the state it was issued for.
+    expect((await page({ state: 'AWAITING_DELIVERY', limit: '1', cursor: waitingCursor })).status).toBe(200);
   });
 });
 

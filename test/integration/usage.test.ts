@@ -551,6 +551,7 @@ describe('seller API: instances, messages and the OpenAPI document', () => {
       '/seller/statements/{period}/close',
       '/seller/statements/{period}/reconciliation',
       '/seller/statements/{period}/run',
+      '/seller/supervision',
       '/seller/supervision/{orderId}/{orderLineId}/proofs',
       '/seller/supervision/{orderId}/{orderLineId}/transitions',
       '/seller/tenants',

@@ -14,9 +14,24 @@ describe('the console app', () => {
 
   it('shows the overview to any key, and each other page only with its scope', () => {
     expect(visiblePages([]).map((p) => p.title)).toEqual(['Overview']);
-    expect(visiblePages(['instances:read', 'audit:read']).map((p) => p.title)).toEqual(['Overview', 'Instances', 'Audit log']);
+    expect(visiblePages(['instances:read', 'audit:read']).map((p) => p.title)).toEqual([
+      'Overview',
+      'Instances',
+      'Supervision',
+      'Audit log',
+    ]);
     expect(visiblePages(['usage:read', 'messages:read']).map((p) => p.title)).toEqual(['Overview', 'Message log', 'Usage']);
-    expect(visiblePages([...SCOPES]).map((p) => p.id)).toEqual(['', 'instances', 'messages', 'usage', 'statements', 'keys', 'audit']);
+    expect(visiblePages([...SCOPES]).map((p) => p.id)).toEqual([
+      '',
+      'instances',
+      'messages',
+      'usage',
+      'supervision',
+      'statements',
+      'keys',
+      'audit',
+    ]);
+    expect(visiblePages(['proofs:write']).map((p) => p.id)).toEqual(['']);
   });
 
   it('reads and writes hash routes, segments encoded', () => {

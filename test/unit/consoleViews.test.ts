@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { shownBody } from '../../console/src/bodies.ts';
 import { pushCounts } from '../../console/src/pushCounts.ts';
+import { decisionBody, proofContentType, settledProof } from '../../console/src/supervision.ts';
+import type { Proof, SupervisionDetail } from '../../console/src/types.ts';
 import { CHART, chartBars, usageBuckets, type ChartWindow } from '../../console/src/usageChart.ts';
 
 /** The console's pure views: how a kept message body is shown, and the usage chart's buckets and bars. */
@@ -91,5 +93,39 @@ describe("the overview's usage pushes", () => {
       refusedRecords: 0,
       more: true,
     });
+  });
+});
+
+describe('service supervision in the console', () => {
+  it('sends the text as the reason where a decision needs one, else as an optional note', () => {
+    expect(decisionBody('reject', ' missing deployment report ')).toEqual({ action: 'reject', reason: 'missing deployment report' });
+    expect(decisionBody('openAppeal', 'buyer unreachable')).toEqual({ action: 'openAppeal', reason: 'buyer unreachable' });
+    expect(decisionBody('closeAppeal', '')).toEqual({ action: 'closeAppeal', reason: '' });
+    expect(decisionBody('accept', 'signed on site')).toEqual({ action: 'accept', note: 'signed on site' });
+    expect(decisionBody('startReview', '  ')).toEqual({ action: 'startReview' });
+  });
+
+  it("declares the browser's content type, else the one of the file name's extension", () => {
+    expect(proofContentType('a.pdf', 'application/pdf')).toBe('application/pdf');
+    expect(proofContentType('scan.JPG', '')).toBe('image/jpeg');
+    expect(proofContentType('sheet.xlsx', '')).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    expect(proofContentType('notes', '')).toBe('application/octet-stream');
+  });
+
+  it('finds a proof once its check is over, not while it awaits its upload', () => {
+    const proof = (proofId: string, state: Proof['state']): Proof => ({
+      proofId,
+      kind: 'acceptance',
+      fileName: 'a.pdf',
+      size: 10,
+      state,
+      round: 1,
+      requestedAt: '2026-12-01T00:00:00.000Z',
+    });
+    const detail = (proofs: Proof[]) => ({ proofs }) as unknown as SupervisionDetail;
+    expect(settledProof(detail([proof('p1', 'AWAITING_UPLOAD')]), 'p1')).toBeUndefined();
+    expect(settledProof(detail([proof('p1', 'VERIFIED')]), 'p1')?.state).toBe('VERIFIED');
+    expect(settledProof(detail([proof('p1', 'REJECTED')]), 'p1')?.state).toBe('REJECTED');
+    expect(settledProof(detail([proof('p1', 'VERIFIED')]), 'p2')).toBeUndefined();
   });
 });

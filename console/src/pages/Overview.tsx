@@ -3,7 +3,16 @@ import type { PageProps } from '../App.tsx';
 import { href } from '../router.ts';
 import { pushCounts } from '../pushCounts.ts';
 import { allows } from '../scopes.ts';
-import { INSTANCE_STATES, type Instance, type InstanceState, type Message, type Notification, type StatementHeader } from '../types.ts';
+import {
+  INSTANCE_STATES,
+  type Instance,
+  type InstanceState,
+  type Message,
+  type Notification,
+  type StatementHeader,
+  type Supervision,
+  type SupervisionState,
+} from '../types.ts';
 import { DataTable, ErrorMessage, Loading, Section, StateBadge, time, useLoad, type PageOf } from '../ui.tsx';
 
 /**
@@ -31,6 +40,18 @@ async function instancesByState(api: Api): Promise<StateCount[]> {
   );
 }
 
+/** The states in which a supervision flow waits for the seller's delivery proofs. */
+export const WAITING_FOR_SELLER: readonly SupervisionState[] = ['AWAITING_DELIVERY', 'REJECTED'];
+
+async function supervisionWaiting(api: Api): Promise<{ state: SupervisionState; count: number; more: boolean }[]> {
+  return Promise.all(
+    WAITING_FOR_SELLER.map(async (state) => {
+      const page = await api.get<PageOf<Supervision>>('/seller/supervision', { state, limit: COUNT_LIMIT });
+      return { state, count: page.items.length, more: page.nextCursor !== undefined };
+    }),
+  );
+}
+
 const PUSH_LIMIT = 200;
 
 /** The console route of a seller API path a notification links to, when the console has that page. */
@@ -46,6 +67,7 @@ export function Overview({ api, me }: PageProps) {
   const canMessages = allows(me.scopes, 'messages:read');
   const canStatements = allows(me.scopes, 'statements:read');
   const states = useLoad(async () => (canInstances ? instancesByState(api) : undefined), [api]);
+  const supervision = useLoad(async () => (canInstances ? supervisionWaiting(api) : undefined), [api]);
   const dlq = useLoad(async () => (canMessages ? api.get<{ queue: string; depth: number }>('/seller/dlq') : undefined), [api]);
   const notifications = useLoad(
     async () => (canMessages ? api.get<PageOf<Notification>>('/seller/notifications', { limit: 5 }) : undefined),
@@ -68,7 +90,7 @@ export function Overview({ api, me }: PageProps) {
         : undefined,
     [api],
   );
-  const ready = [states, dlq, notifications, statement, pushes].every((l) => !l.loading);
+  const ready = [states, supervision, dlq, notifications, statement, pushes].every((l) => !l.loading);
   const failed = states.data?.find((s) => s.state === 'PROVISIONING_FAILED')?.items ?? [];
   const stuck = states.data?.find((s) => s.state === 'PROVISIONING')?.items.filter((i) => i.provisioning?.stuckSince) ?? [];
 
@@ -107,6 +129,24 @@ export function Overview({ api, me }: PageProps) {
               { title: 'Why', cell: (i) => i.provisioning?.failure?.reason ?? `stuck since ${time(i.provisioning?.stuckSince)}` },
             ]}
           />
+        </Section>
+      ) : null}
+      {canInstances ? (
+        <Section title="Supervision flows waiting for the seller">
+          <ErrorMessage error={supervision.error} />
+          <ul class="cards">
+            {supervision.data?.map((s) => (
+              <li key={s.state}>
+                <a href={href(['supervision'], { state: s.state })}>
+                  <strong class="count">
+                    {s.count}
+                    {s.more ? '+' : ''}
+                  </strong>{' '}
+                  <StateBadge state={s.state} />
+                </a>
+              </li>
+            ))}
+          </ul>
         </Section>
       ) : null}
       {canMessages ? (

@@ -173,4 +173,29 @@ export const recordSupervisionTransition = defineRoute({
   },
 });
 
-export const supervisionRoutes: AnyRoute<SupervisionRouteDeps>[] = [requestProof, getSupervision, recordSupervisionTransition];
+export const listSupervision = defineRoute({
+  method: 'GET',
+  path: '/seller/supervision',
+  summary:
+    'The supervision flows in one state, most recently changed first, a page at a time (AWAITING_DELIVERY and REJECTED ' +
+    'flows wait for the seller’s proofs). Eventually consistent: a change shows within a second or so.',
+  scope: 'instances:read',
+  query: z.strictObject({
+    state: z.enum(SUPERVISION_STATES),
+    limit: z.coerce.number().int().min(1).max(100).default(50),
+    cursor: z.string().min(1).max(2048).optional().describe('nextCursor of the previous page (for the same state)'),
+  }),
+  response: z.object({ items: z.array(SupervisionSchema), nextCursor: z.string().optional() }),
+  errors: { 400: 'Unknown state, bad limit, or a cursor of another state or listing' },
+  async handle({ query }, deps: SupervisionRouteDeps) {
+    const page = await deps.supervision.store.list(query.state, { limit: query.limit, cursor: query.cursor });
+    return { body: { items: page.items, ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) } };
+  },
+});
+
+export const supervisionRoutes: AnyRoute<SupervisionRouteDeps>[] = [
+  listSupervision,
+  requestProof,
+  getSupervision,
+  recordSupervisionTransition,
+];

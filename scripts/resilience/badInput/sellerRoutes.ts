@@ -12,6 +12,7 @@ export const SELLER_ROUTES = [
   { method: 'GET', path: '/seller/messages', scope: 'messages:read' },
   { method: 'POST', path: '/seller/usage', scope: 'usage:write' },
   { method: 'GET', path: '/seller/usage', scope: 'usage:read' },
+  { method: 'GET', path: '/seller/supervision', scope: 'instances:read' },
   { method: 'POST', path: '/seller/supervision/{orderId}/{orderLineId}/proofs', scope: 'proofs:write' },
   { method: 'GET', path: '/seller/supervision/{orderId}/{orderLineId}/proofs', scope: 'instances:read' },
   { method: 'POST', path: '/seller/supervision/{orderId}/{orderLineId}/transitions', scope: 'supervision:decide' },
@@ -95,6 +96,8 @@ export function routeRequest(
           sha256: hexDigest(ctx.tag),
         }),
       };
+    case 'GET /seller/supervision':
+      return { path: route.path, query: { state: 'AWAITING_DELIVERY', limit: '5' } };
     case 'GET /seller/supervision/{orderId}/{orderLineId}/proofs':
       return { path: `${line}/proofs`, query: {} };
     case 'POST /seller/supervision/{orderId}/{orderLineId}/transitions':
