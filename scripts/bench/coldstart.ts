@@ -29,8 +29,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, platform, tmpdir, totalmem } from 'node:os';
 import { join, relative, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build, version as esbuildVersion, type BuildOptions, type Metafile } from 'esbuild';
+import { build, version as esbuildVersion, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { projectRoot, readYaml } from '../local/serverless-config.ts';
 import { errorMessage } from '#lib/shared/errors.ts';
 
@@ -72,7 +73,7 @@ const PLUGIN_ONLY_KEYS = new Set([
   'disposeContext',
 ]);
 /** Keys whose value the plugin loads from a file: the benchmark would not build what the plugin builds. */
-const UNSUPPORTED_KEYS = ['config', 'plugins'];
+const UNSUPPORTED_KEYS = ['config'];
 /** The plugin's defaults for the keys it passes on (overridden by custom.esbuild). */
 const PLUGIN_DEFAULTS: BuildOptions = { bundle: true, platform: 'node', external: [] };
 /** The handler file extensions serverless-esbuild looks for, in its order, unless resolveExtensions is set. */
@@ -138,7 +139,7 @@ function esbuildOptions(config: Record<string, Json>): BuildOptions {
   const options: Record<string, Json> = {};
   for (const [key, value] of Object.entries(block)) {
     if (UNSUPPORTED_KEYS.includes(key)) throw new Error(`custom.esbuild.${key} is not supported by the benchmark`);
-    if (PLUGIN_ONLY_KEYS.has(key)) continue;
+    if (PLUGIN_ONLY_KEYS.has(key) || key === 'plugins') continue;
     if (JSON.stringify(value).includes('${')) {
       throw new Error(`custom.esbuild.${key} uses a serverless variable; the benchmark cannot resolve it`);
     }
@@ -154,6 +155,17 @@ function esbuildOptions(config: Record<string, Json>): BuildOptions {
     ...(options as BuildOptions),
     ...(typeof extension === 'string' && extension !== '.js' ? { outExtension: { '.js': extension } } : {}),
   };
+}
+
+/** custom.esbuild.plugins: the module (a path from the project root) whose default export is the plugins' list, as serverless-esbuild loads it. */
+async function esbuildPlugins(root: string, config: Record<string, Json>): Promise<Plugin[]> {
+  const block = isObject(config.custom) ? config.custom.esbuild : undefined;
+  const path = isObject(block) ? block.plugins : undefined;
+  if (path === undefined) return [];
+  if (typeof path !== 'string') throw new Error('custom.esbuild.plugins must be a path to a module');
+  const loaded = (await import(pathToFileURL(join(root, path)).href)) as { default?: unknown };
+  if (!Array.isArray(loaded.default)) throw new Error(`${path} must export a list of esbuild plugins by default`);
+  return loaded.default as Plugin[];
 }
 
 function functionSpecs(root: string, config: Record<string, Json>): FunctionSpec[] {
@@ -321,7 +333,7 @@ async function main(): Promise<void> {
   const root = projectRoot();
   const config = readYaml(join(root, 'serverless.yml'));
   if (!isObject(config)) throw new Error('serverless.yml is not a mapping');
-  const options = esbuildOptions(config);
+  const options = { ...esbuildOptions(config), plugins: await esbuildPlugins(root, config) };
   let specs = functionSpecs(root, config);
   if (only.length > 0) {
     const unknown = only.filter((name) => !specs.some((s) => s.name === name));
