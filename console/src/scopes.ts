@@ -1,23 +1,11 @@
 /**
- * The seller API's scopes (lib/seller-api/apiKeys.ts SCOPES; a unit test keeps the two lists equal) and the pages of
- * the console, each with the scope it needs. A page a key's scopes do not allow is neither shown nor reachable.
+ * The seller API's scopes (lib/seller-api/scopes.ts, the list the server checks) and the pages of the console,
+ * each with the scope it needs. A page a key's scopes do not allow is neither shown nor reachable.
  */
 
-export const SCOPES = [
-  'usage:write',
-  'usage:read',
-  'instances:read',
-  'proofs:write',
-  'statements:read',
-  'statements:write',
-  'messages:read',
-  'messages:replay',
-  'supervision:decide',
-  'audit:read',
-  'keys:manage',
-  'kit:read',
-] as const;
-export type Scope = (typeof SCOPES)[number];
+import type { Scope } from '../../lib/seller-api/scopes.ts';
+
+export { SCOPES, type Scope } from '../../lib/seller-api/scopes.ts';
 
 export interface PageInfo {
   /** The hash route's first segment ('' for the overview). */

@@ -6,21 +6,9 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import type { SellerActor } from '#lib/audit/records.ts';
 
-export const SCOPES = [
-  'usage:write',
-  'usage:read',
-  'instances:read',
-  'proofs:write',
-  'statements:read',
-  'statements:write',
-  'messages:read',
-  'messages:replay',
-  'supervision:decide',
-  'audit:read',
-  'keys:manage',
-  'kit:read',
-] as const;
-export type Scope = (typeof SCOPES)[number];
+import { SCOPES, type Scope } from './scopes.ts';
+
+export { SCOPES, type Scope };
 
 /** What a route asks of a key: one scope, or `ANY_KEY` (any key that is known and not revoked, whatever its scopes). */
 export const ANY_KEY = 'any key' as const;
