@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -21,6 +21,7 @@ import { sellerHandler } from '../../functions/seller.ts';
 import { buildConsole } from '../../scripts/console/build.ts';
 import { projectRoot } from '../../scripts/local/serverless-config.ts';
 import { browserAvailable, findChromium, launchChromium } from '../helpers/chromium.ts';
+import { httpApiEvent } from '../helpers/httpApiEvent.ts';
 import { lambdaContext } from '../helpers/produce.ts';
 import { ownQueuePairs } from '../helpers/queues.ts';
 import { sellerKey } from '../helpers/seller.ts';
@@ -29,35 +30,6 @@ import { SCOPES } from '#lib/seller-api/apiKeys.ts';
 export { browserAvailable, findChromium };
 
 type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2 | void>;
-
-function toEvent(req: IncomingMessage, body: Buffer): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-  const method = req.method ?? 'GET';
-  const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]));
-  const query = Object.fromEntries(url.searchParams);
-  return {
-    version: '2.0',
-    routeKey: `${method} ${url.pathname}`,
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
-    headers,
-    ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      domainName: '127.0.0.1',
-      domainPrefix: '127',
-      http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
-      requestId: randomUUID(),
-      routeKey: `${method} ${url.pathname}`,
-      stage: '$default',
-      time: new Date().toUTCString(),
-      timeEpoch: Date.now(),
-    },
-    ...(body.length ? { body: body.toString('utf8') } : {}),
-    isBase64Encoded: false,
-  };
-}
 
 export interface ConsoleStack {
   /** e.g. http://127.0.0.1:41234 ; the console is `${url}/console`. */
@@ -80,7 +52,7 @@ export async function startConsoleStack(options: { provisioningQueueUrl: string 
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       void (async () => {
-        const event = toEvent(req, Buffer.concat(chunks));
+        const event = httpApiEvent(req, Buffer.concat(chunks).toString('utf8'));
         const target = route(event.rawPath);
         if (!target) {
           res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"message":"Not Found"}');

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { handler as produce } from '../../functions/produce.ts';
 import { handler as seller } from '../../functions/seller.ts';
 import { kitHandler } from '../../functions/kit.ts';
 import { lazy } from '#lib/shared/lazy.ts';
 import { testKitDeps } from './kit.ts';
+import { httpApiEvent } from './httpApiEvent.ts';
 import { lambdaContext } from './produce.ts';
 
 /**
@@ -21,35 +22,6 @@ export interface HandlerServer {
   close(): Promise<void>;
 }
 
-function toEvent(req: IncomingMessage, body: string): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-  const method = req.method ?? 'GET';
-  const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]));
-  const query = Object.fromEntries(url.searchParams);
-  return {
-    version: '2.0',
-    routeKey: `${method} ${url.pathname}`,
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
-    headers,
-    ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      domainName: '127.0.0.1',
-      domainPrefix: '127',
-      http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
-      requestId: randomUUID(),
-      routeKey: `${method} ${url.pathname}`,
-      stage: '$default',
-      time: new Date().toUTCString(),
-      timeEpoch: Date.now(),
-    },
-    ...(body ? { body } : {}),
-    isBase64Encoded: false,
-  };
-}
-
 const kit = lazy(() => kitHandler(lazy(() => testKitDeps())));
 
 export async function startHandlerServer(): Promise<HandlerServer> {
@@ -58,7 +30,7 @@ export async function startHandlerServer(): Promise<HandlerServer> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       void (async () => {
-        const event = toEvent(req, Buffer.concat(chunks).toString('utf8'));
+        const event = httpApiEvent(req, Buffer.concat(chunks).toString('utf8'));
         const path = event.rawPath;
         // The Kit calls with the spec's test Kit key and RSA test key (test/helpers/kit.ts).
         const kitName = /^\/koogallery\/produce\/produceAPI\/(?:v2\/)?([^/]+)$/.exec(path)?.[1];

@@ -12,6 +12,7 @@ import { newDynamoClient } from '#lib/aws/clients.ts';
 import { keys } from '#lib/store/keys.ts';
 import { toItem } from '#lib/store/dynamo.ts';
 import { startFakeOneAccess, type FakeOneAccess, type FakeOneAccessOptions } from '../../scripts/local/fake-oneaccess.ts';
+import { httpApiEvent } from './httpApiEvent.ts';
 import { lambdaContext } from './produce.ts';
 
 export const SSO_PRODUCT_SECRET = 'product-secret-for-tests-0123456789';
@@ -36,37 +37,6 @@ export interface SsoStack {
   /** Writes a tenant, its app and users as the Kit sync stores them. */
   seedTenant(tenantId: string, users: DirectoryUser[], options?: { domainName?: string; tenantCode?: string }): Promise<void>;
   close(): Promise<void>;
-}
-
-function toEvent(req: IncomingMessage, body: string): APIGatewayProxyEventV2 {
-  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-  const method = req.method ?? 'GET';
-  const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]));
-  const query = Object.fromEntries(url.searchParams);
-  const cookies = req.headers.cookie?.split(';').map((c) => c.trim());
-  return {
-    version: '2.0',
-    routeKey: `${method} /sso/{proxy+}`,
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
-    headers,
-    ...(cookies ? { cookies } : {}),
-    ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      domainName: '127.0.0.1',
-      domainPrefix: '127',
-      http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
-      requestId: randomUUID(),
-      routeKey: `${method} /sso/{proxy+}`,
-      stage: '$default',
-      time: new Date().toUTCString(),
-      timeEpoch: Date.now(),
-    },
-    ...(body ? { body } : {}),
-    isBase64Encoded: false,
-  };
 }
 
 async function listen(server: ReturnType<typeof createServer>): Promise<string> {
@@ -101,7 +71,7 @@ export async function startSsoStack(
   const loaded: { handler?: Handler } = {};
   const sso = createServer((req, res) => {
     void (async () => {
-      const event = toEvent(req, await readAll(req));
+      const event = httpApiEvent(req, await readAll(req), `${req.method ?? 'GET'} /sso/{proxy+}`);
       const result = (await loaded.handler!(event, lambdaContext(randomUUID()))) as {
         statusCode: number;
         headers: Record<string, string>;
