@@ -39,6 +39,13 @@ export function required(values: OptionValues, name: string, what: string): stri
   return value;
 }
 
+/** `--test` and `--real` as the listing's test filter; both at once is bad input. */
+export function testFilter(values: OptionValues): 'true' | 'false' | undefined {
+  if (values.test === true && values.real === true)
+    throw new UsageError('--test and --real exclude each other: give one of them, or neither');
+  return values.test === true ? 'true' : values.real === true ? 'false' : undefined;
+}
+
 /** A positive integer option, or undefined. */
 export function positiveInt(values: OptionValues, name: string): number | undefined {
   const value = text(values, name);

@@ -8,8 +8,8 @@ import { retryFailedProvisioning } from '#lib/provisioning/retry.ts';
 import { getInstance, listInstances } from '#lib/seller-api/routes/instances.ts';
 import { instanceStore } from '#lib/store/instanceStore.ts';
 import type { Command } from './command.ts';
-import { positiveInt, text } from './command.ts';
-import { callRoute, operatorAction, Refused, UsageError, type OperatorContext } from './context.ts';
+import { positiveInt, testFilter, text } from './command.ts';
+import { callRoute, operatorAction, Refused, type OperatorContext } from './context.ts';
 import { fields, show, table } from './output.ts';
 
 type Found = Awaited<ReturnType<typeof findInstance>>;
@@ -78,13 +78,12 @@ export const instanceCommands: Command[] = [
     },
     args: [0, 0],
     async run(ctx, { values }) {
-      if (values.test && values.real) throw new UsageError('give --test or --real, not both');
       const limit = positiveInt(values, 'limit');
       const page = await callRoute(ctx, listInstances, {
         query: {
           state: text(values, 'state'),
           productId: text(values, 'product'),
-          test: values.test ? 'true' : values.real ? 'false' : undefined,
+          test: testFilter(values),
           limit: limit === undefined ? undefined : String(limit),
           cursor: text(values, 'cursor'),
         },

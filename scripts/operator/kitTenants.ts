@@ -5,19 +5,12 @@
  */
 import { getTenant, listTenants, listTenantUsers } from '#lib/seller-api/routes/tenants.ts';
 import type { Command } from './command.ts';
-import { positiveInt, text } from './command.ts';
-import { callRoute, Refused, UsageError, type OperatorContext } from './context.ts';
+import { positiveInt, testFilter, text } from './command.ts';
+import { callRoute, Refused, type OperatorContext } from './context.ts';
 import { fields, show, table } from './output.ts';
 
 /** The users shown with a tenant, at most (the seller API's largest page). */
 const USERS_SHOWN = 500;
-
-/** `--test` and `--real` as the listing's test filter; both at once is bad input. */
-function testFilter(values: Record<string, unknown>): 'true' | 'false' | undefined {
-  if (values.test === true && values.real === true)
-    throw new UsageError('--test and --real exclude each other: give one of them, or neither');
-  return values.test === true ? 'true' : values.real === true ? 'false' : undefined;
-}
 
 /** One tenant and a page of its users; an unknown tenant is refused with the way to find the right id. */
 async function tenantWithUsers(ctx: OperatorContext, tenantId: string, usersCursor: string | undefined) {
