@@ -60,6 +60,25 @@ export function consoleLinkOf(apiPath: string | undefined): string | undefined {
   return instance ? href(['instances', decodeURIComponent(instance[1]!)]) : undefined;
 }
 
+/** Counts by state, each a card linking to that page filtered by the state ("25+" when there are more). */
+function StateCards({ page, counts }: { page: string; counts: { state: string; count: number; more: boolean }[] | undefined }) {
+  return (
+    <ul class="cards">
+      {counts?.map((s) => (
+        <li key={s.state}>
+          <a href={href([page], { state: s.state })}>
+            <strong class="count">
+              {s.count}
+              {s.more ? '+' : ''}
+            </strong>{' '}
+            <StateBadge state={s.state} />
+          </a>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 const instanceLink = (i: Instance) => <a href={href(['instances', i.instanceId])}>{i.instanceId}</a>;
 
 export function Overview({ api, me }: PageProps) {
@@ -101,19 +120,7 @@ export function Overview({ api, me }: PageProps) {
         <Section title="Instances by state">
           <Loading loading={states.loading} />
           <ErrorMessage error={states.error} />
-          <ul class="cards">
-            {states.data?.map((s) => (
-              <li key={s.state}>
-                <a href={href(['instances'], { state: s.state })}>
-                  <strong class="count">
-                    {s.count}
-                    {s.more ? '+' : ''}
-                  </strong>{' '}
-                  <StateBadge state={s.state} />
-                </a>
-              </li>
-            ))}
-          </ul>
+          <StateCards page="instances" counts={states.data} />
         </Section>
       ) : null}
       {canInstances && states.data ? (
@@ -134,19 +141,7 @@ export function Overview({ api, me }: PageProps) {
       {canInstances ? (
         <Section title="Supervision flows waiting for the seller">
           <ErrorMessage error={supervision.error} />
-          <ul class="cards">
-            {supervision.data?.map((s) => (
-              <li key={s.state}>
-                <a href={href(['supervision'], { state: s.state })}>
-                  <strong class="count">
-                    {s.count}
-                    {s.more ? '+' : ''}
-                  </strong>{' '}
-                  <StateBadge state={s.state} />
-                </a>
-              </li>
-            ))}
-          </ul>
+          <StateCards page="supervision" counts={supervision.data} />
         </Section>
       ) : null}
       {canMessages ? (
